@@ -1,0 +1,41 @@
+import { z } from 'zod'
+import { LIMITS } from './limits.ts'
+import type { CommandType } from './commands.ts'
+
+/**
+ * The capability an agent must announce in `hello` before the master sends it each command type. One per type, named
+ * after it, so a newer master can tell an older agent's gaps from the hello alone and answer UNSUPPORTED without
+ * sending anything.
+ */
+export const COMMAND_CAPABILITIES = {
+  'server.info': 'server.info',
+  'server.reboot': 'server.reboot',
+  'image.list': 'image.list',
+  'container.list': 'container.list',
+  'container.restart': 'container.restart',
+  'test.sleep': 'test.sleep',
+  'client.create': 'client.create',
+  'client.delete': 'client.delete',
+  'client.probe': 'client.probe',
+} as const satisfies Record<CommandType, string>
+
+/** A capability this protocol defines. */
+export type Capability = (typeof COMMAND_CAPABILITIES)[CommandType]
+
+/** A capability name as announced in `hello`: unknown names are allowed (a newer agent), odd characters are not. */
+export const capabilityNameSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9._-]{0,63}$/, 'a capability is 1–64 characters of a-z, 0-9 and . _ -')
+
+/** The capabilities list in `hello`, bounded. */
+export const capabilitiesSchema = z.array(capabilityNameSchema).max(LIMITS.capabilities)
+
+/** The capability an agent needs to run command type `type`. */
+export function requiredCapability(type: CommandType): Capability {
+  return COMMAND_CAPABILITIES[type]
+}
+
+/** True when an agent that announced `capabilities` can run command type `type`. */
+export function canRun(capabilities: readonly string[], type: CommandType): boolean {
+  return capabilities.includes(requiredCapability(type))
+}

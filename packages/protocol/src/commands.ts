@@ -1,0 +1,86 @@
+import { z } from 'zod'
+import {
+  ClientCreatePayload,
+  ClientCreateResult,
+  ClientDeletePayload,
+  ClientDeleteResult,
+  ClientProbePayload,
+  ClientProbeResult,
+} from './client-commands.ts'
+import {
+  ContainerListPayload,
+  ContainerListResult,
+  ContainerRestartPayload,
+  ContainerRestartResult,
+} from './container-commands.ts'
+import { wireErrorFromZod, type WireError } from './errors.ts'
+import { ImageListPayload, ImageListResult } from './image-commands.ts'
+import { ServerInfoPayload, ServerInfoResult, ServerRebootPayload, ServerRebootResult } from './server-commands.ts'
+import { TestSleepPayload, TestSleepResult } from './test-commands.ts'
+
+function variant<T extends string, P extends z.ZodType, S extends z.ZodRawShape>(type: T, payload: P, extra: S) {
+  return z.strictObject({ ...extra, type: z.literal(type), payload })
+}
+
+/**
+ * Every command an agent can run, discriminated by `type`, each variant carrying `extra` fields beside type and
+ * payload (the envelope adds kind, id and deadline). There is no "run this shell string" command.
+ * APPEND-ONLY: new types go at the end, existing payloads only gain optional fields; a breaking change bumps
+ * PROTOCOL_VERSION.
+ */
+export function commandUnion<S extends z.ZodRawShape>(extra: S) {
+  return z.discriminatedUnion('type', [
+    variant('server.info', ServerInfoPayload, extra),
+    variant('server.reboot', ServerRebootPayload, extra),
+    variant('image.list', ImageListPayload, extra),
+    variant('container.list', ContainerListPayload, extra),
+    variant('container.restart', ContainerRestartPayload, extra),
+    variant('test.sleep', TestSleepPayload, extra),
+    variant('client.create', ClientCreatePayload, extra),
+    variant('client.delete', ClientDeletePayload, extra),
+    variant('client.probe', ClientProbePayload, extra),
+  ])
+}
+
+/** A command alone, {type, payload}: what the master decides to do, before it is put in a frame. */
+export const commandSchema = commandUnion({})
+
+export type Command = z.infer<typeof commandSchema>
+export type CommandType = Command['type']
+
+/** The schema of each command's result data, so the master checks what an agent reports before storing it. */
+export const commandResultSchemas = {
+  'server.info': ServerInfoResult,
+  'server.reboot': ServerRebootResult,
+  'image.list': ImageListResult,
+  'container.list': ContainerListResult,
+  'container.restart': ContainerRestartResult,
+  'test.sleep': TestSleepResult,
+  'client.create': ClientCreateResult,
+  'client.delete': ClientDeleteResult,
+  'client.probe': ClientProbeResult,
+} as const satisfies Record<CommandType, z.ZodType>
+
+/** Every command type, in declaration order. */
+export const COMMAND_TYPES = Object.keys(commandResultSchemas) as readonly CommandType[]
+
+/** The payload of command type `T`. */
+export type CommandPayload<T extends CommandType> = Extract<Command, { type: T }>['payload']
+
+/** The result data of command type `T`. */
+export type CommandResult<T extends CommandType> = z.infer<(typeof commandResultSchemas)[T]>
+
+/** True when this build of the protocol knows the command type (an older agent answers UNKNOWN_COMMAND). */
+export function isCommandType(value: unknown): value is CommandType {
+  return typeof value === 'string' && (COMMAND_TYPES as readonly string[]).includes(value)
+}
+
+/** Checks an agent's result data against its command's schema; never throws. */
+export function parseCommandResult<T extends CommandType>(
+  type: T,
+  data: unknown,
+): { ok: true; result: CommandResult<T> } | { ok: false; error: WireError } {
+  const parsed = commandResultSchemas[type].safeParse(data)
+  if (parsed.success) return { ok: true, result: parsed.data as CommandResult<T> }
+  return { ok: false, error: wireErrorFromZod('INVALID_PAYLOAD', `invalid ${type} result`, parsed.error) }
+}
