@@ -8,6 +8,8 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
+          // Each project has its own worker limit, which vitest allows only when the projects run in separate groups.
+          sequence: { groupOrder: 1 },
           include: ['packages/*/src/**/*.test.ts'],
           environment: 'node',
           testTimeout: 30_000,
@@ -16,6 +18,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
+          sequence: { groupOrder: 2 },
           include: ['test/**/*.test.ts'],
           environment: 'node',
           globalSetup: ['test/setup/global.ts'],
