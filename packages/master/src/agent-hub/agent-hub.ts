@@ -1,0 +1,301 @@
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage, Server as HttpServer } from 'node:http'
+import type { Duplex } from 'node:stream'
+import {
+  canRun, commandFrame, MAX_FRAME_BYTES, parseAgentFrame, parseCommandResult, PROTOCOL_VERSION, wireError,
+  type AgentFrame, type Command, type CommandFrame, type HelloFrame, type ResultFrame, type WireError,
+} from '@alfa/protocol'
+import type { Logger } from 'pino'
+import { WebSocketServer, type WebSocket } from 'ws'
+import type { Clock } from '../clock.ts'
+import { AgentOffline, Conflict } from '../errors.ts'
+import type { Prisma, PrismaClient } from '../generated/prisma/client.ts'
+import type { MetricsStore } from '../metrics/metrics-store.ts'
+import type { OperationService } from '../operations/operation-service.ts'
+import { AgentConnection } from './agent-connection.ts'
+import { AgentAuthRefused, type AgentCredentials } from './agent-credentials.ts'
+import { createAgentRegistry } from './agent-registry.ts'
+import type { OperationCompletions } from './operation-completions.ts'
+import { createCommandTracker, type CommandOutcome } from './command-tracker.ts'
+
+export interface AgentHubOptions {
+  /** Ping interval; a peer silent for two intervals is terminated. */
+  heartbeatMs?: number
+  /** How long operations wait for their agent to come back (after a master restart or a lost agent) before they end interrupted. */
+  graceMs?: number
+  /** Slack on top of a command's own deadline before the master gives up on it. */
+  deadlineSlackMs?: number
+  /** How long a new socket may take to send hello. */
+  helloTimeoutMs?: number
+}
+
+export interface AgentHubDeps extends AgentHubOptions {
+  prisma: PrismaClient
+  logger: Logger
+  clock: Clock
+  operations: OperationService
+  credentials: AgentCredentials
+  metrics: MetricsStore
+  completions: OperationCompletions
+}
+
+/**
+ * The agent hub owns every agent socket: it authenticates upgrades on /agent, holds one connection per server (latest
+ * wins), dispatches commands for operations, stores what comes back, and makes sure each operation ends. Nothing
+ * else in the master touches a socket.
+ */
+export function createAgentHub(deps: AgentHubDeps) {
+  const { prisma, clock, operations, credentials, metrics } = deps
+  const log = deps.logger.child({ component: 'agent-hub' })
+  const heartbeatMs = deps.heartbeatMs ?? 15_000
+  const graceMs = deps.graceMs ?? 60_000
+  const slackMs = deps.deadlineSlackMs ?? 30_000
+  const helloTimeoutMs = deps.helloTimeoutMs ?? 10_000
+  const registry = createAgentRegistry<AgentConnection>()
+  const sockets = new Set<AgentConnection>()
+  const capabilities = new Map<string, string[]>()
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false })
+  const tracker = createCommandTracker({ prisma, operations, completions: deps.completions, logger: log })
+  const timers = new Set<NodeJS.Timeout>()
+
+  function later(ms: number, fn: () => Promise<void>) {
+    const t = setTimeout(() => { timers.delete(t); fn().catch((err: unknown) => log.error({ err }, 'scheduled hub task failed')) }, ms)
+    t.unref()
+    timers.add(t)
+  }
+
+  async function setOnline(serverId: string, online: boolean, hello?: HelloFrame) {
+    await prisma.server.updateMany({
+      where: { id: serverId },
+      data: { online, lastSeenAt: clock.now(), ...(hello ? { agentVersion: hello.agentVersion, capabilities: hello.capabilities } : {}) },
+    })
+  }
+
+  /** Ends, as interrupted, the server's running operations if its agent is still not back after the grace period. */
+  function interruptIfStillGone(serverId: string, reason: string) {
+    later(graceMs, async () => {
+      if (registry.get(serverId)?.ready) return
+      const stuck = await prisma.operation.findMany({ where: { serverId, status: { in: ['queued', 'running'] } }, select: { id: true } })
+      for (const op of stuck) {
+        await operations.log(op.id, [{ level: 'error', message: reason }])
+        await tracker.settle(op.id, { status: 'interrupted', error: { code: 'INTERRUPTED', message: reason } })
+      }
+    })
+  }
+
+  async function onHello(conn: AgentConnection, hello: HelloFrame) {
+    if (hello.serverId !== conn.serverId) {
+      conn.logger.warn({ claimed: hello.serverId }, 'agent refused: hello names another server than its credential proves')
+      conn.send({ kind: 'error', error: wireError('FORBIDDEN_SERVER', 'this connection speaks for another server') })
+      return conn.close(4003, 'forbidden server')
+    }
+    if (hello.protocolVersion !== PROTOCOL_VERSION) {
+      conn.logger.warn({ theirs: hello.protocolVersion, ours: PROTOCOL_VERSION }, 'agent refused: protocol mismatch')
+      conn.send({ kind: 'error', error: wireError('PROTOCOL_MISMATCH', `master speaks protocol ${PROTOCOL_VERSION}`) })
+      return conn.close(4400, 'protocol mismatch')
+    }
+    conn.ready = true
+    capabilities.set(conn.serverId, hello.capabilities)
+    registry.add(conn)
+    await setOnline(conn.serverId, true, hello)
+    conn.send({ kind: 'welcome', serverId: conn.serverId, protocolVersion: PROTOCOL_VERSION, heartbeatMs })
+    conn.logger.info({ agentVersion: hello.agentVersion, inFlight: hello.inFlight.length }, 'agent online')
+    // At-least-once: whatever the agent does not report in flight is sent again; its journal never runs an id twice.
+    const pending = await prisma.operation.findMany({ where: { serverId: conn.serverId, status: 'running', commandId: { not: null } } })
+    const inFlight = new Set(hello.inFlight)
+    for (const op of pending) {
+      if (inFlight.has(op.commandId!)) continue
+      const remaining = (op.deadlineAt?.getTime() ?? 0) - slackMs - clock.now().getTime()
+      if (remaining <= 0) continue
+      const frame = { ...(op.command as unknown as CommandFrame), deadlineMs: Math.floor(remaining) }
+      tracker.remember(op.commandId!, op.id, conn.serverId)
+      conn.send(frame)
+      await operations.log(op.id, `command re-sent to the agent after it reconnected`)
+    }
+  }
+
+  async function onFrame(conn: AgentConnection, frame: AgentFrame) {
+    if (frame.kind === 'hello') {
+      if (conn.ready) return void conn.send({ kind: 'error', error: wireError('INVALID_FRAME', 'hello was already received') })
+      return onHello(conn, frame)
+    }
+    if (!conn.ready) {
+      conn.send({ kind: 'error', error: wireError('UNAUTHORIZED', 'send hello first') })
+      return conn.close(4401, 'hello first')
+    }
+    switch (frame.kind) {
+      case 'metrics':
+        return metrics.ingest(conn.serverId, frame)
+      case 'error':
+        return void conn.logger.warn({ error: frame.error, refId: frame.refId }, 'agent reported a frame error')
+      case 'ack':
+      case 'log':
+      case 'progress':
+      case 'result': {
+        const ref = await tracker.lookup(frame.id)
+        if (!ref || ref.serverId !== conn.serverId) {
+          conn.logger.warn({ kind: frame.kind, commandId: frame.id, owner: ref?.serverId }, 'frame refused: command belongs to no operation of this server')
+          return void conn.send({ kind: 'error', error: wireError('FORBIDDEN_SERVER', 'no such command for this server'), refId: frame.id })
+        }
+        if (frame.kind === 'ack') return tracker.acked(ref.operationId)
+        if (frame.kind === 'log') return operations.log(ref.operationId, [{ stream: frame.stream, level: frame.level ?? (frame.stream === 'stderr' ? 'warn' : 'info'), step: frame.step ?? null, message: frame.line }])
+        if (frame.kind === 'progress') return operations.step(ref.operationId, frame.step, frame.status)
+        await onResult(ref.operationId, frame)
+        return void conn.send({ kind: 'ack', id: frame.id })
+      }
+    }
+  }
+
+  async function onResult(operationId: string, frame: ResultFrame) {
+    const op = await prisma.operation.findUnique({ where: { id: operationId }, select: { command: true } })
+    const type = (op?.command as { type?: Command['type'] } | null)?.type
+    let outcome: CommandOutcome
+    if (frame.ok) {
+      const checked = type ? parseCommandResult(type, frame.data) : { ok: true as const, result: frame.data }
+      outcome = checked.ok ? { ok: true, data: checked.result } : { ok: false, error: checked.error }
+    } else {
+      outcome = { ok: false, error: frame.error }
+    }
+    await tracker.complete(operationId, frame.id, outcome)
+  }
+
+  function onConnection(ws: WebSocket, serverId: string, address: string) {
+    const conn = new AgentConnection(serverId, ws, log.child({ serverId, address }))
+    sockets.add(conn)
+    let queue: Promise<void> = Promise.resolve()
+    const helloTimer = setTimeout(() => { if (!conn.ready) conn.close(4408, 'no hello') }, helloTimeoutMs)
+    helloTimer.unref()
+    ws.on('message', (data, isBinary) => {
+      conn.lastHeard = Date.now()
+      const text = isBinary ? undefined : data.toString()
+      const parsed = text === undefined ? { ok: false as const, error: wireError('INVALID_FRAME', 'frames are text') } : parseAgentFrame(text)
+      if (!parsed.ok) {
+        conn.logger.warn({ error: parsed.error }, 'agent frame refused')
+        conn.send({ kind: 'error', error: parsed.error, ...('refId' in parsed && parsed.refId ? { refId: parsed.refId } : {}) })
+        return
+      }
+      // Frames of one connection are handled in order, so a command's log lines are stored before its result.
+      queue = queue.then(() => onFrame(conn, parsed.frame)).catch((err: unknown) => conn.logger.error({ err, kind: parsed.frame.kind }, 'agent frame failed'))
+    })
+    ws.on('pong', () => { conn.lastHeard = Date.now() })
+    ws.on('ping', () => { conn.lastHeard = Date.now() })
+    ws.on('error', (err) => conn.logger.warn({ err: err.message }, 'agent socket error'))
+    ws.on('close', (code, reason) => {
+      clearTimeout(helloTimer)
+      sockets.delete(conn)
+      if (!registry.remove(conn)) return
+      conn.logger.info({ code, reason: reason.toString() }, 'agent offline')
+      queue.then(() => setOnline(serverId, false)).catch((err: unknown) => log.error({ err }, 'could not mark server offline'))
+      interruptIfStillGone(serverId, `the agent disconnected and did not come back within ${Math.round(graceMs / 1000)} s`)
+    })
+  }
+
+  async function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
+    const address = req.socket.remoteAddress ?? 'unknown'
+    const m = /^Bearer ([A-Za-z0-9_-]{32,512})$/.exec(req.headers.authorization ?? '')
+    try {
+      if (!m) throw new AgentAuthRefused('credential_unknown', 'no agent credential presented')
+      const serverId = await credentials.authenticate(m[1]!)
+      wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, serverId, address))
+    } catch (err) {
+      const reason = err instanceof AgentAuthRefused ? err.reason : 'internal'
+      if (err instanceof AgentAuthRefused) log.warn({ address, reason }, `agent connection refused: ${err.message}`)
+      else log.error({ err, address }, 'agent upgrade failed')
+      const body = JSON.stringify({ code: 'UNAUTHORIZED', reason })
+      socket.end(`HTTP/1.1 ${err instanceof AgentAuthRefused ? '401 Unauthorized' : '500 Internal Server Error'}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+    }
+  }
+
+  const heartbeat = setInterval(() => {
+    const now = Date.now()
+    for (const conn of sockets) {
+      if (now - conn.lastHeard > 2 * heartbeatMs) {
+        conn.logger.warn({ silentMs: now - conn.lastHeard }, 'agent silent for two heartbeats: terminating (half-open)')
+        conn.terminate()
+      } else if (conn.socket.readyState === conn.socket.OPEN) conn.socket.ping()
+    }
+  }, heartbeatMs)
+  heartbeat.unref()
+
+  const sweeper = setInterval(() => { void tracker.sweepDeadlines(clock.now(), slackMs) }, Math.min(5_000, heartbeatMs))
+  sweeper.unref()
+
+  return {
+    /** Takes over WebSocket upgrades on /agent of the master's HTTP server. */
+    attach(server: HttpServer) {
+      server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        const path = (req.url ?? '').split('?')[0]
+        if (path === '/agent') void onUpgrade(req, socket, head)
+        else socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n')
+      })
+    },
+
+    isOnline(serverId: string): boolean {
+      return registry.get(serverId)?.ready === true
+    },
+
+    /** Throws AgentOffline unless the server's agent is connected now (checked before an operation is created). */
+    assertOnline(serverId: string, type?: Command['type']): void {
+      if (!registry.get(serverId)?.ready) throw new AgentOffline(serverId)
+      if (type && !canRun(capabilities.get(serverId) ?? [], type)) throw new Conflict(`the agent of server ${serverId} cannot run ${type}; upgrade it`, 'agent_unsupported')
+    },
+
+    /**
+     * Sends a command for an operation. The command is stored on the operation first, so it can be re-sent after a
+     * reconnect and the operation finished from its result even after a master restart. Resolves with the outcome.
+     */
+    async dispatch(operationId: string, serverId: string, command: Command, deadlineMs: number): Promise<CommandOutcome> {
+      this.assertOnline(serverId, command.type)
+      const id = randomUUID()
+      const frame = commandFrame(id, command.type, command.payload as never, deadlineMs)
+      const now = clock.now()
+      await prisma.operation.update({
+        where: { id: operationId },
+        data: { commandId: id, command: frame as unknown as Prisma.InputJsonValue, deadlineAt: new Date(now.getTime() + deadlineMs + slackMs), status: 'running', startedAt: now },
+      })
+      const done = tracker.track(id, operationId, serverId)
+      const conn = registry.get(serverId)
+      // If the agent dropped in between, the command waits in the operation row and goes out on reconnect.
+      if (!conn?.send(frame)) interruptIfStillGone(serverId, `the agent went offline before the command was delivered and did not come back within ${Math.round(graceMs / 1000)} s`)
+      return done
+    },
+
+    /** Waits up to `ms` for an operation's outcome; undefined when it is still running. */
+    waitFor: tracker.waitFor,
+
+    /**
+     * At master start: operations never sent are interrupted now; those sent before the restart wait for their agent
+     * (re-sent on hello) and are interrupted if it is not back within the grace period. No connection exists yet, so
+     * every server starts offline.
+     */
+    async reconcileAtStart(): Promise<void> {
+      await prisma.server.updateMany({ where: { online: true }, data: { online: false } })
+      const left = await prisma.operation.findMany({ where: { status: { in: ['queued', 'running'] } }, select: { id: true, commandId: true, serverId: true } })
+      const servers = new Set<string>()
+      for (const op of left) {
+        if (!op.commandId || !op.serverId) {
+          await operations.log(op.id, [{ level: 'error', message: 'the master stopped before this operation reached an agent' }])
+          await tracker.settle(op.id, { status: 'interrupted', error: { code: 'INTERRUPTED', message: 'master restarted before dispatch' } })
+        } else servers.add(op.serverId)
+      }
+      for (const s of servers) interruptIfStillGone(s, `the agent did not report back within ${Math.round(graceMs / 1000)} s of the master restart`)
+      if (left.length) log.info({ interruptedNow: left.length - [...servers].length, waiting: servers.size }, 'reconciled operations left from the previous run')
+    },
+
+    get connectedCount() {
+      return registry.size
+    },
+
+    /** Closes every agent socket and stops the timers (agents reconnect to whoever serves next). */
+    async close(): Promise<void> {
+      clearInterval(heartbeat)
+      clearInterval(sweeper)
+      for (const t of timers) clearTimeout(t)
+      for (const conn of sockets) conn.close(1001, 'master shutting down')
+      await new Promise<void>((resolve) => wss.close(() => resolve()))
+    },
+  }
+}
+
+export type AgentHub = ReturnType<typeof createAgentHub>
+export type { WireError }

@@ -1,0 +1,115 @@
+import type { WireError } from '@alfa/protocol'
+import type { Logger } from 'pino'
+import type { PrismaClient } from '../generated/prisma/client.ts'
+import type { OperationError, OperationService } from '../operations/operation-service.ts'
+import type { OperationCompletions } from './operation-completions.ts'
+
+export type CommandOutcome = { ok: true; data: unknown } | { ok: false; error: WireError }
+
+interface Ref {
+  operationId: string
+  serverId: string
+}
+
+type Settled = { status: 'succeeded' | 'failed' | 'interrupted'; result?: unknown; error?: OperationError }
+
+/**
+ * Which operation each command id belongs to, and who waits for it. The database is the truth (a command id is on
+ * its operation row); the maps only save lookups and let a request wait for an outcome in-process.
+ */
+export function createCommandTracker(deps: { prisma: PrismaClient; operations: OperationService; completions: OperationCompletions; logger: Logger }) {
+  const { prisma, operations } = deps
+  const refs = new Map<string, Ref>()
+  const waiters = new Map<string, Set<(o: Settled) => void>>()
+
+  function notify(operationId: string, settled: Settled) {
+    const set = waiters.get(operationId)
+    waiters.delete(operationId)
+    if (set) for (const fn of set) fn(settled)
+  }
+
+  async function settle(operationId: string, settled: Settled): Promise<boolean> {
+    const changed = await operations.finish(operationId, settled)
+    if (changed) {
+      const op = await prisma.operation.findUnique({ where: { id: operationId } })
+      const handler = op && deps.completions.get(op.type)
+      if (op && handler) {
+        try {
+          await handler(op, settled.status === 'succeeded' ? { ok: true, data: settled.result } : { ok: false, error: settled.error ?? { code: 'INTERNAL', message: 'failed' } })
+        } catch (err) {
+          // The operation's own outcome stands; the follow-up failure is logged on it so nobody misses it.
+          deps.logger.error({ err, operationId, type: op.type }, 'completion handler failed')
+          await operations.log(operationId, [{ level: 'error', message: `follow-up after the result failed: ${err instanceof Error ? err.message : String(err)}` }])
+          await operations.logs.flush()
+        }
+      }
+    }
+    notify(operationId, settled)
+    return changed
+  }
+
+  return {
+    remember(commandId: string, operationId: string, serverId: string) {
+      refs.set(commandId, { operationId, serverId })
+    },
+
+    /** Starts tracking a dispatched command; resolves with its outcome. */
+    track(commandId: string, operationId: string, serverId: string): Promise<CommandOutcome> {
+      refs.set(commandId, { operationId, serverId })
+      return new Promise((resolve) => {
+        let set = waiters.get(operationId)
+        if (!set) waiters.set(operationId, (set = new Set()))
+        set.add((s) => resolve(s.status === 'succeeded' ? { ok: true, data: s.result } : { ok: false, error: (s.error ?? { code: 'INTERNAL', message: 'failed' }) as WireError }))
+      })
+    },
+
+    async lookup(commandId: string): Promise<Ref | undefined> {
+      const cached = refs.get(commandId)
+      if (cached) return cached
+      const op = await prisma.operation.findUnique({ where: { commandId }, select: { id: true, serverId: true } })
+      if (!op?.serverId) return undefined
+      const ref = { operationId: op.id, serverId: op.serverId }
+      refs.set(commandId, ref)
+      return ref
+    },
+
+    async acked(operationId: string) {
+      await prisma.operation.updateMany({ where: { id: operationId, ackedAt: null }, data: { ackedAt: new Date() } })
+    },
+
+    /** Stores an agent's result as the operation's final state. */
+    async complete(operationId: string, commandId: string, outcome: CommandOutcome) {
+      refs.delete(commandId)
+      if (outcome.ok) return void (await settle(operationId, { status: 'succeeded', result: outcome.data }))
+      const status = outcome.error.code === 'INTERRUPTED' ? 'interrupted' : 'failed'
+      await operations.log(operationId, [{ level: 'error', stream: 'info', message: `${outcome.error.code}: ${outcome.error.message}` }])
+      await settle(operationId, { status, error: { code: outcome.error.code, message: outcome.error.message, ...(outcome.error.data !== undefined ? { data: outcome.error.data } : {}) } })
+    },
+
+    settle,
+
+    /** Fails operations whose command outlived its deadline (plus slack) without a result. */
+    async sweepDeadlines(now: Date, _slackMs: number) {
+      try {
+        const late = await prisma.operation.findMany({ where: { status: 'running', deadlineAt: { lt: now } }, select: { id: true } })
+        for (const op of late) {
+          await operations.log(op.id, [{ level: 'error', message: 'no result from the agent before the deadline' }])
+          await settle(op.id, { status: 'failed', error: { code: 'DEADLINE_EXCEEDED', message: 'no result from the agent before the deadline' } })
+        }
+      } catch (err) {
+        deps.logger.error({ err }, 'deadline sweep failed')
+      }
+    },
+
+    /** Waits up to `ms` for the operation to settle in this process; undefined on timeout. */
+    waitFor(operationId: string, ms: number): Promise<Settled | undefined> {
+      return new Promise((resolve) => {
+        let set = waiters.get(operationId)
+        if (!set) waiters.set(operationId, (set = new Set()))
+        const fn = (s: Settled) => { clearTimeout(t); resolve(s) }
+        const t = setTimeout(() => { set.delete(fn); resolve(undefined) }, ms)
+        set.add(fn)
+      })
+    },
+  }
+}

@@ -1,0 +1,78 @@
+import { createHash, randomBytes } from 'node:crypto'
+import type { Logger } from 'pino'
+import type { Clock } from '../clock.ts'
+import { Invalid } from '../errors.ts'
+import type { PrismaClient } from '../generated/prisma/client.ts'
+import { hashPassword, OWASP_SCRYPT, verifyPassword, type HashParams } from './password-hash.ts'
+import { passwordWeakness } from './password-policy.ts'
+
+export interface AdminCredentialsDeps {
+  prisma: PrismaClient
+  clock: Clock
+  logger: Logger
+  hashParams?: HashParams
+  /** How long a successful verification is remembered, so scrypt does not run on every request. */
+  cacheTtlMs?: number
+}
+
+/**
+ * The Mol admin's API credential: one account, stored as a slow salted hash. Successful checks are cached briefly
+ * under a keyed digest (never the password itself); a rotation empties the cache so the old password stops at once.
+ */
+export function createAdminCredentials(deps: AdminCredentialsDeps) {
+  const { prisma, clock, logger } = deps
+  const params = deps.hashParams ?? OWASP_SCRYPT
+  const ttl = deps.cacheTtlMs ?? 5 * 60_000
+  const cacheKey = randomBytes(32)
+  const cache = new Map<string, number>()
+  const digest = (user: string, password: string) =>
+    createHash('sha256').update(cacheKey).update(user).update('\0').update(password).digest('base64')
+
+  return {
+    /**
+     * On first start, takes the credential from the environment or generates one and returns it so the caller can
+     * print it once. Later starts keep the stored credential (the environment no longer overrides a rotation).
+     */
+    async bootstrap(env: { user?: string; password?: string }): Promise<{ created: boolean; user: string; generatedPassword?: string }> {
+      const existing = await prisma.adminCredential.findFirst({ orderBy: { createdAt: 'asc' } })
+      if (existing) return { created: false, user: existing.username }
+      const user = env.user ?? 'admin'
+      const generated = env.password ? undefined : randomBytes(18).toString('base64url')
+      const password = env.password ?? generated!
+      await prisma.adminCredential.create({ data: { username: user, passwordHash: await hashPassword(password, params) } })
+      logger.info({ user, generated: Boolean(generated) }, 'admin credential created')
+      return { created: true, user, ...(generated ? { generatedPassword: generated } : {}) }
+    },
+
+    /** True when the pair matches the stored credential. */
+    async verify(user: string, password: string): Promise<boolean> {
+      const key = digest(user, password)
+      const now = clock.now().getTime()
+      const until = cache.get(key)
+      if (until !== undefined && until > now) return true
+      const row = await prisma.adminCredential.findUnique({ where: { username: user } })
+      // Hash even for an unknown user so the answer takes the same time and does not reveal which logins exist.
+      const ok = row ? await verifyPassword(password, row.passwordHash) : (await hashPassword(password, params), false)
+      if (ok) cache.set(key, now + ttl)
+      return ok
+    },
+
+    /** Replaces the credential (optionally renaming the login); the old password stops working immediately. */
+    async rotate(opts: { currentUser: string; newUser?: string; password: string }): Promise<{ username: string; rotatedAt: Date }> {
+      const username = opts.newUser ?? opts.currentUser
+      const weakness = passwordWeakness(opts.password, username)
+      if (weakness) throw new Invalid([{ pointer: '/data/attributes/password', detail: `password ${weakness}`, code: 'weak_password' }])
+      const passwordHash = await hashPassword(opts.password, params)
+      const rotatedAt = clock.now()
+      await prisma.$transaction([
+        prisma.adminCredential.deleteMany({}),
+        prisma.adminCredential.create({ data: { username, passwordHash, rotatedAt } }),
+      ])
+      cache.clear()
+      logger.info({ user: username }, 'admin credential rotated')
+      return { username, rotatedAt }
+    },
+  }
+}
+
+export type AdminCredentials = ReturnType<typeof createAdminCredentials>

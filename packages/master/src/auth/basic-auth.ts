@@ -1,0 +1,52 @@
+import type { MiddlewareHandler } from 'hono'
+import type { Logger } from 'pino'
+import { TooManyRequests, Unauthorized } from '../errors.ts'
+import type { AdminCredentials } from './admin-credentials.ts'
+import type { LoginThrottle } from './login-throttle.ts'
+
+export interface AuthVariables {
+  /** The authenticated admin login, for `requestedBy` on operations. */
+  adminUser: string
+}
+
+function parseBasic(header: string | undefined): { user: string; password: string } | undefined {
+  if (!header) return undefined
+  const m = /^Basic ([A-Za-z0-9+/=]{1,2048})$/i.exec(header.trim())
+  if (!m) return undefined
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8')
+  const colon = decoded.indexOf(':')
+  if (colon < 1) return undefined
+  return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) }
+}
+
+/**
+ * Basic Auth against the admin credential, throttled per login and per client address. Failures are logged with
+ * the login and address, never the password.
+ */
+export function basicAuth(deps: {
+  credentials: AdminCredentials
+  throttle: LoginThrottle
+  logger: Logger
+  clientAddress: (c: Parameters<MiddlewareHandler>[0]) => string
+}): MiddlewareHandler<{ Variables: AuthVariables }> {
+  const log = deps.logger.child({ component: 'basic-auth' })
+  return async function basicAuthMiddleware(c, next) {
+    const creds = parseBasic(c.req.header('Authorization'))
+    const address = deps.clientAddress(c)
+    const keys = creds ? [`user:${creds.user}`, `addr:${address}`] : [`addr:${address}`]
+    const wait = deps.throttle.retryAfter(keys)
+    if (wait > 0) {
+      log.warn({ user: creds?.user, address, retryAfter: wait }, 'login refused: throttled')
+      throw new TooManyRequests(wait)
+    }
+    if (!creds) throw new Unauthorized()
+    if (!(await deps.credentials.verify(creds.user, creds.password))) {
+      deps.throttle.fail(keys)
+      log.warn({ user: creds.user, address }, 'login failed: wrong user or password')
+      throw new Unauthorized('wrong user or password')
+    }
+    deps.throttle.succeed(`user:${creds.user}`)
+    c.set('adminUser', creds.user)
+    await next()
+  }
+}

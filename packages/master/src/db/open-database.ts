@@ -1,0 +1,93 @@
+// One provider (postgresql) and one migration history serve both databases: embedded PGlite by default, a real
+// PostgreSQL when DATABASE_URL is set. Migrations are applied before the Prisma client is handed out.
+import { mkdir } from 'node:fs/promises'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { PGlite } from '@electric-sql/pglite'
+import { PrismaPg } from '@prisma/adapter-pg'
+import pg from 'pg'
+import { PrismaPGlite } from 'pglite-prisma-adapter'
+import type { Logger } from 'pino'
+import { PrismaClient } from '../generated/prisma/client.ts'
+import { applyMigrations } from './migrate.ts'
+import { pgClientSession, pgliteSession } from './migration-session.ts'
+
+/** The master's open database: a Prisma client and how to release it. */
+export interface Database {
+  prisma: PrismaClient
+  kind: 'pglite' | 'postgres'
+  close(): Promise<void>
+}
+
+export interface OpenDatabaseOptions {
+  /** postgres:// URL; when absent the embedded PGlite under `dataDir` is used. */
+  databaseUrl?: string
+  /** The master's data directory; PGlite lives in `<dataDir>/pglite`. */
+  dataDir: string
+  logger: Logger
+  /** Defaults to the repository's prisma/migrations. */
+  migrationsDir?: string
+}
+
+/** The repository's prisma/migrations, found from this file so the working directory does not matter. */
+export const DEFAULT_MIGRATIONS_DIR = fileURLToPath(new URL('../../../../prisma/migrations', import.meta.url))
+
+/** Opens the database, applies pending migrations and returns a ready Prisma client. */
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  const migrationsDir = options.migrationsDir ?? DEFAULT_MIGRATIONS_DIR
+  return options.databaseUrl
+    ? openPostgres(options.databaseUrl, migrationsDir, options.logger)
+    : openPglite(path.join(options.dataDir, 'pglite'), migrationsDir, options.logger)
+}
+
+async function openPglite(dir: string, migrationsDir: string, logger: Logger): Promise<Database> {
+  await mkdir(dir, { recursive: true })
+  const pglite = await PGlite.create(dir)
+  try {
+    await applyMigrations({ session: pgliteSession(pglite), migrationsDir, logger })
+  } catch (error) {
+    await pglite.close()
+    throw error
+  }
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) })
+  logger.info({ component: 'database', kind: 'pglite', dir }, 'database open')
+  return {
+    prisma,
+    kind: 'pglite',
+    close: async () => {
+      await prisma.$disconnect()
+      // Closing flushes PGlite's files; skipping it risks a data dir that needs recovery on the next start.
+      await pglite.close()
+    },
+  }
+}
+
+async function openPostgres(databaseUrl: string, migrationsDir: string, logger: Logger): Promise<Database> {
+  // Migrations need one dedicated session (advisory lock, BEGIN/COMMIT); the Prisma pool is opened afterwards.
+  const client = new pg.Client({ connectionString: databaseUrl })
+  // Without a listener a connection dropped by the server would crash the process instead of failing the query.
+  client.on('error', (error) => logger.error({ err: error, component: 'database' }, 'migration connection failed'))
+  await client.connect().catch((error: unknown) => {
+    throw new Error(`cannot connect to PostgreSQL at ${safeHost(databaseUrl)}: ${(error as Error).message}`, {
+      cause: error,
+    })
+  })
+  try {
+    await applyMigrations({ session: pgClientSession(client), migrationsDir, logger })
+  } finally {
+    await client.end()
+  }
+  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl }) })
+  logger.info({ component: 'database', kind: 'postgres', host: safeHost(databaseUrl) }, 'database open')
+  return {
+    prisma,
+    kind: 'postgres',
+    close: () => prisma.$disconnect(),
+  }
+}
+
+// The URL may carry a password; only the host and database name are worth a log line.
+function safeHost(databaseUrl: string): string {
+  const url = new URL(databaseUrl)
+  return `${url.hostname}:${url.port || '5432'}${url.pathname}`
+}

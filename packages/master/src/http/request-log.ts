@@ -1,0 +1,14 @@
+import type { MiddlewareHandler } from 'hono'
+import type { Logger } from 'pino'
+
+/** Each request measures itself at the top and logs method, path, status and duration (never headers or bodies). */
+export function requestLog(logger: Logger): MiddlewareHandler {
+  const log = logger.child({ component: 'http' })
+  return async function requestLogMiddleware(c, next) {
+    const started = performance.now()
+    await next()
+    const ms = Math.round((performance.now() - started) * 10) / 10
+    const status = c.res.status
+    log[status >= 500 ? 'error' : 'debug']({ method: c.req.method, path: c.req.path, status, ms }, 'request')
+  }
+}

@@ -1,0 +1,50 @@
+import type { RawSample } from './raw-window.ts'
+
+/** Running aggregate of one server's samples within one minute. */
+export interface MinuteAggregate {
+  minute: number
+  samples: number
+  cpuSum: number
+  cpuMax: number
+  load1Sum: number
+  memUsed: number
+  memTotal: number
+  diskUsed: number
+  diskTotal: number
+  rxBytes: number
+  txBytes: number
+}
+
+export const minuteOf = (ts: number) => Math.floor(ts / 60_000) * 60_000
+
+export function startAggregate(s: RawSample): MinuteAggregate {
+  return {
+    minute: minuteOf(s.ts), samples: 1, cpuSum: s.cpu, cpuMax: s.cpu, load1Sum: s.load1,
+    memUsed: s.memUsed, memTotal: s.memTotal, diskUsed: s.diskUsed, diskTotal: s.diskTotal, rxBytes: s.rxBytes, txBytes: s.txBytes,
+  }
+}
+
+/** Adds a sample of the same minute: averages for CPU and load, the latest value for gauges and counters. */
+export function addSample(a: MinuteAggregate, s: RawSample): void {
+  a.samples += 1
+  a.cpuSum += s.cpu
+  a.cpuMax = Math.max(a.cpuMax, s.cpu)
+  a.load1Sum += s.load1
+  a.memUsed = s.memUsed
+  a.memTotal = s.memTotal
+  a.diskUsed = s.diskUsed
+  a.diskTotal = s.diskTotal
+  a.rxBytes = s.rxBytes
+  a.txBytes = s.txBytes
+}
+
+/** The row MetricRollup stores for a finished minute. */
+export function rollupRow(serverId: string, a: MinuteAggregate) {
+  const big = (n: number) => BigInt(Math.round(n))
+  return {
+    serverId, minute: new Date(a.minute), samples: a.samples,
+    cpuAvg: a.cpuSum / a.samples, cpuMax: a.cpuMax, load1: a.load1Sum / a.samples,
+    memUsedBytes: big(a.memUsed), memTotalBytes: big(a.memTotal), diskUsedBytes: big(a.diskUsed), diskTotalBytes: big(a.diskTotal),
+    netRxBytes: big(a.rxBytes), netTxBytes: big(a.txBytes),
+  }
+}

@@ -1,0 +1,96 @@
+import type { Logger } from 'pino'
+import type { PrismaClient } from '../generated/prisma/client.ts'
+
+export interface LogLine {
+  ts?: Date
+  stream?: string
+  level?: string
+  step?: string | null
+  message: string
+}
+
+/** Longest stored line; an app that prints a megabyte on one line must not bloat the table. */
+const MAX_LINE = 8_192
+
+/**
+ * Buffers operation log lines and writes them in batches (one createMany per flush), numbering them per operation
+ * so a reader can poll with `since=<seq>`. Sequence numbers continue from Operation.logSeq after a restart.
+ */
+export function createOperationLogWriter(deps: { prisma: PrismaClient; logger: Logger; flushMs?: number; maxBatch?: number }) {
+  const { prisma } = deps
+  const log = deps.logger.child({ component: 'operation-log' })
+  const flushMs = deps.flushMs ?? 200
+  const maxBatch = deps.maxBatch ?? 500
+  const seqs = new Map<string, number>()
+  let pending: { operationId: string; seq: number; ts: Date; stream: string; level: string; step: string | null; message: string }[] = []
+  let timer: NodeJS.Timeout | undefined
+  let flushing: Promise<void> = Promise.resolve()
+
+  const loaded = new Map<string, Promise<void>>()
+  /** Loads the operation's last stored seq once; concurrent appends share the same load. */
+  function loadSeq(operationId: string): Promise<void> {
+    let p = loaded.get(operationId)
+    if (!p) {
+      p = prisma.operation.findUnique({ where: { id: operationId }, select: { logSeq: true } })
+        .then((op) => { if (!seqs.has(operationId)) seqs.set(operationId, op?.logSeq ?? 0) })
+      loaded.set(operationId, p)
+    }
+    return p
+  }
+
+  async function writeBatch(batch: typeof pending) {
+    if (batch.length === 0) return
+    const maxSeq = new Map<string, number>()
+    for (const l of batch) maxSeq.set(l.operationId, Math.max(maxSeq.get(l.operationId) ?? 0, l.seq))
+    try {
+      await prisma.$transaction([
+        prisma.operationLog.createMany({ data: batch, skipDuplicates: true }),
+        ...[...maxSeq].map(([id, seq]) => prisma.operation.updateMany({ where: { id, logSeq: { lt: seq } }, data: { logSeq: seq } })),
+      ])
+    } catch (err) {
+      // Losing log lines silently is what we promise not to do: say so loudly, with how many.
+      log.error({ err, lines: batch.length }, 'could not store operation log lines')
+    }
+  }
+
+  function flush(): Promise<void> {
+    if (timer) clearTimeout(timer)
+    timer = undefined
+    const batch = pending
+    pending = []
+    flushing = flushing.then(() => writeBatch(batch))
+    return flushing
+  }
+
+  return {
+    /** Queues lines for an operation; they are stored within flushMs. */
+    async append(operationId: string, lines: LogLine[]): Promise<void> {
+      await loadSeq(operationId)
+      // From here to the end of the loop nothing awaits, so concurrent appends cannot take the same seq.
+      for (const line of lines) {
+        const seq = seqs.get(operationId)! + 1
+        seqs.set(operationId, seq)
+        pending.push({
+          operationId,
+          seq,
+          ts: line.ts ?? new Date(),
+          stream: line.stream ?? 'info',
+          level: line.level ?? 'info',
+          step: line.step ?? null,
+          message: line.message.length > MAX_LINE ? line.message.slice(0, MAX_LINE) + ' …[truncated]' : line.message,
+        })
+      }
+      if (pending.length >= maxBatch) void flush()
+      else if (!timer) timer = setTimeout(() => void flush(), flushMs)
+    },
+    /** Writes everything queued so far (before an operation is marked final, and at shutdown). */
+    flush,
+    /** Forgets the in-memory counter of a finished operation. */
+    forget(operationId: string) {
+      seqs.delete(operationId)
+      loaded.delete(operationId)
+    },
+  }
+}
+
+export type OperationLogWriter = ReturnType<typeof createOperationLogWriter>

@@ -1,0 +1,132 @@
+import type { Logger } from 'pino'
+import type { Clock } from '../clock.ts'
+import { NotFound } from '../errors.ts'
+import type { Prisma, PrismaClient } from '../generated/prisma/client.ts'
+import type { OperationLogWriter, LogLine } from './operation-log-writer.ts'
+
+export type OperationStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'interrupted'
+export const FINAL_STATUSES: readonly OperationStatus[] = ['succeeded', 'failed', 'interrupted']
+
+export interface OperationStep {
+  name: string
+  status: 'pending' | 'running' | 'done' | 'failed' | 'skipped'
+  startedAt?: string
+  endedAt?: string
+}
+
+export interface OperationError {
+  code: string
+  message: string
+  step?: string
+  data?: unknown
+}
+
+/**
+ * Durable operations: every action on a server or client is a row with steps, a log and a final state. Nothing an
+ * operation needs to finish or to be read later is kept only in memory.
+ */
+export function createOperationService(deps: { prisma: PrismaClient; clock: Clock; logger: Logger; logs: OperationLogWriter }) {
+  const { prisma, clock, logs } = deps
+
+  async function steps(id: string): Promise<OperationStep[]> {
+    const op = await prisma.operation.findUnique({ where: { id }, select: { steps: true } })
+    if (!op) throw new NotFound('operation', id)
+    return op.steps as unknown as OperationStep[]
+  }
+
+  return {
+    logs,
+
+    async create(input: { type: string; serverId?: string | null; clientId?: string | null; requestedBy?: string; steps?: string[] }) {
+      return prisma.operation.create({
+        data: {
+          type: input.type,
+          serverId: input.serverId ?? null,
+          clientId: input.clientId ?? null,
+          requestedBy: input.requestedBy ?? null,
+          steps: (input.steps ?? []).map((name) => ({ name, status: 'pending' })) as unknown as Prisma.InputJsonValue,
+        },
+      })
+    },
+
+    async start(id: string) {
+      await prisma.operation.updateMany({ where: { id, status: 'queued' }, data: { status: 'running', startedAt: clock.now() } })
+    },
+
+    /** Appends log lines (batched). */
+    log(id: string, lines: LogLine[] | string) {
+      return logs.append(id, typeof lines === 'string' ? [{ message: lines }] : lines)
+    },
+
+    /** Marks a step running/done/failed, adding it when the plan did not list it. */
+    async step(id: string, name: string, status: OperationStep['status']) {
+      const list = await steps(id)
+      const now = clock.now().toISOString()
+      let step = list.find((s) => s.name === name)
+      if (!step) list.push((step = { name, status: 'pending' }))
+      step.status = status
+      if (status === 'running') step.startedAt ??= now
+      if (status === 'done' || status === 'failed' || status === 'skipped') step.endedAt = now
+      await prisma.operation.update({ where: { id }, data: { steps: list as unknown as Prisma.InputJsonValue } })
+    },
+
+    /**
+     * Moves the operation to a final state once (a later call for an already final operation changes nothing),
+     * after its queued log lines are stored.
+     */
+    async finish(id: string, outcome: { status: 'succeeded' | 'failed' | 'interrupted'; result?: unknown; error?: OperationError }): Promise<boolean> {
+      await logs.flush()
+      const res = await prisma.operation.updateMany({
+        where: { id, status: { in: ['queued', 'running'] } },
+        data: {
+          status: outcome.status,
+          finishedAt: clock.now(),
+          ...(outcome.result !== undefined ? { result: outcome.result as Prisma.InputJsonValue } : {}),
+          ...(outcome.error ? { error: outcome.error as unknown as Prisma.InputJsonValue } : {}),
+        },
+      })
+      logs.forget(id)
+      return res.count === 1
+    },
+
+    async get(id: string, opts: { since?: number; limit?: number } = {}) {
+      await logs.flush()
+      const op = await prisma.operation.findUnique({
+        where: { id },
+        include: { logs: { where: { seq: { gt: opts.since ?? 0 } }, orderBy: { seq: 'asc' }, take: opts.limit ?? 5_000 } },
+      })
+      if (!op) throw new NotFound('operation', id)
+      return op
+    },
+
+    async list(opts: {
+      filter: { serverId?: string; clientId?: string; status?: OperationStatus; type?: string }
+      page: { number: number; size: number }
+      sort: { field: string; desc: boolean }[]
+    }) {
+      const where: Prisma.OperationWhereInput = {
+        ...(opts.filter.serverId ? { serverId: opts.filter.serverId } : {}),
+        ...(opts.filter.clientId ? { clientId: opts.filter.clientId } : {}),
+        ...(opts.filter.status ? { status: opts.filter.status } : {}),
+        ...(opts.filter.type ? { type: opts.filter.type } : {}),
+      }
+      const [rows, total] = await prisma.$transaction([
+        prisma.operation.findMany({
+          where,
+          orderBy: [...opts.sort.map((s) => ({ [s.field]: s.desc ? 'desc' : 'asc' })), { id: 'asc' }],
+          skip: (opts.page.number - 1) * opts.page.size,
+          take: opts.page.size,
+        }),
+        prisma.operation.count({ where }),
+      ])
+      return { rows, total }
+    },
+
+    /** Operations of a client still queued or running (for the 409 on concurrent actions). */
+    running(where: { clientId?: string; serverId?: string }) {
+      return prisma.operation.findMany({ where: { ...where, status: { in: ['queued', 'running'] } }, orderBy: { createdAt: 'asc' } })
+    },
+  }
+}
+
+export type OperationService = ReturnType<typeof createOperationService>

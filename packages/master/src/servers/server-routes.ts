@@ -1,0 +1,73 @@
+import { createRoute, OpenAPIHono } from '@hono/zod-openapi'
+import type { AppEnv } from '../http/app-env.ts'
+import { collectionDocument, resourceDocument } from '../http/jsonapi.ts'
+import { pageOf, parseSort } from '../http/list-query.ts'
+import { sendDocument, sendNoContent } from '../http/respond.ts'
+import { commonErrorResponses, errorDocumentSchema, idParamSchema } from '../http/resource-schemas.ts'
+import { validationHook } from '../http/validation.ts'
+import { serverCollectionDocument, serverDocument, serverListQuery, serverWriteDocument } from './server-schemas.ts'
+import { serverResource } from './server-serializer.ts'
+import type { ServerService } from './server-service.ts'
+
+const JSONAPI = 'application/vnd.api+json'
+const doc = (schema: typeof serverDocument | typeof serverCollectionDocument, description: string) => ({ description, content: { [JSONAPI]: { schema } } })
+const err = (description: string) => ({ description, content: { [JSONAPI]: { schema: errorDocumentSchema } } })
+
+const listServers = createRoute({
+  method: 'get', path: '/servers', tags: ['servers'], summary: 'List servers (active ones unless filter[active] says otherwise)',
+  request: { query: serverListQuery },
+  responses: { 200: doc(serverCollectionDocument, 'Servers'), ...commonErrorResponses },
+})
+const getServer = createRoute({
+  method: 'get', path: '/servers/{id}', tags: ['servers'], summary: 'One server with its agent state and latest load',
+  request: { params: idParamSchema },
+  responses: { 200: doc(serverDocument, 'The server'), 404: err('No such server'), ...commonErrorResponses },
+})
+const writeServer = createRoute({
+  method: 'post', path: '/servers', tags: ['servers'], summary: 'Create a server, or update it when data.id is given',
+  request: { body: { required: true, content: { [JSONAPI]: { schema: serverWriteDocument } } } },
+  responses: {
+    200: doc(serverDocument, 'Updated'), 201: doc(serverDocument, 'Created'), 404: err('Update of an unknown server'),
+    409: err('Name taken'), 415: err('Not JSON'), 422: err('Invalid attributes'), ...commonErrorResponses,
+  },
+})
+const deleteServer = createRoute({
+  method: 'delete', path: '/servers/{id}', tags: ['servers'], summary: 'Remove the server record (refused while clients live there)',
+  request: { params: idParamSchema },
+  responses: { 204: { description: 'Removed' }, 404: err('No such server'), 409: err('Clients still on the server'), ...commonErrorResponses },
+})
+
+/** Thin routes: validate, call the service, serialise. */
+export function serverRoutes(deps: { servers: ServerService }) {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
+
+  app.openapi(listServers, async (c) => {
+    const q = c.req.valid('query')
+    const page = pageOf(q)
+    const { rows, total } = await deps.servers.list({
+      active: q['filter[active]'] ?? 'true', role: q['filter[role]'], online: q['filter[online]'],
+      page, sort: parseSort(q.sort, 'name'),
+    })
+    return sendDocument(c, collectionDocument(rows.map((r) => serverResource(r)), { url: new URL(c.req.url), page, total }))
+  })
+
+  app.openapi(getServer, async (c) => {
+    const row = await deps.servers.get(c.req.valid('param').id)
+    return sendDocument(c, resourceDocument(serverResource(row)))
+  })
+
+  app.openapi(writeServer, async (c) => {
+    const { data } = c.req.valid('json')
+    if (data.id) return sendDocument(c, resourceDocument(serverResource(await deps.servers.update(data.id, data.attributes))))
+    const row = await deps.servers.create(data.attributes)
+    c.header('Location', `/servers/${row.id}`)
+    return sendDocument(c, resourceDocument(serverResource(row)), 201)
+  })
+
+  app.openapi(deleteServer, async (c) => {
+    await deps.servers.remove(c.req.valid('param').id)
+    return sendNoContent(c)
+  })
+
+  return app
+}

@@ -1,0 +1,39 @@
+import type { ResourceObject } from '../http/jsonapi.ts'
+import type { Server } from '../generated/prisma/client.ts'
+
+type ServerRow = Server & { _count: { clients: number } }
+
+interface MetricsHeadline {
+  ts?: number
+  host?: { cpu?: number; load?: number[]; mem?: { total?: number; used?: number } }
+}
+
+/** Headline load from the stored latest sample, or null when the agent never reported. */
+function headline(lastMetrics: unknown) {
+  const m = lastMetrics as MetricsHeadline | null
+  if (!m?.host || typeof m.ts !== 'number') return null
+  const total = m.host.mem?.total ?? 0
+  return {
+    cpu: m.host.cpu ?? 0,
+    load1: m.host.load?.[0] ?? 0,
+    memUsedPercent: total > 0 ? Math.round(((m.host.mem?.used ?? 0) / total) * 1000) / 10 : 0,
+    at: new Date(m.ts).toISOString(),
+  }
+}
+
+/** A server row as a JSON:API resource. */
+export function serverResource(row: ServerRow, extraMeta?: Record<string, unknown>): ResourceObject {
+  return {
+    type: 'servers',
+    id: row.id,
+    attributes: {
+      name: row.name, host: row.host, role: row.role, active: row.active, baseDomain: row.baseDomain,
+      dbEngine: row.dbEngine, maxClients: row.maxClients, tlsEnabled: row.tlsEnabled,
+      online: row.online, lastSeenAt: row.lastSeenAt?.toISOString() ?? null, agentVersion: row.agentVersion,
+      clientsCount: row._count.clients, load: headline(row.lastMetrics),
+      createdAt: row.createdAt.toISOString(), updatedAt: row.updatedAt.toISOString(),
+    },
+    links: { self: `/servers/${row.id}` },
+    ...(extraMeta ? { meta: extraMeta } : {}),
+  }
+}
