@@ -1,4 +1,4 @@
-import { createApp, createLogger, systemClock, type AppDeps } from '@alfa/master'
+import { createApp, createLogger, createServices, systemClock, type AppOptions } from '@alfa/master'
 import { backends, type Backend } from './backends.ts'
 import { createDatabaseFixture } from './database-fixture.ts'
 
@@ -15,13 +15,15 @@ export function basic(user: string, password: string) {
  * An in-process master app on a fresh database (embedded PGlite in a temp dir, or the given PostgreSQL URL), with
  * the admin credential set. `api()` sends authenticated JSON:API requests through `app.request`.
  */
-export async function createTestApp(opts: { backend?: Backend; app?: Partial<AppDeps> } = {}) {
+export async function createTestApp(opts: { backend?: Backend; app?: AppOptions } = {}) {
   const logger = createLogger({ level: process.env.ALFA_TEST_LOG_LEVEL ?? 'silent' })
   // PostgreSQL by default: a fresh database there takes milliseconds, a PGlite cluster seconds. Suites that must
   // hold on both pass `backend` from backends().
   const fixture = await createDatabaseFixture(opts.backend ?? backends().find((b) => b.name === 'postgres')!)
   const db = await fixture.open()
-  const { app, credentials } = createApp({ prisma: db.prisma, logger, clock: systemClock, hashParams: FAST_HASH, ...opts.app })
+  const services = createServices({ prisma: db.prisma, logger, clock: systemClock, hashParams: FAST_HASH })
+  const app = createApp(services, opts.app)
+  const credentials = services.adminCredentials
   await credentials.bootstrap({ user: ADMIN_USER, password: ADMIN_PASSWORD })
   let auth = basic(ADMIN_USER, ADMIN_PASSWORD)
 
@@ -40,7 +42,9 @@ export async function createTestApp(opts: { backend?: Backend; app?: Partial<App
   return {
     app, db, api, credentials,
     useAuth(user: string, password: string) { auth = basic(user, password) },
+    services,
     async close() {
+      await services.stop()
       await db.close()
       await fixture.dispose()
     },

@@ -65,6 +65,8 @@ export async function runCommand(
         reject(new Error(`${[command, ...args].join(' ')} failed (${error.code ?? error.signal ?? error.message}):\n${tail}`))
       },
     )
+    // A short command may exit before reading stdin: the EPIPE that follows is expected, not a test failure.
+    child.stdin?.on('error', () => undefined)
     child.stdin?.end(opts.input ?? '')
   })
 }

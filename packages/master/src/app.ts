@@ -1,33 +1,29 @@
 import type { IncomingMessage } from 'node:http'
 import { OpenAPIHono } from '@hono/zod-openapi'
 import type { Context } from 'hono'
-import type { Logger } from 'pino'
 import { adminRoutes } from './admin/admin-routes.ts'
-import { createAdminCredentials, type AdminCredentials } from './auth/admin-credentials.ts'
+import { enrollRoute } from './agent-hub/enroll-route.ts'
 import { basicAuth } from './auth/basic-auth.ts'
 import { createLoginThrottle, DEFAULT_THROTTLE, type ThrottleOptions } from './auth/login-throttle.ts'
-import type { HashParams } from './auth/password-hash.ts'
-import type { Clock } from './clock.ts'
-import type { PrismaClient } from './generated/prisma/client.ts'
 import type { AppEnv } from './http/app-env.ts'
 import { createErrorHandler, notFoundHandler } from './http/on-error.ts'
 import { requestGuards } from './http/request-guards.ts'
 import { requestLog } from './http/request-log.ts'
 import { validationHook } from './http/validation.ts'
 import { docsPage } from './openapi/docs-page.ts'
+import { operationRoutes } from './operations/operation-routes.ts'
+import { serverActionRoutes } from './servers/server-action-routes.ts'
+import { serverMetricsRoutes } from './servers/server-metrics-routes.ts'
 import { serverRoutes } from './servers/server-routes.ts'
-import { createServerService } from './servers/server-service.ts'
+import type { Services } from './services.ts'
 
-export interface AppDeps {
-  prisma: PrismaClient
-  logger: Logger
-  clock: Clock
+export interface AppOptions {
   maxBodyBytes?: number
-  /** scrypt cost; tests lower it, production keeps the OWASP default. */
-  hashParams?: HashParams
   throttle?: ThrottleOptions
   /** Overrides the client address (tests); by default the socket's remote address. */
   clientAddress?: (c: Context) => string
+  /** URL agents use to reach this master, for enrollment commands. */
+  publicUrl?: string
 }
 
 export const API_VERSION = '0.1.0'
@@ -37,12 +33,11 @@ function socketAddress(c: Context): string {
   return incoming?.socket.remoteAddress ?? 'unknown'
 }
 
-/** Builds the master's HTTP app from its dependencies; nothing here reaches for globals. */
-export function createApp(deps: AppDeps): { app: OpenAPIHono<AppEnv>; credentials: AdminCredentials } {
-  const { prisma, logger, clock } = deps
-  const credentials = createAdminCredentials({ prisma, clock, logger, ...(deps.hashParams ? { hashParams: deps.hashParams } : {}) })
-  const throttle = createLoginThrottle(clock, deps.throttle ?? DEFAULT_THROTTLE)
-  const servers = createServerService({ prisma })
+/** Builds the master's HTTP app from its services; nothing here reaches for globals. */
+export function createApp(services: Services, opts: AppOptions = {}): OpenAPIHono<AppEnv> {
+  const { logger, clock } = services
+  const throttle = createLoginThrottle(clock, opts.throttle ?? DEFAULT_THROTTLE)
+  const clientAddress = opts.clientAddress ?? socketAddress
 
   // strict: false so the seed's `/servers/` and `/clients/` (with a slash) reach the same routes.
   const app = new OpenAPIHono<AppEnv>({ strict: false, defaultHook: validationHook })
@@ -50,14 +45,18 @@ export function createApp(deps: AppDeps): { app: OpenAPIHono<AppEnv>; credential
   app.notFound(notFoundHandler)
   app.use('*', requestLog(logger))
 
-  // The only public route: load balancers and the start script probe it.
+  // The public routes: the health probe, and enrollment (authenticated by its one-time token).
   app.get('/health', (c) => c.json({ status: 'ok', version: API_VERSION }))
+  app.route('/', enrollRoute({ credentials: services.agentCredentials, throttle, logger, clientAddress }))
 
-  app.use('*', basicAuth({ credentials, throttle, logger, clientAddress: deps.clientAddress ?? socketAddress }))
-  app.use('*', ...requestGuards({ maxBodyBytes: deps.maxBodyBytes ?? 256 * 1024 }))
+  app.use('*', basicAuth({ credentials: services.adminCredentials, throttle, logger, clientAddress }))
+  app.use('*', ...requestGuards({ maxBodyBytes: opts.maxBodyBytes ?? 256 * 1024 }))
 
-  app.route('/', serverRoutes({ servers }))
-  app.route('/', adminRoutes({ credentials }))
+  app.route('/', serverRoutes({ servers: services.servers, hub: services.hub, metrics: services.metrics, agentCredentials: services.agentCredentials, ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}) }))
+  app.route('/', serverActionRoutes({ actions: services.serverActions }))
+  app.route('/', serverMetricsRoutes({ metrics: services.metrics, servers: services.servers }))
+  app.route('/', operationRoutes({ operations: services.operations }))
+  app.route('/', adminRoutes({ credentials: services.adminCredentials }))
   app.route('/', docsPage())
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'basicAuth', { type: 'http', scheme: 'basic' })
@@ -66,5 +65,5 @@ export function createApp(deps: AppDeps): { app: OpenAPIHono<AppEnv>; credential
     info: { title: 'Alfa Cloud API', version: API_VERSION, description: 'Control plane for hosted Mol instances (JSON:API 1.1, Basic Auth).' },
     security: [{ basicAuth: [] }],
   })
-  return { app, credentials }
+  return app
 }

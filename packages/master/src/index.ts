@@ -1,4 +1,6 @@
-export { createApp, type AppDeps } from './app.ts'
+export { createApp, type AppOptions } from './app.ts'
+export { createServices, type Services, type ServicesDeps } from './services.ts'
+export { startMaster, type RunningMaster } from './master.ts'
 export { loadConfig, type MasterConfig } from './config.ts'
 export { createLogger } from './logger.ts'
 export { systemClock, type Clock } from './clock.ts'

@@ -1,43 +1,40 @@
-import { serve } from '@hono/node-server'
-import { createApp } from './app.ts'
 import { systemClock } from './clock.ts'
 import { loadConfig } from './config.ts'
-import { openDatabase } from './db/open-database.ts'
 import { createLogger } from './logger.ts'
+import { startMaster } from './master.ts'
 
-/** Entry point of `./scripts/start`: config → database (migrations applied) → admin credential → HTTP. */
+/** Entry point of `./scripts/start`: config → database (migrations applied) → admin credential → HTTP + agents. */
 async function main() {
   const config = loadConfig()
   const logger = createLogger({ level: config.logLevel })
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger })
-  const { app, credentials } = createApp({ prisma: db.prisma, logger, clock: systemClock, maxBodyBytes: config.maxBodyBytes })
-
-  const boot = await credentials.bootstrap({ user: config.adminUser, password: config.adminPassword })
-  if (boot.generatedPassword) {
+  const master = await startMaster({ config, logger, clock: systemClock, services: readTuning() })
+  if (master.boot.generatedPassword) {
     // Printed once, on the terminal only: the JSON log never carries it, and it is not stored in clear anywhere.
-    process.stdout.write(`\n  Alfa Cloud admin credential (shown once): ${boot.user} / ${boot.generatedPassword}\n  Rotate it with POST /cloud_admin_password.\n\n`)
+    process.stdout.write(`\n  Alfa Cloud admin credential (shown once): ${master.boot.user} / ${master.boot.generatedPassword}\n  Rotate it with POST /cloud_admin_password.\n\n`)
   }
-
-  const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
-    logger.info({ port: info.port, database: db.kind, dataDir: config.dataDir }, 'master listening')
-  })
 
   let stopping = false
   const shutdown = (signal: string) => {
     if (stopping) return
     stopping = true
     logger.info({ signal }, 'shutting down')
-    // Stop taking requests, let the ones in flight finish, then close the database; force after 10 s.
     const force = setTimeout(() => process.exit(1), 10_000)
     force.unref()
-    server.close(async () => {
-      await db.close()
-      logger.info('stopped')
-      process.exit(0)
-    })
+    master.stop().then(() => { logger.info('stopped'); process.exit(0) }, (err: unknown) => { logger.error({ err }, 'unclean stop'); process.exit(1) })
   }
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('SIGINT', () => shutdown('SIGINT'))
+}
+
+/** Timing knobs (documented in README.md); tests shorten them to keep runs fast. */
+function readTuning() {
+  const num = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined)
+  const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && !Number.isNaN(v))) as Partial<T>
+  return {
+    hub: defined({ heartbeatMs: num('ALFA_HEARTBEAT_MS'), graceMs: num('ALFA_RECONNECT_GRACE_MS'), deadlineSlackMs: num('ALFA_DEADLINE_SLACK_MS') }),
+    metrics: defined({ flushMs: num('ALFA_METRICS_FLUSH_MS'), windowMs: num('ALFA_METRICS_WINDOW_MS'), sampleIntervalMs: num('ALFA_METRICS_INTERVAL_MS') }),
+    ...(num('ALFA_ENROLLMENT_TTL_MS') ? { enrollmentTtlMs: num('ALFA_ENROLLMENT_TTL_MS') } : {}),
+  }
 }
 
 main().catch((err: unknown) => {

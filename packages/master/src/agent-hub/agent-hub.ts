@@ -230,6 +230,11 @@ export function createAgentHub(deps: AgentHubDeps) {
       })
     },
 
+    /** Closes the server's live connection (after its credential was revoked). */
+    disconnect(serverId: string, reason: string): void {
+      registry.get(serverId)?.close(4003, reason)
+    },
+
     isOnline(serverId: string): boolean {
       return registry.get(serverId)?.ready === true
     },

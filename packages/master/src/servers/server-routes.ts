@@ -8,6 +8,10 @@ import { validationHook } from '../http/validation.ts'
 import { serverCollectionDocument, serverDocument, serverListQuery, serverWriteDocument } from './server-schemas.ts'
 import { serverResource } from './server-serializer.ts'
 import type { ServerService } from './server-service.ts'
+import type { AgentCredentials } from '../agent-hub/agent-credentials.ts'
+import type { AgentHub } from '../agent-hub/agent-hub.ts'
+import type { MetricsStore } from '../metrics/metrics-store.ts'
+import { enrollmentMeta } from './enrollment-meta.ts'
 
 const JSONAPI = 'application/vnd.api+json'
 const doc = (schema: typeof serverDocument | typeof serverCollectionDocument, description: string) => ({ description, content: { [JSONAPI]: { schema } } })
@@ -37,8 +41,25 @@ const deleteServer = createRoute({
   responses: { 204: { description: 'Removed' }, 404: err('No such server'), 409: err('Clients still on the server'), ...commonErrorResponses },
 })
 
+const enrollRoute = createRoute({
+  method: 'post', path: '/servers/{id}/enrollment', tags: ['servers'],
+  summary: 'Issue a new one-time enrollment token; revokes the current agent credential and disconnects the agent',
+  request: { params: idParamSchema },
+  responses: { 201: doc(serverDocument, 'Server with meta.enrollment'), 404: err('No such server'), ...commonErrorResponses },
+})
+
+export interface ServerRouteDeps {
+  servers: ServerService
+  hub: AgentHub
+  metrics: MetricsStore
+  agentCredentials: AgentCredentials
+  /** URL agents use to reach this master; the request's origin when not configured. */
+  publicUrl?: string
+}
+
 /** Thin routes: validate, call the service, serialise. */
-export function serverRoutes(deps: { servers: ServerService }) {
+export function serverRoutes(deps: ServerRouteDeps) {
+  const masterUrl = (url: string) => deps.publicUrl ?? new URL(url).origin
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
 
   app.openapi(listServers, async (c) => {
@@ -48,25 +69,35 @@ export function serverRoutes(deps: { servers: ServerService }) {
       active: q['filter[active]'] ?? 'true', role: q['filter[role]'], online: q['filter[online]'],
       page, sort: parseSort(q.sort, 'name'),
     })
-    return sendDocument(c, collectionDocument(rows.map((r) => serverResource(r)), { url: new URL(c.req.url), page, total }))
+    return sendDocument(c, collectionDocument(rows.map((r) => serverResource(r, { online: deps.hub.isOnline(r.id) || r.online })), { url: new URL(c.req.url), page, total }))
   })
 
   app.openapi(getServer, async (c) => {
     const row = await deps.servers.get(c.req.valid('param').id)
-    return sendDocument(c, resourceDocument(serverResource(row)))
+    return sendDocument(c, resourceDocument(serverResource(row, { latest: deps.metrics.latest(row.id), online: deps.hub.isOnline(row.id) || row.online })))
   })
 
   app.openapi(writeServer, async (c) => {
     const { data } = c.req.valid('json')
     if (data.id) return sendDocument(c, resourceDocument(serverResource(await deps.servers.update(data.id, data.attributes))))
     const row = await deps.servers.create(data.attributes)
+    const issued = await deps.agentCredentials.issueToken(row.id)
     c.header('Location', `/servers/${row.id}`)
-    return sendDocument(c, resourceDocument(serverResource(row)), 201)
+    return sendDocument(c, resourceDocument(serverResource(row), enrollmentMeta(issued, masterUrl(c.req.url))), 201)
   })
 
   app.openapi(deleteServer, async (c) => {
     await deps.servers.remove(c.req.valid('param').id)
     return sendNoContent(c)
+  })
+
+  app.openapi(enrollRoute, async (c) => {
+    const id = c.req.valid('param').id
+    const row = await deps.servers.get(id)
+    await deps.agentCredentials.revokeCredentials(id)
+    deps.hub.disconnect(id, 'credential revoked')
+    const issued = await deps.agentCredentials.issueToken(id)
+    return sendDocument(c, resourceDocument(serverResource(row), enrollmentMeta(issued, masterUrl(c.req.url))), 201)
   })
 
   return app

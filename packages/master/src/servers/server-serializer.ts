@@ -21,19 +21,24 @@ function headline(lastMetrics: unknown) {
   }
 }
 
-/** A server row as a JSON:API resource. */
-export function serverResource(row: ServerRow, extraMeta?: Record<string, unknown>): ResourceObject {
+/**
+ * A server row as a JSON:API resource. `latest` (the newest sample from memory, fresher than the row's) makes the
+ * full `metrics` attribute appear, as GET /servers/{id} shows it.
+ */
+export function serverResource(row: ServerRow, opts: { latest?: unknown; online?: boolean; meta?: Record<string, unknown> } = {}): ResourceObject {
+  const lastMetrics = opts.latest ?? row.lastMetrics
   return {
     type: 'servers',
     id: row.id,
     attributes: {
       name: row.name, host: row.host, role: row.role, active: row.active, baseDomain: row.baseDomain,
       dbEngine: row.dbEngine, maxClients: row.maxClients, tlsEnabled: row.tlsEnabled,
-      online: row.online, lastSeenAt: row.lastSeenAt?.toISOString() ?? null, agentVersion: row.agentVersion,
-      clientsCount: row._count.clients, load: headline(row.lastMetrics),
+      online: opts.online ?? row.online, lastSeenAt: row.lastSeenAt?.toISOString() ?? null, agentVersion: row.agentVersion,
+      clientsCount: row._count.clients, load: headline(lastMetrics),
+      ...('latest' in opts ? { metrics: lastMetrics ?? null } : {}),
       createdAt: row.createdAt.toISOString(), updatedAt: row.updatedAt.toISOString(),
     },
     links: { self: `/servers/${row.id}` },
-    ...(extraMeta ? { meta: extraMeta } : {}),
+    ...(opts.meta ? { meta: opts.meta } : {}),
   }
 }

@@ -1,0 +1,55 @@
+import { serve, type ServerType } from '@hono/node-server'
+import type { Server as HttpServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Logger } from 'pino'
+import { createApp, type AppOptions } from './app.ts'
+import type { Clock } from './clock.ts'
+import type { MasterConfig } from './config.ts'
+import { openDatabase } from './db/open-database.ts'
+import { createServices, type ServicesDeps } from './services.ts'
+
+/**
+ * A running master: database open and migrated, services started, HTTP and the agents' WebSocket endpoint served on
+ * one port. main.ts runs one; tests and benchmarks start them in-process or as child processes.
+ */
+export async function startMaster(opts: {
+  config: Pick<MasterConfig, 'port' | 'host' | 'dataDir' | 'databaseUrl' | 'adminUser' | 'adminPassword' | 'maxBodyBytes' | 'publicUrl'>
+  logger: Logger
+  clock: Clock
+  services?: Partial<Omit<ServicesDeps, 'prisma' | 'logger' | 'clock'>>
+  app?: AppOptions
+}) {
+  const { config, logger, clock } = opts
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger })
+  const services = createServices({ prisma: db.prisma, logger, clock, ...opts.services })
+  const boot = await services.adminCredentials.bootstrap({ user: config.adminUser, password: config.adminPassword })
+  await services.start()
+  const app = createApp(services, { maxBodyBytes: config.maxBodyBytes, ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}), ...opts.app })
+
+  const server: ServerType = await new Promise((resolve) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s))
+  })
+  const http = server as HttpServer
+  // Agents connect by the thousand; the default backlog of 511 drops connection bursts.
+  http.maxConnections = 0
+  services.hub.attach(http)
+  const port = (http.address() as AddressInfo).port
+  logger.info({ port, database: db.kind, dataDir: config.dataDir }, 'master listening')
+
+  let stopped: Promise<void> | undefined
+  return {
+    app, services, db, port, boot,
+    url: `http://127.0.0.1:${port}`,
+    /** Stops taking requests, closes agent sockets, writes buffered logs and metrics, closes the database. */
+    stop(): Promise<void> {
+      stopped ??= (async () => {
+        await services.stop()
+        await new Promise<void>((resolve) => { http.close(() => resolve()); http.closeAllConnections() })
+        await db.close()
+      })()
+      return stopped
+    },
+  }
+}
+
+export type RunningMaster = Awaited<ReturnType<typeof startMaster>>

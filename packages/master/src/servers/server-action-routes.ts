@@ -1,0 +1,63 @@
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
+import type { Context } from 'hono'
+import type { AppEnv } from '../http/app-env.ts'
+import { resourceDocument } from '../http/jsonapi.ts'
+import { sendDocument } from '../http/respond.ts'
+import { commonErrorResponses, errorDocumentSchema, idParamSchema } from '../http/resource-schemas.ts'
+import { validationHook } from '../http/validation.ts'
+import { operationDocumentSchema } from '../operations/operation-routes.ts'
+import { operationResource } from '../operations/operation-serializer.ts'
+import type { ServerActions } from './server-actions.ts'
+import type { ImageListResult } from '@alfa/protocol'
+
+const JSONAPI = 'application/vnd.api+json'
+const err = (description: string) => ({ description, content: { [JSONAPI]: { schema: errorDocumentSchema } } })
+const opDoc = (description: string) => ({ description, content: { [JSONAPI]: { schema: operationDocumentSchema } } })
+
+const imageAttributes = z.object({ ref: z.string(), tags: z.array(z.string()), sizeBytes: z.number(), createdAt: z.string(), labels: z.record(z.string(), z.string()) })
+const imagesDocument = z.object({ data: z.array(z.object({ type: z.literal('images'), id: z.string(), attributes: imageAttributes })), meta: z.object({ operation: z.string() }) }).openapi('ServerImages')
+
+/** How long GET images waits for the agent before answering 202 with the operation instead. */
+const IMAGES_WAIT_MS = 15_000
+
+function actionRoute<R extends Record<number, { description: string; content?: object }>>(method: 'get' | 'post', path: string, summary: string, responses: R) {
+  return createRoute({ method, path, tags: ['servers'], summary, request: { params: idParamSchema }, responses: { ...responses, 404: err('No such server'), 503: err('The agent is offline (code agent_offline)'), ...commonErrorResponses } })
+}
+
+/**
+ * The seed's server actions, reachable with GET exactly as the seed writes them and with POST. Each goes through the
+ * server's agent as an operation; an offline agent is a 503 at once.
+ */
+export function serverActionRoutes(deps: { actions: ServerActions }) {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
+
+  const images = async (c: Context<AppEnv>, id: string) => {
+    const { operation, outcome } = await deps.actions.images(id, c.get('adminUser'), IMAGES_WAIT_MS)
+    if (!outcome) {
+      c.header('Location', `/operations/${operation.id}`)
+      return sendDocument(c, resourceDocument(operationResource(operation)), 202)
+    }
+    if (!outcome.ok) return sendDocument(c, resourceDocument(operationResource(operation)), 502)
+    const { images: list } = outcome.data as ImageListResult
+    return sendDocument(c, {
+      jsonapi: { version: '1.1' },
+      data: list.map((img) => ({ type: 'images', id: img.id, attributes: { ref: img.ref, tags: img.tags, sizeBytes: img.sizeBytes, createdAt: new Date(img.createdAt).toISOString(), labels: img.labels } })),
+      meta: { operation: operation.id, total: list.length },
+    })
+  }
+  const reboot = async (c: Context<AppEnv>, id: string) => {
+    const op = await deps.actions.reboot(id, c.get('adminUser'))
+    c.header('Location', `/operations/${op.id}`)
+    return sendDocument(c, resourceDocument(operationResource(op)), 202)
+  }
+
+  for (const method of ['get', 'post'] as const) {
+    app.openapi(actionRoute(method, '/servers/{id}/images', 'Images available on the server (through its agent)', {
+      200: { description: 'The images', content: { [JSONAPI]: { schema: imagesDocument } } }, 202: opDoc('Still running: poll the operation'), 502: opDoc('The agent failed to list images'),
+    }), (c) => images(c, c.req.valid('param').id))
+    app.openapi(actionRoute(method, '/servers/{id}/reboot_server', 'Reboot the server', {
+      202: opDoc('Reboot operation started'), 409: err('A reboot is already running'),
+    }), (c) => reboot(c, c.req.valid('param').id))
+  }
+  return app
+}

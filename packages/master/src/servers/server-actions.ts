@@ -1,0 +1,61 @@
+import type { ImageListResult } from '@alfa/protocol'
+import type { AgentHub } from '../agent-hub/agent-hub.ts'
+import type { OperationCompletions } from '../agent-hub/operation-completions.ts'
+import { Conflict, NotFound } from '../errors.ts'
+import type { PrismaClient } from '../generated/prisma/client.ts'
+import type { OperationService } from '../operations/operation-service.ts'
+
+/** Deadlines of the server-level commands: listing is quick; a reboot command only has to start the reboot. */
+const IMAGE_LIST_DEADLINE_MS = 60_000
+const REBOOT_DEADLINE_MS = 60_000
+
+/** Actions on a server that go through its agent, each as an operation. */
+export function createServerActions(deps: { prisma: PrismaClient; hub: AgentHub; operations: OperationService; completions: OperationCompletions }) {
+  const { prisma, hub, operations } = deps
+
+  // Images the agent reports are recorded, so the client forms can offer them without asking the agent each time.
+  deps.completions.register('server.images', async (op, outcome) => {
+    if (!outcome.ok || !op.serverId) return
+    const { images } = outcome.data as ImageListResult
+    const refs = images.flatMap((img) => img.tags.map((ref) => ({ ref, img })))
+    await prisma.$transaction([
+      prisma.image.deleteMany({ where: { serverId: op.serverId, ref: { notIn: refs.map((r) => r.ref) } } }),
+      ...refs.map(({ ref, img }) => prisma.image.upsert({
+        where: { serverId_ref: { serverId: op.serverId!, ref } },
+        create: { serverId: op.serverId!, ref, version: img.labels?.['alfa.version'] ?? null, channel: img.labels?.['alfa.channel'] ?? null, sizeBytes: BigInt(img.sizeBytes), builtAt: new Date(img.createdAt) },
+        update: { sizeBytes: BigInt(img.sizeBytes), version: img.labels?.['alfa.version'] ?? null, channel: img.labels?.['alfa.channel'] ?? null },
+      })),
+    ])
+  })
+
+  async function server(id: string) {
+    const s = await prisma.server.findUnique({ where: { id } })
+    if (!s) throw new NotFound('server', id)
+    return s
+  }
+
+  return {
+    /** Lists the server's images through its agent; waits up to `waitMs` so the usual answer is the list itself. */
+    async images(serverId: string, requestedBy: string, waitMs: number) {
+      await server(serverId)
+      hub.assertOnline(serverId, 'image.list')
+      const op = await operations.create({ type: 'server.images', serverId, requestedBy })
+      const done = hub.dispatch(op.id, serverId, { type: 'image.list', payload: {} }, IMAGE_LIST_DEADLINE_MS)
+      const outcome = await Promise.race([done, new Promise<undefined>((r) => setTimeout(() => r(undefined), waitMs).unref())])
+      return { operation: await operations.get(op.id), outcome }
+    },
+
+    /** Reboots the server (one at a time); answers with the operation at once. */
+    async reboot(serverId: string, requestedBy: string) {
+      await server(serverId)
+      hub.assertOnline(serverId, 'server.reboot')
+      const running = await prisma.operation.findFirst({ where: { serverId, type: 'server.reboot', status: { in: ['queued', 'running'] } } })
+      if (running) throw new Conflict('a reboot of this server is already running', 'operation_running', { operationId: running.id })
+      const op = await operations.create({ type: 'server.reboot', serverId, requestedBy })
+      void hub.dispatch(op.id, serverId, { type: 'server.reboot', payload: {} }, REBOOT_DEADLINE_MS)
+      return operations.get(op.id)
+    },
+  }
+}
+
+export type ServerActions = ReturnType<typeof createServerActions>
