@@ -1,0 +1,57 @@
+import type Dockerode from 'dockerode'
+import type { CommandPayload, CommandResult, CommandType, LogFrame, ProgressFrame } from '@alfa/protocol'
+import { wireError, type WireError } from '@alfa/protocol'
+import type { Logger } from 'pino'
+import type { AgentConfig } from './config.ts'
+import type { Exec } from './exec.ts'
+
+/** What handlers may use, passed in by createAgent: nothing reaches for a global client. */
+export interface HandlerDeps {
+  docker: Dockerode
+  exec: Exec
+  config: AgentConfig
+  /** The server this agent speaks for (labels `alfa.server=<id>` mark its containers). */
+  serverId: string
+  now: () => number
+}
+
+/** Options of one log line a handler narrates or relays. */
+export interface LogOptions {
+  stream?: LogFrame['stream']
+  step?: string
+  level?: LogFrame['level']
+}
+
+/** The per-command context: its payload, its deadline and the channels that stream to the master. */
+export interface CommandContext<T extends CommandType> {
+  id: string
+  type: T
+  payload: CommandPayload<T>
+  /** Aborts at the command's deadline; handlers pass it to every wait and process they start. */
+  signal: AbortSignal
+  /** Sends one `log` frame (dropped while disconnected; the result is what is kept). */
+  log(line: string, opts?: LogOptions): void
+  /** Sends one `progress` frame for a step. */
+  progress(step: string, status: ProgressFrame['status']): void
+  /** Child logger with {commandId, type}. */
+  logger: Logger
+}
+
+/** One command type's implementation; it resolves with the type's result data or throws. */
+export type CommandHandler<T extends CommandType> = (ctx: CommandContext<T>, deps: HandlerDeps) => Promise<CommandResult<T>>
+
+/** A failure with a closed wire code, thrown by handlers; anything else thrown becomes INTERNAL. */
+export class CommandError extends Error {
+  override name = 'CommandError'
+  constructor(readonly wire: WireError) {
+    super(wire.message)
+  }
+}
+
+/** Maps a dockerode failure to the wire: 404 is NOT_FOUND, the rest DOCKER_ERROR with Docker's status. */
+export function dockerFailure(error: unknown, what: string): CommandError {
+  const status = (error as { statusCode?: unknown }).statusCode
+  const message = `${what}: ${error instanceof Error ? error.message : String(error)}`
+  if (status === 404) return new CommandError(wireError('NOT_FOUND', message))
+  return new CommandError(wireError('DOCKER_ERROR', message, typeof status === 'number' ? { statusCode: status } : undefined))
+}

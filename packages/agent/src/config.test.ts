@@ -1,0 +1,52 @@
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { loadAgentConfig, masterEndpoints } from './config.ts'
+import { useTempDir } from './test-helpers.ts'
+
+describe('config', () => {
+  const tempDir = useTempDir('config')
+
+  it('applies the documented defaults', () => {
+    const config = loadAgentConfig({ ALFA_AGENT_STATE_DIR: tempDir() })
+    expect(config).toMatchObject({
+      stateDir: tempDir(),
+      metricsIntervalMs: 5000,
+      heartbeatMs: 15_000,
+      backoffBaseMs: 500,
+      backoffMaxMs: 30_000,
+      rebootArgv: ['systemctl', 'reboot'],
+      testCommands: false,
+      dockerSocket: '/var/run/docker.sock',
+      logLevel: 'info',
+    })
+    expect(config.diskMounts).toContain('/')
+  })
+
+  it('reads <stateDir>/agent.json and lets the environment override it', async () => {
+    await fs.writeFile(path.join(tempDir(), 'agent.json'), JSON.stringify({ heartbeatMs: 2000, metricsIntervalMs: 1000, masterUrl: 'http://file:1' }))
+    const config = loadAgentConfig({ ALFA_AGENT_STATE_DIR: tempDir(), ALFA_AGENT_METRICS_INTERVAL_MS: '250', ALFA_AGENT_REBOOT_ARGV: '["true"]', ALFA_AGENT_TEST_COMMANDS: '1' })
+    expect(config).toMatchObject({ heartbeatMs: 2000, metricsIntervalMs: 250, masterUrl: 'http://file:1', rebootArgv: ['true'], testCommands: true })
+  })
+
+  it('reads the file named by --config', async () => {
+    const file = path.join(tempDir(), 'other.json')
+    await fs.writeFile(file, JSON.stringify({ logLevel: 'debug' }))
+    expect(loadAgentConfig({ ALFA_AGENT_STATE_DIR: tempDir() }, ['--config', file]).logLevel).toBe('debug')
+  })
+
+  it('names the variable or file key that is wrong', async () => {
+    expect(() => loadAgentConfig({ ALFA_AGENT_HEARTBEAT_MS: 'soon' })).toThrow(/^ALFA_AGENT_HEARTBEAT_MS: /)
+    expect(() => loadAgentConfig({ ALFA_AGENT_REBOOT_ARGV: 'systemctl reboot' })).toThrow(/ALFA_AGENT_REBOOT_ARGV must be JSON/)
+    expect(() => loadAgentConfig({ ALFA_MASTER_URL: 'ftp://x' })).toThrow(/^ALFA_MASTER_URL: /)
+    expect(() => loadAgentConfig({ ALFA_AGENT_BACKOFF_BASE_MS: '5000', ALFA_AGENT_BACKOFF_MAX_MS: '100' })).toThrow(/ALFA_AGENT_BACKOFF_BASE_MS/)
+    await fs.writeFile(path.join(tempDir(), 'agent.json'), JSON.stringify({ diskMounts: ['relative'] }))
+    expect(() => loadAgentConfig({ ALFA_AGENT_STATE_DIR: tempDir() })).toThrow(/agent\.json: "diskMounts"/)
+  })
+
+  it('derives the WebSocket and enrollment URLs from one master URL', () => {
+    expect(masterEndpoints('http://127.0.0.1:3000')).toEqual({ wsUrl: 'ws://127.0.0.1:3000/agent', enrollUrl: 'http://127.0.0.1:3000/agent/enroll', tls: false })
+    expect(masterEndpoints('wss://m.example/alfa/agent')).toEqual({ wsUrl: 'wss://m.example/alfa/agent', enrollUrl: 'https://m.example/alfa/agent/enroll', tls: true })
+    expect(masterEndpoints('https://[::1]:8443/').wsUrl).toBe('wss://[::1]:8443/agent')
+  })
+})

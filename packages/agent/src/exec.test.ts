@@ -1,0 +1,70 @@
+import { errorFrameSchema } from '@alfa/protocol'
+import { describe, expect, it } from 'vitest'
+import { exec, EXEC_OUTPUT_CAP, ExecError } from './exec.ts'
+
+async function failure(promise: Promise<unknown>): Promise<ExecError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  if (!(error instanceof ExecError)) throw new Error(`expected an ExecError, got ${String(error)}`)
+  return error
+}
+
+describe('exec', () => {
+  it('runs argv without a shell and returns its output', async () => {
+    const { stdout } = await exec(['/bin/echo', 'a; rm -rf /', '$(id)'])
+    expect(stdout).toBe('a; rm -rf / $(id)\n')
+  })
+
+  it('streams lines of stdout and stderr as they come', async () => {
+    const lines: string[] = []
+    await exec(['/bin/sh', '-c', 'echo one; echo two >&2; printf three'], { onLine: (line, stream) => lines.push(`${stream}:${line}`) })
+    expect(lines.sort()).toEqual(['stderr:two', 'stdout:one', 'stdout:three'])
+  })
+
+  it('rejects a non-zero exit with argv, exit code and stderr tail as EXEC_FAILED', async () => {
+    const error = await failure(exec(['/bin/sh', '-c', 'echo boom >&2; exit 3']))
+    expect(error.exitCode).toBe(3)
+    expect(error.stderrTail).toBe('boom\n')
+    const wire = error.toWire()
+    expect(wire).toMatchObject({ code: 'EXEC_FAILED', data: { argv: ['/bin/sh', '-c', 'echo boom >&2; exit 3'], exitCode: 3 } })
+    expect(errorFrameSchema.safeParse({ kind: 'error', error: wire }).success).toBe(true)
+  })
+
+  it('reports a program that cannot start with a null exit code', async () => {
+    const error = await failure(exec(['/nonexistent/program', 'x']))
+    expect(error.exitCode).toBeNull()
+    expect(error.message).toContain('could not start')
+    expect(errorFrameSchema.safeParse({ kind: 'error', error: error.toWire() }).success).toBe(true)
+  })
+
+  it('redacts secrets from output, lines, argv and stderr', async () => {
+    const lines: string[] = []
+    const secret = 's3cr3t-value'
+    const error = await failure(
+      exec(['/bin/sh', '-c', `echo pw=${secret}; echo ${secret} >&2; exit 1`], { redact: [secret], onLine: (l) => lines.push(l) }),
+    )
+    expect(JSON.stringify({ lines, argv: error.argv, stderr: error.stderrTail, message: error.message })).not.toContain(secret)
+    expect(lines).toContain('pw=[redacted]')
+  })
+
+  it('kills a process that runs past its timeout', async () => {
+    const started = Date.now()
+    const error = await failure(exec(['/bin/sleep', '10'], { timeoutMs: 100 }))
+    expect(Date.now() - started).toBeLessThan(3000)
+    expect(error.message).toContain('timed out')
+    expect(error.exitCode).toBeNull()
+  })
+
+  it('kills a process when its signal aborts', async () => {
+    const error = await failure(exec(['/bin/sleep', '10'], { signal: AbortSignal.timeout(100) }))
+    expect(error.message).toContain('aborted')
+  })
+
+  it('feeds stdin and keeps only the tail of large output', async () => {
+    const { stdout } = await exec(['/bin/cat'], { stdin: 'x'.repeat(EXEC_OUTPUT_CAP * 3) + 'END' })
+    expect(stdout.length).toBe(EXEC_OUTPUT_CAP)
+    expect(stdout.endsWith('END')).toBe(true)
+  })
+})

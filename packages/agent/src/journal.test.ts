@@ -1,0 +1,72 @@
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { createJournal, JOURNAL_RETENTION_MS } from './journal.ts'
+import { newId, silentLogger, useTempDir } from './test-helpers.ts'
+
+describe('journal', () => {
+  const tempDir = useTempDir('journal')
+
+  it('refuses to begin the same id twice, also after a restart', async () => {
+    const id = newId()
+    const journal = createJournal({ dir: tempDir(), logger: silentLogger })
+    await journal.open()
+    expect(await journal.begin(id, 'test.sleep')).toBe(true)
+    expect(await journal.begin(id, 'test.sleep')).toBe(false)
+    await journal.complete(id, { ok: true, data: { sleptMs: 1 } })
+
+    const reopened = createJournal({ dir: tempDir(), logger: silentLogger })
+    await reopened.open()
+    expect(await reopened.begin(id, 'test.sleep')).toBe(false)
+    expect(reopened.get(id)?.result).toEqual({ ok: true, data: { sleptMs: 1 } })
+  })
+
+  it('turns entries left running by a dead process into INTERRUPTED results', async () => {
+    const id = newId()
+    const crashed = createJournal({ dir: tempDir(), logger: silentLogger })
+    await crashed.open()
+    await crashed.begin(id, 'server.info')
+
+    const restarted = createJournal({ dir: tempDir(), logger: silentLogger })
+    await restarted.open()
+    const entry = restarted.get(id)
+    expect(entry?.status).toBe('done')
+    expect(entry?.result).toMatchObject({ ok: false, error: { code: 'INTERRUPTED' } })
+    expect(restarted.unackedResults().map((e) => e.id)).toEqual([id])
+    expect(restarted.inFlight()).toEqual([id])
+  })
+
+  it('marks acked results and prunes acked entries older than the retention', async () => {
+    let clock = 1_000_000
+    const journal = createJournal({ dir: tempDir(), logger: silentLogger, now: () => clock })
+    await journal.open()
+    const [old, fresh] = [newId(), newId()]
+    for (const id of [old, fresh]) {
+      await journal.begin(id, 'image.list')
+      await journal.complete(id, { ok: true, data: { images: [] } })
+    }
+    expect(await journal.ack(old)).toBe(true)
+    expect(journal.inFlight()).toEqual([fresh])
+
+    clock += JOURNAL_RETENTION_MS + 1
+    expect(await journal.ack(fresh)).toBe(true)
+    expect(journal.get(old)).toBeUndefined()
+    expect(journal.get(fresh)?.acked).toBe(true)
+    expect((await fs.readdir(tempDir())).sort()).toEqual([`${fresh}.json`])
+  })
+
+  it('writes one private file per command id', async () => {
+    const id = newId()
+    const journal = createJournal({ dir: tempDir(), logger: silentLogger })
+    await journal.open()
+    await journal.begin(id, 'server.info')
+    const stat = await fs.stat(path.join(tempDir(), `${id}.json`))
+    expect(stat.mode & 0o777).toBe(0o600)
+  })
+
+  it('refuses an id that is not a uuid instead of writing outside its directory', async () => {
+    const journal = createJournal({ dir: tempDir(), logger: silentLogger })
+    await journal.open()
+    await expect(journal.begin('../../etc/x', 'server.info')).rejects.toThrow()
+  })
+})

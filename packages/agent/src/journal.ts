@@ -1,0 +1,141 @@
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { uuidSchema, wireError, wireErrorSchema, type WireError } from '@alfa/protocol'
+import type { Logger } from 'pino'
+import { z } from 'zod'
+import { writeFileAtomic } from './atomic-file.ts'
+
+/** Acked entries are kept this long so a late re-send of the same id is still recognised, then pruned. */
+export const JOURNAL_RETENTION_MS = 7 * 24 * 60 * 60 * 1000
+
+const journalResultSchema = z.union([
+  z.object({ ok: z.literal(true), data: z.unknown() }),
+  z.object({ ok: z.literal(false), error: wireErrorSchema }),
+])
+
+/** A command's outcome as stored and as re-sent in a `result` frame. */
+export type JournalResult = { ok: true; data: unknown } | { ok: false; error: WireError }
+
+const journalEntrySchema = z.object({
+  id: uuidSchema,
+  type: z.string(),
+  status: z.enum(['running', 'done']),
+  result: journalResultSchema.optional(),
+  /** The master stored the result: nothing left to re-send. */
+  acked: z.boolean(),
+  /** Last change, ms since the epoch: drives pruning. */
+  at: z.number(),
+})
+
+export type JournalEntry = z.infer<typeof journalEntrySchema>
+
+/**
+ * The on-disk record of every command id this agent has seen, one small JSON file per id, so a command re-sent after
+ * a reconnect or a restart is answered from here and never run twice.
+ */
+export function createJournal(deps: { dir: string; now?: () => number; logger: Logger }) {
+  const { dir } = deps
+  const now = deps.now ?? Date.now
+  const log = deps.logger.child({ component: 'journal' })
+  const entries = new Map<string, JournalEntry>()
+
+  // The id is a validated uuid before it becomes a file name, so no frame can steer a write outside dir.
+  const fileOf = (id: string) => path.join(dir, `${uuidSchema.parse(id)}.json`)
+  const persist = (entry: JournalEntry) => writeFileAtomic(fileOf(entry.id), JSON.stringify(entry))
+
+  async function loadEntry(name: string): Promise<JournalEntry | undefined> {
+    const text = await fs.readFile(path.join(dir, name), 'utf8')
+    let value: unknown
+    try {
+      value = JSON.parse(text)
+    } catch (error) {
+      log.error({ file: name, err: error }, 'unreadable journal entry skipped')
+      return undefined
+    }
+    const parsed = journalEntrySchema.safeParse(value)
+    if (parsed.success) return parsed.data
+    log.error({ file: name, issues: parsed.error.issues.slice(0, 3) }, 'invalid journal entry skipped')
+    return undefined
+  }
+
+  async function prune(): Promise<void> {
+    const cutoff = now() - JOURNAL_RETENTION_MS
+    for (const entry of [...entries.values()]) {
+      if (!entry.acked || entry.at >= cutoff) continue
+      entries.delete(entry.id)
+      await fs.rm(fileOf(entry.id), { force: true })
+    }
+  }
+
+  async function update(id: string, change: Partial<JournalEntry>): Promise<JournalEntry | undefined> {
+    const entry = entries.get(id)
+    if (!entry) return undefined
+    const next = { ...entry, ...change, at: now() }
+    entries.set(id, next)
+    await persist(next)
+    return next
+  }
+
+  return {
+    /**
+     * Loads the journal. Entries still `running` belonged to a process that died mid-command: they become results
+     * with INTERRUPTED, to be reported to the master like any other result.
+     */
+    async open(): Promise<void> {
+      await fs.mkdir(dir, { recursive: true, mode: 0o700 })
+      for (const name of await fs.readdir(dir)) {
+        if (!/^[0-9a-f-]{36}\.json$/.test(name)) continue
+        const entry = await loadEntry(name)
+        if (entry) entries.set(entry.id, entry)
+      }
+      for (const entry of entries.values()) {
+        if (entry.status !== 'running') continue
+        const error = wireError('INTERRUPTED', 'the agent stopped while this command was running')
+        await update(entry.id, { status: 'done', result: { ok: false, error } })
+        log.warn({ commandId: entry.id, type: entry.type }, 'command interrupted by an agent restart')
+      }
+      await prune()
+    },
+
+    /** Records that `id` starts now; false when the id is already known (it must never run twice). */
+    async begin(id: string, type: string): Promise<boolean> {
+      fileOf(id) // throws on a non-uuid id before anything is claimed
+      if (entries.has(id)) return false
+      // The map is claimed synchronously, before the write: a duplicate arriving meanwhile already sees it.
+      const entry: JournalEntry = { id, type, status: 'running', acked: false, at: now() }
+      entries.set(id, entry)
+      await persist(entry)
+      return true
+    },
+
+    /** Stores the command's result; it stays unacked (and is re-sent on reconnect) until the master acks it. */
+    async complete(id: string, result: JournalResult): Promise<void> {
+      await update(id, { status: 'done', result })
+    },
+
+    /** The master stored the result: mark it acked, and prune acked entries past retention. */
+    async ack(id: string): Promise<boolean> {
+      const entry = entries.get(id)
+      if (!entry || entry.status !== 'done' || entry.acked) return false
+      await update(id, { acked: true })
+      await prune()
+      return true
+    },
+
+    get(id: string): JournalEntry | undefined {
+      return entries.get(id)
+    },
+
+    /** Ids the master must hear about in hello: running, or finished with a result it has not acknowledged. */
+    inFlight(): string[] {
+      return [...entries.values()].filter((e) => !e.acked).map((e) => e.id)
+    },
+
+    /** Finished entries whose result the master has not acknowledged, oldest first: re-sent after reconnect. */
+    unackedResults(): JournalEntry[] {
+      return [...entries.values()].filter((e) => e.status === 'done' && !e.acked).sort((a, b) => a.at - b.at)
+    },
+  }
+}
+
+export type Journal = ReturnType<typeof createJournal>

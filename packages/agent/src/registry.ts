@@ -1,0 +1,39 @@
+import { requiredCapability, type CommandType } from '@alfa/protocol'
+import type { CommandHandler } from './command-context.ts'
+import { containerList } from './commands/container/list.ts'
+import { containerRestart } from './commands/container/restart.ts'
+import { imageList } from './commands/image/list.ts'
+import { serverInfo } from './commands/server/info.ts'
+import { serverReboot } from './commands/server/reboot.ts'
+import { testSleep } from './commands/test/sleep.ts'
+
+/** The handlers this agent has, by command type; a type missing here is answered UNKNOWN_COMMAND. */
+export type HandlerMap = { [T in CommandType]?: CommandHandler<T> }
+
+/** The one map of command type → handler, and the capabilities announced in hello (exactly the registered types). */
+export function createRegistry(opts: { testCommands: boolean }) {
+  const handlers: HandlerMap = {
+    'server.info': serverInfo,
+    'server.reboot': serverReboot,
+    'image.list': imageList,
+    'container.list': containerList,
+    'container.restart': containerRestart,
+    // Test commands are announced only when enabled, so a production master can never send them.
+    ...(opts.testCommands ? { 'test.sleep': testSleep } : {}),
+  }
+  return registryFrom(handlers)
+}
+
+/** A registry over a given handler map (tests pass their own handlers). */
+export function registryFrom(handlers: HandlerMap) {
+  return {
+    get<T extends CommandType>(type: T): CommandHandler<T> | undefined {
+      return handlers[type] as CommandHandler<T> | undefined
+    },
+    capabilities(): string[] {
+      return (Object.keys(handlers) as CommandType[]).map(requiredCapability)
+    },
+  }
+}
+
+export type Registry = ReturnType<typeof registryFrom>

@@ -1,0 +1,43 @@
+import { randomUUID } from 'node:crypto'
+import fs from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import pino from 'pino'
+import type { Logger } from 'pino'
+import { afterEach, beforeEach } from 'vitest'
+
+/** Helpers shared by this package's unit tests only (never imported by product code). */
+
+/** A logger that writes nothing, for tests that assert on behaviour rather than log lines. */
+export const silentLogger: Logger = pino({ level: 'silent' })
+
+/** A fresh private temporary directory; the caller removes it. */
+export function makeTempDir(prefix: string): Promise<string> {
+  return fs.mkdtemp(path.join(os.tmpdir(), `alfa-agent-${prefix}-`))
+}
+
+/** A new command id in the protocol's lower-case uuid form. */
+export const newId = (): string => randomUUID()
+
+/** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
+export async function waitFor<T>(check: () => T | undefined, timeoutMs = 5000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = check()
+    if (value !== undefined) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
+
+/** A fresh temporary directory per test of the enclosing describe, removed afterwards; call the getter inside tests. */
+export function useTempDir(prefix: string): () => string {
+  let dir = ''
+  beforeEach(async () => {
+    dir = await makeTempDir(prefix)
+  })
+  afterEach(async () => {
+    await fs.rm(dir, { recursive: true, force: true })
+  })
+  return () => dir
+}
