@@ -1,4 +1,4 @@
-import { createApp, createLogger, createServices, systemClock, type AppOptions } from '@alfa/master'
+import { createApp, createLogger, createServices, systemClock, type AppOptions, type Clock } from '@alfa/master'
 import { backends, type Backend } from './backends.ts'
 import { createDatabaseFixture } from './database-fixture.ts'
 
@@ -15,13 +15,13 @@ export function basic(user: string, password: string) {
  * An in-process master app on a fresh database (embedded PGlite in a temp dir, or the given PostgreSQL URL), with
  * the admin credential set. `api()` sends authenticated JSON:API requests through `app.request`.
  */
-export async function createTestApp(opts: { backend?: Backend; app?: AppOptions } = {}) {
+export async function createTestApp(opts: { backend?: Backend; app?: AppOptions; clock?: Clock } = {}) {
   const logger = createLogger({ level: process.env.ALFA_TEST_LOG_LEVEL ?? 'silent' })
   // PostgreSQL by default: a fresh database there takes milliseconds, a PGlite cluster seconds. Suites that must
   // hold on both pass `backend` from backends().
   const fixture = await createDatabaseFixture(opts.backend ?? backends().find((b) => b.name === 'postgres')!)
   const db = await fixture.open()
-  const services = createServices({ prisma: db.prisma, logger, clock: systemClock, hashParams: FAST_HASH })
+  const services = createServices({ prisma: db.prisma, logger, clock: opts.clock ?? systemClock, hashParams: FAST_HASH })
   const app = createApp(services, opts.app)
   const credentials = services.adminCredentials
   await credentials.bootstrap({ user: ADMIN_USER, password: ADMIN_PASSWORD })

@@ -85,13 +85,13 @@ export function spawnService(
   name: string,
   command: string,
   args: readonly string[],
-  opts: { logPath: string; extraLogs?: readonly string[] },
+  opts: { logPath: string; extraLogs?: readonly string[]; env?: NodeJS.ProcessEnv; cwd?: string },
 ): ServiceProcess {
   // The child writes straight into the file: no pipe for us to drain, and the log survives the child.
   const fd = openSync(opts.logPath, 'a')
   let child: ChildProcess
   try {
-    child = spawn(command, args, { stdio: ['ignore', fd, fd] })
+    child = spawn(command, args, { stdio: ['ignore', fd, fd], ...(opts.env ? { env: opts.env } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}) })
   } finally {
     closeSync(fd)
   }

@@ -7,7 +7,7 @@ import { startMaster } from './master.ts'
 async function main() {
   const config = loadConfig()
   const logger = createLogger({ level: config.logLevel })
-  const master = await startMaster({ config, logger, clock: systemClock, services: readTuning() })
+  const master = await startMaster({ config, logger, clock: systemClock, services: readTuning(), localAgent: process.env.ALFA_LOCAL_AGENT === '1' })
   if (master.boot.generatedPassword) {
     // Printed once, on the terminal only: the JSON log never carries it, and it is not stored in clear anywhere.
     process.stdout.write(`\n  Alfa Cloud admin credential (shown once): ${master.boot.user} / ${master.boot.generatedPassword}\n  Rotate it with POST /cloud_admin_password.\n\n`)

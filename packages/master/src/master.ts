@@ -7,6 +7,7 @@ import type { Clock } from './clock.ts'
 import type { MasterConfig } from './config.ts'
 import { openDatabase } from './db/open-database.ts'
 import { createServices, type ServicesDeps } from './services.ts'
+import { bootstrapLocalServer } from './local-server.ts'
 
 /**
  * A running master: database open and migrated, services started, HTTP and the agents' WebSocket endpoint served on
@@ -18,12 +19,15 @@ export async function startMaster(opts: {
   clock: Clock
   services?: Partial<Omit<ServicesDeps, 'prisma' | 'logger' | 'clock'>>
   app?: AppOptions
+  /** Create the "local" server and a token for the local agent (./scripts/start). */
+  localAgent?: boolean
 }) {
   const { config, logger, clock } = opts
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger })
   const services = createServices({ prisma: db.prisma, logger, clock, ...opts.services })
   const boot = await services.adminCredentials.bootstrap({ user: config.adminUser, password: config.adminPassword })
   await services.start()
+  if (opts.localAgent) await bootstrapLocalServer(services, config.dataDir, logger)
   const app = createApp(services, { maxBodyBytes: config.maxBodyBytes, ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}), ...opts.app })
 
   const server: ServerType = await new Promise((resolve) => {

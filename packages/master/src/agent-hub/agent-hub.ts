@@ -126,8 +126,13 @@ export function createAgentHub(deps: AgentHubDeps) {
     switch (frame.kind) {
       case 'metrics':
         return metrics.ingest(conn.serverId, frame)
-      case 'error':
-        return void conn.logger.warn({ error: frame.error, refId: frame.refId }, 'agent reported a frame error')
+      case 'error': {
+        conn.logger.warn({ error: frame.error, refId: frame.refId }, 'agent refused a frame')
+        // A refused command frame never ran: its operation fails with the agent's reason.
+        const ref = frame.refId ? await tracker.lookup(frame.refId) : undefined
+        if (ref && ref.serverId === conn.serverId) await tracker.complete(ref.operationId, frame.refId!, { ok: false, error: frame.error })
+        return
+      }
       case 'ack':
       case 'log':
       case 'progress':

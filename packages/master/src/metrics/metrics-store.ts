@@ -71,6 +71,8 @@ export function createMetricsStore(deps: { prisma: PrismaClient; clock: Clock; l
     /** Takes one sample from an agent. */
     ingest(serverId: string, sample: MetricsSample): void {
       ingested++
+      // A sample older than the retention (an agent with a wrong clock) would only be deleted again.
+      if (sample.ts < clock.now().getTime() - retentionMs) return
       const raw = compact(sample)
       let w = windows.get(serverId)
       if (!w) windows.set(serverId, (w = new RawWindow(capacity)))
@@ -93,12 +95,13 @@ export function createMetricsStore(deps: { prisma: PrismaClient; clock: Clock; l
       return latest.get(serverId)
     },
 
-    /** Raw samples held in memory for [from, to], and whether the window reaches back to `from`. */
+    /**
+     * Raw samples held in memory for [from, to], and whether the in-memory window spans `from` (then these are all
+     * the samples there are, even for a server that came online a minute ago).
+     */
     raw(serverId: string, from: number, to: number): { samples: RawSample[]; covers: boolean } {
-      const w = windows.get(serverId)
-      if (!w) return { samples: [], covers: false }
-      const oldest = w.oldest()
-      return { samples: w.range(from, to), covers: oldest !== undefined && oldest <= from }
+      const covers = from >= clock.now().getTime() - windowMs
+      return { samples: windows.get(serverId)?.range(from, to) ?? [], covers }
     },
 
     /** Per-minute rollups from the database for [from, to]. */

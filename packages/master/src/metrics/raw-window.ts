@@ -37,10 +37,4 @@ export class RawWindow {
     }
     return out
   }
-
-  /** Timestamp of the oldest sample held, or undefined when empty. */
-  oldest(): number | undefined {
-    if (this.count === 0) return undefined
-    return this.data[((this.next - this.count + this.capacity) % this.capacity) * WIDTH]
-  }
 }

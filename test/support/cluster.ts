@@ -1,0 +1,142 @@
+// A master and agents as real child processes talking over real WebSockets, for the tests that kill and restart
+// them. The master runs on a fresh PostgreSQL database (state survives its restarts); each agent has its own state dir.
+import { execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { inject } from 'vitest'
+import { basic } from './master-app.ts'
+import { freePort, waitForPort } from './ports.ts'
+import { makeTempDir, spawnService, waitUntil, type ServiceProcess } from './process.ts'
+import { createTestDatabase } from './postgres.ts'
+
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
+const MASTER_MAIN = path.join(REPO_ROOT, 'packages/master/src/main.ts')
+const AGENT_BIN = path.join(REPO_ROOT, 'packages/agent/bin/alfa-agent.ts')
+export const FAKE_REBOOT = path.join(REPO_ROOT, 'test/fixtures/fake-reboot.mjs')
+const ADMIN = { user: 'admin', password: 'Cluster-Admin-Pass-7' }
+
+/** Timings shortened for tests (documented defaults are in README.md). */
+const MASTER_ENV = { ALFA_HEARTBEAT_MS: '2000', ALFA_RECONNECT_GRACE_MS: '8000', ALFA_DEADLINE_SLACK_MS: '2000', ALFA_METRICS_FLUSH_MS: '500', ALFA_METRICS_INTERVAL_MS: '1000' }
+const AGENT_ENV = { ALFA_AGENT_BACKOFF_BASE_MS: '200', ALFA_AGENT_BACKOFF_MAX_MS: '1500', ALFA_AGENT_HEARTBEAT_MS: '2000', ALFA_AGENT_METRICS_INTERVAL_MS: '1000', ALFA_AGENT_TEST_COMMANDS: '1', ALFA_AGENT_SHUTDOWN_GRACE_MS: '2000' }
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- documents are inspected loosely in tests
+type Json = any
+
+export async function startCluster(opts: { masterEnv?: Record<string, string> } = {}) {
+  const dir = await makeTempDir('alfa-cluster')
+  const databaseUrl = await createTestDatabase(inject('postgresAdminUrl'))
+  const port = await freePort()
+  const url = `http://127.0.0.1:${port}`
+  let master: ServiceProcess | undefined
+  let masterRuns = 0
+  const agents: Agent[] = []
+
+  async function startMaster() {
+    masterRuns++
+    master = spawnService('master', process.execPath, ['--import', 'tsx', MASTER_MAIN], {
+      logPath: path.join(dir, `master-${masterRuns}.log`),
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...MASTER_ENV, ...opts.masterEnv, ALFA_PORT: String(port), ALFA_HOST: '127.0.0.1', ALFA_DATA_DIR: path.join(dir, 'master'), DATABASE_URL: databaseUrl, ALFA_ADMIN_USER: ADMIN.user, ALFA_ADMIN_PASSWORD: ADMIN.password, ALFA_LOG_LEVEL: 'info' },
+    })
+    await waitForPort('127.0.0.1', port, { timeoutMs: 60_000, describe: () => master!.logTail(), check: () => master!.assertRunning() })
+  }
+
+  async function api(method: string, route: string, body?: unknown): Promise<{ status: number; json: Json; headers: Headers }> {
+    const res = await fetch(url + route, {
+      method,
+      headers: { Authorization: basic(ADMIN.user, ADMIN.password), ...(body !== undefined ? { 'Content-Type': 'application/vnd.api+json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    })
+    const text = await res.text()
+    return { status: res.status, json: text ? JSON.parse(text) : undefined, headers: res.headers }
+  }
+
+  /** Master logs of all runs so far (JSON lines), to assert on what it said and why. */
+  async function masterLog(): Promise<Json[]> {
+    const out: Json[] = []
+    for (let i = 1; i <= masterRuns; i++) {
+      const text = await readFile(path.join(dir, `master-${i}.log`), 'utf8').catch(() => '')
+      for (const line of text.split('\n')) if (line.startsWith('{')) out.push(JSON.parse(line))
+    }
+    return out
+  }
+
+  async function createServer(name: string): Promise<{ id: string; token: string }> {
+    const res = await api('POST', '/servers', { data: { type: 'servers', attributes: { name, host: '127.0.0.1', baseDomain: `${name}.test.localhost` } } })
+    if (res.status !== 201) throw new Error(`create server: ${res.status} ${JSON.stringify(res.json)}`)
+    return { id: res.json.data.id, token: res.json.meta.enrollment.token }
+  }
+
+  interface Agent {
+    name: string
+    stateDir: string
+    proc?: ServiceProcess
+    runs: number
+    markerFile: string
+  }
+
+  function agentEnv(a: Agent, extra: Record<string, string> = {}) {
+    return { ...process.env, ...AGENT_ENV, ALFA_MASTER_URL: url, ALFA_AGENT_STATE_DIR: a.stateDir, ALFA_LOG_LEVEL: 'info', ALFA_AGENT_REBOOT_ARGV: JSON.stringify([process.execPath, FAKE_REBOOT, a.markerFile, '4000']), ...extra }
+  }
+
+  /** Runs `alfa-agent enroll`; resolves with its exit code and output. */
+  function enroll(a: Agent, token: string): Promise<{ code: number; output: string }> {
+    return new Promise((resolve) => {
+      execFile(process.execPath, ['--import', 'tsx', AGENT_BIN, 'enroll', '--master', url, '--token', token], { cwd: REPO_ROOT, env: agentEnv(a) }, (err, stdout, stderr) => {
+        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, output: stdout + stderr })
+      })
+    })
+  }
+
+  function startAgent(a: Agent, extra: Record<string, string> = {}) {
+    a.runs++
+    a.proc = spawnService(`agent ${a.name}`, process.execPath, ['--import', 'tsx', AGENT_BIN, 'run'], { logPath: path.join(dir, `agent-${a.name}-${a.runs}.log`), cwd: REPO_ROOT, env: agentEnv(a, extra) })
+  }
+
+  async function waitOnline(serverId: string, online = true, timeoutMs = 20_000) {
+    await waitUntil(async () => (await api('GET', `/servers/${serverId}`)).json?.data?.attributes?.online === online, { timeoutMs, what: `server ${serverId} ${online ? 'online' : 'offline'}` })
+  }
+
+  /** Creates a server, enrolls an agent for it and runs the agent until it is online. */
+  async function addAgent(name: string) {
+    const server = await createServer(name)
+    const a: Agent = { name, stateDir: path.join(dir, `agent-${name}`), runs: 0, markerFile: path.join(dir, `reboots-${name}.log`) }
+    agents.push(a)
+    const enrolled = await enroll(a, server.token)
+    if (enrolled.code !== 0) throw new Error(`enroll ${name}: ${enrolled.output}`)
+    startAgent(a)
+    await waitOnline(server.id)
+    return { ...server, agent: a }
+  }
+
+  async function waitOperation(id: string, timeoutMs = 30_000): Promise<Json> {
+    let op: Json
+    await waitUntil(async () => {
+      op = (await api('GET', `/operations/${id}`)).json.data
+      return ['succeeded', 'failed', 'interrupted'].includes(op.attributes.status)
+    }, { timeoutMs, what: `operation ${id} to end` })
+    return op
+  }
+
+  await startMaster()
+  return {
+    dir, url, port, databaseUrl, api, masterLog, createServer, enroll, startAgent, addAgent, waitOnline, waitOperation,
+    get master() { return master! },
+    startMaster,
+    newAgent(name: string): Agent {
+      const a: Agent = { name, stateDir: path.join(dir, `agent-${name}`), runs: 0, markerFile: path.join(dir, `reboots-${name}.log`) }
+      agents.push(a)
+      return a
+    },
+    async markerRuns(a: Agent) {
+      return (await readFile(a.markerFile, 'utf8').catch(() => '')).split('\n').filter(Boolean).length
+    },
+    async stop() {
+      await Promise.all(agents.map((a) => a.proc?.stop({ timeoutMs: 5_000 })))
+      await master?.stop({ timeoutMs: 10_000 })
+    },
+  }
+}
+
+export type Cluster = Awaited<ReturnType<typeof startCluster>>
