@@ -18,14 +18,27 @@ export interface TestPostgres {
 
 const PG_ROOT = '/usr/lib/postgresql'
 
+export interface StartPostgresOptions {
+  dir?: string
+  port?: number
+  /**
+   * Also listen on every address and accept password (scram-sha-256) logins from private networks, the docker
+   * bridge among them: containers reach the server through bridgeGateway(). Loopback stays trust-only.
+   */
+  containerAccess?: boolean
+}
+
+// Docker's default address pools lie in these private ranges; only password logins are accepted from them.
+const CONTAINER_NETWORKS = ['172.16.0.0/12', '192.168.0.0/16', '10.0.0.0/8']
+
 /** Starts PostgreSQL with trust auth on 127.0.0.1; the data dir is removed on stop() unless the caller gave it. */
-export async function startPostgres(options: { dir?: string; port?: number } = {}): Promise<TestPostgres> {
+export async function startPostgres(options: StartPostgresOptions = {}): Promise<TestPostgres> {
   const bin = findBinDir()
   const dir = options.dir ?? (await makeTempDir('postgres'))
   await fs.mkdir(dir, { recursive: true })
   const dataDir = path.join(dir, 'data')
   const logFile = path.join(dir, 'postgres.log')
-  const port = options.port ?? (await freePort())
+  const port = options.port ?? (await freePort(options.containerAccess ? '0.0.0.0' : '127.0.0.1'))
   const asPostgres = await postgresRunner(dir)
 
   await asPostgres(path.join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C'])
@@ -34,7 +47,7 @@ export async function startPostgres(options: { dir?: string; port?: number } = {
     path.join(dataDir, 'postgresql.conf'),
     [
       '',
-      "listen_addresses = '127.0.0.1'",
+      options.containerAccess ? "listen_addresses = '*'" : "listen_addresses = '127.0.0.1'",
       `port = ${port}`,
       `unix_socket_directories = '${dir}'`,
       // Durability buys nothing in a throw-away test instance and costs seconds on every migration.
@@ -45,6 +58,10 @@ export async function startPostgres(options: { dir?: string; port?: number } = {
       '',
     ].join('\n'),
   )
+  if (options.containerAccess) {
+    const lines = CONTAINER_NETWORKS.map((cidr) => `host all all ${cidr} scram-sha-256`)
+    await fs.appendFile(path.join(dataDir, 'pg_hba.conf'), `\n${lines.join('\n')}\n`)
+  }
   const pgCtl = path.join(bin, 'pg_ctl')
   try {
     await asPostgres(pgCtl, ['start', '-D', dataDir, '-l', logFile, '-w', '-t', '60'])

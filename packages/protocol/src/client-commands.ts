@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { AppProfile } from './app-profile.ts'
 import { dbEngineSchema } from './db-engine.ts'
 import { domainSchema } from './hostnames.ts'
 import { imageRefSchema } from './image-refs.ts'
@@ -63,6 +64,8 @@ export const ClientCreatePayload = z.strictObject({
   tls: z.boolean(),
   /** The initial `cloud_settings` row. */
   settings: ClientSettings,
+  /** How to operate the app in the image (port, health path, migrate, owner password, …); Laravel's when absent. */
+  profile: AppProfile.optional(),
 })
 export type ClientCreatePayload = z.infer<typeof ClientCreatePayload>
 
