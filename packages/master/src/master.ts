@@ -8,6 +8,7 @@ import type { MasterConfig } from './config.ts'
 import { openDatabase } from './db/open-database.ts'
 import { createServices, type ServicesDeps } from './services.ts'
 import { bootstrapLocalServer } from './local-server.ts'
+import { loadSecretKey } from './secrets/secret-box.ts'
 
 /**
  * A running master: database open and migrated, services started, HTTP and the agents' WebSocket endpoint served on
@@ -17,14 +18,15 @@ export async function startMaster(opts: {
   config: Pick<MasterConfig, 'port' | 'host' | 'dataDir' | 'databaseUrl' | 'adminUser' | 'adminPassword' | 'maxBodyBytes' | 'publicUrl'>
   logger: Logger
   clock: Clock
-  services?: Partial<Omit<ServicesDeps, 'prisma' | 'logger' | 'clock'>>
+  services?: Partial<Omit<ServicesDeps, 'prisma' | 'logger' | 'clock' | 'secretKey'>>
   app?: AppOptions
   /** Create the "local" server and a token for the local agent (./scripts/start). */
   localAgent?: boolean
 }) {
   const { config, logger, clock } = opts
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger })
-  const services = createServices({ prisma: db.prisma, logger, clock, ...opts.services })
+  const secretKey = await loadSecretKey({ envKey: process.env.ALFA_SECRET_KEY, dataDir: config.dataDir })
+  const services = createServices({ prisma: db.prisma, logger, clock, secretKey, ...opts.services })
   const boot = await services.adminCredentials.bootstrap({ user: config.adminUser, password: config.adminPassword })
   await services.start()
   if (opts.localAgent) await bootstrapLocalServer(services, config.dataDir, logger)

@@ -11,6 +11,7 @@ import { createOperationLogWriter } from './operations/operation-log-writer.ts'
 import { createOperationService } from './operations/operation-service.ts'
 import { createServerActions } from './servers/server-actions.ts'
 import { createServerService } from './servers/server-service.ts'
+import { createSecretBox } from './secrets/secret-box.ts'
 
 export interface ServicesDeps {
   prisma: PrismaClient
@@ -21,6 +22,8 @@ export interface ServicesDeps {
   hub?: AgentHubOptions
   metrics?: MetricsStoreOptions
   enrollmentTtlMs?: number
+  /** Key of the secret box (AES-256-GCM) for secrets kept at rest. */
+  secretKey: Buffer
 }
 
 /** The composition root of the master's services: each built once from explicit dependencies, no module singletons. */
@@ -31,12 +34,13 @@ export function createServices(deps: ServicesDeps) {
   const metrics = createMetricsStore({ prisma, clock, logger, ...deps.metrics })
   const agentCredentials = createAgentCredentials({ prisma, clock, logger, ...(deps.enrollmentTtlMs ? { enrollmentTtlMs: deps.enrollmentTtlMs } : {}) })
   const completions = createOperationCompletions()
-  const hub = createAgentHub({ prisma, logger, clock, operations, credentials: agentCredentials, metrics, completions, ...deps.hub })
+  const secretBox = createSecretBox(deps.secretKey)
+  const hub = createAgentHub({ prisma, logger, clock, operations, credentials: agentCredentials, metrics, completions, secretBox, ...deps.hub })
   const adminCredentials = createAdminCredentials({ prisma, clock, logger, ...(deps.hashParams ? { hashParams: deps.hashParams } : {}) })
   const servers = createServerService({ prisma })
   const serverActions = createServerActions({ prisma, hub, operations, completions })
   return {
-    prisma, logger, clock, logs, operations, metrics, agentCredentials, completions, hub, adminCredentials, servers, serverActions,
+    prisma, logger, clock, logs, secretBox, operations, metrics, agentCredentials, completions, hub, adminCredentials, servers, serverActions,
 
     /** Background work that must run while the master serves: metric flushes, reconciliation of old operations. */
     async start() {

@@ -3,7 +3,7 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http'
 import type { Duplex } from 'node:stream'
 import {
   canRun, commandFrame, MAX_FRAME_BYTES, parseAgentFrame, parseCommandResult, PROTOCOL_VERSION, wireError,
-  type AgentFrame, type Command, type CommandFrame, type HelloFrame, type ResultFrame, type WireError,
+  type AgentFrame, type Command, type HelloFrame, type ResultFrame, type WireError,
 } from '@alfa/protocol'
 import type { Logger } from 'pino'
 import { WebSocketServer, type WebSocket } from 'ws'
@@ -17,6 +17,8 @@ import { AgentAuthRefused, type AgentCredentials } from './agent-credentials.ts'
 import { createAgentRegistry } from './agent-registry.ts'
 import type { OperationCompletions } from './operation-completions.ts'
 import { createCommandTracker, type CommandOutcome } from './command-tracker.ts'
+import { openCommand, sealCommand } from './command-secrets.ts'
+import type { SecretBox } from '../secrets/secret-box.ts'
 
 export interface AgentHubOptions {
   /** Ping interval; a peer silent for two intervals is terminated. */
@@ -37,6 +39,8 @@ export interface AgentHubDeps extends AgentHubOptions {
   credentials: AgentCredentials
   metrics: MetricsStore
   completions: OperationCompletions
+  /** Seals secret payload fields in the stored copy of each command. */
+  secretBox: SecretBox
 }
 
 /**
@@ -107,7 +111,7 @@ export function createAgentHub(deps: AgentHubDeps) {
       if (inFlight.has(op.commandId!)) continue
       const remaining = (op.deadlineAt?.getTime() ?? 0) - slackMs - clock.now().getTime()
       if (remaining <= 0) continue
-      const frame = { ...(op.command as unknown as CommandFrame), deadlineMs: Math.floor(remaining) }
+      const frame = { ...openCommand(op.command, deps.secretBox), deadlineMs: Math.floor(remaining) }
       tracker.remember(op.commandId!, op.id, conn.serverId)
       conn.send(frame)
       await operations.log(op.id, `command re-sent to the agent after it reconnected`)
@@ -261,7 +265,7 @@ export function createAgentHub(deps: AgentHubDeps) {
       const now = clock.now()
       await prisma.operation.update({
         where: { id: operationId },
-        data: { commandId: id, command: frame as unknown as Prisma.InputJsonValue, deadlineAt: new Date(now.getTime() + deadlineMs + slackMs), status: 'running', startedAt: now },
+        data: { commandId: id, command: sealCommand(frame, deps.secretBox) as Prisma.InputJsonValue, deadlineAt: new Date(now.getTime() + deadlineMs + slackMs), status: 'running', startedAt: now },
       })
       const done = tracker.track(id, operationId, serverId)
       const conn = registry.get(serverId)
