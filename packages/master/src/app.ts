@@ -12,6 +12,7 @@ import { requestLog } from './http/request-log.ts'
 import { validationHook } from './http/validation.ts'
 import { docsPage } from './openapi/docs-page.ts'
 import { operationRoutes } from './operations/operation-routes.ts'
+import { clientRoutes } from './clients/client-routes.ts'
 import { serverActionRoutes } from './servers/server-action-routes.ts'
 import { serverMetricsRoutes } from './servers/server-metrics-routes.ts'
 import { serverRoutes } from './servers/server-routes.ts'
@@ -55,6 +56,7 @@ export function createApp(services: Services, opts: AppOptions = {}): OpenAPIHon
   app.route('/', serverRoutes({ servers: services.servers, hub: services.hub, metrics: services.metrics, agentCredentials: services.agentCredentials, ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}) }))
   app.route('/', serverActionRoutes({ actions: services.serverActions }))
   app.route('/', serverMetricsRoutes({ metrics: services.metrics, servers: services.servers }))
+  app.route('/', clientRoutes({ clients: services.clients }))
   app.route('/', operationRoutes({ operations: services.operations }))
   app.route('/', adminRoutes({ credentials: services.adminCredentials }))
   app.route('/', docsPage())

@@ -2,6 +2,7 @@ import { systemClock } from './clock.ts'
 import { loadConfig } from './config.ts'
 import { createLogger } from './logger.ts'
 import { startMaster } from './master.ts'
+import { loadProfiles } from './clients/app-profiles.ts'
 
 /** Entry point of `./scripts/start`: config → database (migrations applied) → admin credential → HTTP + agents. */
 async function main() {
@@ -34,6 +35,7 @@ function readTuning() {
     hub: defined({ heartbeatMs: num('ALFA_HEARTBEAT_MS'), graceMs: num('ALFA_RECONNECT_GRACE_MS'), deadlineSlackMs: num('ALFA_DEADLINE_SLACK_MS') }),
     metrics: defined({ flushMs: num('ALFA_METRICS_FLUSH_MS'), windowMs: num('ALFA_METRICS_WINDOW_MS'), sampleIntervalMs: num('ALFA_METRICS_INTERVAL_MS') }),
     ...(num('ALFA_ENROLLMENT_TTL_MS') ? { enrollmentTtlMs: num('ALFA_ENROLLMENT_TTL_MS') } : {}),
+    profiles: loadProfiles(process.env.ALFA_APP_PROFILES || undefined),
   }
 }
 

@@ -12,6 +12,8 @@ import { createOperationService } from './operations/operation-service.ts'
 import { createServerActions } from './servers/server-actions.ts'
 import { createServerService } from './servers/server-service.ts'
 import { createSecretBox } from './secrets/secret-box.ts'
+import { createProfileResolver, type ProfileResolver } from './clients/app-profiles.ts'
+import { createClientService } from './clients/client-service.ts'
 
 export interface ServicesDeps {
   prisma: PrismaClient
@@ -24,6 +26,8 @@ export interface ServicesDeps {
   enrollmentTtlMs?: number
   /** Key of the secret box (AES-256-GCM) for secrets kept at rest. */
   secretKey: Buffer
+  /** How to operate the app in each image (ALFA_APP_PROFILES); Laravel's by default. */
+  profiles?: ProfileResolver
 }
 
 /** The composition root of the master's services: each built once from explicit dependencies, no module singletons. */
@@ -39,8 +43,9 @@ export function createServices(deps: ServicesDeps) {
   const adminCredentials = createAdminCredentials({ prisma, clock, logger, ...(deps.hashParams ? { hashParams: deps.hashParams } : {}) })
   const servers = createServerService({ prisma })
   const serverActions = createServerActions({ prisma, hub, operations, completions })
+  const clients = createClientService({ prisma, hub, operations, completions, secretBox, clock, profiles: deps.profiles ?? createProfileResolver() })
   return {
-    prisma, logger, clock, logs, secretBox, operations, metrics, agentCredentials, completions, hub, adminCredentials, servers, serverActions,
+    prisma, logger, clock, logs, secretBox, operations, metrics, agentCredentials, completions, hub, adminCredentials, servers, serverActions, clients,
 
     /** Background work that must run while the master serves: metric flushes, reconciliation of old operations. */
     async start() {

@@ -1,0 +1,31 @@
+import type { ResourceObject } from '../http/jsonapi.ts'
+import type { Client, Server } from '../generated/prisma/client.ts'
+
+/** YYYY-MM-DD of a date-only column. */
+export const isoDay = (d: Date | null) => (d ? d.toISOString().slice(0, 10) : null)
+
+/** The direct link to the client's cloud, as the Mol admin links to it. */
+export function clientUrl(client: Pick<Client, 'domain'>, server?: Pick<Server, 'tlsEnabled'> | null) {
+  return `${server?.tlsEnabled ? 'https' : 'http'}://${client.domain}/`
+}
+
+/** A client row as a JSON:API resource; the owner's password never appears. */
+export function clientResource(c: Client & { server?: Server | null }, meta?: Record<string, unknown>): ResourceObject {
+  return {
+    type: 'clients',
+    id: c.id,
+    attributes: {
+      name: c.name, slug: c.slug, domain: c.domain, url: clientUrl(c, c.server), status: c.status,
+      serverId: c.serverId, image: c.image, version: c.version,
+      ownerLogin: c.ownerLogin, ownerEmail: c.ownerEmail, contactEmail: c.contactEmail, language: c.language,
+      expireDate: isoDay(c.expireDate), maintenance: c.maintenance, demo: c.demo, turbostart: c.turbostart, tutorial: c.tutorial,
+      memoryLimitMb: c.memoryLimitMb, cpuLimit: c.cpuLimit,
+      available: c.available, availableCheckedAt: c.availableCheckedAt?.toISOString() ?? null,
+      usersCount: c.usersCount, usersCountAt: c.usersCountAt?.toISOString() ?? null,
+      createdAt: c.createdAt.toISOString(), updatedAt: c.updatedAt.toISOString(), deletedAt: c.deletedAt?.toISOString() ?? null,
+    },
+    relationships: { server: { data: { type: 'servers', id: c.serverId } } },
+    links: { self: `/clients/${c.id}` },
+    ...(meta ? { meta } : {}),
+  }
+}
