@@ -23,6 +23,26 @@ describe('config', () => {
     expect(config.diskMounts).toContain('/')
   })
 
+  it('has client-lifecycle defaults and refuses values that could break into nginx.conf', () => {
+    const config = loadAgentConfig({ ALFA_AGENT_STATE_DIR: tempDir() })
+    expect(config).toMatchObject({
+      nginxArgvPrefix: ['nginx'],
+      nginxSitesDir: '/etc/nginx/conf.d',
+      nginxListen: '80',
+      pagesDir: path.join(tempDir(), 'pages'),
+      backupDir: '/var/backups/alfa',
+      dbHostForContainers: '172.17.0.1',
+      containerBind: '127.0.0.1',
+      certbotArgvPrefix: ['certbot'],
+    })
+    expect(config.dbMariadbUrl).toBeUndefined()
+    const env = (extra: Record<string, string>) => () => loadAgentConfig({ ALFA_AGENT_STATE_DIR: tempDir(), ...extra })
+    expect(env({ ALFA_AGENT_NGINX_LISTEN: '80; include /etc/passwd' })).toThrow(/ALFA_AGENT_NGINX_LISTEN/)
+    expect(env({ ALFA_AGENT_CONTAINER_BIND: 'localhost' })).toThrow(/ALFA_AGENT_CONTAINER_BIND/)
+    expect(env({ ALFA_AGENT_DB_MARIADB_URL: 'http://x' })).toThrow(/ALFA_AGENT_DB_MARIADB_URL/)
+    expect(env({ ALFA_AGENT_CONTAINER_CPUS: '1.5', ALFA_AGENT_NGINX_LISTEN: '127.0.0.1:8080' })()).toMatchObject({ containerCpus: 1.5, nginxListen: '127.0.0.1:8080' })
+  })
+
   it('reads <stateDir>/agent.json and lets the environment override it', async () => {
     await fs.writeFile(path.join(tempDir(), 'agent.json'), JSON.stringify({ heartbeatMs: 2000, metricsIntervalMs: 1000, masterUrl: 'http://file:1' }))
     const config = loadAgentConfig({ ALFA_AGENT_STATE_DIR: tempDir(), ALFA_AGENT_METRICS_INTERVAL_MS: '250', ALFA_AGENT_REBOOT_ARGV: '["true"]', ALFA_AGENT_TEST_COMMANDS: '1' })

@@ -19,6 +19,21 @@ const masterUrlSchema = z.string().refine((text) => {
 }, 'a URL such as wss://master.example:8443 or http://127.0.0.1:3000')
 
 const ms = (min: number, max: number) => z.int().min(min).max(max)
+const argvPrefix = (fallback: string[]) => z.array(z.string().min(1)).min(1).max(16).default(fallback)
+const absoluteDir = z.string().regex(/^\/[^\0\n]*$/, 'an absolute path').transform((dir) => path.resolve(dir))
+/** A DB admin URL; it carries a password, so it is never logged (the schema only names the variable on error). */
+const dbUrl = (protocols: string[], example: string) =>
+  z.string().refine((text) => {
+    try {
+      return protocols.includes(new URL(text).protocol)
+    } catch {
+      // Not a URL: the refinement's message says what is expected.
+      return false
+    }
+  }, `a URL such as ${example}`)
+/** Goes verbatim into nginx's `listen` directive: a port or address:port only, nothing that could end the directive. */
+const listenSchema = z.string().regex(/^(?:(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:]+\]|\*):)?\d{1,5}$/i, 'a port or address:port (e.g. 80 or 127.0.0.1:8080)')
+const ipSchema = z.union([z.ipv4(), z.ipv6()])
 
 const agentConfigSchema = z
   .strictObject({
@@ -39,16 +54,50 @@ const agentConfigSchema = z
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** How long a graceful stop waits for running commands before closing the socket. */
     shutdownGraceMs: ms(0, 600_000).default(30_000),
+    /** nginx's argv before `-t` / `-s reload` (production: ["sudo","-n","/usr/sbin/nginx"]; tests add -p/-c/-e). */
+    nginxArgvPrefix: argvPrefix(['nginx']),
+    /** One file per client, `alfa-<slug>.conf`; nginx.conf must include `<dir>/*.conf`. */
+    nginxSitesDir: absoluteDir.default('/etc/nginx/conf.d'),
+    /** The plain-HTTP `listen` of every client site; also where the agent's health probes connect. */
+    nginxListen: listenSchema.default('80'),
+    /** The HTTPS `listen` of sites with a certificate. */
+    nginxListenTls: listenSchema.default('443'),
+    /** maintenance.html, expired.html and the per-client flag files; default <stateDir>/pages. */
+    pagesDir: absoluteDir.optional(),
+    /** Final dumps of deleted clients. */
+    backupDir: absoluteDir.default('/var/backups/alfa'),
+    /** Admin connections to the server's engines (absent: that engine is not offered by this server). */
+    dbMariadbUrl: dbUrl(['mysql:', 'mariadb:'], 'mysql://alfa_admin:pw@127.0.0.1:3306').optional(),
+    dbPostgresUrl: dbUrl(['postgres:', 'postgresql:'], 'postgres://alfa_admin:pw@127.0.0.1:5432/postgres').optional(),
+    /** The database host as containers see it (the docker bridge gateway). */
+    dbHostForContainers: z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/, 'a host name or address').default('172.17.0.1'),
+    /** Host address the client container's port is published on (nginx proxies to it). */
+    containerBind: ipSchema.default('127.0.0.1'),
+    containerMemoryMb: z.int().min(64).max(1_048_576).default(1024),
+    containerCpus: z.number().positive().max(256).default(1),
+    /** certbot's argv before the fixed certonly flags (production: ["sudo","-n","/usr/bin/certbot"]). */
+    certbotArgvPrefix: argvPrefix(['certbot']),
+    /** Where certbot --webroot puts ACME challenges; every site serves /.well-known/acme-challenge/ from it. */
+    acmeWebroot: absoluteDir.default('/var/www/alfa-acme'),
+    /** certbot's live directory: <dir>/<domain>/fullchain.pem and privkey.pem. */
+    certDir: absoluteDir.default('/etc/letsencrypt/live'),
+    /** How long create waits for the app to answer its health path through nginx. */
+    healthTimeoutMs: ms(1000, 600_000).default(60_000),
   })
   .refine((c) => c.backoffBaseMs <= c.backoffMaxMs, { message: 'must not exceed the maximum backoff', path: ['backoffBaseMs'] })
-  .transform((c) => ({ ...c, diskMounts: c.diskMounts ?? DEFAULT_DISK_MOUNTS.filter((mount) => existsSync(mount)) }))
+  .transform((c) => ({
+    ...c,
+    diskMounts: c.diskMounts ?? DEFAULT_DISK_MOUNTS.filter((mount) => existsSync(mount)),
+    pagesDir: c.pagesDir ?? path.join(c.stateDir, 'pages'),
+  }))
 
 /** The agent's configuration after the file and the environment were merged and validated. */
 export type AgentConfig = z.output<typeof agentConfigSchema>
 type ConfigKey = keyof z.input<typeof agentConfigSchema>
 
 /** How each environment variable is read: the config key it sets and how its text becomes a value. */
-const ENV_VARS: Record<string, { key: ConfigKey; kind: 'text' | 'int' | 'json' | 'flag' }> = {
+type EnvKind = 'text' | 'int' | 'number' | 'json' | 'flag'
+const ENV_VARS: Record<string, { key: ConfigKey; kind: EnvKind }> = {
   ALFA_MASTER_URL: { key: 'masterUrl', kind: 'text' },
   ALFA_AGENT_STATE_DIR: { key: 'stateDir', kind: 'text' },
   ALFA_AGENT_METRICS_INTERVAL_MS: { key: 'metricsIntervalMs', kind: 'int' },
@@ -61,6 +110,22 @@ const ENV_VARS: Record<string, { key: ConfigKey; kind: 'text' | 'int' | 'json' |
   ALFA_AGENT_DISK_MOUNTS: { key: 'diskMounts', kind: 'json' },
   ALFA_AGENT_SHUTDOWN_GRACE_MS: { key: 'shutdownGraceMs', kind: 'int' },
   ALFA_LOG_LEVEL: { key: 'logLevel', kind: 'text' },
+  ALFA_AGENT_NGINX_ARGV_PREFIX: { key: 'nginxArgvPrefix', kind: 'json' },
+  ALFA_AGENT_NGINX_SITES_DIR: { key: 'nginxSitesDir', kind: 'text' },
+  ALFA_AGENT_NGINX_LISTEN: { key: 'nginxListen', kind: 'text' },
+  ALFA_AGENT_NGINX_LISTEN_TLS: { key: 'nginxListenTls', kind: 'text' },
+  ALFA_AGENT_PAGES_DIR: { key: 'pagesDir', kind: 'text' },
+  ALFA_AGENT_BACKUP_DIR: { key: 'backupDir', kind: 'text' },
+  ALFA_AGENT_DB_MARIADB_URL: { key: 'dbMariadbUrl', kind: 'text' },
+  ALFA_AGENT_DB_POSTGRES_URL: { key: 'dbPostgresUrl', kind: 'text' },
+  ALFA_AGENT_DB_HOST_FOR_CONTAINERS: { key: 'dbHostForContainers', kind: 'text' },
+  ALFA_AGENT_CONTAINER_BIND: { key: 'containerBind', kind: 'text' },
+  ALFA_AGENT_CONTAINER_MEMORY_MB: { key: 'containerMemoryMb', kind: 'int' },
+  ALFA_AGENT_CONTAINER_CPUS: { key: 'containerCpus', kind: 'number' },
+  ALFA_AGENT_CERTBOT_ARGV_PREFIX: { key: 'certbotArgvPrefix', kind: 'json' },
+  ALFA_AGENT_ACME_WEBROOT: { key: 'acmeWebroot', kind: 'text' },
+  ALFA_AGENT_CERT_DIR: { key: 'certDir', kind: 'text' },
+  ALFA_AGENT_HEALTH_TIMEOUT_MS: { key: 'healthTimeoutMs', kind: 'int' },
 }
 
 /** A configuration problem, naming the variable or file key to fix. */
@@ -68,11 +133,12 @@ export class ConfigError extends Error {
   override name = 'ConfigError'
 }
 
-function readEnvValue(name: string, kind: 'text' | 'int' | 'json' | 'flag', text: string): unknown {
+function readEnvValue(name: string, kind: EnvKind, text: string): unknown {
   if (kind === 'text') return text
   if (kind === 'flag') return text === '1' || text === 'true'
   // A non-numeric int stays text so the schema reports it as "expected number" under the variable's name.
   if (kind === 'int') return /^-?\d+$/.test(text.trim()) ? Number(text) : text
+  if (kind === 'number') return /^-?\d+(?:\.\d+)?$/.test(text.trim()) ? Number(text) : text
   try {
     return JSON.parse(text) as unknown
   } catch {

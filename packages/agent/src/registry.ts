@@ -1,5 +1,8 @@
 import { requiredCapability, type CommandType } from '@alfa/protocol'
 import type { CommandHandler } from './command-context.ts'
+import { clientCreate } from './commands/client/create.ts'
+import { clientDelete } from './commands/client/delete.ts'
+import { clientProbe } from './commands/client/probe.ts'
 import { containerList } from './commands/container/list.ts'
 import { containerRestart } from './commands/container/restart.ts'
 import { imageList } from './commands/image/list.ts'
@@ -18,6 +21,9 @@ export function createRegistry(opts: { testCommands: boolean }) {
     'image.list': imageList,
     'container.list': containerList,
     'container.restart': containerRestart,
+    'client.create': clientCreate,
+    'client.delete': clientDelete,
+    'client.probe': clientProbe,
     // Test commands are announced only when enabled, so a production master can never send them.
     ...(opts.testCommands ? { 'test.sleep': testSleep } : {}),
   }

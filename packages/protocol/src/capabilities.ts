@@ -17,6 +17,10 @@ export const COMMAND_CAPABILITIES = {
   'client.create': 'client.create',
   'client.delete': 'client.delete',
   'client.probe': 'client.probe',
+  'client.app': 'client.app',
+  'client.configure': 'client.configure',
+  'client.restart': 'client.restart',
+  'client.switch': 'client.switch',
 } as const satisfies Record<CommandType, string>
 
 /** A capability this protocol defines. */

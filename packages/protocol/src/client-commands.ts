@@ -9,6 +9,18 @@ import { dbIdentifierSchema, envKeySchema, envValueSchema, slugSchema } from './
 import { absolutePathSchema } from './paths.ts'
 import { isoDateSchema, uuidSchema } from './scalars.ts'
 
+/** The laboratory administrator's login in the app; it ends up in an argv template, hence the narrow alphabet. */
+export const ownerLoginSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_][A-Za-z0-9._@+-]{0,127}$/, 'a login is 1–128 letters, digits and . _ @ + -')
+
+/** SECRET: a password for the app's administrator; no control characters, so it stays one line on stdin. */
+export const ownerPasswordSchema = z
+  .string()
+  .min(8)
+  .max(256)
+  .regex(/^[^\p{Cc}]+$/u, 'a password must not contain control characters')
+
 /** The `cloud_settings` row kept in the client's own database, which the app reads to decide what to show. */
 export const ClientSettings = z.strictObject({
   /** Show the maintenance page instead of the app. */
@@ -44,18 +56,12 @@ export const ClientCreatePayload = z.strictObject({
     .record(envKeySchema, envValueSchema)
     .refine((env) => Object.keys(env).length <= LIMITS.envEntries, 'too many environment variables'),
   /** The laboratory administrator's login in the app; ends up in an argv template, hence the narrow alphabet. */
-  ownerLogin: z
-    .string()
-    .regex(/^[A-Za-z0-9_][A-Za-z0-9._@+-]{0,127}$/, 'a login is 1–128 letters, digits and . _ @ + -'),
+  ownerLogin: ownerLoginSchema,
   /**
    * SECRET: the administrator's initial password. Goes to the app on stdin (never argv), is never logged or
    * journalled in clear; no control characters, so it stays one line on stdin.
    */
-  ownerPassword: z
-    .string()
-    .min(8)
-    .max(256)
-    .regex(/^[^\p{Cc}]+$/u, 'a password must not contain control characters'),
+  ownerPassword: ownerPasswordSchema,
   /** Container memory limit; absent means the server's default. */
   memoryLimitMb: z.int().min(64).max(1_048_576).optional(),
   /** Container CPU limit in cores; absent means the server's default. */
@@ -112,6 +118,8 @@ export const ClientProbePayload = z.strictObject({
   slug: slugSchema,
   /** The Host header the probe sends to the local nginx. */
   domain: domainSchema,
+  /** The app profile's health path; the default (Laravel) profile's when absent. */
+  healthPath: AppProfile.shape.healthPath.optional(),
 })
 export type ClientProbePayload = z.infer<typeof ClientProbePayload>
 

@@ -17,6 +17,16 @@ import { wireErrorFromZod, type WireError } from './errors.ts'
 import { ImageListPayload, ImageListResult } from './image-commands.ts'
 import { ServerInfoPayload, ServerInfoResult, ServerRebootPayload, ServerRebootResult } from './server-commands.ts'
 import { TestSleepPayload, TestSleepResult } from './test-commands.ts'
+import {
+  ClientAppPayload,
+  ClientAppResult,
+  ClientConfigurePayload,
+  ClientConfigureResult,
+  ClientRestartPayload,
+  ClientRestartResult,
+  ClientSwitchPayload,
+  ClientSwitchResult,
+} from './client-action-commands.ts'
 
 function variant<T extends string, P extends z.ZodType, S extends z.ZodRawShape>(type: T, payload: P, extra: S) {
   return z.strictObject({ ...extra, type: z.literal(type), payload })
@@ -39,6 +49,10 @@ export function commandUnion<S extends z.ZodRawShape>(extra: S) {
     variant('client.create', ClientCreatePayload, extra),
     variant('client.delete', ClientDeletePayload, extra),
     variant('client.probe', ClientProbePayload, extra),
+    variant('client.app', ClientAppPayload, extra),
+    variant('client.configure', ClientConfigurePayload, extra),
+    variant('client.restart', ClientRestartPayload, extra),
+    variant('client.switch', ClientSwitchPayload, extra),
   ])
 }
 
@@ -59,6 +73,10 @@ export const commandResultSchemas = {
   'client.create': ClientCreateResult,
   'client.delete': ClientDeleteResult,
   'client.probe': ClientProbeResult,
+  'client.app': ClientAppResult,
+  'client.configure': ClientConfigureResult,
+  'client.restart': ClientRestartResult,
+  'client.switch': ClientSwitchResult,
 } as const satisfies Record<CommandType, z.ZodType>
 
 /** Every command type, in declaration order. */

@@ -60,6 +60,8 @@ export const execFailureDataSchema = z.object({
   exitCode: z.int().min(0).max(255).nullable(),
   /** The end of stderr, where tools print why they failed; bounded so a chatty tool cannot flood the wire. */
   stderrTail: boundedText(LIMITS.stderrTail),
+  /** The pipeline step that ran the process (create_log names it as the failing step). */
+  step: z.string().regex(/^[a-z][a-z0-9._-]{0,63}$/).optional(),
 })
 
 export type ExecFailureData = z.infer<typeof execFailureDataSchema>

@@ -1,6 +1,7 @@
 // The protocol between master and agent, and the validators both sides apply to every name that reaches a system.
 export * from './app-profile.ts'
 export * from './capabilities.ts'
+export * from './client-action-commands.ts'
 export * from './client-commands.ts'
 export * from './commands.ts'
 export * from './container-commands.ts'

@@ -1,0 +1,155 @@
+// bench/agents: N simulated agents (real protocol over real WebSockets, in several processes) against a real master
+// child process on PostgreSQL, and the same load against a raw baseline (bare ws + bare Hono route) for ratios.
+//   npx -y pnpm@12.4.2 exec tsx bench/agents.ts [--agents N] [--procs P] [--duration S] [--topout] ...
+// See bench/README.md for every option and how to read the figures.
+import { fork } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { createLogger } from '../packages/master/src/logger.ts'
+import { openDatabase } from '../packages/master/src/db/open-database.ts'
+import { freePort } from '../test/support/ports.ts'
+import { createTestDatabase, startPostgres } from '../test/support/postgres.ts'
+import { makeTempDir } from '../test/support/process.ts'
+import { cleanup, installExitHandlers, onCleanup, trackChild } from './lib/cleanup.ts'
+import { startMasterProcess } from './lib/master-process.ts'
+import { runPhase, type PhaseOptions, type Target } from './lib/phase.ts'
+import { parentPid } from './lib/proc.ts'
+import { printReport, type BenchReport } from './lib/report.ts'
+import { committedTransactions, seedAgents, storedFrameCount } from './lib/seed.ts'
+import { SimPool } from './lib/sim-pool.ts'
+import { findTopout } from './lib/topout.ts'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const INTERVAL_MS = 5_000
+
+const { values: opt } = parseArgs({
+  options: {
+    agents: { type: 'string', default: '1000' },
+    procs: { type: 'string' },
+    duration: { type: 'string', default: '20' },
+    requests: { type: 'string', default: '2000' },
+    wave: { type: 'string', default: '500' },
+    topout: { type: 'boolean', default: false },
+    'topout-max': { type: 'string', default: '21000' },
+    'skip-baseline': { type: 'boolean', default: false },
+    /** Writes a V8 CPU profile of the master into this directory (kept after the run). */
+    profile: { type: 'string' },
+    /** ALFA_METRICS_FLUSH_MS for the master, e.g. 3600000 to measure ingest without database writes. */
+    'flush-ms': { type: 'string' },
+    'timeout-min': { type: 'string', default: '30' },
+  },
+})
+
+const int = (name: string, v: string | undefined, min: number, max: number) => {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`--${name} must be an integer in ${min}..${max}`)
+  return n
+}
+const N = int('agents', opt.agents, 1, 19_500)
+const topoutMax = int('topout-max', opt['topout-max'], N, 25_000)
+const mostAgents = opt.topout ? topoutMax : N
+// ~6,000 sockets per simulator at most: far below the 20,000 open files each process may hold.
+const PROCS = int('procs', opt.procs ?? String(Math.max(1, Math.ceil(mostAgents / 6_000))), 1, 16)
+if (Math.ceil(mostAgents / PROCS) > 15_000) throw new Error(`--procs ${PROCS} would put more than 15,000 sockets in one simulator`)
+const DURATION = int('duration', opt.duration, 5, 600)
+const REQUESTS = int('requests', opt.requests, 10, 100_000)
+const WAVE = int('wave', opt.wave, 1, 4_000)
+
+const started = Date.now()
+const log = (line: string) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`)
+
+/** Source addresses per run: ~28,000 ephemeral ports per address, and a run's closed sockets linger in TIME_WAIT. */
+const addresses = (block: number, count = 8) => Array.from({ length: count }, (_, i) => `127.0.${block}.${i + 1}`)
+
+async function main() {
+  installExitHandlers(int('timeout-min', opt['timeout-min'], 1, 180) * 60_000)
+  const tmp = await makeTempDir('bench-agents')
+  onCleanup(() => fs.rm(tmp, { recursive: true, force: true }))
+
+  log('starting PostgreSQL')
+  const postgres = await startPostgres()
+  onCleanup(() => postgres.stop())
+  const databaseUrl = await createTestDatabase(postgres.url)
+  const db = await openDatabase({ databaseUrl, dataDir: tmp, logger: createLogger({ level: 'warn' }) })
+  onCleanup(() => db.close())
+  // Our backend's parent is the postmaster: its process tree is PostgreSQL's whole CPU.
+  const [{ pid: backendPid }] = await db.prisma.$queryRawUnsafe<[{ pid: number }]>('SELECT pg_backend_pid() AS pid')
+  const postgresPid = parentPid(backendPid) ?? 0
+  log(`seeding ${N} servers and agent credentials`)
+  const agents = await seedAgents(db, N, 'bench')
+
+  const pool = new SimPool(PROCS, ROOT, trackChild)
+  const phase: Omit<PhaseOptions, 'localAddresses'> = {
+    agents, wave: WAVE, intervalMs: INTERVAL_MS, durationS: DURATION, requests: REQUESTS,
+    listConcurrency: 10, commandConcurrency: 4, burstFramesPerAgent: Math.max(1, Math.min(200, Math.round(60_000 / N))), log,
+  }
+
+  let baseline: BenchReport['baseline']
+  if (!opt['skip-baseline']) {
+    const child = fork(fileURLToPath(new URL('./lib/baseline-server.ts', import.meta.url)), [], { cwd: ROOT, execArgv: ['--import', 'tsx'] })
+    trackChild(child)
+    let ingested = 0
+    child.on('message', (m: { type: string; port?: number; metrics?: number }) => { if (m.type === 'stats') ingested = m.metrics! })
+    const port = await new Promise<number>((resolve, reject) => {
+      child.on('message', (m: { type: string; port?: number }) => { if (m.type === 'ready') resolve(m.port!) })
+      child.once('exit', (code) => reject(new Error(`the baseline server exited (${code}) while starting`)))
+    })
+    const askIngested = () => new Promise<number>((resolve) => {
+      child.once('message', () => resolve(ingested))
+      child.send({ type: 'stats' })
+    })
+    const target: Target = {
+      name: 'baseline', httpUrl: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/agent`, pid: child.pid!,
+      listPath: '/x', commandPath: (a) => `/cmd/${a.serverId}`, headers: {}, ingested: askIngested, ingestLagMs: 0,
+    }
+    baseline = await runPhase(target, pool, { ...phase, localAddresses: addresses(1) })
+    await pool.closeAll()
+    child.kill('SIGTERM')
+  }
+
+  const password = randomBytes(24).toString('base64url')
+  const masterDir = path.join(tmp, 'master')
+  await fs.mkdir(masterDir)
+  const profileDir = opt.profile ? path.resolve(opt.profile) : undefined
+  if (profileDir) await fs.mkdir(profileDir, { recursive: true })
+  log('starting the master')
+  const master = await startMasterProcess({
+    cwd: ROOT, port: await freePort(), dataDir: masterDir, databaseUrl, user: 'bench', password,
+    ...(profileDir ? { nodeFlags: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {}),
+    ...(opt['flush-ms'] ? { env: { ALFA_METRICS_FLUSH_MS: String(int('flush-ms', opt['flush-ms'], 100, 86_400_000)) } } : {}),
+  })
+  await new Promise((r) => setTimeout(r, 2_000)) // let start-up garbage be collected before the idle reading
+  const target: Target = {
+    name: 'master', httpUrl: master.url, wsUrl: `${master.url.replace('http', 'ws')}/agent`, pid: master.pid,
+    listPath: '/servers?page[size]=20', commandPath: (a) => `/servers/${a.serverId}/images`,
+    headers: { authorization: `Basic ${Buffer.from(`bench:${password}`).toString('base64')}` },
+    ingested: async () => (await storedFrameCount(db)).frames, ingestLagMs: 10_000, dbTransactions: () => committedTransactions(db),
+    ...(postgresPid > 0 ? { postgresPid } : {}),
+  }
+  const masterResult = await runPhase(target, pool, { ...phase, localAddresses: addresses(2) })
+
+  let topout: BenchReport['topout']
+  if (opt.topout && topoutMax > N) {
+    log(`topout: seeding ${topoutMax - N} more agents and connecting them ${WAVE} at a time`)
+    const extra = await seedAgents(db, topoutMax - N, 'topout')
+    topout = await findTopout({
+      pool, wsUrl: target.wsUrl, httpUrl: master.url, pid: master.pid, alive: master.alive, extra,
+      localAddresses: addresses(3), wave: WAVE, log,
+    })
+  }
+  await pool.closeAll()
+  if (!master.alive()) log(`the master died during the run; see its log above`)
+  printReport({ agents: N, procs: PROCS, durationS: DURATION, database: 'postgresql', master: masterResult, ...(baseline ? { baseline } : {}), ...(topout ? { topout } : {}) })
+  if (profileDir) log(`master CPU profile (written when it stops) in ${profileDir}`)
+}
+
+main().then(
+  () => cleanup().then(() => process.exit(0)),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? err.stack : String(err)}\n`)
+    void cleanup().finally(() => process.exit(1))
+  },
+)

@@ -1,0 +1,165 @@
+// One measured run against one target (the master or the raw baseline): the same agents, frames and requests, so
+// the two sets of figures can be divided by each other.
+import { cpus } from 'node:os'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { runLoad, type LoadResult } from './http-load.ts'
+import { cpuSeconds, machineCpu, openFiles, rssMiB, treeCpuSeconds } from './proc.ts'
+import type { ConnectResult, SimPool } from './sim-pool.ts'
+import type { SimIdentity } from './sim-protocol.ts'
+
+export interface Target {
+  name: string
+  httpUrl: string
+  wsUrl: string
+  pid: number
+  /** A read route (GET /servers?page[size]=20 or the bare GET /x). */
+  listPath: string
+  /** A route that goes to agent `agents[i]` and back. */
+  commandPath: (agent: SimIdentity) => string
+  headers: Record<string, string>
+  /** Frames the target has demonstrably taken in so far (the master: as stored in the database). */
+  ingested: () => Promise<number>
+  /** How long `ingested` may lag (the master flushes every 5 s). */
+  ingestLagMs: number
+  /** PostgreSQL transactions committed so far (pg_stat_database), to count database round trips per request. */
+  dbTransactions?: () => Promise<number>
+  /** PostgreSQL's postmaster, to count its CPU with the master's. */
+  postgresPid?: number
+}
+
+export interface PhaseOptions {
+  agents: SimIdentity[]
+  localAddresses: string[]
+  wave: number
+  intervalMs: number
+  durationS: number
+  requests: number
+  listConcurrency: number
+  commandConcurrency: number
+  burstFramesPerAgent: number
+  log: (line: string) => void
+}
+
+export interface PhaseResult {
+  connect: ConnectResult
+  rssIdleMiB?: number
+  rssAtNMiB?: number
+  rssPeakMiB?: number
+  openFilesAtN?: number
+  steady: {
+    seconds: number
+    framesSent: number
+    framesPerSec: number
+    offeredPerSec: number
+    targetCpuPct: number
+    postgresCpuPct?: number
+    simCpuPct: number
+    machineBusyPct: number
+    /** Busy CPU of processes that are not part of the bench (other work on a shared machine), % of one core. */
+    foreignCpuPct: number
+    cpuUsPerFrame: number
+  }
+  ingestCheck: { sent: number; ingested: number; waitedMs: number }
+  list: LoadResult
+  command: LoadResult
+  /** Committed PostgreSQL transactions per request (each autocommit statement is one), metrics flushes included. */
+  dbTransactionsPerRequest?: { list: number; command: number }
+  burst: { frames: number; answered: number; seconds: number; framesPerSec: number; ingested: number; sent: number }
+  agentErrors: { dropped: number; errorFrames: number; badFrames: number }
+}
+
+function selfCpu(): number {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1e6
+}
+
+/** Committed transactions after PostgreSQL's statistics caught up (backends report them about once a second). */
+async function transactions(target: Target): Promise<number | undefined> {
+  if (!target.dbTransactions) return undefined
+  await sleep(1_500)
+  return target.dbTransactions()
+}
+
+/** Polls `ingested` until it reaches `sent` or the lag allowance runs out; returns what it saw. */
+async function awaitIngested(target: Target, sent: number): Promise<{ sent: number; ingested: number; waitedMs: number }> {
+  const start = Date.now()
+  let ingested = await target.ingested()
+  while (ingested < sent && Date.now() - start < target.ingestLagMs + 15_000) {
+    await sleep(500)
+    ingested = await target.ingested()
+  }
+  return { sent, ingested, waitedMs: Date.now() - start }
+}
+
+export async function runPhase(target: Target, pool: SimPool, o: PhaseOptions): Promise<PhaseResult> {
+  const pct = (v: number) => Math.round(v * 1000) / 10
+  const rssIdleMiB = rssMiB(target.pid)
+  o.log(`${target.name}: connecting ${o.agents.length} agents, ${o.wave} at a time`)
+  const connect = await pool.connect(target.wsUrl, o.agents, o.localAddresses, o.wave)
+  o.log(`${target.name}: ${connect.ok} welcomed, ${connect.failed} failed in ${connect.seconds} s ${JSON.stringify(connect.errors)}`)
+  // Agents that failed to connect stay in the list: their commands answer 503 and show up in the status counts.
+  const open = o.agents
+
+  await pool.stream(true, o.intervalMs)
+  o.log(`${target.name}: streaming metrics; warm-up ${o.intervalMs / 1000} s, then a ${o.durationS} s steady window`)
+  await sleep(o.intervalMs)
+  const s0 = await pool.stats()
+  const [c0, p0, m0, t0, b0] = [cpuSeconds(target.pid), target.postgresPid ? treeCpuSeconds(target.postgresPid) : 0, machineCpu(), performance.now(), selfCpu()]
+  await sleep(o.durationS * 1000)
+  const s1 = await pool.stats()
+  const [c1, p1, m1, t1, b1] = [cpuSeconds(target.pid), target.postgresPid ? treeCpuSeconds(target.postgresPid) : 0, machineCpu(), performance.now(), selfCpu()]
+  const seconds = (t1 - t0) / 1000
+  const framesSent = s1.sent - s0.sent
+  const cores = cpus().length
+  const machineBusyPct = pct((m1.busy - m0.busy) / (m1.total - m0.total))
+  const ours = (c1 - c0) + (p1 - p0) + (s1.cpuSeconds - s0.cpuSeconds) + (b1 - b0)
+  const steady = {
+    seconds: Math.round(seconds * 10) / 10,
+    framesSent,
+    framesPerSec: Math.round(framesSent / seconds),
+    offeredPerSec: Math.round((s1.open * 1000) / o.intervalMs),
+    targetCpuPct: pct((c1 - c0) / seconds),
+    ...(target.postgresPid ? { postgresCpuPct: pct((p1 - p0) / seconds) } : {}),
+    simCpuPct: pct((s1.cpuSeconds - s0.cpuSeconds) / seconds),
+    machineBusyPct,
+    foreignCpuPct: Math.max(0, Math.round(machineBusyPct * cores - pct(ours / seconds))),
+    cpuUsPerFrame: framesSent ? Math.round(((c1 - c0) * 1e6) / framesSent) : Number.NaN,
+  }
+  o.log(`${target.name}: steady ${JSON.stringify(steady)}`)
+  const rssAtNMiB = rssMiB(target.pid)
+  const openFilesAtN = openFiles(target.pid)
+
+  // One request of each kind first: the master caches a verified Basic Auth credential, and the first check runs
+  // scrypt (tens of MB, a few hundred ms) which is not what a loaded API costs per request.
+  await runLoad({ baseUrl: target.httpUrl, path: () => target.listPath, count: 1, concurrency: 1, headers: target.headers })
+  await runLoad({ baseUrl: target.httpUrl, path: () => target.commandPath(o.agents[0]!), count: 1, concurrency: 1, headers: target.headers })
+  // Latency while every agent keeps streaming: the figures the targets are about.
+  const x0 = await transactions(target)
+  const list = await runLoad({ baseUrl: target.httpUrl, path: () => target.listPath, count: o.requests, concurrency: o.listConcurrency, headers: target.headers })
+  o.log(`${target.name}: GET ${target.listPath} ${JSON.stringify(list)}`)
+  const x1 = await transactions(target)
+  const pick = (i: number) => open[(i * 7919) % open.length]!
+  const command = await runLoad({ baseUrl: target.httpUrl, path: (i) => target.commandPath(pick(i)), count: o.requests, concurrency: o.commandConcurrency, headers: target.headers })
+  o.log(`${target.name}: command round trip ${JSON.stringify(command)}`)
+  const x2 = await transactions(target)
+  const perRequest = (a: number, b: number) => Math.round(((b - a) / o.requests) * 10) / 10
+  const dbTransactionsPerRequest = x0 === undefined ? undefined : { list: perRequest(x0, x1!), command: perRequest(x1!, x2!) }
+  if (dbTransactionsPerRequest) o.log(`${target.name}: PostgreSQL transactions per request ${JSON.stringify(dbTransactionsPerRequest)}`)
+
+  await pool.stream(false, o.intervalMs)
+  const ingestCheck = await awaitIngested(target, (await pool.stats()).sent)
+  o.log(`${target.name}: ingestion check ${JSON.stringify(ingestCheck)}`)
+
+  // Saturation: every agent sends a few frames back to back; the probe answers say when the target has handled them.
+  const b = await pool.burst(o.burstFramesPerAgent, 120_000)
+  const afterBurst = await awaitIngested(target, (await pool.stats()).sent)
+  const burst = { frames: b.sent, answered: b.answered, seconds: Math.round(b.seconds * 100) / 100, framesPerSec: Math.round(b.sent / b.seconds), ingested: afterBurst.ingested, sent: afterBurst.sent }
+  o.log(`${target.name}: burst ${JSON.stringify(burst)}`)
+  const s2 = await pool.stats()
+
+  return {
+    connect, rssIdleMiB, rssAtNMiB, rssPeakMiB: rssMiB(target.pid, 'VmHWM'), openFilesAtN, steady, ingestCheck, list, command, burst,
+    ...(dbTransactionsPerRequest ? { dbTransactionsPerRequest } : {}),
+    agentErrors: { dropped: s2.dropped, errorFrames: s2.errorFrames, badFrames: s2.badFrames },
+  }
+}

@@ -1,0 +1,77 @@
+// The bench's output: a table for people and one BENCH_JSON line for tools and for comparing runs.
+import type { PhaseResult } from './phase.ts'
+import { ratio } from './stats.ts'
+import type { TopoutResult } from './topout.ts'
+
+export interface BenchReport {
+  agents: number
+  procs: number
+  durationS: number
+  database: 'postgresql'
+  master: PhaseResult
+  baseline?: PhaseResult
+  topout?: TopoutResult
+}
+
+type Cell = string | number | undefined
+
+const fmt = (v: Cell) => (v === undefined || (typeof v === 'number' && Number.isNaN(v)) ? 'n/a' : String(v))
+
+export function targets(r: BenchReport) {
+  const m = r.master
+  return {
+    allConnected: m.connect.ok === r.agents && r.agents >= 15_000,
+    ingestKeepsUp: m.ingestCheck.ingested >= m.ingestCheck.sent && m.steady.framesPerSec >= 0.95 * m.steady.offeredPerSec,
+    listP99Under50ms: m.list.latency.p99 < 50,
+    commandP50Under5ms: m.command.latency.p50 < 5,
+  }
+}
+
+export function printReport(r: BenchReport, out: (s: string) => void = (s) => process.stdout.write(`${s}\n`)) {
+  const m = r.master
+  const b = r.baseline
+  const rows: [string, Cell, Cell, Cell, string][] = [
+    ['agents welcomed', `${m.connect.ok}/${r.agents}`, b && `${b.connect.ok}/${r.agents}`, undefined, '15000'],
+    ['connect time for N (s)', m.connect.seconds, b?.connect.seconds, ratio(m.connect.seconds, b?.connect.seconds), ''],
+    ['metrics frames/s, steady (offered)', `${m.steady.framesPerSec} (${m.steady.offeredPerSec})`, b && `${b.steady.framesPerSec} (${b.steady.offeredPerSec})`, ratio(m.steady.framesPerSec, b?.steady.framesPerSec), '3000/s'],
+    ['  all sent frames ingested', `${m.ingestCheck.ingested}/${m.ingestCheck.sent}`, b && `${b.ingestCheck.ingested}/${b.ingestCheck.sent}`, undefined, ''],
+    ['  CPU of server, steady (% of 1 core)', m.steady.targetCpuPct, b?.steady.targetCpuPct, ratio(m.steady.targetCpuPct, b?.steady.targetCpuPct), ''],
+    ['  CPU µs per frame, steady', m.steady.cpuUsPerFrame, b?.steady.cpuUsPerFrame, ratio(m.steady.cpuUsPerFrame, b?.steady.cpuUsPerFrame), ''],
+    ['  PostgreSQL CPU, steady (%)', m.steady.postgresCpuPct, undefined, undefined, ''],
+    ['  simulators CPU (% of 1 core)', m.steady.simCpuPct, b?.steady.simCpuPct, undefined, ''],
+    ['  machine busy (% of 2 cores) / not ours (% of 1)', `${m.steady.machineBusyPct} / ${m.steady.foreignCpuPct}`, b && `${b.steady.machineBusyPct} / ${b.steady.foreignCpuPct}`, undefined, '~0 not ours'],
+    ['metrics frames/s, burst (max)', m.burst.framesPerSec, b?.burst.framesPerSec, ratio(m.burst.framesPerSec, b?.burst.framesPerSec), ''],
+    ['list p50 / p99 ms (GET /servers | /x)', `${m.list.latency.p50} / ${m.list.latency.p99}`, b && `${b.list.latency.p50} / ${b.list.latency.p99}`, `${fmt(ratio(m.list.latency.p50, b?.list.latency.p50))} / ${fmt(ratio(m.list.latency.p99, b?.list.latency.p99))}`, 'p99 < 50'],
+    ['command RTT p50 / p99 ms (images | /cmd)', `${m.command.latency.p50} / ${m.command.latency.p99}`, b && `${b.command.latency.p50} / ${b.command.latency.p99}`, `${fmt(ratio(m.command.latency.p50, b?.command.latency.p50))} / ${fmt(ratio(m.command.latency.p99, b?.command.latency.p99))}`, 'p50 < 5'],
+    ['  PostgreSQL transactions per request', m.dbTransactionsPerRequest && `${m.dbTransactionsPerRequest.list}, ${m.dbTransactionsPerRequest.command}`, undefined, undefined, ''],
+    ['  non-200 answers (list, command)', `${nonOk(m.list.statuses)}, ${nonOk(m.command.statuses)}`, b && `${nonOk(b.list.statuses)}, ${nonOk(b.command.statuses)}`, undefined, ''],
+    ['RSS idle / at N / peak (MiB)', `${fmt(m.rssIdleMiB)} / ${fmt(m.rssAtNMiB)} / ${fmt(m.rssPeakMiB)}`, b && `${fmt(b.rssIdleMiB)} / ${fmt(b.rssAtNMiB)} / ${fmt(b.rssPeakMiB)}`, ratio(m.rssAtNMiB, b?.rssAtNMiB), ''],
+    ['open files at N', m.openFilesAtN, b?.openFilesAtN, undefined, '< 20000'],
+    ['dropped / error / bad frames at agents', `${m.agentErrors.dropped} / ${m.agentErrors.errorFrames} / ${m.agentErrors.badFrames}`, b && `${b.agentErrors.dropped} / ${b.agentErrors.errorFrames} / ${b.agentErrors.badFrames}`, undefined, '0'],
+  ]
+  if (r.topout) {
+    const t = r.topout
+    rows.push(['top-out: agents on one master', t.agentsAtTop, undefined, undefined, '< 20000'])
+    rows.push(['  open files / RSS MiB at top', `${fmt(t.openFilesAtTop)} / ${fmt(t.rssAtTopMiB)}`, undefined, undefined, ''])
+    rows.push(['  refused beyond / master alive, healthy', `${t.failed} ${JSON.stringify(t.errors)} / ${t.masterAlive}, ${t.healthOk}`, undefined, undefined, ''])
+  }
+  const head: [string, string, string, string, string] = ['figure', 'master', 'baseline', 'ratio', 'target']
+  const table = [head, ...rows.map((row) => row.map(fmt) as [string, string, string, string, string])]
+  const widths = head.map((_, i) => Math.max(...table.map((row) => row[i]!.length)))
+  out('')
+  out(`bench/agents: N=${r.agents} agents in ${r.procs} simulator processes, metrics every 5 s, PostgreSQL, steady window ${r.durationS} s`)
+  for (const [i, row] of table.entries()) {
+    out(row.map((c, k) => c.padEnd(widths[k]!)).join('  ').trimEnd())
+    if (i === 0) out(widths.map((w) => '-'.repeat(w)).join('  '))
+  }
+  const t = targets(r)
+  out('')
+  out(`targets: N=15,000 connected ${yes(t.allConnected)}; ingest keeps up ${yes(t.ingestKeepsUp)}; GET /servers p99 < 50 ms ${yes(t.listP99Under50ms)}; command p50 < 5 ms ${yes(t.commandP50Under5ms)}`)
+  out(`BENCH_JSON ${JSON.stringify({ ...r, targets: t })}`)
+}
+
+const yes = (v: boolean) => (v ? 'MET' : 'NOT MET')
+
+function nonOk(statuses: Record<string, number>): number {
+  return Object.entries(statuses).filter(([k]) => k !== '200').reduce((n, [, v]) => n + v, 0)
+}

@@ -1,0 +1,39 @@
+// Servers and agent credentials written straight into the database (N enrollments over HTTP would only measure
+// enrollment). The secrets are generated here; the database holds their hashes, exactly as enrollment stores them.
+import { randomBytes, randomUUID } from 'node:crypto'
+import { hashSecret } from '../../packages/master/src/agent-hub/agent-credentials.ts'
+import type { Database } from '../../packages/master/src/db/open-database.ts'
+import type { SimIdentity } from './sim-protocol.ts'
+
+const CHUNK = 2_000
+
+export async function seedAgents(db: Database, count: number, prefix: string): Promise<SimIdentity[]> {
+  const agents: SimIdentity[] = Array.from({ length: count }, () => ({ serverId: randomUUID(), secret: randomBytes(32).toString('base64url') }))
+  for (let i = 0; i < agents.length; i += CHUNK) {
+    const chunk = agents.slice(i, i + CHUNK)
+    await db.prisma.server.createMany({
+      data: chunk.map((a, k) => ({ id: a.serverId, name: `${prefix}-${String(i + k).padStart(5, '0')}`, host: '127.0.0.1', baseDomain: 'bench.test' })),
+    })
+    await db.prisma.agentCredential.createMany({ data: chunk.map((a) => ({ serverId: a.serverId, secretHash: hashSecret(a.secret) })) })
+  }
+  return agents
+}
+
+/**
+ * How many metrics frames the master had stored, by the agents' own counter: each agent puts its cumulative frame
+ * count in net.rxBytes, so the sum over the stored latest samples equals the frames ingested once flushed.
+ */
+export async function storedFrameCount(db: Database): Promise<{ servers: number; frames: number }> {
+  const rows = await db.prisma.$queryRawUnsafe<{ servers: number; frames: string }[]>(
+    `SELECT count(*)::int AS servers, coalesce(sum(("lastMetrics"->'host'->'net'->>'rxBytes')::bigint), 0)::text AS frames
+       FROM "Server" WHERE "lastMetrics" IS NOT NULL`,
+  )
+  return { servers: rows[0]?.servers ?? 0, frames: Number(rows[0]?.frames ?? 0) }
+}
+
+
+/** Transactions committed in this database so far, as PostgreSQL's statistics report them. */
+export async function committedTransactions(db: Database): Promise<number> {
+  const rows = await db.prisma.$queryRawUnsafe<{ n: string }[]>(`SELECT xact_commit::text AS n FROM pg_stat_database WHERE datname = current_database()`)
+  return Number(rows[0]?.n ?? 0)
+}

@@ -1,0 +1,69 @@
+import fs from 'node:fs/promises'
+import { ClientDeletePayload, containerNameForSlug, dbNameForSlug, wireError, wireErrorFromZod, type ClientDeleteResult } from '@alfa/protocol'
+import { CommandError, type CommandHandler } from '../../command-context.ts'
+import { dbAdminFor } from '../../drivers/database.ts'
+import { createEmptyInside, removeInside } from '../../drivers/safe-files.ts'
+import { clientDrivers } from './drivers.ts'
+import { stepLog, stepRunner } from './steps.ts'
+
+/** `2026-05-01T10-20-30-123Z`: sortable, and only characters a file name and the path schema accept. */
+const stamp = (ms: number) => new Date(ms).toISOString().replace(/[:.]/g, '-')
+
+/**
+ * client.delete: dump the database into the backup directory first (nothing is dropped without a dump), then
+ * remove the container, the site (reload) and the database with its user. What is already gone is skipped, so a
+ * second delete succeeds and reports nothing removed.
+ */
+export const clientDelete: CommandHandler<'client.delete'> = async (ctx, deps) => {
+  const parsed = ClientDeletePayload.safeParse(ctx.payload)
+  if (!parsed.success) throw new CommandError(wireErrorFromZod('INVALID_PAYLOAD', 'client.delete payload', parsed.error))
+  const p = parsed.data
+  const { sites, containers } = clientDrivers(deps, ctx.signal)
+  const db = dbAdminFor(p.dbEngine, deps)
+  const dbName = dbNameForSlug(p.slug)
+  const step = stepRunner(ctx)
+
+  // Check ownership before touching anything: a container of this name serving another client is not this one.
+  const existing = await containers.find(p.slug)
+  if (existing && existing.clientId !== p.clientId) {
+    throw new CommandError(wireError('CONFLICT', `${existing.name} belongs to another client (${existing.clientId ?? 'none'})`))
+  }
+
+  const dumpPath = await step('dump', async () => {
+    const log = stepLog(ctx, 'dump')
+    if (!(await db.exists(dbName)).database) {
+      log(`no database ${dbName}: nothing to dump`)
+      return null
+    }
+    await fs.mkdir(deps.config.backupDir, { recursive: true, mode: 0o700 })
+    const name = `${p.slug}-${stamp(deps.now())}.sql`
+    // Created empty with 0600 first, exclusively: the dump tool then writes into a file only we can read.
+    const file = await createEmptyInside(deps.config.backupDir, name, 0o600)
+    try {
+      await db.dump(dbName, file, ctx.signal)
+    } catch (error) {
+      await removeInside(deps.config.backupDir, name)
+      throw error
+    }
+    const { size } = await fs.stat(file)
+    log(`dumped ${dbName} to ${file} (${size} bytes)`)
+    return file
+  })
+
+  const removed = { container: false, site: false, database: false }
+  await step('container', async () => {
+    removed.container = await containers.remove(p.slug)
+    stepLog(ctx, 'container')(removed.container ? `${containerNameForSlug(p.slug)} removed` : 'no container to remove')
+  })
+  await step('nginx', async () => {
+    removed.site = await sites.remove(p.slug)
+    stepLog(ctx, 'nginx')(removed.site ? `${sites.fileOf(p.slug)} removed, nginx reloaded` : 'no site to remove')
+  })
+  await step('database', async () => {
+    const before = await db.drop(dbName)
+    removed.database = before.database || before.user
+    stepLog(ctx, 'database')(removed.database ? `database and user ${dbName} dropped` : 'no database to drop')
+  })
+  const result: ClientDeleteResult = { dumpPath, removed }
+  return result
+}

@@ -1,0 +1,19 @@
+import { ClientProbePayload, LARAVEL_PROFILE, wireErrorFromZod, type ClientProbeResult } from '@alfa/protocol'
+import { CommandError, type CommandHandler } from '../../command-context.ts'
+import { probeTarget, probeThroughNginx } from '../../drivers/probe.ts'
+
+/** A periodic probe retries only briefly: long enough to ride out an nginx reload, short enough to stay cheap. */
+const PROBE_WINDOW_MS = 3000
+
+/** client.probe: GET the client's health path through the local nginx with its Host header. */
+export const clientProbe: CommandHandler<'client.probe'> = async (ctx, deps) => {
+  const parsed = ClientProbePayload.safeParse(ctx.payload)
+  if (!parsed.success) throw new CommandError(wireErrorFromZod('INVALID_PAYLOAD', 'client.probe payload', parsed.error))
+  const p = parsed.data
+  const healthPath = p.healthPath ?? LARAVEL_PROFILE.healthPath
+  const checkedAt = deps.now()
+  const outcome = await probeThroughNginx(probeTarget(deps.config.nginxListen), p.domain, healthPath, { withinMs: PROBE_WINDOW_MS, signal: ctx.signal })
+  ctx.log(`http://${p.domain}${healthPath}: ${outcome.statusCode ?? 'no answer'} in ${outcome.latencyMs} ms`, { step: 'probe' })
+  const result: ClientProbeResult = { ...outcome, checkedAt }
+  return result
+}

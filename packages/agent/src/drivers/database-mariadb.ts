@@ -1,0 +1,108 @@
+import mysql from 'mysql2/promise'
+import type { Exec } from '../exec.ts'
+import { dbFailure, identifier, parseAdminUrl, settingsValues, type DbAdmin } from './database-types.ts'
+
+/** Client users may connect from any container address on the bridge; the password is their guard. */
+const USER_HOST = '%'
+
+const SETTINGS_DDL = `CREATE TABLE IF NOT EXISTS cloud_settings (
+  id TINYINT UNSIGNED NOT NULL PRIMARY KEY CHECK (id = 1),
+  maintenance BOOLEAN NOT NULL DEFAULT FALSE,
+  expire_date DATE NULL,
+  turbostart BOOLEAN NOT NULL DEFAULT FALSE,
+  tutorial BOOLEAN NOT NULL DEFAULT FALSE,
+  version VARCHAR(64) NULL
+)`
+const SETTINGS_UPSERT = `INSERT INTO cloud_settings (id, maintenance, expire_date, turbostart, tutorial, version)
+VALUES (1, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE maintenance = VALUES(maintenance), expire_date = VALUES(expire_date),
+turbostart = VALUES(turbostart), tutorial = VALUES(tutorial), version = VALUES(version)`
+
+/** MariaDB (or MySQL) administration through mysql2; identifiers validated and quoted with escapeId. */
+export function createMariadbAdmin(o: { url: string; exec: Exec }): DbAdmin {
+  const admin = parseAdminUrl(o.url, 3306)
+
+  async function withConnection<T>(database: string | undefined, what: string, work: (c: mysql.Connection) => Promise<T>, secrets: string[] = []): Promise<T> {
+    let connection: mysql.Connection | undefined
+    try {
+      connection = await mysql.createConnection({
+        host: admin.host,
+        port: admin.port,
+        user: admin.user,
+        password: admin.password,
+        ...(database ? { database } : {}),
+        connectTimeout: 10_000,
+      })
+      return await work(connection)
+    } catch (error) {
+      throw dbFailure(error, what, [...secrets, admin.password])
+    } finally {
+      await connection?.end().catch(() => connection?.destroy())
+    }
+  }
+
+  async function exists(c: mysql.Connection, name: string) {
+    const [dbs] = await c.query('SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [name])
+    const [users] = await c.query('SELECT User FROM mysql.user WHERE User = ? AND Host = ?', [name, USER_HOST])
+    return { database: (dbs as unknown[]).length > 0, user: (users as unknown[]).length > 0 }
+  }
+
+  return {
+    engine: 'mariadb',
+    port: admin.port,
+    laravelConnection: 'mysql',
+    exists: (name) => withConnection(undefined, `checking database ${name}`, (c) => exists(c, identifier(name))),
+
+    create: (name, password) =>
+      withConnection(
+        undefined,
+        `creating database ${name}`,
+        async (c) => {
+          const db = identifier(name)
+          const before = await exists(c, db)
+          await c.query(`CREATE DATABASE IF NOT EXISTS ${c.escapeId(db)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`)
+          await c.query('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [db, USER_HOST, password])
+          // A user left by an earlier half-done run gets this run's password (the new container carries it).
+          await c.query('ALTER USER ?@? IDENTIFIED BY ?', [db, USER_HOST, password])
+          await c.query(`GRANT ALL PRIVILEGES ON ${c.escapeId(db)}.* TO ?@?`, [db, USER_HOST])
+          return { database: !before.database, user: !before.user }
+        },
+        [password],
+      ),
+
+    drop: (name) =>
+      withConnection(undefined, `dropping database ${name}`, async (c) => {
+        const db = identifier(name)
+        const before = await exists(c, db)
+        await c.query(`DROP DATABASE IF EXISTS ${c.escapeId(db)}`)
+        await c.query('DROP USER IF EXISTS ?@?', [db, USER_HOST])
+        return before
+      }),
+
+    writeSettings: (name, settings) =>
+      withConnection(identifier(name), `writing cloud_settings of ${name}`, async (c) => {
+        // The user's grant covers the whole database, so the table needs no grant of its own.
+        await c.query(SETTINGS_DDL)
+        await c.query(SETTINGS_UPSERT, [...settingsValues(settings)])
+      }),
+
+    count: (name, sql) =>
+      withConnection(identifier(name), `counting in ${name}`, async (c) => {
+        // The SQL is the profile's (master configuration) but runs as admin: read-only, so it can change nothing.
+        await c.query('START TRANSACTION READ ONLY')
+        try {
+          const [rows] = await c.query({ sql, rowsAsArray: true })
+          return Number((rows as unknown[][])[0]?.[0] ?? 0)
+        } finally {
+          await c.query('ROLLBACK')
+        }
+      }),
+
+    async dump(name, file, signal) {
+      const db = identifier(name)
+      // --no-defaults first: the host's my.cnf must not redirect the dump; the password only in the environment.
+      const argv = ['mysqldump', '--no-defaults', '--host', admin.host, '--port', String(admin.port), '--user', admin.user]
+      argv.push('--single-transaction', '--routines', '--triggers', '--result-file', file, db)
+      await o.exec(argv, { env: { ...process.env, MYSQL_PWD: admin.password }, redact: [admin.password], timeoutMs: 600_000, ...(signal ? { signal } : {}) })
+    },
+  }
+}

@@ -1,0 +1,194 @@
+import fs from 'node:fs/promises'
+import { absolutePathSchema, domainSchema, portSchema, slugSchema, wireError } from '@alfa/protocol'
+import { CommandError } from '../command-context.ts'
+import { ExecError, type Exec } from '../exec.ts'
+import { readInside, removeInside, writeInside } from './safe-files.ts'
+
+export interface NginxSitesOptions {
+  exec: Exec
+  /** argv before `-t` / `-s reload` (configuration only, never from the wire). */
+  argvPrefix: readonly string[]
+  sitesDir: string
+  pagesDir: string
+  acmeWebroot: string
+  certDir: string
+  listen: string
+  listenTls: string
+  /** The address the container port is published on; nginx proxies there. */
+  upstreamHost: string
+  signal?: AbortSignal
+}
+
+/** What one client's vhost needs. */
+export interface SiteSpec {
+  slug: string
+  domain: string
+  /** The host port Docker published the container's port on. */
+  upstreamPort: number
+  /** Serve HTTPS with the certificate under certDir/<domain>/ (it must exist). */
+  tls: boolean
+}
+
+/** The static pages nginx serves by itself, and the flag files (per client) that switch them on. */
+export const MAINTENANCE_PAGE = 'maintenance.html'
+export const EXPIRED_PAGE = 'expired.html'
+export const maintenanceFlag = (slug: string): string => `${slugSchema.parse(slug)}.maintenance`
+export const expiredFlag = (slug: string): string => `${slugSchema.parse(slug)}.expired`
+export const siteFileName = (slug: string): string => `alfa-${slugSchema.parse(slug)}.conf`
+
+const page = (title: string, text: string) =>
+  `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1><p>${text}</p></body></html>\n`
+const DEFAULT_PAGES = {
+  [MAINTENANCE_PAGE]: page('Maintenance', 'This system is being maintained and will be back shortly.'),
+  [EXPIRED_PAGE]: page('Subscription expired', 'This system is no longer available. Please contact your provider.'),
+}
+
+// One nginx configuration per host: write → test → reload must not interleave, or one client's `nginx -t`
+// could fail on another's half-applied file and restore the wrong thing.
+const locks = new Map<string, Promise<unknown>>()
+function serialized<T>(key: string, work: () => Promise<T>): Promise<T> {
+  const run = (locks.get(key) ?? Promise.resolve()).then(work, work)
+  locks.set(key, run.catch(() => undefined))
+  return run
+}
+
+/** A path that goes into nginx.conf verbatim: the protocol's path alphabet has no space, ";", "{", quote or "$". */
+function confPath(value: string, what: string): string {
+  const parsed = absolutePathSchema.safeParse(value)
+  if (!parsed.success) throw new CommandError(wireError('INTERNAL', `${what} ${JSON.stringify(value)} cannot go into an nginx config`))
+  return parsed.data
+}
+
+/** nginx's bracket form for an IPv6 upstream; a wildcard bind is reached over loopback. */
+function upstreamAddress(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1'
+  if (host === '::') return '[::1]'
+  return host.includes(':') ? `[${host}]` : host
+}
+
+/** Renders the vhost; every value is re-validated here because this text is executed by nginx as configuration. */
+export function renderSite(o: Pick<NginxSitesOptions, 'pagesDir' | 'acmeWebroot' | 'certDir' | 'listen' | 'listenTls' | 'upstreamHost'>, site: SiteSpec): string {
+  const slug = slugSchema.parse(site.slug)
+  const domain = domainSchema.parse(site.domain)
+  const port = portSchema.parse(site.upstreamPort)
+  const pages = confPath(o.pagesDir, 'pagesDir')
+  const webroot = confPath(o.acmeWebroot, 'acmeWebroot')
+  const tls = site.tls
+    ? [
+        `  listen ${o.listenTls} ssl;`,
+        `  ssl_certificate ${confPath(`${o.certDir}/${domain}/fullchain.pem`, 'certificate')};`,
+        `  ssl_certificate_key ${confPath(`${o.certDir}/${domain}/privkey.pem`, 'certificate key')};`,
+      ]
+    : []
+  return [
+    `# Managed by alfa-agent for client ${slug}: rewritten on every change, do not edit.`,
+    'server {',
+    `  listen ${o.listen};`,
+    ...tls,
+    `  server_name ${domain};`,
+    '',
+    '  # ACME http-01 challenges for certbot --webroot (also while in maintenance).',
+    `  location ^~ /.well-known/acme-challenge/ { root ${webroot}; default_type text/plain; }`,
+    '',
+    '  # Pages nginx serves by itself, so they work while the app is stopped or broken. error_page only catches',
+    "  # nginx's own returns below (proxy_intercept_errors is off): the app's 503/403 pass through untouched.",
+    '  error_page 503 /__alfa_maintenance.html;',
+    '  error_page 403 /__alfa_expired.html;',
+    `  location = /__alfa_maintenance.html { alias ${pages}/${MAINTENANCE_PAGE}; internal; add_header Retry-After 300 always; }`,
+    `  location = /__alfa_expired.html { alias ${pages}/${EXPIRED_PAGE}; internal; }`,
+    '',
+    '  location / {',
+    // `if` with `return` is the safe use of if in a location; maintenance wins over expiry, as in the app.
+    `    if (-f ${pages}/${maintenanceFlag(slug)}) { return 503; }`,
+    `    if (-f ${pages}/${expiredFlag(slug)}) { return 403; }`,
+    `    proxy_pass http://${upstreamAddress(o.upstreamHost)}:${port};`,
+    '    proxy_http_version 1.1;',
+    '    proxy_set_header Host $host;',
+    '    proxy_set_header X-Real-IP $remote_addr;',
+    '    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+    '    proxy_set_header X-Forwarded-Proto $scheme;',
+    '    proxy_read_timeout 120s;',
+    '  }',
+    '}',
+    '',
+  ].join('\n')
+}
+
+/** nginx's own words from a failed `nginx -t` / reload, without the argv noise. */
+function nginxFailure(what: string, error: unknown): CommandError {
+  const detail = error instanceof ExecError ? error.stderrTail.trim() || error.message : error instanceof Error ? error.message : String(error)
+  return new CommandError(wireError('NGINX_ERROR', `${what}: ${detail}`))
+}
+
+/** Writes, tests, reloads and removes client vhosts in the configured sites directory. */
+export function createNginxSites(o: NginxSitesOptions) {
+  const run = (args: string[]) => o.exec([...o.argvPrefix, ...args], { timeoutMs: 30_000, ...(o.signal ? { signal: o.signal } : {}) })
+
+  async function test(): Promise<void> {
+    try {
+      await run(['-t'])
+    } catch (error) {
+      throw nginxFailure('nginx -t refused the configuration', error)
+    }
+  }
+
+  async function reload(): Promise<void> {
+    try {
+      await run(['-s', 'reload'])
+    } catch (error) {
+      throw nginxFailure('nginx reload failed', error)
+    }
+  }
+
+  return {
+    render: (site: SiteSpec) => renderSite(o, site),
+
+    /** Where a client's site file lives. */
+    fileOf: (slug: string): string => `${o.sitesDir}/${siteFileName(slug)}`,
+
+    /** True when the client's site file exists. */
+    exists: async (slug: string): Promise<boolean> => (await readInside(o.sitesDir, siteFileName(slug))) !== undefined,
+
+    /**
+     * Writes the site atomically, runs `nginx -t`, and on failure puts back the previous file (or removes the new
+     * one) before throwing NGINX_ERROR with nginx's message; on success reloads. Returns the file path.
+     */
+    apply: (site: SiteSpec): Promise<string> =>
+      serialized(o.sitesDir, async () => {
+        const name = siteFileName(site.slug)
+        const content = renderSite(o, site)
+        const previous = await readInside(o.sitesDir, name)
+        const file = await writeInside(o.sitesDir, name, content)
+        try {
+          await test()
+        } catch (error) {
+          if (previous === undefined) await removeInside(o.sitesDir, name)
+          else await writeInside(o.sitesDir, name, previous)
+          throw error
+        }
+        await reload()
+        return file
+      }),
+
+    /** Removes the site and reloads; false (and no reload) when there was none. */
+    remove: (slug: string): Promise<boolean> =>
+      serialized(o.sitesDir, async () => {
+        if (!(await removeInside(o.sitesDir, siteFileName(slug)))) return false
+        await reload()
+        return true
+      }),
+
+    /** Puts default maintenance and expiry pages in place unless the operator has written their own. */
+    async ensurePages(): Promise<void> {
+      await fs.mkdir(o.pagesDir, { recursive: true, mode: 0o755 })
+      for (const [name, html] of Object.entries(DEFAULT_PAGES)) {
+        if ((await readInside(o.pagesDir, name)) === undefined) await writeInside(o.pagesDir, name, html)
+      }
+    },
+
+    test,
+    reload,
+  }
+}
+
+export type NginxSites = ReturnType<typeof createNginxSites>

@@ -1,0 +1,81 @@
+// The nginx site driver against a private nginx: `nginx -t` failures restore the previous file (SECURITY.md), and
+// the site file is never written through a symlink or outside the sites directory.
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { exec } from '@alfa/agent'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createNginxSites, renderSite, type NginxSites } from '../../packages/agent/src/drivers/nginx-sites.ts'
+import { startNginx, type PrivateNginx } from '../support/nginx.ts'
+import { makeTempDir } from '../support/process.ts'
+
+let nginx: PrivateNginx
+let dir: string
+let sites: NginxSites
+const options = () => ({
+  pagesDir: path.join(dir, 'pages'),
+  acmeWebroot: path.join(dir, 'acme'),
+  certDir: path.join(dir, 'certs'),
+  listen: `127.0.0.1:${nginx.port}`,
+  listenTls: '127.0.0.1:0',
+  upstreamHost: '127.0.0.1',
+})
+
+beforeAll(async () => {
+  ;[nginx, dir] = await Promise.all([startNginx(), makeTempDir('nginx-sites')])
+  sites = createNginxSites({ exec, argvPrefix: ['nginx', ...nginx.nginxArgs], sitesDir: nginx.confDir, ...options() })
+})
+afterAll(async () => {
+  await nginx?.stop()
+  if (dir) await fs.rm(dir, { recursive: true, force: true })
+})
+
+const siteFile = (slug: string) => path.join(nginx.confDir, `alfa-${slug}.conf`)
+
+describe('nginx sites', () => {
+  it('restores the previous file when nginx -t fails, and reports nginx message as NGINX_ERROR', async () => {
+    await sites.apply({ slug: 'keep-me', domain: 'keep-me.clients.test', upstreamPort: 1111, tls: false })
+    const before = await fs.readFile(siteFile('keep-me'), 'utf8')
+    expect(before).toContain('proxy_pass http://127.0.0.1:1111;')
+    // Someone else's broken file in the same directory makes every `nginx -t` fail, as a real host can.
+    const broken = path.join(nginx.confDir, 'zz-broken.conf')
+    await fs.writeFile(broken, 'this_is_not_a_directive;\n')
+    try {
+      await expect(sites.apply({ slug: 'keep-me', domain: 'keep-me.clients.test', upstreamPort: 2222, tls: false })).rejects.toMatchObject({
+        wire: { code: 'NGINX_ERROR', message: expect.stringContaining('unknown directive "this_is_not_a_directive"') },
+      })
+      expect(await fs.readFile(siteFile('keep-me'), 'utf8')).toBe(before)
+      // A new site that fails the test is removed again rather than left for the next reload to trip on.
+      await expect(sites.apply({ slug: 'new-one', domain: 'new-one.clients.test', upstreamPort: 3333, tls: false })).rejects.toMatchObject({
+        wire: { code: 'NGINX_ERROR' },
+      })
+      await expect(fs.access(siteFile('new-one'))).rejects.toThrow()
+    } finally {
+      await fs.rm(broken)
+    }
+    expect(await sites.remove('keep-me')).toBe(true)
+    expect(await sites.remove('keep-me')).toBe(false)
+  })
+
+  it('refuses to write through a symlink planted at the site path', async () => {
+    const target = path.join(dir, 'victim.txt')
+    await fs.writeFile(target, 'precious\n')
+    await fs.symlink(target, siteFile('evil'))
+    try {
+      await expect(sites.apply({ slug: 'evil', domain: 'evil.clients.test', upstreamPort: 1111, tls: false })).rejects.toThrow(/symlink/)
+      await expect(sites.remove('evil')).rejects.toThrow(/symlink/)
+      expect(await fs.readFile(target, 'utf8')).toBe('precious\n')
+    } finally {
+      await fs.rm(siteFile('evil'))
+    }
+  })
+
+  it('never renders a value that could break out of a directive', () => {
+    const site = { slug: 'ok-site', domain: 'ok.clients.test', upstreamPort: 1111, tls: false }
+    expect(() => renderSite({ ...options(), pagesDir: '/srv/pages; include /etc/passwd' }, site)).toThrow(/cannot go into an nginx config/)
+    expect(() => renderSite(options(), { ...site, domain: 'a.test; return 200' })).toThrow()
+    expect(() => renderSite(options(), { ...site, slug: '../../etc' })).toThrow()
+    expect(() => renderSite(options(), { ...site, upstreamPort: 70000 })).toThrow()
+    const tls = renderSite(options(), { ...site, tls: true })
+    expect(tls).toContain(`ssl_certificate ${path.join(dir, 'certs')}/ok.clients.test/fullchain.pem;`)
+  })
+})
