@@ -1,4 +1,4 @@
-import { serve, type ServerType } from '@hono/node-server'
+import { createAdaptorServer } from '@hono/node-server'
 import type { Server as HttpServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
@@ -32,13 +32,13 @@ export async function startMaster(opts: {
   if (opts.localAgent) await bootstrapLocalServer(services, config.dataDir, logger)
   const app = createApp(services, { maxBodyBytes: config.maxBodyBytes, ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}), ...opts.app })
 
-  const server: ServerType = await new Promise((resolve) => {
-    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s))
-  })
-  const http = server as HttpServer
-  // Agents connect by the thousand; the default backlog of 511 drops connection bursts.
-  http.maxConnections = 0
+  const http = createAdaptorServer({ fetch: app.fetch }) as HttpServer
   services.hub.attach(http)
+  // Agents reconnect by the thousand after a restart: a backlog of 4096 (somaxconn here) instead of Node's 511.
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject)
+    http.listen({ port: config.port, host: config.host, backlog: 4096 }, () => resolve())
+  })
   const port = (http.address() as AddressInfo).port
   logger.info({ port, database: db.kind, dataDir: config.dataDir }, 'master listening')
 

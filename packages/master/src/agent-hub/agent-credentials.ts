@@ -70,7 +70,8 @@ export function createAgentCredentials(deps: { prisma: PrismaClient; clock: Cloc
       const row = await prisma.agentCredential.findUnique({ where: { secretHash: hashSecret(credential) } })
       if (!row) throw new AgentAuthRefused('credential_unknown', 'unknown agent credential')
       if (row.revokedAt) throw new AgentAuthRefused('credential_revoked', 'agent credential was revoked')
-      await prisma.agentCredential.update({ where: { id: row.id }, data: { lastUsedAt: clock.now() } })
+      // Bookkeeping only: the connection does not wait for it (a reconnect storm would otherwise queue on it).
+      void prisma.agentCredential.update({ where: { id: row.id }, data: { lastUsedAt: clock.now() } }).catch((err: unknown) => log.warn({ err }, 'could not record credential use'))
       return row.serverId
     },
 

@@ -29,6 +29,11 @@ export interface AgentHubOptions {
   deadlineSlackMs?: number
   /** How long a new socket may take to send hello. */
   helloTimeoutMs?: number
+  /**
+   * Most agent sockets this process holds: past it upgrades get 503, so file descriptors stay free for the API and
+   * the database (a process may hold 20,000 files here).
+   */
+  maxAgents?: number
 }
 
 export interface AgentHubDeps extends AgentHubOptions {
@@ -55,12 +60,15 @@ export function createAgentHub(deps: AgentHubDeps) {
   const graceMs = deps.graceMs ?? 60_000
   const slackMs = deps.deadlineSlackMs ?? 30_000
   const helloTimeoutMs = deps.helloTimeoutMs ?? 10_000
+  const maxAgents = deps.maxAgents ?? 19_000
   const registry = createAgentRegistry<AgentConnection>()
   const sockets = new Set<AgentConnection>()
   const capabilities = new Map<string, string[]>()
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false })
   const tracker = createCommandTracker({ prisma, operations, completions: deps.completions, logger: log })
   const timers = new Set<NodeJS.Timeout>()
+  /** Read-only requests (probes, counts) that are not operations: answered in memory, forgotten on restart. */
+  const requests = new Map<string, { serverId: string; type: Command['type']; resolve: (o: CommandOutcome) => void; timer: NodeJS.Timeout }>()
 
   function later(ms: number, fn: () => Promise<void>) {
     const t = setTimeout(() => { timers.delete(t); fn().catch((err: unknown) => log.error({ err }, 'scheduled hub task failed')) }, ms)
@@ -101,18 +109,20 @@ export function createAgentHub(deps: AgentHubDeps) {
     conn.ready = true
     capabilities.set(conn.serverId, hello.capabilities)
     registry.add(conn)
-    await setOnline(conn.serverId, true, hello)
     conn.send({ kind: 'welcome', serverId: conn.serverId, protocolVersion: PROTOCOL_VERSION, heartbeatMs })
     conn.logger.info({ agentVersion: hello.agentVersion, inFlight: hello.inFlight.length }, 'agent online')
     // At-least-once: whatever the agent does not report in flight is sent again; its journal never runs an id twice.
-    const pending = await prisma.operation.findMany({ where: { serverId: conn.serverId, status: 'running', commandId: { not: null } } })
+    const [, pending] = await Promise.all([
+      setOnline(conn.serverId, true, hello),
+      prisma.operation.findMany({ where: { serverId: conn.serverId, status: 'running', commandId: { not: null } } }),
+    ])
     const inFlight = new Set(hello.inFlight)
     for (const op of pending) {
       if (inFlight.has(op.commandId!)) continue
       const remaining = (op.deadlineAt?.getTime() ?? 0) - slackMs - clock.now().getTime()
       if (remaining <= 0) continue
       const frame = { ...openCommand(op.command, deps.secretBox), deadlineMs: Math.floor(remaining) }
-      tracker.remember(op.commandId!, op.id, conn.serverId)
+      tracker.remember(op.commandId!, op.id, conn.serverId, frame.type)
       conn.send(frame)
       await operations.log(op.id, `command re-sent to the agent after it reconnected`)
     }
@@ -141,23 +151,31 @@ export function createAgentHub(deps: AgentHubDeps) {
       case 'log':
       case 'progress':
       case 'result': {
+        const request = requests.get(frame.id)
+        if (request && request.serverId === conn.serverId) {
+          if (frame.kind !== 'result') return
+          requests.delete(frame.id)
+          clearTimeout(request.timer)
+          const checked = frame.ok ? parseCommandResult(request.type, frame.data) : undefined
+          request.resolve(!frame.ok ? { ok: false, error: frame.error } : checked!.ok ? { ok: true, data: checked!.result } : { ok: false, error: checked!.error })
+          return void conn.send({ kind: 'ack', id: frame.id })
+        }
         const ref = await tracker.lookup(frame.id)
         if (!ref || ref.serverId !== conn.serverId) {
           conn.logger.warn({ kind: frame.kind, commandId: frame.id, owner: ref?.serverId }, 'frame refused: command belongs to no operation of this server')
           return void conn.send({ kind: 'error', error: wireError('FORBIDDEN_SERVER', 'no such command for this server'), refId: frame.id })
         }
-        if (frame.kind === 'ack') return tracker.acked(ref.operationId)
+        // Nothing waits on the ack's write: keeping it off the connection's queue keeps results quick.
+        if (frame.kind === 'ack') return void tracker.acked(ref.operationId).catch((err: unknown) => conn.logger.warn({ err }, 'could not record an ack'))
         if (frame.kind === 'log') return operations.log(ref.operationId, [{ stream: frame.stream, level: frame.level ?? (frame.stream === 'stderr' ? 'warn' : 'info'), step: frame.step ?? null, message: frame.line }])
         if (frame.kind === 'progress') return operations.step(ref.operationId, frame.step, frame.status)
-        await onResult(ref.operationId, frame)
+        await onResult(ref.operationId, ref.type as Command['type'] | undefined, frame)
         return void conn.send({ kind: 'ack', id: frame.id })
       }
     }
   }
 
-  async function onResult(operationId: string, frame: ResultFrame) {
-    const op = await prisma.operation.findUnique({ where: { id: operationId }, select: { command: true } })
-    const type = (op?.command as { type?: Command['type'] } | null)?.type
+  async function onResult(operationId: string, type: Command['type'] | undefined, frame: ResultFrame) {
     let outcome: CommandOutcome
     if (frame.ok) {
       const checked = type ? parseCommandResult(type, frame.data) : { ok: true as const, result: frame.data }
@@ -183,6 +201,8 @@ export function createAgentHub(deps: AgentHubDeps) {
         conn.send({ kind: 'error', error: parsed.error, ...('refId' in parsed && parsed.refId ? { refId: parsed.refId } : {}) })
         return
       }
+      // Metrics need no ordering and ingest is synchronous: skip the queue, which is the ingest hot path.
+      if (parsed.frame.kind === 'metrics' && conn.ready) return metrics.ingest(conn.serverId, parsed.frame)
       // Frames of one connection are handled in order, so a command's log lines are stored before its result.
       queue = queue.then(() => onFrame(conn, parsed.frame)).catch((err: unknown) => conn.logger.error({ err, kind: parsed.frame.kind }, 'agent frame failed'))
     })
@@ -201,6 +221,10 @@ export function createAgentHub(deps: AgentHubDeps) {
 
   async function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer) {
     const address = req.socket.remoteAddress ?? 'unknown'
+    if (sockets.size >= maxAgents) {
+      log.warn({ address, agents: sockets.size }, 'agent connection refused: this master holds its maximum of agents')
+      return void socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 30\r\nContent-Length: 0\r\n\r\n')
+    }
     const m = /^Bearer ([A-Za-z0-9_-]{32,512})$/.exec(req.headers.authorization ?? '')
     try {
       if (!m) throw new AgentAuthRefused('credential_unknown', 'no agent credential presented')
@@ -215,15 +239,21 @@ export function createAgentHub(deps: AgentHubDeps) {
     }
   }
 
+  // Pings go out in ten slices per interval, so 15,000 agents never mean one long stall of the event loop.
+  const SLICES = 10
+  let slice = 0
   const heartbeat = setInterval(() => {
     const now = Date.now()
+    slice = (slice + 1) % SLICES
+    let i = 0
     for (const conn of sockets) {
+      if (i++ % SLICES !== slice) continue
       if (now - conn.lastHeard > 2 * heartbeatMs) {
         conn.logger.warn({ silentMs: now - conn.lastHeard }, 'agent silent for two heartbeats: terminating (half-open)')
         conn.terminate()
       } else if (conn.socket.readyState === conn.socket.OPEN) conn.socket.ping()
     }
-  }, heartbeatMs)
+  }, Math.max(100, Math.floor(heartbeatMs / SLICES)))
   heartbeat.unref()
 
   const sweeper = setInterval(() => { void tracker.sweepDeadlines(clock.now(), slackMs) }, Math.min(5_000, heartbeatMs))
@@ -267,11 +297,29 @@ export function createAgentHub(deps: AgentHubDeps) {
         where: { id: operationId },
         data: { commandId: id, command: sealCommand(frame, deps.secretBox) as Prisma.InputJsonValue, deadlineAt: new Date(now.getTime() + deadlineMs + slackMs), status: 'running', startedAt: now },
       })
-      const done = tracker.track(id, operationId, serverId)
+      const done = tracker.track(id, operationId, serverId, command.type)
       const conn = registry.get(serverId)
       // If the agent dropped in between, the command waits in the operation row and goes out on reconnect.
       if (!conn?.send(frame)) interruptIfStillGone(serverId, `the agent went offline before the command was delivered and did not come back within ${Math.round(graceMs / 1000)} s`)
       return done
+    },
+
+    /**
+     * Sends a read-only command that is not an operation (health probes, user counts): nothing is stored, and a lost
+     * connection or the deadline simply answers an error. Never for anything that changes a server.
+     */
+    request(serverId: string, command: Command, deadlineMs: number): Promise<CommandOutcome> {
+      this.assertOnline(serverId, command.type)
+      const id = randomUUID()
+      return new Promise((resolve) => {
+        const timer = setTimeout(() => {
+          requests.delete(id)
+          resolve({ ok: false, error: wireError('DEADLINE_EXCEEDED', `no answer to ${command.type} within ${deadlineMs} ms`) })
+        }, deadlineMs + 1_000)
+        timer.unref()
+        requests.set(id, { serverId, type: command.type, resolve, timer })
+        registry.get(serverId)?.send(commandFrame(id, command.type, command.payload as never, deadlineMs))
+      })
     },
 
     /** Waits up to `ms` for an operation's outcome; undefined when it is still running. */

@@ -9,6 +9,8 @@ export type CommandOutcome = { ok: true; data: unknown } | { ok: false; error: W
 interface Ref {
   operationId: string
   serverId: string
+  /** The command type, so a result is checked without reading the operation back. */
+  type?: string
 }
 
 type Settled = { status: 'succeeded' | 'failed' | 'interrupted'; result?: unknown; error?: OperationError }
@@ -29,11 +31,10 @@ export function createCommandTracker(deps: { prisma: PrismaClient; operations: O
   }
 
   async function settle(operationId: string, settled: Settled): Promise<boolean> {
-    const changed = await operations.finish(operationId, settled)
-    if (changed) {
-      const op = await prisma.operation.findUnique({ where: { id: operationId } })
-      const handler = op && deps.completions.get(op.type)
-      if (op && handler) {
+    const op = await operations.finish(operationId, settled)
+    if (op) {
+      const handler = deps.completions.get(op.type)
+      if (handler) {
         try {
           await handler(op, settled.status === 'succeeded' ? { ok: true, data: settled.result } : { ok: false, error: settled.error ?? { code: 'INTERNAL', message: 'failed' } })
         } catch (err) {
@@ -45,17 +46,17 @@ export function createCommandTracker(deps: { prisma: PrismaClient; operations: O
       }
     }
     notify(operationId, settled)
-    return changed
+    return op !== undefined
   }
 
   return {
-    remember(commandId: string, operationId: string, serverId: string) {
-      refs.set(commandId, { operationId, serverId })
+    remember(commandId: string, operationId: string, serverId: string, type?: string) {
+      refs.set(commandId, { operationId, serverId, ...(type ? { type } : {}) })
     },
 
     /** Starts tracking a dispatched command; resolves with its outcome. */
-    track(commandId: string, operationId: string, serverId: string): Promise<CommandOutcome> {
-      refs.set(commandId, { operationId, serverId })
+    track(commandId: string, operationId: string, serverId: string, type: string): Promise<CommandOutcome> {
+      refs.set(commandId, { operationId, serverId, type })
       return new Promise((resolve) => {
         let set = waiters.get(operationId)
         if (!set) waiters.set(operationId, (set = new Set()))
@@ -66,9 +67,10 @@ export function createCommandTracker(deps: { prisma: PrismaClient; operations: O
     async lookup(commandId: string): Promise<Ref | undefined> {
       const cached = refs.get(commandId)
       if (cached) return cached
-      const op = await prisma.operation.findUnique({ where: { commandId }, select: { id: true, serverId: true } })
+      const op = await prisma.operation.findUnique({ where: { commandId }, select: { id: true, serverId: true, command: true } })
       if (!op?.serverId) return undefined
-      const ref = { operationId: op.id, serverId: op.serverId }
+      const type = (op.command as { type?: string } | null)?.type
+      const ref = { operationId: op.id, serverId: op.serverId, ...(type ? { type } : {}) }
       refs.set(commandId, ref)
       return ref
     },

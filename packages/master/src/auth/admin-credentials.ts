@@ -25,6 +25,7 @@ export function createAdminCredentials(deps: AdminCredentialsDeps) {
   const ttl = deps.cacheTtlMs ?? 5 * 60_000
   const cacheKey = randomBytes(32)
   const cache = new Map<string, number>()
+  const pending = new Map<string, Promise<boolean>>()
   const digest = (user: string, password: string) =>
     createHash('sha256').update(cacheKey).update(user).update('\0').update(password).digest('base64')
 
@@ -50,11 +51,19 @@ export function createAdminCredentials(deps: AdminCredentialsDeps) {
       const now = clock.now().getTime()
       const until = cache.get(key)
       if (until !== undefined && until > now) return true
-      const row = await prisma.adminCredential.findUnique({ where: { username: user } })
-      // Hash even for an unknown user so the answer takes the same time and does not reveal which logins exist.
-      const ok = row ? await verifyPassword(password, row.passwordHash) : (await hashPassword(password, params), false)
-      if (ok) cache.set(key, now + ttl)
-      return ok
+      // Requests arriving together with the same credentials share one scrypt run (each takes ~128 MiB and ~0.3 s).
+      let check = pending.get(key)
+      if (!check) {
+        check = (async () => {
+          const row = await prisma.adminCredential.findUnique({ where: { username: user } })
+          // Hash even for an unknown user so the answer takes the same time and does not reveal which logins exist.
+          const ok = row ? await verifyPassword(password, row.passwordHash) : (await hashPassword(password, params), false)
+          if (ok) cache.set(key, clock.now().getTime() + ttl)
+          return ok
+        })().finally(() => pending.delete(key))
+        pending.set(key, check)
+      }
+      return check
     },
 
     /** Replaces the credential (optionally renaming the login); the old password stops working immediately. */

@@ -10,8 +10,13 @@ export interface MetricsStoreOptions {
   windowMs?: number
   /** Expected sampling interval, to size the raw window. */
   sampleIntervalMs?: number
-  /** How often latest samples and finished minutes are written to the database. */
+  /** How often finished minutes are written to the database. */
   flushMs?: number
+  /**
+   * How often the latest sample of each server is copied to Server.lastMetrics (for other replicas and restarts;
+   * this process answers from memory). Rewriting 15,000 rows every 5 s bloated the table GET /servers reads.
+   */
+  persistLatestMs?: number
   /** How long per-minute rollups are kept. */
   retentionMs?: number
 }
@@ -47,6 +52,8 @@ export function createMetricsStore(deps: { prisma: PrismaClient; clock: Clock; l
   const listeners = new Map<string, Set<(s: MetricsSample) => void>>()
   let timer: NodeJS.Timeout | undefined
   let lastRetention = 0
+  let lastPersist = 0
+  const persistLatestMs = deps.persistLatestMs ?? 60_000
   let ingested = 0
 
   async function writeLatest(ids: string[]) {
@@ -120,8 +127,8 @@ export function createMetricsStore(deps: { prisma: PrismaClient; clock: Clock; l
       }
     },
 
-    /** Writes latest samples and finished minutes; also closes minutes older than the current one and prunes old rollups. */
-    async flush(): Promise<void> {
+    /** Writes finished minutes (and the latest samples when due); closes minutes past the current one; prunes old rollups. */
+    async flush(opts: { persistLatest?: boolean } = {}): Promise<void> {
       const now = clock.now().getTime()
       for (const [id, agg] of open) {
         if (agg.minute < minuteOf(now) - 60_000) {
@@ -129,8 +136,10 @@ export function createMetricsStore(deps: { prisma: PrismaClient; clock: Clock; l
           open.delete(id)
         }
       }
-      const ids = [...dirty]
-      dirty.clear()
+      const persistNow = opts.persistLatest === true || now - lastPersist >= persistLatestMs
+      if (persistNow) lastPersist = now
+      const ids = persistNow ? [...dirty] : []
+      if (persistNow) dirty.clear()
       const rows = finished
       finished = []
       try {
@@ -162,7 +171,7 @@ export function createMetricsStore(deps: { prisma: PrismaClient; clock: Clock; l
     async stop(): Promise<void> {
       if (timer) clearTimeout(timer)
       timer = undefined
-      await this.flush()
+      await this.flush({ persistLatest: true })
     },
 
     /** Samples taken since start (for the benchmark). */

@@ -3,6 +3,7 @@ import type { Clock } from '../clock.ts'
 import { NotFound } from '../errors.ts'
 import type { Prisma, PrismaClient } from '../generated/prisma/client.ts'
 import type { OperationLogWriter, LogLine } from './operation-log-writer.ts'
+import { isRecordMissing } from '../db/prisma-errors.ts'
 
 export type OperationStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'interrupted'
 export const FINAL_STATUSES: readonly OperationStatus[] = ['succeeded', 'failed', 'interrupted']
@@ -71,22 +72,27 @@ export function createOperationService(deps: { prisma: PrismaClient; clock: Cloc
     },
 
     /**
-     * Moves the operation to a final state once (a later call for an already final operation changes nothing),
-     * after its queued log lines are stored.
+     * Moves the operation to a final state once, after its queued log lines are stored; returns the final row, or
+     * undefined when it had already ended (a later call changes nothing).
      */
-    async finish(id: string, outcome: { status: 'succeeded' | 'failed' | 'interrupted'; result?: unknown; error?: OperationError }): Promise<boolean> {
+    async finish(id: string, outcome: { status: 'succeeded' | 'failed' | 'interrupted'; result?: unknown; error?: OperationError }) {
       await logs.flush()
-      const res = await prisma.operation.updateMany({
-        where: { id, status: { in: ['queued', 'running'] } },
-        data: {
-          status: outcome.status,
-          finishedAt: clock.now(),
-          ...(outcome.result !== undefined ? { result: outcome.result as Prisma.InputJsonValue } : {}),
-          ...(outcome.error ? { error: outcome.error as unknown as Prisma.InputJsonValue } : {}),
-        },
-      })
       logs.forget(id)
-      return res.count === 1
+      try {
+        // One statement: the status condition makes it happen once, and the row comes back for the follow-up.
+        return await prisma.operation.update({
+          where: { id, status: { in: ['queued', 'running'] } },
+          data: {
+            status: outcome.status,
+            finishedAt: clock.now(),
+            ...(outcome.result !== undefined ? { result: outcome.result as Prisma.InputJsonValue } : {}),
+            ...(outcome.error ? { error: outcome.error as unknown as Prisma.InputJsonValue } : {}),
+          },
+        })
+      } catch (err) {
+        if (isRecordMissing(err)) return undefined
+        throw err
+      }
     },
 
     async get(id: string, opts: { since?: number; limit?: number } = {}) {

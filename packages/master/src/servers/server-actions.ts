@@ -18,6 +18,7 @@ export function createServerActions(deps: { prisma: PrismaClient; hub: AgentHub;
     if (!outcome.ok || !op.serverId) return
     const { images } = outcome.data as ImageListResult
     const refs = images.flatMap((img) => img.tags.map((ref) => ({ ref, img })))
+    if (refs.length === 0) return void (await prisma.image.deleteMany({ where: { serverId: op.serverId } }))
     await prisma.$transaction([
       prisma.image.deleteMany({ where: { serverId: op.serverId, ref: { notIn: refs.map((r) => r.ref) } } }),
       ...refs.map(({ ref, img }) => prisma.image.upsert({

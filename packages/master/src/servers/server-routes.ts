@@ -69,7 +69,7 @@ export function serverRoutes(deps: ServerRouteDeps) {
       active: q['filter[active]'] ?? 'true', role: q['filter[role]'], online: q['filter[online]'],
       page, sort: parseSort(q.sort, 'name'),
     })
-    return sendDocument(c, collectionDocument(rows.map((r) => serverResource(r, { online: deps.hub.isOnline(r.id) || r.online })), { url: new URL(c.req.url), page, total }))
+    return sendDocument(c, collectionDocument(rows.map((r) => serverResource(r, { online: deps.hub.isOnline(r.id) || r.online, headline: deps.metrics.latest(r.id) })), { url: new URL(c.req.url), page, total }))
   })
 
   app.openapi(getServer, async (c) => {

@@ -25,8 +25,8 @@ function headline(lastMetrics: unknown) {
  * A server row as a JSON:API resource. `latest` (the newest sample from memory, fresher than the row's) makes the
  * full `metrics` attribute appear, as GET /servers/{id} shows it.
  */
-export function serverResource(row: ServerRow, opts: { latest?: unknown; online?: boolean; meta?: Record<string, unknown> } = {}): ResourceObject {
-  const lastMetrics = opts.latest ?? row.lastMetrics
+export function serverResource(row: ServerRow, opts: { latest?: unknown; headline?: unknown; online?: boolean; meta?: Record<string, unknown> } = {}): ResourceObject {
+  const lastMetrics = opts.latest ?? opts.headline ?? row.lastMetrics
   return {
     type: 'servers',
     id: row.id,
