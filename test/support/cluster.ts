@@ -62,8 +62,8 @@ export async function startCluster(opts: { masterEnv?: Record<string, string> } 
     return out
   }
 
-  async function createServer(name: string): Promise<{ id: string; token: string }> {
-    const res = await api('POST', '/servers', { data: { type: 'servers', attributes: { name, host: '127.0.0.1', baseDomain: `${name}.test.localhost` } } })
+  async function createServer(name: string, attributes: Record<string, unknown> = {}): Promise<{ id: string; token: string }> {
+    const res = await api('POST', '/servers', { data: { type: 'servers', attributes: { name, host: '127.0.0.1', baseDomain: `${name}.test.localhost`, ...attributes } } })
     if (res.status !== 201) throw new Error(`create server: ${res.status} ${JSON.stringify(res.json)}`)
     return { id: res.json.data.id, token: res.json.meta.enrollment.token }
   }
@@ -99,13 +99,13 @@ export async function startCluster(opts: { masterEnv?: Record<string, string> } 
   }
 
   /** Creates a server, enrolls an agent for it and runs the agent until it is online. */
-  async function addAgent(name: string) {
-    const server = await createServer(name)
+  async function addAgent(name: string, opts: { env?: Record<string, string>; attributes?: Record<string, unknown> } = {}) {
+    const server = await createServer(name, opts.attributes)
     const a: Agent = { name, stateDir: path.join(dir, `agent-${name}`), runs: 0, markerFile: path.join(dir, `reboots-${name}.log`) }
     agents.push(a)
     const enrolled = await enroll(a, server.token)
     if (enrolled.code !== 0) throw new Error(`enroll ${name}: ${enrolled.output}`)
-    startAgent(a)
+    startAgent(a, opts.env)
     await waitOnline(server.id)
     return { ...server, agent: a }
   }

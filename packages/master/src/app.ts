@@ -4,6 +4,7 @@ import type { Context } from 'hono'
 import { adminRoutes } from './admin/admin-routes.ts'
 import { enrollRoute } from './agent-hub/enroll-route.ts'
 import { basicAuth } from './auth/basic-auth.ts'
+import { clientEmailRoutes } from './clients/client-email-routes.ts'
 import { createLoginThrottle, DEFAULT_THROTTLE, type ThrottleOptions } from './auth/login-throttle.ts'
 import type { AppEnv } from './http/app-env.ts'
 import { createErrorHandler, notFoundHandler } from './http/on-error.ts'
@@ -13,6 +14,7 @@ import { validationHook } from './http/validation.ts'
 import { docsPage } from './openapi/docs-page.ts'
 import { operationRoutes } from './operations/operation-routes.ts'
 import { clientRoutes } from './clients/client-routes.ts'
+import { clientActionRoutes } from './clients/client-action-routes.ts'
 import { serverActionRoutes } from './servers/server-action-routes.ts'
 import { serverMetricsRoutes } from './servers/server-metrics-routes.ts'
 import { serverRoutes } from './servers/server-routes.ts'
@@ -57,7 +59,9 @@ export function createApp(services: Services, opts: AppOptions = {}): OpenAPIHon
   app.route('/', serverActionRoutes({ actions: services.serverActions }))
   app.route('/', serverMetricsRoutes({ metrics: services.metrics, servers: services.servers }))
   app.route('/', clientRoutes({ clients: services.clients }))
+  app.route('/', clientActionRoutes({ actions: services.clientActions }))
   app.route('/', operationRoutes({ operations: services.operations }))
+  app.route('/', clientEmailRoutes({ letters: services.mail.letters }))
   app.route('/', adminRoutes({ credentials: services.adminCredentials }))
   app.route('/', docsPage())
 

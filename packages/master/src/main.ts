@@ -3,6 +3,7 @@ import { loadConfig } from './config.ts'
 import { createLogger } from './logger.ts'
 import { startMaster } from './master.ts'
 import { loadProfiles } from './clients/app-profiles.ts'
+import { readMailConfig } from './mail/mail-env.ts'
 
 /** Entry point of `./scripts/start`: config → database (migrations applied) → admin credential → HTTP + agents. */
 async function main() {
@@ -32,10 +33,14 @@ function readTuning() {
   const num = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined)
   const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && !Number.isNaN(v))) as Partial<T>
   return {
-    hub: defined({ heartbeatMs: num('ALFA_HEARTBEAT_MS'), graceMs: num('ALFA_RECONNECT_GRACE_MS'), deadlineSlackMs: num('ALFA_DEADLINE_SLACK_MS') }),
+    hub: defined({ maxAgents: num('ALFA_MAX_AGENTS'), heartbeatMs: num('ALFA_HEARTBEAT_MS'), graceMs: num('ALFA_RECONNECT_GRACE_MS'), deadlineSlackMs: num('ALFA_DEADLINE_SLACK_MS') }),
     metrics: defined({ flushMs: num('ALFA_METRICS_FLUSH_MS'), windowMs: num('ALFA_METRICS_WINDOW_MS'), sampleIntervalMs: num('ALFA_METRICS_INTERVAL_MS') }),
     ...(num('ALFA_ENROLLMENT_TTL_MS') ? { enrollmentTtlMs: num('ALFA_ENROLLMENT_TTL_MS') } : {}),
     profiles: loadProfiles(process.env.ALFA_APP_PROFILES || undefined),
+    clientMonitor: defined({ intervalMs: num('ALFA_CLIENT_CHECK_INTERVAL_MS') }),
+    ...(process.env.ALFA_TIMEZONE ? { timeZone: process.env.ALFA_TIMEZONE } : {}),
+    ...(num('ALFA_EXPIRY_CHECK_INTERVAL_MS') ? { expiryIntervalMs: num('ALFA_EXPIRY_CHECK_INTERVAL_MS') } : {}),
+    mail: readMailConfig(process.env),
   }
 }
 

@@ -12,8 +12,12 @@ import { createOperationService } from './operations/operation-service.ts'
 import { createServerActions } from './servers/server-actions.ts'
 import { createServerService } from './servers/server-service.ts'
 import { createSecretBox } from './secrets/secret-box.ts'
+import { createMailServices, type MailConfig } from './mail/mail-services.ts'
 import { createProfileResolver, type ProfileResolver } from './clients/app-profiles.ts'
 import { createClientService } from './clients/client-service.ts'
+import { createClientMonitor, type ClientMonitorOptions } from './clients/client-monitor.ts'
+import { createClientActions } from './clients/client-actions.ts'
+import { createExpiryEnforcer } from './clients/expiry-enforcer.ts'
 
 export interface ServicesDeps {
   prisma: PrismaClient
@@ -28,6 +32,13 @@ export interface ServicesDeps {
   secretKey: Buffer
   /** How to operate the app in each image (ALFA_APP_PROFILES); Laravel's by default. */
   profiles?: ProfileResolver
+  clientMonitor?: ClientMonitorOptions
+  /** The customers' time zone: expiry happens at their midnight (ALFA_TIMEZONE, Europe/Moscow by default). */
+  timeZone?: string
+  /** How often the expiry enforcer compares expire dates with what servers serve. */
+  expiryIntervalMs?: number
+  /** Customer mail and expiry reminders; without an SMTP URL letters are recorded as failed and reminders are off. */
+  mail?: MailConfig
 }
 
 /** The composition root of the master's services: each built once from explicit dependencies, no module singletons. */
@@ -43,18 +54,30 @@ export function createServices(deps: ServicesDeps) {
   const adminCredentials = createAdminCredentials({ prisma, clock, logger, ...(deps.hashParams ? { hashParams: deps.hashParams } : {}) })
   const servers = createServerService({ prisma })
   const serverActions = createServerActions({ prisma, hub, operations, completions })
-  const clients = createClientService({ prisma, hub, operations, completions, secretBox, clock, profiles: deps.profiles ?? createProfileResolver() })
+  const mail = createMailServices({ prisma, clock, logger, secretBox, config: deps.mail })
+  const profiles = deps.profiles ?? createProfileResolver()
+  const clientMonitor = createClientMonitor({ prisma, hub, clock, logger, profiles, ...deps.clientMonitor })
+  const clients = createClientService({ prisma, hub, operations, completions, secretBox, clock, profiles, monitor: clientMonitor })
+  const calendar = { timeZone: deps.timeZone ?? 'Europe/Moscow' }
+  const clientActions = createClientActions({ prisma, hub, completions, profiles, clock, calendar })
+  const expiryEnforcer = createExpiryEnforcer({ prisma, clock, logger, actions: clientActions, calendar, ...(deps.expiryIntervalMs ? { intervalMs: deps.expiryIntervalMs } : {}) })
   return {
-    prisma, logger, clock, logs, secretBox, operations, metrics, agentCredentials, completions, hub, adminCredentials, servers, serverActions, clients,
+    prisma, logger, clock, logs, secretBox, operations, metrics, agentCredentials, completions, hub, adminCredentials, servers, serverActions, clients, clientMonitor, clientActions, expiryEnforcer, mail,
 
     /** Background work that must run while the master serves: metric flushes, reconciliation of old operations. */
     async start() {
       metrics.start()
       await hub.reconcileAtStart()
+      clientMonitor.start()
+      expiryEnforcer.start()
+      mail.start()
     },
 
     /** Stops background work and writes what is buffered. */
     async stop() {
+      expiryEnforcer.stop()
+      await clientMonitor.stop()
+      await mail.stop()
       await hub.close()
       await metrics.stop()
       await logs.flush()

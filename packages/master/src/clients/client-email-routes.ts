@@ -13,14 +13,15 @@ const JSONAPI = 'application/vnd.api+json'
 const err = (description: string) => ({ description, content: { [JSONAPI]: { schema: errorDocumentSchema } } })
 const emailDoc = (description: string) => ({ description, content: { [JSONAPI]: { schema: emailDocumentSchema } } })
 
-// Newest first only: the history is read as a timeline; the query stays strict so a typo is a 400, not ignored.
+// Sorted by time only (newest first by default, `sort=createdAt` for oldest first); strict, so a typo is a 400.
 const emailListQuery = listQuerySchema({ sortable: ['createdAt'], filters: {} as Record<string, z.ZodType> })
 
 function sendRoute(method: 'get' | 'post', path: string, summary: string, conflict: string) {
   return createRoute({
     method, path, tags: ['clients'], summary, request: { params: idParamSchema },
     responses: {
-      200: emailDoc('The letter\'s record: status sent, or failed with lastError (a failed letter is not an HTTP error)'),
+      // A failed letter is not an HTTP error: the operation asked for stands, the record says what became of the mail.
+      200: emailDoc('The letter\'s record: sent, or failed with lastError; queued/sending if retries outlast the wait (see GET /clients/{id}/emails)'),
       404: err('No such client (or deleted)'), 409: err(conflict), ...commonErrorResponses,
     },
   })
@@ -45,8 +46,9 @@ export function clientEmailRoutes(deps: { letters: CustomerLetters }) {
       async (c) => sendDocument(c, resourceDocument(emailResource(await deps.letters.sendExpire(c.req.valid('param').id)))))
   }
   app.openapi(listRoute, async (c) => {
-    const page = pageOf(c.req.valid('query'))
-    const { rows, total } = await deps.letters.list(c.req.valid('param').id, page)
+    const q = c.req.valid('query')
+    const page = pageOf(q)
+    const { rows, total } = await deps.letters.list(c.req.valid('param').id, page, q.sort === 'createdAt')
     return sendDocument(c, collectionDocument(rows.map(emailResource), { url: new URL(c.req.url), page, total }))
   })
   return app

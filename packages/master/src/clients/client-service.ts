@@ -26,6 +26,8 @@ export interface ClientServiceDeps {
   secretBox: SecretBox
   profiles: ProfileResolver
   clock: Clock
+  /** Refreshes availability and users count right after a create. */
+  monitor?: { refresh(clientId: string): Promise<void> }
 }
 
 const pointer = (field: string, detail: string, code = 'invalid_field'): FieldIssue => ({ pointer: `/data/attributes/${field}`, detail, code })
@@ -44,6 +46,7 @@ export function createClientService(deps: ClientServiceDeps) {
       const image = client?.image ? await prisma.image.findFirst({ where: { serverId: op.serverId ?? undefined, ref: client.image } }) : null
       const version = image?.version ?? client?.image?.split(':')[1] ?? null
       await prisma.client.update({ where: { id: op.clientId }, data: { status: 'active', available: true, availableCheckedAt: now, version } })
+      void deps.monitor?.refresh(op.clientId)
     } else {
       await prisma.client.update({ where: { id: op.clientId }, data: { status: 'failed', available: false, availableCheckedAt: now } })
     }

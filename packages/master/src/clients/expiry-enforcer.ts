@@ -1,0 +1,53 @@
+import type { Logger } from 'pino'
+import type { Clock } from '../clock.ts'
+import { AgentOffline, Conflict } from '../errors.ts'
+import type { PrismaClient } from '../generated/prisma/client.ts'
+import type { ClientActions } from './client-actions.ts'
+import { today, type ExpiryCalendar } from './expiry-calendar.ts'
+
+/**
+ * Blocks a client on the day after its expire date and lifts the block when the date moves, without anyone calling
+ * an endpoint: each pass compares the date with what the server serves (Client.expiryBlocked) and sends
+ * client.configure where they differ. A busy client or an offline agent is simply tried again on the next pass.
+ */
+export function createExpiryEnforcer(deps: { prisma: PrismaClient; clock: Clock; logger: Logger; actions: ClientActions; calendar: ExpiryCalendar; intervalMs?: number }) {
+  const log = deps.logger.child({ component: 'expiry-enforcer' })
+  let timer: NodeJS.Timeout | undefined
+
+  async function tick(): Promise<number> {
+    const startOfToday = new Date(`${today(deps.clock.now(), deps.calendar)}T00:00:00Z`)
+    const candidates = await deps.prisma.client.findMany({
+      where: { status: 'active', OR: [{ expiryBlocked: true }, { expireDate: { lt: startOfToday } }] },
+      include: { server: true },
+    })
+    let sent = 0
+    for (const c of candidates) {
+      try {
+        if (await deps.actions.enforceExpiry(c)) sent++
+      } catch (err) {
+        if (err instanceof Conflict || err instanceof AgentOffline) continue
+        log.error({ err, clientId: c.id }, 'could not enforce the expire date')
+      }
+    }
+    if (sent) log.info({ sent }, 'expiry block changes sent')
+    return sent
+  }
+
+  return {
+    tick,
+    start() {
+      const every = deps.intervalMs ?? 60_000
+      const loop = () => {
+        timer = setTimeout(() => void tick().catch((err: unknown) => log.error({ err }, 'expiry pass failed')).finally(() => { if (timer) loop() }), every)
+        timer.unref()
+      }
+      loop()
+    },
+    stop() {
+      if (timer) clearTimeout(timer)
+      timer = undefined
+    },
+  }
+}
+
+export type ExpiryEnforcer = ReturnType<typeof createExpiryEnforcer>

@@ -1,0 +1,68 @@
+// What a real server runs beside its agent, for end-to-end tests through the master's REST API: a private nginx,
+// MariaDB and PostgreSQL (reachable from containers), the fixture app images, and the agent settings that point
+// at them. The master gets the fixture's app profile through ALFA_APP_PROFILES.
+import { writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import Docker from 'dockerode'
+import { ensureFixtureImages, type FixtureImages } from '../fixtures/app/build.ts'
+import { bridgeGateway, removeContainersByLabel } from './docker.ts'
+import { startMariadb, type PrivateMariadb } from './mariadb.ts'
+import { startNginx, type PrivateNginx } from './nginx.ts'
+import { startPostgres, type TestPostgres } from './postgres.ts'
+
+export const FIXTURE_PROFILE = {
+  containerPort: 8080,
+  healthPath: '/health',
+  migrate: ['node', '/app/app.js', 'migrate'],
+  demoSeed: ['node', '/app/app.js', 'demo-seed'],
+  demoUnseed: ['node', '/app/app.js', 'demo-unseed'],
+  setOwnerPassword: ['node', '/app/app.js', 'set-owner-password', '{login}'],
+  usersCountSql: 'SELECT COUNT(*) FROM users',
+}
+
+export interface ServerServices {
+  nginx: PrivateNginx
+  mariadb: PrivateMariadb
+  postgres: TestPostgres
+  images: FixtureImages
+  docker: Docker
+  /** Environment for an agent driving these services. */
+  agentEnv(dir: string): Record<string, string>
+  /** Writes the master's ALFA_APP_PROFILES file and returns its path. */
+  profilesFile(dir: string): Promise<string>
+  stop(): Promise<void>
+}
+
+export async function startServerServices(): Promise<ServerServices> {
+  const docker = new Docker()
+  const [nginx, mariadb, postgres, images, gateway] = await Promise.all([startNginx(), startMariadb(), startPostgres({ containerAccess: true }), ensureFixtureImages(docker), bridgeGateway(docker)])
+  return {
+    nginx, mariadb, postgres, images, docker,
+    agentEnv: (dir) => ({
+      ALFA_AGENT_NGINX_ARGV_PREFIX: JSON.stringify(['nginx', ...nginx.nginxArgs]),
+      ALFA_AGENT_NGINX_SITES_DIR: nginx.confDir,
+      ALFA_AGENT_NGINX_LISTEN: `127.0.0.1:${nginx.port}`,
+      ALFA_AGENT_PAGES_DIR: path.join(dir, 'pages'),
+      ALFA_AGENT_BACKUP_DIR: path.join(dir, 'backups'),
+      ALFA_AGENT_ACME_WEBROOT: path.join(dir, 'acme'),
+      ALFA_AGENT_DB_MARIADB_URL: `mysql://${mariadb.adminUser}:${encodeURIComponent(mariadb.adminPassword)}@127.0.0.1:${mariadb.port}`,
+      ALFA_AGENT_DB_POSTGRES_URL: postgres.url,
+      ALFA_AGENT_DB_HOST_FOR_CONTAINERS: gateway,
+      ALFA_AGENT_CONTAINER_MEMORY_MB: '256',
+      ALFA_AGENT_HEALTH_TIMEOUT_MS: '30000',
+    }),
+    async profilesFile(dir) {
+      const file = path.join(dir, 'profiles.json')
+      await writeFile(file, JSON.stringify({ images: { 'alfa-test/app': FIXTURE_PROFILE } }))
+      return file
+    },
+    async stop() {
+      await Promise.allSettled([nginx.stop(), mariadb.stop(), postgres.stop()])
+    },
+  }
+}
+
+/** Removes every container a test's agents created (they carry alfa.server=<id>). */
+export async function removeServerContainers(serverIds: string[], docker = new Docker()) {
+  for (const id of serverIds) await removeContainersByLabel(`alfa.server=${id}`, docker)
+}
