@@ -1,3 +1,5 @@
+import { isoDate, todayIn } from '../mail/calendar.ts'
+
 /** Which calendar day it is for the customers: expiry happens at midnight in their time zone, not the server's. */
 export interface ExpiryCalendar {
   timeZone: string
@@ -5,11 +7,10 @@ export interface ExpiryCalendar {
 
 /** Today's date (YYYY-MM-DD) in the calendar's time zone. */
 export function today(now: Date, calendar: ExpiryCalendar): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone: calendar.timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now)
+  return todayIn(calendar.timeZone, now)
 }
 
 /** The expire date is the last day of use: the system is blocked from the next day on. */
 export function isExpired(expireDate: Date | null, now: Date, calendar: ExpiryCalendar): boolean {
-  if (!expireDate) return false
-  return expireDate.toISOString().slice(0, 10) < today(now, calendar)
+  return expireDate !== null && isoDate(expireDate) < today(now, calendar)
 }
