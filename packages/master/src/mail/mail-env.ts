@@ -22,8 +22,8 @@ export function readMailConfig(env: NodeJS.ProcessEnv = process.env): MailConfig
 
   const smtpUrl = str('ALFA_SMTP_URL')
   if (smtpUrl !== undefined && !/^smtps?:\/\/[^/]+/.test(smtpUrl)) fail('ALFA_SMTP_URL', 'must look like smtp://user:pass@host:port or smtps://…')
-  const timeZone = str('ALFA_REMINDER_TIMEZONE')
-  if (timeZone) parsed('ALFA_REMINDER_TIMEZONE', () => assertTimeZone(timeZone))
+  const timeZone = str('ALFA_TIMEZONE')
+  if (timeZone) parsed('ALFA_TIMEZONE', () => assertTimeZone(timeZone))
   const extendRu = str('ALFA_MAIL_EXTEND_TEXT')
   const extendEn = str('ALFA_MAIL_EXTEND_TEXT_EN') ?? extendRu
   const retry = { attempts: num('ALFA_MAIL_RETRY_ATTEMPTS'), baseDelayMs: num('ALFA_MAIL_RETRY_BASE_MS'), maxDelayMs: num('ALFA_MAIL_RETRY_MAX_MS') }
