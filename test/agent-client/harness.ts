@@ -50,7 +50,8 @@ export interface AgentClientEnv {
   stop(): Promise<void>
 }
 
-export async function startAgentClientEnv(): Promise<AgentClientEnv> {
+/** `overrides`: more agent environment variables (e.g. a shorter ALFA_AGENT_HEALTH_TIMEOUT_MS for rollback tests). */
+export async function startAgentClientEnv(overrides: Record<string, string> = {}): Promise<AgentClientEnv> {
   const docker = new Docker()
   if (!(await dockerAvailable(docker))) throw new Error('Docker daemon not reachable: run ./scripts/test, which starts it')
   const dir = await makeTempDir('agent-client')
@@ -81,6 +82,7 @@ export async function startAgentClientEnv(): Promise<AgentClientEnv> {
     ALFA_AGENT_DB_HOST_FOR_CONTAINERS: gateway,
     ALFA_AGENT_CONTAINER_MEMORY_MB: '256',
     ALFA_AGENT_HEALTH_TIMEOUT_MS: '30000',
+    ...overrides,
   })
   await fs.mkdir(config.stateDir, { recursive: true })
   let logText = ''

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { createReadStream } from 'node:fs'
 import { StringDecoder } from 'node:string_decoder'
 import { execFailedError, LIMITS, type WireError } from '@alfa/protocol'
 
@@ -14,6 +15,8 @@ export interface ExecOptions {
   signal?: AbortSignal
   /** Written to the process's stdin, which is then closed. */
   stdin?: string | Buffer
+  /** A file streamed to the process's stdin instead (a database dump: too big to hold in memory). */
+  stdinFile?: string
   /** The full environment of the process (default: the agent's own). */
   env?: NodeJS.ProcessEnv
   cwd?: string
@@ -137,7 +140,16 @@ export const exec: Exec = (argv, opts = {}) => {
       // EPIPE: the program exited without reading its input; its exit status tells whether that was a failure.
       if (error.code !== 'EPIPE') startError ??= error
     })
-    child.stdin.end(opts.stdin)
+    if (opts.stdinFile === undefined) child.stdin.end(opts.stdin)
+    else {
+      createReadStream(opts.stdinFile)
+        .once('error', (error) => {
+          // An unreadable input is this run's failure even if the program exits 0 on the empty input it got.
+          startError ??= error
+          child.stdin.end()
+        })
+        .pipe(child.stdin)
+    }
     child.on('error', (error) => {
       startError = error
     })

@@ -1,8 +1,12 @@
 import { requiredCapability, type CommandType } from '@alfa/protocol'
 import type { CommandHandler } from './command-context.ts'
+import { clientApp } from './commands/client/app.ts'
+import { clientConfigure } from './commands/client/configure.ts'
 import { clientCreate } from './commands/client/create.ts'
 import { clientDelete } from './commands/client/delete.ts'
 import { clientProbe } from './commands/client/probe.ts'
+import { clientRestart } from './commands/client/restart.ts'
+import { clientSwitch } from './commands/client/switch.ts'
 import { containerList } from './commands/container/list.ts'
 import { containerRestart } from './commands/container/restart.ts'
 import { imageList } from './commands/image/list.ts'
@@ -24,6 +28,10 @@ export function createRegistry(opts: { testCommands: boolean }) {
     'client.create': clientCreate,
     'client.delete': clientDelete,
     'client.probe': clientProbe,
+    'client.app': clientApp,
+    'client.configure': clientConfigure,
+    'client.restart': clientRestart,
+    'client.switch': clientSwitch,
     // Test commands are announced only when enabled, so a production master can never send them.
     ...(opts.testCommands ? { 'test.sleep': testSleep } : {}),
   }

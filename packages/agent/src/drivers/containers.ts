@@ -11,6 +11,8 @@ const STOP_TIMEOUT_S = 10
 
 export interface ContainerSpec {
   slug: string
+  /** The container's name; `alfa-<slug>` unless given (a switch starts `alfa-<slug>-next` beside the old one). */
+  name?: string
   clientId: string
   image: string
   env: Record<string, string>
@@ -26,10 +28,26 @@ export interface ClientContainer {
   clientId: string | undefined
 }
 
+/** What a switch copies from the running container to its successor. */
+export interface ContainerDetails extends ClientContainer {
+  /** The `KEY=value` list Docker holds: the image's ENV plus ours (DB credentials: never log it). */
+  env: string[]
+  /** The image's own ENV (to tell our variables from the image's). */
+  imageEnv: string[]
+  /** The host port the container's port is published on, when published. */
+  hostPort: number | undefined
+  memoryMb: number | undefined
+  cpus: number | undefined
+}
+
 const isNotFound = (error: unknown) => (error as { statusCode?: unknown }).statusCode === 404
 /** Another process took the port between our check and Docker's bind. */
 const isPortTaken = (error: unknown) => /port is already allocated|address already in use/i.test(error instanceof Error ? error.message : String(error))
 const PORT_ATTEMPTS = 5
+/** Docker answers 304 to stopping a stopped container (or starting a running one): already where we want it. */
+const ignoreNotModified = (error: unknown) => {
+  if ((error as { statusCode?: unknown }).statusCode !== 304) throw error
+}
 
 /** A port free on `host` right now, chosen by the kernel. */
 function freePort(host: string): Promise<number> {
@@ -47,16 +65,15 @@ function freePort(host: string): Promise<number> {
 export function createContainers(o: { docker: Dockerode; serverId: string; bind: string }) {
   const { docker } = o
 
-  /** The container `alfa-<slug>`: undefined when absent; CONFLICT when it exists but is not this server's. */
-  async function find(slug: string): Promise<ClientContainer | undefined> {
-    const name = containerNameForSlug(slug)
+  /** Docker's inspect of `name` when it is ours; undefined when absent; CONFLICT when it is not this server's. */
+  async function inspectOurs(name: string): Promise<Dockerode.ContainerInspectInfo | undefined> {
     try {
       const info = await docker.getContainer(name).inspect()
       if (info.Config.Labels?.[SERVER_LABEL] !== o.serverId) {
         // Same name, not ours (another server on this engine, or hand-made): never touch it.
         throw new CommandError(wireError('CONFLICT', `container ${name} exists but does not belong to this server`))
       }
-      return { id: info.Id, name, running: info.State.Running, clientId: info.Config.Labels?.[CLIENT_LABEL] }
+      return info
     } catch (error) {
       if (error instanceof CommandError) throw error
       if (isNotFound(error)) return undefined
@@ -64,9 +81,21 @@ export function createContainers(o: { docker: Dockerode; serverId: string; bind:
     }
   }
 
+  /** The container called `name` (ours only, see inspectOurs). */
+  async function findNamed(name: string): Promise<ClientContainer | undefined> {
+    const info = await inspectOurs(name)
+    return info && { id: info.Id, name, running: info.State.Running, clientId: info.Config.Labels?.[CLIENT_LABEL] }
+  }
+
+  /** The container `alfa-<slug>`: undefined when absent; CONFLICT when it exists but is not this server's. */
+  const find = (slug: string) => findNamed(containerNameForSlug(slug))
+
   /** Force-removes the client's container (ours only); true when there was one. */
-  async function remove(slug: string): Promise<boolean> {
-    const found = await find(slug)
+  const remove = (slug: string) => removeNamed(containerNameForSlug(slug))
+
+  /** Force-removes the container called `name` (ours only); true when there was one. */
+  async function removeNamed(name: string): Promise<boolean> {
+    const found = await findNamed(name)
     if (!found) return false
     try {
       await docker.getContainer(found.id).remove({ force: true, v: true })
@@ -83,7 +112,7 @@ export function createContainers(o: { docker: Dockerode; serverId: string; bind:
    * nginx site names. We take a free port and pin it; if someone grabs it first, we try another.
    */
   async function createAndStart(spec: ContainerSpec): Promise<{ id: string; name: string; hostPort: number }> {
-    const name = containerNameForSlug(spec.slug)
+    const name = spec.name ?? containerNameForSlug(spec.slug)
     for (let attempt = 1; ; attempt++) {
       const hostPort = await freePort(o.bind)
       try {
@@ -120,11 +149,56 @@ export function createContainers(o: { docker: Dockerode; serverId: string; bind:
   }
 
   /** Runs argv in the client's running container (no shell), stdin and streamed lines as the options say. */
-  async function exec(slug: string, argv: readonly string[], opts: ContainerExecOptions): Promise<void> {
-    const found = await find(slug)
-    if (!found) throw new CommandError(wireError('NOT_FOUND', `container ${containerNameForSlug(slug)} does not exist`))
+  const exec = (slug: string, argv: readonly string[], opts: ContainerExecOptions) => execNamed(containerNameForSlug(slug), argv, opts)
+
+  /** Runs argv in the running container called `name` (ours only). */
+  async function execNamed(name: string, argv: readonly string[], opts: ContainerExecOptions): Promise<void> {
+    const found = await findNamed(name)
+    if (!found) throw new CommandError(wireError('NOT_FOUND', `container ${name} does not exist`))
     await execInContainer(docker, docker.getContainer(found.id), argv, opts)
   }
+
+  /** Env, port and limits of the container called `name` (ours only); undefined when absent. */
+  async function details(name: string): Promise<ContainerDetails | undefined> {
+    const info = await inspectOurs(name)
+    if (!info) return undefined
+    const image = await docker
+      .getImage(info.Image)
+      .inspect()
+      .catch((error: unknown) => {
+        throw dockerFailure(error, `inspecting the image of ${name}`)
+      })
+    const binding = Object.values(info.HostConfig.PortBindings ?? {})[0] as { HostPort?: string }[] | undefined
+    const hostPort = Number(binding?.[0]?.HostPort)
+    return {
+      id: info.Id,
+      name,
+      running: info.State.Running,
+      clientId: info.Config.Labels?.[CLIENT_LABEL],
+      env: info.Config.Env ?? [],
+      imageEnv: image.Config.Env ?? [],
+      hostPort: Number.isInteger(hostPort) && hostPort > 0 ? hostPort : undefined,
+      memoryMb: info.HostConfig.Memory ? Math.round(info.HostConfig.Memory / 1024 / 1024) : undefined,
+      cpus: info.HostConfig.NanoCpus ? info.HostConfig.NanoCpus / 1e9 : undefined,
+    }
+  }
+
+  /** Docker work on a container that must be ours, with Docker's failure named. */
+  async function onOurs(name: string, what: string, work: (c: Dockerode.Container) => Promise<unknown>): Promise<void> {
+    const found = await findNamed(name)
+    if (!found) throw new CommandError(wireError('NOT_FOUND', `container ${name} does not exist`))
+    try {
+      await work(docker.getContainer(found.id))
+    } catch (error) {
+      throw dockerFailure(error, `${what} ${name}`)
+    }
+  }
+
+  /** Starts the container unless it runs already (Docker answers 304 then). */
+  const start = (name: string) => onOurs(name, 'starting', (c) => c.start().catch(ignoreNotModified))
+  const restart = (name: string) => onOurs(name, 'restarting', (c) => c.restart({ t: STOP_TIMEOUT_S }))
+  const stopNamed = (name: string) => onOurs(name, 'stopping', (c) => c.stop({ t: STOP_TIMEOUT_S }).catch(ignoreNotModified))
+  const rename = (name: string, to: string) => onOurs(name, 'renaming', (c) => c.rename({ name: to }))
 
   /** Stops the container (tests, and later maintenance actions). */
   async function stop(slug: string): Promise<void> {
@@ -132,7 +206,7 @@ export function createContainers(o: { docker: Dockerode; serverId: string; bind:
     if (found?.running) await docker.getContainer(found.id).stop({ t: STOP_TIMEOUT_S })
   }
 
-  return { find, remove, createAndStart, exec, stop }
+  return { find, findNamed, remove, removeNamed, createAndStart, exec, execNamed, stop, details, start, restart, stopNamed, rename }
 }
 
 export type Containers = ReturnType<typeof createContainers>

@@ -104,5 +104,26 @@ export function createMariadbAdmin(o: { url: string; exec: Exec }): DbAdmin {
       argv.push('--single-transaction', '--routines', '--triggers', '--result-file', file, db)
       await o.exec(argv, { env: { ...process.env, MYSQL_PWD: admin.password }, redact: [admin.password], timeoutMs: 600_000, ...(signal ? { signal } : {}) })
     },
+
+    async restore(name, file, signal) {
+      const db = identifier(name)
+      // The database itself stays: the user's grant (on `db`.*) is untouched and the app's connections keep their
+      // current database. Only its objects go, including those the failed migration added (not in the dump).
+      await withConnection(db, `clearing ${db} for the restore`, async (c) => {
+        await c.query('SET FOREIGN_KEY_CHECKS = 0')
+        const [tables] = await c.query('SELECT TABLE_NAME AS n, TABLE_TYPE AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?', [db])
+        for (const { n, t } of tables as { n: string; t: string }[]) {
+          const kind = t === 'VIEW' ? 'VIEW' : t === 'SEQUENCE' ? 'SEQUENCE' : 'TABLE'
+          await c.query(`DROP ${kind} IF EXISTS ${c.escapeId(db)}.${c.escapeId(n)}`)
+        }
+        const [routines] = await c.query('SELECT ROUTINE_NAME AS n, ROUTINE_TYPE AS t FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?', [db])
+        for (const { n, t } of routines as { n: string; t: string }[]) {
+          await c.query(`DROP ${t === 'FUNCTION' ? 'FUNCTION' : 'PROCEDURE'} IF EXISTS ${c.escapeId(db)}.${c.escapeId(n)}`)
+        }
+      })
+      const argv = ['mysql', '--no-defaults', '--host', admin.host, '--port', String(admin.port), '--user', admin.user, '--binary-mode', '--database', db]
+      await o.exec(argv, { env: { ...process.env, MYSQL_PWD: admin.password }, stdinFile: file, redact: [admin.password], timeoutMs: 600_000, ...(signal ? { signal } : {}) })
+      return { connectionsEnded: false }
+    },
   }
 }

@@ -103,5 +103,22 @@ export function createPostgresAdmin(o: { url: string; exec: Exec }): DbAdmin {
       const env = { ...process.env, ...(admin.password ? { PGPASSWORD: admin.password } : {}) }
       await o.exec(argv, { env, redact: [admin.password], timeoutMs: 600_000, ...(signal ? { signal } : {}) })
     },
+
+    async restore(name, file, signal) {
+      const db = identifier(name)
+      // Recreated as create() makes it (owned by the client's role, closed to PUBLIC); the dump's own
+      // `ALTER … OWNER TO` lines give the tables back to the role. FORCE cuts the app's connections.
+      await withClient(undefined, `recreating ${db} for the restore`, async (c) => {
+        const role = c.escapeIdentifier(db)
+        await c.query(`DROP DATABASE IF EXISTS ${role} WITH (FORCE)`)
+        await c.query(`CREATE DATABASE ${role} OWNER ${role} ENCODING 'UTF8'`)
+        await c.query(`REVOKE ALL ON DATABASE ${role} FROM PUBLIC`)
+      })
+      const argv = ['psql', '--no-psqlrc', '--no-password', '--quiet', '--set', 'ON_ERROR_STOP=1', '--host', admin.host, '--port', String(admin.port)]
+      argv.push('--username', admin.user, '--dbname', db, '--file', file)
+      const env = { ...process.env, ...(admin.password ? { PGPASSWORD: admin.password } : {}) }
+      await o.exec(argv, { env, redact: [admin.password], timeoutMs: 600_000, ...(signal ? { signal } : {}) })
+      return { connectionsEnded: true }
+    },
   }
 }

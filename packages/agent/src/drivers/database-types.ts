@@ -23,7 +23,16 @@ export interface DbAdmin {
   count(name: string, sql: string): Promise<number>
   /** Dumps the database into `file` (already created 0600) with the engine's dump tool; password via env. */
   dump(name: string, file: string, signal?: AbortSignal): Promise<void>
+  /**
+   * Puts the database back to a dump made by `dump` (a switch's rollback): what is in it now is dropped, the dump is
+   * loaded as admin, and the client's user keeps the grants / ownership it had. `connectionsEnded` says whether the
+   * app's open connections were cut (then the app needs a restart to reconnect cleanly).
+   */
+  restore(name: string, file: string, signal?: AbortSignal): Promise<{ connectionsEnded: boolean }>
 }
+
+/** The last line a complete dump of either tool ends with ("-- Dump completed on …", "-- PostgreSQL database dump complete"). */
+export const DUMP_TRAILER = /-- (?:Dump completed|PostgreSQL database dump complete)/
 
 /** Validates a database/user name before it is quoted into DDL (SECURITY.md: validated and quoted). */
 export function identifier(name: string): string {

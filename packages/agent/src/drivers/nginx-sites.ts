@@ -178,6 +178,35 @@ export function createNginxSites(o: NginxSitesOptions) {
         return true
       }),
 
+    /**
+     * The spec of the client's current site, read back from the file we rendered (the upstream port and whether it
+     * serves TLS), so a switch can point it elsewhere and back; undefined when there is no site.
+     */
+    async current(slug: string, domain: string): Promise<SiteSpec | undefined> {
+      const text = await readInside(o.sitesDir, siteFileName(slug))
+      if (text === undefined) return undefined
+      const port = /^\s*proxy_pass http:\/\/\S+:(\d+);$/m.exec(text)?.[1]
+      if (port === undefined) throw new CommandError(wireError('INTERNAL', `${siteFileName(slug)} has no proxy_pass the agent wrote`))
+      return { slug, domain, upstreamPort: Number(port), tls: /^\s*listen \S+ ssl;$/m.test(text) }
+    },
+
+    /**
+     * Creates or removes the client's maintenance and expiry flag files. No reload: the vhost tests them with `-f`
+     * on every request (nginx caches no file state unless open_file_cache is configured, which we never do).
+     */
+    async setFlags(slug: string, flags: { maintenance: boolean; expired: boolean }): Promise<void> {
+      for (const [name, on] of [[maintenanceFlag(slug), flags.maintenance], [expiredFlag(slug), flags.expired]] as const) {
+        if (on) await writeInside(o.pagesDir, name, '')
+        else await removeInside(o.pagesDir, name)
+      }
+    },
+
+    /** Which flag files exist: while one does, nginx answers with its page, never with the app. */
+    async flags(slug: string): Promise<{ maintenance: boolean; expired: boolean }> {
+      const has = async (name: string) => (await readInside(o.pagesDir, name)) !== undefined
+      return { maintenance: await has(maintenanceFlag(slug)), expired: await has(expiredFlag(slug)) }
+    },
+
     /** Puts default maintenance and expiry pages in place unless the operator has written their own. */
     async ensurePages(): Promise<void> {
       await fs.mkdir(o.pagesDir, { recursive: true, mode: 0o755 })

@@ -4,10 +4,8 @@ import { CommandError, type CommandHandler } from '../../command-context.ts'
 import { dbAdminFor } from '../../drivers/database.ts'
 import { createEmptyInside, removeInside } from '../../drivers/safe-files.ts'
 import { clientDrivers } from './drivers.ts'
+import { stamp } from './snapshot.ts'
 import { stepLog, stepRunner } from './steps.ts'
-
-/** `2026-05-01T10-20-30-123Z`: sortable, and only characters a file name and the path schema accept. */
-const stamp = (ms: number) => new Date(ms).toISOString().replace(/[:.]/g, '-')
 
 /**
  * client.delete: dump the database into the backup directory first (nothing is dropped without a dump), then

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { containerEnv } from './env.ts'
+import { containerEnv, successorEnv } from './env.ts'
 import { stepWireError } from './steps.ts'
 import { ExecError } from '../../exec.ts'
 
@@ -15,5 +15,12 @@ describe('client container environment', () => {
     const wire = stepWireError('migrate', new ExecError('node exited with code 1', ['node', 'x'], 1, 'boom'))
     expect(wire).toMatchObject({ code: 'EXEC_FAILED', message: 'migrate failed: node exited with code 1', data: { step: 'migrate', exitCode: 1 } })
     expect(stepWireError('health', new Error('no 2xx'))).toMatchObject({ code: 'INTERNAL', message: 'health failed: no 2xx', data: { step: 'health' } })
+  })
+
+  it("carries the old container's own variables to its successor, not its image's, with the new version", () => {
+    const imageEnv = ['PATH=/usr/bin', 'APP_VERSION=1.0.0', 'BUILD=1.0.0']
+    const env = successorEnv([...imageEnv, 'DB_PASSWORD=a=b', 'APP_URL=http://a.test'], imageEnv, '2.0.0')
+    expect(env).toEqual({ DB_PASSWORD: 'a=b', APP_URL: 'http://a.test', APP_VERSION: '2.0.0' })
+    expect(successorEnv(['APP_VERSION=custom-1', 'X=1'], [], undefined)).toEqual({ X: '1' })
   })
 })

@@ -34,3 +34,20 @@ export function containerEnv(extra: ClientCreatePayload['env'], v: ClientEnvValu
     ...(v.version ? { APP_VERSION: v.version } : {}),
   }
 }
+
+/**
+ * The environment of a switch's new container: the old container's own variables (DB credentials, URL, the
+ * profile's extras), without those its image set (PATH, the old build's baked-in values: the new image brings its
+ * own), and APP_VERSION naming the new version (or left to the new image when the version is unknown).
+ */
+export function successorEnv(env: readonly string[], imageEnv: readonly string[], version: string | undefined): Record<string, string> {
+  const fromImage = new Set(imageEnv)
+  const own: Record<string, string> = {}
+  for (const entry of env) {
+    const eq = entry.indexOf('=')
+    if (fromImage.has(entry) || eq <= 0) continue
+    own[entry.slice(0, eq)] = entry.slice(eq + 1)
+  }
+  delete own.APP_VERSION
+  return { ...own, ...(version ? { APP_VERSION: version } : {}) }
+}

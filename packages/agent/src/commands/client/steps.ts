@@ -13,8 +13,8 @@ export class StepFailure extends CommandError {
 }
 
 /** The wire error of `error` with "<step> failed: " in front and the step in its data. */
-export function stepWireError(step: string, error: unknown): WireError {
-  const prefix = `${step} failed: `
+export function stepWireError(step: string, error: unknown, label = step): WireError {
+  const prefix = `${label} failed: `
   if (error instanceof ExecError) {
     // EXEC_FAILED's data is fixed (argv, exit code, stderr): `step` rides along; the message names it in any case.
     const wire = execFailedError(prefix + error.message, error.argv, error.exitCode, error.stderrTail)
@@ -32,14 +32,15 @@ export function stepWireError(step: string, error: unknown): WireError {
  * so the master's create_log can show where a failure happened.
  */
 export function stepRunner<T extends CommandType>(ctx: CommandContext<T>) {
-  return async function step<R>(name: string, work: () => Promise<R>): Promise<R> {
+  /** `label`: what the failure message names when it differs from the step (a step is lower-case on the wire). */
+  return async function step<R>(name: string, work: () => Promise<R>, label = name): Promise<R> {
     ctx.progress(name, 'running')
     try {
       const value = await work()
       ctx.progress(name, 'done')
       return value
     } catch (error) {
-      const wire = stepWireError(name, error)
+      const wire = stepWireError(name, error, label)
       const tail = error instanceof ExecError && error.stderrTail.trim() !== '' ? ` (${error.stderrTail.trim().split('\n').slice(-3).join(' | ')})` : ''
       ctx.log(`${wire.message}${tail}`, { step: name, level: 'error' })
       ctx.progress(name, 'failed')

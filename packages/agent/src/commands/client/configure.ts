@@ -1,0 +1,42 @@
+import { ClientConfigurePayload, dbNameForSlug, wireError, wireErrorFromZod, type ClientConfigureResult } from '@alfa/protocol'
+import { CommandError, type CommandHandler } from '../../command-context.ts'
+import { dbAdminFor } from '../../drivers/database.ts'
+import { clientDrivers } from './drivers.ts'
+import { stepLog, stepRunner } from './steps.ts'
+
+/**
+ * client.configure: the flag files nginx checks (maintenance / expiry page served by nginx itself, so it holds with
+ * the app down), then the client's cloud_settings row for the app to read. Idempotent: it sets a state rather
+ * than toggling, so a repeat (or a re-sent command after a partial run) converges.
+ */
+export const clientConfigure: CommandHandler<'client.configure'> = async (ctx, deps) => {
+  const parsed = ClientConfigurePayload.safeParse(ctx.payload)
+  if (!parsed.success) throw new CommandError(wireErrorFromZod('INVALID_PAYLOAD', 'client.configure payload', parsed.error))
+  const p = parsed.data
+  const { sites, containers } = clientDrivers(deps, ctx.signal)
+  const db = dbAdminFor(p.dbEngine, deps)
+  const step = stepRunner(ctx)
+
+  // A container of this name serving another client means the slug is not this client's: change nothing.
+  const existing = await containers.find(p.slug)
+  if (existing && existing.clientId !== p.clientId) {
+    throw new CommandError(wireError('CONFLICT', `${existing.name} belongs to another client (${existing.clientId ?? 'none'})`))
+  }
+
+  const flags = { maintenance: p.settings.maintenance, expired: p.expired }
+  // Flags first: the page is what visitors see, and it must take effect even when the database is what is down.
+  await step('flags', async () => {
+    await sites.ensurePages()
+    await sites.setFlags(p.slug, flags)
+    stepLog(ctx, 'flags')(`nginx serves ${flags.maintenance ? 'the maintenance page' : flags.expired ? 'the expiry page' : 'the app'} for ${p.slug}`)
+  })
+  await step('settings', async () => {
+    await db.writeSettings(dbNameForSlug(p.slug), p.settings)
+    const s = p.settings
+    stepLog(ctx, 'settings')(
+      `cloud_settings written (maintenance ${s.maintenance}, expire_date ${s.expireDate ?? 'none'}, turbostart ${s.turbostart}, tutorial ${s.tutorial}, version ${s.version ?? 'none'})`,
+    )
+  })
+  const result: ClientConfigureResult = flags
+  return result
+}

@@ -1,0 +1,33 @@
+import { ClientRestartPayload, containerNameForSlug, wireErrorFromZod, type ClientRestartResult } from '@alfa/protocol'
+import { CommandError, type CommandHandler } from '../../command-context.ts'
+import { clientDrivers } from './drivers.ts'
+import { probeHealth, unhealthy } from './health.ts'
+import { stepLog, stepRunner } from './steps.ts'
+
+/**
+ * client.restart: restart alfa-<slug> (ours by label), then probe its health path through nginx until it answers
+ * 2xx or the health timeout passes. An app that does not come back fails the command ("health failed: …"), so the
+ * master's operation shows failed rather than a success with healthy: false that nobody reads.
+ */
+export const clientRestart: CommandHandler<'client.restart'> = async (ctx, deps) => {
+  const parsed = ClientRestartPayload.safeParse(ctx.payload)
+  if (!parsed.success) throw new CommandError(wireErrorFromZod('INVALID_PAYLOAD', 'client.restart payload', parsed.error))
+  const p = parsed.data
+  const drivers = clientDrivers(deps, ctx.signal)
+  const step = stepRunner(ctx)
+  const name = containerNameForSlug(p.slug)
+
+  const hostPort = await step('restart', async () => {
+    await drivers.containers.restart(name)
+    stepLog(ctx, 'restart')(`${name} restarted`)
+    return (await drivers.containers.details(name))?.hostPort
+  })
+  await step('health', async () => {
+    const withinMs = deps.config.healthTimeoutMs
+    const outcome = await probeHealth(drivers, deps.config, { ...p, healthPath: p.profile.healthPath, hostPort, via: 'nginx', withinMs, signal: ctx.signal })
+    if (!outcome.available) throw new Error(unhealthy(outcome, withinMs))
+    stepLog(ctx, 'health')(`${outcome.how} answered ${outcome.statusCode} in ${outcome.latencyMs} ms`)
+  })
+  const result: ClientRestartResult = { healthy: true }
+  return result
+}

@@ -1,0 +1,150 @@
+import {
+  ClientSettings,
+  ClientSwitchPayload,
+  containerNameForSlug,
+  dbNameForSlug,
+  wireError,
+  wireErrorFromZod,
+  type ClientSwitchResult,
+} from '@alfa/protocol'
+import { CommandError, dockerFailure, type CommandContext, type CommandHandler, type HandlerDeps } from '../../command-context.ts'
+import { dbAdminFor, type DbAdmin } from '../../drivers/database.ts'
+import type { SiteSpec } from '../../drivers/nginx-sites.ts'
+import { clientDrivers, type ClientDrivers } from './drivers.ts'
+import { successorEnv } from './env.ts'
+import { probeHealth, unhealthy } from './health.ts'
+import { stamp, verifiedSnapshot } from './snapshot.ts'
+import { switchPreflight } from './switch-preflight.ts'
+import { rollbackSwitch, type SwitchState } from './switch-rollback.ts'
+import { stepLog, stepRunner } from './steps.ts'
+
+const MIGRATE_TIMEOUT_MS = 15 * 60_000
+
+/**
+ * client.switch: snapshot → start-new → migrate → health → switch-site → settings → cleanup. The old container
+ * serves until the site points at the new one; any failure before cleanup is rolled back by rollbackSwitch (new
+ * container removed, site pointed back, snapshot restored, old container running) and fails naming its step.
+ */
+export const clientSwitch: CommandHandler<'client.switch'> = async (ctx, deps) => {
+  const parsed = ClientSwitchPayload.safeParse(ctx.payload)
+  if (!parsed.success) throw new CommandError(wireErrorFromZod('INVALID_PAYLOAD', 'client.switch payload', parsed.error))
+  const p = parsed.data
+  const drivers = clientDrivers(deps, ctx.signal)
+  const db = dbAdminFor(p.dbEngine, deps)
+  const site = await switchPreflight(ctx, drivers, p)
+  const state: SwitchState = { slug: p.slug, domain: p.domain, healthPath: p.profile.healthPath, site, snapshot: undefined, newStarted: false }
+  try {
+    return await runSwitch(ctx, deps, p, drivers, db, state)
+  } catch (error) {
+    if (state.oldRemoved) {
+      // Past the point of no return: the site serves the new container, the old one is gone. A re-run finishes it.
+      ctx.log(`not rolled back: ${p.image} serves the site from ${containerNameForSlug(p.slug)}-next; re-run the switch to finish the rename`, { step: 'rollback', level: 'warn' })
+    } else {
+      await rollbackSwitch(ctx, deps, db, state)
+    }
+    throw error
+  }
+}
+
+async function runSwitch(
+  ctx: CommandContext<'client.switch'>,
+  deps: HandlerDeps,
+  p: ClientSwitchPayload,
+  drivers: ClientDrivers,
+  db: DbAdmin,
+  state: SwitchState,
+): Promise<ClientSwitchResult> {
+  const { containers, sites } = drivers
+  const step = stepRunner(ctx)
+  const dbName = dbNameForSlug(p.slug)
+  const oldName = containerNameForSlug(p.slug)
+  const nextName = `${oldName}-next`
+
+  // Checked before anything changes: a switch to an image this server does not have stops here.
+  const imageVersion = await deps.docker
+    .getImage(p.image)
+    .inspect()
+    .then((info) => info.Config.Labels?.['alfa.version'])
+    .catch((error: unknown) => {
+      throw dockerFailure(error, `image ${p.image}`)
+    })
+  const version = p.settings.version ?? imageVersion
+
+  await step('snapshot', async () => {
+    const { file, size } = await verifiedSnapshot(db, dbName, deps.config.backupDir, `${p.slug}-switch-${stamp(deps.now())}.sql`, ctx.signal)
+    state.snapshot = file
+    stepLog(ctx, 'snapshot')(`${dbName} dumped to ${file} (${size} bytes, 0600), dump verified complete`)
+  })
+
+  const secrets: string[] = []
+
+  const next = await step('start-new', async () => {
+    const old = await containers.details(oldName)
+    if (!old) throw new CommandError(wireError('NOT_FOUND', `${oldName} disappeared`))
+    const env = successorEnv(old.env, old.imageEnv, version)
+    if (env.DB_PASSWORD) secrets.push(env.DB_PASSWORD)
+    // createAndStart removes a container it could not start, so only a started one counts as made.
+    const started = await containers.createAndStart({
+      slug: p.slug,
+      name: nextName,
+      clientId: p.clientId,
+      image: p.image,
+      env,
+      containerPort: p.profile.containerPort,
+      memoryMb: p.memoryLimitMb ?? old.memoryMb ?? deps.config.containerMemoryMb,
+      cpus: p.cpuLimit ?? old.cpus ?? deps.config.containerCpus,
+    })
+    state.newStarted = true
+    stepLog(ctx, 'start-new')(`${nextName} started from ${p.image} beside ${oldName}, same environment, port ${deps.config.containerBind}:${started.hostPort}`)
+    return started
+  })
+
+  await step('migrate', () =>
+    containers.execNamed(nextName, p.profile.migrate, {
+      redact: secrets,
+      timeoutMs: MIGRATE_TIMEOUT_MS,
+      signal: ctx.signal,
+      onLine: (line, stream) => ctx.log(line, { step: 'migrate', stream }),
+    }),
+  )
+
+  const probe = async (name: string, via: 'nginx' | 'direct') => {
+    const withinMs = deps.config.healthTimeoutMs
+    const outcome = await probeHealth(drivers, deps.config, { ...state, hostPort: next.hostPort, via, withinMs, signal: ctx.signal })
+    if (!outcome.available) throw new Error(unhealthy(outcome, withinMs))
+    stepLog(ctx, name)(`${outcome.how} answered ${outcome.statusCode} in ${outcome.latencyMs} ms`)
+  }
+  await step('health', () => probe('health', 'direct'))
+
+  await step('switch-site', async () => {
+    const log = stepLog(ctx, 'switch-site')
+    const target: SiteSpec = { ...state.site, upstreamPort: next.hostPort }
+    // Marked first: apply() puts the old file back itself when nginx -t fails, so re-applying the old is harmless.
+    state.siteSwitched = true
+    await sites.apply(target)
+    log(`${sites.fileOf(p.slug)} points at ${nextName} (port ${next.hostPort}), nginx -t passed, nginx reloaded`)
+    // Stopped now so it writes nothing more, and so the probe below can only be answered by the new container.
+    state.oldStopped = true
+    await containers.stopNamed(oldName)
+    log(`${oldName} stopped (kept until cleanup)`)
+    await probe('switch-site', 'nginx')
+  })
+
+  await step('settings', async () => {
+    const checkedVersion = ClientSettings.shape.version.safeParse(version ?? null)
+    await db.writeSettings(dbName, { ...p.settings, version: checkedVersion.success ? checkedVersion.data : null })
+    stepLog(ctx, 'settings')(`cloud_settings.version = ${checkedVersion.success ? (checkedVersion.data ?? 'none') : 'none'}`)
+  })
+
+  await step('cleanup', async () => {
+    const log = stepLog(ctx, 'cleanup')
+    await containers.removeNamed(oldName)
+    state.oldRemoved = true
+    log(`${oldName} removed`)
+    await containers.rename(nextName, oldName)
+    log(`${nextName} renamed to ${oldName}`)
+  })
+
+  ctx.log(`client ${p.slug} runs ${p.image}${imageVersion ? ` (version ${imageVersion})` : ''}; snapshot kept at ${state.snapshot}`, { step: 'done' })
+  return { containerId: next.id, image: p.image, version: imageVersion ?? null }
+}

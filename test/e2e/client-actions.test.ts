@@ -1,0 +1,131 @@
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import mysql from 'mysql2/promise'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { verifyPassword } from '../fixtures/app/src/password.ts'
+import { startCluster, type Cluster } from '../support/cluster.ts'
+import { fetchVhost } from '../support/nginx.ts'
+import { makeTempDir, waitUntil } from '../support/process.ts'
+import { removeServerContainers, startServerServices, type ServerServices } from '../support/server-services.ts'
+
+const NEW_PASSWORD = 'Fresh-Lab-Secret-77'
+
+/** Issue 5 end to end: each per-client action through the REST API, checked where a user would see it. */
+describe('client lifecycle II through the REST API (real Docker, nginx, MariaDB)', () => {
+  let services: ServerServices
+  let c: Cluster
+  let server: { id: string }
+  let clientId: string
+  let domain: string
+  let db: mysql.Connection
+
+  const page = (p = '/') => fetchVhost(services.nginx.port, domain, p)
+  async function act(method: string, route: string, body?: unknown) {
+    const res = await c.api(method, route, body)
+    expect(res.status, `${route}: ${JSON.stringify(res.json)}`).toBe(202)
+    return c.waitOperation(res.json.data.id, 120_000)
+  }
+  const rows = async (sql: string) => (await db.query(sql))[0] as Record<string, unknown>[]
+
+  beforeAll(async () => {
+    services = await startServerServices()
+    const dir = await makeTempDir('alfa-e2e-actions')
+    c = await startCluster({ masterEnv: { ALFA_APP_PROFILES: await services.profilesFile(dir), ALFA_EXPIRY_CHECK_INTERVAL_MS: '1000' } })
+    server = await c.addAgent('e2e-act', { env: services.agentEnv(path.join(dir, 'agent')) })
+    const res = await c.api('POST', '/clients', { data: { type: 'clients', attributes: { name: 'Actions Lab', slug: 'lab-act', server: server.id, image: services.images.good1, ownerLogin: 'owner', ownerEmail: 'o@lab.example.com', ownerPassword: 'First-Lab-Secret-11', expireDate: '2031-01-01' } } })
+    clientId = res.json.data.id
+    domain = res.json.data.attributes.domain
+    await waitUntil(async () => (await c.api('GET', `/clients/${clientId}/create_log`)).json.data.attributes.completed !== null, { timeoutMs: 120_000, what: 'the create' })
+    expect((await c.api('GET', `/clients/${clientId}/create_log`)).json.data.attributes.completed).toBe('ok')
+    db = await mysql.createConnection({ host: '127.0.0.1', port: services.mariadb.port, user: services.mariadb.adminUser, password: services.mariadb.adminPassword, database: 'alfa_lab_act' })
+  }, 300_000)
+  afterAll(async () => {
+    await db?.end()
+    await c?.stop()
+    await removeServerContainers([server?.id].filter(Boolean) as string[])
+    await services?.stop()
+  })
+
+  it('maintenance on/off shows through nginx and in the app, and holds while the container is stopped', async () => {
+    expect((await act('POST', `/clients/${clientId}/maintain_enable`)).attributes.status).toBe('succeeded')
+    const blocked = await page()
+    expect(blocked.status).toBe(503)
+    expect(blocked.body.toLowerCase()).toContain('maintenance')
+    expect((await rows('SELECT maintenance FROM cloud_settings'))[0]!.maintenance).toBe(1)
+    // Behind nginx, the app itself reads the setting from its database and shows its own notice.
+    const info = await services.docker.getContainer('alfa-lab-act').inspect()
+    const hostPort = Object.values(info.HostConfig.PortBindings ?? {})[0]?.[0]?.HostPort
+    const direct = await fetch(`http://127.0.0.1:${hostPort}/api/settings`)
+    expect(await direct.json()).toMatchObject({ notice: 'maintenance', settings: { maintenance: true } })
+    expect((await c.api('GET', `/clients/${clientId}`)).json.data.attributes.maintenance).toBe(true)
+    const container = services.docker.getContainer('alfa-lab-act')
+    await container.stop()
+    expect((await page()).status).toBe(503)
+    await container.start()
+    expect((await act('GET', `/clients/${clientId}/maintain_disable`)).attributes.status).toBe('succeeded')
+    await waitUntil(async () => (await page('/health')).status === 200, { timeoutMs: 30_000, what: 'the app back' })
+    expect(JSON.parse((await page('/api/settings')).body).settings.maintenance).toBe(false)
+  })
+
+  it('demo_enable then demo_disable changes the demo rows and back, exactly', async () => {
+    const before = await rows('SELECT * FROM demo_rows ORDER BY id')
+    expect((await act('GET', `/clients/${clientId}/demo_enable`)).attributes.status).toBe('succeeded')
+    expect((await rows("SELECT * FROM demo_rows WHERE demo_batch = 'demo'")).length).toBe(5)
+    expect((await c.api('GET', `/clients/${clientId}`)).json.data.attributes.demo).toBe(true)
+    expect((await act('POST', `/clients/${clientId}/demo_disable`)).attributes.status).toBe('succeeded')
+    expect(await rows('SELECT * FROM demo_rows ORDER BY id')).toEqual(before)
+  })
+
+  it('owner_password changes the user row; the password is in no log line and no API response', async () => {
+    const res = await c.api('POST', `/clients/${clientId}/owner_password`, { data: { type: 'owner-passwords', attributes: { password: NEW_PASSWORD } } })
+    expect(res.status).toBe(202)
+    const op = await c.waitOperation(res.json.data.id, 60_000)
+    expect(op.attributes.status).toBe('succeeded')
+    const owner = (await rows("SELECT password_hash FROM users WHERE login = 'owner'"))[0]!
+    expect(await verifyPassword(NEW_PASSWORD, String(owner.password_hash))).toBe(true)
+    const full = await c.api('GET', `/operations/${op.id}`)
+    const everything = [JSON.stringify(res.json), JSON.stringify(full.json), JSON.stringify((await c.api('GET', `/clients/${clientId}`)).json),
+      ...(await c.masterLog()).map((l) => JSON.stringify(l)), await readFile(path.join(c.dir, 'agent-e2e-act-1.log'), 'utf8')].join('\n')
+    expect(everything).not.toContain(NEW_PASSWORD)
+  })
+
+  it('an expire date in the past blocks the site through nginx at once; a future date lifts it; history shows both', async () => {
+    const past = await c.api('POST', `/clients/${clientId}/expire_date`, { data: { type: 'expire-dates', attributes: { date: '2020-01-01', reason: 'unpaid' } } })
+    expect(past.status).toBe(200)
+    await waitUntil(async () => (await page()).status === 403, { timeoutMs: 30_000, what: 'the expiry page' })
+    expect((await page()).body.toLowerCase()).toContain('expired')
+    const future = await c.api('POST', `/clients/${clientId}/expire_date`, { data: { type: 'expire-dates', attributes: { date: '2032-06-30', reason: 'paid' } } })
+    expect(future.status).toBe(200)
+    await waitUntil(async () => (await page('/health')).status === 200, { timeoutMs: 30_000, what: 'the block lifted' })
+    expect(JSON.parse((await page('/api/settings')).body).settings.expire_date).toBe('2032-06-30')
+    const history = (await c.api('GET', `/clients/${clientId}/expire_dates_history`)).json.data.map((h: { attributes: { newDate: string; reason: string } }) => [h.attributes.newDate, h.attributes.reason])
+    expect(history.slice(0, 2)).toEqual([['2032-06-30', 'paid'], ['2020-01-01', 'unpaid']])
+  })
+
+  it('two concurrent actions on one client: one gets 409 naming the running operation', async () => {
+    const [a, b] = await Promise.all([c.api('POST', `/clients/${clientId}/migrate`), c.api('POST', `/clients/${clientId}/reboot`)])
+    const statuses = [a.status, b.status].sort()
+    expect(statuses).toEqual([202, 409])
+    const [won, lost] = a.status === 202 ? [a, b] : [b, a]
+    expect(lost.json.errors[0]).toMatchObject({ code: 'operation_running', meta: { operationId: won.json.data.id } })
+    await c.waitOperation(won.json.data.id, 120_000)
+  })
+
+  it('switch to a good image upgrades the version; a broken one rolls back with the database as it was', async () => {
+    const good = await act('GET', `/clients/${clientId}/switch/${encodeURIComponent(services.images.good2)}`)
+    expect(good.attributes.status).toBe('succeeded')
+    expect(JSON.parse((await page('/api/settings')).body).appVersion).toBe('2.0.0')
+    expect((await c.api('GET', `/clients/${clientId}`)).json.data.attributes).toMatchObject({ image: services.images.good2, version: '2.0.0' })
+    const snapshot = async () => ({ tables: await rows('SHOW TABLES'), users: await rows('SELECT * FROM users ORDER BY id'), settings: await rows('SELECT * FROM cloud_settings') })
+    const before = await snapshot()
+    const broken = await act('POST', `/clients/${clientId}/switch/${encodeURIComponent(services.images.brokenMigrate)}`)
+    expect(broken.attributes.status).toBe('failed')
+    expect(JSON.parse((await page('/api/settings')).body).appVersion).toBe('2.0.0')
+    expect(await snapshot()).toEqual(before)
+    const unhealthy = await act('POST', `/clients/${clientId}/switch/${encodeURIComponent(services.images.brokenHealth)}`)
+    expect(unhealthy.attributes.status).toBe('failed')
+    expect((await page('/health')).status).toBe(200)
+    expect(await snapshot()).toEqual(before)
+    expect((await c.api('GET', `/clients/${clientId}`)).json.data.attributes.version).toBe('2.0.0')
+  })
+})
