@@ -7,24 +7,16 @@ import path from 'node:path'
 import { Writable } from 'node:stream'
 import Docker from 'dockerode'
 import { createAgentLogger, createDispatcher, createJournal, createRegistry, exec, loadAgentConfig, type AgentConfig, type HandlerDeps } from '@alfa/agent'
-import { agentFrameSchema, commandFrame, type AgentFrame, type AppProfile, type ClientCreatePayload, type CommandPayload, type CommandType, type LogFrame, type ProgressFrame, type ResultFrame } from '@alfa/protocol'
+import { agentFrameSchema, commandFrame, type AgentFrame, type ClientCreatePayload, type CommandPayload, type CommandType, type LogFrame, type ProgressFrame, type ResultFrame } from '@alfa/protocol'
 import { ensureFixtureImages, type FixtureImages } from '../fixtures/app/build.ts'
 import { bridgeGateway, dockerAvailable, removeContainersByLabel } from '../support/docker.ts'
 import { startMariadb, type PrivateMariadb } from '../support/mariadb.ts'
 import { startNginx, type PrivateNginx } from '../support/nginx.ts'
 import { startPostgres, type TestPostgres } from '../support/postgres.ts'
 import { makeTempDir, waitUntil } from '../support/process.ts'
+import { FIXTURE_PROFILE } from '../fixtures/app/profile.ts'
 
-/** The fixture app's profile (test/fixtures/app/README.md). */
-export const FIXTURE_PROFILE: AppProfile = {
-  containerPort: 8080,
-  healthPath: '/health',
-  migrate: ['node', '/app/app.js', 'migrate'],
-  demoSeed: ['node', '/app/app.js', 'demo-seed'],
-  demoUnseed: ['node', '/app/app.js', 'demo-unseed'],
-  setOwnerPassword: ['node', '/app/app.js', 'set-owner-password', '{login}'],
-  usersCountSql: 'SELECT COUNT(*) FROM users',
-}
+export { FIXTURE_PROFILE }
 
 /** Everything one command run produced on the wire. */
 export interface Run {

@@ -54,7 +54,8 @@ describe('client lifecycle II through the REST API (real Docker, nginx, MariaDB)
     expect((await rows('SELECT maintenance FROM cloud_settings'))[0]!.maintenance).toBe(1)
     // Behind nginx, the app itself reads the setting from its database and shows its own notice.
     const info = await services.docker.getContainer('alfa-lab-act').inspect()
-    const hostPort = Object.values(info.HostConfig.PortBindings ?? {})[0]?.[0]?.HostPort
+    const bindings = (info.HostConfig.PortBindings ?? {}) as Record<string, { HostPort: string }[]>
+    const hostPort = Object.values(bindings)[0]?.[0]?.HostPort
     const direct = await fetch(`http://127.0.0.1:${hostPort}/api/settings`)
     expect(await direct.json()).toMatchObject({ notice: 'maintenance', settings: { maintenance: true } })
     expect((await c.api('GET', `/clients/${clientId}`)).json.data.attributes.maintenance).toBe(true)

@@ -9,16 +9,8 @@ import { bridgeGateway, removeContainersByLabel } from './docker.ts'
 import { startMariadb, type PrivateMariadb } from './mariadb.ts'
 import { startNginx, type PrivateNginx } from './nginx.ts'
 import { startPostgres, type TestPostgres } from './postgres.ts'
+import { FIXTURE_PROFILE } from '../fixtures/app/profile.ts'
 
-export const FIXTURE_PROFILE = {
-  containerPort: 8080,
-  healthPath: '/health',
-  migrate: ['node', '/app/app.js', 'migrate'],
-  demoSeed: ['node', '/app/app.js', 'demo-seed'],
-  demoUnseed: ['node', '/app/app.js', 'demo-unseed'],
-  setOwnerPassword: ['node', '/app/app.js', 'set-owner-password', '{login}'],
-  usersCountSql: 'SELECT COUNT(*) FROM users',
-}
 
 export interface ServerServices {
   nginx: PrivateNginx
