@@ -75,6 +75,19 @@ describe('client lifecycle I through the REST API (real Docker, nginx, MariaDB, 
     expect(item!.attributes).toMatchObject({ available: true, usersCount: 1, slug: 'lab-maria' })
   })
 
+  it('moves a client to a new domain with an update: the site is rewritten, the old name no longer answers', async () => {
+    const id = (await c.api('GET', '/clients?filter[q]=lab-maria')).json.data[0].id
+    const res = await c.api('POST', '/clients', { data: { type: 'clients', id, attributes: { domain: 'LAB-Moved.Example.com', name: 'Moved Lab' } } })
+    expect(res.status, JSON.stringify(res.json)).toBe(202)
+    expect((await c.waitOperation(res.json.data.meta.operation.id, 60_000)).attributes.status).toBe('succeeded')
+    expect((await c.api('GET', `/clients/${id}`)).json.data.attributes).toMatchObject({ domain: 'lab-moved.example.com', name: 'Moved Lab' })
+    expect((await fetchVhost(services.nginx.port, 'lab-moved.example.com', '/health')).status).toBe(200)
+    expect((await fetchVhost(services.nginx.port, 'lab-maria.e2e-maria.test.localhost', '/health')).status).not.toBe(200)
+    // Sending the domain it already has is a plain update, not a move.
+    const same = await c.api('POST', '/clients', { data: { type: 'clients', id, attributes: { domain: 'lab-moved.example.com' } } })
+    expect(same.status).toBe(200)
+  })
+
   it('reports a failing migrate step as completed: error naming migrate, and leaves nothing behind', async () => {
     const { id, createLog } = await createAndWait({ slug: 'lab-broken', server: maria.id, image: services.images.brokenMigrate })
     expect(createLog.completed).toBe('error')

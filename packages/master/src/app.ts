@@ -58,7 +58,7 @@ export function createApp(services: Services, opts: AppOptions = {}): OpenAPIHon
   app.route('/', serverRoutes({ servers: services.servers, hub: services.hub, metrics: services.metrics, agentCredentials: services.agentCredentials, ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}) }))
   app.route('/', serverActionRoutes({ actions: services.serverActions }))
   app.route('/', serverMetricsRoutes({ metrics: services.metrics, servers: services.servers }))
-  app.route('/', clientRoutes({ clients: services.clients }))
+  app.route('/', clientRoutes({ clients: services.clients, actions: services.clientActions }))
   app.route('/', clientActionRoutes({ actions: services.clientActions }))
   app.route('/', operationRoutes({ operations: services.operations }))
   app.route('/', clientEmailRoutes({ letters: services.mail.letters }))

@@ -54,6 +54,8 @@ export const ClientConfigurePayload = z.strictObject({
   settings: ClientSettings,
   /** Serve the expiry page (the expire date has passed); decided by the master's clock and time zone. */
   expired: z.boolean(),
+  /** A new domain for the client's site: the vhost is rewritten (nginx -t, reload; the old file back on failure). */
+  domain: domainSchema.optional(),
 })
 export type ClientConfigurePayload = z.infer<typeof ClientConfigurePayload>
 

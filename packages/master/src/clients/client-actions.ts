@@ -42,6 +42,7 @@ export function createClientActions(deps: {
   completions.register('client.expire_date', set((op) => ({ expiryBlocked: (op.command as { payload: { expired: boolean } }).payload.expired })))
   // The stored command holds the new password sealed already: it becomes the client's sealed password as is.
   completions.register('client.owner_password', set((op) => ({ ownerPasswordEnc: ((op.command as { payload: { ownerPassword: { $sealed: string } } }).payload.ownerPassword).$sealed })))
+  completions.register('client.domain', set((op) => ({ domain: (op.command as { payload: { domain: string } }).payload.domain })))
   completions.register('client.switch', set((op) => {
     const r = op.result as ClientSwitchResult
     return { image: r.image, version: r.version ?? r.image.split(':')[1] ?? null }
@@ -118,6 +119,15 @@ export function createClientActions(deps: {
         if (!(err instanceof Conflict) && !(err instanceof AgentOffline)) throw err
       }
       return { client: await prisma.client.findUniqueOrThrow({ where: { id }, include: { server: true } }), operation }
+    },
+
+    /** Moves the client's site to a new domain; the record follows once nginx serves it. */
+    async changeDomain(id: string, domain: string, by: string) {
+      const c = await load(id)
+      const taken = await prisma.client.findUnique({ where: { domain } })
+      if (taken && taken.id !== id) throw new Conflict(`domain ${domain} is taken`, 'domain_taken', { clientId: taken.id })
+      const command = configure(c, {}, isExpired(c.expireDate, clock.now(), deps.calendar))
+      return run(c, 'client.domain', { ...command, payload: { ...command.payload, domain } }, by)
     },
 
     async switchImage(id: string, image: string, by: string) {

@@ -10,6 +10,7 @@ import { operationResource } from '../operations/operation-serializer.ts'
 import { clientAttributesSchema, clientListQuery, clientWriteDocument } from './client-schemas.ts'
 import { clientResource } from './client-serializer.ts'
 import type { ClientService } from './client-service.ts'
+import type { ClientActions } from './client-actions.ts'
 import type { OperationError, OperationStep } from '../operations/operation-service.ts'
 
 const JSONAPI = 'application/vnd.api+json'
@@ -42,7 +43,7 @@ const routes = {
     method: 'post', path: '/clients', tags: ['clients'], summary: 'Create a client (202 at once, poll create_log); with data.id, update it',
     request: { body: { required: true, content: { [JSONAPI]: { schema: clientWriteDocument } } } },
     responses: {
-      200: ok('Updated'), 202: ok('Creating: meta.operation names the create operation'), 404: err('Update of an unknown client'),
+      200: ok('Updated'), 202: ok('Creating, or moving to a new domain: meta.operation names the operation'), 404: err('Update of an unknown client'),
       409: err('Slug or domain taken, no capacity, or a running operation'), 415: err('Not JSON'), 422: err('Invalid attributes'),
       503: err('The chosen server\'s agent is offline'), ...commonErrorResponses,
     },
@@ -60,7 +61,7 @@ const routes = {
 }
 
 /** The seed's client routes: thin, validate → service → JSON:API. */
-export function clientRoutes(deps: { clients: ClientService }) {
+export function clientRoutes(deps: { clients: ClientService; actions: ClientActions }) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
   const operationMeta = (op: { id: string }) => ({ operation: { id: op.id, links: { self: `/operations/${op.id}` } } })
 
@@ -79,7 +80,12 @@ export function clientRoutes(deps: { clients: ClientService }) {
 
   app.openapi(routes.write, async (c) => {
     const { data } = c.req.valid('json')
-    if (data.id) return sendDocument(c, resourceDocument(clientResource(await deps.clients.update(data.id, data.attributes, c.get('adminUser')))))
+    if (data.id) {
+      const { client, domainChange } = await deps.clients.update(data.id, data.attributes, c.get('adminUser'))
+      if (!domainChange) return sendDocument(c, resourceDocument(clientResource(client)))
+      const operation = await deps.actions.changeDomain(client.id, domainChange, c.get('adminUser'))
+      return sendDocument(c, resourceDocument(clientResource(client, operationMeta(operation))), 202)
+    }
     const { client, operation } = await deps.clients.create(data.attributes, c.get('adminUser'))
     c.header('Location', `/clients/${client.id}`)
     return sendDocument(c, resourceDocument(clientResource(client, operationMeta(operation))), 202)

@@ -148,10 +148,9 @@ export function createClientService(deps: ClientServiceDeps) {
       }
       const current = await get(id)
       if (current.status === 'deleted') throw new NotFound('client', id)
-      if (attrs.domain !== undefined && attrs.domain !== current.domain) {
-        throw new Conflict('changing the domain needs the site to be rewritten on the server, which this version cannot do yet', 'domain_change_unsupported')
-      }
-      const { expireDate, server: _server, slug: _slug, image: _image, ownerPassword: _password, ...rest } = attrs
+      // A new domain is not written here: the site must move first (an operation, see client-actions changeDomain).
+      const domainChange = attrs.domain !== undefined && attrs.domain !== current.domain ? attrs.domain : undefined
+      const { expireDate, server: _server, slug: _slug, image: _image, ownerPassword: _password, domain: _domain, ...rest } = attrs
       const data = { ...rest, ...(expireDate !== undefined ? { expireDate: toDate(expireDate) } : {}) }
       try {
         await prisma.$transaction(async (tx) => {
@@ -164,7 +163,7 @@ export function createClientService(deps: ClientServiceDeps) {
         if (isUniqueViolation(err)) throw new Conflict('domain is taken', 'domain_taken')
         throw err
       }
-      return get(id)
+      return { client: await get(id), domainChange }
     },
 
     async list(opts: { filter: { serverId?: string; status?: string; q?: string }; page: { number: number; size: number }; sort: { field: string; desc: boolean }[] }) {

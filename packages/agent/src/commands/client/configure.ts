@@ -23,6 +23,16 @@ export const clientConfigure: CommandHandler<'client.configure'> = async (ctx, d
     throw new CommandError(wireError('CONFLICT', `${existing.name} belongs to another client (${existing.clientId ?? 'none'})`))
   }
 
+  if (p.domain) {
+    const domain = p.domain
+    await step('nginx', async () => {
+      const current = await sites.current(p.slug, domain)
+      if (!current) throw new CommandError(wireError('NOT_FOUND', `no site for ${p.slug} to move to ${domain}`))
+      // apply() tests the new file with nginx -t and puts the previous one back if nginx refuses it.
+      await sites.apply({ ...current, domain })
+      stepLog(ctx, 'nginx')(`site of ${p.slug} now answers for ${domain}`)
+    })
+  }
   const flags = { maintenance: p.settings.maintenance, expired: p.expired }
   // Flags first: the page is what visitors see, and it must take effect even when the database is what is down.
   await step('flags', async () => {
