@@ -126,7 +126,7 @@ async function main() {
     name: 'master', httpUrl: master.url, wsUrl: `${master.url.replace('http', 'ws')}/agent`, pid: master.pid,
     listPath: '/servers?page[size]=20', commandPath: (a) => `/servers/${a.serverId}/images`,
     headers: { authorization: `Basic ${Buffer.from(`bench:${password}`).toString('base64')}` },
-    ingested: async () => (await storedFrameCount(db)).frames, ingestLagMs: 10_000, dbTransactions: () => committedTransactions(db),
+    ingested: async () => (await storedFrameCount(db)).frames, ingestLagMs: 65_000, dbTransactions: () => committedTransactions(db),
     ...(postgresPid > 0 ? { postgresPid } : {}),
   }
   const masterResult = await runPhase(target, pool, { ...phase, localAddresses: addresses(2) })

@@ -19,7 +19,7 @@ export interface Target {
   headers: Record<string, string>
   /** Frames the target has demonstrably taken in so far (the master: as stored in the database). */
   ingested: () => Promise<number>
-  /** How long `ingested` may lag (the master flushes every 5 s). */
+  /** How long `ingested` may lag (the master copies latest samples to the database once a minute). */
   ingestLagMs: number
   /** PostgreSQL transactions committed so far (pg_stat_database), to count database round trips per request. */
   dbTransactions?: () => Promise<number>

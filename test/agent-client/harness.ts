@@ -15,6 +15,7 @@ import { startNginx, type PrivateNginx } from '../support/nginx.ts'
 import { startPostgres, type TestPostgres } from '../support/postgres.ts'
 import { makeTempDir, waitUntil } from '../support/process.ts'
 import { FIXTURE_PROFILE } from '../fixtures/app/profile.ts'
+import { agentEnvFor } from '../support/server-services.ts'
 
 export { FIXTURE_PROFILE }
 
@@ -63,17 +64,7 @@ export async function startAgentClientEnv(overrides: Record<string, string> = {}
 
   const config = loadAgentConfig({
     ALFA_AGENT_STATE_DIR: path.join(dir, 'state'),
-    ALFA_AGENT_NGINX_ARGV_PREFIX: JSON.stringify(['nginx', ...nginx.nginxArgs]),
-    ALFA_AGENT_NGINX_SITES_DIR: nginx.confDir,
-    ALFA_AGENT_NGINX_LISTEN: `127.0.0.1:${nginx.port}`,
-    ALFA_AGENT_PAGES_DIR: path.join(dir, 'pages'),
-    ALFA_AGENT_BACKUP_DIR: path.join(dir, 'backups'),
-    ALFA_AGENT_ACME_WEBROOT: path.join(dir, 'acme'),
-    ALFA_AGENT_DB_MARIADB_URL: `mysql://${mariadb.adminUser}:${encodeURIComponent(mariadb.adminPassword)}@127.0.0.1:${mariadb.port}`,
-    ALFA_AGENT_DB_POSTGRES_URL: postgres.url,
-    ALFA_AGENT_DB_HOST_FOR_CONTAINERS: gateway,
-    ALFA_AGENT_CONTAINER_MEMORY_MB: '256',
-    ALFA_AGENT_HEALTH_TIMEOUT_MS: '30000',
+    ...agentEnvFor({ nginx, mariadb, postgres, gateway }, dir),
     ...overrides,
   })
   await fs.mkdir(config.stateDir, { recursive: true })

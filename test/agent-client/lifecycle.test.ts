@@ -117,7 +117,8 @@ describe('client.create on MariaDB with the 1.0.0 fixture', () => {
     expect(await containerExists(p.slug)).toBe(false)
     expect(siteExists(p.slug)).toBe(false)
     expect(await mariadbHas(created.dbName)).toEqual({ database: false, user: false })
-    expect((await fetchVhost(env.nginx.port, p.domain, '/')).status).toBe(404)
+    // nginx's reload is asynchronous: an old worker may still answer (502, the container is gone) for a moment.
+    await waitUntil(async () => (await fetchVhost(env.nginx.port, p.domain, '/')).status === 404, { timeoutMs: 10_000, what: 'the site gone from nginx' })
 
     const again = await env.run('client.delete', { clientId: p.clientId, slug: p.slug, dbEngine: 'mariadb' })
     expect(again.result).toMatchObject({ ok: true, data: { dumpPath: null, removed: { container: false, site: false, database: false } } })

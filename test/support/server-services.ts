@@ -25,24 +25,29 @@ export interface ServerServices {
   stop(): Promise<void>
 }
 
+/** The agent settings that drive these nginx, MariaDB and PostgreSQL instances, with its files under `dir`. */
+export function agentEnvFor(s: { nginx: PrivateNginx; mariadb: PrivateMariadb; postgres: TestPostgres; gateway: string }, dir: string): Record<string, string> {
+  return {
+    ALFA_AGENT_NGINX_ARGV_PREFIX: JSON.stringify(['nginx', ...s.nginx.nginxArgs]),
+    ALFA_AGENT_NGINX_SITES_DIR: s.nginx.confDir,
+    ALFA_AGENT_NGINX_LISTEN: `127.0.0.1:${s.nginx.port}`,
+    ALFA_AGENT_PAGES_DIR: path.join(dir, 'pages'),
+    ALFA_AGENT_BACKUP_DIR: path.join(dir, 'backups'),
+    ALFA_AGENT_ACME_WEBROOT: path.join(dir, 'acme'),
+    ALFA_AGENT_DB_MARIADB_URL: `mysql://${s.mariadb.adminUser}:${encodeURIComponent(s.mariadb.adminPassword)}@127.0.0.1:${s.mariadb.port}`,
+    ALFA_AGENT_DB_POSTGRES_URL: s.postgres.url,
+    ALFA_AGENT_DB_HOST_FOR_CONTAINERS: s.gateway,
+    ALFA_AGENT_CONTAINER_MEMORY_MB: '256',
+    ALFA_AGENT_HEALTH_TIMEOUT_MS: '30000',
+  }
+}
+
 export async function startServerServices(): Promise<ServerServices> {
   const docker = new Docker()
   const [nginx, mariadb, postgres, images, gateway] = await Promise.all([startNginx(), startMariadb(), startPostgres({ containerAccess: true }), ensureFixtureImages(docker), bridgeGateway(docker)])
   return {
     nginx, mariadb, postgres, images, docker,
-    agentEnv: (dir) => ({
-      ALFA_AGENT_NGINX_ARGV_PREFIX: JSON.stringify(['nginx', ...nginx.nginxArgs]),
-      ALFA_AGENT_NGINX_SITES_DIR: nginx.confDir,
-      ALFA_AGENT_NGINX_LISTEN: `127.0.0.1:${nginx.port}`,
-      ALFA_AGENT_PAGES_DIR: path.join(dir, 'pages'),
-      ALFA_AGENT_BACKUP_DIR: path.join(dir, 'backups'),
-      ALFA_AGENT_ACME_WEBROOT: path.join(dir, 'acme'),
-      ALFA_AGENT_DB_MARIADB_URL: `mysql://${mariadb.adminUser}:${encodeURIComponent(mariadb.adminPassword)}@127.0.0.1:${mariadb.port}`,
-      ALFA_AGENT_DB_POSTGRES_URL: postgres.url,
-      ALFA_AGENT_DB_HOST_FOR_CONTAINERS: gateway,
-      ALFA_AGENT_CONTAINER_MEMORY_MB: '256',
-      ALFA_AGENT_HEALTH_TIMEOUT_MS: '30000',
-    }),
+    agentEnv: (dir) => agentEnvFor({ nginx, mariadb, postgres, gateway }, dir),
     async profilesFile(dir) {
       const file = path.join(dir, 'profiles.json')
       await writeFile(file, JSON.stringify({ images: { 'alfa-test/app': FIXTURE_PROFILE } }))

@@ -21,7 +21,9 @@ export interface MetricsStoreOptions {
   retentionMs?: number
 }
 
-const ROWS_PER_STATEMENT = 4_000
+/** Rows per statement; between statements the event loop gets a turn, so a 15,000-server flush never stalls requests for long. */
+const ROWS_PER_STATEMENT = 1_000
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 function compact(sample: MetricsSample): RawSample {
   const disk = sample.host.disk
@@ -58,6 +60,7 @@ export function createMetricsStore(deps: { prisma: PrismaClient; clock: Clock; l
 
   async function writeLatest(ids: string[]) {
     for (let i = 0; i < ids.length; i += ROWS_PER_STATEMENT) {
+      if (i > 0) await yieldToEventLoop()
       const chunk = ids.slice(i, i + ROWS_PER_STATEMENT)
       const params: unknown[] = []
       const values = chunk.map((id, k) => {
@@ -145,6 +148,7 @@ export function createMetricsStore(deps: { prisma: PrismaClient; clock: Clock; l
       try {
         if (ids.length) await writeLatest(ids)
         for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+          if (i > 0) await yieldToEventLoop()
           await prisma.metricRollup.createMany({ data: rows.slice(i, i + ROWS_PER_STATEMENT), skipDuplicates: true })
         }
         if (now - lastRetention > 3600_000) {

@@ -13,7 +13,7 @@ import { dbAdminFor, type DbAdmin } from '../../drivers/database.ts'
 import { probeThroughNginx } from '../../drivers/probe.ts'
 import { clientDrivers, type ClientDrivers } from './drivers.ts'
 import { containerEnv } from './env.ts'
-import { stepLog, stepRunner } from './steps.ts'
+import { stepLog, stepRunner, rollbackSteps } from './steps.ts'
 
 /** Migrations and the owner's password may take a while on a big app; the command's deadline bounds them too. */
 const APP_COMMAND_TIMEOUT_MS = 15 * 60_000
@@ -170,15 +170,7 @@ async function runPipeline(
 
 /** Removes what this run made; each removal is tried even when another fails, and failures are logged, not thrown. */
 async function rollback(ctx: CommandContext<'client.create'>, slug: string, d: ClientDrivers, db: DbAdmin, made: Made): Promise<void> {
-  const log = (line: string, level: 'info' | 'warn' = 'info') => ctx.log(line, { step: 'rollback', level })
-  const attempt = async (what: string, work: () => Promise<unknown>) => {
-    try {
-      await work()
-      log(`rolled back: ${what}`)
-    } catch (error) {
-      log(`rollback of ${what} failed: ${error instanceof Error ? error.message : String(error)}`, 'warn')
-    }
-  }
+  const { attempt } = rollbackSteps(ctx)
   // The container and the site are ours by name and label, and useless without each other: always removed.
   if (made.container) await attempt(`container ${containerNameForSlug(slug)} removed`, () => d.containers.remove(slug))
   if (made.site) await attempt('site removed, nginx reloaded', () => d.sites.remove(slug))

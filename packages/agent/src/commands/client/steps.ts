@@ -53,3 +53,20 @@ export function stepRunner<T extends CommandType>(ctx: CommandContext<T>) {
 export function stepLog<T extends CommandType>(ctx: CommandContext<T>, step: string) {
   return (line: string, level: 'info' | 'warn' = 'info') => ctx.log(line, { step, level })
 }
+
+/**
+ * The rollback logger of a multi-step command: `attempt(what, work)` runs one undo, logs "rolled back: what", and on
+ * failure logs it as a warning and goes on, so one failed undo never stops the others.
+ */
+export function rollbackSteps<T extends CommandType>(ctx: CommandContext<T>) {
+  const log = (line: string, level: 'info' | 'warn' = 'info') => ctx.log(line, { step: 'rollback', level })
+  const attempt = async (what: string, work: () => Promise<unknown>) => {
+    try {
+      await work()
+      log(`rolled back: ${what}`)
+    } catch (error) {
+      log(`rollback of ${what} failed: ${error instanceof Error ? error.message : String(error)}`, 'warn')
+    }
+  }
+  return { log, attempt }
+}

@@ -4,6 +4,7 @@ import type { DbAdmin } from '../../drivers/database.ts'
 import type { SiteSpec } from '../../drivers/nginx-sites.ts'
 import { clientDrivers } from './drivers.ts'
 import { probeHealth, unhealthy } from './health.ts'
+import { rollbackSteps } from './steps.ts'
 
 /** Rollback gets its own time: it also runs when the command's deadline is what ended the switch. */
 const ROLLBACK_TIMEOUT_MS = 15 * 60_000
@@ -34,15 +35,7 @@ export interface SwitchState {
 export async function rollbackSwitch(ctx: CommandContext<'client.switch'>, deps: HandlerDeps, db: DbAdmin, state: SwitchState): Promise<void> {
   const signal = AbortSignal.timeout(ROLLBACK_TIMEOUT_MS)
   const d = clientDrivers(deps, signal)
-  const log = (line: string, level: 'info' | 'warn' = 'info') => ctx.log(line, { step: 'rollback', level })
-  const attempt = async (what: string, work: () => Promise<unknown>) => {
-    try {
-      await work()
-      log(`rolled back: ${what}`)
-    } catch (error) {
-      log(`rollback failed: ${what}: ${error instanceof Error ? error.message : String(error)}`, 'warn')
-    }
-  }
+  const { log, attempt } = rollbackSteps(ctx)
   const oldName = containerNameForSlug(state.slug)
   const nextName = `${oldName}-next`
 
