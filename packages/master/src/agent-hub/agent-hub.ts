@@ -256,6 +256,29 @@ export function createAgentHub(deps: AgentHubDeps) {
   }, Math.max(100, Math.floor(heartbeatMs / SLICES)))
   heartbeat.unref()
 
+  /** Throws AgentOffline unless the server's agent is connected now (checked before an operation is created). */
+  function assertOnline(serverId: string, type?: Command['type']): void {
+    if (!registry.get(serverId)?.ready) throw new AgentOffline(serverId)
+    if (type && !canRun(capabilities.get(serverId) ?? [], type)) throw new Conflict(`the agent of server ${serverId} cannot run ${type}; upgrade it`, 'agent_unsupported')
+  }
+
+  /** The stored form of a command (secrets sealed, deadline) and how to send it once its operation row exists. */
+  function prepare(serverId: string, command: Command, deadlineMs: number) {
+    assertOnline(serverId, command.type)
+    const id = randomUUID()
+    const frame = commandFrame(id, command.type, command.payload as never, deadlineMs)
+    const now = clock.now()
+    return {
+      data: { commandId: id, command: sealCommand(frame, deps.secretBox) as Prisma.InputJsonValue, deadlineAt: new Date(now.getTime() + deadlineMs + slackMs), status: 'running' as const, startedAt: now },
+      send(operationId: string): Promise<CommandOutcome> {
+        const done = tracker.track(id, operationId, serverId, command.type)
+        // If the agent dropped in between, the command waits in the operation row and goes out on reconnect.
+        if (!registry.get(serverId)?.send(frame)) interruptIfStillGone(serverId, `the agent went offline before the command was delivered and did not come back within ${Math.round(graceMs / 1000)} s`)
+        return done
+      },
+    }
+  }
+
   const sweeper = setInterval(() => { void tracker.sweepDeadlines(clock.now(), slackMs) }, Math.min(5_000, heartbeatMs))
   sweeper.unref()
 
@@ -278,30 +301,26 @@ export function createAgentHub(deps: AgentHubDeps) {
       return registry.get(serverId)?.ready === true
     },
 
-    /** Throws AgentOffline unless the server's agent is connected now (checked before an operation is created). */
-    assertOnline(serverId: string, type?: Command['type']): void {
-      if (!registry.get(serverId)?.ready) throw new AgentOffline(serverId)
-      if (type && !canRun(capabilities.get(serverId) ?? [], type)) throw new Conflict(`the agent of server ${serverId} cannot run ${type}; upgrade it`, 'agent_unsupported')
-    },
+    assertOnline,
 
     /**
      * Sends a command for an operation. The command is stored on the operation first, so it can be re-sent after a
      * reconnect and the operation finished from its result even after a master restart. Resolves with the outcome.
      */
     async dispatch(operationId: string, serverId: string, command: Command, deadlineMs: number): Promise<CommandOutcome> {
-      this.assertOnline(serverId, command.type)
-      const id = randomUUID()
-      const frame = commandFrame(id, command.type, command.payload as never, deadlineMs)
-      const now = clock.now()
-      await prisma.operation.update({
-        where: { id: operationId },
-        data: { commandId: id, command: sealCommand(frame, deps.secretBox) as Prisma.InputJsonValue, deadlineAt: new Date(now.getTime() + deadlineMs + slackMs), status: 'running', startedAt: now },
-      })
-      const done = tracker.track(id, operationId, serverId, command.type)
-      const conn = registry.get(serverId)
-      // If the agent dropped in between, the command waits in the operation row and goes out on reconnect.
-      if (!conn?.send(frame)) interruptIfStillGone(serverId, `the agent went offline before the command was delivered and did not come back within ${Math.round(graceMs / 1000)} s`)
-      return done
+      const sending = prepare(serverId, command, deadlineMs)
+      await prisma.operation.update({ where: { id: operationId }, data: sending.data })
+      return sending.send(operationId)
+    },
+
+    /**
+     * Creates an operation already carrying its command and sends it: one insert instead of an insert and an
+     * update, for operations that are nothing but one command (server actions). Resolves once it is stored.
+     */
+    async dispatchNew(op: { type: string; serverId: string; clientId?: string | null; requestedBy: string }, command: Command, deadlineMs: number) {
+      const sending = prepare(op.serverId, command, deadlineMs)
+      const row = await prisma.operation.create({ data: { type: op.type, serverId: op.serverId, clientId: op.clientId ?? null, requestedBy: op.requestedBy, ...sending.data } })
+      return { operation: row, done: sending.send(row.id) }
     },
 
     /**
@@ -309,7 +328,7 @@ export function createAgentHub(deps: AgentHubDeps) {
      * connection or the deadline simply answers an error. Never for anything that changes a server.
      */
     request(serverId: string, command: Command, deadlineMs: number): Promise<CommandOutcome> {
-      this.assertOnline(serverId, command.type)
+      assertOnline(serverId, command.type)
       const id = randomUUID()
       return new Promise((resolve) => {
         const timer = setTimeout(() => {

@@ -38,12 +38,12 @@ export function createServerActions(deps: { prisma: PrismaClient; hub: AgentHub;
   return {
     /** Lists the server's images through its agent; waits up to `waitMs` so the usual answer is the list itself. */
     async images(serverId: string, requestedBy: string, waitMs: number) {
-      await server(serverId)
-      hub.assertOnline(serverId, 'image.list')
-      const op = await operations.create({ type: 'server.images', serverId, requestedBy })
-      const done = hub.dispatch(op.id, serverId, { type: 'image.list', payload: {} }, IMAGE_LIST_DEADLINE_MS)
+      // A connected agent proves its server exists; look the server up only to tell 404 from 503.
+      if (!hub.isOnline(serverId)) await server(serverId)
+      const { operation, done } = await hub.dispatchNew({ type: 'server.images', serverId, requestedBy }, { type: 'image.list', payload: {} }, IMAGE_LIST_DEADLINE_MS)
       const outcome = await Promise.race([done, new Promise<undefined>((r) => setTimeout(() => r(undefined), waitMs).unref())])
-      return { operation: await operations.get(op.id), outcome }
+      // On success the answer is the list itself; the stored operation is read back only to show how it stands.
+      return { operation: outcome?.ok ? operation : await operations.get(operation.id), outcome }
     },
 
     /** Reboots the server (one at a time); answers with the operation at once. */
@@ -52,9 +52,8 @@ export function createServerActions(deps: { prisma: PrismaClient; hub: AgentHub;
       hub.assertOnline(serverId, 'server.reboot')
       const running = await prisma.operation.findFirst({ where: { serverId, type: 'server.reboot', status: { in: ['queued', 'running'] } } })
       if (running) throw new Conflict('a reboot of this server is already running', 'operation_running', { operationId: running.id })
-      const op = await operations.create({ type: 'server.reboot', serverId, requestedBy })
-      void hub.dispatch(op.id, serverId, { type: 'server.reboot', payload: {} }, REBOOT_DEADLINE_MS)
-      return operations.get(op.id)
+      const { operation } = await hub.dispatchNew({ type: 'server.reboot', serverId, requestedBy }, { type: 'server.reboot', payload: {} }, REBOOT_DEADLINE_MS)
+      return operation
     },
   }
 }
