@@ -13,16 +13,8 @@ export interface ConnectResult {
   errors: Record<string, number>
 }
 
-export interface PoolStats {
-  open: number
-  sent: number
-  commands: number
-  badFrames: number
-  errorFrames: number
-  dropped: number
-  cpuSeconds: number
-  rssMiB: number
-}
+/** The workers' figures added up (the same fields as one worker's report). */
+export type PoolStats = Omit<WorkerStats, 'type'>
 
 class Worker {
   private waiting: ((msg: FromWorker) => void)[] = []

@@ -103,7 +103,8 @@ async function ensureImage(docker: Docker, tag: string, kind: 'busybox' | 'node'
   }
 }
 
-async function imageLabel(docker: Docker, tag: string, label: string): Promise<string | undefined> {
+/** A label of a local image, or undefined when the image is not there. */
+export async function imageLabel(docker: Docker, tag: string, label: string): Promise<string | undefined> {
   try {
     return (await docker.getImage(tag).inspect()).Config.Labels?.[label]
   } catch (error) {
