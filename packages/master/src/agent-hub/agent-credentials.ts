@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.ts'
-import { DomainError, NotFound } from '../errors.ts'
+import { DomainError } from '../errors.ts'
 import type { PrismaClient } from '../generated/prisma/client.ts'
 
 /** Tokens and credentials are 256 random bits; a fast hash is enough to store them (no password to brute-force). */
@@ -73,11 +73,6 @@ export function createAgentCredentials(deps: { prisma: PrismaClient; clock: Cloc
       // Bookkeeping only: the connection does not wait for it (a reconnect storm would otherwise queue on it).
       void prisma.agentCredential.update({ where: { id: row.id }, data: { lastUsedAt: clock.now() } }).catch((err: unknown) => log.warn({ err }, 'could not record credential use'))
       return row.serverId
-    },
-
-    async assertServer(serverId: string) {
-      const s = await prisma.server.findUnique({ where: { id: serverId }, select: { id: true } })
-      if (!s) throw new NotFound('server', serverId)
     },
   }
 }

@@ -3,7 +3,7 @@ import type { IncomingMessage, Server as HttpServer } from 'node:http'
 import type { Duplex } from 'node:stream'
 import {
   canRun, commandFrame, MAX_FRAME_BYTES, parseAgentFrame, parseCommandResult, PROTOCOL_VERSION, wireError,
-  type AgentFrame, type Command, type HelloFrame, type ResultFrame, type WireError,
+  type AgentFrame, type Command, type HelloFrame, type ResultFrame,
 } from '@alfa/protocol'
 import type { Logger } from 'pino'
 import { WebSocketServer, type WebSocket } from 'ws'
@@ -279,7 +279,7 @@ export function createAgentHub(deps: AgentHubDeps) {
     }
   }
 
-  const sweeper = setInterval(() => { void tracker.sweepDeadlines(clock.now(), slackMs) }, Math.min(5_000, heartbeatMs))
+  const sweeper = setInterval(() => { void tracker.sweepDeadlines(clock.now()) }, Math.min(5_000, heartbeatMs))
   sweeper.unref()
 
   return {
@@ -363,10 +363,6 @@ export function createAgentHub(deps: AgentHubDeps) {
       if (left.length) log.info({ interruptedNow: left.length - [...servers].length, waiting: servers.size }, 'reconciled operations left from the previous run')
     },
 
-    get connectedCount() {
-      return registry.size
-    },
-
     /** Closes every agent socket and stops the timers (agents reconnect to whoever serves next). */
     async close(): Promise<void> {
       clearInterval(heartbeat)
@@ -379,4 +375,3 @@ export function createAgentHub(deps: AgentHubDeps) {
 }
 
 export type AgentHub = ReturnType<typeof createAgentHub>
-export type { WireError }

@@ -91,7 +91,7 @@ export function createCommandTracker(deps: { prisma: PrismaClient; operations: O
     settle,
 
     /** Fails operations whose command outlived its deadline (plus slack) without a result. */
-    async sweepDeadlines(now: Date, _slackMs: number) {
+    async sweepDeadlines(now: Date) {
       try {
         const late = await prisma.operation.findMany({ where: { status: 'running', deadlineAt: { lt: now } }, select: { id: true } })
         for (const op of late) {

@@ -1,4 +1,4 @@
-import { LIMITS, type ClientCreatePayload } from '@alfa/protocol'
+import type { ClientCreatePayload } from '@alfa/protocol'
 import type { AgentHub } from '../agent-hub/agent-hub.ts'
 import type { OperationCompletions } from '../agent-hub/operation-completions.ts'
 import { passwordWeakness } from '../auth/password-policy.ts'
@@ -15,6 +15,8 @@ import { isoDay } from './client-serializer.ts'
 export const CREATE_STEPS = ['database', 'container', 'nginx', 'tls', 'settings', 'migrate', 'owner', 'health']
 const CREATE_DEADLINE_MS = 15 * 60_000
 const DELETE_DEADLINE_MS = 15 * 60_000
+/** Lines one create_log answer carries at most; a poller continues with since=. */
+const CREATE_LOG_MAX_LINES = 10_000
 const REQUIRED_ON_CREATE = ['name', 'slug', 'image', 'ownerLogin', 'ownerEmail', 'ownerPassword'] as const
 const CREATE_ONLY = ['slug', 'server', 'image', 'ownerPassword'] as const
 
@@ -194,7 +196,7 @@ export function createClientService(deps: ClientServiceDeps) {
       await get(id)
       const op = await prisma.operation.findFirst({ where: { clientId: id, type: 'client.create' }, orderBy: { createdAt: 'desc' } })
       if (!op) throw new NotFound('create log of client', id)
-      return operations.get(op.id, { since, limit: LIMITS.inFlight * 10 })
+      return operations.get(op.id, { since, limit: CREATE_LOG_MAX_LINES })
     },
 
     /** Removes the client from its server (final dump kept there). A deleted client answers with nothing to do. */

@@ -56,7 +56,6 @@ export function createMetricsStore(deps: { prisma: PrismaClient; clock: Clock; l
   let lastRetention = 0
   let lastPersist = 0
   const persistLatestMs = deps.persistLatestMs ?? 60_000
-  let ingested = 0
 
   async function writeLatest(ids: string[]) {
     for (let i = 0; i < ids.length; i += ROWS_PER_STATEMENT) {
@@ -80,7 +79,6 @@ export function createMetricsStore(deps: { prisma: PrismaClient; clock: Clock; l
   return {
     /** Takes one sample from an agent. */
     ingest(serverId: string, sample: MetricsSample): void {
-      ingested++
       // A sample older than the retention (an agent with a wrong clock) would only be deleted again.
       if (sample.ts < clock.now().getTime() - retentionMs) return
       const raw = compact(sample)
@@ -176,11 +174,6 @@ export function createMetricsStore(deps: { prisma: PrismaClient; clock: Clock; l
       if (timer) clearTimeout(timer)
       timer = undefined
       await this.flush({ persistLatest: true })
-    },
-
-    /** Samples taken since start (for the benchmark). */
-    get ingestedCount() {
-      return ingested
     },
   }
 }
