@@ -81,7 +81,8 @@ describe('client lifecycle I through the REST API (real Docker, nginx, MariaDB, 
     expect(res.status, JSON.stringify(res.json)).toBe(202)
     expect((await c.waitOperation(res.json.data.meta.operation.id, 60_000)).attributes.status).toBe('succeeded')
     expect((await c.api('GET', `/clients/${id}`)).json.data.attributes).toMatchObject({ domain: 'lab-moved.example.com', name: 'Moved Lab' })
-    expect((await fetchVhost(services.nginx.port, 'lab-moved.example.com', '/health')).status).toBe(200)
+    // nginx applies a reload asynchronously (see the note on issue 4): wait for the new name to be served.
+    await waitUntil(async () => (await fetchVhost(services.nginx.port, 'lab-moved.example.com', '/health')).status === 200, { timeoutMs: 10_000, what: 'the new name served' })
     // The reload is asynchronous: an old nginx worker may answer for the old name for a moment.
     await waitUntil(async () => (await fetchVhost(services.nginx.port, 'lab-maria.e2e-maria.test.localhost', '/health')).status !== 200, { timeoutMs: 10_000, what: 'the old name gone' })
     // Sending the domain it already has is a plain update, not a move.
