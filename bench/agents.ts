@@ -40,6 +40,8 @@ const { values: opt } = parseArgs({
     /** ALFA_METRICS_FLUSH_MS for the master, e.g. 3600000 to measure ingest without database writes. */
     'flush-ms': { type: 'string' },
     'timeout-min': { type: 'string', default: '30' },
+    'list-concurrency': { type: 'string', default: '10' },
+    'command-concurrency': { type: 'string', default: '4' },
   },
 })
 
@@ -57,6 +59,8 @@ if (Math.ceil(mostAgents / PROCS) > 15_000) throw new Error(`--procs ${PROCS} wo
 const DURATION = int('duration', opt.duration, 5, 600)
 const REQUESTS = int('requests', opt.requests, 10, 100_000)
 const WAVE = int('wave', opt.wave, 1, 4_000)
+const LIST_CONCURRENCY = int('list-concurrency', opt['list-concurrency'], 1, 256)
+const COMMAND_CONCURRENCY = int('command-concurrency', opt['command-concurrency'], 1, 256)
 
 const started = Date.now()
 const log = (line: string) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`)
@@ -84,7 +88,7 @@ async function main() {
   const pool = new SimPool(PROCS, ROOT, trackChild)
   const phase: Omit<PhaseOptions, 'localAddresses'> = {
     agents, wave: WAVE, intervalMs: INTERVAL_MS, durationS: DURATION, requests: REQUESTS,
-    listConcurrency: 10, commandConcurrency: 4, burstFramesPerAgent: Math.max(1, Math.min(200, Math.round(60_000 / N))), log,
+    listConcurrency: LIST_CONCURRENCY, commandConcurrency: COMMAND_CONCURRENCY, burstFramesPerAgent: Math.max(1, Math.min(200, Math.round(60_000 / N))), log,
   }
 
   let baseline: BenchReport['baseline']
@@ -142,7 +146,7 @@ async function main() {
   }
   await pool.closeAll()
   if (!master.alive()) log(`the master died during the run; see its log above`)
-  printReport({ agents: N, procs: PROCS, durationS: DURATION, database: 'postgresql', master: masterResult, ...(baseline ? { baseline } : {}), ...(topout ? { topout } : {}) })
+  printReport({ agents: N, procs: PROCS, durationS: DURATION, listConcurrency: LIST_CONCURRENCY, commandConcurrency: COMMAND_CONCURRENCY, database: 'postgresql', master: masterResult, ...(baseline ? { baseline } : {}), ...(topout ? { topout } : {}) })
   if (profileDir) log(`master CPU profile (written when it stops) in ${profileDir}`)
 }
 

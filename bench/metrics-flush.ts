@@ -1,6 +1,6 @@
-// bench/metrics-flush: the cost of the metrics store's periodic database write, in-process and isolated from the
-// network, for N servers that each reported one sample. Compares the master's statement (3 bind parameters per row)
-// with the same UPDATE fed by one jsonb parameter, to size a proposed fix.
+// bench/metrics-flush: the cost of the metrics store's periodic database writes, in-process and isolated from the
+// network, for N servers: the latest sample of each (once a minute) and one finished minute's rollup of each. Wall time
+// and the master's CPU: the CPU is what the event loop cannot spend on requests meanwhile.
 //   npx -y pnpm@12.4.2 exec tsx bench/metrics-flush.ts [--servers 15000] [--rounds 5]
 import fs from 'node:fs/promises'
 import { performance } from 'node:perf_hooks'
@@ -38,25 +38,21 @@ async function main() {
   const db = await openDatabase({ databaseUrl: await createTestDatabase(postgres.url), dataDir: tmp, logger })
   onCleanup(() => db.close())
   const agents = await seedAgents(db, N, 'flush')
-  const store = createMetricsStore({ prisma: db.prisma, clock: systemClock, logger })
-  const sample = () => JSON.parse(metricsFrameText(Date.now(), 1)) as MetricsSample & { kind?: string }
+  const store = createMetricsStore({ prisma: db.prisma, sql: db.sql, clock: systemClock, logger })
+  const sample = (ts: number) => JSON.parse(metricsFrameText(ts, 1)) as MetricsSample & { kind?: string }
 
+  const minute = Math.floor(Date.now() / 60_000) * 60_000
   for (let r = 0; r < ROUNDS; r++) {
-    for (const a of agents) store.ingest(a.serverId, sample())
-    const current = await timed(() => store.flush())
-    // The proposed statement: all rows in one jsonb parameter, expanded by PostgreSQL instead of 3 N bind parameters.
-    const rows = agents.map((a) => ({ id: a.serverId, m: store.latest(a.serverId), t: new Date().toISOString() }))
-    const oneParam = await timed(async () => {
-      for (let i = 0; i < rows.length; i += 4_000) {
-        await db.prisma.$executeRawUnsafe(
-          `UPDATE "Server" AS s SET "lastMetrics" = v.m, "lastSeenAt" = v.t::timestamp(3)
-             FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, m jsonb, t text) WHERE s.id = v.id`,
-          JSON.stringify(rows.slice(i, i + 4_000)),
-        )
-      }
-    })
-    process.stdout.write(`round ${r + 1}: ${N} rows  current flush ${JSON.stringify(current)}  one jsonb parameter ${JSON.stringify(oneParam)}\n`)
+    // Samples of minute r, then one of minute r + 1 closes it: the next flush writes N rollups.
+    for (const a of agents) store.ingest(a.serverId, sample(minute + r * 60_000 + 1_000))
+    for (const a of agents) store.ingest(a.serverId, sample(minute + (r + 1) * 60_000 + 1_000))
+    const both = await timed(() => store.flush({ persistLatest: true }))
+    for (const a of agents) store.ingest(a.serverId, sample(minute + (r + 1) * 60_000 + 2_000))
+    const latestOnly = await timed(() => store.flush({ persistLatest: true }))
+    process.stdout.write(`round ${r + 1}: ${N} servers  latest + rollups ${JSON.stringify(both)}  latest only ${JSON.stringify(latestOnly)}\n`)
   }
+  const [{ rollups }] = await db.prisma.$queryRawUnsafe<[{ rollups: number }]>('SELECT count(*)::int AS rollups FROM "MetricRollup"')
+  process.stdout.write(`stored: ${rollups} rollups (expected ${N * ROUNDS})\n`)
 }
 
 main().then(

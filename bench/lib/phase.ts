@@ -61,6 +61,9 @@ export interface PhaseResult {
   }
   ingestCheck: { sent: number; ingested: number; waitedMs: number }
   list: LoadResult
+  /** Commands one at a time: the round trip itself, what the target is about. */
+  commandSerial: LoadResult
+  /** Commands `commandConcurrency` at a time: the round trip plus waiting behind the others. */
   command: LoadResult
   /** Committed PostgreSQL transactions per request (each autocommit statement is one), metrics flushes included. */
   dbTransactionsPerRequest?: { list: number; command: number }
@@ -139,9 +142,11 @@ export async function runPhase(target: Target, pool: SimPool, o: PhaseOptions): 
   o.log(`${target.name}: GET ${target.listPath} ${JSON.stringify(list)}`)
   const x1 = await transactions(target)
   const pick = (i: number) => open[(i * 7919) % open.length]!
-  const command = await runLoad({ baseUrl: target.httpUrl, path: (i) => target.commandPath(pick(i)), count: o.requests, concurrency: o.commandConcurrency, headers: target.headers })
-  o.log(`${target.name}: command round trip ${JSON.stringify(command)}`)
+  const commandSerial = await runLoad({ baseUrl: target.httpUrl, path: (i) => target.commandPath(pick(i)), count: o.requests, concurrency: 1, headers: target.headers })
+  o.log(`${target.name}: command round trip, one at a time ${JSON.stringify(commandSerial)}`)
   const x2 = await transactions(target)
+  const command = await runLoad({ baseUrl: target.httpUrl, path: (i) => target.commandPath(pick(i + o.requests)), count: o.requests, concurrency: o.commandConcurrency, headers: target.headers })
+  o.log(`${target.name}: command round trip, ${o.commandConcurrency} at a time ${JSON.stringify(command)}`)
   const perRequest = (a: number, b: number) => Math.round(((b - a) / o.requests) * 10) / 10
   const dbTransactionsPerRequest = x0 === undefined ? undefined : { list: perRequest(x0, x1!), command: perRequest(x1!, x2!) }
   if (dbTransactionsPerRequest) o.log(`${target.name}: PostgreSQL transactions per request ${JSON.stringify(dbTransactionsPerRequest)}`)
@@ -158,7 +163,7 @@ export async function runPhase(target: Target, pool: SimPool, o: PhaseOptions): 
   const s2 = await pool.stats()
 
   return {
-    connect, rssIdleMiB, rssAtNMiB, rssPeakMiB: rssMiB(target.pid, 'VmHWM'), openFilesAtN, steady, ingestCheck, list, command, burst,
+    connect, rssIdleMiB, rssAtNMiB, rssPeakMiB: rssMiB(target.pid, 'VmHWM'), openFilesAtN, steady, ingestCheck, list, commandSerial, command, burst,
     ...(dbTransactionsPerRequest ? { dbTransactionsPerRequest } : {}),
     agentErrors: { dropped: s2.dropped, errorFrames: s2.errorFrames, badFrames: s2.badFrames },
   }

@@ -7,6 +7,8 @@ export interface BenchReport {
   agents: number
   procs: number
   durationS: number
+  listConcurrency: number
+  commandConcurrency: number
   database: 'postgresql'
   master: PhaseResult
   baseline?: PhaseResult
@@ -23,7 +25,9 @@ export function targets(r: BenchReport) {
     allConnected: m.connect.ok === r.agents && r.agents >= 15_000,
     ingestKeepsUp: m.ingestCheck.ingested >= m.ingestCheck.sent && m.steady.framesPerSec >= 0.95 * m.steady.offeredPerSec,
     listP99Under50ms: m.list.latency.p99 < 50,
-    commandP50Under5ms: m.command.latency.p50 < 5,
+    commandP50Under5ms: m.commandSerial.latency.p50 < 5,
+    /** Not a target of the issue: the same bound with several commands in flight, reported beside it. */
+    commandP50Under5msConcurrent: m.command.latency.p50 < 5,
   }
 }
 
@@ -42,7 +46,10 @@ export function printReport(r: BenchReport, out: (s: string) => void = (s) => pr
     ['  machine busy (% of 2 cores) / not ours (% of 1)', `${m.steady.machineBusyPct} / ${m.steady.foreignCpuPct}`, b && `${b.steady.machineBusyPct} / ${b.steady.foreignCpuPct}`, undefined, '~0 not ours'],
     ['metrics frames/s, burst (max)', m.burst.framesPerSec, b?.burst.framesPerSec, ratio(m.burst.framesPerSec, b?.burst.framesPerSec), ''],
     ['list p50 / p99 ms (GET /servers | /x)', `${m.list.latency.p50} / ${m.list.latency.p99}`, b && `${b.list.latency.p50} / ${b.list.latency.p99}`, `${fmt(ratio(m.list.latency.p50, b?.list.latency.p50))} / ${fmt(ratio(m.list.latency.p99, b?.list.latency.p99))}`, 'p99 < 50'],
-    ['command RTT p50 / p99 ms (images | /cmd)', `${m.command.latency.p50} / ${m.command.latency.p99}`, b && `${b.command.latency.p50} / ${b.command.latency.p99}`, `${fmt(ratio(m.command.latency.p50, b?.command.latency.p50))} / ${fmt(ratio(m.command.latency.p99, b?.command.latency.p99))}`, 'p50 < 5'],
+    ['command RTT p50 / p99 ms (images | /cmd)', `${m.commandSerial.latency.p50} / ${m.commandSerial.latency.p99}`, b && `${b.commandSerial.latency.p50} / ${b.commandSerial.latency.p99}`, `${fmt(ratio(m.commandSerial.latency.p50, b?.commandSerial.latency.p50))} / ${fmt(ratio(m.commandSerial.latency.p99, b?.commandSerial.latency.p99))}`, 'p50 < 5'],
+    [`  with ${r.commandConcurrency} in flight p50 / p99 ms`, `${m.command.latency.p50} / ${m.command.latency.p99}`, b && `${b.command.latency.p50} / ${b.command.latency.p99}`, `${fmt(ratio(m.command.latency.p50, b?.command.latency.p50))} / ${fmt(ratio(m.command.latency.p99, b?.command.latency.p99))}`, ''],
+    [`  commands/s with ${r.commandConcurrency} in flight`, m.command.rps, b?.command.rps, ratio(m.command.rps, b?.command.rps), ''],
+    [`  list requests/s with ${r.listConcurrency} in flight`, m.list.rps, b?.list.rps, ratio(m.list.rps, b?.list.rps), ''],
     ['  PostgreSQL transactions per request', m.dbTransactionsPerRequest && `${m.dbTransactionsPerRequest.list}, ${m.dbTransactionsPerRequest.command}`, undefined, undefined, ''],
     ['  non-200 answers (list, command)', `${nonOk(m.list.statuses)}, ${nonOk(m.command.statuses)}`, b && `${nonOk(b.list.statuses)}, ${nonOk(b.command.statuses)}`, undefined, ''],
     ['RSS idle / at N / peak (MiB)', `${fmt(m.rssIdleMiB)} / ${fmt(m.rssAtNMiB)} / ${fmt(m.rssPeakMiB)}`, b && `${fmt(b.rssIdleMiB)} / ${fmt(b.rssAtNMiB)} / ${fmt(b.rssPeakMiB)}`, ratio(m.rssAtNMiB, b?.rssAtNMiB), ''],
@@ -66,7 +73,7 @@ export function printReport(r: BenchReport, out: (s: string) => void = (s) => pr
   }
   const t = targets(r)
   out('')
-  out(`targets: N=15,000 connected ${yes(t.allConnected)}; ingest keeps up ${yes(t.ingestKeepsUp)}; GET /servers p99 < 50 ms ${yes(t.listP99Under50ms)}; command p50 < 5 ms ${yes(t.commandP50Under5ms)}`)
+  out(`targets: N=15,000 connected ${yes(t.allConnected)}; ingest keeps up ${yes(t.ingestKeepsUp)}; GET /servers p99 < 50 ms ${yes(t.listP99Under50ms)}; command p50 < 5 ms ${yes(t.commandP50Under5ms)} (with ${r.commandConcurrency} in flight: ${t.commandP50Under5msConcurrent ? 'also under' : 'over'})`)
   out(`BENCH_JSON ${JSON.stringify({ ...r, targets: t })}`)
 }
 

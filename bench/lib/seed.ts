@@ -25,8 +25,8 @@ export async function seedAgents(db: Database, count: number, prefix: string): P
  */
 export async function storedFrameCount(db: Database): Promise<{ servers: number; frames: number }> {
   const rows = await db.prisma.$queryRawUnsafe<{ servers: number; frames: string }[]>(
-    `SELECT count(*)::int AS servers, coalesce(sum(("lastMetrics"->'host'->'net'->>'rxBytes')::bigint), 0)::text AS frames
-       FROM "Server" WHERE "lastMetrics" IS NOT NULL`,
+    `SELECT count(*)::int AS servers, coalesce(sum((sample->'host'->'net'->>'rxBytes')::bigint), 0)::text AS frames
+       FROM "ServerMetrics"`,
   )
   return { servers: rows[0]?.servers ?? 0, frames: Number(rows[0]?.frames ?? 0) }
 }

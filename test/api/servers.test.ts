@@ -71,6 +71,30 @@ describe.each(backends())('servers API on $name', (backend) => {
     expect(stage.json.data.every((s: { attributes: { role: string } }) => s.attributes.role === 'stage')).toBe(true)
   })
 
+  it('lists clientsCount, the stored headline load and lastSeenAt from the database when this process has no sample', async () => {
+    const created = await t.api('POST', '/servers', serverDoc({ name: 'zz-stored', role: 'stage' }))
+    const id = created.json.data.id as string
+    for (const [slug, status] of [['st-one', 'active'], ['st-two', 'failed'], ['st-gone', 'deleted']] as const) {
+      await t.db.prisma.client.create({ data: { slug, name: slug, domain: `${slug}.cloud.example.com`, serverId: id, ownerLogin: 'owner', ownerEmail: 'o@example.com', status } })
+    }
+    const takenAt = new Date('2026-11-27T10:00:00.000Z')
+    const sample = { ts: takenAt.getTime(), host: { cpu: 42.5, load: [1.5, 1, 0.5], mem: { total: 1000, used: 250, available: 750 }, disk: [], net: { rxBytes: 1, txBytes: 2 } }, containers: [] }
+    await t.db.prisma.serverMetrics.create({ data: { serverId: id, sample, takenAt } })
+    const page = await t.api('GET', '/servers?filter[active]=all&filter[role]=stage&sort=-name&page[size]=1')
+    expect(page.status).toBe(200)
+    expect(page.json.data[0].id).toBe(id)
+    expect(page.json.data[0].attributes).toMatchObject({
+      name: 'zz-stored', clientsCount: 2, lastSeenAt: takenAt.toISOString(),
+      load: { cpu: 42.5, load1: 1.5, memUsedPercent: 25, at: takenAt.toISOString() },
+    })
+    const one = await t.api('GET', `/servers/${id}`)
+    expect(one.json.data.attributes).toMatchObject({ clientsCount: 2, load: { cpu: 42.5 }, metrics: sample })
+    // Past the last page: no rows, and still the total.
+    const beyond = await t.api('GET', '/servers?filter[active]=all&filter[role]=stage&page[number]=999')
+    expect(beyond.json.data).toEqual([])
+    expect(beyond.json.meta.total).toBe(page.json.meta.total)
+  })
+
   it('refuses unknown query parameters and malformed pages with 400 pointing at the parameter', async () => {
     for (const q of ['foo=1', 'page[number]=0', 'page[number]=abc', 'page[size]=100000', 'sort=password', 'filter[active]=maybe', 'filter[nope]=1']) {
       const res = await t.api('GET', `/servers?${q}`)

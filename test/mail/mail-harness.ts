@@ -106,7 +106,7 @@ export async function openMaster(opts: { fixture: DatabaseFixture; clock: Clock;
   const logger = createLogger({ level: opts.log ? 'trace' : (process.env.ALFA_TEST_LOG_LEVEL ?? 'silent'), ...(opts.log ? { destination: opts.log.stream } : {}) })
   const db = await opts.fixture.open()
   const secretKey = opts.secretKey ?? randomBytes(32)
-  const services = createServices({ prisma: db.prisma, logger, clock: opts.clock, hashParams: FAST_HASH, secretKey, mail: opts.mail })
+  const services = createServices({ prisma: db.prisma, sql: db.sql, logger, clock: opts.clock, hashParams: FAST_HASH, secretKey, mail: opts.mail })
   await services.adminCredentials.bootstrap({ user: ADMIN_USER, password: ADMIN_PASSWORD })
   const app = createApp(services)
   async function api(method: string, url: string) {

@@ -36,8 +36,8 @@ describe.each(backends())('Prisma round trip on $name', (backend) => {
         host: '10.0.0.5',
         baseDomain: 'cloud.example.com',
         capabilities: ['container.create', 'nginx.apply'],
-        lastMetrics: METRICS,
         lastSeenAt: STARTED_AT,
+        latestMetrics: { create: { sample: METRICS, takenAt: STARTED_AT } },
       },
     })
     serverId = server.id
@@ -55,10 +55,10 @@ describe.each(backends())('Prisma round trip on $name', (backend) => {
     })
     clientId = client.id
 
-    const read = await db.prisma.server.findUniqueOrThrow({ where: { id: serverId }, include: { clients: true } })
+    const read = await db.prisma.server.findUniqueOrThrow({ where: { id: serverId }, include: { clients: true, latestMetrics: true } })
     expect(read).toMatchObject({ role: 'production', dbEngine: 'mariadb', active: true, maxClients: 100 })
     expect(read.capabilities).toEqual(['container.create', 'nginx.apply'])
-    expect(read.lastMetrics).toEqual(METRICS)
+    expect(read.latestMetrics).toMatchObject({ sample: METRICS, takenAt: STARTED_AT })
     expect(read.lastSeenAt).toEqual(STARTED_AT)
     expect(read.createdAt).toBeInstanceOf(Date)
     expect(read.clients).toHaveLength(1)
@@ -141,9 +141,9 @@ describe.each(backends())('Prisma round trip on $name', (backend) => {
     db = await fixture.open()
     const server = await db.prisma.server.findUniqueOrThrow({
       where: { id: serverId },
-      include: { clients: true, operations: { include: { logs: true } }, metricRollups: true },
+      include: { clients: true, operations: { include: { logs: true } }, metricRollups: true, latestMetrics: true },
     })
-    expect(server.lastMetrics).toEqual(METRICS)
+    expect(server.latestMetrics?.sample).toEqual(METRICS)
     expect(server.clients.map((c) => c.expireDate)).toEqual([EXPIRE])
     expect(server.operations[0]?.logs).toHaveLength(3)
     expect(server.metricRollups[0]?.memUsedBytes).toBe(BIG)

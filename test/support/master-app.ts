@@ -22,7 +22,7 @@ export async function createTestApp(opts: { backend?: Backend; app?: AppOptions;
   // hold on both pass `backend` from backends().
   const fixture = await createDatabaseFixture(opts.backend ?? backends().find((b) => b.name === 'postgres')!)
   const db = await fixture.open()
-  const services = createServices({ prisma: db.prisma, logger, clock: opts.clock ?? systemClock, hashParams: FAST_HASH, secretKey: randomBytes(32) })
+  const services = createServices({ prisma: db.prisma, sql: db.sql, logger, clock: opts.clock ?? systemClock, hashParams: FAST_HASH, secretKey: randomBytes(32) })
   const app = createApp(services, opts.app)
   const credentials = services.adminCredentials
   await credentials.bootstrap({ user: ADMIN_USER, password: ADMIN_PASSWORD })

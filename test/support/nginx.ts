@@ -131,7 +131,9 @@ http {
 /** GET through this nginx as a browser would for `serverName` (fetch() cannot set Host; http.request can). */
 export function fetchVhost(port: number, serverName: string, urlPath = '/'): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const request = http.get({ host: '127.0.0.1', port, path: urlPath, headers: { host: serverName }, timeout: 10_000 }, (response) => {
+    // A new connection each time (no keep-alive): a kept-alive one stays with the worker that accepted it, which after
+    // an nginx reload is an old worker serving the old configuration until it closes the connection under us.
+    const request = http.get({ host: '127.0.0.1', port, path: urlPath, headers: { host: serverName }, timeout: 10_000, agent: false }, (response) => {
       let body = ''
       response.setEncoding('utf8')
       response.on('data', (chunk: string) => (body += chunk))

@@ -6,6 +6,7 @@ import { createAdminCredentials } from './auth/admin-credentials.ts'
 import type { HashParams } from './auth/password-hash.ts'
 import type { Clock } from './clock.ts'
 import type { PrismaClient } from './generated/prisma/client.ts'
+import type { Sql } from './db/sql.ts'
 import { createMetricsStore, type MetricsStoreOptions } from './metrics/metrics-store.ts'
 import { createOperationLogWriter } from './operations/operation-log-writer.ts'
 import { createOperationService } from './operations/operation-service.ts'
@@ -21,6 +22,8 @@ import { createExpiryEnforcer } from './clients/expiry-enforcer.ts'
 
 export interface ServicesDeps {
   prisma: PrismaClient
+  /** The same database, straight through the driver, for the hot paths (db/sql.ts). */
+  sql: Sql
   logger: Logger
   clock: Clock
   /** scrypt cost; tests lower it, production keeps the OWASP default. */
@@ -45,15 +48,15 @@ export interface ServicesDeps {
 export function createServices(deps: ServicesDeps) {
   const { prisma, logger, clock } = deps
   const logs = createOperationLogWriter({ prisma, logger })
-  const operations = createOperationService({ prisma, clock, logger, logs })
-  const metrics = createMetricsStore({ prisma, clock, logger, ...deps.metrics })
+  const operations = createOperationService({ prisma, sql: deps.sql, clock, logger, logs })
+  const metrics = createMetricsStore({ prisma, sql: deps.sql, clock, logger, ...deps.metrics })
   const agentCredentials = createAgentCredentials({ prisma, clock, logger, ...(deps.enrollmentTtlMs ? { enrollmentTtlMs: deps.enrollmentTtlMs } : {}) })
   const completions = createOperationCompletions()
   const secretBox = createSecretBox(deps.secretKey)
-  const hub = createAgentHub({ prisma, logger, clock, operations, credentials: agentCredentials, metrics, completions, secretBox, ...deps.hub })
+  const hub = createAgentHub({ prisma, sql: deps.sql, logger, clock, operations, credentials: agentCredentials, metrics, completions, secretBox, ...deps.hub })
   const adminCredentials = createAdminCredentials({ prisma, clock, logger, ...(deps.hashParams ? { hashParams: deps.hashParams } : {}) })
-  const servers = createServerService({ prisma })
-  const serverActions = createServerActions({ prisma, hub, operations, completions })
+  const servers = createServerService({ prisma, sql: deps.sql })
+  const serverActions = createServerActions({ prisma, sql: deps.sql, hub, operations, completions })
   const mail = createMailServices({ prisma, clock, logger, secretBox, config: deps.mail })
   const profiles = deps.profiles ?? createProfileResolver()
   const clientMonitor = createClientMonitor({ prisma, hub, clock, logger, profiles, ...deps.clientMonitor })

@@ -10,6 +10,7 @@ import { WebSocketServer, type WebSocket } from 'ws'
 import type { Clock } from '../clock.ts'
 import { AgentOffline, Conflict } from '../errors.ts'
 import type { Prisma, PrismaClient } from '../generated/prisma/client.ts'
+import type { Sql } from '../db/sql.ts'
 import type { MetricsStore } from '../metrics/metrics-store.ts'
 import type { OperationService } from '../operations/operation-service.ts'
 import { AgentConnection } from './agent-connection.ts'
@@ -38,6 +39,7 @@ export interface AgentHubOptions {
 
 export interface AgentHubDeps extends AgentHubOptions {
   prisma: PrismaClient
+  sql: Sql
   logger: Logger
   clock: Clock
   operations: OperationService
@@ -65,7 +67,7 @@ export function createAgentHub(deps: AgentHubDeps) {
   const sockets = new Set<AgentConnection>()
   const capabilities = new Map<string, string[]>()
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false })
-  const tracker = createCommandTracker({ prisma, operations, completions: deps.completions, logger: log })
+  const tracker = createCommandTracker({ prisma, sql: deps.sql, operations, completions: deps.completions, logger: log })
   const timers = new Set<NodeJS.Timeout>()
   /** Read-only requests (probes, counts) that are not operations: answered in memory, forgotten on restart. */
   const requests = new Map<string, { serverId: string; type: Command['type']; resolve: (o: CommandOutcome) => void; timer: NodeJS.Timeout }>()
@@ -165,8 +167,7 @@ export function createAgentHub(deps: AgentHubDeps) {
           conn.logger.warn({ kind: frame.kind, commandId: frame.id, owner: ref?.serverId }, 'frame refused: command belongs to no operation of this server')
           return void conn.send({ kind: 'error', error: wireError('FORBIDDEN_SERVER', 'no such command for this server'), refId: frame.id })
         }
-        // Nothing waits on the ack's write: keeping it off the connection's queue keeps results quick.
-        if (frame.kind === 'ack') return void tracker.acked(ref.operationId).catch((err: unknown) => conn.logger.warn({ err }, 'could not record an ack'))
+        if (frame.kind === 'ack') return tracker.acked(ref.operationId)
         if (frame.kind === 'log') return operations.log(ref.operationId, [{ stream: frame.stream, level: frame.level ?? (frame.stream === 'stderr' ? 'warn' : 'info'), step: frame.step ?? null, message: frame.line }])
         if (frame.kind === 'progress') return operations.step(ref.operationId, frame.step, frame.status)
         await onResult(ref.operationId, ref.type as Command['type'] | undefined, frame)
@@ -319,7 +320,7 @@ export function createAgentHub(deps: AgentHubDeps) {
      */
     async dispatchNew(op: { type: string; serverId: string; clientId?: string | null; requestedBy: string }, command: Command, deadlineMs: number) {
       const sending = prepare(op.serverId, command, deadlineMs)
-      const row = await prisma.operation.create({ data: { type: op.type, serverId: op.serverId, clientId: op.clientId ?? null, requestedBy: op.requestedBy, ...sending.data } })
+      const row = await operations.insertDispatched({ ...op, ...sending.data })
       return { operation: row, done: sending.send(row.id) }
     },
 
@@ -370,6 +371,7 @@ export function createAgentHub(deps: AgentHubDeps) {
       for (const t of timers) clearTimeout(t)
       for (const conn of sockets) conn.close(1001, 'master shutting down')
       await new Promise<void>((resolve) => wss.close(() => resolve()))
+      await tracker.flushAcks()
     },
   }
 }

@@ -1,6 +1,7 @@
 import type { WireError } from '@alfa/protocol'
 import type { Logger } from 'pino'
 import type { PrismaClient } from '../generated/prisma/client.ts'
+import type { Sql } from '../db/sql.ts'
 import type { OperationError, OperationService } from '../operations/operation-service.ts'
 import type { OperationCompletions } from './operation-completions.ts'
 
@@ -13,15 +14,38 @@ interface Ref {
   type?: string
 }
 
+/** How long acks wait to be written together. */
+const ACK_BATCH_MS = 250
+
 type Settled = { status: 'succeeded' | 'failed' | 'interrupted'; result?: unknown; error?: OperationError }
 
 /**
  * Which operation each command id belongs to, and who waits for it. The database is the truth (a command id is on
  * its operation row); the maps only save lookups and let a request wait for an outcome in-process.
  */
-export function createCommandTracker(deps: { prisma: PrismaClient; operations: OperationService; completions: OperationCompletions; logger: Logger }) {
+export function createCommandTracker(deps: { prisma: PrismaClient; sql: Sql; operations: OperationService; completions: OperationCompletions; logger: Logger }) {
   const { prisma, operations } = deps
   const refs = new Map<string, Ref>()
+  const acks = new Map<string, Date>()
+  let ackTimer: NodeJS.Timeout | undefined
+
+  async function writeAcks() {
+    if (ackTimer) clearTimeout(ackTimer)
+    ackTimer = undefined
+    if (acks.size === 0) return
+    const batch = [...acks]
+    acks.clear()
+    try {
+      await deps.sql.query(
+        `UPDATE "Operation" o SET "ackedAt" = a.at FROM unnest($1::uuid[], $2::timestamp(3)[]) AS a(id, at)
+          WHERE o.id = a.id AND o."ackedAt" IS NULL`,
+        [batch.map(([id]) => id), batch.map(([, at]) => at.toISOString())],
+      )
+    } catch (err) {
+      // An ack only tells when the agent took the command; losing it changes no outcome, so it is logged, not retried.
+      deps.logger.warn({ err, acks: batch.length }, 'could not record command acks')
+    }
+  }
   const waiters = new Map<string, Set<(o: Settled) => void>>()
 
   function notify(operationId: string, settled: Settled) {
@@ -75,9 +99,20 @@ export function createCommandTracker(deps: { prisma: PrismaClient; operations: O
       return ref
     },
 
-    async acked(operationId: string) {
-      await prisma.operation.updateMany({ where: { id: operationId, ackedAt: null }, data: { ackedAt: new Date() } })
+    /**
+     * Records that the agent has the command. Acks are written in batches (one statement per ACK_BATCH_MS): nothing
+     * waits on them, and one write per command was a quarter of a command's database work.
+     */
+    acked(operationId: string) {
+      acks.set(operationId, new Date())
+      if (!ackTimer) {
+        ackTimer = setTimeout(() => void writeAcks(), ACK_BATCH_MS)
+        ackTimer.unref()
+      }
     },
+
+    /** Writes the acks still queued (at shutdown). */
+    flushAcks: () => writeAcks(),
 
     /** Stores an agent's result as the operation's final state. */
     async complete(operationId: string, commandId: string, outcome: CommandOutcome) {

@@ -10,11 +10,13 @@ import { PrismaPGlite } from 'pglite-prisma-adapter'
 import type { Logger } from 'pino'
 import { PrismaClient } from '../generated/prisma/client.ts'
 import { applyMigrations } from './migrate.ts'
+import { pgliteSql, pgSql, type Sql } from './sql.ts'
 import { pgClientSession, pgliteSession } from './migration-session.ts'
 
-/** The master's open database: a Prisma client and how to release it. */
+/** The master's open database: a Prisma client, the hot paths' direct statements, and how to release them. */
 export interface Database {
   prisma: PrismaClient
+  sql: Sql
   kind: 'pglite' | 'postgres'
   close(): Promise<void>
 }
@@ -53,6 +55,7 @@ async function openPglite(dir: string, migrationsDir: string, logger: Logger): P
   logger.info({ component: 'database', kind: 'pglite', dir }, 'database open')
   return {
     prisma,
+    sql: pgliteSql(pglite),
     kind: 'pglite',
     close: async () => {
       await prisma.$disconnect()
@@ -77,12 +80,19 @@ async function openPostgres(databaseUrl: string, migrationsDir: string, logger: 
   } finally {
     await client.end()
   }
-  const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: databaseUrl }) })
+  // One pool for Prisma and the direct statements, so together they never hold more connections than it allows.
+  const pool = new pg.Pool({ connectionString: databaseUrl })
+  pool.on('error', (error) => logger.error({ err: error, component: 'database' }, 'idle database connection failed'))
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) })
   logger.info({ component: 'database', kind: 'postgres', host: safeHost(databaseUrl) }, 'database open')
   return {
     prisma,
+    sql: pgSql(pool),
     kind: 'postgres',
-    close: () => prisma.$disconnect(),
+    close: async () => {
+      await prisma.$disconnect()
+      await pool.end()
+    },
   }
 }
 

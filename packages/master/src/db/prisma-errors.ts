@@ -5,6 +5,3 @@ export function prismaErrorCode(err: unknown): string | undefined {
 
 /** A unique constraint refused the write (P2002): someone already has this name. */
 export const isUniqueViolation = (err: unknown) => prismaErrorCode(err) === 'P2002'
-
-/** The row to update or delete does not exist (P2025). */
-export const isRecordMissing = (err: unknown) => prismaErrorCode(err) === 'P2025'

@@ -2,6 +2,7 @@ import type { MetricsSample } from '@alfa/protocol'
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.ts'
 import type { PrismaClient } from '../generated/prisma/client.ts'
+import type { Sql } from '../db/sql.ts'
 import { addSample, minuteOf, rollupRow, startAggregate, type MinuteAggregate } from './minute-rollup.ts'
 import { RawWindow, type RawSample } from './raw-window.ts'
 
@@ -13,8 +14,8 @@ export interface MetricsStoreOptions {
   /** How often finished minutes are written to the database. */
   flushMs?: number
   /**
-   * How often the latest sample of each server is copied to Server.lastMetrics (for other replicas and restarts;
-   * this process answers from memory). Rewriting 15,000 rows every 5 s bloated the table GET /servers reads.
+   * How often the latest sample of each server is copied to ServerMetrics (for other replicas and restarts;
+   * this process answers from memory). Once a minute: rewriting 15,000 rows every 5 s costs more than it is worth.
    */
   persistLatestMs?: number
   /** How long per-minute rollups are kept. */
@@ -36,12 +37,12 @@ function compact(sample: MetricsSample): RawSample {
 }
 
 /**
- * Live load: the latest sample per server (persisted in batches to Server.lastMetrics so every replica and a
+ * Live load: the latest sample per server (persisted in batches to ServerMetrics so every replica and a
  * restart see it), a raw window in memory for the last minutes, per-minute rollups in the database kept 30 days,
  * and subscribers for the SSE stream. Ingest is O(1) and never touches the database.
  */
-export function createMetricsStore(deps: { prisma: PrismaClient; clock: Clock; logger: Logger } & MetricsStoreOptions) {
-  const { prisma, clock } = deps
+export function createMetricsStore(deps: { prisma: PrismaClient; sql: Sql; clock: Clock; logger: Logger } & MetricsStoreOptions) {
+  const { prisma, sql, clock } = deps
   const log = deps.logger.child({ component: 'metrics-store' })
   const windowMs = deps.windowMs ?? 10 * 60_000
   const capacity = Math.max(12, Math.ceil(windowMs / (deps.sampleIntervalMs ?? 5_000)) + 2)
@@ -57,21 +58,40 @@ export function createMetricsStore(deps: { prisma: PrismaClient; clock: Clock; l
   let lastPersist = 0
   const persistLatestMs = deps.persistLatestMs ?? 60_000
 
+  // Each chunk is one statement with one jsonb parameter: bind parameters per row cost the master's event loop
+  // milliseconds per chunk, and the join skips servers deleted meanwhile instead of failing the chunk on its key.
   async function writeLatest(ids: string[]) {
     for (let i = 0; i < ids.length; i += ROWS_PER_STATEMENT) {
       if (i > 0) await yieldToEventLoop()
-      const chunk = ids.slice(i, i + ROWS_PER_STATEMENT)
-      const params: unknown[] = []
-      const values = chunk.map((id, k) => {
-        const s = latest.get(id)!
-        params.push(id, JSON.stringify(s), new Date(s.ts).toISOString())
-        return `($${k * 3 + 1}, $${k * 3 + 2}, $${k * 3 + 3})`
+      const rows = ids.slice(i, i + ROWS_PER_STATEMENT).map((id) => {
+        const m = latest.get(id)!
+        return { id, m, t: new Date(m.ts).toISOString() }
       })
-      // One statement per chunk instead of one UPDATE per server: 15,000 agents would otherwise mean 3,000 writes/s.
-      await prisma.$executeRawUnsafe(
-        `UPDATE "Server" AS s SET "lastMetrics" = v.m::jsonb, "lastSeenAt" = v.t::timestamp(3)
-         FROM (VALUES ${values.join(',')}) AS v(id, m, t) WHERE s.id = v.id::uuid`,
-        ...params,
+      await sql.query(
+        `INSERT INTO "ServerMetrics" ("serverId", "sample", "takenAt")
+         SELECT v.id, v.m, v.t FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, m jsonb, t timestamp(3)) JOIN "Server" s ON s.id = v.id
+         ON CONFLICT ("serverId") DO UPDATE SET "sample" = EXCLUDED."sample", "takenAt" = EXCLUDED."takenAt"`,
+        [JSON.stringify(rows)],
+        'metrics-latest',
+      )
+    }
+  }
+
+  async function writeRollups(rows: ReturnType<typeof rollupRow>[]) {
+    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+      if (i > 0) await yieldToEventLoop()
+      await sql.query(
+        `INSERT INTO "MetricRollup" ("serverId", minute, samples, "cpuAvg", "cpuMax", load1, "memUsedBytes", "memTotalBytes",
+                                     "diskUsedBytes", "diskTotalBytes", "netRxBytes", "netTxBytes")
+         SELECT r."serverId", r.minute, r.samples, r."cpuAvg", r."cpuMax", r.load1, r."memUsedBytes", r."memTotalBytes",
+                r."diskUsedBytes", r."diskTotalBytes", r."netRxBytes", r."netTxBytes"
+           FROM jsonb_to_recordset($1::jsonb) AS r("serverId" uuid, minute timestamp(3), samples int, "cpuAvg" float8, "cpuMax" float8,
+                load1 float8, "memUsedBytes" bigint, "memTotalBytes" bigint, "diskUsedBytes" bigint, "diskTotalBytes" bigint,
+                "netRxBytes" bigint, "netTxBytes" bigint)
+           JOIN "Server" s ON s.id = r."serverId"
+         ON CONFLICT DO NOTHING`,
+        [JSON.stringify(rows.slice(i, i + ROWS_PER_STATEMENT))],
+        'metrics-rollups',
       )
     }
   }
@@ -145,10 +165,7 @@ export function createMetricsStore(deps: { prisma: PrismaClient; clock: Clock; l
       finished = []
       try {
         if (ids.length) await writeLatest(ids)
-        for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-          if (i > 0) await yieldToEventLoop()
-          await prisma.metricRollup.createMany({ data: rows.slice(i, i + ROWS_PER_STATEMENT), skipDuplicates: true })
-        }
+        await writeRollups(rows)
         if (now - lastRetention > 3600_000) {
           lastRetention = now
           await prisma.metricRollup.deleteMany({ where: { minute: { lt: new Date(now - retentionMs) } } })

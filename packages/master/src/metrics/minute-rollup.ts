@@ -38,13 +38,15 @@ export function addSample(a: MinuteAggregate, s: RawSample): void {
   a.txBytes = s.txBytes
 }
 
-/** The row MetricRollup stores for a finished minute. */
+/**
+ * The row MetricRollup stores for a finished minute, as JSON for the batch insert: byte counts stay exact as numbers
+ * up to 2^53 (8 PiB), and the minute is an ISO time.
+ */
 export function rollupRow(serverId: string, a: MinuteAggregate) {
-  const big = (n: number) => BigInt(Math.round(n))
   return {
-    serverId, minute: new Date(a.minute), samples: a.samples,
+    serverId, minute: new Date(a.minute).toISOString(), samples: a.samples,
     cpuAvg: a.cpuSum / a.samples, cpuMax: a.cpuMax, load1: a.load1Sum / a.samples,
-    memUsedBytes: big(a.memUsed), memTotalBytes: big(a.memTotal), diskUsedBytes: big(a.diskUsed), diskTotalBytes: big(a.diskTotal),
-    netRxBytes: big(a.rxBytes), netTxBytes: big(a.txBytes),
+    memUsedBytes: Math.round(a.memUsed), memTotalBytes: Math.round(a.memTotal), diskUsedBytes: Math.round(a.diskUsed), diskTotalBytes: Math.round(a.diskTotal),
+    netRxBytes: Math.round(a.rxBytes), netTxBytes: Math.round(a.txBytes),
   }
 }

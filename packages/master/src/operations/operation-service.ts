@@ -1,9 +1,10 @@
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.ts'
 import { NotFound } from '../errors.ts'
-import type { Prisma, PrismaClient } from '../generated/prisma/client.ts'
+import { randomUUID } from 'node:crypto'
+import type { Operation, Prisma, PrismaClient } from '../generated/prisma/client.ts'
+import type { Sql } from '../db/sql.ts'
 import type { OperationLogWriter, LogLine } from './operation-log-writer.ts'
-import { isRecordMissing } from '../db/prisma-errors.ts'
 
 export type OperationStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'interrupted'
 export const FINAL_STATUSES: readonly OperationStatus[] = ['succeeded', 'failed', 'interrupted']
@@ -22,12 +23,18 @@ export interface OperationError {
   data?: unknown
 }
 
+/** Every column, the enum as text, so a raw statement's row has the ORM's shape. */
+const OPERATION_COLUMNS = `id, type, status::text AS status, "serverId", "clientId", "requestedBy", steps, "commandId", command, "ackedAt", "deadlineAt", result, error, "logSeq", "createdAt", "startedAt", "finishedAt", "updatedAt"`
+
+/** A JSON value as a bind parameter (cast to jsonb in the statement); undefined stays SQL NULL. */
+const json = (value: unknown) => (value === undefined ? null : JSON.stringify(value))
+
 /**
  * Durable operations: every action on a server or client is a row with steps, a log and a final state. Nothing an
  * operation needs to finish or to be read later is kept only in memory.
  */
-export function createOperationService(deps: { prisma: PrismaClient; clock: Clock; logger: Logger; logs: OperationLogWriter }) {
-  const { prisma, clock, logs } = deps
+export function createOperationService(deps: { prisma: PrismaClient; sql: Sql; clock: Clock; logger: Logger; logs: OperationLogWriter }) {
+  const { prisma, sql, clock, logs } = deps
 
   async function steps(id: string): Promise<OperationStep[]> {
     const op = await prisma.operation.findUnique({ where: { id }, select: { steps: true } })
@@ -78,21 +85,36 @@ export function createOperationService(deps: { prisma: PrismaClient; clock: Cloc
     async finish(id: string, outcome: { status: 'succeeded' | 'failed' | 'interrupted'; result?: unknown; error?: OperationError }) {
       await logs.flush()
       logs.forget(id)
-      try {
-        // One statement: the status condition makes it happen once, and the row comes back for the follow-up.
-        return await prisma.operation.update({
-          where: { id, status: { in: ['queued', 'running'] } },
-          data: {
-            status: outcome.status,
-            finishedAt: clock.now(),
-            ...(outcome.result !== undefined ? { result: outcome.result as Prisma.InputJsonValue } : {}),
-            ...(outcome.error ? { error: outcome.error as unknown as Prisma.InputJsonValue } : {}),
-          },
-        })
-      } catch (err) {
-        if (isRecordMissing(err)) return undefined
-        throw err
-      }
+      // One statement: the status condition makes it happen once, and the row comes back for the follow-up. Straight
+      // through the driver because every command's round trip waits on it (see db/sql.ts).
+      const now = clock.now()
+      const rows = await sql.query<Operation>(
+        `UPDATE "Operation" SET status = $1::"OperationStatus", "finishedAt" = $2, "updatedAt" = $2,
+                result = COALESCE($3::jsonb, result), error = COALESCE($4::jsonb, error)
+          WHERE id = $5::uuid AND status IN ('queued', 'running')
+         RETURNING ${OPERATION_COLUMNS}`,
+        [outcome.status, now, json(outcome.result), json(outcome.error), id],
+        'operation-finish',
+      )
+      return rows[0]
+    },
+
+    /**
+     * Inserts an operation that is already running its one agent command (server actions): one statement on the
+     * command's round trip instead of the ORM's create.
+     */
+    async insertDispatched(input: {
+      type: string; serverId: string; clientId?: string | null; requestedBy: string
+      commandId: string; command: unknown; deadlineAt: Date; startedAt: Date
+    }): Promise<Operation> {
+      const rows = await sql.query<Operation>(
+        `INSERT INTO "Operation" (id, type, status, "serverId", "clientId", "requestedBy", "commandId", command, "deadlineAt", "startedAt", "createdAt", "updatedAt")
+         VALUES ($1::uuid, $2, 'running', $3::uuid, $4::uuid, $5, $6::uuid, $7::jsonb, $8, $9, $10, $10)
+         RETURNING ${OPERATION_COLUMNS}`,
+        [randomUUID(), input.type, input.serverId, input.clientId ?? null, input.requestedBy, input.commandId, json(input.command), input.deadlineAt, input.startedAt, clock.now()],
+        'operation-insert-dispatched',
+      )
+      return rows[0]!
     },
 
     async get(id: string, opts: { since?: number; limit?: number } = {}) {

@@ -1,7 +1,7 @@
 import type { ResourceObject } from '../http/jsonapi.ts'
 import type { Server } from '../generated/prisma/client.ts'
 
-type ServerRow = Server & { _count: { clients: number } }
+export type ServerRow = Server & { _count: { clients: number }; latestMetrics?: { sample: unknown; takenAt: Date } | null }
 
 interface MetricsHeadline {
   ts?: number
@@ -26,14 +26,17 @@ function headline(lastMetrics: unknown) {
  * full `metrics` attribute appear, as GET /servers/{id} shows it.
  */
 export function serverResource(row: ServerRow, opts: { latest?: unknown; headline?: unknown; online?: boolean; meta?: Record<string, unknown> } = {}): ResourceObject {
-  const lastMetrics = opts.latest ?? opts.headline ?? row.lastMetrics
+  const lastMetrics = opts.latest ?? opts.headline ?? row.latestMetrics?.sample
+  // The row's lastSeenAt moves when the agent connects or leaves; a stored sample is a later sign of life.
+  const stored = row.latestMetrics?.takenAt
+  const lastSeenAt = stored && (!row.lastSeenAt || stored > row.lastSeenAt) ? stored : row.lastSeenAt
   return {
     type: 'servers',
     id: row.id,
     attributes: {
       name: row.name, host: row.host, role: row.role, active: row.active, baseDomain: row.baseDomain,
       dbEngine: row.dbEngine, maxClients: row.maxClients, tlsEnabled: row.tlsEnabled,
-      online: opts.online ?? row.online, lastSeenAt: row.lastSeenAt?.toISOString() ?? null, agentVersion: row.agentVersion,
+      online: opts.online ?? row.online, lastSeenAt: lastSeenAt?.toISOString() ?? null, agentVersion: row.agentVersion,
       clientsCount: row._count.clients, load: headline(lastMetrics),
       ...('latest' in opts ? { metrics: lastMetrics ?? null } : {}),
       createdAt: row.createdAt.toISOString(), updatedAt: row.updatedAt.toISOString(),

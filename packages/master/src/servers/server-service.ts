@@ -1,7 +1,9 @@
 import type { z } from 'zod'
 import { Conflict, Invalid, NotFound } from '../errors.ts'
 import { isUniqueViolation } from '../db/prisma-errors.ts'
-import type { Prisma, PrismaClient } from '../generated/prisma/client.ts'
+import type { PrismaClient } from '../generated/prisma/client.ts'
+import type { Sql } from '../db/sql.ts'
+import { createServerListQuery } from './server-list-query.ts'
 import type { serverWritableAttributes } from './server-schemas.ts'
 
 export type ServerWrite = z.infer<typeof serverWritableAttributes>
@@ -9,9 +11,13 @@ export type ServerWrite = z.infer<typeof serverWritableAttributes>
 const REQUIRED_ON_CREATE = ['name', 'host', 'baseDomain'] as const
 
 /** Servers: the hosts clients live on. Throws domain errors only. */
-export function createServerService(deps: { prisma: PrismaClient }) {
+export function createServerService(deps: { prisma: PrismaClient; sql: Sql; totalTtlMs?: number }) {
   const { prisma } = deps
-  const withCounts = { _count: { select: { clients: { where: { status: { not: 'deleted' as const } } } } } }
+  const listQuery = createServerListQuery({ sql: deps.sql, totalTtlMs: deps.totalTtlMs })
+  const withCounts = {
+    _count: { select: { clients: { where: { status: { not: 'deleted' as const } } } } },
+    latestMetrics: { select: { sample: true, takenAt: true } },
+  }
 
   function uniqueConflict(err: unknown, attrs: ServerWrite): never {
     if (isUniqueViolation(err)) throw new Conflict(`a server named ${JSON.stringify(attrs.name)} already exists`, 'name_taken')
@@ -19,30 +25,8 @@ export function createServerService(deps: { prisma: PrismaClient }) {
   }
 
   return {
-    async list(opts: {
-      active: 'true' | 'false' | 'all'
-      role?: 'production' | 'stage'
-      online?: 'true' | 'false'
-      page: { number: number; size: number }
-      sort: { field: string; desc: boolean }[]
-    }) {
-      const where: Prisma.ServerWhereInput = {
-        ...(opts.active === 'all' ? {} : { active: opts.active === 'true' }),
-        ...(opts.role ? { role: opts.role } : {}),
-        ...(opts.online ? { online: opts.online === 'true' } : {}),
-      }
-      const [rows, total] = await prisma.$transaction([
-        prisma.server.findMany({
-          where,
-          include: withCounts,
-          orderBy: [...opts.sort.map((s) => ({ [s.field]: s.desc ? 'desc' : 'asc' })), { id: 'asc' }],
-          skip: (opts.page.number - 1) * opts.page.size,
-          take: opts.page.size,
-        }),
-        prisma.server.count({ where }),
-      ])
-      return { rows, total }
-    },
+    /** One page of servers and the total (see server-list-query.ts). */
+    list: listQuery.list,
 
     async get(id: string) {
       const row = await prisma.server.findUnique({ where: { id }, include: withCounts })
@@ -60,6 +44,8 @@ export function createServerService(deps: { prisma: PrismaClient }) {
         })
       } catch (err) {
         return uniqueConflict(err, attrs)
+      } finally {
+        listQuery.invalidate()
       }
     },
 
@@ -69,6 +55,8 @@ export function createServerService(deps: { prisma: PrismaClient }) {
         return await prisma.server.update({ where: { id }, data: attrs, include: withCounts })
       } catch (err) {
         return uniqueConflict(err, attrs)
+      } finally {
+        listQuery.invalidate()
       }
     },
 
@@ -83,6 +71,7 @@ export function createServerService(deps: { prisma: PrismaClient }) {
         await tx.client.deleteMany({ where: { serverId: id, status: 'deleted' } })
         await tx.server.delete({ where: { id } })
       })
+      listQuery.invalidate()
     },
   }
 }
