@@ -60,6 +60,9 @@ export interface PhaseResult {
     cpuUsPerFrame: number
   }
   ingestCheck: { sent: number; ingested: number; waitedMs: number }
+  /** GET /servers one at a time: the latency a user's request sees while the agents stream. */
+  listSerial: LoadResult
+  /** GET /servers `listConcurrency` at a time: the same plus waiting behind the others (the saturation point). */
   list: LoadResult
   /** Commands one at a time: the round trip itself, what the target is about. */
   commandSerial: LoadResult
@@ -137,9 +140,11 @@ export async function runPhase(target: Target, pool: SimPool, o: PhaseOptions): 
   await runLoad({ baseUrl: target.httpUrl, path: () => target.listPath, count: 1, concurrency: 1, headers: target.headers })
   await runLoad({ baseUrl: target.httpUrl, path: () => target.commandPath(o.agents[0]!), count: 1, concurrency: 1, headers: target.headers })
   // Latency while every agent keeps streaming: the figures the targets are about.
+  const listSerial = await runLoad({ baseUrl: target.httpUrl, path: () => target.listPath, count: o.requests, concurrency: 1, headers: target.headers })
+  o.log(`${target.name}: GET ${target.listPath}, one at a time ${JSON.stringify(listSerial)}`)
   const x0 = await transactions(target)
   const list = await runLoad({ baseUrl: target.httpUrl, path: () => target.listPath, count: o.requests, concurrency: o.listConcurrency, headers: target.headers })
-  o.log(`${target.name}: GET ${target.listPath} ${JSON.stringify(list)}`)
+  o.log(`${target.name}: GET ${target.listPath}, ${o.listConcurrency} at a time ${JSON.stringify(list)}`)
   const x1 = await transactions(target)
   const pick = (i: number) => open[(i * 7919) % open.length]!
   const commandSerial = await runLoad({ baseUrl: target.httpUrl, path: (i) => target.commandPath(pick(i)), count: o.requests, concurrency: 1, headers: target.headers })
@@ -163,7 +168,7 @@ export async function runPhase(target: Target, pool: SimPool, o: PhaseOptions): 
   const s2 = await pool.stats()
 
   return {
-    connect, rssIdleMiB, rssAtNMiB, rssPeakMiB: rssMiB(target.pid, 'VmHWM'), openFilesAtN, steady, ingestCheck, list, commandSerial, command, burst,
+    connect, rssIdleMiB, rssAtNMiB, rssPeakMiB: rssMiB(target.pid, 'VmHWM'), openFilesAtN, steady, ingestCheck, listSerial, list, commandSerial, command, burst,
     ...(dbTransactionsPerRequest ? { dbTransactionsPerRequest } : {}),
     agentErrors: { dropped: s2.dropped, errorFrames: s2.errorFrames, badFrames: s2.badFrames },
   }

@@ -24,7 +24,9 @@ export function targets(r: BenchReport) {
   return {
     allConnected: m.connect.ok === r.agents && r.agents >= 15_000,
     ingestKeepsUp: m.ingestCheck.ingested >= m.ingestCheck.sent && m.steady.framesPerSec >= 0.95 * m.steady.offeredPerSec,
-    listP99Under50ms: m.list.latency.p99 < 50,
+    listP99Under50ms: m.listSerial.latency.p99 < 50,
+    /** Not a target of the issue: the same bound with requests queueing behind each other, reported beside it. */
+    listP99Under50msConcurrent: m.list.latency.p99 < 50,
     commandP50Under5ms: m.commandSerial.latency.p50 < 5,
     /** Not a target of the issue: the same bound with several commands in flight, reported beside it. */
     commandP50Under5msConcurrent: m.command.latency.p50 < 5,
@@ -45,7 +47,8 @@ export function printReport(r: BenchReport, out: (s: string) => void = (s) => pr
     ['  simulators CPU (% of 1 core)', m.steady.simCpuPct, b?.steady.simCpuPct, undefined, ''],
     ['  machine busy (% of 2 cores) / not ours (% of 1)', `${m.steady.machineBusyPct} / ${m.steady.foreignCpuPct}`, b && `${b.steady.machineBusyPct} / ${b.steady.foreignCpuPct}`, undefined, '~0 not ours'],
     ['metrics frames/s, burst (max)', m.burst.framesPerSec, b?.burst.framesPerSec, ratio(m.burst.framesPerSec, b?.burst.framesPerSec), ''],
-    ['list p50 / p99 ms (GET /servers | /x)', `${m.list.latency.p50} / ${m.list.latency.p99}`, b && `${b.list.latency.p50} / ${b.list.latency.p99}`, `${fmt(ratio(m.list.latency.p50, b?.list.latency.p50))} / ${fmt(ratio(m.list.latency.p99, b?.list.latency.p99))}`, 'p99 < 50'],
+    ['list p50 / p99 ms (GET /servers | /x)', `${m.listSerial.latency.p50} / ${m.listSerial.latency.p99}`, b && `${b.listSerial.latency.p50} / ${b.listSerial.latency.p99}`, `${fmt(ratio(m.listSerial.latency.p50, b?.listSerial.latency.p50))} / ${fmt(ratio(m.listSerial.latency.p99, b?.listSerial.latency.p99))}`, 'p99 < 50'],
+    [`  with ${r.listConcurrency} in flight p50 / p99 ms`, `${m.list.latency.p50} / ${m.list.latency.p99}`, b && `${b.list.latency.p50} / ${b.list.latency.p99}`, `${fmt(ratio(m.list.latency.p50, b?.list.latency.p50))} / ${fmt(ratio(m.list.latency.p99, b?.list.latency.p99))}`, ''],
     ['command RTT p50 / p99 ms (images | /cmd)', `${m.commandSerial.latency.p50} / ${m.commandSerial.latency.p99}`, b && `${b.commandSerial.latency.p50} / ${b.commandSerial.latency.p99}`, `${fmt(ratio(m.commandSerial.latency.p50, b?.commandSerial.latency.p50))} / ${fmt(ratio(m.commandSerial.latency.p99, b?.commandSerial.latency.p99))}`, 'p50 < 5'],
     [`  with ${r.commandConcurrency} in flight p50 / p99 ms`, `${m.command.latency.p50} / ${m.command.latency.p99}`, b && `${b.command.latency.p50} / ${b.command.latency.p99}`, `${fmt(ratio(m.command.latency.p50, b?.command.latency.p50))} / ${fmt(ratio(m.command.latency.p99, b?.command.latency.p99))}`, ''],
     [`  commands/s with ${r.commandConcurrency} in flight`, m.command.rps, b?.command.rps, ratio(m.command.rps, b?.command.rps), ''],
@@ -73,7 +76,7 @@ export function printReport(r: BenchReport, out: (s: string) => void = (s) => pr
   }
   const t = targets(r)
   out('')
-  out(`targets: N=15,000 connected ${yes(t.allConnected)}; ingest keeps up ${yes(t.ingestKeepsUp)}; GET /servers p99 < 50 ms ${yes(t.listP99Under50ms)}; command p50 < 5 ms ${yes(t.commandP50Under5ms)} (with ${r.commandConcurrency} in flight: ${t.commandP50Under5msConcurrent ? 'also under' : 'over'})`)
+  out(`targets: N=15,000 connected ${yes(t.allConnected)}; ingest keeps up ${yes(t.ingestKeepsUp)}; GET /servers p99 < 50 ms ${yes(t.listP99Under50ms)} (with ${r.listConcurrency} in flight: ${t.listP99Under50msConcurrent ? 'also under' : 'over'}); command p50 < 5 ms ${yes(t.commandP50Under5ms)} (with ${r.commandConcurrency} in flight: ${t.commandP50Under5msConcurrent ? 'also under' : 'over'})`)
   out(`BENCH_JSON ${JSON.stringify({ ...r, targets: t })}`)
 }
 

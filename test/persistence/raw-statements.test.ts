@@ -8,6 +8,7 @@ import { systemClock } from '../../packages/master/src/clock.ts'
 import type { Database } from '../../packages/master/src/db/open-database.ts'
 import { createLogger } from '../../packages/master/src/logger.ts'
 import { createCommandTracker } from '../../packages/master/src/agent-hub/command-tracker.ts'
+import { createPresenceWriter } from '../../packages/master/src/agent-hub/presence-writer.ts'
 import { createOperationCompletions } from '../../packages/master/src/agent-hub/operation-completions.ts'
 import { createOperationLogWriter } from '../../packages/master/src/operations/operation-log-writer.ts'
 import { createOperationService, type OperationService } from '../../packages/master/src/operations/operation-service.ts'
@@ -146,5 +147,26 @@ describe.each(backends())('raw statements on $name', (backend) => {
     const paged = await query.list({ ...opts, page: { number: 2, size: 1 }, sort: [{ field: 'name', desc: true }] })
     expect(paged.rows.map((r) => r.name)).toEqual(['raw-2'])
     await expect(query.list({ ...opts, sort: [{ field: 'name; DROP TABLE "Server"', desc: false }] })).rejects.toThrow(/cannot be sorted/)
+  })
+
+  it('writes agent presence in batches, the latest state per server winning and keeping its hello', async () => {
+    let now = new Date('2026-11-27T12:00:00.000Z')
+    const presence = createPresenceWriter({ sql: db.sql, logger, now: () => now, flushMs: 60_000 })
+    const [a, b] = await Promise.all(['raw-p1', 'raw-p2'].map((name) => db.prisma.server.create({ data: { name, host: '10.0.0.9', baseDomain: 'raw.example.com' } })))
+    presence.mark(a!.id, true, { agentVersion: '1.2.3', capabilities: ['server.info', 'image.list'] })
+    presence.mark(b!.id, true, { agentVersion: '1.0.0', capabilities: [] })
+    now = new Date('2026-11-27T12:00:01.000Z')
+    presence.mark(b!.id, false)
+    // Nothing is written before the flush.
+    expect((await db.prisma.server.findUniqueOrThrow({ where: { id: a!.id } })).online).toBe(false)
+    await presence.flush()
+    expect(await db.prisma.server.findUniqueOrThrow({ where: { id: a!.id } })).toMatchObject({ online: true, agentVersion: '1.2.3', capabilities: ['server.info', 'image.list'], lastSeenAt: new Date('2026-11-27T12:00:00.000Z') })
+    expect(await db.prisma.server.findUniqueOrThrow({ where: { id: b!.id } })).toMatchObject({ online: false, agentVersion: '1.0.0', capabilities: [], lastSeenAt: new Date('2026-11-27T12:00:01.000Z') })
+    // An offline mark alone leaves the stored version; after stop, marks are ignored.
+    presence.mark(a!.id, false)
+    await presence.stop()
+    presence.mark(a!.id, true)
+    await presence.flush()
+    expect(await db.prisma.server.findUniqueOrThrow({ where: { id: a!.id } })).toMatchObject({ online: false, agentVersion: '1.2.3' })
   })
 })

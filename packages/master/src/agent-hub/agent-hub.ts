@@ -16,6 +16,7 @@ import type { OperationService } from '../operations/operation-service.ts'
 import { AgentConnection } from './agent-connection.ts'
 import { AgentAuthRefused, type AgentCredentials } from './agent-credentials.ts'
 import { createAgentRegistry } from './agent-registry.ts'
+import { createPresenceWriter } from './presence-writer.ts'
 import type { OperationCompletions } from './operation-completions.ts'
 import { createCommandTracker, type CommandOutcome } from './command-tracker.ts'
 import { openCommand, sealCommand } from './command-secrets.ts'
@@ -66,6 +67,7 @@ export function createAgentHub(deps: AgentHubDeps) {
   const registry = createAgentRegistry<AgentConnection>()
   const sockets = new Set<AgentConnection>()
   const capabilities = new Map<string, string[]>()
+  const versions = new Map<string, string>()
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false })
   const tracker = createCommandTracker({ prisma, sql: deps.sql, operations, completions: deps.completions, logger: log })
   const timers = new Set<NodeJS.Timeout>()
@@ -78,12 +80,7 @@ export function createAgentHub(deps: AgentHubDeps) {
     timers.add(t)
   }
 
-  async function setOnline(serverId: string, online: boolean, hello?: HelloFrame) {
-    await prisma.server.updateMany({
-      where: { id: serverId },
-      data: { online, lastSeenAt: clock.now(), ...(hello ? { agentVersion: hello.agentVersion, capabilities: hello.capabilities } : {}) },
-    })
-  }
+  const presence = createPresenceWriter({ sql: deps.sql, logger: log, now: () => clock.now() })
 
   /** Ends, as interrupted, the server's running operations if its agent is still not back after the grace period. */
   function interruptIfStillGone(serverId: string, reason: string) {
@@ -110,14 +107,18 @@ export function createAgentHub(deps: AgentHubDeps) {
     }
     conn.ready = true
     capabilities.set(conn.serverId, hello.capabilities)
+    versions.set(conn.serverId, hello.agentVersion)
     registry.add(conn)
     conn.send({ kind: 'welcome', serverId: conn.serverId, protocolVersion: PROTOCOL_VERSION, heartbeatMs })
     conn.logger.info({ agentVersion: hello.agentVersion, inFlight: hello.inFlight.length }, 'agent online')
+    presence.mark(conn.serverId, true, hello)
     // At-least-once: whatever the agent does not report in flight is sent again; its journal never runs an id twice.
-    const [, pending] = await Promise.all([
-      setOnline(conn.serverId, true, hello),
-      prisma.operation.findMany({ where: { serverId: conn.serverId, status: 'running', commandId: { not: null } } }),
-    ])
+    // Straight through the driver: every agent asks this at connect, 15,000 of them after a master restart.
+    const pending = await deps.sql.query<{ id: string; commandId: string; command: Prisma.JsonValue; deadlineAt: Date | null }>(
+      `SELECT id, "commandId", command, "deadlineAt" FROM "Operation" WHERE "serverId" = $1::uuid AND status = 'running' AND "commandId" IS NOT NULL`,
+      [conn.serverId],
+      'hello-pending-commands',
+    )
     const inFlight = new Set(hello.inFlight)
     for (const op of pending) {
       if (inFlight.has(op.commandId!)) continue
@@ -215,7 +216,7 @@ export function createAgentHub(deps: AgentHubDeps) {
       sockets.delete(conn)
       if (!registry.remove(conn)) return
       conn.logger.info({ code, reason: reason.toString() }, 'agent offline')
-      queue.then(() => setOnline(serverId, false)).catch((err: unknown) => log.error({ err }, 'could not mark server offline'))
+      void queue.then(() => presence.mark(serverId, false))
       interruptIfStillGone(serverId, `the agent disconnected and did not come back within ${Math.round(graceMs / 1000)} s`)
     })
   }
@@ -302,6 +303,11 @@ export function createAgentHub(deps: AgentHubDeps) {
       return registry.get(serverId)?.ready === true
     },
 
+    /** The version the server's agent announced in its last hello here (the stored one may trail it briefly). */
+    agentVersion(serverId: string): string | undefined {
+      return versions.get(serverId)
+    },
+
     assertOnline,
 
     /**
@@ -371,7 +377,7 @@ export function createAgentHub(deps: AgentHubDeps) {
       for (const t of timers) clearTimeout(t)
       for (const conn of sockets) conn.close(1001, 'master shutting down')
       await new Promise<void>((resolve) => wss.close(() => resolve()))
-      await tracker.flushAcks()
+      await Promise.all([tracker.flushAcks(), presence.stop()])
     },
   }
 }

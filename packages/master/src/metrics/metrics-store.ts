@@ -48,7 +48,9 @@ export function createMetricsStore(deps: { prisma: PrismaClient; sql: Sql; clock
   const capacity = Math.max(12, Math.ceil(windowMs / (deps.sampleIntervalMs ?? 5_000)) + 2)
   const retentionMs = deps.retentionMs ?? 30 * 24 * 3600_000
   const windows = new Map<string, RawWindow>()
-  const latest = new Map<string, MetricsSample>()
+  // The newest sample as JSON text plus its compact numbers, not the parsed document: 3,000 documents of ~40 objects
+  // each replaced per second are what the garbage collector would otherwise promote and sweep out of the old space.
+  const latest = new Map<string, { raw: RawSample; text: string }>()
   const dirty = new Set<string>()
   const open = new Map<string, MinuteAggregate>()
   let finished: ReturnType<typeof rollupRow>[] = []
@@ -63,15 +65,16 @@ export function createMetricsStore(deps: { prisma: PrismaClient; sql: Sql; clock
   async function writeLatest(ids: string[]) {
     for (let i = 0; i < ids.length; i += ROWS_PER_STATEMENT) {
       if (i > 0) await yieldToEventLoop()
+      // Built as text: the samples already are JSON.
       const rows = ids.slice(i, i + ROWS_PER_STATEMENT).map((id) => {
-        const m = latest.get(id)!
-        return { id, m, t: new Date(m.ts).toISOString() }
+        const l = latest.get(id)!
+        return `{"id":"${id}","m":${l.text},"t":"${new Date(l.raw.ts).toISOString()}"}`
       })
       await sql.query(
         `INSERT INTO "ServerMetrics" ("serverId", "sample", "takenAt")
          SELECT v.id, v.m, v.t FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, m jsonb, t timestamp(3)) JOIN "Server" s ON s.id = v.id
          ON CONFLICT ("serverId") DO UPDATE SET "sample" = EXCLUDED."sample", "takenAt" = EXCLUDED."takenAt"`,
-        [JSON.stringify(rows)],
+        [`[${rows.join(',')}]`],
         'metrics-latest',
       )
     }
@@ -106,7 +109,7 @@ export function createMetricsStore(deps: { prisma: PrismaClient; sql: Sql; clock
       if (!w) windows.set(serverId, (w = new RawWindow(capacity)))
       w.push(raw)
       const prev = latest.get(serverId)
-      if (!prev || prev.ts <= sample.ts) latest.set(serverId, sample)
+      if (!prev || prev.raw.ts <= sample.ts) latest.set(serverId, { raw, text: JSON.stringify(sample) })
       dirty.add(serverId)
       const agg = open.get(serverId)
       if (!agg) open.set(serverId, startAggregate(raw))
@@ -119,8 +122,16 @@ export function createMetricsStore(deps: { prisma: PrismaClient; sql: Sql; clock
       if (subs) for (const fn of subs) fn(sample)
     },
 
+    /** The newest sample of the server, as the agent sent it (validated). */
     latest(serverId: string): MetricsSample | undefined {
-      return latest.get(serverId)
+      const l = latest.get(serverId)
+      return l && (JSON.parse(l.text) as MetricsSample)
+    },
+
+    /** What the server list shows of the newest sample, without parsing it. */
+    headline(serverId: string) {
+      const l = latest.get(serverId)?.raw
+      return l && { ts: l.ts, host: { cpu: l.cpu, load: [l.load1], mem: { total: l.memTotal, used: l.memUsed } } }
     },
 
     /**

@@ -69,12 +69,12 @@ export function serverRoutes(deps: ServerRouteDeps) {
       active: q['filter[active]'] ?? 'true', role: q['filter[role]'], online: q['filter[online]'],
       page, sort: parseSort(q.sort, 'name'),
     })
-    return sendDocument(c, collectionDocument(rows.map((r) => serverResource(r, { online: deps.hub.isOnline(r.id) || r.online, headline: deps.metrics.latest(r.id) })), { url: new URL(c.req.url), page, total }))
+    return sendDocument(c, collectionDocument(rows.map((r) => serverResource(r, { online: deps.hub.isOnline(r.id) || r.online, agentVersion: deps.hub.agentVersion(r.id), headline: deps.metrics.headline(r.id) })), { url: new URL(c.req.url), page, total }))
   })
 
   app.openapi(getServer, async (c) => {
     const row = await deps.servers.get(c.req.valid('param').id)
-    return sendDocument(c, resourceDocument(serverResource(row, { latest: deps.metrics.latest(row.id), online: deps.hub.isOnline(row.id) || row.online })))
+    return sendDocument(c, resourceDocument(serverResource(row, { latest: deps.metrics.latest(row.id), online: deps.hub.isOnline(row.id) || row.online, agentVersion: deps.hub.agentVersion(row.id) })))
   })
 
   app.openapi(writeServer, async (c) => {

@@ -25,7 +25,7 @@ function headline(lastMetrics: unknown) {
  * A server row as a JSON:API resource. `latest` (the newest sample from memory, fresher than the row's) makes the
  * full `metrics` attribute appear, as GET /servers/{id} shows it.
  */
-export function serverResource(row: ServerRow, opts: { latest?: unknown; headline?: unknown; online?: boolean; meta?: Record<string, unknown> } = {}): ResourceObject {
+export function serverResource(row: ServerRow, opts: { latest?: unknown; headline?: unknown; online?: boolean; agentVersion?: string; meta?: Record<string, unknown> } = {}): ResourceObject {
   const lastMetrics = opts.latest ?? opts.headline ?? row.latestMetrics?.sample
   // The row's lastSeenAt moves when the agent connects or leaves; a stored sample is a later sign of life.
   const stored = row.latestMetrics?.takenAt
@@ -36,7 +36,7 @@ export function serverResource(row: ServerRow, opts: { latest?: unknown; headlin
     attributes: {
       name: row.name, host: row.host, role: row.role, active: row.active, baseDomain: row.baseDomain,
       dbEngine: row.dbEngine, maxClients: row.maxClients, tlsEnabled: row.tlsEnabled,
-      online: opts.online ?? row.online, lastSeenAt: lastSeenAt?.toISOString() ?? null, agentVersion: row.agentVersion,
+      online: opts.online ?? row.online, lastSeenAt: lastSeenAt?.toISOString() ?? null, agentVersion: opts.agentVersion ?? row.agentVersion,
       clientsCount: row._count.clients, load: headline(lastMetrics),
       ...('latest' in opts ? { metrics: lastMetrics ?? null } : {}),
       createdAt: row.createdAt.toISOString(), updatedAt: row.updatedAt.toISOString(),
