@@ -1,5 +1,7 @@
 import type { MetricsSample } from '@alfa/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createLogger } from '../../packages/master/src/logger.ts'
+import { createMetricsStore } from '../../packages/master/src/metrics/metrics-store.ts'
 import { createTestApp, serverDoc, type TestApp } from '../support/master-app.ts'
 
 const MIN = 60_000
@@ -64,4 +66,23 @@ describe('metrics history (per-minute rollups in the database)', () => {
       expect((await t.api('GET', `/servers/${serverId}/metrics?${q}`)).status, q).toBe(400)
     }
   })
+
+  it('spreads the periodic writes: a slice of latest samples per flush, every server within the persist interval, rollups too', async () => {
+    const ids: string[] = []
+    for (let i = 0; i < 24; i++) ids.push((await t.api('POST', '/servers', serverDoc({ name: `spread-${i}` }))).json.data.id)
+    const store = createMetricsStore({ prisma: t.db.prisma, sql: t.db.sql, clock: { now: () => new Date(now) }, logger: createLogger({ level: 'silent' }), flushMs: 5_000, persistLatestMs: 60_000 })
+    const stored = async () => (await t.db.prisma.serverMetrics.findMany({ where: { serverId: { in: ids } } })).length
+    for (const id of ids) store.ingest(id, sample(now - 10_000, 1))
+    // 24 servers, a flush every 5 s, each persisted once a minute: 2 per flush.
+    await store.flush({ spread: true })
+    expect(await stored()).toBe(2)
+    for (let k = 1; k < 12; k++) await store.flush({ spread: true })
+    expect(await stored()).toBe(24)
+    // The minute closes for all 24 at once; the rollups go out over the following flushes, none lost.
+    now += 2 * MIN
+    for (const id of ids) store.ingest(id, sample(now - 1_000, 2))
+    for (let k = 0; k < 12; k++) await store.flush({ spread: true })
+    expect(await t.db.prisma.metricRollup.count({ where: { serverId: { in: ids } } })).toBe(24)
+  })
 })
+

@@ -23,7 +23,7 @@ export interface MetricsStoreOptions {
 }
 
 /** Rows per statement; between statements the event loop gets a turn, so a 15,000-server flush never stalls requests for long. */
-const ROWS_PER_STATEMENT = 1_000
+const ROWS_PER_STATEMENT = 500
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
 
 function compact(sample: MetricsSample): RawSample {
@@ -59,6 +59,7 @@ export function createMetricsStore(deps: { prisma: PrismaClient; sql: Sql; clock
   let lastRetention = 0
   let lastPersist = 0
   const persistLatestMs = deps.persistLatestMs ?? 60_000
+  const flushMs = deps.flushMs ?? 5_000
 
   // Each chunk is one statement with one jsonb parameter: bind parameters per row cost the master's event loop
   // milliseconds per chunk, and the join skips servers deleted meanwhile instead of failing the chunk on its key.
@@ -159,8 +160,13 @@ export function createMetricsStore(deps: { prisma: PrismaClient; sql: Sql; clock
       }
     },
 
-    /** Writes finished minutes (and the latest samples when due); closes minutes past the current one; prunes old rollups. */
-    async flush(opts: { persistLatest?: boolean } = {}): Promise<void> {
+    /**
+     * Writes finished minutes and latest samples; closes minutes past the current one; prunes old rollups. By default
+     * everything due is written. `spread` (the periodic flush) writes a slice instead, so the database gets the same
+     * rows evenly over the minute rather than all 15,000 servers' at once, which stalled its other queries: each
+     * server's latest sample about once per `persistLatestMs`, and finished minutes within half a minute.
+     */
+    async flush(opts: { persistLatest?: boolean; spread?: boolean } = {}): Promise<void> {
       const now = clock.now().getTime()
       for (const [id, agg] of open) {
         if (agg.minute < minuteOf(now) - 60_000) {
@@ -168,12 +174,22 @@ export function createMetricsStore(deps: { prisma: PrismaClient; sql: Sql; clock
           open.delete(id)
         }
       }
-      const persistNow = opts.persistLatest === true || now - lastPersist >= persistLatestMs
-      if (persistNow) lastPersist = now
-      const ids = persistNow ? [...dirty] : []
-      if (persistNow) dirty.clear()
-      const rows = finished
-      finished = []
+      let ids: string[] = []
+      if (opts.spread) {
+        const slice = Math.ceil((latest.size * flushMs) / persistLatestMs)
+        for (const id of dirty) {
+          if (ids.length >= slice) break
+          ids.push(id)
+        }
+      } else if (opts.persistLatest === true || now - lastPersist >= persistLatestMs) {
+        lastPersist = now
+        ids = [...dirty]
+      }
+      // Taken out now; a sample arriving meanwhile queues its server again, at the back.
+      for (const id of ids) dirty.delete(id)
+      const take = opts.spread ? Math.max(ROWS_PER_STATEMENT, Math.ceil((2 * open.size * flushMs) / 60_000)) : finished.length
+      const rows = finished.slice(0, take)
+      finished = finished.slice(take)
       try {
         if (ids.length) await writeLatest(ids)
         await writeRollups(rows)
@@ -190,9 +206,8 @@ export function createMetricsStore(deps: { prisma: PrismaClient; sql: Sql; clock
 
     /** Starts the periodic flush. */
     start(): void {
-      const every = deps.flushMs ?? 5_000
       const loop = () => {
-        timer = setTimeout(() => void this.flush().finally(() => { if (timer) loop() }), every)
+        timer = setTimeout(() => void this.flush({ spread: true }).finally(() => { if (timer) loop() }), flushMs)
         timer.unref()
       }
       loop()
