@@ -4,6 +4,7 @@ import type { Clock } from '../clock.ts'
 import type { PrismaClient } from '../generated/prisma/client.ts'
 import type { Sql } from '../db/sql.ts'
 import { addSample, minuteOf, rollupRow, startAggregate, type MinuteAggregate } from './minute-rollup.ts'
+import { LatestSample } from './latest-sample.ts'
 import { RawWindow, type RawSample } from './raw-window.ts'
 
 export interface MetricsStoreOptions {
@@ -48,9 +49,8 @@ export function createMetricsStore(deps: { prisma: PrismaClient; sql: Sql; clock
   const capacity = Math.max(12, Math.ceil(windowMs / (deps.sampleIntervalMs ?? 5_000)) + 2)
   const retentionMs = deps.retentionMs ?? 30 * 24 * 3600_000
   const windows = new Map<string, RawWindow>()
-  // The newest sample as JSON text plus its compact numbers, not the parsed document: 3,000 documents of ~40 objects
-  // each replaced per second are what the garbage collector would otherwise promote and sweep out of the old space.
-  const latest = new Map<string, { raw: RawSample; text: string }>()
+  // Kept in place per server, not as the parsed document: see latest-sample.ts.
+  const latest = new Map<string, LatestSample>()
   const dirty = new Set<string>()
   const open = new Map<string, MinuteAggregate>()
   let finished: ReturnType<typeof rollupRow>[] = []
@@ -69,7 +69,7 @@ export function createMetricsStore(deps: { prisma: PrismaClient; sql: Sql; clock
       // Built as text: the samples already are JSON.
       const rows = ids.slice(i, i + ROWS_PER_STATEMENT).map((id) => {
         const l = latest.get(id)!
-        return `{"id":"${id}","m":${l.text},"t":"${new Date(l.raw.ts).toISOString()}"}`
+        return `{"id":"${id}","m":${l.text()},"t":"${new Date(l.ts).toISOString()}"}`
       })
       await sql.query(
         `INSERT INTO "ServerMetrics" ("serverId", "sample", "takenAt")
@@ -109,8 +109,9 @@ export function createMetricsStore(deps: { prisma: PrismaClient; sql: Sql; clock
       let w = windows.get(serverId)
       if (!w) windows.set(serverId, (w = new RawWindow(capacity)))
       w.push(raw)
-      const prev = latest.get(serverId)
-      if (!prev || prev.raw.ts <= sample.ts) latest.set(serverId, { raw, text: JSON.stringify(sample) })
+      let newest = latest.get(serverId)
+      if (!newest) latest.set(serverId, (newest = new LatestSample()))
+      if (newest.ts <= sample.ts) newest.set(raw, sample)
       dirty.add(serverId)
       const agg = open.get(serverId)
       if (!agg) open.set(serverId, startAggregate(raw))
@@ -126,13 +127,12 @@ export function createMetricsStore(deps: { prisma: PrismaClient; sql: Sql; clock
     /** The newest sample of the server, as the agent sent it (validated). */
     latest(serverId: string): MetricsSample | undefined {
       const l = latest.get(serverId)
-      return l && (JSON.parse(l.text) as MetricsSample)
+      return l && (JSON.parse(l.text()) as MetricsSample)
     },
 
     /** What the server list shows of the newest sample, without parsing it. */
     headline(serverId: string) {
-      const l = latest.get(serverId)?.raw
-      return l && { ts: l.ts, host: { cpu: l.cpu, load: [l.load1], mem: { total: l.memTotal, used: l.memUsed } } }
+      return latest.get(serverId)?.headline()
     },
 
     /**
