@@ -216,7 +216,8 @@ export function createAgentHub(deps: AgentHubDeps) {
       sockets.delete(conn)
       if (!registry.remove(conn)) return
       conn.logger.info({ code, reason: reason.toString() }, 'agent offline')
-      void queue.then(() => presence.mark(serverId, false))
+      // Unless the agent came back on a new connection while this one's frames were still being handled.
+      void queue.then(() => { if (!registry.get(serverId)?.ready) presence.mark(serverId, false) })
       interruptIfStillGone(serverId, `the agent disconnected and did not come back within ${Math.round(graceMs / 1000)} s`)
     })
   }
