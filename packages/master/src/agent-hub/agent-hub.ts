@@ -379,7 +379,7 @@ export function createAgentHub(deps: AgentHubDeps) {
       for (const t of timers) clearTimeout(t)
       for (const conn of sockets) conn.close(1001, 'master shutting down')
       await new Promise<void>((resolve) => wss.close(() => resolve()))
-      await Promise.all([tracker.flushAcks(), presence.stop()])
+      await Promise.all([tracker.stop(), presence.stop()])
     },
   }
 }

@@ -1,6 +1,7 @@
 import type { WireError } from '@alfa/protocol'
 import type { Logger } from 'pino'
 import type { PrismaClient } from '../generated/prisma/client.ts'
+import { createCoalescingWriter } from '../db/coalescing-writer.ts'
 import type { Sql } from '../db/sql.ts'
 import type { OperationError, OperationService } from '../operations/operation-service.ts'
 import type { OperationCompletions } from './operation-completions.ts'
@@ -26,26 +27,20 @@ type Settled = { status: 'succeeded' | 'failed' | 'interrupted'; result?: unknow
 export function createCommandTracker(deps: { prisma: PrismaClient; sql: Sql; operations: OperationService; completions: OperationCompletions; logger: Logger }) {
   const { prisma, operations } = deps
   const refs = new Map<string, Ref>()
-  const acks = new Map<string, Date>()
-  let ackTimer: NodeJS.Timeout | undefined
-
-  async function writeAcks() {
-    if (ackTimer) clearTimeout(ackTimer)
-    ackTimer = undefined
-    if (acks.size === 0) return
-    const batch = [...acks]
-    acks.clear()
-    try {
+  // An ack only tells when the agent took the command; losing one changes no outcome, so a failed batch is not retried.
+  const acks = createCoalescingWriter<Date>({
+    flushMs: ACK_BATCH_MS,
+    logger: deps.logger,
+    what: 'command acks',
+    retry: false,
+    write: async (batch) => {
       await deps.sql.query(
         `UPDATE "Operation" o SET "ackedAt" = a.at FROM unnest($1::uuid[], $2::timestamp(3)[]) AS a(id, at)
           WHERE o.id = a.id AND o."ackedAt" IS NULL`,
-        [batch.map(([id]) => id), batch.map(([, at]) => at.toISOString())],
+        [[...batch.keys()], [...batch.values()].map((at) => at.toISOString())],
       )
-    } catch (err) {
-      // An ack only tells when the agent took the command; losing it changes no outcome, so it is logged, not retried.
-      deps.logger.warn({ err, acks: batch.length }, 'could not record command acks')
-    }
-  }
+    },
+  })
   const waiters = new Map<string, Set<(o: Settled) => void>>()
 
   function notify(operationId: string, settled: Settled) {
@@ -104,15 +99,14 @@ export function createCommandTracker(deps: { prisma: PrismaClient; sql: Sql; ope
      * waits on them, and one write per command was a quarter of a command's database work.
      */
     acked(operationId: string) {
-      acks.set(operationId, new Date())
-      if (!ackTimer) {
-        ackTimer = setTimeout(() => void writeAcks(), ACK_BATCH_MS)
-        ackTimer.unref()
-      }
+      acks.update(operationId, (queued) => queued ?? new Date())
     },
 
-    /** Writes the acks still queued (at shutdown). */
-    flushAcks: () => writeAcks(),
+    /** Writes the acks still queued. */
+    flushAcks: acks.flush,
+
+    /** Writes the acks still queued and takes no more (at shutdown). */
+    stop: acks.stop,
 
     /** Stores an agent's result as the operation's final state. */
     async complete(operationId: string, commandId: string, outcome: CommandOutcome) {

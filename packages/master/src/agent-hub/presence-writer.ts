@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import { createCoalescingWriter } from '../db/coalescing-writer.ts'
 import type { Sql } from '../db/sql.ts'
 
 interface Presence {
@@ -15,16 +16,13 @@ interface Presence {
  * instead of one per agent keeps that reconnect storm from starving the API. The latest state per server wins.
  */
 export function createPresenceWriter(deps: { sql: Sql; logger: Logger; now: () => Date; flushMs?: number }) {
-  const flushMs = deps.flushMs ?? 100
-  let pending = new Map<string, Presence>()
-  let timer: NodeJS.Timeout | undefined
-  let writing: Promise<void> = Promise.resolve()
-  let stopped = false
-
-  async function write(batch: Map<string, Presence>) {
-    if (batch.size === 0) return
-    const rows = [...batch].map(([id, p]) => ({ id, online: p.online, at: p.at.toISOString(), agentVersion: p.agentVersion ?? null, capabilities: p.capabilities ?? null }))
-    try {
+  const writer = createCoalescingWriter<Presence>({
+    flushMs: deps.flushMs ?? 100,
+    logger: deps.logger,
+    what: 'agent presence',
+    retry: true,
+    write: async (batch) => {
+      const rows = [...batch].map(([id, p]) => ({ id, online: p.online, at: p.at.toISOString(), agentVersion: p.agentVersion ?? null, capabilities: p.capabilities ?? null }))
       await deps.sql.query(
         `UPDATE "Server" s SET online = v.online, "lastSeenAt" = v.at,
                 "agentVersion" = COALESCE(v."agentVersion", s."agentVersion"), capabilities = COALESCE(v.capabilities, s.capabilities)
@@ -33,50 +31,22 @@ export function createPresenceWriter(deps: { sql: Sql; logger: Logger; now: () =
         [JSON.stringify(rows)],
         'presence-write',
       )
-    } catch (err) {
-      deps.logger.error({ err, servers: batch.size }, 'could not record agent presence; retrying with the next batch')
-      // Put back what no newer state replaced meanwhile.
-      for (const [id, p] of batch) if (!pending.has(id)) pending.set(id, p)
-      schedule()
-    }
-  }
-
-  function schedule() {
-    if (timer) return
-    timer = setTimeout(() => void flush(), flushMs)
-    timer.unref()
-  }
-
-  /** Writes what is queued; resolves once it (and every earlier batch) is stored. */
-  function flush(): Promise<void> {
-    if (timer) clearTimeout(timer)
-    timer = undefined
-    const batch = pending
-    pending = new Map()
-    writing = writing.then(() => write(batch))
-    return writing
-  }
+    },
+  })
 
   return {
     /** Queues the server's presence; a later call for the same server replaces it. */
     mark(serverId: string, online: boolean, hello?: { agentVersion: string; capabilities: string[] }): void {
-      if (stopped) return
       // An offline mark keeps the version and capabilities of a hello still waiting in the same batch.
-      const before = pending.get(serverId)
-      const agent = hello ?? (before?.agentVersion ? { agentVersion: before.agentVersion, capabilities: before.capabilities ?? [] } : undefined)
-      pending.set(serverId, { online, at: deps.now(), ...(agent ? { agentVersion: agent.agentVersion, capabilities: agent.capabilities } : {}) })
-      schedule()
+      writer.update(serverId, (queued) => {
+        const agentVersion = hello?.agentVersion ?? queued?.agentVersion
+        const capabilities = hello?.capabilities ?? queued?.capabilities
+        return { online, at: deps.now(), ...(agentVersion ? { agentVersion, capabilities: capabilities ?? [] } : {}) }
+      })
     },
-    flush,
-
-    /**
-     * Writes what is queued and takes no more: sockets closing at shutdown would mark their servers offline after
-     * the database is gone. The next start marks every server offline before any agent connects.
-     */
-    async stop(): Promise<void> {
-      stopped = true
-      await flush()
-    },
+    flush: writer.flush,
+    /** Writes what is queued and takes no more; the next start marks every server offline before any agent connects. */
+    stop: writer.stop,
   }
 }
 
