@@ -8,6 +8,7 @@ import { systemClock } from '../../packages/master/src/clock.ts'
 import type { Database } from '../../packages/master/src/db/open-database.ts'
 import { createLogger } from '../../packages/master/src/logger.ts'
 import { createCommandTracker } from '../../packages/master/src/agent-hub/command-tracker.ts'
+import { createAgentCredentials, hashSecret } from '../../packages/master/src/agent-hub/agent-credentials.ts'
 import { createPresenceWriter } from '../../packages/master/src/agent-hub/presence-writer.ts'
 import { createOperationCompletions } from '../../packages/master/src/agent-hub/operation-completions.ts'
 import { createOperationLogWriter } from '../../packages/master/src/operations/operation-log-writer.ts'
@@ -168,5 +169,18 @@ describe.each(backends())('raw statements on $name', (backend) => {
     presence.mark(a!.id, true)
     await presence.flush()
     expect(await db.prisma.server.findUniqueOrThrow({ where: { id: a!.id } })).toMatchObject({ online: false, agentVersion: '1.2.3' })
+  })
+
+  it('authenticates an agent credential straight through the driver and records its use in a batch', async () => {
+    const now = new Date('2026-11-27T13:00:00.000Z')
+    const credentials = createAgentCredentials({ prisma: db.prisma, sql: db.sql, clock: { now: () => now }, logger })
+    const server = await db.prisma.server.create({ data: { name: 'raw-cred', host: '10.0.0.7', baseDomain: 'raw.example.com' } })
+    const stored = await db.prisma.agentCredential.create({ data: { serverId: server.id, secretHash: hashSecret('s3cret-credential-of-this-test-0001') } })
+    expect(await credentials.authenticate('s3cret-credential-of-this-test-0001')).toBe(server.id)
+    await expect(credentials.authenticate('another-credential-nobody-has-0002')).rejects.toMatchObject({ reason: 'credential_unknown' })
+    await credentials.stop()
+    expect((await db.prisma.agentCredential.findUniqueOrThrow({ where: { id: stored.id } })).lastUsedAt).toEqual(now)
+    await db.prisma.agentCredential.update({ where: { id: stored.id }, data: { revokedAt: now } })
+    await expect(credentials.authenticate('s3cret-credential-of-this-test-0001')).rejects.toMatchObject({ reason: 'credential_revoked' })
   })
 })

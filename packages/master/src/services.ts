@@ -50,7 +50,7 @@ export function createServices(deps: ServicesDeps) {
   const logs = createOperationLogWriter({ prisma, logger })
   const operations = createOperationService({ prisma, sql: deps.sql, clock, logger, logs })
   const metrics = createMetricsStore({ prisma, sql: deps.sql, clock, logger, ...deps.metrics })
-  const agentCredentials = createAgentCredentials({ prisma, clock, logger, ...(deps.enrollmentTtlMs ? { enrollmentTtlMs: deps.enrollmentTtlMs } : {}) })
+  const agentCredentials = createAgentCredentials({ prisma, sql: deps.sql, clock, logger, ...(deps.enrollmentTtlMs ? { enrollmentTtlMs: deps.enrollmentTtlMs } : {}) })
   const completions = createOperationCompletions()
   const secretBox = createSecretBox(deps.secretKey)
   const hub = createAgentHub({ prisma, sql: deps.sql, logger, clock, operations, credentials: agentCredentials, metrics, completions, secretBox, ...deps.hub })
@@ -82,6 +82,7 @@ export function createServices(deps: ServicesDeps) {
       await clientMonitor.stop()
       await mail.stop()
       await hub.close()
+      await agentCredentials.stop()
       await metrics.stop()
       await logs.flush()
     },

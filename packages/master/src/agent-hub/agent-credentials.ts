@@ -3,6 +3,8 @@ import type { Logger } from 'pino'
 import type { Clock } from '../clock.ts'
 import { DomainError } from '../errors.ts'
 import type { PrismaClient } from '../generated/prisma/client.ts'
+import { createCoalescingWriter } from '../db/coalescing-writer.ts'
+import type { Sql } from '../db/sql.ts'
 
 /** Tokens and credentials are 256 random bits; a fast hash is enough to store them (no password to brute-force). */
 const newSecret = () => randomBytes(32).toString('base64url')
@@ -21,9 +23,22 @@ export class AgentAuthRefused extends DomainError {
  * Enrollment tokens (one-time, expiring) and agent credentials (long-lived, revocable). Only hashes are stored, so a
  * leaked database does not let anyone speak for a server.
  */
-export function createAgentCredentials(deps: { prisma: PrismaClient; clock: Clock; logger: Logger; enrollmentTtlMs?: number }) {
+export function createAgentCredentials(deps: { prisma: PrismaClient; sql: Sql; clock: Clock; logger: Logger; enrollmentTtlMs?: number }) {
   const { prisma, clock } = deps
   const log = deps.logger.child({ component: 'agent-credentials' })
+  // Bookkeeping only: no connection waits for it.
+  const uses = createCoalescingWriter<Date>({
+    flushMs: 1_000,
+    logger: log,
+    what: 'agent credential use',
+    retry: false,
+    write: async (batch) => {
+      await deps.sql.query(
+        `UPDATE "AgentCredential" c SET "lastUsedAt" = u.at FROM unnest($1::uuid[], $2::timestamp(3)[]) AS u(id, at) WHERE c.id = u.id`,
+        [[...batch.keys()], [...batch.values()].map((at) => at.toISOString())],
+      )
+    },
+  })
   const ttl = deps.enrollmentTtlMs ?? DEFAULT_ENROLLMENT_TTL_MS
 
   return {
@@ -66,14 +81,24 @@ export function createAgentCredentials(deps: { prisma: PrismaClient; clock: Cloc
     },
 
     /** The server a credential speaks for; throws AgentAuthRefused for unknown or revoked credentials. */
+    /**
+     * The server a credential proves, at every agent connect: straight through the driver, with its use recorded in
+     * batches, because after a master restart all agents connect within seconds (two ORM calls each took most of it).
+     */
     async authenticate(credential: string): Promise<string> {
-      const row = await prisma.agentCredential.findUnique({ where: { secretHash: hashSecret(credential) } })
+      const [row] = await deps.sql.query<{ id: string; serverId: string; revokedAt: Date | null }>(
+        `SELECT id, "serverId", "revokedAt" FROM "AgentCredential" WHERE "secretHash" = $1`,
+        [hashSecret(credential)],
+        'agent-credential-by-hash',
+      )
       if (!row) throw new AgentAuthRefused('credential_unknown', 'unknown agent credential')
       if (row.revokedAt) throw new AgentAuthRefused('credential_revoked', 'agent credential was revoked')
-      // Bookkeeping only: the connection does not wait for it (a reconnect storm would otherwise queue on it).
-      void prisma.agentCredential.update({ where: { id: row.id }, data: { lastUsedAt: clock.now() } }).catch((err: unknown) => log.warn({ err }, 'could not record credential use'))
+      uses.update(row.id, () => clock.now())
       return row.serverId
     },
+
+    /** Writes the credential uses still queued and takes no more (at shutdown). */
+    stop: () => uses.stop(),
   }
 }
 
