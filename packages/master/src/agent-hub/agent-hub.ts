@@ -66,8 +66,8 @@ export function createAgentHub(deps: AgentHubDeps) {
   const maxAgents = deps.maxAgents ?? 19_000
   const registry = createAgentRegistry<AgentConnection>()
   const sockets = new Set<AgentConnection>()
-  const capabilities = new Map<string, string[]>()
-  const versions = new Map<string, string>()
+  /** What each server's agent announced in its last hello here. */
+  const announced = new Map<string, Pick<HelloFrame, 'agentVersion' | 'capabilities'>>()
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_FRAME_BYTES, perMessageDeflate: false })
   const tracker = createCommandTracker({ prisma, sql: deps.sql, operations, completions: deps.completions, logger: log })
   const timers = new Set<NodeJS.Timeout>()
@@ -106,8 +106,7 @@ export function createAgentHub(deps: AgentHubDeps) {
       return conn.close(4400, 'protocol mismatch')
     }
     conn.ready = true
-    capabilities.set(conn.serverId, hello.capabilities)
-    versions.set(conn.serverId, hello.agentVersion)
+    announced.set(conn.serverId, { agentVersion: hello.agentVersion, capabilities: hello.capabilities })
     registry.add(conn)
     conn.send({ kind: 'welcome', serverId: conn.serverId, protocolVersion: PROTOCOL_VERSION, heartbeatMs })
     conn.logger.info({ agentVersion: hello.agentVersion, inFlight: hello.inFlight.length }, 'agent online')
@@ -263,7 +262,7 @@ export function createAgentHub(deps: AgentHubDeps) {
   /** Throws AgentOffline unless the server's agent is connected now (checked before an operation is created). */
   function assertOnline(serverId: string, type?: Command['type']): void {
     if (!registry.get(serverId)?.ready) throw new AgentOffline(serverId)
-    if (type && !canRun(capabilities.get(serverId) ?? [], type)) throw new Conflict(`the agent of server ${serverId} cannot run ${type}; upgrade it`, 'agent_unsupported')
+    if (type && !canRun(announced.get(serverId)?.capabilities ?? [], type)) throw new Conflict(`the agent of server ${serverId} cannot run ${type}; upgrade it`, 'agent_unsupported')
   }
 
   /** The stored form of a command (secrets sealed, deadline) and how to send it once its operation row exists. */
@@ -307,7 +306,7 @@ export function createAgentHub(deps: AgentHubDeps) {
 
     /** The version the server's agent announced in its last hello here (the stored one may trail it briefly). */
     agentVersion(serverId: string): string | undefined {
-      return versions.get(serverId)
+      return announced.get(serverId)?.agentVersion
     },
 
     assertOnline,
