@@ -46,9 +46,9 @@ async function main() {
     // Samples of minute r, then one of minute r + 1 closes it: the next flush writes N rollups.
     for (const a of agents) store.ingest(a.serverId, sample(minute + r * 60_000 + 1_000))
     for (const a of agents) store.ingest(a.serverId, sample(minute + (r + 1) * 60_000 + 1_000))
-    const both = await timed(() => store.flush({ persistLatest: true }))
+    const both = await timed(() => store.flush())
     for (const a of agents) store.ingest(a.serverId, sample(minute + (r + 1) * 60_000 + 2_000))
-    const latestOnly = await timed(() => store.flush({ persistLatest: true }))
+    const latestOnly = await timed(() => store.flush())
     process.stdout.write(`round ${r + 1}: ${N} servers  latest + rollups ${JSON.stringify(both)}  latest only ${JSON.stringify(latestOnly)}\n`)
   }
   const [{ rollups }] = await db.prisma.$queryRawUnsafe<[{ rollups: number }]>('SELECT count(*)::int AS rollups FROM "MetricRollup"')

@@ -27,6 +27,14 @@ export interface MetricsStoreOptions {
 const ROWS_PER_STATEMENT = 500
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve))
 
+/** Calls `write` with successive chunks of ROWS_PER_STATEMENT items, giving the event loop a turn between them. */
+async function inChunks<T>(items: T[], write: (chunk: T[]) => Promise<unknown>): Promise<void> {
+  for (let i = 0; i < items.length; i += ROWS_PER_STATEMENT) {
+    if (i > 0) await yieldToEventLoop()
+    await write(items.slice(i, i + ROWS_PER_STATEMENT))
+  }
+}
+
 function compact(sample: MetricsSample): RawSample {
   const disk = sample.host.disk
   return {
@@ -57,34 +65,31 @@ export function createMetricsStore(deps: { prisma: PrismaClient; sql: Sql; clock
   const listeners = new Map<string, Set<(s: MetricsSample) => void>>()
   let timer: NodeJS.Timeout | undefined
   let lastRetention = 0
-  let lastPersist = 0
   const persistLatestMs = deps.persistLatestMs ?? 60_000
   const flushMs = deps.flushMs ?? 5_000
 
   // Each chunk is one statement with one jsonb parameter: bind parameters per row cost the master's event loop
   // milliseconds per chunk, and the join skips servers deleted meanwhile instead of failing the chunk on its key.
-  async function writeLatest(ids: string[]) {
-    for (let i = 0; i < ids.length; i += ROWS_PER_STATEMENT) {
-      if (i > 0) await yieldToEventLoop()
+  function writeLatest(ids: string[]) {
+    return inChunks(ids, (chunk) => {
       // Built as text: the samples already are JSON.
-      const rows = ids.slice(i, i + ROWS_PER_STATEMENT).map((id) => {
+      const rows = chunk.map((id) => {
         const l = latest.get(id)!
         return `{"id":"${id}","m":${l.text()},"t":"${new Date(l.ts).toISOString()}"}`
       })
-      await sql.query(
+      return sql.query(
         `INSERT INTO "ServerMetrics" ("serverId", "sample", "takenAt")
          SELECT v.id, v.m, v.t FROM jsonb_to_recordset($1::jsonb) AS v(id uuid, m jsonb, t timestamp(3)) JOIN "Server" s ON s.id = v.id
          ON CONFLICT ("serverId") DO UPDATE SET "sample" = EXCLUDED."sample", "takenAt" = EXCLUDED."takenAt"`,
         [`[${rows.join(',')}]`],
         'metrics-latest',
       )
-    }
+    })
   }
 
-  async function writeRollups(rows: ReturnType<typeof rollupRow>[]) {
-    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-      if (i > 0) await yieldToEventLoop()
-      await sql.query(
+  function writeRollups(rows: ReturnType<typeof rollupRow>[]) {
+    return inChunks(rows, (chunk) =>
+      sql.query(
         `INSERT INTO "MetricRollup" ("serverId", minute, samples, "cpuAvg", "cpuMax", load1, "memUsedBytes", "memTotalBytes",
                                      "diskUsedBytes", "diskTotalBytes", "netRxBytes", "netTxBytes")
          SELECT r."serverId", r.minute, r.samples, r."cpuAvg", r."cpuMax", r.load1, r."memUsedBytes", r."memTotalBytes",
@@ -94,10 +99,9 @@ export function createMetricsStore(deps: { prisma: PrismaClient; sql: Sql; clock
                 "netRxBytes" bigint, "netTxBytes" bigint)
            JOIN "Server" s ON s.id = r."serverId"
          ON CONFLICT DO NOTHING`,
-        [JSON.stringify(rows.slice(i, i + ROWS_PER_STATEMENT))],
+        [JSON.stringify(chunk)],
         'metrics-rollups',
-      )
-    }
+      ))
   }
 
   return {
@@ -162,11 +166,11 @@ export function createMetricsStore(deps: { prisma: PrismaClient; sql: Sql; clock
 
     /**
      * Writes finished minutes and latest samples; closes minutes past the current one; prunes old rollups. By default
-     * everything due is written. `spread` (the periodic flush) writes a slice instead, so the database gets the same
+     * everything queued is written (tests, shutdown). `spread` (the periodic flush) writes a slice instead, so the database gets the same
      * rows evenly over the minute rather than all 15,000 servers' at once, which stalled its other queries: each
      * server's latest sample about once per `persistLatestMs`, and finished minutes within half a minute.
      */
-    async flush(opts: { persistLatest?: boolean; spread?: boolean } = {}): Promise<void> {
+    async flush(opts: { spread?: boolean } = {}): Promise<void> {
       const now = clock.now().getTime()
       for (const [id, agg] of open) {
         if (agg.minute < minuteOf(now) - 60_000) {
@@ -174,17 +178,8 @@ export function createMetricsStore(deps: { prisma: PrismaClient; sql: Sql; clock
           open.delete(id)
         }
       }
-      let ids: string[] = []
-      if (opts.spread) {
-        const slice = Math.ceil((latest.size * flushMs) / persistLatestMs)
-        for (const id of dirty) {
-          if (ids.length >= slice) break
-          ids.push(id)
-        }
-      } else if (opts.persistLatest === true || now - lastPersist >= persistLatestMs) {
-        lastPersist = now
-        ids = [...dirty]
-      }
+      let ids = [...dirty]
+      if (opts.spread) ids = ids.slice(0, Math.ceil((latest.size * flushMs) / persistLatestMs))
       // Taken out now; a sample arriving meanwhile queues its server again, at the back.
       for (const id of ids) dirty.delete(id)
       const take = opts.spread ? Math.max(ROWS_PER_STATEMENT, Math.ceil((2 * open.size * flushMs) / 60_000)) : finished.length
@@ -216,7 +211,7 @@ export function createMetricsStore(deps: { prisma: PrismaClient; sql: Sql; clock
     async stop(): Promise<void> {
       if (timer) clearTimeout(timer)
       timer = undefined
-      await this.flush({ persistLatest: true })
+      await this.flush()
     },
   }
 }
