@@ -55,7 +55,8 @@ const topoutMax = int('topout-max', opt['topout-max'], N, 25_000)
 const mostAgents = opt.topout ? topoutMax : N
 // ~6,000 sockets per simulator at most: far below the 20,000 open files each process may hold.
 const PROCS = int('procs', opt.procs ?? String(Math.max(1, Math.ceil(mostAgents / 6_000))), 1, 16)
-if (Math.ceil(mostAgents / PROCS) > 15_000) throw new Error(`--procs ${PROCS} would put more than 15,000 sockets in one simulator`)
+if (Math.ceil(mostAgents / PROCS) > 15_000)
+  throw new Error(`--procs ${PROCS} would put more than 15,000 sockets in one simulator`)
 const DURATION = int('duration', opt.duration, 5, 600)
 const REQUESTS = int('requests', opt.requests, 10, 100_000)
 const WAVE = int('wave', opt.wave, 1, 4_000)
@@ -63,7 +64,8 @@ const LIST_CONCURRENCY = int('list-concurrency', opt['list-concurrency'], 1, 256
 const COMMAND_CONCURRENCY = int('command-concurrency', opt['command-concurrency'], 1, 256)
 
 const started = Date.now()
-const log = (line: string) => process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`)
+const log = (line: string) =>
+  process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`)
 
 /** Source addresses per run: ~28,000 ephemeral ports per address, and a run's closed sockets linger in TIME_WAIT. */
 const addresses = (block: number, count = 8) => Array.from({ length: count }, (_, i) => `127.0.${block}.${i + 1}`)
@@ -87,27 +89,49 @@ async function main() {
 
   const pool = new SimPool(PROCS, ROOT, trackChild)
   const phase: Omit<PhaseOptions, 'localAddresses'> = {
-    agents, wave: WAVE, intervalMs: INTERVAL_MS, durationS: DURATION, requests: REQUESTS,
-    listConcurrency: LIST_CONCURRENCY, commandConcurrency: COMMAND_CONCURRENCY, burstFramesPerAgent: Math.max(1, Math.min(200, Math.round(60_000 / N))), log,
+    agents,
+    wave: WAVE,
+    intervalMs: INTERVAL_MS,
+    durationS: DURATION,
+    requests: REQUESTS,
+    listConcurrency: LIST_CONCURRENCY,
+    commandConcurrency: COMMAND_CONCURRENCY,
+    burstFramesPerAgent: Math.max(1, Math.min(200, Math.round(60_000 / N))),
+    log,
   }
 
   let baseline: BenchReport['baseline']
   if (!opt['skip-baseline']) {
-    const child = fork(fileURLToPath(new URL('./lib/baseline-server.ts', import.meta.url)), [], { cwd: ROOT, execArgv: ['--import', 'tsx'] })
+    const child = fork(fileURLToPath(new URL('./lib/baseline-server.ts', import.meta.url)), [], {
+      cwd: ROOT,
+      execArgv: ['--import', 'tsx'],
+    })
     trackChild(child)
     let ingested = 0
-    child.on('message', (m: { type: string; port?: number; metrics?: number }) => { if (m.type === 'stats') ingested = m.metrics! })
+    child.on('message', (m: { type: string; port?: number; metrics?: number }) => {
+      if (m.type === 'stats') ingested = m.metrics!
+    })
     const port = await new Promise<number>((resolve, reject) => {
-      child.on('message', (m: { type: string; port?: number }) => { if (m.type === 'ready') resolve(m.port!) })
+      child.on('message', (m: { type: string; port?: number }) => {
+        if (m.type === 'ready') resolve(m.port!)
+      })
       child.once('exit', (code) => reject(new Error(`the baseline server exited (${code}) while starting`)))
     })
-    const askIngested = () => new Promise<number>((resolve) => {
-      child.once('message', () => resolve(ingested))
-      child.send({ type: 'stats' })
-    })
+    const askIngested = () =>
+      new Promise<number>((resolve) => {
+        child.once('message', () => resolve(ingested))
+        child.send({ type: 'stats' })
+      })
     const target: Target = {
-      name: 'baseline', httpUrl: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/agent`, pid: child.pid!,
-      listPath: '/x', commandPath: (a) => `/cmd/${a.serverId}`, headers: {}, ingested: askIngested, ingestLagMs: 0,
+      name: 'baseline',
+      httpUrl: `http://127.0.0.1:${port}`,
+      wsUrl: `ws://127.0.0.1:${port}/agent`,
+      pid: child.pid!,
+      listPath: '/x',
+      commandPath: (a) => `/cmd/${a.serverId}`,
+      headers: {},
+      ingested: askIngested,
+      ingestLagMs: 0,
     }
     baseline = await runPhase(target, pool, { ...phase, localAddresses: addresses(1) })
     await pool.closeAll()
@@ -121,16 +145,29 @@ async function main() {
   if (profileDir) await fs.mkdir(profileDir, { recursive: true })
   log('starting the master')
   const master = await startMasterProcess({
-    cwd: ROOT, port: await freePort(), dataDir: masterDir, databaseUrl, user: 'bench', password,
+    cwd: ROOT,
+    port: await freePort(),
+    dataDir: masterDir,
+    databaseUrl,
+    user: 'bench',
+    password,
     ...(profileDir ? { nodeFlags: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {}),
-    ...(opt['flush-ms'] ? { env: { ALFA_METRICS_FLUSH_MS: String(int('flush-ms', opt['flush-ms'], 100, 86_400_000)) } } : {}),
+    ...(opt['flush-ms']
+      ? { env: { ALFA_METRICS_FLUSH_MS: String(int('flush-ms', opt['flush-ms'], 100, 86_400_000)) } }
+      : {}),
   })
   await new Promise((r) => setTimeout(r, 2_000)) // let start-up garbage be collected before the idle reading
   const target: Target = {
-    name: 'master', httpUrl: master.url, wsUrl: `${master.url.replace('http', 'ws')}/agent`, pid: master.pid,
-    listPath: '/servers?page[size]=20', commandPath: (a) => `/servers/${a.serverId}/images`,
+    name: 'master',
+    httpUrl: master.url,
+    wsUrl: `${master.url.replace('http', 'ws')}/agent`,
+    pid: master.pid,
+    listPath: '/servers?page[size]=20',
+    commandPath: (a) => `/servers/${a.serverId}/images`,
     headers: { authorization: `Basic ${Buffer.from(`bench:${password}`).toString('base64')}` },
-    ingested: async () => (await storedFrameCount(db)).frames, ingestLagMs: 65_000, dbTransactions: () => committedTransactions(db),
+    ingested: async () => (await storedFrameCount(db)).frames,
+    ingestLagMs: 65_000,
+    dbTransactions: () => committedTransactions(db),
     ...(postgresPid > 0 ? { postgresPid } : {}),
   }
   const masterResult = await runPhase(target, pool, { ...phase, localAddresses: addresses(2) })
@@ -140,13 +177,30 @@ async function main() {
     log(`topout: seeding ${topoutMax - N} more agents and connecting them ${WAVE} at a time`)
     const extra = await seedAgents(db, topoutMax - N, 'topout')
     topout = await findTopout({
-      pool, wsUrl: target.wsUrl, httpUrl: master.url, pid: master.pid, alive: master.alive, extra,
-      localAddresses: addresses(3), wave: WAVE, log,
+      pool,
+      wsUrl: target.wsUrl,
+      httpUrl: master.url,
+      pid: master.pid,
+      alive: master.alive,
+      extra,
+      localAddresses: addresses(3),
+      wave: WAVE,
+      log,
     })
   }
   await pool.closeAll()
   if (!master.alive()) log(`the master died during the run; see its log above`)
-  printReport({ agents: N, procs: PROCS, durationS: DURATION, listConcurrency: LIST_CONCURRENCY, commandConcurrency: COMMAND_CONCURRENCY, database: 'postgresql', master: masterResult, ...(baseline ? { baseline } : {}), ...(topout ? { topout } : {}) })
+  printReport({
+    agents: N,
+    procs: PROCS,
+    durationS: DURATION,
+    listConcurrency: LIST_CONCURRENCY,
+    commandConcurrency: COMMAND_CONCURRENCY,
+    database: 'postgresql',
+    master: masterResult,
+    ...(baseline ? { baseline } : {}),
+    ...(topout ? { topout } : {}),
+  })
   if (profileDir) log(`master CPU profile (written when it stops) in ${profileDir}`)
 }
 

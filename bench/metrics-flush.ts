@@ -16,11 +16,16 @@ import { cleanup, installExitHandlers, onCleanup } from './lib/cleanup.ts'
 import { seedAgents } from './lib/seed.ts'
 import { metricsFrameText } from './lib/sim-frames.ts'
 
-const { values: opt } = parseArgs({ options: { servers: { type: 'string', default: '15000' }, rounds: { type: 'string', default: '5' } } })
+const { values: opt } = parseArgs({
+  options: { servers: { type: 'string', default: '15000' }, rounds: { type: 'string', default: '5' } },
+})
 const N = Math.min(50_000, Math.max(1, Number(opt.servers) || 15_000))
 const ROUNDS = Math.min(50, Math.max(1, Number(opt.rounds) || 5))
 
-const cpuNow = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000 }
+const cpuNow = () => {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1000
+}
 
 async function timed(fn: () => Promise<void>): Promise<{ wallMs: number; cpuMs: number }> {
   const [w0, c0] = [performance.now(), cpuNow()]
@@ -49,9 +54,13 @@ async function main() {
     const both = await timed(() => store.flush())
     for (const a of agents) store.ingest(a.serverId, sample(minute + (r + 1) * 60_000 + 2_000))
     const latestOnly = await timed(() => store.flush())
-    process.stdout.write(`round ${r + 1}: ${N} servers  latest + rollups ${JSON.stringify(both)}  latest only ${JSON.stringify(latestOnly)}\n`)
+    process.stdout.write(
+      `round ${r + 1}: ${N} servers  latest + rollups ${JSON.stringify(both)}  latest only ${JSON.stringify(latestOnly)}\n`,
+    )
   }
-  const [{ rollups }] = await db.prisma.$queryRawUnsafe<[{ rollups: number }]>('SELECT count(*)::int AS rollups FROM "MetricRollup"')
+  const [{ rollups }] = await db.prisma.$queryRawUnsafe<[{ rollups: number }]>(
+    'SELECT count(*)::int AS rollups FROM "MetricRollup"',
+  )
   process.stdout.write(`stored: ${rollups} rollups (expected ${N * ROUNDS})\n`)
 }
 

@@ -10,7 +10,8 @@ const require = createRequire(path.resolve('packages/master/package.json'))
 const cli = require.resolve('prisma/build/index.js')
 const env = { ...process.env, PRISMA_HIDE_UPDATE_MESSAGE: '1', CHECKPOINT_DISABLE: '1' }
 const enginesDir = path.dirname(createRequire(cli).resolve('@prisma/engines/package.json'))
-const hasEngine = ['schema-engine-debian-openssl-3.0.x', 'schema-engine-linux-musl-openssl-3.0.x']
-  .some((f) => existsSync(path.join(enginesDir, f)))
+const hasEngine = ['schema-engine-debian-openssl-3.0.x', 'schema-engine-linux-musl-openssl-3.0.x'].some((f) =>
+  existsSync(path.join(enginesDir, f)),
+)
 if (!hasEngine && !env.PRISMA_SCHEMA_ENGINE_BINARY) env.PRISMA_SCHEMA_ENGINE_BINARY = process.execPath
 execFileSync(process.execPath, [cli, 'generate', '--schema', 'prisma/schema.prisma'], { stdio: 'inherit', env })

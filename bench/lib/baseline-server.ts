@@ -38,7 +38,10 @@ wss.on('connection', (ws) => {
         return
       case 'hello':
         // Like the master: a second hello gets an error frame, which the simulators use as an in-order probe.
-        if (serverId) return ws.send(JSON.stringify({ kind: 'error', error: { code: 'INVALID_FRAME', message: 'hello was already received' } }))
+        if (serverId)
+          return ws.send(
+            JSON.stringify({ kind: 'error', error: { code: 'INVALID_FRAME', message: 'hello was already received' } }),
+          )
         serverId = frame.serverId!
         agents.set(serverId, ws)
         return ws.send(JSON.stringify({ kind: 'welcome', serverId, protocolVersion: 1, heartbeatMs: 15_000 }))
@@ -48,7 +51,9 @@ wss.on('connection', (ws) => {
         return
     }
   })
-  ws.on('close', () => { if (serverId && agents.get(serverId) === ws) agents.delete(serverId) })
+  ws.on('close', () => {
+    if (serverId && agents.get(serverId) === ws) agents.delete(serverId)
+  })
   ws.on('error', () => ws.terminate())
 })
 

@@ -25,7 +25,10 @@ function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
   return new Promise((resolve) => {
     const kill = setTimeout(() => child.kill('SIGKILL'), 20_000)
-    child.once('exit', () => { clearTimeout(kill); resolve() })
+    child.once('exit', () => {
+      clearTimeout(kill)
+      resolve()
+    })
     child.kill('SIGTERM')
   })
 }

@@ -26,27 +26,45 @@ export async function runLoad(opts: {
   const latencies: number[] = []
   const statuses: Record<string, number> = {}
   let next = 0
-  const one = (i: number) => new Promise<void>((resolve) => {
-    const t0 = performance.now()
-    const done = (status: string) => {
-      statuses[status] = (statuses[status] ?? 0) + 1
-      if (status === '200') latencies.push(performance.now() - t0)
-      resolve()
-    }
-    const req = http.request({ host: url.hostname, port: url.port, path: opts.path(i), agent, headers: opts.headers, timeout: opts.timeoutMs ?? 30_000 }, (res) => {
-      res.resume()
-      res.on('end', () => done(String(res.statusCode)))
-      res.on('error', (err) => done(err.message))
+  const one = (i: number) =>
+    new Promise<void>((resolve) => {
+      const t0 = performance.now()
+      const done = (status: string) => {
+        statuses[status] = (statuses[status] ?? 0) + 1
+        if (status === '200') latencies.push(performance.now() - t0)
+        resolve()
+      }
+      const req = http.request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: opts.path(i),
+          agent,
+          headers: opts.headers,
+          timeout: opts.timeoutMs ?? 30_000,
+        },
+        (res) => {
+          res.resume()
+          res.on('end', () => done(String(res.statusCode)))
+          res.on('error', (err) => done(err.message))
+        },
+      )
+      req.on('timeout', () => req.destroy(new Error('timeout')))
+      req.on('error', (err: NodeJS.ErrnoException) => done(err.code ?? err.message))
+      req.end()
     })
-    req.on('timeout', () => req.destroy(new Error('timeout')))
-    req.on('error', (err: NodeJS.ErrnoException) => done(err.code ?? err.message))
-    req.end()
-  })
   const started = performance.now()
-  await Promise.all(Array.from({ length: opts.concurrency }, async () => {
-    while (next < opts.count) await one(next++)
-  }))
+  await Promise.all(
+    Array.from({ length: opts.concurrency }, async () => {
+      while (next < opts.count) await one(next++)
+    }),
+  )
   const seconds = (performance.now() - started) / 1000
   agent.destroy()
-  return { latency: summarize(latencies), statuses, seconds: Math.round(seconds * 100) / 100, rps: Math.round(opts.count / seconds) }
+  return {
+    latency: summarize(latencies),
+    statuses,
+    seconds: Math.round(seconds * 100) / 100,
+    rps: Math.round(opts.count / seconds),
+  }
 }

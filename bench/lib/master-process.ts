@@ -46,14 +46,16 @@ export async function startMasterProcess(opts: {
   const url = `http://127.0.0.1:${opts.port}`
   const deadline = Date.now() + 120_000
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`the master exited (${child.exitCode}) while starting\n${await tailFile(logFile)}`)
+    if (child.exitCode !== null)
+      throw new Error(`the master exited (${child.exitCode}) while starting\n${await tailFile(logFile)}`)
     try {
       const res = await fetch(`${url}/health`)
       if (res.ok) break
     } catch {
       // not listening yet
     }
-    if (Date.now() > deadline) throw new Error(`the master did not answer /health within 120 s\n${await tailFile(logFile)}`)
+    if (Date.now() > deadline)
+      throw new Error(`the master did not answer /health within 120 s\n${await tailFile(logFile)}`)
     await new Promise((r) => setTimeout(r, 200))
   }
   return { child, pid: child.pid!, url, logFile, alive: () => child.exitCode === null && child.signalCode === null }

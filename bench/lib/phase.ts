@@ -87,7 +87,10 @@ async function transactions(target: Target): Promise<number | undefined> {
 }
 
 /** Polls `ingested` until it reaches `sent` or the lag allowance runs out; returns what it saw. */
-async function awaitIngested(target: Target, sent: number): Promise<{ sent: number; ingested: number; waitedMs: number }> {
+async function awaitIngested(
+  target: Target,
+  sent: number,
+): Promise<{ sent: number; ingested: number; waitedMs: number }> {
   const start = Date.now()
   let ingested = await target.ingested()
   while (ingested < sent && Date.now() - start < target.ingestLagMs + 15_000) {
@@ -102,7 +105,9 @@ export async function runPhase(target: Target, pool: SimPool, o: PhaseOptions): 
   const rssIdleMiB = rssMiB(target.pid)
   o.log(`${target.name}: connecting ${o.agents.length} agents, ${o.wave} at a time`)
   const connect = await pool.connect(target.wsUrl, o.agents, o.localAddresses, o.wave)
-  o.log(`${target.name}: ${connect.ok} welcomed, ${connect.failed} failed in ${connect.seconds} s ${JSON.stringify(connect.errors)}`)
+  o.log(
+    `${target.name}: ${connect.ok} welcomed, ${connect.failed} failed in ${connect.seconds} s ${JSON.stringify(connect.errors)}`,
+  )
   // Agents that failed to connect stay in the list: their commands answer 503 and show up in the status counts.
   const open = o.agents
 
@@ -110,15 +115,27 @@ export async function runPhase(target: Target, pool: SimPool, o: PhaseOptions): 
   o.log(`${target.name}: streaming metrics; warm-up ${o.intervalMs / 1000} s, then a ${o.durationS} s steady window`)
   await sleep(o.intervalMs)
   const s0 = await pool.stats()
-  const [c0, p0, m0, t0, b0] = [cpuSeconds(target.pid), target.postgresPid ? treeCpuSeconds(target.postgresPid) : 0, machineCpu(), performance.now(), selfCpu()]
+  const [c0, p0, m0, t0, b0] = [
+    cpuSeconds(target.pid),
+    target.postgresPid ? treeCpuSeconds(target.postgresPid) : 0,
+    machineCpu(),
+    performance.now(),
+    selfCpu(),
+  ]
   await sleep(o.durationS * 1000)
   const s1 = await pool.stats()
-  const [c1, p1, m1, t1, b1] = [cpuSeconds(target.pid), target.postgresPid ? treeCpuSeconds(target.postgresPid) : 0, machineCpu(), performance.now(), selfCpu()]
+  const [c1, p1, m1, t1, b1] = [
+    cpuSeconds(target.pid),
+    target.postgresPid ? treeCpuSeconds(target.postgresPid) : 0,
+    machineCpu(),
+    performance.now(),
+    selfCpu(),
+  ]
   const seconds = (t1 - t0) / 1000
   const framesSent = s1.sent - s0.sent
   const cores = cpus().length
   const machineBusyPct = pct((m1.busy - m0.busy) / (m1.total - m0.total))
-  const ours = (c1 - c0) + (p1 - p0) + (s1.cpuSeconds - s0.cpuSeconds) + (b1 - b0)
+  const ours = c1 - c0 + (p1 - p0) + (s1.cpuSeconds - s0.cpuSeconds) + (b1 - b0)
   const steady = {
     seconds: Math.round(seconds * 10) / 10,
     framesSent,
@@ -137,24 +154,62 @@ export async function runPhase(target: Target, pool: SimPool, o: PhaseOptions): 
 
   // One request of each kind first: the master caches a verified Basic Auth credential, and the first check runs
   // scrypt (tens of MB, a few hundred ms) which is not what a loaded API costs per request.
-  await runLoad({ baseUrl: target.httpUrl, path: () => target.listPath, count: 1, concurrency: 1, headers: target.headers })
-  await runLoad({ baseUrl: target.httpUrl, path: () => target.commandPath(o.agents[0]!), count: 1, concurrency: 1, headers: target.headers })
+  await runLoad({
+    baseUrl: target.httpUrl,
+    path: () => target.listPath,
+    count: 1,
+    concurrency: 1,
+    headers: target.headers,
+  })
+  await runLoad({
+    baseUrl: target.httpUrl,
+    path: () => target.commandPath(o.agents[0]!),
+    count: 1,
+    concurrency: 1,
+    headers: target.headers,
+  })
   // Latency while every agent keeps streaming: the figures the targets are about.
-  const listSerial = await runLoad({ baseUrl: target.httpUrl, path: () => target.listPath, count: o.requests, concurrency: 1, headers: target.headers })
+  const listSerial = await runLoad({
+    baseUrl: target.httpUrl,
+    path: () => target.listPath,
+    count: o.requests,
+    concurrency: 1,
+    headers: target.headers,
+  })
   o.log(`${target.name}: GET ${target.listPath}, one at a time ${JSON.stringify(listSerial)}`)
   const x0 = await transactions(target)
-  const list = await runLoad({ baseUrl: target.httpUrl, path: () => target.listPath, count: o.requests, concurrency: o.listConcurrency, headers: target.headers })
+  const list = await runLoad({
+    baseUrl: target.httpUrl,
+    path: () => target.listPath,
+    count: o.requests,
+    concurrency: o.listConcurrency,
+    headers: target.headers,
+  })
   o.log(`${target.name}: GET ${target.listPath}, ${o.listConcurrency} at a time ${JSON.stringify(list)}`)
   const x1 = await transactions(target)
   const pick = (i: number) => open[(i * 7919) % open.length]!
-  const commandSerial = await runLoad({ baseUrl: target.httpUrl, path: (i) => target.commandPath(pick(i)), count: o.requests, concurrency: 1, headers: target.headers })
+  const commandSerial = await runLoad({
+    baseUrl: target.httpUrl,
+    path: (i) => target.commandPath(pick(i)),
+    count: o.requests,
+    concurrency: 1,
+    headers: target.headers,
+  })
   o.log(`${target.name}: command round trip, one at a time ${JSON.stringify(commandSerial)}`)
   const x2 = await transactions(target)
-  const command = await runLoad({ baseUrl: target.httpUrl, path: (i) => target.commandPath(pick(i + o.requests)), count: o.requests, concurrency: o.commandConcurrency, headers: target.headers })
+  const command = await runLoad({
+    baseUrl: target.httpUrl,
+    path: (i) => target.commandPath(pick(i + o.requests)),
+    count: o.requests,
+    concurrency: o.commandConcurrency,
+    headers: target.headers,
+  })
   o.log(`${target.name}: command round trip, ${o.commandConcurrency} at a time ${JSON.stringify(command)}`)
   const perRequest = (a: number, b: number) => Math.round(((b - a) / o.requests) * 10) / 10
-  const dbTransactionsPerRequest = x0 === undefined ? undefined : { list: perRequest(x0, x1!), command: perRequest(x1!, x2!) }
-  if (dbTransactionsPerRequest) o.log(`${target.name}: PostgreSQL transactions per request ${JSON.stringify(dbTransactionsPerRequest)}`)
+  const dbTransactionsPerRequest =
+    x0 === undefined ? undefined : { list: perRequest(x0, x1!), command: perRequest(x1!, x2!) }
+  if (dbTransactionsPerRequest)
+    o.log(`${target.name}: PostgreSQL transactions per request ${JSON.stringify(dbTransactionsPerRequest)}`)
 
   await pool.stream(false, o.intervalMs)
   const ingestCheck = await awaitIngested(target, (await pool.stats()).sent)
@@ -163,12 +218,30 @@ export async function runPhase(target: Target, pool: SimPool, o: PhaseOptions): 
   // Saturation: every agent sends a few frames back to back; the probe answers say when the target has handled them.
   const b = await pool.burst(o.burstFramesPerAgent, 120_000)
   const afterBurst = await awaitIngested(target, (await pool.stats()).sent)
-  const burst = { frames: b.sent, answered: b.answered, seconds: Math.round(b.seconds * 100) / 100, framesPerSec: Math.round(b.sent / b.seconds), ingested: afterBurst.ingested, sent: afterBurst.sent }
+  const burst = {
+    frames: b.sent,
+    answered: b.answered,
+    seconds: Math.round(b.seconds * 100) / 100,
+    framesPerSec: Math.round(b.sent / b.seconds),
+    ingested: afterBurst.ingested,
+    sent: afterBurst.sent,
+  }
   o.log(`${target.name}: burst ${JSON.stringify(burst)}`)
   const s2 = await pool.stats()
 
   return {
-    connect, rssIdleMiB, rssAtNMiB, rssPeakMiB: rssMiB(target.pid, 'VmHWM'), openFilesAtN, steady, ingestCheck, listSerial, list, commandSerial, command, burst,
+    connect,
+    rssIdleMiB,
+    rssAtNMiB,
+    rssPeakMiB: rssMiB(target.pid, 'VmHWM'),
+    openFilesAtN,
+    steady,
+    ingestCheck,
+    listSerial,
+    list,
+    commandSerial,
+    command,
+    burst,
     ...(dbTransactionsPerRequest ? { dbTransactionsPerRequest } : {}),
     agentErrors: { dropped: s2.dropped, errorFrames: s2.errorFrames, badFrames: s2.badFrames },
   }

@@ -8,13 +8,23 @@ import type { SimIdentity } from './sim-protocol.ts'
 const CHUNK = 2_000
 
 export async function seedAgents(db: Database, count: number, prefix: string): Promise<SimIdentity[]> {
-  const agents: SimIdentity[] = Array.from({ length: count }, () => ({ serverId: randomUUID(), secret: randomBytes(32).toString('base64url') }))
+  const agents: SimIdentity[] = Array.from({ length: count }, () => ({
+    serverId: randomUUID(),
+    secret: randomBytes(32).toString('base64url'),
+  }))
   for (let i = 0; i < agents.length; i += CHUNK) {
     const chunk = agents.slice(i, i + CHUNK)
     await db.prisma.server.createMany({
-      data: chunk.map((a, k) => ({ id: a.serverId, name: `${prefix}-${String(i + k).padStart(5, '0')}`, host: '127.0.0.1', baseDomain: 'bench.test' })),
+      data: chunk.map((a, k) => ({
+        id: a.serverId,
+        name: `${prefix}-${String(i + k).padStart(5, '0')}`,
+        host: '127.0.0.1',
+        baseDomain: 'bench.test',
+      })),
     })
-    await db.prisma.agentCredential.createMany({ data: chunk.map((a) => ({ serverId: a.serverId, secretHash: hashSecret(a.secret) })) })
+    await db.prisma.agentCredential.createMany({
+      data: chunk.map((a) => ({ serverId: a.serverId, secretHash: hashSecret(a.secret) })),
+    })
   }
   return agents
 }
@@ -31,9 +41,10 @@ export async function storedFrameCount(db: Database): Promise<{ servers: number;
   return { servers: rows[0]?.servers ?? 0, frames: Number(rows[0]?.frames ?? 0) }
 }
 
-
 /** Transactions committed in this database so far, as PostgreSQL's statistics report them. */
 export async function committedTransactions(db: Database): Promise<number> {
-  const rows = await db.prisma.$queryRawUnsafe<{ n: string }[]>(`SELECT xact_commit::text AS n FROM pg_stat_database WHERE datname = current_database()`)
+  const rows = await db.prisma.$queryRawUnsafe<{ n: string }[]>(
+    `SELECT xact_commit::text AS n FROM pg_stat_database WHERE datname = current_database()`,
+  )
   return Number(rows[0]?.n ?? 0)
 }

@@ -37,14 +37,26 @@ export function metricsFrameText(ts: number, count: number): string {
 
 export function helloFrameText(serverId: string): string {
   const hello: HelloFrame = {
-    kind: 'hello', agentVersion: '0.1.0', protocolVersion: PROTOCOL_VERSION, serverId, capabilities: [...COMMAND_TYPES], inFlight: [],
+    kind: 'hello',
+    agentVersion: '0.1.0',
+    protocolVersion: PROTOCOL_VERSION,
+    serverId,
+    capabilities: [...COMMAND_TYPES],
+    inFlight: [],
   }
   return JSON.stringify(hello)
 }
 
 const SERVER_INFO = {
-  hostname: 'sim', os: 'Debian GNU/Linux 12 (bookworm)', kernel: '6.1.0-sim', cpus: 2, memTotal: 8 * GiB,
-  dockerVersion: '27.0.3', nginxVersion: '1.22.1', dbEngines: ['mariadb'], disk: JSON.parse(DISK_JSON) as unknown,
+  hostname: 'sim',
+  os: 'Debian GNU/Linux 12 (bookworm)',
+  kernel: '6.1.0-sim',
+  cpus: 2,
+  memTotal: 8 * GiB,
+  dockerVersion: '27.0.3',
+  nginxVersion: '1.22.1',
+  dbEngines: ['mariadb'],
+  disk: JSON.parse(DISK_JSON) as unknown,
 }
 
 /** The result data a simulated agent answers a command with; undefined for types it does not simulate. */

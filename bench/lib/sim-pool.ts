@@ -25,9 +25,13 @@ class Worker {
   /** Requests are answered in order (the worker handles one message at a time per type, and we never overlap). */
   ask<R extends FromWorker>(msg: ToWorker): Promise<R> {
     return new Promise((resolve, reject) => {
-      const onExit = (code: number | null) => reject(new Error(`simulator worker ${this.child.pid} exited (${code}) during ${msg.type}`))
+      const onExit = (code: number | null) =>
+        reject(new Error(`simulator worker ${this.child.pid} exited (${code}) during ${msg.type}`))
       this.child.once('exit', onExit)
-      this.waiting.push((reply) => { this.child.off('exit', onExit); resolve(reply as R) })
+      this.waiting.push((reply) => {
+        this.child.off('exit', onExit)
+        resolve(reply as R)
+      })
       this.child.send(msg)
     })
   }
@@ -39,7 +43,11 @@ export class SimPool {
   constructor(procs: number, cwd: string, track: (child: ChildProcess) => void) {
     this.workers = Array.from({ length: procs }, () => {
       // Each worker holds at most a few thousand sockets: the 20,000 open-files cap is per process.
-      const child = fork(WORKER, [], { cwd, execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+      const child = fork(WORKER, [], {
+        cwd,
+        execArgv: ['--import', 'tsx'],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      })
       track(child)
       return new Worker(child)
     })
@@ -50,11 +58,27 @@ export class SimPool {
   }
 
   /** Connects the agents (round-robin over workers and source addresses), `wave` at a time in total. */
-  async connect(url: string, agents: SimIdentity[], localAddresses: string[], wave: number, timeoutMs = 60_000): Promise<ConnectResult> {
+  async connect(
+    url: string,
+    agents: SimIdentity[],
+    localAddresses: string[],
+    wave: number,
+    timeoutMs = 60_000,
+  ): Promise<ConnectResult> {
     const shares = this.workers.map((_, i) => agents.filter((_a, k) => k % this.workers.length === i))
     const perWorkerWave = Math.max(1, Math.ceil(wave / this.workers.length))
-    const reports = await Promise.all(this.workers.map((w, i) =>
-      w.ask<ConnectReport>({ type: 'connect', url, agents: shares[i]!, localAddresses, wave: perWorkerWave, timeoutMs })))
+    const reports = await Promise.all(
+      this.workers.map((w, i) =>
+        w.ask<ConnectReport>({
+          type: 'connect',
+          url,
+          agents: shares[i]!,
+          localAddresses,
+          wave: perWorkerWave,
+          timeoutMs,
+        }),
+      ),
+    )
     const errors: Record<string, number> = {}
     for (const r of reports) for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v
     const first = Math.min(...reports.map((r) => r.firstStart))
@@ -75,8 +99,14 @@ export class SimPool {
     const all = await Promise.all(this.workers.map((w) => w.ask<WorkerStats>({ type: 'stats' })))
     const sum = (k: keyof PoolStats) => all.reduce((n, s) => n + s[k], 0)
     return {
-      open: sum('open'), sent: sum('sent'), commands: sum('commands'), badFrames: sum('badFrames'), errorFrames: sum('errorFrames'),
-      dropped: sum('dropped'), cpuSeconds: sum('cpuSeconds'), rssMiB: Math.round(sum('rssMiB')),
+      open: sum('open'),
+      sent: sum('sent'),
+      commands: sum('commands'),
+      badFrames: sum('badFrames'),
+      errorFrames: sum('errorFrames'),
+      dropped: sum('dropped'),
+      cpuSeconds: sum('cpuSeconds'),
+      rssMiB: Math.round(sum('rssMiB')),
     }
   }
 
@@ -85,7 +115,11 @@ export class SimPool {
     const all = await Promise.all(this.workers.map((w) => w.ask<BurstReport>({ type: 'burst', frames, timeoutMs })))
     const start = Math.min(...all.map((r) => r.start))
     const end = Math.max(...all.map((r) => r.end))
-    return { sent: all.reduce((n, r) => n + r.sent, 0), answered: all.reduce((n, r) => n + r.answered, 0), seconds: (end - start) / 1000 }
+    return {
+      sent: all.reduce((n, r) => n + r.sent, 0),
+      answered: all.reduce((n, r) => n + r.answered, 0),
+      seconds: (end - start) / 1000,
+    }
   }
 
   async closeAll(): Promise<void> {

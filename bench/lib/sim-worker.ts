@@ -37,14 +37,26 @@ async function answerCommand(a: SimAgent, frame: CommandFrame) {
   counters.commands++
   a.ws.send(JSON.stringify({ kind: 'ack', id: frame.id }))
   const data = await simulateCommand(frame)
-  const result = data === undefined
-    ? { kind: 'result', id: frame.id, ok: false, error: { code: 'UNSUPPORTED', message: `the simulator does not run ${frame.type}` } }
-    : { kind: 'result', id: frame.id, ok: true, data }
+  const result =
+    data === undefined
+      ? {
+          kind: 'result',
+          id: frame.id,
+          ok: false,
+          error: { code: 'UNSUPPORTED', message: `the simulator does not run ${frame.type}` },
+        }
+      : { kind: 'result', id: frame.id, ok: true, data }
   if (a.ws.readyState === WebSocket.OPEN) a.ws.send(JSON.stringify(result))
 }
 
 /** Opens one agent connection; resolves true once welcomed, false on any failure (the reason is counted). */
-function connectOne(url: string, id: SimIdentity, localAddress: string, timeoutMs: number, errors: Record<string, number>): Promise<boolean> {
+function connectOne(
+  url: string,
+  id: SimIdentity,
+  localAddress: string,
+  timeoutMs: number,
+  errors: Record<string, number>,
+): Promise<boolean> {
   return new Promise((resolve) => {
     const ws = new WebSocket(url, {
       headers: { authorization: `Bearer ${id.secret}` },
@@ -100,7 +112,11 @@ async function connect(msg: Extract<ToWorker, { type: 'connect' }>): Promise<Con
   // Waves keep the SYN backlog (somaxconn 4096, listen backlog 511) from overflowing and the master's auth queue short.
   for (let i = 0; i < msg.agents.length; i += msg.wave) {
     const wave = msg.agents.slice(i, i + msg.wave)
-    const results = await Promise.all(wave.map((id, k) => connectOne(msg.url, id, msg.localAddresses[(i + k) % msg.localAddresses.length]!, msg.timeoutMs, errors)))
+    const results = await Promise.all(
+      wave.map((id, k) =>
+        connectOne(msg.url, id, msg.localAddresses[(i + k) % msg.localAddresses.length]!, msg.timeoutMs, errors),
+      ),
+    )
     const welcomed = results.filter(Boolean).length
     ok += welcomed
     if (welcomed) lastWelcome = now()
@@ -126,10 +142,21 @@ async function burst(frames: number, timeoutMs: number): Promise<BurstReport> {
   const sentBefore = open.reduce((n, a) => n + a.sent, 0)
   const start = now()
   let end = start
-  const answers = open.map((a) => new Promise<boolean>((resolve) => {
-    const t = setTimeout(() => { a.probe = undefined; resolve(false) }, timeoutMs)
-    a.probe = () => { clearTimeout(t); a.probe = undefined; end = now(); resolve(true) }
-  }))
+  const answers = open.map(
+    (a) =>
+      new Promise<boolean>((resolve) => {
+        const t = setTimeout(() => {
+          a.probe = undefined
+          resolve(false)
+        }, timeoutMs)
+        a.probe = () => {
+          clearTimeout(t)
+          a.probe = undefined
+          end = now()
+          resolve(true)
+        }
+      }),
+  )
   for (const a of open) {
     for (let i = 0; i < frames; i++) sendMetrics(a)
     // A second hello is refused with an error frame only after the frames before it were handled (the hub handles
@@ -154,13 +181,24 @@ function stats(): WorkerStats {
 
 async function closeAll() {
   closing = true
-  await Promise.all(agents.map((a) => new Promise<void>((resolve) => {
-    clearTimeout(a.timer)
-    if (a.ws.readyState === WebSocket.CLOSED) return resolve()
-    const t = setTimeout(() => { a.ws.terminate(); resolve() }, 5_000)
-    a.ws.once('close', () => { clearTimeout(t); resolve() })
-    a.ws.close(1000, 'bench done')
-  })))
+  await Promise.all(
+    agents.map(
+      (a) =>
+        new Promise<void>((resolve) => {
+          clearTimeout(a.timer)
+          if (a.ws.readyState === WebSocket.CLOSED) return resolve()
+          const t = setTimeout(() => {
+            a.ws.terminate()
+            resolve()
+          }, 5_000)
+          a.ws.once('close', () => {
+            clearTimeout(t)
+            resolve()
+          })
+          a.ws.close(1000, 'bench done')
+        }),
+    ),
+  )
   agents.length = 0
   closing = false
   counters.dropped = 0
@@ -169,11 +207,18 @@ async function closeAll() {
 process.on('message', (msg: ToWorker) => {
   const run = async (): Promise<FromWorker> => {
     switch (msg.type) {
-      case 'connect': return connect(msg)
-      case 'stream': stream(msg.on, msg.intervalMs); return { type: 'streaming' }
-      case 'burst': return burst(msg.frames, msg.timeoutMs)
-      case 'stats': return stats()
-      case 'close': await closeAll(); return { type: 'closed' }
+      case 'connect':
+        return connect(msg)
+      case 'stream':
+        stream(msg.on, msg.intervalMs)
+        return { type: 'streaming' }
+      case 'burst':
+        return burst(msg.frames, msg.timeoutMs)
+      case 'stats':
+        return stats()
+      case 'close':
+        await closeAll()
+        return { type: 'closed' }
     }
   }
   run().then(send, (err: unknown) => {

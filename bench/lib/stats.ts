@@ -30,6 +30,7 @@ export function summarize(samples: readonly number[]): LatencySummary {
 
 /** ours / baseline, rounded; undefined when either side is missing so the report shows "n/a" rather than Infinity. */
 export function ratio(ours: number | undefined, base: number | undefined): number | undefined {
-  if (ours === undefined || base === undefined || !Number.isFinite(ours) || !Number.isFinite(base) || base === 0) return undefined
+  if (ours === undefined || base === undefined || !Number.isFinite(ours) || !Number.isFinite(base) || base === 0)
+    return undefined
   return Math.round((ours / base) * 100) / 100
 }

@@ -35,7 +35,13 @@ export async function findTopout(opts: {
   let failingWaves = 0
   let top = { agents: (await opts.pool.stats()).open, files: openFiles(opts.pid), rss: rssMiB(opts.pid) }
   for (let i = 0; i < opts.extra.length && opts.alive(); i += opts.wave) {
-    const r = await opts.pool.connect(opts.wsUrl, opts.extra.slice(i, i + opts.wave), opts.localAddresses, opts.wave, 20_000)
+    const r = await opts.pool.connect(
+      opts.wsUrl,
+      opts.extra.slice(i, i + opts.wave),
+      opts.localAddresses,
+      opts.wave,
+      20_000,
+    )
     failed += r.failed
     for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v
     const open = (await opts.pool.stats()).open
@@ -46,10 +52,19 @@ export async function findTopout(opts: {
     if (failingWaves >= 2) break
   }
   // No answer within 10 s counts as not healthy.
-  const healthOk = await fetch(`${opts.httpUrl}/health`, { signal: AbortSignal.timeout(10_000) }).then((r) => r.ok, () => false)
+  const healthOk = await fetch(`${opts.httpUrl}/health`, { signal: AbortSignal.timeout(10_000) }).then(
+    (r) => r.ok,
+    () => false,
+  )
   const after = await opts.pool.stats()
   return {
-    agentsAtTop: top.agents, openFilesAtTop: top.files, rssAtTopMiB: top.rss, failed, errors,
-    masterAlive: opts.alive(), healthOk, dropped: after.dropped,
+    agentsAtTop: top.agents,
+    openFilesAtTop: top.files,
+    rssAtTopMiB: top.rss,
+    failed,
+    errors,
+    masterAlive: opts.alive(),
+    healthOk,
+    dropped: after.dropped,
   }
 }

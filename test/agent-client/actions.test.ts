@@ -29,7 +29,8 @@ const app = (action: ClientAppPayload['action'], extra: Partial<ClientAppPayload
 const configure = (settings: ClientSettings, expired: boolean) =>
   env.run('client.configure', { clientId: p.clientId, slug: p.slug, dbEngine: 'mariadb', settings, expired })
 const page = (urlPath = '/') => fetchVhost(env.nginx.port, p.domain, urlPath)
-const errorOf = (run: Run) => (run.result as { error: { code: string; message: string; data?: Record<string, unknown> } }).error
+const errorOf = (run: Run) =>
+  (run.result as { error: { code: string; message: string; data?: Record<string, unknown> } }).error
 const demoRows = () => clientQuery(env, dbName, 'SELECT id, label, demo_batch FROM demo_rows ORDER BY id')
 
 describe('client.app', () => {
@@ -37,8 +38,13 @@ describe('client.app', () => {
     await clientQuery(env, dbName, "INSERT INTO demo_rows (label, demo_batch) VALUES ('made by a user', NULL)")
     const before = await demoRows()
     const seeded = await app('demoSeed')
-    expect(seeded.result, JSON.stringify(seeded.result) + allLines(seeded)).toMatchObject({ ok: true, data: { exitCode: 0 } })
-    expect(seeded.logs.some((l) => l.step === 'demo-seed' && l.stream === 'stdout' && l.line.includes('Demo data seeded'))).toBe(true)
+    expect(seeded.result, JSON.stringify(seeded.result) + allLines(seeded)).toMatchObject({
+      ok: true,
+      data: { exitCode: 0 },
+    })
+    expect(
+      seeded.logs.some((l) => l.step === 'demo-seed' && l.stream === 'stdout' && l.line.includes('Demo data seeded')),
+    ).toBe(true)
     const during = await demoRows()
     expect(during.filter((r) => r.demo_batch === 'demo')).toHaveLength(5)
     expect(during.filter((r) => r.demo_batch !== 'demo')).toEqual(before)
@@ -51,7 +57,11 @@ describe('client.app', () => {
     const password = `New-${randomUUID()}`
     const run = await app('setOwnerPassword', { ownerLogin: 'owner@lab', ownerPassword: password })
     expect(run.result, allLines(run)).toMatchObject({ ok: true, data: { exitCode: 0 } })
-    const [owner] = await clientQuery(env, dbName, "SELECT password_hash, is_owner FROM users WHERE login = 'owner@lab'")
+    const [owner] = await clientQuery(
+      env,
+      dbName,
+      "SELECT password_hash, is_owner FROM users WHERE login = 'owner@lab'",
+    )
     expect(await verifyPassword(password, String(owner?.password_hash))).toBe(true)
     expect(await verifyPassword(p.ownerPassword, String(owner?.password_hash))).toBe(false)
     expect(JSON.stringify(run)).not.toContain(password)
@@ -67,7 +77,9 @@ describe('client.app', () => {
   })
 
   it("a failing command fails EXEC_FAILED naming the action, with the app's output tail", async () => {
-    const run = await app('migrate', { profile: { ...FIXTURE_PROFILE, migrate: ['node', '/app/app.js', 'no-such-command'] } })
+    const run = await app('migrate', {
+      profile: { ...FIXTURE_PROFILE, migrate: ['node', '/app/app.js', 'no-such-command'] },
+    })
     const error = errorOf(run)
     expect(error).toMatchObject({ code: 'EXEC_FAILED', data: { step: 'migrate', exitCode: 1 } })
     expect(error.message).toMatch(/^migrate failed: /)
@@ -83,7 +95,10 @@ describe('client.configure', () => {
     const on = await configure({ ...base(), maintenance: true }, false)
     expect(on.result, allLines(on)).toMatchObject({ ok: true, data: { maintenance: true, expired: false } })
     // Idempotent: the same state again is a success that changes nothing.
-    expect((await configure({ ...base(), maintenance: true }, false)).result).toMatchObject({ ok: true, data: { maintenance: true } })
+    expect((await configure({ ...base(), maintenance: true }, false)).result).toMatchObject({
+      ok: true,
+      data: { maintenance: true },
+    })
     const shown = await page('/')
     expect(shown.status).toBe(503)
     expect(shown.body).toContain('Maintenance')
@@ -107,7 +122,13 @@ describe('client.configure', () => {
     expect(shown.status).toBe(403)
     expect(shown.body).toContain('Subscription expired')
 
-    const settings: ClientSettings = { maintenance: false, expireDate: '2032-06-30', turbostart: false, tutorial: true, version: '1.0.0' }
+    const settings: ClientSettings = {
+      maintenance: false,
+      expireDate: '2032-06-30',
+      turbostart: false,
+      tutorial: true,
+      version: '1.0.0',
+    }
     const extended = await configure(settings, false)
     expect(extended.result).toMatchObject({ ok: true, data: { expired: false } })
     const api = await page('/api/settings')
@@ -139,7 +160,11 @@ describe('client.restart', () => {
   })
 
   it('fails naming health when the app does not come back healthy', async () => {
-    const run = await env.run('client.restart', { slug: p.slug, domain: p.domain, profile: { ...FIXTURE_PROFILE, healthPath: '/no-such-health' } })
+    const run = await env.run('client.restart', {
+      slug: p.slug,
+      domain: p.domain,
+      profile: { ...FIXTURE_PROFILE, healthPath: '/no-such-health' },
+    })
     expect(run.result.ok).toBe(false)
     expect(errorOf(run).message).toMatch(/^health failed: .*no-such-health.* \(last status 404\)$/)
   })

@@ -4,7 +4,12 @@ import { containerNameForSlug } from '@alfa/protocol'
 import mysql from 'mysql2/promise'
 import type { AgentClientEnv } from './harness.ts'
 
-export async function clientQuery(env: AgentClientEnv, dbName: string, sql: string, params: unknown[] = []): Promise<Record<string, unknown>[]> {
+export async function clientQuery(
+  env: AgentClientEnv,
+  dbName: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<Record<string, unknown>[]> {
   const c = await mysql.createConnection({
     host: '127.0.0.1',
     port: env.mariadb.port,
@@ -22,12 +27,25 @@ export async function clientQuery(env: AgentClientEnv, dbName: string, sql: stri
 }
 
 /** Every table with its columns and all its rows (ordered by id or the first column): equal pictures, equal data. */
-export async function databasePicture(env: AgentClientEnv, dbName: string): Promise<Record<string, { columns: string[]; rows: unknown[] }>> {
-  const tables = await clientQuery(env, dbName, 'SELECT TABLE_NAME AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY n', [dbName])
+export async function databasePicture(
+  env: AgentClientEnv,
+  dbName: string,
+): Promise<Record<string, { columns: string[]; rows: unknown[] }>> {
+  const tables = await clientQuery(
+    env,
+    dbName,
+    'SELECT TABLE_NAME AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? ORDER BY n',
+    [dbName],
+  )
   const picture: Record<string, { columns: string[]; rows: unknown[] }> = {}
   for (const { n } of tables as { n: string }[]) {
     const columns = (
-      await clientQuery(env, dbName, 'SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION', [dbName, n])
+      await clientQuery(
+        env,
+        dbName,
+        'SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
+        [dbName, n],
+      )
     ).map((r) => String(r.c))
     picture[n] = { columns, rows: await clientQuery(env, dbName, `SELECT * FROM ${mysql.escapeId(n)} ORDER BY 1`) }
   }
@@ -35,9 +53,17 @@ export async function databasePicture(env: AgentClientEnv, dbName: string): Prom
 }
 
 /** The containers of `slug` on this test server (ours by label), by name. */
-export async function containersOf(env: AgentClientEnv, slug: string): Promise<{ name: string; id: string; state: string }[]> {
-  const list = await env.docker.listContainers({ all: true, filters: { label: [`alfa.server=${env.serverId}`, `alfa.slug=${slug}`] } })
-  return list.map((c) => ({ name: (c.Names[0] ?? '').replace(/^\//, ''), id: c.Id, state: c.State })).sort((a, b) => a.name.localeCompare(b.name))
+export async function containersOf(
+  env: AgentClientEnv,
+  slug: string,
+): Promise<{ name: string; id: string; state: string }[]> {
+  const list = await env.docker.listContainers({
+    all: true,
+    filters: { label: [`alfa.server=${env.serverId}`, `alfa.slug=${slug}`] },
+  })
+  return list
+    .map((c) => ({ name: (c.Names[0] ?? '').replace(/^\//, ''), id: c.Id, state: c.State }))
+    .sort((a, b) => a.name.localeCompare(b.name))
 }
 
 export const mainContainer = (slug: string) => containerNameForSlug(slug)

@@ -6,8 +6,27 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import Docker from 'dockerode'
-import { createAgentLogger, createDispatcher, createJournal, createRegistry, exec, loadAgentConfig, type AgentConfig, type HandlerDeps } from '@alfa/agent'
-import { agentFrameSchema, commandFrame, type AgentFrame, type ClientCreatePayload, type CommandPayload, type CommandType, type LogFrame, type ProgressFrame, type ResultFrame } from '@alfa/protocol'
+import {
+  createAgentLogger,
+  createDispatcher,
+  createJournal,
+  createRegistry,
+  exec,
+  loadAgentConfig,
+  type AgentConfig,
+  type HandlerDeps,
+} from '@alfa/agent'
+import {
+  agentFrameSchema,
+  commandFrame,
+  type AgentFrame,
+  type ClientCreatePayload,
+  type CommandPayload,
+  type CommandType,
+  type LogFrame,
+  type ProgressFrame,
+  type ResultFrame,
+} from '@alfa/protocol'
 import { ensureFixtureImages, type FixtureImages } from '../fixtures/app/build.ts'
 import { bridgeGateway, dockerAvailable, removeContainersByLabel } from '../support/docker.ts'
 import { startMariadb, type PrivateMariadb } from '../support/mariadb.ts'
@@ -46,13 +65,21 @@ export interface AgentClientEnv {
 /** `overrides`: more agent environment variables (e.g. a shorter ALFA_AGENT_HEALTH_TIMEOUT_MS for rollback tests). */
 export async function startAgentClientEnv(overrides: Record<string, string> = {}): Promise<AgentClientEnv> {
   const docker = new Docker()
-  if (!(await dockerAvailable(docker))) throw new Error('Docker daemon not reachable: run ./scripts/test, which starts it')
+  if (!(await dockerAvailable(docker)))
+    throw new Error('Docker daemon not reachable: run ./scripts/test, which starts it')
   const dir = await makeTempDir('agent-client')
   const serverId = randomUUID()
-  const started = await Promise.allSettled([startNginx(), startMariadb(), startPostgres({ containerAccess: true }), ensureFixtureImages(docker), bridgeGateway(docker)])
+  const started = await Promise.allSettled([
+    startNginx(),
+    startMariadb(),
+    startPostgres({ containerAccess: true }),
+    ensureFixtureImages(docker),
+    bridgeGateway(docker),
+  ])
   const stopServices = async () => {
     await removeContainersByLabel(`alfa.server=${serverId}`, docker)
-    for (const s of started.slice(0, 3)) if (s.status === 'fulfilled') await (s.value as { stop(): Promise<void> }).stop()
+    for (const s of started.slice(0, 3))
+      if (s.status === 'fulfilled') await (s.value as { stop(): Promise<void> }).stop()
     await fs.rm(dir, { recursive: true, force: true })
   }
   const failed = started.find((s) => s.status === 'rejected')
@@ -60,7 +87,9 @@ export async function startAgentClientEnv(overrides: Record<string, string> = {}
     await stopServices()
     throw (failed as PromiseRejectedResult).reason
   }
-  const [nginx, mariadb, postgres, images, gateway] = started.map((s) => (s as PromiseFulfilledResult<unknown>).value) as [PrivateNginx, PrivateMariadb, TestPostgres, FixtureImages, string]
+  const [nginx, mariadb, postgres, images, gateway] = started.map(
+    (s) => (s as PromiseFulfilledResult<unknown>).value,
+  ) as [PrivateNginx, PrivateMariadb, TestPostgres, FixtureImages, string]
 
   const config = loadAgentConfig({
     ALFA_AGENT_STATE_DIR: path.join(dir, 'state'),
@@ -87,7 +116,13 @@ export async function startAgentClientEnv(overrides: Record<string, string> = {}
     frames.push(frame)
     return true
   }
-  const dispatcher = createDispatcher({ journal, registry: createRegistry({ testCommands: false }), deps, send, logger })
+  const dispatcher = createDispatcher({
+    journal,
+    registry: createRegistry({ testCommands: false }),
+    deps,
+    send,
+    logger,
+  })
 
   return {
     docker,
@@ -104,10 +139,13 @@ export async function startAgentClientEnv(overrides: Record<string, string> = {}
       const id = randomUUID()
       await dispatcher.handle(commandFrame(id, type, payload, deadlineMs))
       let result: ResultFrame | undefined
-      await waitUntil(() => (result = frames.find((f): f is ResultFrame => f.kind === 'result' && f.id === id)) !== undefined, {
-        timeoutMs: deadlineMs + 5000,
-        what: `${type} result`,
-      })
+      await waitUntil(
+        () => (result = frames.find((f): f is ResultFrame => f.kind === 'result' && f.id === id)) !== undefined,
+        {
+          timeoutMs: deadlineMs + 5000,
+          what: `${type} result`,
+        },
+      )
       const mine = frames.filter((f) => 'id' in f && f.id === id)
       return {
         result: result as ResultFrame,

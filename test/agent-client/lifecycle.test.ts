@@ -3,7 +3,13 @@
 import { existsSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { containerNameForSlug, dbNameForSlug, type ClientCreateResult, type ClientDeleteResult, type ClientProbeResult } from '@alfa/protocol'
+import {
+  containerNameForSlug,
+  dbNameForSlug,
+  type ClientCreateResult,
+  type ClientDeleteResult,
+  type ClientProbeResult,
+} from '@alfa/protocol'
 import mysql from 'mysql2/promise'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { verifyPassword } from '../fixtures/app/src/password.ts'
@@ -24,7 +30,12 @@ const containerExists = async (slug: string) =>
   (await env.docker.listContainers({ all: true, filters: { name: [`^/${containerNameForSlug(slug)}$`] } })).length > 0
 const siteExists = (slug: string) => existsSync(path.join(env.nginx.confDir, `alfa-${slug}.conf`))
 async function mariadbHas(name: string): Promise<{ database: boolean; user: boolean }> {
-  const c = await mysql.createConnection({ host: '127.0.0.1', port: env.mariadb.port, user: env.mariadb.adminUser, password: env.mariadb.adminPassword })
+  const c = await mysql.createConnection({
+    host: '127.0.0.1',
+    port: env.mariadb.port,
+    user: env.mariadb.adminUser,
+    password: env.mariadb.adminPassword,
+  })
   try {
     const [dbs] = await c.query('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [name])
     const [users] = await c.query('SELECT 1 FROM mysql.user WHERE User = ?', [name])
@@ -45,10 +56,17 @@ describe('client.create on MariaDB with the 1.0.0 fixture', () => {
     const run = await env.run('client.create', p)
     expect(run.result, allLines(run)).toMatchObject({ ok: true })
     created = (run.result as { data: ClientCreateResult }).data
-    expect(created).toMatchObject({ containerName: 'alfa-acme-lab', dbName: 'alfa_acme_lab', url: 'http://acme-lab.clients.test', tls: false })
+    expect(created).toMatchObject({
+      containerName: 'alfa-acme-lab',
+      dbName: 'alfa_acme_lab',
+      url: 'http://acme-lab.clients.test',
+      tls: false,
+    })
     const steps = ['database', 'container', 'nginx', 'tls', 'settings', 'migrate', 'owner', 'health']
     expect(run.progress.filter((f) => f.status === 'done').map((f) => f.step)).toEqual(steps)
-    expect(run.logs.some((l) => l.step === 'migrate' && l.stream === 'stdout' && l.line.includes('Migrated:'))).toBe(true)
+    expect(run.logs.some((l) => l.step === 'migrate' && l.stream === 'stdout' && l.line.includes('Migrated:'))).toBe(
+      true,
+    )
     expect(run.logs.find((l) => l.step === 'tls')?.line).toContain('skipped')
     console.info(`client.create (MariaDB) took ${Date.now() - started} ms`)
 
@@ -61,7 +79,13 @@ describe('client.create on MariaDB with the 1.0.0 fixture', () => {
   })
 
   it('made the owner with the password from stdin; the password is in no log line, result or agent log', async () => {
-    const c = await mysql.createConnection({ host: '127.0.0.1', port: env.mariadb.port, user: env.mariadb.adminUser, password: env.mariadb.adminPassword, database: created.dbName })
+    const c = await mysql.createConnection({
+      host: '127.0.0.1',
+      port: env.mariadb.port,
+      user: env.mariadb.adminUser,
+      password: env.mariadb.adminPassword,
+      database: created.dbName,
+    })
     try {
       const [rows] = await c.query('SELECT login, password_hash, is_owner FROM users')
       const users = rows as { login: string; password_hash: string; is_owner: number }[]
@@ -93,7 +117,10 @@ describe('client.create on MariaDB with the 1.0.0 fixture', () => {
     expect(page.body).toContain('Maintenance')
     await fs.rm(flag)
     await env.docker.getContainer(created.containerId).start()
-    await waitUntil(async () => (await fetchVhost(env.nginx.port, p.domain, '/health')).status === 200, { timeoutMs: 20_000, what: 'the app back' })
+    await waitUntil(async () => (await fetchVhost(env.nginx.port, p.domain, '/health')).status === 200, {
+      timeoutMs: 20_000,
+      what: 'the app back',
+    })
   })
 
   it('re-running create for the same slug converges (database reused, container replaced)', async () => {
@@ -106,7 +133,10 @@ describe('client.create on MariaDB with the 1.0.0 fixture', () => {
 
   it('client.delete dumps, then removes container, site, database and user; a second delete removes nothing', async () => {
     const run = await env.run('client.delete', { clientId: p.clientId, slug: p.slug, dbEngine: 'mariadb' })
-    expect(run.result, allLines(run)).toMatchObject({ ok: true, data: { removed: { container: true, site: true, database: true } } })
+    expect(run.result, allLines(run)).toMatchObject({
+      ok: true,
+      data: { removed: { container: true, site: true, database: true } },
+    })
     const { dumpPath } = (run.result as { data: ClientDeleteResult }).data
     expect(dumpPath).toMatch(new RegExp(`^${env.config.backupDir}/acme-lab-.*\\.sql$`))
     const stat = await fs.stat(dumpPath!)
@@ -118,10 +148,16 @@ describe('client.create on MariaDB with the 1.0.0 fixture', () => {
     expect(siteExists(p.slug)).toBe(false)
     expect(await mariadbHas(created.dbName)).toEqual({ database: false, user: false })
     // nginx's reload is asynchronous: an old worker may still answer (502, the container is gone) for a moment.
-    await waitUntil(async () => (await fetchVhost(env.nginx.port, p.domain, '/')).status === 404, { timeoutMs: 10_000, what: 'the site gone from nginx' })
+    await waitUntil(async () => (await fetchVhost(env.nginx.port, p.domain, '/')).status === 404, {
+      timeoutMs: 10_000,
+      what: 'the site gone from nginx',
+    })
 
     const again = await env.run('client.delete', { clientId: p.clientId, slug: p.slug, dbEngine: 'mariadb' })
-    expect(again.result).toMatchObject({ ok: true, data: { dumpPath: null, removed: { container: false, site: false, database: false } } })
+    expect(again.result).toMatchObject({
+      ok: true,
+      data: { dumpPath: null, removed: { container: false, site: false, database: false } },
+    })
   })
 })
 
@@ -153,7 +189,10 @@ describe('client.create failures', () => {
 
 describe('client.create on PostgreSQL', () => {
   it('creates a working client whose role owns its database and cloud_settings, and deletes it with a dump', async () => {
-    const p = env.createPayload('pg-lab', { dbEngine: 'postgresql', settings: { maintenance: false, expireDate: null, turbostart: false, tutorial: true, version: '1.0.0' } })
+    const p = env.createPayload('pg-lab', {
+      dbEngine: 'postgresql',
+      settings: { maintenance: false, expireDate: null, turbostart: false, tutorial: true, version: '1.0.0' },
+    })
     const started = Date.now()
     const run = await env.run('client.create', p)
     expect(run.result, allLines(run)).toMatchObject({ ok: true })
@@ -164,7 +203,10 @@ describe('client.create on PostgreSQL', () => {
     expect(env.loggerOutput()).not.toContain(p.ownerPassword)
 
     const gone = await env.run('client.delete', { clientId: p.clientId, slug: p.slug, dbEngine: 'postgresql' })
-    expect(gone.result, allLines(gone)).toMatchObject({ ok: true, data: { removed: { container: true, site: true, database: true } } })
+    expect(gone.result, allLines(gone)).toMatchObject({
+      ok: true,
+      data: { removed: { container: true, site: true, database: true } },
+    })
     const { dumpPath } = (gone.result as { data: ClientDeleteResult }).data
     expect(await fs.readFile(dumpPath!, 'utf8')).toContain('CREATE TABLE public.cloud_settings')
     expect(await containerExists(p.slug)).toBe(false)

@@ -40,12 +40,16 @@ describe('nginx sites', () => {
     const broken = path.join(nginx.confDir, 'zz-broken.conf')
     await fs.writeFile(broken, 'this_is_not_a_directive;\n')
     try {
-      await expect(sites.apply({ slug: 'keep-me', domain: 'keep-me.clients.test', upstreamPort: 2222, tls: false })).rejects.toMatchObject({
+      await expect(
+        sites.apply({ slug: 'keep-me', domain: 'keep-me.clients.test', upstreamPort: 2222, tls: false }),
+      ).rejects.toMatchObject({
         wire: { code: 'NGINX_ERROR', message: expect.stringContaining('unknown directive "this_is_not_a_directive"') },
       })
       expect(await fs.readFile(siteFile('keep-me'), 'utf8')).toBe(before)
       // A new site that fails the test is removed again rather than left for the next reload to trip on.
-      await expect(sites.apply({ slug: 'new-one', domain: 'new-one.clients.test', upstreamPort: 3333, tls: false })).rejects.toMatchObject({
+      await expect(
+        sites.apply({ slug: 'new-one', domain: 'new-one.clients.test', upstreamPort: 3333, tls: false }),
+      ).rejects.toMatchObject({
         wire: { code: 'NGINX_ERROR' },
       })
       await expect(fs.access(siteFile('new-one'))).rejects.toThrow()
@@ -61,7 +65,9 @@ describe('nginx sites', () => {
     await fs.writeFile(target, 'precious\n')
     await fs.symlink(target, siteFile('evil'))
     try {
-      await expect(sites.apply({ slug: 'evil', domain: 'evil.clients.test', upstreamPort: 1111, tls: false })).rejects.toThrow(/symlink/)
+      await expect(
+        sites.apply({ slug: 'evil', domain: 'evil.clients.test', upstreamPort: 1111, tls: false }),
+      ).rejects.toThrow(/symlink/)
       await expect(sites.remove('evil')).rejects.toThrow(/symlink/)
       expect(await fs.readFile(target, 'utf8')).toBe('precious\n')
     } finally {
@@ -71,7 +77,9 @@ describe('nginx sites', () => {
 
   it('never renders a value that could break out of a directive', () => {
     const site = { slug: 'ok-site', domain: 'ok.clients.test', upstreamPort: 1111, tls: false }
-    expect(() => renderSite({ ...options(), pagesDir: '/srv/pages; include /etc/passwd' }, site)).toThrow(/cannot go into an nginx config/)
+    expect(() => renderSite({ ...options(), pagesDir: '/srv/pages; include /etc/passwd' }, site)).toThrow(
+      /cannot go into an nginx config/,
+    )
     expect(() => renderSite(options(), { ...site, domain: 'a.test; return 200' })).toThrow()
     expect(() => renderSite(options(), { ...site, slug: '../../etc' })).toThrow()
     expect(() => renderSite(options(), { ...site, upstreamPort: 70000 })).toThrow()

@@ -1,7 +1,12 @@
 // client.switch on a client made by client.create (MariaDB, fixture 1.0.0): an upgrade to 2.0.0, then two broken
 // images that must roll back to exactly the database and the container the client had.
 import fs from 'node:fs/promises'
-import { dbNameForSlug, type ClientCreatePayload, type ClientSwitchPayload, type ClientSwitchResult } from '@alfa/protocol'
+import {
+  dbNameForSlug,
+  type ClientCreatePayload,
+  type ClientSwitchPayload,
+  type ClientSwitchResult,
+} from '@alfa/protocol'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fetchVhost } from '../support/nginx.ts'
@@ -19,7 +24,12 @@ beforeAll(async () => {
   p = env.createPayload(slug)
   const run = await env.run('client.create', p)
   expect(run.result, allLines(run)).toMatchObject({ ok: true })
-  const seeded = await env.run('client.app', { slug, action: 'demoSeed', profile: FIXTURE_PROFILE, dbEngine: 'mariadb' })
+  const seeded = await env.run('client.app', {
+    slug,
+    action: 'demoSeed',
+    profile: FIXTURE_PROFILE,
+    dbEngine: 'mariadb',
+  })
   expect(seeded.result).toMatchObject({ ok: true })
 })
 afterAll(async () => {
@@ -27,7 +37,15 @@ afterAll(async () => {
 })
 
 const switchTo = (image: string): Promise<Run> => {
-  const payload: ClientSwitchPayload = { clientId: p.clientId, slug, domain: p.domain, dbEngine: 'mariadb', image, profile: FIXTURE_PROFILE, settings: { ...p.settings, version: null } }
+  const payload: ClientSwitchPayload = {
+    clientId: p.clientId,
+    slug,
+    domain: p.domain,
+    dbEngine: 'mariadb',
+    image,
+    profile: FIXTURE_PROFILE,
+    settings: { ...p.settings, version: null },
+  }
   return env.run('client.switch', payload)
 }
 const page = (urlPath = '/') => fetchVhost(env.nginx.port, p.domain, urlPath)
@@ -58,10 +76,26 @@ describe('client.switch', () => {
     expect((await fs.stat(snapshot!)).mode & 0o777).toBe(0o600)
 
     expect((await page('/')).body).toContain('<p id="version">version 2.0.0</p>')
-    expect(JSON.parse((await page('/api/settings')).body)).toMatchObject({ appVersion: '2.0.0', settings: { version: '2.0.0' } })
-    expect(await clientQuery(env, dbName, "SELECT 1 AS ok FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'users' AND COLUMN_NAME = 'last_login'", [dbName])).toEqual([{ ok: 1 }])
+    expect(JSON.parse((await page('/api/settings')).body)).toMatchObject({
+      appVersion: '2.0.0',
+      settings: { version: '2.0.0' },
+    })
+    expect(
+      await clientQuery(
+        env,
+        dbName,
+        "SELECT 1 AS ok FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = 'users' AND COLUMN_NAME = 'last_login'",
+        [dbName],
+      ),
+    ).toEqual([{ ok: 1 }])
     const left = await containersOf(env, slug)
-    expect(left).toEqual([{ name: mainContainer(slug), id: (run.result as { data: ClientSwitchResult }).data.containerId, state: 'running' }])
+    expect(left).toEqual([
+      {
+        name: mainContainer(slug),
+        id: (run.result as { data: ClientSwitchResult }).data.containerId,
+        state: 'running',
+      },
+    ])
     expect(allLines(run)).not.toMatch(/DB_PASSWORD/)
   })
 
@@ -73,7 +107,11 @@ describe('client.switch', () => {
     expect(run.result.ok).toBe(false)
     expect(errorOf(run).message).toMatch(/^health failed: .*\(last status 503\)$/)
     // Its migrate ran (adding user_notes) before health failed: only the restore takes that away.
-    expect(run.progress.filter((f) => f.status === 'done').map((f) => f.step)).toEqual(['snapshot', 'start-new', 'migrate'])
+    expect(run.progress.filter((f) => f.status === 'done').map((f) => f.step)).toEqual([
+      'snapshot',
+      'start-new',
+      'migrate',
+    ])
     await expectRolledBack(run, before)
     expect(Object.keys(before)).not.toContain('user_notes')
   })
@@ -111,8 +149,12 @@ describe('client.switch on PostgreSQL', () => {
     const c = new pg.Client({ connectionString: url.toString() })
     await c.connect()
     try {
-      const columns = await c.query("SELECT table_name AS t, column_name AS c FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1, 2")
-      const owners = await c.query("SELECT tablename AS t, tableowner AS o FROM pg_tables WHERE schemaname = 'public' ORDER BY 1")
+      const columns = await c.query(
+        "SELECT table_name AS t, column_name AS c FROM information_schema.columns WHERE table_schema = 'public' ORDER BY 1, 2",
+      )
+      const owners = await c.query(
+        "SELECT tablename AS t, tableowner AS o FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+      )
       const users = await c.query('SELECT * FROM users ORDER BY id')
       return { columns: columns.rows, owners: owners.rows, users: users.rows }
     } finally {
@@ -125,7 +167,15 @@ describe('client.switch on PostgreSQL', () => {
     expect((await env.run('client.create', q)).result).toMatchObject({ ok: true })
     const name = dbNameForSlug(q.slug)
     const before = await pgPicture(name)
-    const run = await env.run('client.switch', { clientId: q.clientId, slug: q.slug, domain: q.domain, dbEngine: 'postgresql', image: env.images.brokenMigrate, profile: FIXTURE_PROFILE, settings: q.settings })
+    const run = await env.run('client.switch', {
+      clientId: q.clientId,
+      slug: q.slug,
+      domain: q.domain,
+      dbEngine: 'postgresql',
+      image: env.images.brokenMigrate,
+      profile: FIXTURE_PROFILE,
+      settings: q.settings,
+    })
     expect(errorOf(run).message).toMatch(/^migrate failed: /)
     expect(allLines(run)).toContain('restarted (the restore ended its database connections)')
     expect(allLines(run)).toContain('the old version answers again')

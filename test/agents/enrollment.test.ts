@@ -9,14 +9,21 @@ import { waitUntil } from '../support/process.ts'
 /** Waits until the master's log has a line matching `pred`, and returns it. */
 async function logLine(c: Cluster, pred: (l: { msg?: string; reason?: string }) => boolean) {
   let found: { msg?: string; reason?: string } | undefined
-  await waitUntil(async () => Boolean((found = (await c.masterLog()).find(pred))), { timeoutMs: 10_000, what: 'a master log line' })
+  await waitUntil(async () => Boolean((found = (await c.masterLog()).find(pred))), {
+    timeoutMs: 10_000,
+    what: 'a master log line',
+  })
   return found!
 }
 
 describe('agent enrollment and identity', () => {
   let c: Cluster
-  beforeAll(async () => { c = await startCluster({ masterEnv: { ALFA_ENROLLMENT_TTL_MS: '10000' } }) })
-  afterAll(async () => { await c?.stop() })
+  beforeAll(async () => {
+    c = await startCluster({ masterEnv: { ALFA_ENROLLMENT_TTL_MS: '10000' } })
+  })
+  afterAll(async () => {
+    await c?.stop()
+  })
 
   it('enrolls once with a token; the same token is refused afterwards, with a log line saying why', async () => {
     const { id, token, agent } = await c.addAgent('enr-one')
@@ -71,12 +78,23 @@ describe('agent enrollment and identity', () => {
     const b = await c.createServer('enr-victim')
     const credential = (await import('node:fs/promises')).readFile(path.join(a.agent.stateDir, 'credential'), 'utf8')
     await a.agent.proc!.stop()
-    const ws = new WebSocket(c.url.replace('http', 'ws') + '/agent', { headers: { Authorization: `Bearer ${(await credential).trim()}` } })
+    const ws = new WebSocket(c.url.replace('http', 'ws') + '/agent', {
+      headers: { Authorization: `Bearer ${(await credential).trim()}` },
+    })
     const frames: { kind: string; error?: { code: string } }[] = []
     const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)))
     ws.on('message', (d) => frames.push(JSON.parse(d.toString())))
     await new Promise((r) => ws.on('open', r))
-    ws.send(JSON.stringify({ kind: 'hello', agentVersion: '0.1.0', protocolVersion: PROTOCOL_VERSION, serverId: b.id, capabilities: [...COMMAND_TYPES], inFlight: [] }))
+    ws.send(
+      JSON.stringify({
+        kind: 'hello',
+        agentVersion: '0.1.0',
+        protocolVersion: PROTOCOL_VERSION,
+        serverId: b.id,
+        capabilities: [...COMMAND_TYPES],
+        inFlight: [],
+      }),
+    )
     expect(await closed).toBe(4003)
     expect(frames.some((f) => f.kind === 'error' && f.error?.code === 'FORBIDDEN_SERVER')).toBe(true)
     await logLine(c, (l) => /another server/.test(l.msg ?? ''))

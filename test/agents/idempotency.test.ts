@@ -27,20 +27,37 @@ describe('agent command idempotency (real agent process)', () => {
     wss = new WebSocketServer({ host: '127.0.0.1', port: 0 })
     await new Promise((r) => wss.on('listening', r))
     const port = (wss.address() as AddressInfo).port
-    await writeFile(path.join(stateDir, 'identity.json'), JSON.stringify({ serverId, masterUrl: `http://127.0.0.1:${port}` }), { mode: 0o600 })
+    await writeFile(
+      path.join(stateDir, 'identity.json'),
+      JSON.stringify({ serverId, masterUrl: `http://127.0.0.1:${port}` }),
+      { mode: 0o600 },
+    )
     wss.on('connection', (ws) => {
       sockets.push(ws)
       ws.on('message', (d) => {
         const frame = JSON.parse(d.toString())
         received.push(frame)
-        if (frame.kind === 'hello') ws.send(JSON.stringify({ kind: 'welcome', serverId, protocolVersion: 1, heartbeatMs: 2000 }))
+        if (frame.kind === 'hello')
+          ws.send(JSON.stringify({ kind: 'welcome', serverId, protocolVersion: 1, heartbeatMs: 2000 }))
       })
     })
     agent = spawnService('agent', process.execPath, ['--import', 'tsx', 'packages/agent/bin/alfa-agent.ts', 'run'], {
-      logPath: path.join(dir, 'agent.log'), cwd: REPO_ROOT,
-      env: { ...process.env, ALFA_AGENT_STATE_DIR: stateDir, ALFA_AGENT_TEST_COMMANDS: '1', ALFA_AGENT_BACKOFF_BASE_MS: '100', ALFA_AGENT_BACKOFF_MAX_MS: '500', ALFA_AGENT_METRICS_INTERVAL_MS: '60000' },
+      logPath: path.join(dir, 'agent.log'),
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        ALFA_AGENT_STATE_DIR: stateDir,
+        ALFA_AGENT_TEST_COMMANDS: '1',
+        ALFA_AGENT_BACKOFF_BASE_MS: '100',
+        ALFA_AGENT_BACKOFF_MAX_MS: '500',
+        ALFA_AGENT_METRICS_INTERVAL_MS: '60000',
+      },
     })
-    await waitUntil(() => received.some((f) => f.kind === 'hello'), { timeoutMs: 30_000, what: 'the agent to say hello', describe: () => agent.logTail() })
+    await waitUntil(() => received.some((f) => f.kind === 'hello'), {
+      timeoutMs: 30_000,
+      what: 'the agent to say hello',
+      describe: () => agent.logTail(),
+    })
   })
   afterAll(async () => {
     await agent?.stop()
@@ -49,7 +66,13 @@ describe('agent command idempotency (real agent process)', () => {
 
   it('runs a command id once, answering repeats from its journal, across a reconnect', async () => {
     const id = randomUUID()
-    const frame = JSON.stringify({ kind: 'command', id, type: 'test.sleep', payload: { ms: 300, marker: 'idem' }, deadlineMs: 10_000 })
+    const frame = JSON.stringify({
+      kind: 'command',
+      id,
+      type: 'test.sleep',
+      payload: { ms: 300, marker: 'idem' },
+      deadlineMs: 10_000,
+    })
     const results = () => received.filter((f) => f.kind === 'result' && f.id === id)
     sockets.at(-1)!.send(frame)
     sockets.at(-1)!.send(frame)
@@ -59,7 +82,10 @@ describe('agent command idempotency (real agent process)', () => {
     // Drop the connection without acknowledging: the agent comes back, reports the id, and re-sends the result.
     const before = sockets.length
     sockets.at(-1)!.terminate()
-    await waitUntil(() => sockets.length > before && received.filter((f) => f.kind === 'hello').length >= 2, { timeoutMs: 10_000, what: 'the reconnect' })
+    await waitUntil(() => sockets.length > before && received.filter((f) => f.kind === 'hello').length >= 2, {
+      timeoutMs: 10_000,
+      what: 'the reconnect',
+    })
     sockets.at(-1)!.send(frame)
     await waitUntil(() => results().length >= 3, { timeoutMs: 10_000, what: 'results after the reconnect' })
     expect(results().every((r) => r.ok === true && r.data?.runs === 1)).toBe(true)
@@ -69,8 +95,13 @@ describe('agent command idempotency (real agent process)', () => {
     sockets.at(-1)!.send(JSON.stringify({ kind: 'ack', id }))
     await new Promise((r) => setTimeout(r, 300))
     sockets.at(-1)!.terminate()
-    await waitUntil(() => received.filter((f) => f.kind === 'hello').length >= 3, { timeoutMs: 10_000, what: 'another reconnect' })
-    expect((received.filter((f) => f.kind === 'hello').at(-1) as unknown as { inFlight: string[] }).inFlight).not.toContain(id)
+    await waitUntil(() => received.filter((f) => f.kind === 'hello').length >= 3, {
+      timeoutMs: 10_000,
+      what: 'another reconnect',
+    })
+    expect(
+      (received.filter((f) => f.kind === 'hello').at(-1) as unknown as { inFlight: string[] }).inFlight,
+    ).not.toContain(id)
     const { readFile } = await import('node:fs/promises')
     const runs = (await readFile(path.join(stateDir, 'test-markers', 'idem.log'), 'utf8')).split('\n').filter(Boolean)
     expect(runs).toHaveLength(1)
@@ -78,9 +109,16 @@ describe('agent command idempotency (real agent process)', () => {
 
   it('refuses an unknown command type with a typed error and keeps running', async () => {
     const id = randomUUID()
-    sockets.at(-1)!.send(JSON.stringify({ kind: 'command', id, type: 'shell.run', payload: { cmd: 'id' }, deadlineMs: 1000 }))
-    await waitUntil(() => received.some((f) => f.kind === 'error' && (f as { refId?: string }).refId === id), { timeoutMs: 5_000, what: 'the error frame' })
-    const err = received.find((f) => f.kind === 'error' && (f as { refId?: string }).refId === id) as unknown as { error: { code: string } }
+    sockets
+      .at(-1)!
+      .send(JSON.stringify({ kind: 'command', id, type: 'shell.run', payload: { cmd: 'id' }, deadlineMs: 1000 }))
+    await waitUntil(() => received.some((f) => f.kind === 'error' && (f as { refId?: string }).refId === id), {
+      timeoutMs: 5_000,
+      what: 'the error frame',
+    })
+    const err = received.find((f) => f.kind === 'error' && (f as { refId?: string }).refId === id) as unknown as {
+      error: { code: string }
+    }
     expect(err.error.code).toBe('UNKNOWN_COMMAND')
     agent.assertRunning()
   })

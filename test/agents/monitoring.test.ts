@@ -12,11 +12,16 @@ describe('live monitoring through real agents', () => {
     c = await startCluster()
     server = await c.addAgent('mon-a')
   })
-  afterAll(async () => { await c?.stop() })
+  afterAll(async () => {
+    await c?.stop()
+  })
 
   it('shows metrics on GET /servers/{id} within two sampling intervals of coming online', async () => {
     // Generous slack on top of two intervals for process scheduling on a loaded 2-core machine.
-    await waitUntil(async () => Boolean((await c.api('GET', `/servers/${server.id}`)).json.data.attributes.metrics), { timeoutMs: 2 * INTERVAL_MS + 1500, what: 'metrics on the server' })
+    await waitUntil(async () => Boolean((await c.api('GET', `/servers/${server.id}`)).json.data.attributes.metrics), {
+      timeoutMs: 2 * INTERVAL_MS + 1500,
+      what: 'metrics on the server',
+    })
     const attrs = (await c.api('GET', `/servers/${server.id}`)).json.data.attributes
     expect(attrs.metrics.host.cpu).toBeGreaterThanOrEqual(0)
     expect(attrs.metrics.host.mem.total).toBeGreaterThan(0)
@@ -35,16 +40,25 @@ describe('live monitoring through real agents', () => {
 
   it('streams live samples as Server-Sent Events', async () => {
     const ctrl = new AbortController()
-    const res = await fetch(`${c.url}/servers/${server.id}/metrics/stream`, { headers: { Authorization: basic('admin', 'Cluster-Admin-Pass-7') }, signal: ctrl.signal })
+    const res = await fetch(`${c.url}/servers/${server.id}/metrics/stream`, {
+      headers: { Authorization: basic('admin', 'Cluster-Admin-Pass-7') },
+      signal: ctrl.signal,
+    })
     expect(res.headers.get('content-type')).toContain('text/event-stream')
     const reader = res.body!.getReader()
     let text = ''
     const deadline = Date.now() + 10_000
-    while ((text.match(/event: metrics/g) ?? []).length < 3 && Date.now() < deadline) text += new TextDecoder().decode((await reader.read()).value)
+    while ((text.match(/event: metrics/g) ?? []).length < 3 && Date.now() < deadline)
+      text += new TextDecoder().decode((await reader.read()).value)
     ctrl.abort()
     const events = text.split('\n\n').filter((e) => e.includes('event: metrics'))
     expect(events.length).toBeGreaterThanOrEqual(3)
-    const sample = JSON.parse(events[1]!.split('\n').find((l) => l.startsWith('data: '))!.slice(6))
+    const sample = JSON.parse(
+      events[1]!
+        .split('\n')
+        .find((l) => l.startsWith('data: '))!
+        .slice(6),
+    )
     expect(sample.host.load).toHaveLength(3)
   })
 

@@ -4,8 +4,12 @@ import { waitUntil } from '../support/process.ts'
 
 describe('master and agent restarts', () => {
   let c: Cluster
-  beforeAll(async () => { c = await startCluster() })
-  afterAll(async () => { await c?.stop() })
+  beforeAll(async () => {
+    c = await startCluster()
+  })
+  afterAll(async () => {
+    await c?.stop()
+  })
 
   it('brings both agents back online after the master is killed, and leaves no operation running', async () => {
     const a = await c.addAgent('res-a')
@@ -14,7 +18,10 @@ describe('master and agent restarts', () => {
     const started = await c.api('GET', `/servers/${a.id}/reboot_server`)
     expect(started.status).toBe(202)
     const opId = started.json.data.id
-    await waitUntil(async () => (await c.markerRuns(a.agent)) === 1, { timeoutMs: 10_000, what: 'the command to start' })
+    await waitUntil(async () => (await c.markerRuns(a.agent)) === 1, {
+      timeoutMs: 10_000,
+      what: 'the command to start',
+    })
     await c.master.stop({ signal: 'SIGKILL' })
     await c.startMaster()
     const back = Date.now()
@@ -31,8 +38,14 @@ describe('master and agent restarts', () => {
     const a = await c.addAgent('res-kill')
     const started = await c.api('POST', `/servers/${a.id}/reboot_server`)
     const opId = started.json.data.id
-    await waitUntil(async () => (await c.markerRuns(a.agent)) === 1, { timeoutMs: 10_000, what: 'the command to start' })
-    await waitUntil(async () => (await c.api('GET', `/operations/${opId}`)).json.data.attributes.log.length > 0, { timeoutMs: 10_000, what: 'log lines' })
+    await waitUntil(async () => (await c.markerRuns(a.agent)) === 1, {
+      timeoutMs: 10_000,
+      what: 'the command to start',
+    })
+    await waitUntil(async () => (await c.api('GET', `/operations/${opId}`)).json.data.attributes.log.length > 0, {
+      timeoutMs: 10_000,
+      what: 'log lines',
+    })
     await a.agent.proc!.stop({ signal: 'SIGKILL' })
     c.startAgent(a.agent)
     const op = await c.waitOperation(opId)
@@ -47,7 +60,10 @@ describe('master and agent restarts', () => {
   it('ends an operation interrupted when its agent never comes back', async () => {
     const a = await c.addAgent('res-gone')
     const opId = (await c.api('POST', `/servers/${a.id}/reboot_server`)).json.data.id
-    await waitUntil(async () => (await c.markerRuns(a.agent)) === 1, { timeoutMs: 10_000, what: 'the command to start' })
+    await waitUntil(async () => (await c.markerRuns(a.agent)) === 1, {
+      timeoutMs: 10_000,
+      what: 'the command to start',
+    })
     await a.agent.proc!.stop({ signal: 'SIGKILL' })
     const op = await c.waitOperation(opId, 30_000)
     expect(op.attributes.status).toBe('interrupted')

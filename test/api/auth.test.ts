@@ -5,16 +5,23 @@ import { ADMIN_PASSWORD, ADMIN_USER, basic, createTestApp, type TestApp } from '
 function allRoutes(t: TestApp) {
   return t.app.routes
     .filter((r) => r.method !== 'ALL')
-    .map((r) => ({ method: r.method, path: r.path.replace(/:id/g, '00000000-0000-4000-8000-000000000000').replace(/:file/g, 'swagger-ui.css') }))
+    .map((r) => ({
+      method: r.method,
+      path: r.path.replace(/:id/g, '00000000-0000-4000-8000-000000000000').replace(/:file/g, 'swagger-ui.css'),
+    }))
 }
 
 describe('authentication', () => {
   let t: TestApp
   let address = '10.1.1.1'
   beforeAll(async () => {
-    t = await createTestApp({ app: { throttle: { maxFailures: 5, windowMs: 60_000, maxLockMs: 60_000 }, clientAddress: () => address } })
+    t = await createTestApp({
+      app: { throttle: { maxFailures: 5, windowMs: 60_000, maxLockMs: 60_000 }, clientAddress: () => address },
+    })
   })
-  afterAll(async () => { await t?.close() })
+  afterAll(async () => {
+    await t?.close()
+  })
 
   it('requires Basic Auth on every route except GET /health', async () => {
     const routes = allRoutes(t)
@@ -37,7 +44,13 @@ describe('authentication', () => {
 
   it('refuses a wrong password and a malformed header', async () => {
     address = '10.1.1.2'
-    for (const header of [basic(ADMIN_USER, 'wrong'), basic('nobody', ADMIN_PASSWORD), 'Basic !!!', 'Bearer x', basic('', '')]) {
+    for (const header of [
+      basic(ADMIN_USER, 'wrong'),
+      basic('nobody', ADMIN_PASSWORD),
+      'Basic !!!',
+      'Bearer x',
+      basic('', ''),
+    ]) {
       const res = await t.app.request('/servers', { headers: { Authorization: header } })
       expect(res.status, header).toBe(401)
     }
@@ -47,7 +60,9 @@ describe('authentication', () => {
     address = '10.1.1.3'
     for (let i = 0; i < 5; i++) {
       address = `10.2.0.${i}` // spread over addresses: the per-user limit must still trip
-      expect((await t.app.request('/servers', { headers: { Authorization: basic('victim', 'guess' + i) } })).status).toBe(401)
+      expect(
+        (await t.app.request('/servers', { headers: { Authorization: basic('victim', 'guess' + i) } })).status,
+      ).toBe(401)
     }
     address = '10.2.1.1'
     const res = await t.app.request('/servers', { headers: { Authorization: basic('victim', 'guess') } })
@@ -62,20 +77,30 @@ describe('authentication', () => {
     const res = await t.app.request('/servers', { headers: { Authorization: basic(ADMIN_USER, ADMIN_PASSWORD) } })
     expect(res.status).toBe(429)
     address = '10.3.3.4'
-    expect((await t.app.request('/servers', { headers: { Authorization: basic(ADMIN_USER, ADMIN_PASSWORD) } })).status).toBe(200)
+    expect(
+      (await t.app.request('/servers', { headers: { Authorization: basic(ADMIN_USER, ADMIN_PASSWORD) } })).status,
+    ).toBe(200)
   })
 
   it('rotates the admin password: the old one stops at once, weak ones are refused', async () => {
     address = '10.4.4.4'
-    const weak = await t.api('POST', '/cloud_admin_password', { data: { type: 'admin-credentials', attributes: { password: 'short' } } })
+    const weak = await t.api('POST', '/cloud_admin_password', {
+      data: { type: 'admin-credentials', attributes: { password: 'short' } },
+    })
     expect(weak.status).toBe(422)
     expect(weak.json.errors[0].source.pointer).toBe('/data/attributes/password')
     const newPassword = 'Rotated-Secret-2026!'
-    const res = await t.api('POST', '/cloud_admin_password', { data: { type: 'admin-credentials', attributes: { password: newPassword } } })
+    const res = await t.api('POST', '/cloud_admin_password', {
+      data: { type: 'admin-credentials', attributes: { password: newPassword } },
+    })
     expect(res.status).toBe(200)
     expect(JSON.stringify(res.json)).not.toContain(newPassword)
-    expect((await t.app.request('/servers', { headers: { Authorization: basic(ADMIN_USER, ADMIN_PASSWORD) } })).status).toBe(401)
-    expect((await t.app.request('/servers', { headers: { Authorization: basic(ADMIN_USER, newPassword) } })).status).toBe(200)
+    expect(
+      (await t.app.request('/servers', { headers: { Authorization: basic(ADMIN_USER, ADMIN_PASSWORD) } })).status,
+    ).toBe(401)
+    expect(
+      (await t.app.request('/servers', { headers: { Authorization: basic(ADMIN_USER, newPassword) } })).status,
+    ).toBe(200)
     const stored = await t.db.prisma.adminCredential.findMany()
     expect(stored).toHaveLength(1)
     expect(stored[0]!.passwordHash).toMatch(/^scrypt\$/)

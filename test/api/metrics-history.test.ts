@@ -10,7 +10,13 @@ const T0 = Date.UTC(2026, 10, 1, 12, 0, 0)
 function sample(ts: number, cpu: number): MetricsSample {
   return {
     ts,
-    host: { cpu, load: [cpu / 10, 0, 0], mem: { total: 1000, used: 400 + cpu, available: 600 - cpu }, disk: [{ mount: '/', total: 10_000, used: 5_000 }], net: { rxBytes: ts / 1000, txBytes: 1 } },
+    host: {
+      cpu,
+      load: [cpu / 10, 0, 0],
+      mem: { total: 1000, used: 400 + cpu, available: 600 - cpu },
+      disk: [{ mount: '/', total: 10_000, used: 5_000 }],
+      net: { rxBytes: ts / 1000, txBytes: 1 },
+    },
     containers: [],
   }
 }
@@ -23,13 +29,26 @@ describe('metrics history (per-minute rollups in the database)', () => {
     t = await createTestApp({ clock: { now: () => new Date(now) } })
     serverId = (await t.api('POST', '/servers', serverDoc({ name: 'hist' }))).json.data.id
   })
-  afterAll(async () => { await t?.close() })
+  afterAll(async () => {
+    await t?.close()
+  })
 
   it('rolls samples up per minute (avg and max CPU, latest gauges) and serves them beyond the raw window', async () => {
     const m = t.services.metrics
-    for (const [offset, cpu] of [[0, 10], [20_000, 30], [40_000, 50], [MIN, 70], [MIN + 30_000, 90], [2 * MIN, 5]] as const) m.ingest(serverId, sample(T0 + offset, cpu))
+    for (const [offset, cpu] of [
+      [0, 10],
+      [20_000, 30],
+      [40_000, 50],
+      [MIN, 70],
+      [MIN + 30_000, 90],
+      [2 * MIN, 5],
+    ] as const)
+      m.ingest(serverId, sample(T0 + offset, cpu))
     await m.flush()
-    const res = await t.api('GET', `/servers/${serverId}/metrics?from=${new Date(T0 - MIN).toISOString()}&to=${new Date(T0 + 10 * MIN).toISOString()}&step=60`)
+    const res = await t.api(
+      'GET',
+      `/servers/${serverId}/metrics?from=${new Date(T0 - MIN).toISOString()}&to=${new Date(T0 + 10 * MIN).toISOString()}&step=60`,
+    )
     expect(res.status).toBe(200)
     const { source, points } = res.json.data.attributes
     expect(source).toBe('rollup')
@@ -44,7 +63,22 @@ describe('metrics history (per-minute rollups in the database)', () => {
   it('serves the raw window for recent ranges and drops rollups older than 30 days', async () => {
     const m = t.services.metrics
     const old = now - 31 * 24 * 60 * MIN
-    await t.db.prisma.metricRollup.create({ data: { serverId, minute: new Date(old), samples: 1, cpuAvg: 1, cpuMax: 1, load1: 0, memUsedBytes: 1n, memTotalBytes: 1n, diskUsedBytes: 1n, diskTotalBytes: 1n, netRxBytes: 1n, netTxBytes: 1n } })
+    await t.db.prisma.metricRollup.create({
+      data: {
+        serverId,
+        minute: new Date(old),
+        samples: 1,
+        cpuAvg: 1,
+        cpuMax: 1,
+        load1: 0,
+        memUsedBytes: 1n,
+        memTotalBytes: 1n,
+        diskUsedBytes: 1n,
+        diskTotalBytes: 1n,
+        netRxBytes: 1n,
+        netTxBytes: 1n,
+      },
+    })
     m.ingest(serverId, sample(old + MIN, 1))
     m.ingest(serverId, sample(now - 5_000, 42))
     now += 61 * MIN
@@ -69,8 +103,16 @@ describe('metrics history (per-minute rollups in the database)', () => {
 
   it('spreads the periodic writes: a slice of latest samples per flush, every server within the persist interval, rollups too', async () => {
     const ids: string[] = []
-    for (let i = 0; i < 24; i++) ids.push((await t.api('POST', '/servers', serverDoc({ name: `spread-${i}` }))).json.data.id)
-    const store = createMetricsStore({ prisma: t.db.prisma, sql: t.db.sql, clock: { now: () => new Date(now) }, logger: createLogger({ level: 'silent' }), flushMs: 5_000, persistLatestMs: 60_000 })
+    for (let i = 0; i < 24; i++)
+      ids.push((await t.api('POST', '/servers', serverDoc({ name: `spread-${i}` }))).json.data.id)
+    const store = createMetricsStore({
+      prisma: t.db.prisma,
+      sql: t.db.sql,
+      clock: { now: () => new Date(now) },
+      logger: createLogger({ level: 'silent' }),
+      flushMs: 5_000,
+      persistLatestMs: 60_000,
+    })
     const stored = async () => (await t.db.prisma.serverMetrics.findMany({ where: { serverId: { in: ids } } })).length
     for (const id of ids) store.ingest(id, sample(now - 10_000, 1))
     // 24 servers, a flush every 5 s, each persisted once a minute: 2 per flush.
@@ -85,4 +127,3 @@ describe('metrics history (per-minute rollups in the database)', () => {
     expect(await t.db.prisma.metricRollup.count({ where: { serverId: { in: ids } } })).toBe(24)
   })
 })
-

@@ -3,8 +3,12 @@ import { ADMIN_PASSWORD, ADMIN_USER, basic, createTestApp, type TestApp } from '
 
 describe('OpenAPI document and docs page', () => {
   let t: TestApp
-  beforeAll(async () => { t = await createTestApp() })
-  afterAll(async () => { await t?.close() })
+  beforeAll(async () => {
+    t = await createTestApp()
+  })
+  afterAll(async () => {
+    await t?.close()
+  })
 
   it('describes every route the app serves, with the validation schemas', async () => {
     const res = await t.api('GET', '/openapi.json')

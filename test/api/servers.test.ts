@@ -4,14 +4,29 @@ import { createTestApp, serverDoc, type TestApp } from '../support/master-app.ts
 
 describe.each(backends())('servers API on $name', (backend) => {
   let t: TestApp
-  beforeAll(async () => { t = await createTestApp({ backend }) })
-  afterAll(async () => { await t?.close() })
+  beforeAll(async () => {
+    t = await createTestApp({ backend })
+  })
+  afterAll(async () => {
+    await t?.close()
+  })
 
   it('creates a server (201, JSON:API document, Location) and reads it back', async () => {
     const res = await t.api('POST', '/servers', serverDoc({ name: 'alpha', dbEngine: 'postgresql', maxClients: 5 }))
     expect(res.status).toBe(201)
     expect(res.headers.get('content-type')).toBe('application/vnd.api+json')
-    expect(res.json.data).toMatchObject({ type: 'servers', attributes: { name: 'alpha', dbEngine: 'postgresql', maxClients: 5, role: 'production', active: true, online: false, clientsCount: 0 } })
+    expect(res.json.data).toMatchObject({
+      type: 'servers',
+      attributes: {
+        name: 'alpha',
+        dbEngine: 'postgresql',
+        maxClients: 5,
+        role: 'production',
+        active: true,
+        online: false,
+        clientsCount: 0,
+      },
+    })
     expect(res.headers.get('location')).toBe(`/servers/${res.json.data.id}`)
     const got = await t.api('GET', `/servers/${res.json.data.id}`)
     expect(got.status).toBe(200)
@@ -21,10 +36,14 @@ describe.each(backends())('servers API on $name', (backend) => {
   it('updates when data.id is given, and 404s for an unknown id', async () => {
     const created = await t.api('POST', '/servers/', serverDoc({ name: 'beta' }))
     const id = created.json.data.id
-    const updated = await t.api('POST', '/servers', { data: { type: 'servers', id, attributes: { maxClients: 7, active: false } } })
+    const updated = await t.api('POST', '/servers', {
+      data: { type: 'servers', id, attributes: { maxClients: 7, active: false } },
+    })
     expect(updated.status).toBe(200)
     expect(updated.json.data.attributes).toMatchObject({ name: 'beta', maxClients: 7, active: false })
-    const missing = await t.api('POST', '/servers', { data: { type: 'servers', id: '00000000-0000-4000-8000-000000000000', attributes: { maxClients: 1 } } })
+    const missing = await t.api('POST', '/servers', {
+      data: { type: 'servers', id: '00000000-0000-4000-8000-000000000000', attributes: { maxClients: 1 } },
+    })
     expect(missing.status).toBe(404)
   })
 
@@ -34,7 +53,9 @@ describe.each(backends())('servers API on $name', (backend) => {
     expect(dup.status).toBe(409)
     expect(dup.json.errors[0]).toMatchObject({ status: '409', code: 'name_taken' })
     const list = await t.api('GET', '/servers?filter[active]=all&page[size]=100')
-    expect(list.json.data.filter((s: { attributes: { name: string } }) => s.attributes.name === 'gamma')).toHaveLength(1)
+    expect(list.json.data.filter((s: { attributes: { name: string } }) => s.attributes.name === 'gamma')).toHaveLength(
+      1,
+    )
   })
 
   it('lists active servers by default and all with filter[active]=all', async () => {
@@ -46,7 +67,12 @@ describe.each(backends())('servers API on $name', (backend) => {
   })
 
   it('paginates with links and meta.total, and sorts', async () => {
-    for (let i = 0; i < 12; i++) await t.api('POST', '/servers', serverDoc({ name: `page-${String(i).padStart(2, '0')}`, role: i % 2 ? 'stage' : 'production' }))
+    for (let i = 0; i < 12; i++)
+      await t.api(
+        'POST',
+        '/servers',
+        serverDoc({ name: `page-${String(i).padStart(2, '0')}`, role: i % 2 ? 'stage' : 'production' }),
+      )
     const p1 = await t.api('GET', '/servers?filter[active]=all&page[size]=5&sort=-name')
     expect(p1.status).toBe(200)
     expect(p1.json.data).toHaveLength(5)
@@ -74,17 +100,43 @@ describe.each(backends())('servers API on $name', (backend) => {
   it('lists clientsCount, the stored headline load and lastSeenAt from the database when this process has no sample', async () => {
     const created = await t.api('POST', '/servers', serverDoc({ name: 'zz-stored', role: 'stage' }))
     const id = created.json.data.id as string
-    for (const [slug, status] of [['st-one', 'active'], ['st-two', 'failed'], ['st-gone', 'deleted']] as const) {
-      await t.db.prisma.client.create({ data: { slug, name: slug, domain: `${slug}.cloud.example.com`, serverId: id, ownerLogin: 'owner', ownerEmail: 'o@example.com', status } })
+    for (const [slug, status] of [
+      ['st-one', 'active'],
+      ['st-two', 'failed'],
+      ['st-gone', 'deleted'],
+    ] as const) {
+      await t.db.prisma.client.create({
+        data: {
+          slug,
+          name: slug,
+          domain: `${slug}.cloud.example.com`,
+          serverId: id,
+          ownerLogin: 'owner',
+          ownerEmail: 'o@example.com',
+          status,
+        },
+      })
     }
     const takenAt = new Date('2026-11-27T10:00:00.000Z')
-    const sample = { ts: takenAt.getTime(), host: { cpu: 42.5, load: [1.5, 1, 0.5], mem: { total: 1000, used: 250, available: 750 }, disk: [], net: { rxBytes: 1, txBytes: 2 } }, containers: [] }
+    const sample = {
+      ts: takenAt.getTime(),
+      host: {
+        cpu: 42.5,
+        load: [1.5, 1, 0.5],
+        mem: { total: 1000, used: 250, available: 750 },
+        disk: [],
+        net: { rxBytes: 1, txBytes: 2 },
+      },
+      containers: [],
+    }
     await t.db.prisma.serverMetrics.create({ data: { serverId: id, sample, takenAt } })
     const page = await t.api('GET', '/servers?filter[active]=all&filter[role]=stage&sort=-name&page[size]=1')
     expect(page.status).toBe(200)
     expect(page.json.data[0].id).toBe(id)
     expect(page.json.data[0].attributes).toMatchObject({
-      name: 'zz-stored', clientsCount: 2, lastSeenAt: takenAt.toISOString(),
+      name: 'zz-stored',
+      clientsCount: 2,
+      lastSeenAt: takenAt.toISOString(),
       load: { cpu: 42.5, load1: 1.5, memUsedPercent: 25, at: takenAt.toISOString() },
     })
     const one = await t.api('GET', `/servers/${id}`)
@@ -96,7 +148,15 @@ describe.each(backends())('servers API on $name', (backend) => {
   })
 
   it('refuses unknown query parameters and malformed pages with 400 pointing at the parameter', async () => {
-    for (const q of ['foo=1', 'page[number]=0', 'page[number]=abc', 'page[size]=100000', 'sort=password', 'filter[active]=maybe', 'filter[nope]=1']) {
+    for (const q of [
+      'foo=1',
+      'page[number]=0',
+      'page[number]=abc',
+      'page[size]=100000',
+      'sort=password',
+      'filter[active]=maybe',
+      'filter[nope]=1',
+    ]) {
       const res = await t.api('GET', `/servers?${q}`)
       expect(res.status, q).toBe(400)
       expect(res.json.errors[0].source.parameter, q).toBeTruthy()
@@ -114,7 +174,16 @@ describe.each(backends())('servers API on $name', (backend) => {
   it('refuses to delete a server while clients live on it (409)', async () => {
     const created = await t.api('POST', '/servers', serverDoc({ name: 'busy' }))
     const id = created.json.data.id
-    await t.db.prisma.client.create({ data: { slug: 'lab-one', name: 'Lab One', domain: 'lab-one.cloud.example.com', serverId: id, ownerLogin: 'owner', ownerEmail: 'o@example.com' } })
+    await t.db.prisma.client.create({
+      data: {
+        slug: 'lab-one',
+        name: 'Lab One',
+        domain: 'lab-one.cloud.example.com',
+        serverId: id,
+        ownerLogin: 'owner',
+        ownerEmail: 'o@example.com',
+      },
+    })
     const res = await t.api('DELETE', `/servers/${id}`)
     expect(res.status).toBe(409)
     expect(res.json.errors[0].code).toBe('server_has_clients')

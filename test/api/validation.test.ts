@@ -1,26 +1,45 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, serverDoc, type TestApp } from '../support/master-app.ts'
 
-const HOSTILE = ['a; rm -rf /', '$(id)', '`id`', '--upload-pack=x', '../../etc/x', 'a\nb.example.com', 'x'.repeat(300), 'аlpha.example.com', '']
+const HOSTILE = [
+  'a; rm -rf /',
+  '$(id)',
+  '`id`',
+  '--upload-pack=x',
+  '../../etc/x',
+  'a\nb.example.com',
+  'x'.repeat(300),
+  'аlpha.example.com',
+  '',
+]
 
 describe('request validation', () => {
   let t: TestApp
-  beforeAll(async () => { t = await createTestApp({ app: { maxBodyBytes: 4096 } }) })
-  afterAll(async () => { await t?.close() })
+  beforeAll(async () => {
+    t = await createTestApp({ app: { maxBodyBytes: 4096 } })
+  })
+  afterAll(async () => {
+    await t?.close()
+  })
 
   async function serverCount() {
     return t.db.prisma.server.count()
   }
 
-  it.each(['name', 'host', 'baseDomain'])('refuses hostile values in %s with 422 pointing at the field, writing nothing', async (field) => {
-    const before = await serverCount()
-    for (const value of HOSTILE) {
-      const res = await t.api('POST', '/servers', serverDoc({ name: 'valid-name', [field]: value }))
-      expect(res.status, `${field}=${JSON.stringify(value)}`).toBe(422)
-      expect(res.json.errors.map((e: { source: { pointer: string } }) => e.source.pointer)).toContain(`/data/attributes/${field}`)
-    }
-    expect(await serverCount()).toBe(before)
-  })
+  it.each(['name', 'host', 'baseDomain'])(
+    'refuses hostile values in %s with 422 pointing at the field, writing nothing',
+    async (field) => {
+      const before = await serverCount()
+      for (const value of HOSTILE) {
+        const res = await t.api('POST', '/servers', serverDoc({ name: 'valid-name', [field]: value }))
+        expect(res.status, `${field}=${JSON.stringify(value)}`).toBe(422)
+        expect(res.json.errors.map((e: { source: { pointer: string } }) => e.source.pointer)).toContain(
+          `/data/attributes/${field}`,
+        )
+      }
+      expect(await serverCount()).toBe(before)
+    },
+  )
 
   it('refuses wrong types, unknown fields and read-only fields with pointers', async () => {
     const cases: [Record<string, unknown>, string][] = [
@@ -36,14 +55,22 @@ describe('request validation', () => {
       const res = await t.api('POST', '/servers', serverDoc(attrs))
       expect(res.status, JSON.stringify(attrs)).toBe(422)
       expect(res.json.errors[0].source.pointer).toBe(pointer)
-      expect(res.json.errors[0]).toMatchObject({ status: '422', title: expect.any(String), detail: expect.any(String), code: expect.any(String) })
+      expect(res.json.errors[0]).toMatchObject({
+        status: '422',
+        title: expect.any(String),
+        detail: expect.any(String),
+        code: expect.any(String),
+      })
     }
   })
 
   it('names every missing required field on create', async () => {
     const res = await t.api('POST', '/servers', { data: { type: 'servers', attributes: { name: 'lonely' } } })
     expect(res.status).toBe(422)
-    expect(res.json.errors.map((e: { source: { pointer: string } }) => e.source.pointer).sort()).toEqual(['/data/attributes/baseDomain', '/data/attributes/host'])
+    expect(res.json.errors.map((e: { source: { pointer: string } }) => e.source.pointer).sort()).toEqual([
+      '/data/attributes/baseDomain',
+      '/data/attributes/host',
+    ])
   })
 
   it('refuses a wrong document type, a missing data member and an invalid id', async () => {

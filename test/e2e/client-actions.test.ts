@@ -30,14 +30,39 @@ describe('client lifecycle II through the REST API (real Docker, nginx, MariaDB)
   beforeAll(async () => {
     services = await startServerServices()
     const dir = await makeTempDir('alfa-e2e-actions')
-    c = await startCluster({ masterEnv: { ALFA_APP_PROFILES: await services.profilesFile(dir), ALFA_EXPIRY_CHECK_INTERVAL_MS: '1000' } })
+    c = await startCluster({
+      masterEnv: { ALFA_APP_PROFILES: await services.profilesFile(dir), ALFA_EXPIRY_CHECK_INTERVAL_MS: '1000' },
+    })
     server = await c.addAgent('e2e-act', { env: services.agentEnv(path.join(dir, 'agent')) })
-    const res = await c.api('POST', '/clients', { data: { type: 'clients', attributes: { name: 'Actions Lab', slug: 'lab-act', server: server.id, image: services.images.good1, ownerLogin: 'owner', ownerEmail: 'o@lab.example.com', ownerPassword: 'First-Lab-Secret-11', expireDate: '2031-01-01' } } })
+    const res = await c.api('POST', '/clients', {
+      data: {
+        type: 'clients',
+        attributes: {
+          name: 'Actions Lab',
+          slug: 'lab-act',
+          server: server.id,
+          image: services.images.good1,
+          ownerLogin: 'owner',
+          ownerEmail: 'o@lab.example.com',
+          ownerPassword: 'First-Lab-Secret-11',
+          expireDate: '2031-01-01',
+        },
+      },
+    })
     clientId = res.json.data.id
     domain = res.json.data.attributes.domain
-    await waitUntil(async () => (await c.api('GET', `/clients/${clientId}/create_log`)).json.data.attributes.completed !== null, { timeoutMs: 120_000, what: 'the create' })
+    await waitUntil(
+      async () => (await c.api('GET', `/clients/${clientId}/create_log`)).json.data.attributes.completed !== null,
+      { timeoutMs: 120_000, what: 'the create' },
+    )
     expect((await c.api('GET', `/clients/${clientId}/create_log`)).json.data.attributes.completed).toBe('ok')
-    db = await mysql.createConnection({ host: '127.0.0.1', port: services.mariadb.port, user: services.mariadb.adminUser, password: services.mariadb.adminPassword, database: 'alfa_lab_act' })
+    db = await mysql.createConnection({
+      host: '127.0.0.1',
+      port: services.mariadb.port,
+      user: services.mariadb.adminUser,
+      password: services.mariadb.adminPassword,
+      database: 'alfa_lab_act',
+    })
   }, 300_000)
   afterAll(async () => {
     await db?.end()
@@ -78,33 +103,52 @@ describe('client lifecycle II through the REST API (real Docker, nginx, MariaDB)
   })
 
   it('owner_password changes the user row; the password is in no log line and no API response', async () => {
-    const res = await c.api('POST', `/clients/${clientId}/owner_password`, { data: { type: 'owner-passwords', attributes: { password: NEW_PASSWORD } } })
+    const res = await c.api('POST', `/clients/${clientId}/owner_password`, {
+      data: { type: 'owner-passwords', attributes: { password: NEW_PASSWORD } },
+    })
     expect(res.status).toBe(202)
     const op = await c.waitOperation(res.json.data.id, 60_000)
     expect(op.attributes.status).toBe('succeeded')
     const owner = (await rows("SELECT password_hash FROM users WHERE login = 'owner'"))[0]!
     expect(await verifyPassword(NEW_PASSWORD, String(owner.password_hash))).toBe(true)
     const full = await c.api('GET', `/operations/${op.id}`)
-    const everything = [JSON.stringify(res.json), JSON.stringify(full.json), JSON.stringify((await c.api('GET', `/clients/${clientId}`)).json),
-      ...(await c.masterLog()).map((l) => JSON.stringify(l)), await readFile(path.join(c.dir, 'agent-e2e-act-1.log'), 'utf8')].join('\n')
+    const everything = [
+      JSON.stringify(res.json),
+      JSON.stringify(full.json),
+      JSON.stringify((await c.api('GET', `/clients/${clientId}`)).json),
+      ...(await c.masterLog()).map((l) => JSON.stringify(l)),
+      await readFile(path.join(c.dir, 'agent-e2e-act-1.log'), 'utf8'),
+    ].join('\n')
     expect(everything).not.toContain(NEW_PASSWORD)
   })
 
   it('an expire date in the past blocks the site through nginx at once; a future date lifts it; history shows both', async () => {
-    const past = await c.api('POST', `/clients/${clientId}/expire_date`, { data: { type: 'expire-dates', attributes: { date: '2020-01-01', reason: 'unpaid' } } })
+    const past = await c.api('POST', `/clients/${clientId}/expire_date`, {
+      data: { type: 'expire-dates', attributes: { date: '2020-01-01', reason: 'unpaid' } },
+    })
     expect(past.status).toBe(200)
     await waitUntil(async () => (await page()).status === 403, { timeoutMs: 30_000, what: 'the expiry page' })
     expect((await page()).body.toLowerCase()).toContain('expired')
-    const future = await c.api('POST', `/clients/${clientId}/expire_date`, { data: { type: 'expire-dates', attributes: { date: '2032-06-30', reason: 'paid' } } })
+    const future = await c.api('POST', `/clients/${clientId}/expire_date`, {
+      data: { type: 'expire-dates', attributes: { date: '2032-06-30', reason: 'paid' } },
+    })
     expect(future.status).toBe(200)
     await waitUntil(async () => (await page('/health')).status === 200, { timeoutMs: 30_000, what: 'the block lifted' })
     expect(JSON.parse((await page('/api/settings')).body).settings.expire_date).toBe('2032-06-30')
-    const history = (await c.api('GET', `/clients/${clientId}/expire_dates_history`)).json.data.map((h: { attributes: { newDate: string; reason: string } }) => [h.attributes.newDate, h.attributes.reason])
-    expect(history.slice(0, 2)).toEqual([['2032-06-30', 'paid'], ['2020-01-01', 'unpaid']])
+    const history = (await c.api('GET', `/clients/${clientId}/expire_dates_history`)).json.data.map(
+      (h: { attributes: { newDate: string; reason: string } }) => [h.attributes.newDate, h.attributes.reason],
+    )
+    expect(history.slice(0, 2)).toEqual([
+      ['2032-06-30', 'paid'],
+      ['2020-01-01', 'unpaid'],
+    ])
   })
 
   it('two concurrent actions on one client: one gets 409 naming the running operation', async () => {
-    const [a, b] = await Promise.all([c.api('POST', `/clients/${clientId}/migrate`), c.api('POST', `/clients/${clientId}/reboot`)])
+    const [a, b] = await Promise.all([
+      c.api('POST', `/clients/${clientId}/migrate`),
+      c.api('POST', `/clients/${clientId}/reboot`),
+    ])
     const statuses = [a.status, b.status].sort()
     expect(statuses).toEqual([202, 409])
     const [won, lost] = a.status === 202 ? [a, b] : [b, a]
@@ -116,14 +160,24 @@ describe('client lifecycle II through the REST API (real Docker, nginx, MariaDB)
     const good = await act('GET', `/clients/${clientId}/switch/${encodeURIComponent(services.images.good2)}`)
     expect(good.attributes.status).toBe('succeeded')
     expect(JSON.parse((await page('/api/settings')).body).appVersion).toBe('2.0.0')
-    expect((await c.api('GET', `/clients/${clientId}`)).json.data.attributes).toMatchObject({ image: services.images.good2, version: '2.0.0' })
-    const snapshot = async () => ({ tables: await rows('SHOW TABLES'), users: await rows('SELECT * FROM users ORDER BY id'), settings: await rows('SELECT * FROM cloud_settings') })
+    expect((await c.api('GET', `/clients/${clientId}`)).json.data.attributes).toMatchObject({
+      image: services.images.good2,
+      version: '2.0.0',
+    })
+    const snapshot = async () => ({
+      tables: await rows('SHOW TABLES'),
+      users: await rows('SELECT * FROM users ORDER BY id'),
+      settings: await rows('SELECT * FROM cloud_settings'),
+    })
     const before = await snapshot()
     const broken = await act('POST', `/clients/${clientId}/switch/${encodeURIComponent(services.images.brokenMigrate)}`)
     expect(broken.attributes.status).toBe('failed')
     expect(JSON.parse((await page('/api/settings')).body).appVersion).toBe('2.0.0')
     expect(await snapshot()).toEqual(before)
-    const unhealthy = await act('POST', `/clients/${clientId}/switch/${encodeURIComponent(services.images.brokenHealth)}`)
+    const unhealthy = await act(
+      'POST',
+      `/clients/${clientId}/switch/${encodeURIComponent(services.images.brokenHealth)}`,
+    )
     expect(unhealthy.attributes.status).toBe('failed')
     expect((await page('/health')).status).toBe(200)
     expect(await snapshot()).toEqual(before)

@@ -22,9 +22,14 @@ describe('client lifecycle I through the REST API (real Docker, nginx, MariaDB, 
   beforeAll(async () => {
     services = await startServerServices()
     const dir = await makeTempDir('alfa-e2e-clients')
-    c = await startCluster({ masterEnv: { ALFA_APP_PROFILES: await services.profilesFile(dir), ALFA_CLIENT_CHECK_INTERVAL_MS: '3000' } })
+    c = await startCluster({
+      masterEnv: { ALFA_APP_PROFILES: await services.profilesFile(dir), ALFA_CLIENT_CHECK_INTERVAL_MS: '3000' },
+    })
     maria = await c.addAgent('e2e-maria', { env: services.agentEnv(path.join(dir, 'maria')) })
-    pg = await c.addAgent('e2e-pg', { env: services.agentEnv(path.join(dir, 'pg')), attributes: { dbEngine: 'postgresql' } })
+    pg = await c.addAgent('e2e-pg', {
+      env: services.agentEnv(path.join(dir, 'pg')),
+      attributes: { dbEngine: 'postgresql' },
+    })
   }, 240_000)
   afterAll(async () => {
     await c?.stop()
@@ -32,7 +37,19 @@ describe('client lifecycle I through the REST API (real Docker, nginx, MariaDB, 
     await services?.stop()
   })
 
-  const clientDoc = (attrs: Record<string, unknown>) => ({ data: { type: 'clients', attributes: { name: 'E2E Lab', ownerLogin: 'owner', ownerEmail: 'owner@lab.example.com', ownerPassword: OWNER_PASSWORD, image: services.images.good1, ...attrs } } })
+  const clientDoc = (attrs: Record<string, unknown>) => ({
+    data: {
+      type: 'clients',
+      attributes: {
+        name: 'E2E Lab',
+        ownerLogin: 'owner',
+        ownerEmail: 'owner@lab.example.com',
+        ownerPassword: OWNER_PASSWORD,
+        image: services.images.good1,
+        ...attrs,
+      },
+    },
+  })
 
   async function createAndWait(attrs: Record<string, unknown>) {
     const res = await c.api('POST', '/clients', clientDoc(attrs))
@@ -40,27 +57,51 @@ describe('client lifecycle I through the REST API (real Docker, nginx, MariaDB, 
     const id = res.json.data.id
     let since = 0
     const seqs: number[] = []
-    let last: { completed: string | null; failedStep: string | null; log: { seq: number; message: string; step: string | null }[]; error: { message: string } | null } | undefined
-    await waitUntil(async () => {
-      const page = await c.api('GET', `/clients/${id}/create_log?since=${since}`)
-      last = page.json.data.attributes
-      for (const l of last!.log) seqs.push(l.seq)
-      since = last!.log.at(-1)?.seq ?? since
-      return last!.completed !== null
-    }, { timeoutMs: 120_000, what: `create of ${attrs.slug}` })
+    let last:
+      | {
+          completed: string | null
+          failedStep: string | null
+          log: { seq: number; message: string; step: string | null }[]
+          error: { message: string } | null
+        }
+      | undefined
+    await waitUntil(
+      async () => {
+        const page = await c.api('GET', `/clients/${id}/create_log?since=${since}`)
+        last = page.json.data.attributes
+        for (const l of last!.log) seqs.push(l.seq)
+        since = last!.log.at(-1)?.seq ?? since
+        return last!.completed !== null
+      },
+      { timeoutMs: 120_000, what: `create of ${attrs.slug}` },
+    )
     // Polling with since= returns each line once, in order.
     expect(seqs).toEqual([...new Set(seqs)].sort((a, b) => a - b))
     return { id, createLog: last!, seqs }
   }
 
   it('creates a client: create_log ends ok and the app answers through nginx with values from its own database', async () => {
-    const { id, createLog } = await createAndWait({ slug: 'lab-maria', server: maria.id, expireDate: '2030-01-31', turbostart: true })
+    const { id, createLog } = await createAndWait({
+      slug: 'lab-maria',
+      server: maria.id,
+      expireDate: '2030-01-31',
+      turbostart: true,
+    })
     expect(createLog.completed).toBe('ok')
     const client = (await c.api('GET', `/clients/${id}`)).json.data.attributes
-    expect(client).toMatchObject({ status: 'active', domain: 'lab-maria.e2e-maria.test.localhost', url: 'http://lab-maria.e2e-maria.test.localhost/', version: '1.0.0' })
+    expect(client).toMatchObject({
+      status: 'active',
+      domain: 'lab-maria.e2e-maria.test.localhost',
+      url: 'http://lab-maria.e2e-maria.test.localhost/',
+      version: '1.0.0',
+    })
     const settings = await fetchVhost(services.nginx.port, client.domain, '/api/settings')
     expect(settings.status).toBe(200)
-    expect(JSON.parse(settings.body)).toMatchObject({ appVersion: '1.0.0', usersCount: 1, settings: { maintenance: false, expire_date: '2030-01-31', turbostart: true, tutorial: true } })
+    expect(JSON.parse(settings.body)).toMatchObject({
+      appVersion: '1.0.0',
+      usersCount: 1,
+      settings: { maintenance: false, expire_date: '2030-01-31', turbostart: true, tutorial: true },
+    })
     const page = await fetchVhost(services.nginx.port, client.domain, '/')
     expect(page.body).toContain('1.0.0')
     expect(page.body).toContain('2030-01-31')
@@ -68,30 +109,51 @@ describe('client lifecycle I through the REST API (real Docker, nginx, MariaDB, 
 
   it('lists the client as available with its user count', async () => {
     let item: { attributes: { available: boolean; usersCount: number | null; slug: string } } | undefined
-    await waitUntil(async () => {
-      item = (await c.api('GET', '/clients?filter[q]=lab-maria')).json.data[0]
-      return item?.attributes.usersCount !== null && item?.attributes.usersCount !== undefined
-    }, { timeoutMs: 30_000, what: 'the users count' })
+    await waitUntil(
+      async () => {
+        item = (await c.api('GET', '/clients?filter[q]=lab-maria')).json.data[0]
+        return item?.attributes.usersCount !== null && item?.attributes.usersCount !== undefined
+      },
+      { timeoutMs: 30_000, what: 'the users count' },
+    )
     expect(item!.attributes).toMatchObject({ available: true, usersCount: 1, slug: 'lab-maria' })
   })
 
   it('moves a client to a new domain with an update: the site is rewritten, the old name no longer answers', async () => {
     const id = (await c.api('GET', '/clients?filter[q]=lab-maria')).json.data[0].id
-    const res = await c.api('POST', '/clients', { data: { type: 'clients', id, attributes: { domain: 'LAB-Moved.Example.com', name: 'Moved Lab' } } })
+    const res = await c.api('POST', '/clients', {
+      data: { type: 'clients', id, attributes: { domain: 'LAB-Moved.Example.com', name: 'Moved Lab' } },
+    })
     expect(res.status, JSON.stringify(res.json)).toBe(202)
     expect((await c.waitOperation(res.json.data.meta.operation.id, 60_000)).attributes.status).toBe('succeeded')
-    expect((await c.api('GET', `/clients/${id}`)).json.data.attributes).toMatchObject({ domain: 'lab-moved.example.com', name: 'Moved Lab' })
+    expect((await c.api('GET', `/clients/${id}`)).json.data.attributes).toMatchObject({
+      domain: 'lab-moved.example.com',
+      name: 'Moved Lab',
+    })
     // nginx applies a reload asynchronously (see the note on issue 4): wait for the new name to be served.
-    await waitUntil(async () => (await fetchVhost(services.nginx.port, 'lab-moved.example.com', '/health')).status === 200, { timeoutMs: 10_000, what: 'the new name served' })
+    await waitUntil(
+      async () => (await fetchVhost(services.nginx.port, 'lab-moved.example.com', '/health')).status === 200,
+      { timeoutMs: 10_000, what: 'the new name served' },
+    )
     // The reload is asynchronous: an old nginx worker may answer for the old name for a moment.
-    await waitUntil(async () => (await fetchVhost(services.nginx.port, 'lab-maria.e2e-maria.test.localhost', '/health')).status !== 200, { timeoutMs: 10_000, what: 'the old name gone' })
+    await waitUntil(
+      async () =>
+        (await fetchVhost(services.nginx.port, 'lab-maria.e2e-maria.test.localhost', '/health')).status !== 200,
+      { timeoutMs: 10_000, what: 'the old name gone' },
+    )
     // Sending the domain it already has is a plain update, not a move.
-    const same = await c.api('POST', '/clients', { data: { type: 'clients', id, attributes: { domain: 'lab-moved.example.com' } } })
+    const same = await c.api('POST', '/clients', {
+      data: { type: 'clients', id, attributes: { domain: 'lab-moved.example.com' } },
+    })
     expect(same.status).toBe(200)
   })
 
   it('reports a failing migrate step as completed: error naming migrate, and leaves nothing behind', async () => {
-    const { id, createLog } = await createAndWait({ slug: 'lab-broken', server: maria.id, image: services.images.brokenMigrate })
+    const { id, createLog } = await createAndWait({
+      slug: 'lab-broken',
+      server: maria.id,
+      image: services.images.brokenMigrate,
+    })
     expect(createLog.completed).toBe('error')
     expect(createLog.failedStep).toBe('migrate')
     expect(createLog.error?.message).toMatch(/migrate/)
@@ -99,7 +161,12 @@ describe('client lifecycle I through the REST API (real Docker, nginx, MariaDB, 
     const containers = await services.docker.listContainers({ all: true, filters: { name: ['alfa-lab-broken'] } })
     expect(containers).toHaveLength(0)
     await expect(stat(path.join(services.nginx.confDir, 'alfa-lab-broken.conf'))).rejects.toThrow()
-    const db = await mysql.createConnection({ host: '127.0.0.1', port: services.mariadb.port, user: services.mariadb.adminUser, password: services.mariadb.adminPassword })
+    const db = await mysql.createConnection({
+      host: '127.0.0.1',
+      port: services.mariadb.port,
+      user: services.mariadb.adminUser,
+      password: services.mariadb.adminPassword,
+    })
     const [dbs] = await db.query('SHOW DATABASES LIKE ?', ['alfa_lab_broken'])
     await db.end()
     expect(dbs).toHaveLength(0)
@@ -114,7 +181,13 @@ describe('client lifecycle I through the REST API (real Docker, nginx, MariaDB, 
 
   it('refuses hostile values with 422 and starts nothing', async () => {
     const before = (await services.docker.listContainers({ all: true })).length
-    for (const [field, value] of [['slug', 'a; rm -rf /'], ['domain', 'x.example.com\nserver_name evil'], ['image', '--upload-pack=x'], ['ownerLogin', '$(id)'], ['slug', '../../etc/x']] as const) {
+    for (const [field, value] of [
+      ['slug', 'a; rm -rf /'],
+      ['domain', 'x.example.com\nserver_name evil'],
+      ['image', '--upload-pack=x'],
+      ['ownerLogin', '$(id)'],
+      ['slug', '../../etc/x'],
+    ] as const) {
       const res = await c.api('POST', '/clients', clientDoc({ slug: 'lab-hostile', server: maria.id, [field]: value }))
       expect(res.status, `${field}=${JSON.stringify(value)}`).toBe(422)
       expect(res.json.errors[0].source.pointer).toBe(`/data/attributes/${field}`)
@@ -139,7 +212,8 @@ describe('client lifecycle I through the REST API (real Docker, nginx, MariaDB, 
 
   it('never writes the owner password to a log', async () => {
     const logs = [...(await c.masterLog()).map((l) => JSON.stringify(l))]
-    for (const name of ['e2e-maria', 'e2e-pg']) logs.push(await readFile(path.join(c.dir, `agent-${name}-1.log`), 'utf8'))
+    for (const name of ['e2e-maria', 'e2e-pg'])
+      logs.push(await readFile(path.join(c.dir, `agent-${name}-1.log`), 'utf8'))
     expect(logs.join('\n')).not.toContain(OWNER_PASSWORD)
   })
 })

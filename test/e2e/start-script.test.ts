@@ -11,32 +11,64 @@ const PASSWORD = 'Start-Script-Pass-9'
 /** The README's first command, as a user runs it: ./scripts/start, on the embedded database. */
 describe('./scripts/start', () => {
   let proc: ServiceProcess | undefined
-  afterAll(async () => { await proc?.stop({ timeoutMs: 20_000 }) })
+  afterAll(async () => {
+    await proc?.stop({ timeoutMs: 20_000 })
+  })
 
   it('starts the master with an online local agent; a server created with POST survives a restart', async () => {
     const dir = await makeTempDir('alfa-start')
     const port = await freePort()
-    const env = { ...process.env, ALFA_PORT: String(port), ALFA_DATA_DIR: path.join(dir, 'data'), ALFA_ADMIN_USER: 'admin', ALFA_ADMIN_PASSWORD: PASSWORD, ALFA_LOG_LEVEL: 'info' }
+    const env = {
+      ...process.env,
+      ALFA_PORT: String(port),
+      ALFA_DATA_DIR: path.join(dir, 'data'),
+      ALFA_ADMIN_USER: 'admin',
+      ALFA_ADMIN_PASSWORD: PASSWORD,
+      ALFA_LOG_LEVEL: 'info',
+    }
     const url = `http://127.0.0.1:${port}`
     const get = async (route: string) => {
-      const res = await fetch(url + route, { headers: { Authorization: basic('admin', PASSWORD) } }).catch(() => undefined)
-      return res?.ok ? ((await res.json()) as { data: { id: string; attributes: { name: string; online: boolean } }[] }) : undefined
+      const res = await fetch(url + route, { headers: { Authorization: basic('admin', PASSWORD) } }).catch(
+        () => undefined,
+      )
+      return res?.ok
+        ? ((await res.json()) as { data: { id: string; attributes: { name: string; online: boolean } }[] })
+        : undefined
     }
-    const start = (n: number) => { proc = spawnService('scripts/start', path.join(REPO_ROOT, 'scripts/start'), [], { logPath: path.join(dir, `start-${n}.log`), cwd: REPO_ROOT, env }) }
+    const start = (n: number) => {
+      proc = spawnService('scripts/start', path.join(REPO_ROOT, 'scripts/start'), [], {
+        logPath: path.join(dir, `start-${n}.log`),
+        cwd: REPO_ROOT,
+        env,
+      })
+    }
 
     start(1)
-    await waitUntil(async () => (await get('/servers'))?.data.some((s) => s.attributes.name === 'local' && s.attributes.online) ?? false, { timeoutMs: 150_000, what: 'the local server online', describe: () => proc!.logTail() })
+    await waitUntil(
+      async () =>
+        (await get('/servers'))?.data.some((s) => s.attributes.name === 'local' && s.attributes.online) ?? false,
+      { timeoutMs: 150_000, what: 'the local server online', describe: () => proc!.logTail() },
+    )
     const created = await fetch(url + '/servers', {
       method: 'POST',
       headers: { Authorization: basic('admin', PASSWORD), 'Content-Type': 'application/vnd.api+json' },
-      body: JSON.stringify({ data: { type: 'servers', attributes: { name: 'survivor', host: '10.0.0.7', baseDomain: 'survivor.example.com' } } }),
+      body: JSON.stringify({
+        data: {
+          type: 'servers',
+          attributes: { name: 'survivor', host: '10.0.0.7', baseDomain: 'survivor.example.com' },
+        },
+      }),
     })
     expect(created.status).toBe(201)
     await proc!.stop({ timeoutMs: 20_000 })
     expect(await fetch(url + '/health').catch(() => 'down')).toBe('down')
 
     start(2)
-    await waitUntil(async () => (await get('/servers'))?.data.some((s) => s.attributes.name === 'local' && s.attributes.online) ?? false, { timeoutMs: 150_000, what: 'the local server online again', describe: () => proc!.logTail() })
+    await waitUntil(
+      async () =>
+        (await get('/servers'))?.data.some((s) => s.attributes.name === 'local' && s.attributes.online) ?? false,
+      { timeoutMs: 150_000, what: 'the local server online again', describe: () => proc!.logTail() },
+    )
     const names = (await get('/servers?filter[active]=all'))!.data.map((s) => s.attributes.name).sort()
     expect(names).toEqual(['local', 'survivor'])
     // The local agent kept its credential: no second enrollment on the second start.

@@ -1,6 +1,15 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { DatabaseFixture } from '../support/database-fixture.ts'
-import { createClientRow, manualClock, openMaster, sharedDatabase, startSmtp, TEST_RETRY, type TestMaster, type TestSmtp } from './mail-harness.ts'
+import {
+  createClientRow,
+  manualClock,
+  openMaster,
+  sharedDatabase,
+  startSmtp,
+  TEST_RETRY,
+  type TestMaster,
+  type TestSmtp,
+} from './mail-harness.ts'
 
 /** Wall-clock time in Moscow, where the reminders count their days. */
 const msk = (date: string, time = '12:00') => `${date}T${time}:00+03:00`
@@ -8,7 +17,8 @@ const msk = (date: string, time = '12:00') => `${date}T${time}:00+03:00`
 /** The dates from `from` to `to` inclusive. */
 function days(from: string, to: string): string[] {
   const out: string[] = []
-  for (let d = new Date(`${from}T00:00:00Z`); d <= new Date(`${to}T00:00:00Z`); d = new Date(d.getTime() + 86_400_000)) out.push(d.toISOString().slice(0, 10))
+  for (let d = new Date(`${from}T00:00:00Z`); d <= new Date(`${to}T00:00:00Z`); d = new Date(d.getTime() + 86_400_000))
+    out.push(d.toISOString().slice(0, 10))
   return out
 }
 
@@ -22,11 +32,17 @@ describe('expiry reminders', () => {
     await m.close()
     m = await openMaster({ fixture, clock, mail: mail(), secretKey: m.secretKey })
   }
-  const lettersTo = (address: string) => smtp.letters.filter((l) => l.to && !Array.isArray(l.to) && l.to.text === address)
-  const reminderRows = (clientId: string) => m.prisma.emailLog.findMany({ where: { clientId, kind: 'reminder' }, orderBy: { createdAt: 'asc' } })
+  const lettersTo = (address: string) =>
+    smtp.letters.filter((l) => l.to && !Array.isArray(l.to) && l.to.text === address)
+  const reminderRows = (clientId: string) =>
+    m.prisma.emailLog.findMany({ where: { clientId, kind: 'reminder' }, orderBy: { createdAt: 'asc' } })
 
-  beforeAll(async () => { smtp = await startSmtp() })
-  afterAll(async () => { await smtp?.close() })
+  beforeAll(async () => {
+    smtp = await startSmtp()
+  })
+  afterAll(async () => {
+    await smtp?.close()
+  })
   beforeEach(async () => {
     smtp.mode = 'accept'
     fixture = await sharedDatabase()
@@ -53,7 +69,8 @@ describe('expiry reminders', () => {
         clock.set(msk(day, time))
         const before = smtp.letters.length
         await m.services.mail.reminders.tick()
-        for (const l of smtp.letters.slice(before)) (sentOn[day] ??= []).push(`${l.to && !Array.isArray(l.to) ? l.to.text : '?'} ${l.subject}`)
+        for (const l of smtp.letters.slice(before))
+          (sentOn[day] ??= []).push(`${l.to && !Array.isArray(l.to) ? l.to.text : '?'} ${l.subject}`)
       }
     }
     const ruLetters = lettersTo('accounts@lab.example.com')
@@ -63,13 +80,28 @@ describe('expiry reminders', () => {
       `Напоминание: срок действия облака ${ru.domain} истекает завтра`,
       `Напоминание: срок действия облака ${ru.domain} истекает сегодня`,
     ])
-    expect(Object.entries(sentOn).filter(([, l]) => l.some((s) => s.startsWith('accounts@'))).map(([d]) => d)).toEqual(['2027-03-06', '2027-03-13', '2027-03-19', '2027-03-20'])
-    expect(ruLetters.every((l) => l.text?.includes('20 марта 2027 г.') && l.html && l.html.includes('20 марта 2027 г.'))).toBe(true)
-    expect(lettersTo(en.ownerEmail).map((l) => l.subject)).toEqual(['in 14 days', 'in 7 days', 'tomorrow', 'today'].map((w) => `Reminder: your cloud system ${en.domain} expires ${w}`))
+    expect(
+      Object.entries(sentOn)
+        .filter(([, l]) => l.some((s) => s.startsWith('accounts@')))
+        .map(([d]) => d),
+    ).toEqual(['2027-03-06', '2027-03-13', '2027-03-19', '2027-03-20'])
+    expect(
+      ruLetters.every((l) => l.text?.includes('20 марта 2027 г.') && l.html && l.html.includes('20 марта 2027 г.')),
+    ).toBe(true)
+    expect(lettersTo(en.ownerEmail).map((l) => l.subject)).toEqual(
+      ['in 14 days', 'in 7 days', 'tomorrow', 'today'].map(
+        (w) => `Reminder: your cloud system ${en.domain} expires ${w}`,
+      ),
+    )
     expect(lettersTo(failed.ownerEmail)).toEqual([])
     expect(lettersTo(deleted.ownerEmail)).toEqual([])
     expect(smtp.letters).toHaveLength(8)
-    expect((await reminderRows(ru.id)).map((r) => [r.threshold, r.status, r.attempts])).toEqual([['14d', 'sent', 1], ['7d', 'sent', 1], ['1d', 'sent', 1], ['0d', 'sent', 1]])
+    expect((await reminderRows(ru.id)).map((r) => [r.threshold, r.status, r.attempts])).toEqual([
+      ['14d', 'sent', 1],
+      ['7d', 'sent', 1],
+      ['1d', 'sent', 1],
+      ['0d', 'sent', 1],
+    ])
   })
 
   it('sends only what is due when the clock jumps forward, nothing again when it jumps back, and re-arms for a new date', async () => {
@@ -106,7 +138,14 @@ describe('expiry reminders', () => {
       await m.services.mail.reminders.tick()
     }
     const rows = await reminderRows(c.id)
-    expect(rows.map((r) => `${r.threshold} ${r.expireDate?.toISOString().slice(0, 10)}`)).toEqual(['7d 2027-03-20', '0d 2027-03-20', '14d 2027-04-20', '7d 2027-04-20', '1d 2027-04-20', '0d 2027-04-20'])
+    expect(rows.map((r) => `${r.threshold} ${r.expireDate?.toISOString().slice(0, 10)}`)).toEqual([
+      '7d 2027-03-20',
+      '0d 2027-03-20',
+      '14d 2027-04-20',
+      '7d 2027-04-20',
+      '1d 2027-04-20',
+      '0d 2027-04-20',
+    ])
     expect(lettersTo(c.ownerEmail)).toHaveLength(6)
   })
 
@@ -117,7 +156,8 @@ describe('expiry reminders', () => {
       const before = smtp.letters.length
       const clients = []
       let lost = 0
-      for (let i = 0; i < 6; i++) clients.push(await createClientRow(m, { expireDate: `2027-03-${String(15 + i).padStart(2, '0')}` }))
+      for (let i = 0; i < 6; i++)
+        clients.push(await createClientRow(m, { expireDate: `2027-03-${String(15 + i).padStart(2, '0')}` }))
       for (const day of days('2027-03-01', '2027-03-22')) {
         for (const time of ['10:00', '16:00']) {
           clock.set(msk(day, time))
@@ -139,7 +179,11 @@ describe('expiry reminders', () => {
 
   it('keeps quiet hours and starts sending when they end', async () => {
     await m.close()
-    m = await openMaster({ fixture, clock, mail: { ...mail(), reminders: { quietHours: { start: '22:00', end: '08:00' } } } })
+    m = await openMaster({
+      fixture,
+      clock,
+      mail: { ...mail(), reminders: { quietHours: { start: '22:00', end: '08:00' } } },
+    })
     const c = await createClientRow(m, { expireDate: '2027-03-20' })
     for (const time of ['22:00', '23:59', '00:00', '07:59']) {
       clock.set(msk(time < '12:00' ? '2027-03-06' : '2027-03-05', time))
@@ -159,7 +203,9 @@ describe('expiry reminders', () => {
     smtp.mode = 'accept'
     await m.services.mail.reminders.tick()
     expect(lettersTo(c.ownerEmail)).toHaveLength(0)
-    expect((await reminderRows(c.id)).map((r) => [r.threshold, r.status, r.attempts])).toEqual([['7d', 'failed', TEST_RETRY.attempts]])
+    expect((await reminderRows(c.id)).map((r) => [r.threshold, r.status, r.attempts])).toEqual([
+      ['7d', 'failed', TEST_RETRY.attempts],
+    ])
     expect(await m.prisma.client.findUniqueOrThrow({ where: { id: c.id } })).toEqual(c)
   })
 

@@ -35,14 +35,19 @@ export async function startSmtp(): Promise<TestSmtp> {
   // Counts a connection and says whether it is to be failed in the current mode.
   const failing = (mode: SmtpMode) => {
     if (state.mode !== mode) return false
-    if (state.failTimes !== undefined && --state.failTimes <= 0) { state.mode = 'accept'; state.failTimes = undefined }
+    if (state.failTimes !== undefined && --state.failTimes <= 0) {
+      state.mode = 'accept'
+      state.failTimes = undefined
+    }
     return true
   }
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
-    onAuth(_auth, _session, cb) { cb(null, { user: 'test' }) },
+    onAuth(_auth, _session, cb) {
+      cb(null, { user: 'test' })
+    },
     onConnect(_session, cb) {
       state.connections++
       if (failing('busy-421')) return cb(smtpError('Too busy, try later', 421))
@@ -53,17 +58,28 @@ export async function startSmtp(): Promise<TestSmtp> {
       cb()
     },
     onData(stream, _session, cb) {
-      simpleParser(stream).then((mail) => { state.letters.push(mail); cb() }, cb)
+      simpleParser(stream).then((mail) => {
+        state.letters.push(mail)
+        cb()
+      }, cb)
     },
   })
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const smtpPort = (server.server.address() as net.AddressInfo).port
   // The drop mode: a front that forwards to the SMTP server unless told to cut the line.
   const front = net.createServer((socket) => {
-    if (state.mode === 'drop') { state.connections++; failing('drop'); socket.destroy(); return }
+    if (state.mode === 'drop') {
+      state.connections++
+      failing('drop')
+      socket.destroy()
+      return
+    }
     const upstream = net.connect(smtpPort, '127.0.0.1')
     socket.pipe(upstream).pipe(socket)
-    const end = () => { socket.destroy(); upstream.destroy() }
+    const end = () => {
+      socket.destroy()
+      upstream.destroy()
+    }
     socket.on('error', end)
     upstream.on('error', end)
     socket.on('close', end)
@@ -81,13 +97,25 @@ export async function startSmtp(): Promise<TestSmtp> {
 /** A clock the test moves by hand. */
 export function manualClock(iso: string): Clock & { set(iso: string): void } {
   let now = new Date(iso)
-  return { now: () => now, set(next) { now = new Date(next) } }
+  return {
+    now: () => now,
+    set(next) {
+      now = new Date(next)
+    },
+  }
 }
 
 /** Every log line the master wrote, as text. */
 export function logSink() {
   const lines: string[] = []
-  return { lines, stream: { write(line: string) { lines.push(line) } } }
+  return {
+    lines,
+    stream: {
+      write(line: string) {
+        lines.push(line)
+      },
+    },
+  }
 }
 
 /** Fast retries for tests: the production policy waits seconds to a minute. */
@@ -102,11 +130,28 @@ export async function sharedDatabase(): Promise<DatabaseFixture> {
  * An in-process master (services + app) on the given database, with mail configured. The secret key is passed in
  * so a "restarted" master can still open the passwords the previous one sealed.
  */
-export async function openMaster(opts: { fixture: DatabaseFixture; clock: Clock; mail: MailConfig; secretKey?: Buffer; log?: ReturnType<typeof logSink> }) {
-  const logger = createLogger({ level: opts.log ? 'trace' : (process.env.ALFA_TEST_LOG_LEVEL ?? 'silent'), ...(opts.log ? { destination: opts.log.stream } : {}) })
+export async function openMaster(opts: {
+  fixture: DatabaseFixture
+  clock: Clock
+  mail: MailConfig
+  secretKey?: Buffer
+  log?: ReturnType<typeof logSink>
+}) {
+  const logger = createLogger({
+    level: opts.log ? 'trace' : (process.env.ALFA_TEST_LOG_LEVEL ?? 'silent'),
+    ...(opts.log ? { destination: opts.log.stream } : {}),
+  })
   const db = await opts.fixture.open()
   const secretKey = opts.secretKey ?? randomBytes(32)
-  const services = createServices({ prisma: db.prisma, sql: db.sql, logger, clock: opts.clock, hashParams: FAST_HASH, secretKey, mail: opts.mail })
+  const services = createServices({
+    prisma: db.prisma,
+    sql: db.sql,
+    logger,
+    clock: opts.clock,
+    hashParams: FAST_HASH,
+    secretKey,
+    mail: opts.mail,
+  })
   await services.adminCredentials.bootstrap({ user: ADMIN_USER, password: ADMIN_PASSWORD })
   const app = createApp(services)
   async function api(method: string, url: string) {
@@ -117,8 +162,15 @@ export async function openMaster(opts: { fixture: DatabaseFixture; clock: Clock;
     return { status: res.status, text, json }
   }
   return {
-    services, app, api, secretKey, prisma: db.prisma,
-    async close() { await services.stop(); await db.close() },
+    services,
+    app,
+    api,
+    secretKey,
+    prisma: db.prisma,
+    async close() {
+      await services.stop()
+      await db.close()
+    },
   }
 }
 
@@ -126,13 +178,31 @@ export type TestMaster = Awaited<ReturnType<typeof openMaster>>
 
 let seq = 0
 /** A client row as client create would leave it, on a server of its own; the password sealed as at rest. */
-export async function createClientRow(m: TestMaster, attrs: { language?: string; expireDate?: string | null; password?: string; tls?: boolean; contactEmail?: string | null; status?: 'active' | 'failed' } = {}) {
+export async function createClientRow(
+  m: TestMaster,
+  attrs: {
+    language?: string
+    expireDate?: string | null
+    password?: string
+    tls?: boolean
+    contactEmail?: string | null
+    status?: 'active' | 'failed'
+  } = {},
+) {
   const n = ++seq + Math.floor(Math.random() * 1e6)
-  const server = await m.prisma.server.create({ data: { name: `mail-srv-${n}`, host: '10.0.0.9', baseDomain: 'cloud.example.com', tlsEnabled: attrs.tls ?? true } })
+  const server = await m.prisma.server.create({
+    data: { name: `mail-srv-${n}`, host: '10.0.0.9', baseDomain: 'cloud.example.com', tlsEnabled: attrs.tls ?? true },
+  })
   return m.prisma.client.create({
     data: {
-      slug: `lab-${n}`, name: `Лаборатория №${n}`, domain: `lab-${n}.cloud.example.com`, serverId: server.id, status: attrs.status ?? 'active',
-      ownerLogin: `owner${n}`, ownerEmail: `owner${n}@lab.example.com`, contactEmail: attrs.contactEmail ?? null,
+      slug: `lab-${n}`,
+      name: `Лаборатория №${n}`,
+      domain: `lab-${n}.cloud.example.com`,
+      serverId: server.id,
+      status: attrs.status ?? 'active',
+      ownerLogin: `owner${n}`,
+      ownerEmail: `owner${n}@lab.example.com`,
+      contactEmail: attrs.contactEmail ?? null,
       language: attrs.language ?? 'ru',
       ownerPasswordEnc: attrs.password === undefined ? null : m.services.secretBox.seal(attrs.password),
       expireDate: attrs.expireDate ? new Date(`${attrs.expireDate}T00:00:00Z`) : null,

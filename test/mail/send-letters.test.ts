@@ -1,6 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DatabaseFixture } from '../support/database-fixture.ts'
-import { createClientRow, logSink, manualClock, openMaster, sharedDatabase, startSmtp, TEST_RETRY, type TestMaster, type TestSmtp } from './mail-harness.ts'
+import {
+  createClientRow,
+  logSink,
+  manualClock,
+  openMaster,
+  sharedDatabase,
+  startSmtp,
+  TEST_RETRY,
+  type TestMaster,
+  type TestSmtp,
+} from './mail-harness.ts'
 
 const PASSWORD = 'Owner-Pa$$word-<42>&'
 
@@ -15,7 +25,18 @@ describe('send_success and send_expire', () => {
   beforeAll(async () => {
     smtp = await startSmtp()
     fixture = await sharedDatabase()
-    m = await openMaster({ fixture, clock, log, mail: { smtpUrl: smtp.url, from: 'Alfa Cloud <noreply@alfa.example>', replyTo: 'support@alfa.example', retry: TEST_RETRY, extendText: { en: 'write to billing@alfa.example.' } } })
+    m = await openMaster({
+      fixture,
+      clock,
+      log,
+      mail: {
+        smtpUrl: smtp.url,
+        from: 'Alfa Cloud <noreply@alfa.example>',
+        replyTo: 'support@alfa.example',
+        retry: TEST_RETRY,
+        extendText: { en: 'write to billing@alfa.example.' },
+      },
+    })
   })
   afterAll(async () => {
     await m?.close()
@@ -27,7 +48,17 @@ describe('send_success and send_expire', () => {
     const client = await createClientRow(m, { password: PASSWORD, tls: true })
     const res = await m.api('GET', `/clients/${client.id}/send_success`)
     expect(res.status).toBe(200)
-    expect(res.json.data).toMatchObject({ type: 'emails', attributes: { kind: 'success', status: 'sent', attempts: 1, recipient: client.ownerEmail, language: 'ru', lastError: null } })
+    expect(res.json.data).toMatchObject({
+      type: 'emails',
+      attributes: {
+        kind: 'success',
+        status: 'sent',
+        attempts: 1,
+        recipient: client.ownerEmail,
+        language: 'ru',
+        lastError: null,
+      },
+    })
     expect(res.json.data.attributes.messageId).toMatch(/@/)
 
     const letter = smtp.letters.find((l) => l.messageId === res.json.data.attributes.messageId)!
@@ -63,7 +94,13 @@ describe('send_success and send_expire', () => {
     const ru = await createClientRow(m, { expireDate: '2027-03-17', contactEmail: 'billing@lab.example.com' })
     const resRu = await m.api('GET', `/clients/${ru.id}/send_expire`)
     expect(resRu.status).toBe(200)
-    expect(resRu.json.data.attributes).toMatchObject({ kind: 'expire', status: 'sent', recipient: 'billing@lab.example.com', expireDate: '2027-03-17', language: 'ru' })
+    expect(resRu.json.data.attributes).toMatchObject({
+      kind: 'expire',
+      status: 'sent',
+      recipient: 'billing@lab.example.com',
+      expireDate: '2027-03-17',
+      language: 'ru',
+    })
     const letterRu = smtp.letters.find((l) => l.messageId === resRu.json.data.attributes.messageId)!
     expect(letterRu.subject).toBe(`Срок действия облака ${ru.domain}: до 17 марта 2027 г.`)
     expect(letterRu.text).toContain('через 7 дней')
@@ -99,7 +136,7 @@ describe('send_success and send_expire', () => {
     expect(await m.prisma.emailLog.count({ where: { clientId: { in: [bare.id, gone.id] } } })).toBe(0)
   })
 
-  it('lists a client\'s letters newest first, paginated, without bodies', async () => {
+  it("lists a client's letters newest first, paginated, without bodies", async () => {
     const client = await createClientRow(m, { password: PASSWORD, expireDate: '2027-05-01' })
     const kinds: string[] = []
     for (const [i, path] of ['send_success', 'send_expire', 'send_success'].entries()) {
@@ -116,7 +153,9 @@ describe('send_success and send_expire', () => {
     expect(page2.json.data[0].attributes.kind).toBe('success')
     expect(page2.json.links.prev).toContain('page%5Bnumber%5D=1')
     const oldest = await m.api('GET', `/clients/${client.id}/emails?sort=createdAt`)
-    expect(oldest.json.data.map((d: { attributes: { kind: string } }) => d.attributes.kind)).toEqual([...kinds].reverse())
+    expect(oldest.json.data.map((d: { attributes: { kind: string } }) => d.attributes.kind)).toEqual(
+      [...kinds].reverse(),
+    )
     expect((await m.api('GET', `/clients/${client.id}/emails?page[size]=0`)).status).toBe(400)
     expect((await m.api('GET', `/clients/${client.id}/emails?sort=recipient`)).status).toBe(400)
     expect((await m.api('GET', `/clients/${client.id}/emails?bogus=1`)).status).toBe(400)

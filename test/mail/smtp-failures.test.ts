@@ -1,7 +1,16 @@
 import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DatabaseFixture } from '../support/database-fixture.ts'
-import { createClientRow, manualClock, openMaster, sharedDatabase, startSmtp, TEST_RETRY, type TestMaster, type TestSmtp } from './mail-harness.ts'
+import {
+  createClientRow,
+  manualClock,
+  openMaster,
+  sharedDatabase,
+  startSmtp,
+  TEST_RETRY,
+  type TestMaster,
+  type TestSmtp,
+} from './mail-harness.ts'
 
 /** A port nothing listens on: connection refused. */
 async function closedPort(): Promise<number> {
@@ -44,7 +53,12 @@ describe('letters when SMTP misbehaves', () => {
     smtp.mode = 'busy-421'
     const { res, attemptsSeen } = await sendUnharmed('send_success')
     expect(res.status).toBe(200)
-    expect(res.json.data.attributes).toMatchObject({ status: 'failed', attempts: TEST_RETRY.attempts, sentAt: null, messageId: null })
+    expect(res.json.data.attributes).toMatchObject({
+      status: 'failed',
+      attempts: TEST_RETRY.attempts,
+      sentAt: null,
+      messageId: null,
+    })
     expect(res.json.data.attributes.lastError).toMatch(/421/)
     expect(attemptsSeen).toBe(TEST_RETRY.attempts)
   })
@@ -79,11 +93,18 @@ describe('letters when SMTP misbehaves', () => {
     await m.api('POST', `/clients/${client.id}/send_expire`)
     smtp.mode = 'accept'
     const list = await m.api('GET', `/clients/${client.id}/emails`)
-    expect(list.json.data.map((d: { attributes: { status: string } }) => d.attributes.status)).toEqual(['failed', 'sent'])
+    expect(list.json.data.map((d: { attributes: { status: string } }) => d.attributes.status)).toEqual([
+      'failed',
+      'sent',
+    ])
   })
 
   it('records a failed letter when the SMTP port refuses connections, and when SMTP is not configured', async () => {
-    const refusing = await openMaster({ fixture, clock, mail: { smtpUrl: `smtp://127.0.0.1:${await closedPort()}`, retry: TEST_RETRY } })
+    const refusing = await openMaster({
+      fixture,
+      clock,
+      mail: { smtpUrl: `smtp://127.0.0.1:${await closedPort()}`, retry: TEST_RETRY },
+    })
     // Same key: the second master must be able to open the password the first one sealed.
     const unconfigured = await openMaster({ fixture, clock, mail: {}, secretKey: refusing.secretKey })
     try {
@@ -95,7 +116,11 @@ describe('letters when SMTP misbehaves', () => {
 
       const b = await unconfigured.api('GET', `/clients/${client.id}/send_success`)
       expect(b.status).toBe(200)
-      expect(b.json.data.attributes).toMatchObject({ status: 'failed', attempts: 1, lastError: expect.stringContaining('SMTP not configured') })
+      expect(b.json.data.attributes).toMatchObject({
+        status: 'failed',
+        attempts: 1,
+        lastError: expect.stringContaining('SMTP not configured'),
+      })
     } finally {
       await refusing.close()
       await unconfigured.close()
@@ -104,10 +129,33 @@ describe('letters when SMTP misbehaves', () => {
 
   it('ends letters a stopped master left behind as failed, and leaves recent ones alone', async () => {
     const client = await createClientRow(m)
-    const old = await m.prisma.emailLog.create({ data: { clientId: client.id, kind: 'expire', recipient: 'x@example.com', subject: 's', language: 'ru', status: 'sending', createdAt: new Date('2027-03-09T09:00:00Z') } })
-    const recent = await m.prisma.emailLog.create({ data: { clientId: client.id, kind: 'expire', recipient: 'x@example.com', subject: 's', language: 'ru', status: 'queued', createdAt: clock.now() } })
+    const old = await m.prisma.emailLog.create({
+      data: {
+        clientId: client.id,
+        kind: 'expire',
+        recipient: 'x@example.com',
+        subject: 's',
+        language: 'ru',
+        status: 'sending',
+        createdAt: new Date('2027-03-09T09:00:00Z'),
+      },
+    })
+    const recent = await m.prisma.emailLog.create({
+      data: {
+        clientId: client.id,
+        kind: 'expire',
+        recipient: 'x@example.com',
+        subject: 's',
+        language: 'ru',
+        status: 'queued',
+        createdAt: clock.now(),
+      },
+    })
     expect(await m.services.mail.letters.failAbandoned()).toBe(1)
-    expect(await m.prisma.emailLog.findUniqueOrThrow({ where: { id: old.id } })).toMatchObject({ status: 'failed', lastError: expect.stringContaining('abandoned') })
+    expect(await m.prisma.emailLog.findUniqueOrThrow({ where: { id: old.id } })).toMatchObject({
+      status: 'failed',
+      lastError: expect.stringContaining('abandoned'),
+    })
     expect(await m.prisma.emailLog.findUniqueOrThrow({ where: { id: recent.id } })).toMatchObject({ status: 'queued' })
   })
 })

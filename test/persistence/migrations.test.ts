@@ -1,11 +1,7 @@
 import { appendFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import {
-  MigrationError,
-  MigrationErrorCode,
-  readMigrations,
-} from '../../packages/master/src/db/migrate.ts'
+import { MigrationError, MigrationErrorCode, readMigrations } from '../../packages/master/src/db/migrate.ts'
 import { DEFAULT_MIGRATIONS_DIR } from '../../packages/master/src/db/open-database.ts'
 import { backends } from '../support/backends.ts'
 import { copyMigrations, createDatabaseFixture, type DatabaseFixture } from '../support/database-fixture.ts'

@@ -12,7 +12,10 @@ import { createAgentCredentials, hashSecret } from '../../packages/master/src/ag
 import { createPresenceWriter } from '../../packages/master/src/agent-hub/presence-writer.ts'
 import { createOperationCompletions } from '../../packages/master/src/agent-hub/operation-completions.ts'
 import { createOperationLogWriter } from '../../packages/master/src/operations/operation-log-writer.ts'
-import { createOperationService, type OperationService } from '../../packages/master/src/operations/operation-service.ts'
+import {
+  createOperationService,
+  type OperationService,
+} from '../../packages/master/src/operations/operation-service.ts'
 import { createServerListQuery } from '../../packages/master/src/servers/server-list-query.ts'
 import { recordImages } from '../../packages/master/src/servers/server-actions.ts'
 import { backends } from '../support/backends.ts'
@@ -40,10 +43,18 @@ describe.each(backends())('raw statements on $name', (backend) => {
     } else {
       await db.prisma.$executeRawUnsafe(`SET TIME ZONE '${ZONE}'`)
     }
-    const [{ zone }] = await db.prisma.$queryRawUnsafe<[{ zone: string }]>('SELECT current_setting(\'TimeZone\') AS zone')
+    const [{ zone }] = await db.prisma.$queryRawUnsafe<[{ zone: string }]>("SELECT current_setting('TimeZone') AS zone")
     expect(zone).toBe(ZONE)
-    operations = createOperationService({ prisma: db.prisma, sql: db.sql, clock: systemClock, logger, logs: createOperationLogWriter({ prisma: db.prisma, logger }) })
-    serverId = (await db.prisma.server.create({ data: { name: 'raw-1', host: '10.0.0.1', baseDomain: 'raw.example.com' } })).id
+    operations = createOperationService({
+      prisma: db.prisma,
+      sql: db.sql,
+      clock: systemClock,
+      logger,
+      logs: createOperationLogWriter({ prisma: db.prisma, logger }),
+    })
+    serverId = (
+      await db.prisma.server.create({ data: { name: 'raw-1', host: '10.0.0.1', baseDomain: 'raw.example.com' } })
+    ).id
   })
   afterAll(async () => {
     await db?.close()
@@ -54,40 +65,122 @@ describe.each(backends())('raw statements on $name', (backend) => {
     const startedAt = new Date('2026-11-27T01:02:03.456Z')
     const deadlineAt = new Date('2026-11-27T01:03:03.456Z')
     const commandId = randomUUID()
-    const command = { kind: 'command', id: commandId, type: 'image.list', payload: { note: 'ёжик "quoted" \\ back' }, deadlineMs: 60_000 }
+    const command = {
+      kind: 'command',
+      id: commandId,
+      type: 'image.list',
+      payload: { note: 'ёжик "quoted" \\ back' },
+      deadlineMs: 60_000,
+    }
     const before = Date.now()
-    const row = await operations.insertDispatched({ type: 'server.images', serverId, requestedBy: 'admin', commandId, command, deadlineAt, startedAt })
+    const row = await operations.insertDispatched({
+      type: 'server.images',
+      serverId,
+      requestedBy: 'admin',
+      commandId,
+      command,
+      deadlineAt,
+      startedAt,
+    })
     const read = await db.prisma.operation.findUniqueOrThrow({ where: { id: row.id } })
     expect(row).toEqual(read)
-    expect(read).toMatchObject({ status: 'running', type: 'server.images', serverId, clientId: null, commandId, command, startedAt, deadlineAt, steps: [], logSeq: 0, ackedAt: null })
+    expect(read).toMatchObject({
+      status: 'running',
+      type: 'server.images',
+      serverId,
+      clientId: null,
+      commandId,
+      command,
+      startedAt,
+      deadlineAt,
+      steps: [],
+      logSeq: 0,
+      ackedAt: null,
+    })
     expect(Math.abs(read.createdAt.getTime() - before)).toBeLessThan(60_000)
   })
 
   it('finishes once: the first outcome stands and a second call returns undefined', async () => {
-    const op = await operations.insertDispatched({ type: 'server.images', serverId, requestedBy: 'admin', commandId: randomUUID(), command: {}, deadlineAt: new Date(), startedAt: new Date() })
+    const op = await operations.insertDispatched({
+      type: 'server.images',
+      serverId,
+      requestedBy: 'admin',
+      commandId: randomUUID(),
+      command: {},
+      deadlineAt: new Date(),
+      startedAt: new Date(),
+    })
     const before = Date.now()
-    const done = await operations.finish(op.id, { status: 'succeeded', result: { images: [{ ref: 'a:1', n: 2 ** 40 }] } })
-    expect(done).toMatchObject({ id: op.id, status: 'succeeded', result: { images: [{ ref: 'a:1', n: 2 ** 40 }] }, error: null })
+    const done = await operations.finish(op.id, {
+      status: 'succeeded',
+      result: { images: [{ ref: 'a:1', n: 2 ** 40 }] },
+    })
+    expect(done).toMatchObject({
+      id: op.id,
+      status: 'succeeded',
+      result: { images: [{ ref: 'a:1', n: 2 ** 40 }] },
+      error: null,
+    })
     expect(done).toEqual(await db.prisma.operation.findUniqueOrThrow({ where: { id: op.id } }))
     expect(Math.abs(done!.finishedAt!.getTime() - before)).toBeLessThan(60_000)
-    expect(await operations.finish(op.id, { status: 'failed', error: { code: 'LATE', message: 'too late' } })).toBeUndefined()
-    expect(await db.prisma.operation.findUniqueOrThrow({ where: { id: op.id } })).toMatchObject({ status: 'succeeded', error: null })
+    expect(
+      await operations.finish(op.id, { status: 'failed', error: { code: 'LATE', message: 'too late' } }),
+    ).toBeUndefined()
+    expect(await db.prisma.operation.findUniqueOrThrow({ where: { id: op.id } })).toMatchObject({
+      status: 'succeeded',
+      error: null,
+    })
     expect(await operations.finish(randomUUID(), { status: 'failed' })).toBeUndefined()
   })
 
   it('keeps an error and leaves result alone on failure', async () => {
-    const op = await operations.insertDispatched({ type: 'server.images', serverId, requestedBy: 'admin', commandId: randomUUID(), command: {}, deadlineAt: new Date(), startedAt: new Date() })
-    const done = await operations.finish(op.id, { status: 'interrupted', error: { code: 'INTERRUPTED', message: 'gone', data: { why: ['x'] } } })
-    expect(done).toMatchObject({ status: 'interrupted', result: null, error: { code: 'INTERRUPTED', message: 'gone', data: { why: ['x'] } } })
+    const op = await operations.insertDispatched({
+      type: 'server.images',
+      serverId,
+      requestedBy: 'admin',
+      commandId: randomUUID(),
+      command: {},
+      deadlineAt: new Date(),
+      startedAt: new Date(),
+    })
+    const done = await operations.finish(op.id, {
+      status: 'interrupted',
+      error: { code: 'INTERRUPTED', message: 'gone', data: { why: ['x'] } },
+    })
+    expect(done).toMatchObject({
+      status: 'interrupted',
+      result: null,
+      error: { code: 'INTERRUPTED', message: 'gone', data: { why: ['x'] } },
+    })
   })
 
   it('writes batched acks, each with its own time, once', async () => {
-    const tracker = createCommandTracker({ prisma: db.prisma, sql: db.sql, operations, completions: createOperationCompletions(), logger })
-    const ops = await Promise.all([1, 2, 3].map(() => operations.insertDispatched({ type: 'server.images', serverId, requestedBy: 'admin', commandId: randomUUID(), command: {}, deadlineAt: new Date(), startedAt: new Date() })))
+    const tracker = createCommandTracker({
+      prisma: db.prisma,
+      sql: db.sql,
+      operations,
+      completions: createOperationCompletions(),
+      logger,
+    })
+    const ops = await Promise.all(
+      [1, 2, 3].map(() =>
+        operations.insertDispatched({
+          type: 'server.images',
+          serverId,
+          requestedBy: 'admin',
+          commandId: randomUUID(),
+          command: {},
+          deadlineAt: new Date(),
+          startedAt: new Date(),
+        }),
+      ),
+    )
     const before = Date.now()
     for (const op of ops.slice(0, 2)) tracker.acked(op.id)
     await tracker.flushAcks()
-    const [a, b, c] = await Promise.all(ops.map((op) => db.prisma.operation.findUniqueOrThrow({ where: { id: op.id } })))
+    const [a, b, c] = await Promise.all(
+      ops.map((op) => db.prisma.operation.findUniqueOrThrow({ where: { id: op.id } })),
+    )
     for (const acked of [a!, b!]) expect(Math.abs(acked.ackedAt!.getTime() - before)).toBeLessThan(60_000)
     expect(c!.ackedAt).toBeNull()
     // A second ack (a re-sent command) keeps the first time.
@@ -98,14 +191,28 @@ describe.each(backends())('raw statements on $name', (backend) => {
 
   it('records the reported images exactly: new tags added, known ones updated, vanished ones removed', async () => {
     const image = (tags: string[], sizeBytes: number, version?: string): ImageSummary => ({
-      ref: tags[0] ?? '<none>:<none>', id: `sha256:${'a'.repeat(64)}`, tags, sizeBytes, createdAt: Date.parse('2026-11-01T12:00:00.000Z'),
+      ref: tags[0] ?? '<none>:<none>',
+      id: `sha256:${'a'.repeat(64)}`,
+      tags,
+      sizeBytes,
+      createdAt: Date.parse('2026-11-01T12:00:00.000Z'),
       labels: version ? { 'alfa.version': version, 'alfa.channel': 'master' } : ({} as Record<string, string>),
     })
-    const stored = async () => (await db.prisma.image.findMany({ where: { serverId }, orderBy: { ref: 'asc' } }))
-      .map((i) => ({ ref: i.ref, version: i.version, channel: i.channel, sizeBytes: i.sizeBytes, builtAt: i.builtAt }))
+    const stored = async () =>
+      (await db.prisma.image.findMany({ where: { serverId }, orderBy: { ref: 'asc' } })).map((i) => ({
+        ref: i.ref,
+        version: i.version,
+        channel: i.channel,
+        sizeBytes: i.sizeBytes,
+        builtAt: i.builtAt,
+      }))
     const builtAt = new Date('2026-11-01T12:00:00.000Z')
 
-    await recordImages(db.sql, serverId, [image(['mol:1.0.0', 'mol:latest'], 100, '1.0.0'), image(['mol:0.9.0'], 90), image([], 5)])
+    await recordImages(db.sql, serverId, [
+      image(['mol:1.0.0', 'mol:latest'], 100, '1.0.0'),
+      image(['mol:0.9.0'], 90),
+      image([], 5),
+    ])
     expect(await stored()).toEqual([
       { ref: 'mol:0.9.0', version: null, channel: null, sizeBytes: 90n, builtAt },
       { ref: 'mol:1.0.0', version: '1.0.0', channel: 'master', sizeBytes: 100n, builtAt },
@@ -114,7 +221,10 @@ describe.each(backends())('raw statements on $name', (backend) => {
     const firstIds = new Map((await db.prisma.image.findMany({ where: { serverId } })).map((i) => [i.ref, i.id]))
 
     // latest moved to 2.0.0 (a tag twice in one report counts once), 0.9.0 was pruned.
-    await recordImages(db.sql, serverId, [image(['mol:2.0.0', 'mol:latest'], 200, '2.0.0'), image(['mol:1.0.0', 'mol:1.0.0'], 101, '1.0.0')])
+    await recordImages(db.sql, serverId, [
+      image(['mol:2.0.0', 'mol:latest'], 200, '2.0.0'),
+      image(['mol:1.0.0', 'mol:1.0.0'], 101, '1.0.0'),
+    ])
     expect(await stored()).toEqual([
       { ref: 'mol:1.0.0', version: '1.0.0', channel: 'master', sizeBytes: 101n, builtAt },
       { ref: 'mol:2.0.0', version: '2.0.0', channel: 'master', sizeBytes: 200n, builtAt },
@@ -134,7 +244,9 @@ describe.each(backends())('raw statements on $name', (backend) => {
     const first = await query.list(opts)
     expect(first.total).toBe(first.rows.length)
     // Another replica adds a server: its total shows after the time to live, its row at once.
-    await db.prisma.server.create({ data: { name: 'raw-2', host: '10.0.0.2', baseDomain: 'raw.example.com', online: true } })
+    await db.prisma.server.create({
+      data: { name: 'raw-2', host: '10.0.0.2', baseDomain: 'raw.example.com', online: true },
+    })
     const cached = await query.list(opts)
     expect(cached.rows).toHaveLength(first.total + 1)
     expect(cached.total).toBe(first.total)
@@ -147,13 +259,19 @@ describe.each(backends())('raw statements on $name', (backend) => {
     // Sorted and paged by the whitelisted columns only.
     const paged = await query.list({ ...opts, page: { number: 2, size: 1 }, sort: [{ field: 'name', desc: true }] })
     expect(paged.rows.map((r) => r.name)).toEqual(['raw-2'])
-    await expect(query.list({ ...opts, sort: [{ field: 'name; DROP TABLE "Server"', desc: false }] })).rejects.toThrow(/cannot be sorted/)
+    await expect(query.list({ ...opts, sort: [{ field: 'name; DROP TABLE "Server"', desc: false }] })).rejects.toThrow(
+      /cannot be sorted/,
+    )
   })
 
   it('writes agent presence in batches, the latest state per server winning and keeping its hello', async () => {
     let now = new Date('2026-11-27T12:00:00.000Z')
     const presence = createPresenceWriter({ sql: db.sql, logger, now: () => now, flushMs: 60_000 })
-    const [a, b] = await Promise.all(['raw-p1', 'raw-p2'].map((name) => db.prisma.server.create({ data: { name, host: '10.0.0.9', baseDomain: 'raw.example.com' } })))
+    const [a, b] = await Promise.all(
+      ['raw-p1', 'raw-p2'].map((name) =>
+        db.prisma.server.create({ data: { name, host: '10.0.0.9', baseDomain: 'raw.example.com' } }),
+      ),
+    )
     presence.mark(a!.id, true, { agentVersion: '1.2.3', capabilities: ['server.info', 'image.list'] })
     presence.mark(b!.id, true, { agentVersion: '1.0.0', capabilities: [] })
     now = new Date('2026-11-27T12:00:01.000Z')
@@ -161,26 +279,47 @@ describe.each(backends())('raw statements on $name', (backend) => {
     // Nothing is written before the flush.
     expect((await db.prisma.server.findUniqueOrThrow({ where: { id: a!.id } })).online).toBe(false)
     await presence.flush()
-    expect(await db.prisma.server.findUniqueOrThrow({ where: { id: a!.id } })).toMatchObject({ online: true, agentVersion: '1.2.3', capabilities: ['server.info', 'image.list'], lastSeenAt: new Date('2026-11-27T12:00:00.000Z') })
-    expect(await db.prisma.server.findUniqueOrThrow({ where: { id: b!.id } })).toMatchObject({ online: false, agentVersion: '1.0.0', capabilities: [], lastSeenAt: new Date('2026-11-27T12:00:01.000Z') })
+    expect(await db.prisma.server.findUniqueOrThrow({ where: { id: a!.id } })).toMatchObject({
+      online: true,
+      agentVersion: '1.2.3',
+      capabilities: ['server.info', 'image.list'],
+      lastSeenAt: new Date('2026-11-27T12:00:00.000Z'),
+    })
+    expect(await db.prisma.server.findUniqueOrThrow({ where: { id: b!.id } })).toMatchObject({
+      online: false,
+      agentVersion: '1.0.0',
+      capabilities: [],
+      lastSeenAt: new Date('2026-11-27T12:00:01.000Z'),
+    })
     // An offline mark alone leaves the stored version; after stop, marks are ignored.
     presence.mark(a!.id, false)
     await presence.stop()
     presence.mark(a!.id, true)
     await presence.flush()
-    expect(await db.prisma.server.findUniqueOrThrow({ where: { id: a!.id } })).toMatchObject({ online: false, agentVersion: '1.2.3' })
+    expect(await db.prisma.server.findUniqueOrThrow({ where: { id: a!.id } })).toMatchObject({
+      online: false,
+      agentVersion: '1.2.3',
+    })
   })
 
   it('authenticates an agent credential straight through the driver and records its use in a batch', async () => {
     const now = new Date('2026-11-27T13:00:00.000Z')
     const credentials = createAgentCredentials({ prisma: db.prisma, sql: db.sql, clock: { now: () => now }, logger })
-    const server = await db.prisma.server.create({ data: { name: 'raw-cred', host: '10.0.0.7', baseDomain: 'raw.example.com' } })
-    const stored = await db.prisma.agentCredential.create({ data: { serverId: server.id, secretHash: hashSecret('s3cret-credential-of-this-test-0001') } })
+    const server = await db.prisma.server.create({
+      data: { name: 'raw-cred', host: '10.0.0.7', baseDomain: 'raw.example.com' },
+    })
+    const stored = await db.prisma.agentCredential.create({
+      data: { serverId: server.id, secretHash: hashSecret('s3cret-credential-of-this-test-0001') },
+    })
     expect(await credentials.authenticate('s3cret-credential-of-this-test-0001')).toBe(server.id)
-    await expect(credentials.authenticate('another-credential-nobody-has-0002')).rejects.toMatchObject({ reason: 'credential_unknown' })
+    await expect(credentials.authenticate('another-credential-nobody-has-0002')).rejects.toMatchObject({
+      reason: 'credential_unknown',
+    })
     await credentials.stop()
     expect((await db.prisma.agentCredential.findUniqueOrThrow({ where: { id: stored.id } })).lastUsedAt).toEqual(now)
     await db.prisma.agentCredential.update({ where: { id: stored.id }, data: { revokedAt: now } })
-    await expect(credentials.authenticate('s3cret-credential-of-this-test-0001')).rejects.toMatchObject({ reason: 'credential_revoked' })
+    await expect(credentials.authenticate('s3cret-credential-of-this-test-0001')).rejects.toMatchObject({
+      reason: 'credential_revoked',
+    })
   })
 })

@@ -55,7 +55,10 @@ describe.each(backends())('Prisma round trip on $name', (backend) => {
     })
     clientId = client.id
 
-    const read = await db.prisma.server.findUniqueOrThrow({ where: { id: serverId }, include: { clients: true, latestMetrics: true } })
+    const read = await db.prisma.server.findUniqueOrThrow({
+      where: { id: serverId },
+      include: { clients: true, latestMetrics: true },
+    })
     expect(read).toMatchObject({ role: 'production', dbEngine: 'mariadb', active: true, maxClients: 100 })
     expect(read.capabilities).toEqual(['container.create', 'nginx.apply'])
     expect(read.latestMetrics).toMatchObject({ sample: METRICS, takenAt: STARTED_AT })
@@ -66,7 +69,10 @@ describe.each(backends())('Prisma round trip on $name', (backend) => {
   })
 
   it('stores an operation with its log lines in order, ids as BigInt', async () => {
-    const steps = [{ name: 'pull', status: 'succeeded' }, { name: 'start', status: 'running' }]
+    const steps = [
+      { name: 'pull', status: 'succeeded' },
+      { name: 'start', status: 'running' },
+    ]
     const created = await db.prisma.operation.create({
       data: {
         type: 'client.create',

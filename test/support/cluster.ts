@@ -17,8 +17,21 @@ export const FAKE_REBOOT = path.join(REPO_ROOT, 'test/fixtures/fake-reboot.mjs')
 const ADMIN = { user: 'admin', password: 'Cluster-Admin-Pass-7' }
 
 /** Timings shortened for tests (documented defaults are in README.md). */
-const MASTER_ENV = { ALFA_HEARTBEAT_MS: '2000', ALFA_RECONNECT_GRACE_MS: '8000', ALFA_DEADLINE_SLACK_MS: '2000', ALFA_METRICS_FLUSH_MS: '500', ALFA_METRICS_INTERVAL_MS: '1000' }
-const AGENT_ENV = { ALFA_AGENT_BACKOFF_BASE_MS: '200', ALFA_AGENT_BACKOFF_MAX_MS: '1500', ALFA_AGENT_HEARTBEAT_MS: '2000', ALFA_AGENT_METRICS_INTERVAL_MS: '1000', ALFA_AGENT_TEST_COMMANDS: '1', ALFA_AGENT_SHUTDOWN_GRACE_MS: '2000' }
+const MASTER_ENV = {
+  ALFA_HEARTBEAT_MS: '2000',
+  ALFA_RECONNECT_GRACE_MS: '8000',
+  ALFA_DEADLINE_SLACK_MS: '2000',
+  ALFA_METRICS_FLUSH_MS: '500',
+  ALFA_METRICS_INTERVAL_MS: '1000',
+}
+const AGENT_ENV = {
+  ALFA_AGENT_BACKOFF_BASE_MS: '200',
+  ALFA_AGENT_BACKOFF_MAX_MS: '1500',
+  ALFA_AGENT_HEARTBEAT_MS: '2000',
+  ALFA_AGENT_METRICS_INTERVAL_MS: '1000',
+  ALFA_AGENT_TEST_COMMANDS: '1',
+  ALFA_AGENT_SHUTDOWN_GRACE_MS: '2000',
+}
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- documents are inspected loosely in tests
 type Json = any
@@ -37,15 +50,37 @@ export async function startCluster(opts: { masterEnv?: Record<string, string> } 
     master = spawnService('master', process.execPath, ['--import', 'tsx', MASTER_MAIN], {
       logPath: path.join(dir, `master-${masterRuns}.log`),
       cwd: REPO_ROOT,
-      env: { ...process.env, ...MASTER_ENV, ...opts.masterEnv, ALFA_PORT: String(port), ALFA_HOST: '127.0.0.1', ALFA_DATA_DIR: path.join(dir, 'master'), DATABASE_URL: databaseUrl, ALFA_ADMIN_USER: ADMIN.user, ALFA_ADMIN_PASSWORD: ADMIN.password, ALFA_LOG_LEVEL: 'info' },
+      env: {
+        ...process.env,
+        ...MASTER_ENV,
+        ...opts.masterEnv,
+        ALFA_PORT: String(port),
+        ALFA_HOST: '127.0.0.1',
+        ALFA_DATA_DIR: path.join(dir, 'master'),
+        DATABASE_URL: databaseUrl,
+        ALFA_ADMIN_USER: ADMIN.user,
+        ALFA_ADMIN_PASSWORD: ADMIN.password,
+        ALFA_LOG_LEVEL: 'info',
+      },
     })
-    await waitForPort('127.0.0.1', port, { timeoutMs: 60_000, describe: () => master!.logTail(), check: () => master!.assertRunning() })
+    await waitForPort('127.0.0.1', port, {
+      timeoutMs: 60_000,
+      describe: () => master!.logTail(),
+      check: () => master!.assertRunning(),
+    })
   }
 
-  async function api(method: string, route: string, body?: unknown): Promise<{ status: number; json: Json; headers: Headers }> {
+  async function api(
+    method: string,
+    route: string,
+    body?: unknown,
+  ): Promise<{ status: number; json: Json; headers: Headers }> {
     const res = await fetch(url + route, {
       method,
-      headers: { Authorization: basic(ADMIN.user, ADMIN.password), ...(body !== undefined ? { 'Content-Type': 'application/vnd.api+json' } : {}) },
+      headers: {
+        Authorization: basic(ADMIN.user, ADMIN.password),
+        ...(body !== undefined ? { 'Content-Type': 'application/vnd.api+json' } : {}),
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     })
     const text = await res.text()
@@ -62,8 +97,16 @@ export async function startCluster(opts: { masterEnv?: Record<string, string> } 
     return out
   }
 
-  async function createServer(name: string, attributes: Record<string, unknown> = {}): Promise<{ id: string; token: string }> {
-    const res = await api('POST', '/servers', { data: { type: 'servers', attributes: { name, host: '127.0.0.1', baseDomain: `${name}.test.localhost`, ...attributes } } })
+  async function createServer(
+    name: string,
+    attributes: Record<string, unknown> = {},
+  ): Promise<{ id: string; token: string }> {
+    const res = await api('POST', '/servers', {
+      data: {
+        type: 'servers',
+        attributes: { name, host: '127.0.0.1', baseDomain: `${name}.test.localhost`, ...attributes },
+      },
+    })
     if (res.status !== 201) throw new Error(`create server: ${res.status} ${JSON.stringify(res.json)}`)
     return { id: res.json.data.id, token: res.json.meta.enrollment.token }
   }
@@ -77,31 +120,59 @@ export async function startCluster(opts: { masterEnv?: Record<string, string> } 
   }
 
   function agentEnv(a: Agent, extra: Record<string, string> = {}) {
-    return { ...process.env, ...AGENT_ENV, ALFA_MASTER_URL: url, ALFA_AGENT_STATE_DIR: a.stateDir, ALFA_LOG_LEVEL: 'info', ALFA_AGENT_REBOOT_ARGV: JSON.stringify([process.execPath, FAKE_REBOOT, a.markerFile, '4000']), ...extra }
+    return {
+      ...process.env,
+      ...AGENT_ENV,
+      ALFA_MASTER_URL: url,
+      ALFA_AGENT_STATE_DIR: a.stateDir,
+      ALFA_LOG_LEVEL: 'info',
+      ALFA_AGENT_REBOOT_ARGV: JSON.stringify([process.execPath, FAKE_REBOOT, a.markerFile, '4000']),
+      ...extra,
+    }
   }
 
   /** Runs `alfa-agent enroll`; resolves with its exit code and output. */
   function enroll(a: Agent, token: string): Promise<{ code: number; output: string }> {
     return new Promise((resolve) => {
-      execFile(process.execPath, ['--import', 'tsx', AGENT_BIN, 'enroll', '--master', url, '--token', token], { cwd: REPO_ROOT, env: agentEnv(a) }, (err, stdout, stderr) => {
-        resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, output: stdout + stderr })
-      })
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', AGENT_BIN, 'enroll', '--master', url, '--token', token],
+        { cwd: REPO_ROOT, env: agentEnv(a) },
+        (err, stdout, stderr) => {
+          resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, output: stdout + stderr })
+        },
+      )
     })
   }
 
   function startAgent(a: Agent, extra: Record<string, string> = {}) {
     a.runs++
-    a.proc = spawnService(`agent ${a.name}`, process.execPath, ['--import', 'tsx', AGENT_BIN, 'run'], { logPath: path.join(dir, `agent-${a.name}-${a.runs}.log`), cwd: REPO_ROOT, env: agentEnv(a, extra) })
+    a.proc = spawnService(`agent ${a.name}`, process.execPath, ['--import', 'tsx', AGENT_BIN, 'run'], {
+      logPath: path.join(dir, `agent-${a.name}-${a.runs}.log`),
+      cwd: REPO_ROOT,
+      env: agentEnv(a, extra),
+    })
   }
 
   async function waitOnline(serverId: string, online = true, timeoutMs = 20_000) {
-    await waitUntil(async () => (await api('GET', `/servers/${serverId}`)).json?.data?.attributes?.online === online, { timeoutMs, what: `server ${serverId} ${online ? 'online' : 'offline'}` })
+    await waitUntil(async () => (await api('GET', `/servers/${serverId}`)).json?.data?.attributes?.online === online, {
+      timeoutMs,
+      what: `server ${serverId} ${online ? 'online' : 'offline'}`,
+    })
   }
 
   /** Creates a server, enrolls an agent for it and runs the agent until it is online. */
-  async function addAgent(name: string, opts: { env?: Record<string, string>; attributes?: Record<string, unknown> } = {}) {
+  async function addAgent(
+    name: string,
+    opts: { env?: Record<string, string>; attributes?: Record<string, unknown> } = {},
+  ) {
     const server = await createServer(name, opts.attributes)
-    const a: Agent = { name, stateDir: path.join(dir, `agent-${name}`), runs: 0, markerFile: path.join(dir, `reboots-${name}.log`) }
+    const a: Agent = {
+      name,
+      stateDir: path.join(dir, `agent-${name}`),
+      runs: 0,
+      markerFile: path.join(dir, `reboots-${name}.log`),
+    }
     agents.push(a)
     const enrolled = await enroll(a, server.token)
     if (enrolled.code !== 0) throw new Error(`enroll ${name}: ${enrolled.output}`)
@@ -112,20 +183,41 @@ export async function startCluster(opts: { masterEnv?: Record<string, string> } 
 
   async function waitOperation(id: string, timeoutMs = 30_000): Promise<Json> {
     let op: Json
-    await waitUntil(async () => {
-      op = (await api('GET', `/operations/${id}`)).json.data
-      return ['succeeded', 'failed', 'interrupted'].includes(op.attributes.status)
-    }, { timeoutMs, what: `operation ${id} to end` })
+    await waitUntil(
+      async () => {
+        op = (await api('GET', `/operations/${id}`)).json.data
+        return ['succeeded', 'failed', 'interrupted'].includes(op.attributes.status)
+      },
+      { timeoutMs, what: `operation ${id} to end` },
+    )
     return op
   }
 
   await startMaster()
   return {
-    dir, url, port, databaseUrl, api, masterLog, createServer, enroll, startAgent, addAgent, waitOnline, waitOperation,
-    get master() { return master! },
+    dir,
+    url,
+    port,
+    databaseUrl,
+    api,
+    masterLog,
+    createServer,
+    enroll,
+    startAgent,
+    addAgent,
+    waitOnline,
+    waitOperation,
+    get master() {
+      return master!
+    },
     startMaster,
     newAgent(name: string): Agent {
-      const a: Agent = { name, stateDir: path.join(dir, `agent-${name}`), runs: 0, markerFile: path.join(dir, `reboots-${name}.log`) }
+      const a: Agent = {
+        name,
+        stateDir: path.join(dir, `agent-${name}`),
+        runs: 0,
+        markerFile: path.join(dir, `reboots-${name}.log`),
+      }
       agents.push(a)
       return a
     },

@@ -40,7 +40,10 @@ function emptyPgliteCluster(): Promise<string> {
  * A fresh, empty database on `backend`; nothing is created until the first open(). With `fresh`, PGlite starts
  * from a missing data dir, as on a first start, instead of from a copy of an empty cluster.
  */
-export async function createDatabaseFixture(backend: Backend, options: { fresh?: boolean } = {}): Promise<DatabaseFixture> {
+export async function createDatabaseFixture(
+  backend: Backend,
+  options: { fresh?: boolean } = {},
+): Promise<DatabaseFixture> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'alfa-db-'))
   const databaseUrl = await backend.databaseUrl()
   if (databaseUrl === undefined && !options.fresh) {

@@ -19,7 +19,13 @@ export async function execInContainer(
   opts: { input?: string; timeoutMs?: number } = {},
 ): Promise<ExecResult> {
   const withInput = opts.input !== undefined
-  const exec = await container.exec({ Cmd: [...cmd], AttachStdout: true, AttachStderr: true, AttachStdin: withInput, Tty: false })
+  const exec = await container.exec({
+    Cmd: [...cmd],
+    AttachStdout: true,
+    AttachStderr: true,
+    AttachStdin: withInput,
+    Tty: false,
+  })
   // hijack: one raw duplex connection, so stdin can be written and half-closed (EOF) while output still flows.
   const stream = await exec.start({ hijack: true, stdin: withInput })
   const out: Buffer[] = []
@@ -43,7 +49,11 @@ export async function execInContainer(
     for (;;) {
       const info = await exec.inspect()
       if (!info.Running && info.ExitCode !== null) {
-        return { exitCode: info.ExitCode, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }
+        return {
+          exitCode: info.ExitCode,
+          stdout: Buffer.concat(out).toString('utf8'),
+          stderr: Buffer.concat(err).toString('utf8'),
+        }
       }
       await Promise.race([new Promise((resolve) => setTimeout(resolve, 50)), timeout])
     }

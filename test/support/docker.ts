@@ -60,7 +60,9 @@ export async function removeContainersByLabel(label: string, docker = new Docker
 /** Waits for a Docker progress stream (build, import) to end; rejects on the first error event it carries. */
 export async function followDockerStream(docker: Docker, stream: NodeJS.ReadableStream): Promise<object[]> {
   const events = await new Promise<object[]>((resolve, reject) => {
-    docker.modem.followProgress(stream, (error: Error | null, output: object[]) => (error ? reject(error) : resolve(output)))
+    docker.modem.followProgress(stream, (error: Error | null, output: object[]) =>
+      error ? reject(error) : resolve(output),
+    )
   })
   const failure = events.find((e): e is { error: string } => typeof (e as { error?: unknown }).error === 'string')
   if (failure) throw new Error(`docker: ${failure.error}`)
@@ -74,7 +76,11 @@ const pending = new Map<string, Promise<void>>()
 /** Builds the base images when missing or outdated (a few seconds once, a few milliseconds after). */
 export async function ensureBaseImages(docker = new Docker()): Promise<{ busybox: string; node: string }> {
   const build = (tag: string, kind: 'busybox' | 'node') => {
-    if (!pending.has(tag)) pending.set(tag, ensureImage(docker, tag, kind).finally(() => pending.delete(tag)))
+    if (!pending.has(tag))
+      pending.set(
+        tag,
+        ensureImage(docker, tag, kind).finally(() => pending.delete(tag)),
+      )
     return pending.get(tag)
   }
   await Promise.all([build(BUSYBOX_IMAGE, 'busybox'), build(NODE_IMAGE, 'node')])

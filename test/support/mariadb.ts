@@ -74,7 +74,16 @@ export async function startMariadb(): Promise<PrivateMariadb> {
       { timeoutMs: 30_000, what: 'mariadbd to accept connections', describe: service.logTail },
     )
     await createAdmin(socket, adminPassword)
-    return { host: '127.0.0.1', port, socket, dataDir, adminUser: ADMIN_USER, adminPassword, logTail: service.logTail, stop }
+    return {
+      host: '127.0.0.1',
+      port,
+      socket,
+      dataDir,
+      adminUser: ADMIN_USER,
+      adminPassword,
+      logTail: service.logTail,
+      stop,
+    }
   } catch (error) {
     await stop()
     throw error

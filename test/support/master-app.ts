@@ -22,7 +22,14 @@ export async function createTestApp(opts: { backend?: Backend; app?: AppOptions;
   // hold on both pass `backend` from backends().
   const fixture = await createDatabaseFixture(opts.backend ?? backends().find((b) => b.name === 'postgres')!)
   const db = await fixture.open()
-  const services = createServices({ prisma: db.prisma, sql: db.sql, logger, clock: opts.clock ?? systemClock, hashParams: FAST_HASH, secretKey: randomBytes(32) })
+  const services = createServices({
+    prisma: db.prisma,
+    sql: db.sql,
+    logger,
+    clock: opts.clock ?? systemClock,
+    hashParams: FAST_HASH,
+    secretKey: randomBytes(32),
+  })
   const app = createApp(services, opts.app)
   const credentials = services.adminCredentials
   await credentials.bootstrap({ user: ADMIN_USER, password: ADMIN_PASSWORD })
@@ -31,7 +38,11 @@ export async function createTestApp(opts: { backend?: Backend; app?: AppOptions;
   async function api(method: string, url: string, body?: unknown, headers: Record<string, string> = {}) {
     const res = await app.request(url, {
       method,
-      headers: { Authorization: auth, ...(body !== undefined ? { 'Content-Type': 'application/vnd.api+json' } : {}), ...headers },
+      headers: {
+        Authorization: auth,
+        ...(body !== undefined ? { 'Content-Type': 'application/vnd.api+json' } : {}),
+        ...headers,
+      },
       ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
     })
     const text = await res.text()
@@ -41,8 +52,13 @@ export async function createTestApp(opts: { backend?: Backend; app?: AppOptions;
   }
 
   return {
-    app, db, api, credentials,
-    useAuth(user: string, password: string) { auth = basic(user, password) },
+    app,
+    db,
+    api,
+    credentials,
+    useAuth(user: string, password: string) {
+      auth = basic(user, password)
+    },
     services,
     async close() {
       await services.stop()
@@ -56,5 +72,10 @@ export type TestApp = Awaited<ReturnType<typeof createTestApp>>
 
 /** A valid server create document, with the given attributes over the defaults. */
 export function serverDoc(attrs: Record<string, unknown> = {}) {
-  return { data: { type: 'servers', attributes: { name: 'srv-a', host: '10.0.0.5', baseDomain: 'cloud.example.com', ...attrs } } }
+  return {
+    data: {
+      type: 'servers',
+      attributes: { name: 'srv-a', host: '10.0.0.5', baseDomain: 'cloud.example.com', ...attrs },
+    },
+  }
 }

@@ -81,7 +81,11 @@ export async function startNginx(): Promise<PrivateNginx> {
           const exited = new Set(pidsAfter(fresh, 'worker process (\\d+) exited'))
           return /start worker process/.test(fresh) && oldWorkers.every((pid) => exited.has(pid))
         },
-        { timeoutMs: 10_000, what: 'nginx to replace its workers after reload', describe: () => tailFile(errorLogPath) },
+        {
+          timeoutMs: 10_000,
+          what: 'nginx to replace its workers after reload',
+          describe: () => tailFile(errorLogPath),
+        },
       )
     },
     stop: stopAndClean,
@@ -133,13 +137,16 @@ export function fetchVhost(port: number, serverName: string, urlPath = '/'): Pro
   return new Promise((resolve, reject) => {
     // A new connection each time (no keep-alive): a kept-alive one stays with the worker that accepted it, which after
     // an nginx reload is an old worker serving the old configuration until it closes the connection under us.
-    const request = http.get({ host: '127.0.0.1', port, path: urlPath, headers: { host: serverName }, timeout: 10_000, agent: false }, (response) => {
-      let body = ''
-      response.setEncoding('utf8')
-      response.on('data', (chunk: string) => (body += chunk))
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }))
-      response.on('error', reject)
-    })
+    const request = http.get(
+      { host: '127.0.0.1', port, path: urlPath, headers: { host: serverName }, timeout: 10_000, agent: false },
+      (response) => {
+        let body = ''
+        response.setEncoding('utf8')
+        response.on('data', (chunk: string) => (body += chunk))
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, body }))
+        response.on('error', reject)
+      },
+    )
     request.on('timeout', () => request.destroy(new Error(`GET http://${serverName}${urlPath} via :${port} timed out`)))
     request.on('error', reject)
   })

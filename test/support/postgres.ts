@@ -41,7 +41,17 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   const port = options.port ?? (await freePort(options.containerAccess ? '0.0.0.0' : '127.0.0.1'))
   const asPostgres = await postgresRunner(dir)
 
-  await asPostgres(path.join(bin, 'initdb'), ['-D', dataDir, '-U', 'postgres', '-A', 'trust', '-E', 'UTF8', '--locale=C'])
+  await asPostgres(path.join(bin, 'initdb'), [
+    '-D',
+    dataDir,
+    '-U',
+    'postgres',
+    '-A',
+    'trust',
+    '-E',
+    'UTF8',
+    '--locale=C',
+  ])
   // Settings go in the config file rather than `pg_ctl -o`, which pg_ctl would hand to a shell.
   await fs.appendFile(
     path.join(dataDir, 'postgresql.conf'),
@@ -66,7 +76,9 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   try {
     await asPostgres(pgCtl, ['start', '-D', dataDir, '-l', logFile, '-w', '-t', '60'])
   } catch (error) {
-    throw new Error(`PostgreSQL did not start: ${(error as Error).message}\n${await tailFile(logFile)}`, { cause: error })
+    throw new Error(`PostgreSQL did not start: ${(error as Error).message}\n${await tailFile(logFile)}`, {
+      cause: error,
+    })
   }
 
   return {

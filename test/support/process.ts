@@ -62,7 +62,11 @@ export async function runCommand(
       (error, stdout, stderr) => {
         if (!error) return resolve({ stdout, stderr })
         const tail = `${stderr}\n${stdout}`.trim().split('\n').slice(-20).join('\n')
-        reject(new Error(`${[command, ...args].join(' ')} failed (${error.code ?? error.signal ?? error.message}):\n${tail}`))
+        reject(
+          new Error(
+            `${[command, ...args].join(' ')} failed (${error.code ?? error.signal ?? error.message}):\n${tail}`,
+          ),
+        )
       },
     )
     // A short command may exit before reading stdin: the EPIPE that follows is expected, not a test failure.
@@ -91,7 +95,11 @@ export function spawnService(
   const fd = openSync(opts.logPath, 'a')
   let child: ChildProcess
   try {
-    child = spawn(command, args, { stdio: ['ignore', fd, fd], ...(opts.env ? { env: opts.env } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}) })
+    child = spawn(command, args, {
+      stdio: ['ignore', fd, fd],
+      ...(opts.env ? { env: opts.env } : {}),
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    })
   } finally {
     closeSync(fd)
   }
@@ -106,7 +114,8 @@ export function spawnService(
       resolve()
     })
   })
-  const logTail = async () => (await Promise.all([opts.logPath, ...(opts.extraLogs ?? [])].map((f) => tailFile(f)))).join('\n')
+  const logTail = async () =>
+    (await Promise.all([opts.logPath, ...(opts.extraLogs ?? [])].map((f) => tailFile(f)))).join('\n')
 
   return {
     child,

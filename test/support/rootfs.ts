@@ -19,7 +19,10 @@ export async function buildBusyboxRootfs(dir: string): Promise<void> {
     await fs.symlink('/bin/busybox', link)
   }
   await fs.mkdir(path.join(dir, 'etc'), { recursive: true })
-  await fs.writeFile(path.join(dir, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n')
+  await fs.writeFile(
+    path.join(dir, 'etc/passwd'),
+    'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n',
+  )
   await fs.writeFile(path.join(dir, 'etc/group'), 'root:x:0:\nnogroup:x:65534:\n')
   await fs.mkdir(path.join(dir, 'root'), { mode: 0o700 })
   await fs.mkdir(path.join(dir, 'tmp'))
@@ -39,13 +42,24 @@ export async function addNodeToRootfs(dir: string): Promise<void> {
 export async function recipeKey(kind: 'busybox' | 'node'): Promise<string> {
   const RECIPE = 1
   const files = [await hostBusybox(), ...(kind === 'node' ? [process.execPath, ...(await nodeLibraries())] : [])]
-  const stats = await Promise.all(files.map(async (f) => `${f}:${(await fs.stat(f)).size}:${(await fs.stat(f)).mtimeMs}`))
-  return createHash('sha256').update(`${RECIPE}:${kind}:${stats.join(',')}`).digest('hex').slice(0, 16)
+  const stats = await Promise.all(
+    files.map(async (f) => `${f}:${(await fs.stat(f)).size}:${(await fs.stat(f)).mtimeMs}`),
+  )
+  return createHash('sha256')
+    .update(`${RECIPE}:${kind}:${stats.join(',')}`)
+    .digest('hex')
+    .slice(0, 16)
 }
 
 async function hostBusybox(): Promise<string> {
   for (const candidate of BUSYBOX_CANDIDATES) {
-    if (await fs.stat(candidate).then(() => true, () => false)) return candidate
+    if (
+      await fs.stat(candidate).then(
+        () => true,
+        () => false,
+      )
+    )
+      return candidate
   }
   throw new Error(`busybox not found (${BUSYBOX_CANDIDATES.join(', ')}): install busybox-static (scripts/test does)`)
 }

@@ -11,7 +11,6 @@ import { startNginx, type PrivateNginx } from './nginx.ts'
 import { startPostgres, type TestPostgres } from './postgres.ts'
 import { FIXTURE_PROFILE } from '../fixtures/app/profile.ts'
 
-
 export interface ServerServices {
   nginx: PrivateNginx
   mariadb: PrivateMariadb
@@ -26,7 +25,10 @@ export interface ServerServices {
 }
 
 /** The agent settings that drive these nginx, MariaDB and PostgreSQL instances, with its files under `dir`. */
-export function agentEnvFor(s: { nginx: PrivateNginx; mariadb: PrivateMariadb; postgres: TestPostgres; gateway: string }, dir: string): Record<string, string> {
+export function agentEnvFor(
+  s: { nginx: PrivateNginx; mariadb: PrivateMariadb; postgres: TestPostgres; gateway: string },
+  dir: string,
+): Record<string, string> {
   return {
     ALFA_AGENT_NGINX_ARGV_PREFIX: JSON.stringify(['nginx', ...s.nginx.nginxArgs]),
     ALFA_AGENT_NGINX_SITES_DIR: s.nginx.confDir,
@@ -44,9 +46,19 @@ export function agentEnvFor(s: { nginx: PrivateNginx; mariadb: PrivateMariadb; p
 
 export async function startServerServices(): Promise<ServerServices> {
   const docker = new Docker()
-  const [nginx, mariadb, postgres, images, gateway] = await Promise.all([startNginx(), startMariadb(), startPostgres({ containerAccess: true }), ensureFixtureImages(docker), bridgeGateway(docker)])
+  const [nginx, mariadb, postgres, images, gateway] = await Promise.all([
+    startNginx(),
+    startMariadb(),
+    startPostgres({ containerAccess: true }),
+    ensureFixtureImages(docker),
+    bridgeGateway(docker),
+  ])
   return {
-    nginx, mariadb, postgres, images, docker,
+    nginx,
+    mariadb,
+    postgres,
+    images,
+    docker,
     agentEnv: (dir) => agentEnvFor({ nginx, mariadb, postgres, gateway }, dir),
     async profilesFile(dir) {
       const file = path.join(dir, 'profiles.json')

@@ -19,7 +19,8 @@ let nginx: PrivateNginx
 let mariadb: PrivateMariadb
 
 beforeAll(async () => {
-  if (!(await dockerAvailable(docker))) throw new Error('Docker daemon not reachable: run ./scripts/test, which starts it')
+  if (!(await dockerAvailable(docker)))
+    throw new Error('Docker daemon not reachable: run ./scripts/test, which starts it')
   ;[nginx, mariadb] = await Promise.all([startNginx(), startMariadb(), ensureBaseImages(docker)])
 })
 

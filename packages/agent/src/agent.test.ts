@@ -52,7 +52,9 @@ describe('agent', () => {
     await startAgent(master.port).start()
     const [hello] = await waitFor(() => (master.frames('hello').length ? master.frames('hello') : undefined))
     expect(hello).toMatchObject({ serverId, protocolVersion: 1, inFlight: [] })
-    expect(hello?.capabilities).toEqual(expect.arrayContaining(['server.info', 'image.list', 'container.list', 'server.reboot', 'test.sleep']))
+    expect(hello?.capabilities).toEqual(
+      expect.arrayContaining(['server.info', 'image.list', 'container.list', 'server.reboot', 'test.sleep']),
+    )
 
     const id = newId()
     master.send(commandFrame(id, 'test.sleep', { ms: 50, marker: 'first' }, 5000))
@@ -71,7 +73,11 @@ describe('agent', () => {
     const id = newId()
     master.send(commandFrame(id, 'server.info', {}, 10_000))
     const result = await waitFor(() => master.frames('result')[0], 10_000)
-    expect(result).toMatchObject({ id, ok: true, data: { dockerVersion: expect.any(String), kernel: expect.any(String) } })
+    expect(result).toMatchObject({
+      id,
+      ok: true,
+      data: { dockerVersion: expect.any(String), kernel: expect.any(String) },
+    })
   })
 
   it('reconnects with backoff after the master drops it, re-sends an unacked result and never re-runs the id', async () => {
@@ -100,7 +106,9 @@ describe('agent', () => {
     await startAgent(master.port).start()
     await waitFor(() => master.frames('hello')[0])
     const id = newId()
-    master.sockets[0]?.send(JSON.stringify({ kind: 'command', id, type: 'shell.run', payload: { cmd: 'id' }, deadlineMs: 1000 }))
+    master.sockets[0]?.send(
+      JSON.stringify({ kind: 'command', id, type: 'shell.run', payload: { cmd: 'id' }, deadlineMs: 1000 }),
+    )
     master.sockets[0]?.send('not json')
     const errors = await waitFor(() => (master.frames('error').length === 2 ? master.frames('error') : undefined))
     expect(errors[0]).toMatchObject({ refId: id, error: { code: 'UNKNOWN_COMMAND' } })
@@ -144,6 +152,10 @@ describe('agent', () => {
     await crashed.begin(id, 'test.sleep')
     await startAgent(master.port).start()
     expect((await waitFor(() => master.frames('hello')[0])).inFlight).toEqual([id])
-    expect(await waitFor(() => master.frames('result')[0])).toMatchObject({ id, ok: false, error: { code: 'INTERRUPTED' } })
+    expect(await waitFor(() => master.frames('result')[0])).toMatchObject({
+      id,
+      ok: false,
+      error: { code: 'INTERRUPTED' },
+    })
   })
 })

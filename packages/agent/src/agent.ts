@@ -37,7 +37,13 @@ export function createAgent(deps: AgentDeps) {
   const journal = createJournal({ dir: statePaths(config.stateDir).journal, now, logger })
   const registry = createRegistry({ testCommands: config.testCommands })
   const handlerDeps: HandlerDeps = { docker: deps.docker, exec: deps.exec, config, serverId: identity.serverId, now }
-  const sampler = createSampler({ docker: deps.docker, serverId: identity.serverId, diskMounts: config.diskMounts, logger, now })
+  const sampler = createSampler({
+    docker: deps.docker,
+    serverId: identity.serverId,
+    diskMounts: config.diskMounts,
+    logger,
+    now,
+  })
   let metricsTimer: NodeJS.Timeout | undefined
   let sampling = false
 
@@ -52,9 +58,13 @@ export function createAgent(deps: AgentDeps) {
 
   function onFrame(frame: MasterFrame): void {
     if (frame.kind === 'command') {
-      dispatcher.handle(frame).catch((error: unknown) => log.error({ err: error, commandId: frame.id }, 'command not taken'))
+      dispatcher
+        .handle(frame)
+        .catch((error: unknown) => log.error({ err: error, commandId: frame.id }, 'command not taken'))
     } else if (frame.kind === 'ack') {
-      dispatcher.ack(frame.id).catch((error: unknown) => log.error({ err: error, commandId: frame.id }, 'ack not recorded'))
+      dispatcher
+        .ack(frame.id)
+        .catch((error: unknown) => log.error({ err: error, commandId: frame.id }, 'ack not recorded'))
     } else if (frame.kind === 'error') {
       log.warn({ error: frame.error, refId: frame.refId }, 'the master refused a frame')
     }
@@ -66,7 +76,11 @@ export function createAgent(deps: AgentDeps) {
     ...(identity.masterFingerprint ? { fingerprint: identity.masterFingerprint } : {}),
     serverId: identity.serverId,
     heartbeatMs: config.heartbeatMs,
-    backoff: createBackoff({ baseMs: config.backoffBaseMs, maxMs: config.backoffMaxMs, ...(deps.random ? { random: deps.random } : {}) }),
+    backoff: createBackoff({
+      baseMs: config.backoffBaseMs,
+      maxMs: config.backoffMaxMs,
+      ...(deps.random ? { random: deps.random } : {}),
+    }),
     hello,
     onReady: () => {
       const resent = dispatcher.resendUnacked()
@@ -76,7 +90,13 @@ export function createAgent(deps: AgentDeps) {
     logger,
     now,
   })
-  const dispatcher = createDispatcher({ journal, registry, deps: handlerDeps, send: (frame) => connection.send(frame), logger })
+  const dispatcher = createDispatcher({
+    journal,
+    registry,
+    deps: handlerDeps,
+    send: (frame) => connection.send(frame),
+    logger,
+  })
 
   async function sendMetrics(): Promise<void> {
     // A slow Docker must not stack samples up; a skipped interval is better than a queue.
@@ -104,7 +124,11 @@ export function createAgent(deps: AgentDeps) {
     async stop(): Promise<void> {
       clearInterval(metricsTimer)
       const drained = await dispatcher.drain(config.shutdownGraceMs)
-      if (!drained) log.warn({ running: dispatcher.runningCount }, 'stopping with commands still running (reported as interrupted on restart)')
+      if (!drained)
+        log.warn(
+          { running: dispatcher.runningCount },
+          'stopping with commands still running (reported as interrupted on restart)',
+        )
       await connection.stop()
       log.info('agent stopped')
     },

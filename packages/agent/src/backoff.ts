@@ -2,7 +2,12 @@
  * Reconnect delays: exponential with FULL jitter (delay = random(0, min(max, base·2^attempt))), so a fleet of
  * agents that lost the master at the same moment does not come back in lock-step and flatten it again.
  */
-export function fullJitterDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+export function fullJitterDelay(
+  attempt: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 30))
   return Math.floor(random() * ceiling)
 }

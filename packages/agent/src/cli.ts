@@ -28,7 +28,11 @@ environment:
 `
 
 /** The options each command accepts; anything else is a usage error. */
-const OPTIONS: Record<string, readonly string[]> = { enroll: ['master', 'token', 'config'], run: ['config'], doctor: ['config'] }
+const OPTIONS: Record<string, readonly string[]> = {
+  enroll: ['master', 'token', 'config'],
+  run: ['config'],
+  doctor: ['config'],
+}
 
 class UsageError extends Error {}
 
@@ -53,7 +57,13 @@ async function runEnroll(options: Map<string, string>, config: AgentConfig, logg
   const masterUrl = options.get('master')
   const token = options.get('token')
   if (!masterUrl || !token) throw new UsageError('enroll needs --master URL and --token TOKEN')
-  const identity = await enroll({ masterUrl, token, agentVersion: AGENT_VERSION, state: createStateStore(config.stateDir), logger })
+  const identity = await enroll({
+    masterUrl,
+    token,
+    agentVersion: AGENT_VERSION,
+    state: createStateStore(config.stateDir),
+    logger,
+  })
   process.stdout.write(`enrolled as server ${identity.serverId}; credential stored in ${config.stateDir}\n`)
   return EXIT.ok
 }
@@ -83,7 +93,9 @@ async function runDoctorCommand(config: AgentConfig): Promise<number> {
   const checks = await runDoctor({ docker: dockerFor(config), exec, config })
   process.stdout.write(`${formatDoctorTable(checks)}\n`)
   const passed = doctorPassed(checks)
-  process.stdout.write(passed ? 'this server meets the requirements\n' : 'this server is missing hard requirements (FAIL above)\n')
+  process.stdout.write(
+    passed ? 'this server meets the requirements\n' : 'this server is missing hard requirements (FAIL above)\n',
+  )
   return passed ? EXIT.ok : EXIT.failure
 }
 
@@ -95,7 +107,8 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
     return EXIT.ok
   }
   try {
-    if (command === undefined || !(command in OPTIONS)) throw new UsageError(command ? `unknown command: ${command}` : 'no command given')
+    if (command === undefined || !(command in OPTIONS))
+      throw new UsageError(command ? `unknown command: ${command}` : 'no command given')
     const options = parseOptions(command, args)
     const config = loadAgentConfig(env, options.has('config') ? ['--config', options.get('config') as string] : [])
     const logger = createAgentLogger({ level: config.logLevel })

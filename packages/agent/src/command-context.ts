@@ -38,7 +38,10 @@ export interface CommandContext<T extends CommandType> {
 }
 
 /** One command type's implementation; it resolves with the type's result data or throws. */
-export type CommandHandler<T extends CommandType> = (ctx: CommandContext<T>, deps: HandlerDeps) => Promise<CommandResult<T>>
+export type CommandHandler<T extends CommandType> = (
+  ctx: CommandContext<T>,
+  deps: HandlerDeps,
+) => Promise<CommandResult<T>>
 
 /** A failure with a closed wire code, thrown by handlers; anything else thrown becomes INTERNAL. */
 export class CommandError extends Error {
@@ -53,5 +56,7 @@ export function dockerFailure(error: unknown, what: string): CommandError {
   const status = (error as { statusCode?: unknown }).statusCode
   const message = `${what}: ${error instanceof Error ? error.message : String(error)}`
   if (status === 404) return new CommandError(wireError('NOT_FOUND', message))
-  return new CommandError(wireError('DOCKER_ERROR', message, typeof status === 'number' ? { statusCode: status } : undefined))
+  return new CommandError(
+    wireError('DOCKER_ERROR', message, typeof status === 'number' ? { statusCode: status } : undefined),
+  )
 }

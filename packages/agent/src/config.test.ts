@@ -40,13 +40,30 @@ describe('config', () => {
     expect(env({ ALFA_AGENT_NGINX_LISTEN: '80; include /etc/passwd' })).toThrow(/ALFA_AGENT_NGINX_LISTEN/)
     expect(env({ ALFA_AGENT_CONTAINER_BIND: 'localhost' })).toThrow(/ALFA_AGENT_CONTAINER_BIND/)
     expect(env({ ALFA_AGENT_DB_MARIADB_URL: 'http://x' })).toThrow(/ALFA_AGENT_DB_MARIADB_URL/)
-    expect(env({ ALFA_AGENT_CONTAINER_CPUS: '1.5', ALFA_AGENT_NGINX_LISTEN: '127.0.0.1:8080' })()).toMatchObject({ containerCpus: 1.5, nginxListen: '127.0.0.1:8080' })
+    expect(env({ ALFA_AGENT_CONTAINER_CPUS: '1.5', ALFA_AGENT_NGINX_LISTEN: '127.0.0.1:8080' })()).toMatchObject({
+      containerCpus: 1.5,
+      nginxListen: '127.0.0.1:8080',
+    })
   })
 
   it('reads <stateDir>/agent.json and lets the environment override it', async () => {
-    await fs.writeFile(path.join(tempDir(), 'agent.json'), JSON.stringify({ heartbeatMs: 2000, metricsIntervalMs: 1000, masterUrl: 'http://file:1' }))
-    const config = loadAgentConfig({ ALFA_AGENT_STATE_DIR: tempDir(), ALFA_AGENT_METRICS_INTERVAL_MS: '250', ALFA_AGENT_REBOOT_ARGV: '["true"]', ALFA_AGENT_TEST_COMMANDS: '1' })
-    expect(config).toMatchObject({ heartbeatMs: 2000, metricsIntervalMs: 250, masterUrl: 'http://file:1', rebootArgv: ['true'], testCommands: true })
+    await fs.writeFile(
+      path.join(tempDir(), 'agent.json'),
+      JSON.stringify({ heartbeatMs: 2000, metricsIntervalMs: 1000, masterUrl: 'http://file:1' }),
+    )
+    const config = loadAgentConfig({
+      ALFA_AGENT_STATE_DIR: tempDir(),
+      ALFA_AGENT_METRICS_INTERVAL_MS: '250',
+      ALFA_AGENT_REBOOT_ARGV: '["true"]',
+      ALFA_AGENT_TEST_COMMANDS: '1',
+    })
+    expect(config).toMatchObject({
+      heartbeatMs: 2000,
+      metricsIntervalMs: 250,
+      masterUrl: 'http://file:1',
+      rebootArgv: ['true'],
+      testCommands: true,
+    })
   })
 
   it('reads the file named by --config', async () => {
@@ -57,16 +74,28 @@ describe('config', () => {
 
   it('names the variable or file key that is wrong', async () => {
     expect(() => loadAgentConfig({ ALFA_AGENT_HEARTBEAT_MS: 'soon' })).toThrow(/^ALFA_AGENT_HEARTBEAT_MS: /)
-    expect(() => loadAgentConfig({ ALFA_AGENT_REBOOT_ARGV: 'systemctl reboot' })).toThrow(/ALFA_AGENT_REBOOT_ARGV must be JSON/)
+    expect(() => loadAgentConfig({ ALFA_AGENT_REBOOT_ARGV: 'systemctl reboot' })).toThrow(
+      /ALFA_AGENT_REBOOT_ARGV must be JSON/,
+    )
     expect(() => loadAgentConfig({ ALFA_MASTER_URL: 'ftp://x' })).toThrow(/^ALFA_MASTER_URL: /)
-    expect(() => loadAgentConfig({ ALFA_AGENT_BACKOFF_BASE_MS: '5000', ALFA_AGENT_BACKOFF_MAX_MS: '100' })).toThrow(/ALFA_AGENT_BACKOFF_BASE_MS/)
+    expect(() => loadAgentConfig({ ALFA_AGENT_BACKOFF_BASE_MS: '5000', ALFA_AGENT_BACKOFF_MAX_MS: '100' })).toThrow(
+      /ALFA_AGENT_BACKOFF_BASE_MS/,
+    )
     await fs.writeFile(path.join(tempDir(), 'agent.json'), JSON.stringify({ diskMounts: ['relative'] }))
     expect(() => loadAgentConfig({ ALFA_AGENT_STATE_DIR: tempDir() })).toThrow(/agent\.json: "diskMounts"/)
   })
 
   it('derives the WebSocket and enrollment URLs from one master URL', () => {
-    expect(masterEndpoints('http://127.0.0.1:3000')).toEqual({ wsUrl: 'ws://127.0.0.1:3000/agent', enrollUrl: 'http://127.0.0.1:3000/agent/enroll', tls: false })
-    expect(masterEndpoints('wss://m.example/alfa/agent')).toEqual({ wsUrl: 'wss://m.example/alfa/agent', enrollUrl: 'https://m.example/alfa/agent/enroll', tls: true })
+    expect(masterEndpoints('http://127.0.0.1:3000')).toEqual({
+      wsUrl: 'ws://127.0.0.1:3000/agent',
+      enrollUrl: 'http://127.0.0.1:3000/agent/enroll',
+      tls: false,
+    })
+    expect(masterEndpoints('wss://m.example/alfa/agent')).toEqual({
+      wsUrl: 'wss://m.example/alfa/agent',
+      enrollUrl: 'https://m.example/alfa/agent/enroll',
+      tls: true,
+    })
     expect(masterEndpoints('https://[::1]:8443/').wsUrl).toBe('wss://[::1]:8443/agent')
   })
 })

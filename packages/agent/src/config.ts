@@ -20,7 +20,10 @@ const masterUrlSchema = z.string().refine((text) => {
 
 const ms = (min: number, max: number) => z.int().min(min).max(max)
 const argvPrefix = (fallback: string[]) => z.array(z.string().min(1)).min(1).max(16).default(fallback)
-const absoluteDir = z.string().regex(/^\/[^\0\n]*$/, 'an absolute path').transform((dir) => path.resolve(dir))
+const absoluteDir = z
+  .string()
+  .regex(/^\/[^\0\n]*$/, 'an absolute path')
+  .transform((dir) => path.resolve(dir))
 /** A DB admin URL; it carries a password, so it is never logged (the schema only names the variable on error). */
 const dbUrl = (protocols: string[], example: string) =>
   z.string().refine((text) => {
@@ -32,14 +35,23 @@ const dbUrl = (protocols: string[], example: string) =>
     }
   }, `a URL such as ${example}`)
 /** Goes verbatim into nginx's `listen` directive: a port or address:port only, nothing that could end the directive. */
-const listenSchema = z.string().regex(/^(?:(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:]+\]|\*):)?\d{1,5}$/i, 'a port or address:port (e.g. 80 or 127.0.0.1:8080)')
+const listenSchema = z
+  .string()
+  .regex(
+    /^(?:(?:\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:]+\]|\*):)?\d{1,5}$/i,
+    'a port or address:port (e.g. 80 or 127.0.0.1:8080)',
+  )
 const ipSchema = z.union([z.ipv4(), z.ipv6()])
 
 const agentConfigSchema = z
   .strictObject({
     /** Master to dial; optional here because `enroll --master` records it in identity.json. */
     masterUrl: masterUrlSchema.optional(),
-    stateDir: z.string().min(1).default(DEFAULT_STATE_DIR).transform((dir) => path.resolve(dir)),
+    stateDir: z
+      .string()
+      .min(1)
+      .default(DEFAULT_STATE_DIR)
+      .transform((dir) => path.resolve(dir)),
     metricsIntervalMs: ms(100, 3_600_000).default(5000),
     /** Ping interval until the master's welcome names its own. */
     heartbeatMs: ms(100, 300_000).default(15_000),
@@ -70,7 +82,10 @@ const agentConfigSchema = z
     dbMariadbUrl: dbUrl(['mysql:', 'mariadb:'], 'mysql://alfa_admin:pw@127.0.0.1:3306').optional(),
     dbPostgresUrl: dbUrl(['postgres:', 'postgresql:'], 'postgres://alfa_admin:pw@127.0.0.1:5432/postgres').optional(),
     /** The database host as containers see it (the docker bridge gateway). */
-    dbHostForContainers: z.string().regex(/^[A-Za-z0-9.:-]{1,253}$/, 'a host name or address').default('172.17.0.1'),
+    dbHostForContainers: z
+      .string()
+      .regex(/^[A-Za-z0-9.:-]{1,253}$/, 'a host name or address')
+      .default('172.17.0.1'),
     /** Host address the client container's port is published on (nginx proxies to it). */
     containerBind: ipSchema.default('127.0.0.1'),
     containerMemoryMb: z.int().min(64).max(1_048_576).default(1024),
@@ -84,7 +99,10 @@ const agentConfigSchema = z
     /** How long create waits for the app to answer its health path through nginx. */
     healthTimeoutMs: ms(1000, 600_000).default(60_000),
   })
-  .refine((c) => c.backoffBaseMs <= c.backoffMaxMs, { message: 'must not exceed the maximum backoff', path: ['backoffBaseMs'] })
+  .refine((c) => c.backoffBaseMs <= c.backoffMaxMs, {
+    message: 'must not exceed the maximum backoff',
+    path: ['backoffBaseMs'],
+  })
   .transform((c) => ({
     ...c,
     diskMounts: c.diskMounts ?? DEFAULT_DISK_MOUNTS.filter((mount) => existsSync(mount)),

@@ -107,7 +107,8 @@ export function createConnection(opts: ConnectionOptions) {
       })
       const report = () => {
         const detail = body.slice(0, REFUSAL_BODY_BYTES)
-        const hint = refusedStatus === 401 || refusedStatus === 403 ? ' (credential wrong or revoked: re-enroll this agent)' : ''
+        const hint =
+          refusedStatus === 401 || refusedStatus === 403 ? ' (credential wrong or revoked: re-enroll this agent)' : ''
         log.error({ status: refusedStatus, detail }, `master refused the connection: HTTP ${refusedStatus}${hint}`)
         ws.terminate()
       }
@@ -154,7 +155,8 @@ export function createConnection(opts: ConnectionOptions) {
       ready = false
       if (socket === ws) socket = undefined
       if (code === CLOSE_REPLACED) log.warn('replaced by a newer connection of this server')
-      else if (openedAt !== undefined) log[stopped ? 'info' : 'warn']({ code, reason: reason.toString() }, 'connection closed')
+      else if (openedAt !== undefined)
+        log[stopped ? 'info' : 'warn']({ code, reason: reason.toString() }, 'connection closed')
       if (stopped) return
       const lasted = openedAt === undefined ? 0 : now() - openedAt
       if (lasted > STABLE_AFTER_MS) opts.backoff.reset()

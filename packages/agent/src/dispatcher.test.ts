@@ -68,7 +68,13 @@ describe('dispatcher', () => {
     const { dispatcher } = await setup()
     const id = newId()
     await dispatcher.handle(commandFrame(id, 'image.list', {}, 5000))
-    expect(sent).toEqual([expect.objectContaining({ kind: 'error', refId: id, error: expect.objectContaining({ code: 'UNKNOWN_COMMAND' }) })])
+    expect(sent).toEqual([
+      expect.objectContaining({
+        kind: 'error',
+        refId: id,
+        error: expect.objectContaining({ code: 'UNKNOWN_COMMAND' }),
+      }),
+    ])
     const next = commandFrame(newId(), 'test.sleep', { ms: 1 }, 5000)
     await dispatcher.handle(next)
     await waitFor(() => resultOf(next.id), 2000, 'result')
@@ -92,7 +98,10 @@ describe('dispatcher', () => {
     const [a, b] = [commandFrame(newId(), 'server.info', {}, 5000), commandFrame(newId(), 'server.reboot', {}, 5000)]
     await dispatcher.handle(a)
     await dispatcher.handle(b)
-    expect(await waitFor(() => resultOf(a.id))).toMatchObject({ ok: false, error: { code: 'INTERNAL', message: 'kaboom' } })
+    expect(await waitFor(() => resultOf(a.id))).toMatchObject({
+      ok: false,
+      error: { code: 'INTERNAL', message: 'kaboom' },
+    })
     expect(await waitFor(() => resultOf(b.id))).toMatchObject({ ok: false, error: { code: 'INTERNAL' } })
   })
 

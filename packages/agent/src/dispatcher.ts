@@ -20,7 +20,9 @@ export type SendFrame = (frame: AgentFrame) => boolean
 
 /** The `result` frame for a stored outcome. */
 export function resultFrame(id: string, result: JournalResult): ResultFrame {
-  return result.ok ? { kind: 'result', id, ok: true, data: result.data } : { kind: 'result', id, ok: false, error: result.error }
+  return result.ok
+    ? { kind: 'result', id, ok: true, data: result.data }
+    : { kind: 'result', id, ok: false, error: result.error }
 }
 
 /** The wire error for whatever a handler threw; the deadline wins, because an aborted process fails as a side effect. */
@@ -71,7 +73,10 @@ export function createDispatcher(opts: {
     }
   }
 
-  function makeContext<T extends CommandType>(frame: CommandFrame & { type: T }, signal: AbortSignal): CommandContext<T> {
+  function makeContext<T extends CommandType>(
+    frame: CommandFrame & { type: T },
+    signal: AbortSignal,
+  ): CommandContext<T> {
     let seq = 0
     const logger = opts.logger.child({ commandId: frame.id, type: frame.type })
     return {
@@ -82,7 +87,15 @@ export function createDispatcher(opts: {
       logger,
       log(line: string, o: LogOptions = {}) {
         const text = line.replaceAll('\0', '').slice(0, LIMITS.logLine)
-        send({ kind: 'log', id: frame.id, seq: seq++, stream: o.stream ?? 'info', line: text, ...(o.step ? { step: o.step } : {}), ...(o.level ? { level: o.level } : {}) })
+        send({
+          kind: 'log',
+          id: frame.id,
+          seq: seq++,
+          stream: o.stream ?? 'info',
+          line: text,
+          ...(o.step ? { step: o.step } : {}),
+          ...(o.level ? { level: o.level } : {}),
+        })
       },
       progress(step, status) {
         send({ kind: 'progress', id: frame.id, step, status })
@@ -99,7 +112,9 @@ export function createDispatcher(opts: {
     try {
       const data = await raceAbort(handler(ctx, deps), signal)
       const checked = parseCommandResult(frame.type, data)
-      result = checked.ok ? { ok: true, data: checked.result } : { ok: false, error: wireError('INTERNAL', `agent produced an ${checked.error.message}`) }
+      result = checked.ok
+        ? { ok: true, data: checked.result }
+        : { ok: false, error: wireError('INTERNAL', `agent produced an ${checked.error.message}`) }
     } catch (error) {
       result = { ok: false, error: toWireError(error, signal, frame.deadlineMs) }
       ctx.logger.warn({ err: error, code: result.error.code }, 'command failed')
@@ -123,7 +138,11 @@ export function createDispatcher(opts: {
       if (journal.get(frame.id)) return answerKnown(frame.id)
       if (!registry.get(frame.type)) {
         log.warn({ commandId: frame.id, type: frame.type }, 'no handler for command type')
-        send({ kind: 'error', error: wireError('UNKNOWN_COMMAND', `this agent has no handler for ${frame.type}`), refId: frame.id })
+        send({
+          kind: 'error',
+          error: wireError('UNKNOWN_COMMAND', `this agent has no handler for ${frame.type}`),
+          refId: frame.id,
+        })
         return
       }
       if (!(await journal.begin(frame.id, frame.type))) return answerKnown(frame.id)

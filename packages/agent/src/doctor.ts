@@ -24,7 +24,9 @@ async function check(name: string, hard: boolean, probe: () => Promise<string | 
   const missing: CheckStatus = hard ? 'fail' : 'warn'
   try {
     const found = await probe()
-    return found === undefined ? { name, status: missing, detail: 'not installed' } : { name, status: 'ok', detail: found }
+    return found === undefined
+      ? { name, status: missing, detail: 'not installed' }
+      : { name, status: 'ok', detail: found }
   } catch (error) {
     return { name, status: missing, detail: error instanceof Error ? error.message : String(error) }
   }
@@ -38,7 +40,8 @@ async function stateDirCheck(dir: string): Promise<DoctorCheck> {
     await fs.rm(probe, { recursive: true })
     return { name, status: 'ok', detail: `${dir} writable` }
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return { name, status: 'fail', detail: `${dir}: ${(error as Error).message}` }
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+      return { name, status: 'fail', detail: `${dir}: ${(error as Error).message}` }
   }
   // Not created yet: enrollment creates it, provided its parent lets us.
   const parent = path.dirname(dir)

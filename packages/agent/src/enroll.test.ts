@@ -38,7 +38,13 @@ describe('enroll', () => {
     const credential = 'k'.repeat(43)
     answer = () => ({ status: 200, body: { serverId, credential } })
     const state = createStateStore(path.join(tempDir(), 'state'))
-    const identity = await enroll({ masterUrl: url, token: 't'.repeat(43), agentVersion: '0.1.0', state, logger: silentLogger })
+    const identity = await enroll({
+      masterUrl: url,
+      token: 't'.repeat(43),
+      agentVersion: '0.1.0',
+      state,
+      logger: silentLogger,
+    })
     expect(identity).toEqual({ serverId, masterUrl: url })
     expect(requests[0]).toMatchObject({ path: '/agent/enroll', body: { token: 't'.repeat(43), agentVersion: '0.1.0' } })
     expect(await state.readCredential()).toBe(credential)
@@ -47,12 +53,15 @@ describe('enroll', () => {
     expect(await state.readIdentity()).toEqual(identity)
   })
 
-  it('reports the master\'s refusal with its JSON:API detail and stores nothing', async () => {
-    answer = () => ({ status: 401, body: { errors: [{ status: '401', code: 'agent_unauthorized', detail: 'enrollment token was already used' }] } })
+  it("reports the master's refusal with its JSON:API detail and stores nothing", async () => {
+    answer = () => ({
+      status: 401,
+      body: { errors: [{ status: '401', code: 'agent_unauthorized', detail: 'enrollment token was already used' }] },
+    })
     const state = createStateStore(path.join(tempDir(), 'state'))
-    await expect(enroll({ masterUrl: url, token: 't'.repeat(43), agentVersion: '0.1.0', state, logger: silentLogger })).rejects.toThrow(
-      'the master refused enrollment (HTTP 401): agent_unauthorized: enrollment token was already used',
-    )
+    await expect(
+      enroll({ masterUrl: url, token: 't'.repeat(43), agentVersion: '0.1.0', state, logger: silentLogger }),
+    ).rejects.toThrow('the master refused enrollment (HTTP 401): agent_unauthorized: enrollment token was already used')
     expect(await state.readCredential()).toBeUndefined()
   })
 })

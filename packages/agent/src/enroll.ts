@@ -25,7 +25,11 @@ async function refusalDetail(response: Response): Promise<string> {
 }
 
 /** The machine's host name, reduced to what EnrollRequest accepts. */
-const enrollHostname = () => os.hostname().replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 253) || 'unknown'
+const enrollHostname = () =>
+  os
+    .hostname()
+    .replace(/[^A-Za-z0-9._-]/g, '-')
+    .slice(0, 253) || 'unknown'
 
 /**
  * Trades a one-time enrollment token for this agent's credential (POST <master>/agent/enroll), then stores the
@@ -55,11 +59,16 @@ export async function enroll(opts: {
     throw new EnrollError(`the master refused enrollment (HTTP ${response.status}): ${await refusalDetail(response)}`)
   }
   const parsed = EnrollResponse.safeParse(await response.json())
-  if (!parsed.success) throw new EnrollError(`the master's enrollment answer is invalid: ${parsed.error.issues[0]?.message ?? ''}`)
+  if (!parsed.success)
+    throw new EnrollError(`the master's enrollment answer is invalid: ${parsed.error.issues[0]?.message ?? ''}`)
   const { serverId, credential, masterFingerprint } = parsed.data
   // The master may name its certificate; otherwise pin the one it presented just now (trust on first use, after CA checks).
   const fingerprint = tls ? (masterFingerprint ?? (await readPeerFingerprint(enrollUrl))) : undefined
-  const identity: AgentIdentity = { serverId, masterUrl: opts.masterUrl, ...(fingerprint ? { masterFingerprint: fingerprint } : {}) }
+  const identity: AgentIdentity = {
+    serverId,
+    masterUrl: opts.masterUrl,
+    ...(fingerprint ? { masterFingerprint: fingerprint } : {}),
+  }
   await opts.state.ensure()
   await opts.state.writeCredential(credential)
   await opts.state.writeIdentity(identity)

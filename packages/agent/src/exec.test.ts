@@ -19,7 +19,9 @@ describe('exec', () => {
 
   it('streams lines of stdout and stderr as they come', async () => {
     const lines: string[] = []
-    await exec(['/bin/sh', '-c', 'echo one; echo two >&2; printf three'], { onLine: (line, stream) => lines.push(`${stream}:${line}`) })
+    await exec(['/bin/sh', '-c', 'echo one; echo two >&2; printf three'], {
+      onLine: (line, stream) => lines.push(`${stream}:${line}`),
+    })
     expect(lines.sort()).toEqual(['stderr:two', 'stdout:one', 'stdout:three'])
   })
 
@@ -28,7 +30,10 @@ describe('exec', () => {
     expect(error.exitCode).toBe(3)
     expect(error.stderrTail).toBe('boom\n')
     const wire = error.toWire()
-    expect(wire).toMatchObject({ code: 'EXEC_FAILED', data: { argv: ['/bin/sh', '-c', 'echo boom >&2; exit 3'], exitCode: 3 } })
+    expect(wire).toMatchObject({
+      code: 'EXEC_FAILED',
+      data: { argv: ['/bin/sh', '-c', 'echo boom >&2; exit 3'], exitCode: 3 },
+    })
     expect(errorFrameSchema.safeParse({ kind: 'error', error: wire }).success).toBe(true)
   })
 
@@ -43,9 +48,14 @@ describe('exec', () => {
     const lines: string[] = []
     const secret = 's3cr3t-value'
     const error = await failure(
-      exec(['/bin/sh', '-c', `echo pw=${secret}; echo ${secret} >&2; exit 1`], { redact: [secret], onLine: (l) => lines.push(l) }),
+      exec(['/bin/sh', '-c', `echo pw=${secret}; echo ${secret} >&2; exit 1`], {
+        redact: [secret],
+        onLine: (l) => lines.push(l),
+      }),
     )
-    expect(JSON.stringify({ lines, argv: error.argv, stderr: error.stderrTail, message: error.message })).not.toContain(secret)
+    expect(JSON.stringify({ lines, argv: error.argv, stderr: error.stderrTail, message: error.message })).not.toContain(
+      secret,
+    )
     expect(lines).toContain('pw=[redacted]')
   })
 

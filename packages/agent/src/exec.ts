@@ -129,7 +129,10 @@ export const exec: Exec = (argv, opts = {}) => {
       killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS)
       killTimer.unref()
     }
-    const timeout = opts.timeoutMs === undefined ? undefined : setTimeout(() => stop(`timed out after ${opts.timeoutMs} ms`), opts.timeoutMs)
+    const timeout =
+      opts.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => stop(`timed out after ${opts.timeoutMs} ms`), opts.timeoutMs)
     const onAbort = () => stop('aborted')
     if (opts.signal?.aborted) onAbort()
     opts.signal?.addEventListener('abort', onAbort, { once: true })

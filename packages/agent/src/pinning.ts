@@ -10,7 +10,12 @@ export function readPeerFingerprint(url: string, timeoutMs = 10_000): Promise<st
   const { hostname, port, protocol } = new URL(url)
   const defaultPort = protocol === 'https:' || protocol === 'wss:' ? 443 : 80
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host: hostname, port: Number(port || defaultPort), servername: hostname, timeout: timeoutMs })
+    const socket = tls.connect({
+      host: hostname,
+      port: Number(port || defaultPort),
+      servername: hostname,
+      timeout: timeoutMs,
+    })
     socket.once('secureConnect', () => {
       const fingerprint = socket.getPeerCertificate().fingerprint256
       socket.end()

@@ -26,7 +26,14 @@ export async function startFakeMaster(opts: { credential: string; serverId: stri
       if (!parsed.ok) throw new Error(`agent sent an invalid frame: ${parsed.error.message}`)
       received.push({ conn, frame: parsed.frame })
       if (parsed.frame.kind === 'hello') {
-        ws.send(encodeFrame({ kind: 'welcome', serverId: opts.serverId, protocolVersion: 1, heartbeatMs: opts.heartbeatMs ?? 1000 }))
+        ws.send(
+          encodeFrame({
+            kind: 'welcome',
+            serverId: opts.serverId,
+            protocolVersion: 1,
+            heartbeatMs: opts.heartbeatMs ?? 1000,
+          }),
+        )
       }
     })
   })
@@ -37,7 +44,9 @@ export async function startFakeMaster(opts: { credential: string; serverId: stri
     refusals,
     /** Frames of one kind, from connection `conn` when given. */
     frames<K extends AgentFrame['kind']>(kind: K, conn?: number): Extract<AgentFrame, { kind: K }>[] {
-      return received.filter((r) => r.frame.kind === kind && (conn === undefined || r.conn === conn)).map((r) => r.frame as Extract<AgentFrame, { kind: K }>)
+      return received
+        .filter((r) => r.frame.kind === kind && (conn === undefined || r.conn === conn))
+        .map((r) => r.frame as Extract<AgentFrame, { kind: K }>)
     },
     send(frame: MasterFrame, conn = sockets.length - 1): void {
       sockets[conn]?.send(encodeFrame(frame))

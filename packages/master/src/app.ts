@@ -55,7 +55,16 @@ export function createApp(services: Services, opts: AppOptions = {}): OpenAPIHon
   app.use('*', basicAuth({ credentials: services.adminCredentials, throttle, logger, clientAddress }))
   app.use('*', ...requestGuards({ maxBodyBytes: opts.maxBodyBytes ?? 256 * 1024 }))
 
-  app.route('/', serverRoutes({ servers: services.servers, hub: services.hub, metrics: services.metrics, agentCredentials: services.agentCredentials, ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}) }))
+  app.route(
+    '/',
+    serverRoutes({
+      servers: services.servers,
+      hub: services.hub,
+      metrics: services.metrics,
+      agentCredentials: services.agentCredentials,
+      ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
+    }),
+  )
   app.route('/', serverActionRoutes({ actions: services.serverActions }))
   app.route('/', serverMetricsRoutes({ metrics: services.metrics, servers: services.servers }))
   app.route('/', clientRoutes({ clients: services.clients, actions: services.clientActions }))
@@ -68,7 +77,11 @@ export function createApp(services: Services, opts: AppOptions = {}): OpenAPIHon
   app.openAPIRegistry.registerComponent('securitySchemes', 'basicAuth', { type: 'http', scheme: 'basic' })
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
-    info: { title: 'Alfa Cloud API', version: API_VERSION, description: 'Control plane for hosted Mol instances (JSON:API 1.1, Basic Auth).' },
+    info: {
+      title: 'Alfa Cloud API',
+      version: API_VERSION,
+      description: 'Control plane for hosted Mol instances (JSON:API 1.1, Basic Auth).',
+    },
     security: [{ basicAuth: [] }],
   })
   return app

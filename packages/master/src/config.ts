@@ -17,7 +17,11 @@ export const masterConfigSchema = z.object({
   adminPassword: z.string().min(1).max(256).optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Largest accepted request body; JSON:API documents here are small. */
-  maxBodyBytes: z.coerce.number().int().positive().default(256 * 1024),
+  maxBodyBytes: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(256 * 1024),
   /** Public URL agents and docs use to reach this master (for enrollment commands). */
   publicUrl: z.string().url().optional(),
 })
@@ -39,9 +43,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MasterConfig {
   })
   if (!parsed.success) {
     const names: Record<string, string> = {
-      port: 'ALFA_PORT', host: 'ALFA_HOST', dataDir: 'ALFA_DATA_DIR', databaseUrl: 'DATABASE_URL',
-      adminUser: 'ALFA_ADMIN_USER', adminPassword: 'ALFA_ADMIN_PASSWORD', logLevel: 'ALFA_LOG_LEVEL',
-      maxBodyBytes: 'ALFA_MAX_BODY_BYTES', publicUrl: 'ALFA_PUBLIC_URL',
+      port: 'ALFA_PORT',
+      host: 'ALFA_HOST',
+      dataDir: 'ALFA_DATA_DIR',
+      databaseUrl: 'DATABASE_URL',
+      adminUser: 'ALFA_ADMIN_USER',
+      adminPassword: 'ALFA_ADMIN_PASSWORD',
+      logLevel: 'ALFA_LOG_LEVEL',
+      maxBodyBytes: 'ALFA_MAX_BODY_BYTES',
+      publicUrl: 'ALFA_PUBLIC_URL',
     }
     const lines = parsed.error.issues.map((i) => `${names[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`)
     throw new Error(`invalid configuration:\n  ${lines.join('\n  ')}`)

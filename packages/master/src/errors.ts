@@ -70,7 +70,10 @@ export class TooManyRequests extends DomainError {
 /** The request's media type is not JSON:API (or JSON). */
 export class UnsupportedMediaType extends DomainError {
   constructor(contentType: string) {
-    super(`content type ${JSON.stringify(contentType)} is not supported; use application/vnd.api+json`, 'unsupported_media_type')
+    super(
+      `content type ${JSON.stringify(contentType)} is not supported; use application/vnd.api+json`,
+      'unsupported_media_type',
+    )
   }
 }
 

@@ -13,8 +13,11 @@ export const LOCAL_TOKEN_FILE = 'local-agent.token'
  */
 export async function bootstrapLocalServer(services: Services, dataDir: string, logger: Logger): Promise<void> {
   const { prisma } = services
-  const server = (await prisma.server.findUnique({ where: { name: LOCAL_SERVER_NAME } }))
-    ?? (await prisma.server.create({ data: { name: LOCAL_SERVER_NAME, host: '127.0.0.1', baseDomain: 'alfa.localhost', role: 'production' } }))
+  const server =
+    (await prisma.server.findUnique({ where: { name: LOCAL_SERVER_NAME } })) ??
+    (await prisma.server.create({
+      data: { name: LOCAL_SERVER_NAME, host: '127.0.0.1', baseDomain: 'alfa.localhost', role: 'production' },
+    }))
   const live = await prisma.agentCredential.count({ where: { serverId: server.id, revokedAt: null } })
   if (live > 0) return
   const { token } = await services.agentCredentials.issueToken(server.id)

@@ -9,10 +9,18 @@ import { readMailConfig } from './mail/mail-env.ts'
 async function main() {
   const config = loadConfig()
   const logger = createLogger({ level: config.logLevel })
-  const master = await startMaster({ config, logger, clock: systemClock, services: readTuning(), localAgent: process.env.ALFA_LOCAL_AGENT === '1' })
+  const master = await startMaster({
+    config,
+    logger,
+    clock: systemClock,
+    services: readTuning(),
+    localAgent: process.env.ALFA_LOCAL_AGENT === '1',
+  })
   if (master.boot.generatedPassword) {
     // Printed once, on the terminal only: the JSON log never carries it, and it is not stored in clear anywhere.
-    process.stdout.write(`\n  Alfa Cloud admin credential (shown once): ${master.boot.user} / ${master.boot.generatedPassword}\n  Rotate it with POST /cloud_admin_password.\n\n`)
+    process.stdout.write(
+      `\n  Alfa Cloud admin credential (shown once): ${master.boot.user} / ${master.boot.generatedPassword}\n  Rotate it with POST /cloud_admin_password.\n\n`,
+    )
   }
 
   let stopping = false
@@ -22,7 +30,16 @@ async function main() {
     logger.info({ signal }, 'shutting down')
     const force = setTimeout(() => process.exit(1), 10_000)
     force.unref()
-    master.stop().then(() => { logger.info('stopped'); process.exit(0) }, (err: unknown) => { logger.error({ err }, 'unclean stop'); process.exit(1) })
+    master.stop().then(
+      () => {
+        logger.info('stopped')
+        process.exit(0)
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'unclean stop')
+        process.exit(1)
+      },
+    )
   }
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('SIGINT', () => shutdown('SIGINT'))
@@ -31,10 +48,20 @@ async function main() {
 /** Timing knobs (documented in README.md); tests shorten them to keep runs fast. */
 function readTuning() {
   const num = (name: string) => (process.env[name] ? Number(process.env[name]) : undefined)
-  const defined = <T extends object>(o: T) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && !Number.isNaN(v))) as Partial<T>
+  const defined = <T extends object>(o: T) =>
+    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && !Number.isNaN(v))) as Partial<T>
   return {
-    hub: defined({ maxAgents: num('ALFA_MAX_AGENTS'), heartbeatMs: num('ALFA_HEARTBEAT_MS'), graceMs: num('ALFA_RECONNECT_GRACE_MS'), deadlineSlackMs: num('ALFA_DEADLINE_SLACK_MS') }),
-    metrics: defined({ flushMs: num('ALFA_METRICS_FLUSH_MS'), windowMs: num('ALFA_METRICS_WINDOW_MS'), sampleIntervalMs: num('ALFA_METRICS_INTERVAL_MS') }),
+    hub: defined({
+      maxAgents: num('ALFA_MAX_AGENTS'),
+      heartbeatMs: num('ALFA_HEARTBEAT_MS'),
+      graceMs: num('ALFA_RECONNECT_GRACE_MS'),
+      deadlineSlackMs: num('ALFA_DEADLINE_SLACK_MS'),
+    }),
+    metrics: defined({
+      flushMs: num('ALFA_METRICS_FLUSH_MS'),
+      windowMs: num('ALFA_METRICS_WINDOW_MS'),
+      sampleIntervalMs: num('ALFA_METRICS_INTERVAL_MS'),
+    }),
     ...(num('ALFA_ENROLLMENT_TTL_MS') ? { enrollmentTtlMs: num('ALFA_ENROLLMENT_TTL_MS') } : {}),
     profiles: loadProfiles(process.env.ALFA_APP_PROFILES || undefined),
     clientMonitor: defined({ intervalMs: num('ALFA_CLIENT_CHECK_INTERVAL_MS') }),

@@ -15,7 +15,10 @@ import { loadSecretKey } from './secrets/secret-box.ts'
  * one port. main.ts runs one; tests and benchmarks start them in-process or as child processes.
  */
 export async function startMaster(opts: {
-  config: Pick<MasterConfig, 'port' | 'host' | 'dataDir' | 'databaseUrl' | 'adminUser' | 'adminPassword' | 'maxBodyBytes' | 'publicUrl'>
+  config: Pick<
+    MasterConfig,
+    'port' | 'host' | 'dataDir' | 'databaseUrl' | 'adminUser' | 'adminPassword' | 'maxBodyBytes' | 'publicUrl'
+  >
   logger: Logger
   clock: Clock
   services?: Partial<Omit<ServicesDeps, 'prisma' | 'logger' | 'clock' | 'secretKey'>>
@@ -30,7 +33,11 @@ export async function startMaster(opts: {
   const boot = await services.adminCredentials.bootstrap({ user: config.adminUser, password: config.adminPassword })
   await services.start()
   if (opts.localAgent) await bootstrapLocalServer(services, config.dataDir, logger)
-  const app = createApp(services, { maxBodyBytes: config.maxBodyBytes, ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}), ...opts.app })
+  const app = createApp(services, {
+    maxBodyBytes: config.maxBodyBytes,
+    ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+    ...opts.app,
+  })
 
   const http = createAdaptorServer({ fetch: app.fetch }) as HttpServer
   services.hub.attach(http)
@@ -44,13 +51,20 @@ export async function startMaster(opts: {
 
   let stopped: Promise<void> | undefined
   return {
-    app, services, db, port, boot,
+    app,
+    services,
+    db,
+    port,
+    boot,
     url: `http://127.0.0.1:${port}`,
     /** Stops taking requests, closes agent sockets, writes buffered logs and metrics, closes the database. */
     stop(): Promise<void> {
       stopped ??= (async () => {
         await services.stop()
-        await new Promise<void>((resolve) => { http.close(() => resolve()); http.closeAllConnections() })
+        await new Promise<void>((resolve) => {
+          http.close(() => resolve())
+          http.closeAllConnections()
+        })
         await db.close()
       })()
       return stopped

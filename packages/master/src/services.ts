@@ -50,22 +50,77 @@ export function createServices(deps: ServicesDeps) {
   const logs = createOperationLogWriter({ prisma, logger })
   const operations = createOperationService({ prisma, sql: deps.sql, clock, logger, logs })
   const metrics = createMetricsStore({ prisma, sql: deps.sql, clock, logger, ...deps.metrics })
-  const agentCredentials = createAgentCredentials({ prisma, sql: deps.sql, clock, logger, ...(deps.enrollmentTtlMs ? { enrollmentTtlMs: deps.enrollmentTtlMs } : {}) })
+  const agentCredentials = createAgentCredentials({
+    prisma,
+    sql: deps.sql,
+    clock,
+    logger,
+    ...(deps.enrollmentTtlMs ? { enrollmentTtlMs: deps.enrollmentTtlMs } : {}),
+  })
   const completions = createOperationCompletions()
   const secretBox = createSecretBox(deps.secretKey)
-  const hub = createAgentHub({ prisma, sql: deps.sql, logger, clock, operations, credentials: agentCredentials, metrics, completions, secretBox, ...deps.hub })
-  const adminCredentials = createAdminCredentials({ prisma, clock, logger, ...(deps.hashParams ? { hashParams: deps.hashParams } : {}) })
+  const hub = createAgentHub({
+    prisma,
+    sql: deps.sql,
+    logger,
+    clock,
+    operations,
+    credentials: agentCredentials,
+    metrics,
+    completions,
+    secretBox,
+    ...deps.hub,
+  })
+  const adminCredentials = createAdminCredentials({
+    prisma,
+    clock,
+    logger,
+    ...(deps.hashParams ? { hashParams: deps.hashParams } : {}),
+  })
   const servers = createServerService({ prisma, sql: deps.sql })
   const serverActions = createServerActions({ prisma, sql: deps.sql, hub, operations, completions })
   const mail = createMailServices({ prisma, clock, logger, secretBox, config: deps.mail })
   const profiles = deps.profiles ?? createProfileResolver()
   const clientMonitor = createClientMonitor({ prisma, hub, clock, logger, profiles, ...deps.clientMonitor })
-  const clients = createClientService({ prisma, hub, operations, completions, secretBox, clock, profiles, monitor: clientMonitor })
+  const clients = createClientService({
+    prisma,
+    hub,
+    operations,
+    completions,
+    secretBox,
+    clock,
+    profiles,
+    monitor: clientMonitor,
+  })
   const calendar = { timeZone: deps.timeZone ?? 'Europe/Moscow' }
   const clientActions = createClientActions({ prisma, hub, completions, profiles, clock, calendar })
-  const expiryEnforcer = createExpiryEnforcer({ prisma, clock, logger, actions: clientActions, calendar, ...(deps.expiryIntervalMs ? { intervalMs: deps.expiryIntervalMs } : {}) })
+  const expiryEnforcer = createExpiryEnforcer({
+    prisma,
+    clock,
+    logger,
+    actions: clientActions,
+    calendar,
+    ...(deps.expiryIntervalMs ? { intervalMs: deps.expiryIntervalMs } : {}),
+  })
   return {
-    prisma, logger, clock, logs, secretBox, operations, metrics, agentCredentials, completions, hub, adminCredentials, servers, serverActions, clients, clientMonitor, clientActions, expiryEnforcer, mail,
+    prisma,
+    logger,
+    clock,
+    logs,
+    secretBox,
+    operations,
+    metrics,
+    agentCredentials,
+    completions,
+    hub,
+    adminCredentials,
+    servers,
+    serverActions,
+    clients,
+    clientMonitor,
+    clientActions,
+    expiryEnforcer,
+    mail,
 
     /** Background work that must run while the master serves: metric flushes, reconciliation of old operations. */
     async start() {

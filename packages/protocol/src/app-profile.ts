@@ -3,7 +3,11 @@ import { LIMITS } from './limits.ts'
 import { portSchema } from './scalars.ts'
 
 /** One argv item: no NUL or line breaks (they could smuggle a second line into a log or an interpreter). */
-const argvItem = z.string().min(1).max(1024).regex(/^[^\0\r\n]+$/, 'an argv item has no NUL or line breaks')
+const argvItem = z
+  .string()
+  .min(1)
+  .max(1024)
+  .regex(/^[^\0\r\n]+$/, 'an argv item has no NUL or line breaks')
 
 /** An argv run inside the client's container with docker exec: never a shell string. */
 export const argvSchema = z.array(argvItem).min(1).max(64)
@@ -17,7 +21,10 @@ export const AppProfile = z.strictObject({
   /** The port the app listens on inside its container. */
   containerPort: portSchema,
   /** Path nginx-side health probes request (a 2xx means available). */
-  healthPath: z.string().max(200).regex(/^\/[A-Za-z0-9._~/-]*$/, 'an absolute URL path'),
+  healthPath: z
+    .string()
+    .max(200)
+    .regex(/^\/[A-Za-z0-9._~/-]*$/, 'an absolute URL path'),
   /** Database migrations (Laravel: php artisan migrate --force). */
   migrate: argvSchema,
   /** Demo data in (Laravel: php artisan db:seed --class=DemoSeeder --force). */
@@ -27,7 +34,11 @@ export const AppProfile = z.strictObject({
   /** Sets the laboratory owner's password, read from stdin; `{login}` is replaced by the owner's login. */
   setOwnerPassword: argvSchema,
   /** One SELECT returning the number of users as its first column. */
-  usersCountSql: z.string().min(1).max(LIMITS.shortText).regex(/^\s*select\b[^;]*$/i, 'one SELECT statement, no semicolon'),
+  usersCountSql: z
+    .string()
+    .min(1)
+    .max(LIMITS.shortText)
+    .regex(/^\s*select\b[^;]*$/i, 'one SELECT statement, no semicolon'),
 })
 export type AppProfile = z.infer<typeof AppProfile>
 

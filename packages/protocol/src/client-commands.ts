@@ -86,7 +86,10 @@ export const ClientCreateResult = z.object({
   /** The nginx site file written. */
   siteFile: absolutePathSchema,
   /** The direct link to the client's cloud, as the Mol admin shows it. */
-  url: z.string().max(300).regex(/^https?:\/\/[a-z0-9.-]+(?::[0-9]{1,5})?\/?$/, 'an http(s) URL of the domain'),
+  url: z
+    .string()
+    .max(300)
+    .regex(/^https?:\/\/[a-z0-9.-]+(?::[0-9]{1,5})?\/?$/, 'an http(s) URL of the domain'),
   /** Whether HTTPS is in place (a certificate was obtained or already present). */
   tls: z.boolean(),
 })

@@ -7,7 +7,11 @@ describe('enrollment', () => {
   it('does accept a well-formed request and response', () => {
     expect(EnrollRequest.safeParse({ token, hostname: 'srv-1.example.com', agentVersion: '0.1.0' }).success).toBe(true)
     const fingerprint = Array.from({ length: 32 }, () => 'AB').join(':')
-    const response = { serverId: '0b6f7f2e-5c1d-4e8a-9f3b-2a7c4d5e6f70', credential: token, masterFingerprint: fingerprint }
+    const response = {
+      serverId: '0b6f7f2e-5c1d-4e8a-9f3b-2a7c4d5e6f70',
+      credential: token,
+      masterFingerprint: fingerprint,
+    }
     expect(EnrollResponse.parse(response)).toEqual(response)
   })
 

@@ -51,7 +51,11 @@ describe('errors', () => {
   it('does require argv, exitCode and stderrTail on EXEC_FAILED', () => {
     expect(wireErrorSchema.safeParse({ code: 'EXEC_FAILED', message: 'certbot failed' }).success).toBe(false)
     expect(wireErrorSchema.safeParse({ code: 'EXEC_FAILED', message: 'x', data: { exitCode: 1 } }).success).toBe(false)
-    const ok = { code: 'EXEC_FAILED', message: 'x', data: { argv: ['certbot', 'renew'], exitCode: 1, stderrTail: 'no' } }
+    const ok = {
+      code: 'EXEC_FAILED',
+      message: 'x',
+      data: { argv: ['certbot', 'renew'], exitCode: 1, stderrTail: 'no' },
+    }
     expect(wireErrorSchema.parse(ok)).toEqual(ok)
     const killed = { ...ok, data: { ...ok.data, exitCode: null } }
     expect(wireErrorSchema.safeParse(killed).success).toBe(true)

@@ -61,7 +61,10 @@ export const execFailureDataSchema = z.object({
   /** The end of stderr, where tools print why they failed; bounded so a chatty tool cannot flood the wire. */
   stderrTail: boundedText(LIMITS.stderrTail),
   /** The pipeline step that ran the process (create_log names it as the failing step). */
-  step: z.string().regex(/^[a-z][a-z0-9._-]{0,63}$/).optional(),
+  step: z
+    .string()
+    .regex(/^[a-z][a-z0-9._-]{0,63}$/)
+    .optional(),
 })
 
 export type ExecFailureData = z.infer<typeof execFailureDataSchema>

@@ -34,5 +34,8 @@ export function ruledString(max: number, rules: readonly StringRule[]) {
 
 /** Free text that is stored (PostgreSQL text and jsonb cannot hold NUL), bounded so it cannot grow without limit. */
 export function boundedText(max: number) {
-  return z.string().max(max).refine((value) => !value.includes('\0'), 'must not contain NUL characters')
+  return z
+    .string()
+    .max(max)
+    .refine((value) => !value.includes('\0'), 'must not contain NUL characters')
 }

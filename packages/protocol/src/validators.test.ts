@@ -221,7 +221,11 @@ const CASES: readonly Case[] = [
     name: 'uuidSchema',
     schema: uuidSchema,
     accepts: ['0b6f7f2e-5c1d-4e8a-9f3b-2a7c4d5e6f70', '01890a5d-ac96-774b-bcce-b302099a8057'],
-    rejects: ['0B6F7F2E-5C1D-4E8A-9F3B-2A7C4D5E6F70', '00000000-0000-0000-0000-000000000000', '0b6f7f2e5c1d4e8a9f3b2a7c4d5e6f70'],
+    rejects: [
+      '0B6F7F2E-5C1D-4E8A-9F3B-2A7C4D5E6F70',
+      '00000000-0000-0000-0000-000000000000',
+      '0b6f7f2e5c1d4e8a9f3b2a7c4d5e6f70',
+    ],
   },
   {
     name: 'portSchema',
@@ -233,7 +237,16 @@ const CASES: readonly Case[] = [
     name: 'absolutePathSchema',
     schema: absolutePathSchema,
     accepts: ['/', '/var/lib/alfa', '/var/backups/alfa/acme-2025-01-01.sql.gz', '/home/alfa/.state'],
-    rejects: ['var/lib', '/var/lib/', '/var//lib', '/var/./lib', '/var/lib/..', '/tmp/$(id)', '/tmp/a b', `/${'a'.repeat(4096)}`],
+    rejects: [
+      'var/lib',
+      '/var/lib/',
+      '/var//lib',
+      '/var/./lib',
+      '/var/lib/..',
+      '/tmp/$(id)',
+      '/tmp/a b',
+      `/${'a'.repeat(4096)}`,
+    ],
   },
   {
     name: 'isoDateSchema',
@@ -253,9 +266,12 @@ describe('validators', () => {
       expect(schema.safeParse(value).success).toBe(false)
     })
 
-    it.each(HOSTILE.map((value) => [JSON.stringify(value).slice(0, 40), value]))('rejects hostile %s', (_label, value) => {
-      expect(schema.safeParse(value).success).toBe(false)
-    })
+    it.each(HOSTILE.map((value) => [JSON.stringify(value).slice(0, 40), value]))(
+      'rejects hostile %s',
+      (_label, value) => {
+        expect(schema.safeParse(value).success).toBe(false)
+      },
+    )
 
     it('rejects values that are not strings or numbers', () => {
       for (const value of [undefined, null, {}, [], true]) expect(schema.safeParse(value).success).toBe(false)

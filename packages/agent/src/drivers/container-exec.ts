@@ -43,12 +43,23 @@ function lineSplitter(clean: (text: string) => string, emit: (line: string) => v
  * Runs argv inside a running container with docker exec (no shell), streaming its lines and resolving on exit 0;
  * anything else rejects with an ExecError (redacted argv, exit code, stderr tail) like a host process would.
  */
-export async function execInContainer(docker: Dockerode, container: Dockerode.Container, argv: readonly string[], o: ContainerExecOptions = {}): Promise<void> {
+export async function execInContainer(
+  docker: Dockerode,
+  container: Dockerode.Container,
+  argv: readonly string[],
+  o: ContainerExecOptions = {},
+): Promise<void> {
   const secrets = (o.redact ?? []).filter((s) => s !== '')
   const clean = (text: string) => secrets.reduce((out, s) => out.replaceAll(s, '[redacted]'), text)
   const shownArgv = argv.map(clean)
   const withInput = o.stdin !== undefined
-  const exec = await container.exec({ Cmd: [...argv], AttachStdout: true, AttachStderr: true, AttachStdin: withInput, Tty: false })
+  const exec = await container.exec({
+    Cmd: [...argv],
+    AttachStdout: true,
+    AttachStderr: true,
+    AttachStdin: withInput,
+    Tty: false,
+  })
   // hijack: one raw duplex connection, so stdin can be half-closed (EOF) while the output still flows.
   const stream = await exec.start({ hijack: true, stdin: withInput })
   const out = lineSplitter(clean, (line) => o.onLine?.(line, 'stdout'))
@@ -59,7 +70,10 @@ export async function execInContainer(docker: Dockerode, container: Dockerode.Co
   try {
     await new Promise<void>((resolve, reject) => {
       stream.once('end', resolve).once('close', resolve).once('error', reject)
-      timer = setTimeout(() => reject(new ExecError(`${shownArgv[0]} timed out after ${o.timeoutMs} ms`, shownArgv, null, '')), o.timeoutMs ?? 600_000)
+      timer = setTimeout(
+        () => reject(new ExecError(`${shownArgv[0]} timed out after ${o.timeoutMs} ms`, shownArgv, null, '')),
+        o.timeoutMs ?? 600_000,
+      )
       onAbort = () => reject(new ExecError(`${shownArgv[0]} aborted`, shownArgv, null, ''))
       if (o.signal?.aborted) onAbort()
       o.signal?.addEventListener('abort', onAbort, { once: true })

@@ -42,7 +42,8 @@ export interface ContainerDetails extends ClientContainer {
 
 const isNotFound = (error: unknown) => (error as { statusCode?: unknown }).statusCode === 404
 /** Another process took the port between our check and Docker's bind. */
-const isPortTaken = (error: unknown) => /port is already allocated|address already in use/i.test(error instanceof Error ? error.message : String(error))
+const isPortTaken = (error: unknown) =>
+  /port is already allocated|address already in use/i.test(error instanceof Error ? error.message : String(error))
 const PORT_ATTEMPTS = 5
 /** Docker answers 304 to stopping a stopped container (or starting a running one): already where we want it. */
 const ignoreNotModified = (error: unknown) => {
@@ -149,7 +150,8 @@ export function createContainers(o: { docker: Dockerode; serverId: string; bind:
   }
 
   /** Runs argv in the client's running container (no shell), stdin and streamed lines as the options say. */
-  const exec = (slug: string, argv: readonly string[], opts: ContainerExecOptions) => execNamed(containerNameForSlug(slug), argv, opts)
+  const exec = (slug: string, argv: readonly string[], opts: ContainerExecOptions) =>
+    execNamed(containerNameForSlug(slug), argv, opts)
 
   /** Runs argv in the running container called `name` (ours only). */
   async function execNamed(name: string, argv: readonly string[], opts: ContainerExecOptions): Promise<void> {
@@ -197,7 +199,8 @@ export function createContainers(o: { docker: Dockerode; serverId: string; bind:
   /** Starts the container unless it runs already (Docker answers 304 then). */
   const start = (name: string) => onOurs(name, 'starting', (c) => c.start().catch(ignoreNotModified))
   const restart = (name: string) => onOurs(name, 'restarting', (c) => c.restart({ t: STOP_TIMEOUT_S }))
-  const stopNamed = (name: string) => onOurs(name, 'stopping', (c) => c.stop({ t: STOP_TIMEOUT_S }).catch(ignoreNotModified))
+  const stopNamed = (name: string) =>
+    onOurs(name, 'stopping', (c) => c.stop({ t: STOP_TIMEOUT_S }).catch(ignoreNotModified))
   const rename = (name: string, to: string) => onOurs(name, 'renaming', (c) => c.rename({ name: to }))
 
   /** Stops the container (tests, and later maintenance actions). */
@@ -206,7 +209,21 @@ export function createContainers(o: { docker: Dockerode; serverId: string; bind:
     if (found?.running) await docker.getContainer(found.id).stop({ t: STOP_TIMEOUT_S })
   }
 
-  return { find, findNamed, remove, removeNamed, createAndStart, exec, execNamed, stop, details, start, restart, stopNamed, rename }
+  return {
+    find,
+    findNamed,
+    remove,
+    removeNamed,
+    createAndStart,
+    exec,
+    execNamed,
+    stop,
+    details,
+    start,
+    restart,
+    stopNamed,
+    rename,
+  }
 }
 
 export type Containers = ReturnType<typeof createContainers>

@@ -21,7 +21,12 @@ turbostart = VALUES(turbostart), tutorial = VALUES(tutorial), version = VALUES(v
 export function createMariadbAdmin(o: { url: string; exec: Exec }): DbAdmin {
   const admin = parseAdminUrl(o.url, 3306)
 
-  async function withConnection<T>(database: string | undefined, what: string, work: (c: mysql.Connection) => Promise<T>, secrets: string[] = []): Promise<T> {
+  async function withConnection<T>(
+    database: string | undefined,
+    what: string,
+    work: (c: mysql.Connection) => Promise<T>,
+    secrets: string[] = [],
+  ): Promise<T> {
     let connection: mysql.Connection | undefined
     try {
       connection = await mysql.createConnection({
@@ -59,7 +64,9 @@ export function createMariadbAdmin(o: { url: string; exec: Exec }): DbAdmin {
         async (c) => {
           const db = identifier(name)
           const before = await exists(c, db)
-          await c.query(`CREATE DATABASE IF NOT EXISTS ${c.escapeId(db)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`)
+          await c.query(
+            `CREATE DATABASE IF NOT EXISTS ${c.escapeId(db)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`,
+          )
           await c.query('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [db, USER_HOST, password])
           // A user left by an earlier half-done run gets this run's password (the new container carries it).
           await c.query('ALTER USER ?@? IDENTIFIED BY ?', [db, USER_HOST, password])
@@ -100,9 +107,23 @@ export function createMariadbAdmin(o: { url: string; exec: Exec }): DbAdmin {
     async dump(name, file, signal) {
       const db = identifier(name)
       // --no-defaults first: the host's my.cnf must not redirect the dump; the password only in the environment.
-      const argv = ['mysqldump', '--no-defaults', '--host', admin.host, '--port', String(admin.port), '--user', admin.user]
+      const argv = [
+        'mysqldump',
+        '--no-defaults',
+        '--host',
+        admin.host,
+        '--port',
+        String(admin.port),
+        '--user',
+        admin.user,
+      ]
       argv.push('--single-transaction', '--routines', '--triggers', '--result-file', file, db)
-      await o.exec(argv, { env: { ...process.env, MYSQL_PWD: admin.password }, redact: [admin.password], timeoutMs: 600_000, ...(signal ? { signal } : {}) })
+      await o.exec(argv, {
+        env: { ...process.env, MYSQL_PWD: admin.password },
+        redact: [admin.password],
+        timeoutMs: 600_000,
+        ...(signal ? { signal } : {}),
+      })
     },
 
     async restore(name, file, signal) {
@@ -111,18 +132,44 @@ export function createMariadbAdmin(o: { url: string; exec: Exec }): DbAdmin {
       // current database. Only its objects go, including those the failed migration added (not in the dump).
       await withConnection(db, `clearing ${db} for the restore`, async (c) => {
         await c.query('SET FOREIGN_KEY_CHECKS = 0')
-        const [tables] = await c.query('SELECT TABLE_NAME AS n, TABLE_TYPE AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?', [db])
+        const [tables] = await c.query(
+          'SELECT TABLE_NAME AS n, TABLE_TYPE AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?',
+          [db],
+        )
         for (const { n, t } of tables as { n: string; t: string }[]) {
           const kind = t === 'VIEW' ? 'VIEW' : t === 'SEQUENCE' ? 'SEQUENCE' : 'TABLE'
           await c.query(`DROP ${kind} IF EXISTS ${c.escapeId(db)}.${c.escapeId(n)}`)
         }
-        const [routines] = await c.query('SELECT ROUTINE_NAME AS n, ROUTINE_TYPE AS t FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?', [db])
+        const [routines] = await c.query(
+          'SELECT ROUTINE_NAME AS n, ROUTINE_TYPE AS t FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?',
+          [db],
+        )
         for (const { n, t } of routines as { n: string; t: string }[]) {
-          await c.query(`DROP ${t === 'FUNCTION' ? 'FUNCTION' : 'PROCEDURE'} IF EXISTS ${c.escapeId(db)}.${c.escapeId(n)}`)
+          await c.query(
+            `DROP ${t === 'FUNCTION' ? 'FUNCTION' : 'PROCEDURE'} IF EXISTS ${c.escapeId(db)}.${c.escapeId(n)}`,
+          )
         }
       })
-      const argv = ['mysql', '--no-defaults', '--host', admin.host, '--port', String(admin.port), '--user', admin.user, '--binary-mode', '--database', db]
-      await o.exec(argv, { env: { ...process.env, MYSQL_PWD: admin.password }, stdinFile: file, redact: [admin.password], timeoutMs: 600_000, ...(signal ? { signal } : {}) })
+      const argv = [
+        'mysql',
+        '--no-defaults',
+        '--host',
+        admin.host,
+        '--port',
+        String(admin.port),
+        '--user',
+        admin.user,
+        '--binary-mode',
+        '--database',
+        db,
+      ]
+      await o.exec(argv, {
+        env: { ...process.env, MYSQL_PWD: admin.password },
+        stdinFile: file,
+        redact: [admin.password],
+        timeoutMs: 600_000,
+        ...(signal ? { signal } : {}),
+      })
       return { connectionsEnded: false }
     },
   }

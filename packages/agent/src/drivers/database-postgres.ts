@@ -18,7 +18,12 @@ expire_date = EXCLUDED.expire_date, turbostart = EXCLUDED.turbostart, tutorial =
 export function createPostgresAdmin(o: { url: string; exec: Exec }): DbAdmin {
   const admin = parseAdminUrl(o.url, 5432)
 
-  async function withClient<T>(database: string | undefined, what: string, work: (c: pg.Client) => Promise<T>, secrets: string[] = []): Promise<T> {
+  async function withClient<T>(
+    database: string | undefined,
+    what: string,
+    work: (c: pg.Client) => Promise<T>,
+    secrets: string[] = [],
+  ): Promise<T> {
     const url = new URL(o.url)
     if (database) url.pathname = `/${database}`
     const client = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 10_000 })
@@ -53,7 +58,9 @@ export function createPostgresAdmin(o: { url: string; exec: Exec }): DbAdmin {
           const before = await exists(c, name)
           // DDL takes no bind parameters: the password goes in through escapeLiteral, and out of every message.
           const verb = before.user ? 'ALTER' : 'CREATE'
-          await c.query(`${verb} ROLE ${role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD ${c.escapeLiteral(password)}`)
+          await c.query(
+            `${verb} ROLE ${role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD ${c.escapeLiteral(password)}`,
+          )
           // A non-superuser admin must be a member of the role to create a database it owns (a no-op for a superuser).
           await c.query(`GRANT ${role} TO CURRENT_USER`)
           if (!before.database) await c.query(`CREATE DATABASE ${role} OWNER ${role} ENCODING 'UTF8'`)
@@ -98,7 +105,16 @@ export function createPostgresAdmin(o: { url: string; exec: Exec }): DbAdmin {
     async dump(name, file, signal) {
       const db = identifier(name)
       // No connection string on argv (it could carry the password): discrete flags, the password via PGPASSWORD.
-      const argv = ['pg_dump', '--no-password', '--host', admin.host, '--port', String(admin.port), '--username', admin.user]
+      const argv = [
+        'pg_dump',
+        '--no-password',
+        '--host',
+        admin.host,
+        '--port',
+        String(admin.port),
+        '--username',
+        admin.user,
+      ]
       argv.push('--format', 'plain', '--file', file, '--dbname', db)
       const env = { ...process.env, ...(admin.password ? { PGPASSWORD: admin.password } : {}) }
       await o.exec(argv, { env, redact: [admin.password], timeoutMs: 600_000, ...(signal ? { signal } : {}) })
@@ -114,7 +130,18 @@ export function createPostgresAdmin(o: { url: string; exec: Exec }): DbAdmin {
         await c.query(`CREATE DATABASE ${role} OWNER ${role} ENCODING 'UTF8'`)
         await c.query(`REVOKE ALL ON DATABASE ${role} FROM PUBLIC`)
       })
-      const argv = ['psql', '--no-psqlrc', '--no-password', '--quiet', '--set', 'ON_ERROR_STOP=1', '--host', admin.host, '--port', String(admin.port)]
+      const argv = [
+        'psql',
+        '--no-psqlrc',
+        '--no-password',
+        '--quiet',
+        '--set',
+        'ON_ERROR_STOP=1',
+        '--host',
+        admin.host,
+        '--port',
+        String(admin.port),
+      ]
       argv.push('--username', admin.user, '--dbname', db, '--file', file)
       const env = { ...process.env, ...(admin.password ? { PGPASSWORD: admin.password } : {}) }
       await o.exec(argv, { env, redact: [admin.password], timeoutMs: 600_000, ...(signal ? { signal } : {}) })

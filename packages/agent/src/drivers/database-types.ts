@@ -37,7 +37,8 @@ export const DUMP_TRAILER = /-- (?:Dump completed|PostgreSQL database dump compl
 /** Validates a database/user name before it is quoted into DDL (SECURITY.md: validated and quoted). */
 export function identifier(name: string): string {
   const parsed = dbIdentifierSchema.safeParse(name)
-  if (!parsed.success) throw new CommandError(wireError('INVALID_PAYLOAD', `not a database identifier: ${JSON.stringify(name)}`))
+  if (!parsed.success)
+    throw new CommandError(wireError('INVALID_PAYLOAD', `not a database identifier: ${JSON.stringify(name)}`))
   return parsed.data
 }
 
@@ -62,4 +63,5 @@ export function parseAdminUrl(text: string, defaultPort: number) {
 }
 
 /** The `cloud_settings` row's values in column order. */
-export const settingsValues = (s: ClientSettings) => [s.maintenance, s.expireDate, s.turbostart, s.tutorial, s.version] as const
+export const settingsValues = (s: ClientSettings) =>
+  [s.maintenance, s.expireDate, s.turbostart, s.tutorial, s.version] as const

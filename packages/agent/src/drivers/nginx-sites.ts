@@ -48,14 +48,18 @@ const DEFAULT_PAGES = {
 const locks = new Map<string, Promise<unknown>>()
 function serialized<T>(key: string, work: () => Promise<T>): Promise<T> {
   const run = (locks.get(key) ?? Promise.resolve()).then(work, work)
-  locks.set(key, run.catch(() => undefined))
+  locks.set(
+    key,
+    run.catch(() => undefined),
+  )
   return run
 }
 
 /** A path that goes into nginx.conf verbatim: the protocol's path alphabet has no space, ";", "{", quote or "$". */
 function confPath(value: string, what: string): string {
   const parsed = absolutePathSchema.safeParse(value)
-  if (!parsed.success) throw new CommandError(wireError('INTERNAL', `${what} ${JSON.stringify(value)} cannot go into an nginx config`))
+  if (!parsed.success)
+    throw new CommandError(wireError('INTERNAL', `${what} ${JSON.stringify(value)} cannot go into an nginx config`))
   return parsed.data
 }
 
@@ -67,7 +71,10 @@ function upstreamAddress(host: string): string {
 }
 
 /** Renders the vhost; every value is re-validated here because this text is executed by nginx as configuration. */
-export function renderSite(o: Pick<NginxSitesOptions, 'pagesDir' | 'acmeWebroot' | 'certDir' | 'listen' | 'listenTls' | 'upstreamHost'>, site: SiteSpec): string {
+export function renderSite(
+  o: Pick<NginxSitesOptions, 'pagesDir' | 'acmeWebroot' | 'certDir' | 'listen' | 'listenTls' | 'upstreamHost'>,
+  site: SiteSpec,
+): string {
   const slug = slugSchema.parse(site.slug)
   const domain = domainSchema.parse(site.domain)
   const port = portSchema.parse(site.upstreamPort)
@@ -116,13 +123,19 @@ export function renderSite(o: Pick<NginxSitesOptions, 'pagesDir' | 'acmeWebroot'
 
 /** nginx's own words from a failed `nginx -t` / reload, without the argv noise. */
 function nginxFailure(what: string, error: unknown): CommandError {
-  const detail = error instanceof ExecError ? error.stderrTail.trim() || error.message : error instanceof Error ? error.message : String(error)
+  const detail =
+    error instanceof ExecError
+      ? error.stderrTail.trim() || error.message
+      : error instanceof Error
+        ? error.message
+        : String(error)
   return new CommandError(wireError('NGINX_ERROR', `${what}: ${detail}`))
 }
 
 /** Writes, tests, reloads and removes client vhosts in the configured sites directory. */
 export function createNginxSites(o: NginxSitesOptions) {
-  const run = (args: string[]) => o.exec([...o.argvPrefix, ...args], { timeoutMs: 30_000, ...(o.signal ? { signal: o.signal } : {}) })
+  const run = (args: string[]) =>
+    o.exec([...o.argvPrefix, ...args], { timeoutMs: 30_000, ...(o.signal ? { signal: o.signal } : {}) })
 
   async function test(): Promise<void> {
     try {
@@ -186,7 +199,8 @@ export function createNginxSites(o: NginxSitesOptions) {
       const text = await readInside(o.sitesDir, siteFileName(slug))
       if (text === undefined) return undefined
       const port = /^\s*proxy_pass http:\/\/\S+:(\d+);$/m.exec(text)?.[1]
-      if (port === undefined) throw new CommandError(wireError('INTERNAL', `${siteFileName(slug)} has no proxy_pass the agent wrote`))
+      if (port === undefined)
+        throw new CommandError(wireError('INTERNAL', `${siteFileName(slug)} has no proxy_pass the agent wrote`))
       return { slug, domain, upstreamPort: Number(port), tls: /^\s*listen \S+ ssl;$/m.test(text) }
     },
 
@@ -195,7 +209,10 @@ export function createNginxSites(o: NginxSitesOptions) {
      * on every request (nginx caches no file state unless open_file_cache is configured, which we never do).
      */
     async setFlags(slug: string, flags: { maintenance: boolean; expired: boolean }): Promise<void> {
-      for (const [name, on] of [[maintenanceFlag(slug), flags.maintenance], [expiredFlag(slug), flags.expired]] as const) {
+      for (const [name, on] of [
+        [maintenanceFlag(slug), flags.maintenance],
+        [expiredFlag(slug), flags.expired],
+      ] as const) {
         if (on) await writeInside(o.pagesDir, name, '')
         else await removeInside(o.pagesDir, name)
       }

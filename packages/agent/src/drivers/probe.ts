@@ -18,17 +18,31 @@ export function probeTarget(listen: string): { host: string; port: number } {
 }
 
 /** One GET through nginx with the client's Host header, as a visitor's browser would arrive. */
-function getOnce(target: { host: string; port: number }, domain: string, urlPath: string, timeoutMs: number): Promise<ProbeOutcome> {
+function getOnce(
+  target: { host: string; port: number },
+  domain: string,
+  urlPath: string,
+  timeoutMs: number,
+): Promise<ProbeOutcome> {
   const started = performance.now()
   const latency = () => Math.round(performance.now() - started)
   return new Promise((resolve) => {
-    const request = http.get({ host: target.host, port: target.port, path: urlPath, headers: { host: domain }, timeout: timeoutMs }, (response) => {
-      const statusCode = response.statusCode ?? null
-      // The body is not needed, only the status; drain it so the socket is released.
-      response.resume()
-      response.on('end', () => resolve({ available: statusCode !== null && statusCode >= 200 && statusCode < 300, statusCode, latencyMs: latency() }))
-      response.on('error', () => resolve({ available: false, statusCode, latencyMs: latency() }))
-    })
+    const request = http.get(
+      { host: target.host, port: target.port, path: urlPath, headers: { host: domain }, timeout: timeoutMs },
+      (response) => {
+        const statusCode = response.statusCode ?? null
+        // The body is not needed, only the status; drain it so the socket is released.
+        response.resume()
+        response.on('end', () =>
+          resolve({
+            available: statusCode !== null && statusCode >= 200 && statusCode < 300,
+            statusCode,
+            latencyMs: latency(),
+          }),
+        )
+        response.on('error', () => resolve({ available: false, statusCode, latencyMs: latency() }))
+      },
+    )
     request.on('timeout', () => request.destroy(new Error('timeout')))
     request.on('error', () => resolve({ available: false, statusCode: null, latencyMs: latency() }))
   })

@@ -45,17 +45,29 @@ async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T
 }
 
 /** CPU, memory and state of this server's containers (label alfa.server=<serverId>); stopped ones report zeros. */
-export async function sampleContainers(docker: Dockerode, serverId: string, hostMemTotal: number): Promise<ContainerMetrics[]> {
+export async function sampleContainers(
+  docker: Dockerode,
+  serverId: string,
+  hostMemTotal: number,
+): Promise<ContainerMetrics[]> {
   const list = await docker.listContainers({ all: true, filters: { label: [`${SERVER_LABEL}=${serverId}`] } })
   return mapBounded(list.slice(0, LIMITS.containers), STATS_CONCURRENCY, async (c) => {
-    const base = { id: c.Id, name: containerName(c.Names, c.Id), ...clientIdOf(c.Labels), state: containerState(c.State) }
+    const base = {
+      id: c.Id,
+      name: containerName(c.Names, c.Id),
+      ...clientIdOf(c.Labels),
+      state: containerState(c.State),
+    }
     if (base.state !== 'running') return { ...base, cpu: 0, memBytes: 0 }
     let stats: DockerStats
     try {
       stats = (await docker.getContainer(c.Id).stats({ stream: false })) as DockerStats
     } catch (error) {
       // The container stopped between list and stats: report it as listed, without load.
-      if ((error as { statusCode?: number }).statusCode === 404 || (error as { statusCode?: number }).statusCode === 409) {
+      if (
+        (error as { statusCode?: number }).statusCode === 404 ||
+        (error as { statusCode?: number }).statusCode === 409
+      ) {
         return { ...base, cpu: 0, memBytes: 0 }
       }
       throw error

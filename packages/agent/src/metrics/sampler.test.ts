@@ -15,9 +15,19 @@ const label = { 'alfa.server': serverId, 'alfa.client': clientId }
 describe('sampler', () => {
   beforeAll(async () => {
     const { busybox } = await ensureBaseImages(docker)
-    const busy = await docker.createContainer({ Image: busybox, name: `alfa-sampler-${serverId.slice(0, 8)}`, Cmd: ['sh', '-c', 'while :; do :; done'], Labels: label })
+    const busy = await docker.createContainer({
+      Image: busybox,
+      name: `alfa-sampler-${serverId.slice(0, 8)}`,
+      Cmd: ['sh', '-c', 'while :; do :; done'],
+      Labels: label,
+    })
     await busy.start()
-    await docker.createContainer({ Image: busybox, name: `alfa-sampler-stopped-${serverId.slice(0, 8)}`, Cmd: ['true'], Labels: { 'alfa.server': serverId } })
+    await docker.createContainer({
+      Image: busybox,
+      name: `alfa-sampler-stopped-${serverId.slice(0, 8)}`,
+      Cmd: ['true'],
+      Labels: { 'alfa.server': serverId },
+    })
   }, 120_000)
 
   afterAll(async () => {
@@ -25,7 +35,7 @@ describe('sampler', () => {
     await Promise.all(mine.map((c) => docker.getContainer(c.Id).remove({ force: true })))
   })
 
-  it('samples the real host and this server\'s containers into a valid metrics frame', async () => {
+  it("samples the real host and this server's containers into a valid metrics frame", async () => {
     const sampler = createSampler({ docker, serverId, diskMounts: ['/', '/nonexistent-mount'], logger: silentLogger })
     await sampler.sample()
     const frame = await sampler.sample()
@@ -43,7 +53,7 @@ describe('sampler', () => {
     expect(frame.containers.find((c) => c.state !== 'running')).toMatchObject({ cpu: 0, memBytes: 0, state: 'created' })
   }, 30_000)
 
-  it('leaves other servers\' containers out', async () => {
+  it("leaves other servers' containers out", async () => {
     const frame = await createSampler({ docker, serverId: newId(), diskMounts: ['/'], logger: silentLogger }).sample()
     expect(frame.containers).toEqual([])
   })
@@ -56,7 +66,11 @@ describe('sampler', () => {
   })
 
   it('reads memory as total - available and sums network bytes except loopback', () => {
-    expect(parseMeminfo('MemTotal:  1000 kB\nMemFree: 100 kB\nMemAvailable:  400 kB\n')).toEqual({ total: 1024000, used: 614400, available: 409600 })
+    expect(parseMeminfo('MemTotal:  1000 kB\nMemFree: 100 kB\nMemAvailable:  400 kB\n')).toEqual({
+      total: 1024000,
+      used: 614400,
+      available: 409600,
+    })
     const netDev = [
       'Inter-|   Receive    |  Transmit',
       ' face |bytes packets errs drop fifo frame compressed multicast|bytes',

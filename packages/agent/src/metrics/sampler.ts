@@ -9,7 +9,13 @@ import { cpuPercent, parseLoadavg, parseMeminfo, parseNetDev, parseProcStat, rea
  * Takes `metrics` frames: host CPU (since the previous sample; since boot for the first), load, memory, disk of the
  * configured mounts, network counters, and this server's containers. A Docker failure costs only the container part.
  */
-export function createSampler(opts: { docker: Dockerode; serverId: string; diskMounts: readonly string[]; logger: Logger; now?: () => number }) {
+export function createSampler(opts: {
+  docker: Dockerode
+  serverId: string
+  diskMounts: readonly string[]
+  logger: Logger
+  now?: () => number
+}) {
   const now = opts.now ?? Date.now
   const log = opts.logger.child({ component: 'sampler' })
   let previousCpu: CpuTimes = { idle: 0, total: 0 }

@@ -14,7 +14,17 @@ export const DEFAULT_ENROLLMENT_TTL_MS = 60 * 60_000
 
 /** Why an enrollment or a connection was refused; logged, and the agent sees the code only. */
 export class AgentAuthRefused extends DomainError {
-  constructor(readonly reason: 'token_unknown' | 'token_used' | 'token_expired' | 'token_revoked' | 'credential_unknown' | 'credential_revoked' | 'server_mismatch', message: string) {
+  constructor(
+    readonly reason:
+      | 'token_unknown'
+      | 'token_used'
+      | 'token_expired'
+      | 'token_revoked'
+      | 'credential_unknown'
+      | 'credential_revoked'
+      | 'server_mismatch',
+    message: string,
+  ) {
     super(message, 'agent_unauthorized', { reason })
   }
 }
@@ -23,7 +33,13 @@ export class AgentAuthRefused extends DomainError {
  * Enrollment tokens (one-time, expiring) and agent credentials (long-lived, revocable). Only hashes are stored, so a
  * leaked database does not let anyone speak for a server.
  */
-export function createAgentCredentials(deps: { prisma: PrismaClient; sql: Sql; clock: Clock; logger: Logger; enrollmentTtlMs?: number }) {
+export function createAgentCredentials(deps: {
+  prisma: PrismaClient
+  sql: Sql
+  clock: Clock
+  logger: Logger
+  enrollmentTtlMs?: number
+}) {
   const { prisma, clock } = deps
   const log = deps.logger.child({ component: 'agent-credentials' })
   // Bookkeeping only: no connection waits for it.
@@ -48,7 +64,10 @@ export function createAgentCredentials(deps: { prisma: PrismaClient; sql: Sql; c
       const now = clock.now()
       const expiresAt = new Date(now.getTime() + ttl)
       await prisma.$transaction([
-        prisma.enrollmentToken.updateMany({ where: { serverId, usedAt: null, revokedAt: null }, data: { revokedAt: now } }),
+        prisma.enrollmentToken.updateMany({
+          where: { serverId, usedAt: null, revokedAt: null },
+          data: { revokedAt: now },
+        }),
         prisma.enrollmentToken.create({ data: { serverId, tokenHash: hashSecret(token), expiresAt } }),
       ])
       return { token, expiresAt }
@@ -56,13 +75,19 @@ export function createAgentCredentials(deps: { prisma: PrismaClient; sql: Sql; c
 
     /** Revokes every credential of the server: its agent is disconnected and must enroll again. */
     async revokeCredentials(serverId: string): Promise<number> {
-      const res = await prisma.agentCredential.updateMany({ where: { serverId, revokedAt: null }, data: { revokedAt: clock.now() } })
+      const res = await prisma.agentCredential.updateMany({
+        where: { serverId, revokedAt: null },
+        data: { revokedAt: clock.now() },
+      })
       if (res.count) log.info({ serverId, revoked: res.count }, 'agent credentials revoked')
       return res.count
     },
 
     /** Trades a valid, unused, unexpired token for a new credential. The token is spent atomically. */
-    async enroll(token: string, info: { hostname: string; agentVersion: string }): Promise<{ serverId: string; credential: string }> {
+    async enroll(
+      token: string,
+      info: { hostname: string; agentVersion: string },
+    ): Promise<{ serverId: string; credential: string }> {
       const now = clock.now()
       const row = await prisma.enrollmentToken.findUnique({ where: { tokenHash: hashSecret(token) } })
       if (!row) throw new AgentAuthRefused('token_unknown', 'unknown enrollment token')
@@ -72,7 +97,10 @@ export function createAgentCredentials(deps: { prisma: PrismaClient; sql: Sql; c
       const credential = newSecret()
       await prisma.$transaction(async (tx) => {
         // The conditional update is the spend: two agents racing with one token cannot both win.
-        const spent = await tx.enrollmentToken.updateMany({ where: { id: row.id, usedAt: null }, data: { usedAt: now } })
+        const spent = await tx.enrollmentToken.updateMany({
+          where: { id: row.id, usedAt: null },
+          data: { usedAt: now },
+        })
         if (spent.count !== 1) throw new AgentAuthRefused('token_used', 'enrollment token was already used')
         await tx.agentCredential.create({ data: { serverId: row.serverId, secretHash: hashSecret(credential) } })
       })

@@ -3,7 +3,13 @@ import { createAgentRegistry } from './agent-registry.ts'
 
 function conn(serverId: string) {
   const closed: string[] = []
-  return { serverId, closed, close: (_code: number, reason: string) => { closed.push(reason) } }
+  return {
+    serverId,
+    closed,
+    close: (_code: number, reason: string) => {
+      closed.push(reason)
+    },
+  }
 }
 
 describe('agent-registry', () => {

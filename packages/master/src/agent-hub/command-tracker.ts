@@ -24,7 +24,13 @@ type Settled = { status: 'succeeded' | 'failed' | 'interrupted'; result?: unknow
  * Which operation each command id belongs to, and who waits for it. The database is the truth (a command id is on
  * its operation row); the maps only save lookups and let a request wait for an outcome in-process.
  */
-export function createCommandTracker(deps: { prisma: PrismaClient; sql: Sql; operations: OperationService; completions: OperationCompletions; logger: Logger }) {
+export function createCommandTracker(deps: {
+  prisma: PrismaClient
+  sql: Sql
+  operations: OperationService
+  completions: OperationCompletions
+  logger: Logger
+}) {
   const { prisma, operations } = deps
   const refs = new Map<string, Ref>()
   // An ack only tells when the agent took the command; losing one changes no outcome, so a failed batch is not retried.
@@ -55,11 +61,21 @@ export function createCommandTracker(deps: { prisma: PrismaClient; sql: Sql; ope
       const handler = deps.completions.get(op.type)
       if (handler) {
         try {
-          await handler(op, settled.status === 'succeeded' ? { ok: true, data: settled.result } : { ok: false, error: settled.error ?? { code: 'INTERNAL', message: 'failed' } })
+          await handler(
+            op,
+            settled.status === 'succeeded'
+              ? { ok: true, data: settled.result }
+              : { ok: false, error: settled.error ?? { code: 'INTERNAL', message: 'failed' } },
+          )
         } catch (err) {
           // The operation's own outcome stands; the follow-up failure is logged on it so nobody misses it.
           deps.logger.error({ err, operationId, type: op.type }, 'completion handler failed')
-          await operations.log(operationId, [{ level: 'error', message: `follow-up after the result failed: ${err instanceof Error ? err.message : String(err)}` }])
+          await operations.log(operationId, [
+            {
+              level: 'error',
+              message: `follow-up after the result failed: ${err instanceof Error ? err.message : String(err)}`,
+            },
+          ])
           await operations.logs.flush()
         }
       }
@@ -79,14 +95,23 @@ export function createCommandTracker(deps: { prisma: PrismaClient; sql: Sql; ope
       return new Promise((resolve) => {
         let set = waiters.get(operationId)
         if (!set) waiters.set(operationId, (set = new Set()))
-        set.add((s) => resolve(s.status === 'succeeded' ? { ok: true, data: s.result } : { ok: false, error: (s.error ?? { code: 'INTERNAL', message: 'failed' }) as WireError }))
+        set.add((s) =>
+          resolve(
+            s.status === 'succeeded'
+              ? { ok: true, data: s.result }
+              : { ok: false, error: (s.error ?? { code: 'INTERNAL', message: 'failed' }) as WireError },
+          ),
+        )
       })
     },
 
     async lookup(commandId: string): Promise<Ref | undefined> {
       const cached = refs.get(commandId)
       if (cached) return cached
-      const op = await prisma.operation.findUnique({ where: { commandId }, select: { id: true, serverId: true, command: true } })
+      const op = await prisma.operation.findUnique({
+        where: { commandId },
+        select: { id: true, serverId: true, command: true },
+      })
       if (!op?.serverId) return undefined
       const type = (op.command as { type?: string } | null)?.type
       const ref = { operationId: op.id, serverId: op.serverId, ...(type ? { type } : {}) }
@@ -113,8 +138,17 @@ export function createCommandTracker(deps: { prisma: PrismaClient; sql: Sql; ope
       refs.delete(commandId)
       if (outcome.ok) return void (await settle(operationId, { status: 'succeeded', result: outcome.data }))
       const status = outcome.error.code === 'INTERRUPTED' ? 'interrupted' : 'failed'
-      await operations.log(operationId, [{ level: 'error', stream: 'info', message: `${outcome.error.code}: ${outcome.error.message}` }])
-      await settle(operationId, { status, error: { code: outcome.error.code, message: outcome.error.message, ...(outcome.error.data !== undefined ? { data: outcome.error.data } : {}) } })
+      await operations.log(operationId, [
+        { level: 'error', stream: 'info', message: `${outcome.error.code}: ${outcome.error.message}` },
+      ])
+      await settle(operationId, {
+        status,
+        error: {
+          code: outcome.error.code,
+          message: outcome.error.message,
+          ...(outcome.error.data !== undefined ? { data: outcome.error.data } : {}),
+        },
+      })
     },
 
     settle,
@@ -122,10 +156,16 @@ export function createCommandTracker(deps: { prisma: PrismaClient; sql: Sql; ope
     /** Fails operations whose command outlived its deadline (plus slack) without a result. */
     async sweepDeadlines(now: Date) {
       try {
-        const late = await prisma.operation.findMany({ where: { status: 'running', deadlineAt: { lt: now } }, select: { id: true } })
+        const late = await prisma.operation.findMany({
+          where: { status: 'running', deadlineAt: { lt: now } },
+          select: { id: true },
+        })
         for (const op of late) {
           await operations.log(op.id, [{ level: 'error', message: 'no result from the agent before the deadline' }])
-          await settle(op.id, { status: 'failed', error: { code: 'DEADLINE_EXCEEDED', message: 'no result from the agent before the deadline' } })
+          await settle(op.id, {
+            status: 'failed',
+            error: { code: 'DEADLINE_EXCEEDED', message: 'no result from the agent before the deadline' },
+          })
         }
       } catch (err) {
         deps.logger.error({ err }, 'deadline sweep failed')
@@ -137,8 +177,14 @@ export function createCommandTracker(deps: { prisma: PrismaClient; sql: Sql; ope
       return new Promise((resolve) => {
         let set = waiters.get(operationId)
         if (!set) waiters.set(operationId, (set = new Set()))
-        const fn = (s: Settled) => { clearTimeout(t); resolve(s) }
-        const t = setTimeout(() => { set.delete(fn); resolve(undefined) }, ms)
+        const fn = (s: Settled) => {
+          clearTimeout(t)
+          resolve(s)
+        }
+        const t = setTimeout(() => {
+          set.delete(fn)
+          resolve(undefined)
+        }, ms)
         set.add(fn)
       })
     },

@@ -10,7 +10,12 @@ import { AgentAuthRefused, type AgentCredentials } from './agent-credentials.ts'
  * POST /agent/enroll: the one HTTP call an agent makes before it has a credential. Authenticated by the one-time
  * token instead of Basic Auth; failures are throttled per address like logins.
  */
-export function enrollRoute(deps: { credentials: AgentCredentials; throttle: LoginThrottle; logger: Logger; clientAddress: (c: Context) => string }) {
+export function enrollRoute(deps: {
+  credentials: AgentCredentials
+  throttle: LoginThrottle
+  logger: Logger
+  clientAddress: (c: Context) => string
+}) {
   const log = deps.logger.child({ component: 'enrollment' })
   const app = new Hono()
   app.post('/agent/enroll', async (c) => {
@@ -22,7 +27,10 @@ export function enrollRoute(deps: { credentials: AgentCredentials; throttle: Log
     const parsed = EnrollRequest.safeParse(body)
     if (!parsed.success) throw new Invalid(issuesFrom(parsed.error, 'json'))
     try {
-      const res = await deps.credentials.enroll(parsed.data.token, { hostname: parsed.data.hostname, agentVersion: parsed.data.agentVersion })
+      const res = await deps.credentials.enroll(parsed.data.token, {
+        hostname: parsed.data.hostname,
+        agentVersion: parsed.data.agentVersion,
+      })
       return c.json(res)
     } catch (err) {
       if (!(err instanceof AgentAuthRefused)) throw err

@@ -5,7 +5,10 @@ import type { Operation } from '../generated/prisma/client.ts'
  * active, …). Handlers run wherever the result arrives, including after a master restart, so they read everything
  * they need from the operation row, never from memory of the request.
  */
-export type CompletionHandler = (op: Operation, outcome: { ok: true; data: unknown } | { ok: false; error: { code: string; message: string } }) => Promise<void>
+export type CompletionHandler = (
+  op: Operation,
+  outcome: { ok: true; data: unknown } | { ok: false; error: { code: string; message: string } },
+) => Promise<void>
 
 export function createOperationCompletions() {
   const handlers = new Map<string, CompletionHandler>()

@@ -22,7 +22,13 @@ export function createPresenceWriter(deps: { sql: Sql; logger: Logger; now: () =
     what: 'agent presence',
     retry: true,
     write: async (batch) => {
-      const rows = [...batch].map(([id, p]) => ({ id, online: p.online, at: p.at.toISOString(), agentVersion: p.agentVersion ?? null, capabilities: p.capabilities ?? null }))
+      const rows = [...batch].map(([id, p]) => ({
+        id,
+        online: p.online,
+        at: p.at.toISOString(),
+        agentVersion: p.agentVersion ?? null,
+        capabilities: p.capabilities ?? null,
+      }))
       await deps.sql.query(
         `UPDATE "Server" s SET online = v.online, "lastSeenAt" = v.at,
                 "agentVersion" = COALESCE(v."agentVersion", s."agentVersion"), capabilities = COALESCE(v.capabilities, s.capabilities)

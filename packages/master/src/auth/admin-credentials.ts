@@ -34,13 +34,18 @@ export function createAdminCredentials(deps: AdminCredentialsDeps) {
      * On first start, takes the credential from the environment or generates one and returns it so the caller can
      * print it once. Later starts keep the stored credential (the environment no longer overrides a rotation).
      */
-    async bootstrap(env: { user?: string; password?: string }): Promise<{ created: boolean; user: string; generatedPassword?: string }> {
+    async bootstrap(env: {
+      user?: string
+      password?: string
+    }): Promise<{ created: boolean; user: string; generatedPassword?: string }> {
       const existing = await prisma.adminCredential.findFirst({ orderBy: { createdAt: 'asc' } })
       if (existing) return { created: false, user: existing.username }
       const user = env.user ?? 'admin'
       const generated = env.password ? undefined : randomBytes(18).toString('base64url')
       const password = env.password ?? generated!
-      await prisma.adminCredential.create({ data: { username: user, passwordHash: await hashPassword(password, params) } })
+      await prisma.adminCredential.create({
+        data: { username: user, passwordHash: await hashPassword(password, params) },
+      })
       logger.info({ user, generated: Boolean(generated) }, 'admin credential created')
       return { created: true, user, ...(generated ? { generatedPassword: generated } : {}) }
     },
@@ -57,7 +62,9 @@ export function createAdminCredentials(deps: AdminCredentialsDeps) {
         check = (async () => {
           const row = await prisma.adminCredential.findUnique({ where: { username: user } })
           // Hash even for an unknown user so the answer takes the same time and does not reveal which logins exist.
-          const ok = row ? await verifyPassword(password, row.passwordHash) : (await hashPassword(password, params), false)
+          const ok = row
+            ? await verifyPassword(password, row.passwordHash)
+            : (await hashPassword(password, params), false)
           if (ok) cache.set(key, clock.now().getTime() + ttl)
           return ok
         })().finally(() => pending.delete(key))
@@ -67,10 +74,17 @@ export function createAdminCredentials(deps: AdminCredentialsDeps) {
     },
 
     /** Replaces the credential (optionally renaming the login); the old password stops working immediately. */
-    async rotate(opts: { currentUser: string; newUser?: string; password: string }): Promise<{ username: string; rotatedAt: Date }> {
+    async rotate(opts: {
+      currentUser: string
+      newUser?: string
+      password: string
+    }): Promise<{ username: string; rotatedAt: Date }> {
       const username = opts.newUser ?? opts.currentUser
       const weakness = passwordWeakness(opts.password, username)
-      if (weakness) throw new Invalid([{ pointer: '/data/attributes/password', detail: `password ${weakness}`, code: 'weak_password' }])
+      if (weakness)
+        throw new Invalid([
+          { pointer: '/data/attributes/password', detail: `password ${weakness}`, code: 'weak_password' },
+        ])
       const passwordHash = await hashPassword(opts.password, params)
       const rotatedAt = clock.now()
       await prisma.$transaction([

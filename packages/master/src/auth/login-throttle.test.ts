@@ -3,7 +3,12 @@ import { createLoginThrottle } from './login-throttle.ts'
 
 function manualClock(start = 0) {
   let t = start
-  return { now: () => new Date(t), advance: (ms: number) => { t += ms } }
+  return {
+    now: () => new Date(t),
+    advance: (ms: number) => {
+      t += ms
+    },
+  }
 }
 
 describe('login-throttle', () => {

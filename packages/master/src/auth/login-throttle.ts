@@ -49,7 +49,8 @@ export function createLoginThrottle(clock: Clock, opts: ThrottleOptions = DEFAUL
         if (over >= 0) entry.lockedUntil = now + Math.min(opts.maxLockMs, 1000 * 2 ** Math.min(over, 20))
         entries.set(key, entry)
       }
-      if (entries.size > 100_000) for (const [k, e] of entries) if (e.lockedUntil < now && e.failures.length === 0) entries.delete(k)
+      if (entries.size > 100_000)
+        for (const [k, e] of entries) if (e.lockedUntil < now && e.failures.length === 0) entries.delete(k)
     },
     /** A success clears the user's count (not the address's: one good login must not launder a scan). */
     succeed(key: string): void {

@@ -32,7 +32,8 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const [N, r, p] = parts.slice(1, 4).map(Number) as [number, number, number]
   const salt = Buffer.from(parts[4]!, 'base64')
   const expected = Buffer.from(parts[5]!, 'base64')
-  if (!Number.isInteger(N) || !Number.isInteger(r) || !Number.isInteger(p) || expected.length !== KEY_LENGTH) return false
+  if (!Number.isInteger(N) || !Number.isInteger(r) || !Number.isInteger(p) || expected.length !== KEY_LENGTH)
+    return false
   const actual = await scrypt(password, salt, { N, r, p })
   return timingSafeEqual(actual, expected)
 }

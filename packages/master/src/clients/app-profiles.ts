@@ -23,6 +23,9 @@ export function createProfileResolver(config: z.infer<typeof profilesFileSchema>
 export function loadProfiles(file: string | undefined): ProfileResolver {
   if (!file) return createProfileResolver()
   const parsed = profilesFileSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')))
-  if (!parsed.success) throw new Error(`ALFA_APP_PROFILES ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)
+  if (!parsed.success)
+    throw new Error(
+      `ALFA_APP_PROFILES ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    )
   return createProfileResolver(parsed.data)
 }

@@ -1,4 +1,4 @@
-import type { z } from '@hono/zod-openapi';
+import type { z } from '@hono/zod-openapi'
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi'
 import type { AppEnv } from '../http/app-env.ts'
 import { collectionDocument, resourceDocument } from '../http/jsonapi.ts'
@@ -18,19 +18,34 @@ const emailListQuery = listQuerySchema({ sortable: ['createdAt'], filters: {} as
 
 function sendRoute(method: 'get' | 'post', path: string, summary: string, conflict: string) {
   return createRoute({
-    method, path, tags: ['clients'], summary, request: { params: idParamSchema },
+    method,
+    path,
+    tags: ['clients'],
+    summary,
+    request: { params: idParamSchema },
     responses: {
       // A failed letter is not an HTTP error: the operation asked for stands, the record says what became of the mail.
-      200: emailDoc('The letter\'s record: sent, or failed with lastError; queued/sending if retries outlast the wait (see GET /clients/{id}/emails)'),
-      404: err('No such client (or deleted)'), 409: err(conflict), ...commonErrorResponses,
+      200: emailDoc(
+        "The letter's record: sent, or failed with lastError; queued/sending if retries outlast the wait (see GET /clients/{id}/emails)",
+      ),
+      404: err('No such client (or deleted)'),
+      409: err(conflict),
+      ...commonErrorResponses,
     },
   })
 }
 
 const listRoute = createRoute({
-  method: 'get', path: '/clients/{id}/emails', tags: ['clients'], summary: 'Letters sent to the client, newest first',
+  method: 'get',
+  path: '/clients/{id}/emails',
+  tags: ['clients'],
+  summary: 'Letters sent to the client, newest first',
   request: { params: idParamSchema, query: emailListQuery },
-  responses: { 200: { description: 'Letters', content: { [JSONAPI]: { schema: emailCollectionSchema } } }, 404: err('No such client (or deleted)'), ...commonErrorResponses },
+  responses: {
+    200: { description: 'Letters', content: { [JSONAPI]: { schema: emailCollectionSchema } } },
+    404: err('No such client (or deleted)'),
+    ...commonErrorResponses,
+  },
 })
 
 /**
@@ -40,10 +55,26 @@ const listRoute = createRoute({
 export function clientEmailRoutes(deps: { letters: CustomerLetters }) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
   for (const method of ['get', 'post'] as const) {
-    app.openapi(sendRoute(method, '/clients/{id}/send_success', 'Mail the owner the cloud URL, login and password', 'No stored owner password (code no_password)'),
-      async (c) => sendDocument(c, resourceDocument(emailResource(await deps.letters.sendSuccess(c.req.valid('param').id)))))
-    app.openapi(sendRoute(method, '/clients/{id}/send_expire', 'Mail the expire date and how to extend', 'The client has no expire date (code no_expire_date)'),
-      async (c) => sendDocument(c, resourceDocument(emailResource(await deps.letters.sendExpire(c.req.valid('param').id)))))
+    app.openapi(
+      sendRoute(
+        method,
+        '/clients/{id}/send_success',
+        'Mail the owner the cloud URL, login and password',
+        'No stored owner password (code no_password)',
+      ),
+      async (c) =>
+        sendDocument(c, resourceDocument(emailResource(await deps.letters.sendSuccess(c.req.valid('param').id)))),
+    )
+    app.openapi(
+      sendRoute(
+        method,
+        '/clients/{id}/send_expire',
+        'Mail the expire date and how to extend',
+        'The client has no expire date (code no_expire_date)',
+      ),
+      async (c) =>
+        sendDocument(c, resourceDocument(emailResource(await deps.letters.sendExpire(c.req.valid('param').id)))),
+    )
   }
   app.openapi(listRoute, async (c) => {
     const q = c.req.valid('query')

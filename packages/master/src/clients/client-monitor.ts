@@ -17,7 +17,15 @@ export interface ClientMonitorOptions {
  * count, as read-only requests to the client's agent (not operations: they change nothing). Clients whose agent
  * is not connected to this process are left as they were last seen.
  */
-export function createClientMonitor(deps: { prisma: PrismaClient; hub: AgentHub; clock: Clock; logger: Logger; profiles: ProfileResolver } & ClientMonitorOptions) {
+export function createClientMonitor(
+  deps: {
+    prisma: PrismaClient
+    hub: AgentHub
+    clock: Clock
+    logger: Logger
+    profiles: ProfileResolver
+  } & ClientMonitorOptions,
+) {
   const { prisma, hub, clock } = deps
   const log = deps.logger.child({ component: 'client-monitor' })
   const intervalMs = deps.intervalMs ?? 60_000
@@ -28,7 +36,11 @@ export function createClientMonitor(deps: { prisma: PrismaClient; hub: AgentHub;
   async function check(client: Client & { server: Server }) {
     if (!hub.isOnline(client.serverId)) return
     const profile = deps.profiles(client.image ?? '')
-    const probe = await hub.request(client.serverId, { type: 'client.probe', payload: { slug: client.slug, domain: client.domain, healthPath: profile.healthPath } }, 15_000)
+    const probe = await hub.request(
+      client.serverId,
+      { type: 'client.probe', payload: { slug: client.slug, domain: client.domain, healthPath: profile.healthPath } },
+      15_000,
+    )
     const data: Partial<Client> = {}
     if (probe.ok) {
       const r = probe.data as ClientProbeResult
@@ -38,8 +50,16 @@ export function createClientMonitor(deps: { prisma: PrismaClient; hub: AgentHub;
     }
     try {
       hub.assertOnline(client.serverId, 'client.app')
-      const count = await hub.request(client.serverId, { type: 'client.app', payload: { slug: client.slug, action: 'usersCount', profile, dbEngine: client.server.dbEngine } }, 30_000)
-      if (count.ok && (count.data as ClientAppResult).usersCount !== undefined) Object.assign(data, { usersCount: (count.data as ClientAppResult).usersCount, usersCountAt: clock.now() })
+      const count = await hub.request(
+        client.serverId,
+        {
+          type: 'client.app',
+          payload: { slug: client.slug, action: 'usersCount', profile, dbEngine: client.server.dbEngine },
+        },
+        30_000,
+      )
+      if (count.ok && (count.data as ClientAppResult).usersCount !== undefined)
+        Object.assign(data, { usersCount: (count.data as ClientAppResult).usersCount, usersCountAt: clock.now() })
     } catch (err) {
       log.debug({ err, clientId: client.id }, 'users count skipped')
     }
@@ -49,17 +69,21 @@ export function createClientMonitor(deps: { prisma: PrismaClient; hub: AgentHub;
   async function checkAll(where: { id?: string } = {}) {
     const clients = await prisma.client.findMany({ where: { ...where, status: 'active' }, include: { server: true } })
     const queue = clients.filter((c) => hub.isOnline(c.serverId))
-    await Promise.all(Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
-      for (let c = queue.shift(); c; c = queue.shift()) {
-        await check(c).catch((err: unknown) => log.warn({ err, clientId: c!.id }, 'client check failed'))
-      }
-    }))
+    await Promise.all(
+      Array.from({ length: Math.min(concurrency, queue.length) }, async () => {
+        for (let c = queue.shift(); c; c = queue.shift()) {
+          await check(c).catch((err: unknown) => log.warn({ err, clientId: c!.id }, 'client check failed'))
+        }
+      }),
+    )
   }
 
   return {
     /** One pass over every active client (exported for tests and for the first run after start). */
     tick(): Promise<void> {
-      running ??= checkAll().finally(() => { running = undefined })
+      running ??= checkAll().finally(() => {
+        running = undefined
+      })
       return running
     },
     /** Checks one client now (after its create or an action), without waiting for the next pass. */
@@ -68,7 +92,13 @@ export function createClientMonitor(deps: { prisma: PrismaClient; hub: AgentHub;
     },
     start() {
       const loop = () => {
-        timer = setTimeout(() => void this.tick().finally(() => { if (timer) loop() }), intervalMs)
+        timer = setTimeout(
+          () =>
+            void this.tick().finally(() => {
+              if (timer) loop()
+            }),
+          intervalMs,
+        )
         timer.unref()
       }
       loop()

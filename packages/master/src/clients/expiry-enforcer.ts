@@ -10,7 +10,14 @@ import { today, type ExpiryCalendar } from './expiry-calendar.ts'
  * an endpoint: each pass compares the date with what the server serves (Client.expiryBlocked) and sends
  * client.configure where they differ. A busy client or an offline agent is simply tried again on the next pass.
  */
-export function createExpiryEnforcer(deps: { prisma: PrismaClient; clock: Clock; logger: Logger; actions: ClientActions; calendar: ExpiryCalendar; intervalMs?: number }) {
+export function createExpiryEnforcer(deps: {
+  prisma: PrismaClient
+  clock: Clock
+  logger: Logger
+  actions: ClientActions
+  calendar: ExpiryCalendar
+  intervalMs?: number
+}) {
   const log = deps.logger.child({ component: 'expiry-enforcer' })
   let timer: NodeJS.Timeout | undefined
 
@@ -38,7 +45,15 @@ export function createExpiryEnforcer(deps: { prisma: PrismaClient; clock: Clock;
     start() {
       const every = deps.intervalMs ?? 60_000
       const loop = () => {
-        timer = setTimeout(() => void tick().catch((err: unknown) => log.error({ err }, 'expiry pass failed')).finally(() => { if (timer) loop() }), every)
+        timer = setTimeout(
+          () =>
+            void tick()
+              .catch((err: unknown) => log.error({ err }, 'expiry pass failed'))
+              .finally(() => {
+                if (timer) loop()
+              }),
+          every,
+        )
         timer.unref()
       }
       loop()

@@ -25,7 +25,12 @@ describe('coalescing writer', () => {
     w.update('a', (queued) => (queued ?? 0) + 1)
     await w.flush()
     await w.flush()
-    expect(r.batches).toEqual([[['a', 2], ['b', 10]]])
+    expect(r.batches).toEqual([
+      [
+        ['a', 2],
+        ['b', 10],
+      ],
+    ])
   })
 
   it('queues a failed batch again where nothing newer replaced it, when asked to retry', async () => {
@@ -38,7 +43,12 @@ describe('coalescing writer', () => {
     w.update('b', () => 3)
     await failing
     await w.flush()
-    expect(r.batches).toEqual([[['b', 3], ['a', 1]]])
+    expect(r.batches).toEqual([
+      [
+        ['b', 3],
+        ['a', 1],
+      ],
+    ])
   })
 
   it('drops a failed batch when not retrying, and takes nothing after stop', async () => {

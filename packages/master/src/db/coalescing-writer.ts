@@ -31,7 +31,10 @@ export function createCoalescingWriter<V>(opts: {
     try {
       await opts.write(batch)
     } catch (err) {
-      opts.logger.error({ err, count: batch.size }, `could not record ${opts.what}${opts.retry ? '; retrying with the next batch' : ''}`)
+      opts.logger.error(
+        { err, count: batch.size },
+        `could not record ${opts.what}${opts.retry ? '; retrying with the next batch' : ''}`,
+      )
       if (!opts.retry || stopped) return
       for (const [key, value] of batch) if (!pending.has(key)) pending.set(key, value)
       schedule()

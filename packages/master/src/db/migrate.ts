@@ -161,10 +161,9 @@ async function applyOne(session: MigrationSession, migration: LocalMigration, lo
       [id, migration.checksum, migration.name],
     )
     await session.exec(migration.sql)
-    await session.query(
-      'UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1',
-      [id],
-    )
+    await session.query('UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1', [
+      id,
+    ])
     await session.exec('COMMIT')
   } catch (error) {
     await session.exec('ROLLBACK').catch((rollbackError: unknown) => {

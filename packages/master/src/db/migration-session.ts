@@ -17,8 +17,7 @@ export function pgliteSession(db: PGlite): MigrationSession {
     exec: async (sql) => {
       await db.exec(sql)
     },
-    query: async <Row extends object>(sql: string, params: unknown[] = []) =>
-      (await db.query<Row>(sql, params)).rows,
+    query: async <Row extends object>(sql: string, params: unknown[] = []) => (await db.query<Row>(sql, params)).rows,
   }
 }
 

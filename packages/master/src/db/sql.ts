@@ -35,7 +35,9 @@ export function pgSql(pool: pg.Pool): Sql {
   // Per query, so the pool Prisma shares with us keeps the driver's global parsers (its adapter brings its own).
   const types: pg.CustomTypesConfig = {
     getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-      oid === TIMESTAMP ? parseTimestamp : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+      oid === TIMESTAMP
+        ? parseTimestamp
+        : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
   }
   return {
     async query<Row>(text: string, params: readonly unknown[] = [], name?: string) {

@@ -6,16 +6,21 @@ import { Invalid, type FieldIssue } from '../errors.ts'
 export function issuesFrom(error: ZodError, target: string): FieldIssue[] {
   const out: FieldIssue[] = []
   for (const issue of error.issues) {
-    const paths = issue.code === 'unrecognized_keys'
-      ? issue.keys.map((k) => [...issue.path, k])
-      : [issue.path]
+    const paths = issue.code === 'unrecognized_keys' ? issue.keys.map((k) => [...issue.path, k]) : [issue.path]
     for (const p of paths) {
-      const detail = issue.code === 'unrecognized_keys' ? `unknown field ${JSON.stringify(String(p.at(-1)))}` : issue.message
+      const detail =
+        issue.code === 'unrecognized_keys' ? `unknown field ${JSON.stringify(String(p.at(-1)))}` : issue.message
       if (target === 'json') {
         out.push({ pointer: '/' + p.map((s) => String(s).replace(/~/g, '~0').replace(/\//g, '~1')).join('/'), detail })
       } else {
         const parameter = issue.code === 'unrecognized_keys' ? String(p.at(-1)) : String(p[0] ?? target)
-        out.push({ parameter, detail: issue.code === 'unrecognized_keys' ? `unknown query parameter ${JSON.stringify(parameter)}` : `${parameter}: ${issue.message}` })
+        out.push({
+          parameter,
+          detail:
+            issue.code === 'unrecognized_keys'
+              ? `unknown query parameter ${JSON.stringify(parameter)}`
+              : `${parameter}: ${issue.message}`,
+        })
       }
     }
   }

@@ -30,7 +30,12 @@ export function daysBetween(from: string, to: string): number {
 
 /** "31 декабря 2026 г." / "December 31, 2026". */
 export function formatDate(date: Date, language: LetterLanguage): string {
-  return new Intl.DateTimeFormat(language === 'ru' ? 'ru-RU' : 'en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }).format(date)
+  return new Intl.DateTimeFormat(language === 'ru' ? 'ru-RU' : 'en-GB', {
+    day: 'numeric',
+    month: 'long',
+    year: 'numeric',
+    timeZone: 'UTC',
+  }).format(date)
 }
 
 /** "через 7 дней" / "завтра" / "сегодня" / "3 дня назад" (and the English), with the language's plural rules. */

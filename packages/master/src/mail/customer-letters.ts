@@ -4,7 +4,13 @@ import { Conflict, NotFound } from '../errors.ts'
 import type { EmailLog, PrismaClient } from '../generated/prisma/client.ts'
 import type { Page } from '../http/jsonapi.ts'
 import type { SecretBox } from '../secrets/secret-box.ts'
-import { composeLetter, recipientOf, type ComposedLetter, type LetterClient, type LetterSettings } from './letter-content.ts'
+import {
+  composeLetter,
+  recipientOf,
+  type ComposedLetter,
+  type LetterClient,
+  type LetterSettings,
+} from './letter-content.ts'
 import type { LetterDelivery } from './letter-delivery.ts'
 import { letterLanguage, type LetterKind } from './letter-templates.ts'
 
@@ -31,7 +37,10 @@ export function createCustomerLetters(deps: CustomerLettersDeps) {
   const requestWaitMs = deps.requestWaitMs ?? 20_000
 
   async function liveClient(id: string): Promise<LetterClient> {
-    const client = await prisma.client.findUnique({ where: { id }, include: { server: { select: { tlsEnabled: true } } } })
+    const client = await prisma.client.findUnique({
+      where: { id },
+      include: { server: { select: { tlsEnabled: true } } },
+    })
     if (!client || client.deletedAt || client.status === 'deleted') throw new NotFound('client', id)
     return client
   }
@@ -41,8 +50,15 @@ export function createCustomerLetters(deps: CustomerLettersDeps) {
     log.error({ clientId: client.id, kind, error }, 'letter could not be built')
     return prisma.emailLog.create({
       data: {
-        clientId: client.id, kind, recipient: recipientOf(client, kind), subject: `(${kind})`, language: letterLanguage(client.language),
-        status: 'failed', lastError: error, expireDate: kind === 'success' ? null : client.expireDate, createdAt: clock.now(),
+        clientId: client.id,
+        kind,
+        recipient: recipientOf(client, kind),
+        subject: `(${kind})`,
+        language: letterLanguage(client.language),
+        status: 'failed',
+        lastError: error,
+        expireDate: kind === 'success' ? null : client.expireDate,
+        createdAt: clock.now(),
       },
     })
   }
@@ -51,15 +67,33 @@ export function createCustomerLetters(deps: CustomerLettersDeps) {
   async function sendNow(client: LetterClient, letter: ComposedLetter): Promise<EmailLog> {
     const row = await prisma.emailLog.create({
       data: {
-        clientId: client.id, kind: letter.kind, recipient: letter.recipient, subject: letter.subject, language: letter.language,
-        expireDate: letter.kind === 'success' ? null : client.expireDate, createdAt: clock.now(),
+        clientId: client.id,
+        kind: letter.kind,
+        recipient: letter.recipient,
+        subject: letter.subject,
+        language: letter.language,
+        expireDate: letter.kind === 'success' ? null : client.expireDate,
+        createdAt: clock.now(),
       },
     })
-    const done = delivery.deliver(row, { to: letter.recipient, subject: letter.subject, text: letter.text, html: letter.html })
+    const done = delivery.deliver(row, {
+      to: letter.recipient,
+      subject: letter.subject,
+      text: letter.text,
+      html: letter.html,
+    })
     let timer: NodeJS.Timeout | undefined
     const waited = await Promise.race([
-      done.then((r) => r, (err: unknown) => { log.error({ emailId: row.id, err }, 'recording a letter failed'); return undefined }),
-      new Promise<undefined>((resolve) => { timer = setTimeout(() => resolve(undefined), requestWaitMs) }),
+      done.then(
+        (r) => r,
+        (err: unknown) => {
+          log.error({ emailId: row.id, err }, 'recording a letter failed')
+          return undefined
+        },
+      ),
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), requestWaitMs)
+      }),
     ])
     clearTimeout(timer)
     return waited ?? (await prisma.emailLog.findUniqueOrThrow({ where: { id: row.id } }))
@@ -67,7 +101,10 @@ export function createCustomerLetters(deps: CustomerLettersDeps) {
 
   async function build(client: LetterClient, kind: LetterKind, password?: string): Promise<ComposedLetter | string> {
     try {
-      return await composeLetter(settings, client, kind, { now: clock.now(), ...(password !== undefined ? { password } : {}) })
+      return await composeLetter(settings, client, kind, {
+        now: clock.now(),
+        ...(password !== undefined ? { password } : {}),
+      })
     } catch (err) {
       return err instanceof Error ? err.message : String(err)
     }
@@ -82,7 +119,11 @@ export function createCustomerLetters(deps: CustomerLettersDeps) {
       try {
         password = deps.secretBox.open(client.ownerPasswordEnc)
       } catch {
-        return failedRow(client, 'success', 'the stored owner password cannot be decrypted (was ALFA_SECRET_KEY changed?)')
+        return failedRow(
+          client,
+          'success',
+          'the stored owner password cannot be decrypted (was ALFA_SECRET_KEY changed?)',
+        )
       }
       const letter = await build(client, 'success', password)
       return typeof letter === 'string' ? failedRow(client, 'success', letter) : sendNow(client, letter)
@@ -103,7 +144,12 @@ export function createCustomerLetters(deps: CustomerLettersDeps) {
 
     /** Sends a letter whose row the caller has written (the scheduler's claimed reminder); resolves with the final row. */
     deliver(row: EmailLog, letter: ComposedLetter): Promise<EmailLog> {
-      return delivery.deliver(row, { to: letter.recipient, subject: letter.subject, text: letter.text, html: letter.html })
+      return delivery.deliver(row, {
+        to: letter.recipient,
+        subject: letter.subject,
+        text: letter.text,
+        html: letter.html,
+      })
     },
 
     /** A client's letters, newest first unless `oldestFirst` (404 for an unknown or deleted client). */
@@ -111,7 +157,12 @@ export function createCustomerLetters(deps: CustomerLettersDeps) {
       await liveClient(clientId)
       const where = { clientId }
       const [rows, total] = await Promise.all([
-        prisma.emailLog.findMany({ where, orderBy: oldestFirst ? [{ createdAt: 'asc' }, { id: 'asc' }] : [{ createdAt: 'desc' }, { id: 'desc' }], skip: (page.number - 1) * page.size, take: page.size }),
+        prisma.emailLog.findMany({
+          where,
+          orderBy: oldestFirst ? [{ createdAt: 'asc' }, { id: 'asc' }] : [{ createdAt: 'desc' }, { id: 'desc' }],
+          skip: (page.number - 1) * page.size,
+          take: page.size,
+        }),
         prisma.emailLog.count({ where }),
       ])
       return { rows, total }
@@ -123,7 +174,10 @@ export function createCustomerLetters(deps: CustomerLettersDeps) {
      */
     async failAbandoned(): Promise<number> {
       const { count } = await prisma.emailLog.updateMany({
-        where: { status: { in: ['queued', 'sending'] }, createdAt: { lt: new Date(clock.now().getTime() - deps.staleAfterMs) } },
+        where: {
+          status: { in: ['queued', 'sending'] },
+          createdAt: { lt: new Date(clock.now().getTime() - deps.staleAfterMs) },
+        },
         data: { status: 'failed', lastError: 'abandoned: the master stopped before the letter was sent' },
       })
       if (count > 0) log.warn({ count }, 'abandoned letters marked failed')

@@ -55,7 +55,12 @@ export async function composeLetter(
   opts: { now: Date; password?: string },
 ): Promise<ComposedLetter> {
   const language = letterLanguage(client.language)
-  const values: Record<string, string> = { clientName: client.name, domain: client.domain, url: cloudUrl(client), login: client.ownerLogin }
+  const values: Record<string, string> = {
+    clientName: client.name,
+    domain: client.domain,
+    url: cloudUrl(client),
+    login: client.ownerLogin,
+  }
   if (kind === 'success') {
     if (opts.password === undefined) throw new Error('a success letter needs the owner password')
     values.password = opts.password

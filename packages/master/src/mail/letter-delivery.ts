@@ -37,19 +37,30 @@ export interface LetterDelivery {
  * The record-keeping side of a letter: every attempt moves its row queued → sending → sent | failed, so the API and
  * a restarted master see where each letter is. Never throws for an SMTP failure: the caller gets the failed row.
  */
-export function createLetterDelivery(deps: { prisma: PrismaClient; clock: Clock; mailer: Mailer; logger: Logger; retry?: Partial<RetryPolicy> }): LetterDelivery {
+export function createLetterDelivery(deps: {
+  prisma: PrismaClient
+  clock: Clock
+  mailer: Mailer
+  logger: Logger
+  retry?: Partial<RetryPolicy>
+}): LetterDelivery {
   const { prisma, clock, mailer } = deps
   const policy: RetryPolicy = { ...DEFAULT_RETRY, ...deps.retry }
   const log = deps.logger.child({ component: 'letters' })
   const inFlight = new Set<Promise<EmailLog>>()
   const stopping = new AbortController()
 
-  const pause = (ms: number) => new Promise<void>((resolve) => {
-    if (stopping.signal.aborted) return resolve()
-    const timer = setTimeout(done, ms)
-    function done() { clearTimeout(timer); stopping.signal.removeEventListener('abort', done); resolve() }
-    stopping.signal.addEventListener('abort', done)
-  })
+  const pause = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (stopping.signal.aborted) return resolve()
+      const timer = setTimeout(done, ms)
+      function done() {
+        clearTimeout(timer)
+        stopping.signal.removeEventListener('abort', done)
+        resolve()
+      }
+      stopping.signal.addEventListener('abort', done)
+    })
 
   async function run(row: EmailLog, letter: OutgoingLetter): Promise<EmailLog> {
     // Only what identifies the letter: never its body, which may hold the owner's password.
@@ -58,7 +69,10 @@ export function createLetterDelivery(deps: { prisma: PrismaClient; clock: Clock;
       await prisma.emailLog.update({ where: { id: row.id }, data: { status: 'sending', attempts: attempt } })
       const outcome = await mailer.send(letter)
       if (outcome.ok) {
-        const sent = await prisma.emailLog.update({ where: { id: row.id }, data: { status: 'sent', messageId: outcome.messageId, sentAt: clock.now(), lastError: null } })
+        const sent = await prisma.emailLog.update({
+          where: { id: row.id },
+          data: { status: 'sent', messageId: outcome.messageId, sentAt: clock.now(), lastError: null },
+        })
         where.info({ status: 'sent', messageId: outcome.messageId, attempts: attempt }, 'letter sent')
         return sent
       }
@@ -71,7 +85,10 @@ export function createLetterDelivery(deps: { prisma: PrismaClient; clock: Clock;
       }
       const delayMs = backoffDelay(policy, attempt)
       await prisma.emailLog.update({ where: { id: row.id }, data: { status: 'queued', lastError: outcome.error } })
-      where.info({ status: 'queued', attempts: attempt, error: outcome.error, retryInMs: delayMs }, 'letter attempt failed; will retry')
+      where.info(
+        { status: 'queued', attempts: attempt, error: outcome.error, retryInMs: delayMs },
+        'letter attempt failed; will retry',
+      )
       await pause(delayMs)
     }
   }
@@ -80,7 +97,9 @@ export function createLetterDelivery(deps: { prisma: PrismaClient; clock: Clock;
     deliver(row, letter) {
       const p = run(row, letter)
       inFlight.add(p)
-      const forget = () => { inFlight.delete(p) }
+      const forget = () => {
+        inFlight.delete(p)
+      }
       p.then(forget, forget)
       return p
     },

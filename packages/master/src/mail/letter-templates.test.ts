@@ -1,7 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import { daysBetween, formatDate, relativeDays, todayIn } from './calendar.ts'
 import { backoffDelay } from './letter-delivery.ts'
-import { DEFAULT_TEMPLATES_DIR, escapeHtml, LETTER_KINDS, LETTER_LANGUAGES, renderLetter, renderTemplate, TemplateError } from './letter-templates.ts'
+import {
+  DEFAULT_TEMPLATES_DIR,
+  escapeHtml,
+  LETTER_KINDS,
+  LETTER_LANGUAGES,
+  renderLetter,
+  renderTemplate,
+  TemplateError,
+} from './letter-templates.ts'
 import { classifySmtpError } from './mailer.ts'
 
 describe('letter templates', () => {
@@ -10,7 +18,17 @@ describe('letter templates', () => {
     expect(() => renderTemplate('{{nmae}}', { name: 'x' }, escapeHtml, 't.html')).toThrow(TemplateError)
   })
   it('ships every kind in every language, each rendering with the values the master provides', async () => {
-    const values = { clientName: 'Lab', domain: 'lab.example.com', url: 'https://lab.example.com/', login: 'owner', password: 'pw', expireDate: '1 May', daysLeft: '3', whenText: 'in 3 days', extendText: 'call us' }
+    const values = {
+      clientName: 'Lab',
+      domain: 'lab.example.com',
+      url: 'https://lab.example.com/',
+      login: 'owner',
+      password: 'pw',
+      expireDate: '1 May',
+      daysLeft: '3',
+      whenText: 'in 3 days',
+      extendText: 'call us',
+    }
     for (const lang of LETTER_LANGUAGES) {
       for (const kind of LETTER_KINDS) {
         const letter = await renderLetter(DEFAULT_TEMPLATES_DIR, lang, kind, values)
@@ -23,7 +41,7 @@ describe('letter templates', () => {
 })
 
 describe('calendar', () => {
-  it('counts days in the customers\' zone', () => {
+  it("counts days in the customers' zone", () => {
     // 22:30 UTC on the 9th is already the 10th in Moscow.
     expect(todayIn('Europe/Moscow', new Date('2027-03-09T22:30:00Z'))).toBe('2027-03-10')
     expect(daysBetween('2027-03-10', '2027-03-24')).toBe(14)

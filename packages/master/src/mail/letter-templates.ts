@@ -40,7 +40,12 @@ export function escapeHtml(value: string): string {
  * Replaces `{{name}}` with its value, escaped by `escape`. Deliberately tiny (no logic, no partials): operators edit
  * these files, and a template that can only substitute cannot run code or leak other values.
  */
-export function renderTemplate(template: string, values: Record<string, string>, escape: (v: string) => string, where: string): string {
+export function renderTemplate(
+  template: string,
+  values: Record<string, string>,
+  escape: (v: string) => string,
+  where: string,
+): string {
   return template.replace(PLACEHOLDER, (_m, name: string) => {
     const value = values[name]
     if (value === undefined) throw new TemplateError(`${where}: unknown placeholder {{${name}}}`)
@@ -52,7 +57,12 @@ export function renderTemplate(template: string, values: Record<string, string>,
  * Reads and renders `<dir>/<language>/<kind>.{subject.txt,txt,html}`. Read on every letter (a few small files) so
  * an operator's edit applies without a restart.
  */
-export async function renderLetter(dir: string, language: LetterLanguage, kind: LetterKind, values: Record<string, string>): Promise<RenderedLetter> {
+export async function renderLetter(
+  dir: string,
+  language: LetterLanguage,
+  kind: LetterKind,
+  values: Record<string, string>,
+): Promise<RenderedLetter> {
   const read = async (suffix: string) => {
     const file = path.join(dir, language, `${kind}.${suffix}`)
     try {

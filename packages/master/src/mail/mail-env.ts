@@ -8,7 +8,9 @@ import type { MailConfig } from './mail-services.ts'
  * rather than surfacing at the first letter or reminder; the SMTP URL is never echoed (it holds a password).
  */
 export function readMailConfig(env: NodeJS.ProcessEnv = process.env): MailConfig {
-  const fail = (name: string, why: string): never => { throw new Error(`invalid configuration:\n  ${name}: ${why}`) }
+  const fail = (name: string, why: string): never => {
+    throw new Error(`invalid configuration:\n  ${name}: ${why}`)
+  }
   const str = (name: string) => env[name]?.trim() || undefined
   const num = (name: string) => {
     const v = str(name)
@@ -17,16 +19,25 @@ export function readMailConfig(env: NodeJS.ProcessEnv = process.env): MailConfig
     return Number.isInteger(n) && n >= 0 ? n : fail(name, 'must be a whole number of milliseconds (or attempts)')
   }
   const parsed = <T>(name: string, parse: (v: string | undefined) => T): T => {
-    try { return parse(str(name)) } catch (err) { return fail(name, (err as Error).message) }
+    try {
+      return parse(str(name))
+    } catch (err) {
+      return fail(name, (err as Error).message)
+    }
   }
 
   const smtpUrl = str('ALFA_SMTP_URL')
-  if (smtpUrl !== undefined && !/^smtps?:\/\/[^/]+/.test(smtpUrl)) fail('ALFA_SMTP_URL', 'must look like smtp://user:pass@host:port or smtps://…')
+  if (smtpUrl !== undefined && !/^smtps?:\/\/[^/]+/.test(smtpUrl))
+    fail('ALFA_SMTP_URL', 'must look like smtp://user:pass@host:port or smtps://…')
   const timeZone = str('ALFA_TIMEZONE')
   if (timeZone) parsed('ALFA_TIMEZONE', () => assertTimeZone(timeZone))
   const extendRu = str('ALFA_MAIL_EXTEND_TEXT')
   const extendEn = str('ALFA_MAIL_EXTEND_TEXT_EN') ?? extendRu
-  const retry = { attempts: num('ALFA_MAIL_RETRY_ATTEMPTS'), baseDelayMs: num('ALFA_MAIL_RETRY_BASE_MS'), maxDelayMs: num('ALFA_MAIL_RETRY_MAX_MS') }
+  const retry = {
+    attempts: num('ALFA_MAIL_RETRY_ATTEMPTS'),
+    baseDelayMs: num('ALFA_MAIL_RETRY_BASE_MS'),
+    maxDelayMs: num('ALFA_MAIL_RETRY_MAX_MS'),
+  }
   if (retry.attempts === 0) fail('ALFA_MAIL_RETRY_ATTEMPTS', 'must be at least 1')
 
   return {

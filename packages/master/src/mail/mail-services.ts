@@ -25,43 +25,83 @@ export interface MailConfig {
   attemptTimeoutMs?: number | undefined
   /** How long send_success / send_expire wait for the letter before answering with its row as it stands. */
   requestWaitMs?: number | undefined
-  reminders?: {
-    /** False turns the scheduler off; it is also off while SMTP is not configured, so no reminder is burnt as failed. */
-    enabled?: boolean | undefined
-    thresholdsDays?: readonly number[] | undefined
-    quietHours?: QuietHours | undefined
-    intervalMs?: number | undefined
-  } | undefined
+  reminders?:
+    | {
+        /** False turns the scheduler off; it is also off while SMTP is not configured, so no reminder is burnt as failed. */
+        enabled?: boolean | undefined
+        thresholdsDays?: readonly number[] | undefined
+        quietHours?: QuietHours | undefined
+        intervalMs?: number | undefined
+      }
+    | undefined
 }
 
 export const DEFAULT_MAIL_FROM = 'Alfa Cloud <noreply@localhost>'
 
 /** Builds the mailer, the letter records and the reminder scheduler from one config. */
-export function createMailServices(deps: { prisma: PrismaClient; clock: Clock; logger: Logger; secretBox: SecretBox; config?: MailConfig | undefined }) {
+export function createMailServices(deps: {
+  prisma: PrismaClient
+  clock: Clock
+  logger: Logger
+  secretBox: SecretBox
+  config?: MailConfig | undefined
+}) {
   const { prisma, clock, logger } = deps
   const config = deps.config ?? {}
   const timeZone = config.timeZone ?? DEFAULT_REMINDER_ZONE
   assertTimeZone(timeZone)
   const attemptTimeoutMs = config.attemptTimeoutMs ?? 30_000
   const retry = { ...DEFAULT_RETRY, ...config.retry }
-  const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.from ?? DEFAULT_MAIL_FROM, replyTo: config.replyTo, logger, timeoutMs: attemptTimeoutMs })
+  const mailer = createMailer({
+    smtpUrl: config.smtpUrl,
+    from: config.from ?? DEFAULT_MAIL_FROM,
+    replyTo: config.replyTo,
+    logger,
+    timeoutMs: attemptTimeoutMs,
+  })
   const delivery = createLetterDelivery({ prisma, clock, mailer, logger, retry })
   const letters = createCustomerLetters({
-    prisma, clock, logger, secretBox: deps.secretBox, delivery,
-    settings: { templatesDir: config.templatesDir ?? DEFAULT_TEMPLATES_DIR, timeZone, extendText: { ...DEFAULT_EXTEND_TEXT, ...config.extendText } },
+    prisma,
+    clock,
+    logger,
+    secretBox: deps.secretBox,
+    delivery,
+    settings: {
+      templatesDir: config.templatesDir ?? DEFAULT_TEMPLATES_DIR,
+      timeZone,
+      extendText: { ...DEFAULT_EXTEND_TEXT, ...config.extendText },
+    },
     ...(config.requestWaitMs !== undefined ? { requestWaitMs: config.requestWaitMs } : {}),
     // A minute of slack over the longest delivery, so a letter another replica is still retrying is not touched.
     staleAfterMs: longestDelivery(retry, attemptTimeoutMs) + 60_000,
   })
   const r = config.reminders ?? {}
-  const reminders = createExpiryReminders({ prisma, clock, letters, logger, timeZone, thresholdsDays: r.thresholdsDays, quietHours: r.quietHours, intervalMs: r.intervalMs })
+  const reminders = createExpiryReminders({
+    prisma,
+    clock,
+    letters,
+    logger,
+    timeZone,
+    thresholdsDays: r.thresholdsDays,
+    quietHours: r.quietHours,
+    intervalMs: r.intervalMs,
+  })
   const schedulerOn = r.enabled !== false && mailer.configured
 
   return {
-    mailer, letters, reminders,
+    mailer,
+    letters,
+    reminders,
     start() {
       if (schedulerOn) reminders.start()
-      else logger.child({ component: 'expiry-reminders' }).warn(mailer.configured ? 'expiry reminders are turned off' : 'expiry reminders are off until ALFA_SMTP_URL is set')
+      else
+        logger
+          .child({ component: 'expiry-reminders' })
+          .warn(
+            mailer.configured
+              ? 'expiry reminders are turned off'
+              : 'expiry reminders are off until ALFA_SMTP_URL is set',
+          )
     },
     async stop() {
       await reminders.stop()

@@ -36,14 +36,28 @@ export interface MailerOptions {
 export const NOT_CONFIGURED = 'SMTP not configured (set ALFA_SMTP_URL)'
 
 // Failures of the network or the server's mood rather than of the letter: another attempt may well succeed.
-const TRANSIENT_CODES = new Set(['ECONNECTION', 'ETIMEDOUT', 'ESOCKET', 'EDNS', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'])
+const TRANSIENT_CODES = new Set([
+  'ECONNECTION',
+  'ETIMEDOUT',
+  'ESOCKET',
+  'EDNS',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+])
 
 /** Sorts an SMTP failure: a reply code decides when there is one (4xx transient, 5xx final), else the error code. */
 export function classifySmtpError(err: unknown): { transient: boolean; error: string } {
   const e = (err ?? {}) as { code?: unknown; responseCode?: unknown; message?: unknown }
   const responseCode = typeof e.responseCode === 'number' ? e.responseCode : undefined
   const code = typeof e.code === 'string' ? e.code : undefined
-  const transient = responseCode !== undefined ? responseCode >= 400 && responseCode < 500 : code !== undefined && TRANSIENT_CODES.has(code)
+  const transient =
+    responseCode !== undefined
+      ? responseCode >= 400 && responseCode < 500
+      : code !== undefined && TRANSIENT_CODES.has(code)
   // Only the message (the server's reply text) is kept: nodemailer's error objects can carry the SMTP command sent.
   const message = typeof e.message === 'string' ? e.message : String(err)
   return { transient, error: [code, message].filter(Boolean).join(': ').slice(0, 500) }
@@ -58,12 +72,15 @@ export function createMailer(opts: MailerOptions): Mailer {
     return { configured: false, send: async () => ({ ok: false, transient: false, error: NOT_CONFIGURED }), close() {} }
   }
   const url = new URL(opts.smtpUrl)
-  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') throw new Error('ALFA_SMTP_URL must be smtp:// or smtps://')
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:')
+    throw new Error('ALFA_SMTP_URL must be smtp:// or smtps://')
   const transport = nodemailer.createTransport({
     host: url.hostname,
     port: url.port ? Number(url.port) : url.protocol === 'smtps:' ? 465 : 587,
     secure: url.protocol === 'smtps:',
-    ...(url.username ? { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } } : {}),
+    ...(url.username
+      ? { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } }
+      : {}),
     connectionTimeout: timeoutMs,
     greetingTimeout: timeoutMs,
     socketTimeout: timeoutMs,
@@ -72,7 +89,10 @@ export function createMailer(opts: MailerOptions): Mailer {
     debug: false,
   })
   // Never the URL itself: it holds the SMTP password.
-  log.info({ smtpHost: url.hostname, smtpPort: url.port || undefined, secure: url.protocol === 'smtps:' }, 'SMTP configured')
+  log.info(
+    { smtpHost: url.hostname, smtpPort: url.port || undefined, secure: url.protocol === 'smtps:' },
+    'SMTP configured',
+  )
   return {
     configured: true,
     async send(letter) {
@@ -80,13 +100,18 @@ export function createMailer(opts: MailerOptions): Mailer {
         const info = await transport.sendMail({
           from: opts.from,
           ...(opts.replyTo ? { replyTo: opts.replyTo } : {}),
-          to: letter.to, subject: letter.subject, text: letter.text, html: letter.html,
+          to: letter.to,
+          subject: letter.subject,
+          text: letter.text,
+          html: letter.html,
         })
         return { ok: true, messageId: String(info.messageId ?? '') }
       } catch (err) {
         return { ok: false, ...classifySmtpError(err) }
       }
     },
-    close() { transport.close() },
+    close() {
+      transport.close()
+    },
   }
 }

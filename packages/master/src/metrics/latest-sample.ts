@@ -36,6 +36,9 @@ export class LatestSample {
 
   /** What the server list shows of it, in the shape of a stored sample's headline. */
   headline() {
-    return { ts: this.ts, host: { cpu: this.cpu, load: [this.load1], mem: { total: this.memTotal, used: this.memUsed } } }
+    return {
+      ts: this.ts,
+      host: { cpu: this.cpu, load: [this.load1], mem: { total: this.memTotal, used: this.memUsed } },
+    }
   }
 }

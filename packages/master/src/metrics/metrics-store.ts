@@ -38,10 +38,15 @@ async function inChunks<T>(items: T[], write: (chunk: T[]) => Promise<unknown>):
 function compact(sample: MetricsSample): RawSample {
   const disk = sample.host.disk
   return {
-    ts: sample.ts, cpu: sample.host.cpu, load1: sample.host.load[0],
-    memUsed: sample.host.mem.used, memTotal: sample.host.mem.total,
-    diskUsed: disk.reduce((n, d) => n + d.used, 0), diskTotal: disk.reduce((n, d) => n + d.total, 0),
-    rxBytes: sample.host.net.rxBytes, txBytes: sample.host.net.txBytes,
+    ts: sample.ts,
+    cpu: sample.host.cpu,
+    load1: sample.host.load[0],
+    memUsed: sample.host.mem.used,
+    memTotal: sample.host.mem.total,
+    diskUsed: disk.reduce((n, d) => n + d.used, 0),
+    diskTotal: disk.reduce((n, d) => n + d.total, 0),
+    rxBytes: sample.host.net.rxBytes,
+    txBytes: sample.host.net.txBytes,
   }
 }
 
@@ -50,7 +55,9 @@ function compact(sample: MetricsSample): RawSample {
  * restart see it), a raw window in memory for the last minutes, per-minute rollups in the database kept 30 days,
  * and subscribers for the SSE stream. Ingest is O(1) and never touches the database.
  */
-export function createMetricsStore(deps: { prisma: PrismaClient; sql: Sql; clock: Clock; logger: Logger } & MetricsStoreOptions) {
+export function createMetricsStore(
+  deps: { prisma: PrismaClient; sql: Sql; clock: Clock; logger: Logger } & MetricsStoreOptions,
+) {
   const { prisma, sql, clock } = deps
   const log = deps.logger.child({ component: 'metrics-store' })
   const windowMs = deps.windowMs ?? 10 * 60_000
@@ -101,7 +108,8 @@ export function createMetricsStore(deps: { prisma: PrismaClient; sql: Sql; clock
          ON CONFLICT DO NOTHING`,
         [JSON.stringify(chunk)],
         'metrics-rollups',
-      ))
+      ),
+    )
   }
 
   return {
@@ -150,7 +158,10 @@ export function createMetricsStore(deps: { prisma: PrismaClient; sql: Sql; clock
 
     /** Per-minute rollups from the database for [from, to]. */
     rollups(serverId: string, from: number, to: number) {
-      return prisma.metricRollup.findMany({ where: { serverId, minute: { gte: new Date(minuteOf(from)), lte: new Date(to) } }, orderBy: { minute: 'asc' } })
+      return prisma.metricRollup.findMany({
+        where: { serverId, minute: { gte: new Date(minuteOf(from)), lte: new Date(to) } },
+        orderBy: { minute: 'asc' },
+      })
     },
 
     /** Calls fn with every new sample of the server until the returned function is called. */
@@ -182,7 +193,9 @@ export function createMetricsStore(deps: { prisma: PrismaClient; sql: Sql; clock
       if (opts.spread) ids = ids.slice(0, Math.ceil((latest.size * flushMs) / persistLatestMs))
       // Taken out now; a sample arriving meanwhile queues its server again, at the back.
       for (const id of ids) dirty.delete(id)
-      const take = opts.spread ? Math.max(ROWS_PER_STATEMENT, Math.ceil((2 * open.size * flushMs) / 60_000)) : finished.length
+      const take = opts.spread
+        ? Math.max(ROWS_PER_STATEMENT, Math.ceil((2 * open.size * flushMs) / 60_000))
+        : finished.length
       const rows = finished.slice(0, take)
       finished = finished.slice(take)
       try {
@@ -202,7 +215,13 @@ export function createMetricsStore(deps: { prisma: PrismaClient; sql: Sql; clock
     /** Starts the periodic flush. */
     start(): void {
       const loop = () => {
-        timer = setTimeout(() => void this.flush({ spread: true }).finally(() => { if (timer) loop() }), flushMs)
+        timer = setTimeout(
+          () =>
+            void this.flush({ spread: true }).finally(() => {
+              if (timer) loop()
+            }),
+          flushMs,
+        )
         timer.unref()
       }
       loop()

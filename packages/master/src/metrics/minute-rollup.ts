@@ -19,8 +19,17 @@ export const minuteOf = (ts: number) => Math.floor(ts / 60_000) * 60_000
 
 export function startAggregate(s: RawSample): MinuteAggregate {
   return {
-    minute: minuteOf(s.ts), samples: 1, cpuSum: s.cpu, cpuMax: s.cpu, load1Sum: s.load1,
-    memUsed: s.memUsed, memTotal: s.memTotal, diskUsed: s.diskUsed, diskTotal: s.diskTotal, rxBytes: s.rxBytes, txBytes: s.txBytes,
+    minute: minuteOf(s.ts),
+    samples: 1,
+    cpuSum: s.cpu,
+    cpuMax: s.cpu,
+    load1Sum: s.load1,
+    memUsed: s.memUsed,
+    memTotal: s.memTotal,
+    diskUsed: s.diskUsed,
+    diskTotal: s.diskTotal,
+    rxBytes: s.rxBytes,
+    txBytes: s.txBytes,
   }
 }
 
@@ -44,9 +53,17 @@ export function addSample(a: MinuteAggregate, s: RawSample): void {
  */
 export function rollupRow(serverId: string, a: MinuteAggregate) {
   return {
-    serverId, minute: new Date(a.minute).toISOString(), samples: a.samples,
-    cpuAvg: a.cpuSum / a.samples, cpuMax: a.cpuMax, load1: a.load1Sum / a.samples,
-    memUsedBytes: Math.round(a.memUsed), memTotalBytes: Math.round(a.memTotal), diskUsedBytes: Math.round(a.diskUsed), diskTotalBytes: Math.round(a.diskTotal),
-    netRxBytes: Math.round(a.rxBytes), netTxBytes: Math.round(a.txBytes),
+    serverId,
+    minute: new Date(a.minute).toISOString(),
+    samples: a.samples,
+    cpuAvg: a.cpuSum / a.samples,
+    cpuMax: a.cpuMax,
+    load1: a.load1Sum / a.samples,
+    memUsedBytes: Math.round(a.memUsed),
+    memTotalBytes: Math.round(a.memTotal),
+    diskUsedBytes: Math.round(a.diskUsed),
+    diskTotalBytes: Math.round(a.diskTotal),
+    netRxBytes: Math.round(a.rxBytes),
+    netTxBytes: Math.round(a.txBytes),
   }
 }

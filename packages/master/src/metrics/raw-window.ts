@@ -1,5 +1,15 @@
 /** Fields of a compact raw sample, in storage order. */
-export const RAW_FIELDS = ['ts', 'cpu', 'load1', 'memUsed', 'memTotal', 'diskUsed', 'diskTotal', 'rxBytes', 'txBytes'] as const
+export const RAW_FIELDS = [
+  'ts',
+  'cpu',
+  'load1',
+  'memUsed',
+  'memTotal',
+  'diskUsed',
+  'diskTotal',
+  'rxBytes',
+  'txBytes',
+] as const
 export type RawSample = Record<(typeof RAW_FIELDS)[number], number>
 const WIDTH = RAW_FIELDS.length
 

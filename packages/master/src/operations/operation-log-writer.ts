@@ -16,13 +16,26 @@ const MAX_LINE = 8_192
  * Buffers operation log lines and writes them in batches (one createMany per flush), numbering them per operation
  * so a reader can poll with `since=<seq>`. Sequence numbers continue from Operation.logSeq after a restart.
  */
-export function createOperationLogWriter(deps: { prisma: PrismaClient; logger: Logger; flushMs?: number; maxBatch?: number }) {
+export function createOperationLogWriter(deps: {
+  prisma: PrismaClient
+  logger: Logger
+  flushMs?: number
+  maxBatch?: number
+}) {
   const { prisma } = deps
   const log = deps.logger.child({ component: 'operation-log' })
   const flushMs = deps.flushMs ?? 200
   const maxBatch = deps.maxBatch ?? 500
   const seqs = new Map<string, number>()
-  let pending: { operationId: string; seq: number; ts: Date; stream: string; level: string; step: string | null; message: string }[] = []
+  let pending: {
+    operationId: string
+    seq: number
+    ts: Date
+    stream: string
+    level: string
+    step: string | null
+    message: string
+  }[] = []
   let timer: NodeJS.Timeout | undefined
   let flushing: Promise<void> = Promise.resolve()
 
@@ -31,8 +44,9 @@ export function createOperationLogWriter(deps: { prisma: PrismaClient; logger: L
   function loadSeq(operationId: string): Promise<void> {
     let p = loaded.get(operationId)
     if (!p) {
-      p = prisma.operation.findUnique({ where: { id: operationId }, select: { logSeq: true } })
-        .then((op) => { if (!seqs.has(operationId)) seqs.set(operationId, op?.logSeq ?? 0) })
+      p = prisma.operation.findUnique({ where: { id: operationId }, select: { logSeq: true } }).then((op) => {
+        if (!seqs.has(operationId)) seqs.set(operationId, op?.logSeq ?? 0)
+      })
       loaded.set(operationId, p)
     }
     return p
@@ -45,7 +59,9 @@ export function createOperationLogWriter(deps: { prisma: PrismaClient; logger: L
     try {
       await prisma.$transaction([
         prisma.operationLog.createMany({ data: batch, skipDuplicates: true }),
-        ...[...maxSeq].map(([id, seq]) => prisma.operation.updateMany({ where: { id, logSeq: { lt: seq } }, data: { logSeq: seq } })),
+        ...[...maxSeq].map(([id, seq]) =>
+          prisma.operation.updateMany({ where: { id, logSeq: { lt: seq } }, data: { logSeq: seq } }),
+        ),
       ])
     } catch (err) {
       // Losing log lines silently is what we promise not to do: say so loudly, with how many.

@@ -33,7 +33,13 @@ const json = (value: unknown) => (value === undefined ? null : JSON.stringify(va
  * Durable operations: every action on a server or client is a row with steps, a log and a final state. Nothing an
  * operation needs to finish or to be read later is kept only in memory.
  */
-export function createOperationService(deps: { prisma: PrismaClient; sql: Sql; clock: Clock; logger: Logger; logs: OperationLogWriter }) {
+export function createOperationService(deps: {
+  prisma: PrismaClient
+  sql: Sql
+  clock: Clock
+  logger: Logger
+  logs: OperationLogWriter
+}) {
   const { prisma, sql, clock, logs } = deps
 
   async function steps(id: string): Promise<OperationStep[]> {
@@ -45,7 +51,13 @@ export function createOperationService(deps: { prisma: PrismaClient; sql: Sql; c
   return {
     logs,
 
-    async create(input: { type: string; serverId?: string | null; clientId?: string | null; requestedBy?: string; steps?: string[] }) {
+    async create(input: {
+      type: string
+      serverId?: string | null
+      clientId?: string | null
+      requestedBy?: string
+      steps?: string[]
+    }) {
       return prisma.operation.create({
         data: {
           type: input.type,
@@ -58,7 +70,10 @@ export function createOperationService(deps: { prisma: PrismaClient; sql: Sql; c
     },
 
     async start(id: string) {
-      await prisma.operation.updateMany({ where: { id, status: 'queued' }, data: { status: 'running', startedAt: clock.now() } })
+      await prisma.operation.updateMany({
+        where: { id, status: 'queued' },
+        data: { status: 'running', startedAt: clock.now() },
+      })
     },
 
     /** Appends log lines (batched). */
@@ -82,7 +97,10 @@ export function createOperationService(deps: { prisma: PrismaClient; sql: Sql; c
      * Moves the operation to a final state once, after its queued log lines are stored; returns the final row, or
      * undefined when it had already ended (a later call changes nothing).
      */
-    async finish(id: string, outcome: { status: 'succeeded' | 'failed' | 'interrupted'; result?: unknown; error?: OperationError }) {
+    async finish(
+      id: string,
+      outcome: { status: 'succeeded' | 'failed' | 'interrupted'; result?: unknown; error?: OperationError },
+    ) {
       await logs.flush()
       logs.forget(id)
       // One statement: the status condition makes it happen once, and the row comes back for the follow-up. Straight
@@ -104,14 +122,31 @@ export function createOperationService(deps: { prisma: PrismaClient; sql: Sql; c
      * command's round trip instead of the ORM's create.
      */
     async insertDispatched(input: {
-      type: string; serverId: string; clientId?: string | null; requestedBy: string
-      commandId: string; command: unknown; deadlineAt: Date; startedAt: Date
+      type: string
+      serverId: string
+      clientId?: string | null
+      requestedBy: string
+      commandId: string
+      command: unknown
+      deadlineAt: Date
+      startedAt: Date
     }): Promise<Operation> {
       const rows = await sql.query<Operation>(
         `INSERT INTO "Operation" (id, type, status, "serverId", "clientId", "requestedBy", "commandId", command, "deadlineAt", "startedAt", "createdAt", "updatedAt")
          VALUES ($1::uuid, $2, 'running', $3::uuid, $4::uuid, $5, $6::uuid, $7::jsonb, $8, $9, $10, $10)
          RETURNING ${OPERATION_COLUMNS}`,
-        [randomUUID(), input.type, input.serverId, input.clientId ?? null, input.requestedBy, input.commandId, json(input.command), input.deadlineAt, input.startedAt, clock.now()],
+        [
+          randomUUID(),
+          input.type,
+          input.serverId,
+          input.clientId ?? null,
+          input.requestedBy,
+          input.commandId,
+          json(input.command),
+          input.deadlineAt,
+          input.startedAt,
+          clock.now(),
+        ],
         'operation-insert-dispatched',
       )
       return rows[0]!
@@ -121,7 +156,9 @@ export function createOperationService(deps: { prisma: PrismaClient; sql: Sql; c
       await logs.flush()
       const op = await prisma.operation.findUnique({
         where: { id },
-        include: { logs: { where: { seq: { gt: opts.since ?? 0 } }, orderBy: { seq: 'asc' }, take: opts.limit ?? 5_000 } },
+        include: {
+          logs: { where: { seq: { gt: opts.since ?? 0 } }, orderBy: { seq: 'asc' }, take: opts.limit ?? 5_000 },
+        },
       })
       if (!op) throw new NotFound('operation', id)
       return op
@@ -152,7 +189,10 @@ export function createOperationService(deps: { prisma: PrismaClient; sql: Sql; c
 
     /** Operations of a client still queued or running (for the 409 on concurrent actions). */
     running(where: { clientId?: string; serverId?: string }) {
-      return prisma.operation.findMany({ where: { ...where, status: { in: ['queued', 'running'] } }, orderBy: { createdAt: 'asc' } })
+      return prisma.operation.findMany({
+        where: { ...where, status: { in: ['queued', 'running'] } },
+        orderBy: { createdAt: 'asc' },
+      })
     },
   }
 }

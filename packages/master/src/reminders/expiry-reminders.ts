@@ -61,12 +61,22 @@ export function createExpiryReminders(opts: ExpiryRemindersOptions) {
   let stopped = true
 
   /** Claims the reminder by writing its row; false when someone else already holds it. */
-  async function claim(client: LetterClient, threshold: number, letter: Awaited<ReturnType<CustomerLetters['composeReminder']>>): Promise<EmailLog | undefined> {
+  async function claim(
+    client: LetterClient,
+    threshold: number,
+    letter: Awaited<ReturnType<CustomerLetters['composeReminder']>>,
+  ): Promise<EmailLog | undefined> {
     try {
       return await prisma.emailLog.create({
         data: {
-          clientId: client.id, kind: 'reminder', threshold: thresholdLabel(threshold), expireDate: client.expireDate,
-          recipient: letter.recipient, subject: letter.subject, language: letter.language, createdAt: clock.now(),
+          clientId: client.id,
+          kind: 'reminder',
+          threshold: thresholdLabel(threshold),
+          expireDate: client.expireDate,
+          recipient: letter.recipient,
+          subject: letter.subject,
+          language: letter.language,
+          createdAt: clock.now(),
         },
       })
     } catch (err) {
@@ -84,11 +94,17 @@ export function createExpiryReminders(opts: ExpiryRemindersOptions) {
       letter = await letters.composeReminder(client)
     } catch (err) {
       // Not claimed: once the operator fixes the template, the next pass sends it.
-      log.error({ clientId: client.id, threshold, error: err instanceof Error ? err.message : String(err) }, 'reminder could not be built')
+      log.error(
+        { clientId: client.id, threshold, error: err instanceof Error ? err.message : String(err) },
+        'reminder could not be built',
+      )
       return
     }
     const row = await claim(client, threshold, letter)
-    if (!row) { report.lost++; return }
+    if (!row) {
+      report.lost++
+      return
+    }
     const final = await letters.deliver(row, letter)
     if (final.status === 'sent') report.sent++
     else report.failed++
@@ -102,7 +118,11 @@ export function createExpiryReminders(opts: ExpiryRemindersOptions) {
     const today = todayIn(timeZone, now)
     const from = new Date(`${today}T00:00:00Z`)
     const clients = await prisma.client.findMany({
-      where: { status: 'active', deletedAt: null, expireDate: { gte: from, lte: new Date(from.getTime() + reach * 86_400_000) } },
+      where: {
+        status: 'active',
+        deletedAt: null,
+        expireDate: { gte: from, lte: new Date(from.getTime() + reach * 86_400_000) },
+      },
       include: { server: { select: { tlsEnabled: true } } },
     })
     if (clients.length === 0) return report
@@ -113,7 +133,9 @@ export function createExpiryReminders(opts: ExpiryRemindersOptions) {
     for (const client of clients) {
       // Only rows about the current expire date count: an earlier date's reminders do not silence the new one's.
       const written = rows
-        .filter((r) => r.clientId === client.id && r.expireDate && isoDate(r.expireDate) === isoDate(client.expireDate!))
+        .filter(
+          (r) => r.clientId === client.id && r.expireDate && isoDate(r.expireDate) === isoDate(client.expireDate!),
+        )
         .map((r) => thresholdDays(r.threshold))
         .filter((d): d is number => d !== undefined)
       try {
@@ -129,14 +151,18 @@ export function createExpiryReminders(opts: ExpiryRemindersOptions) {
   function schedule(delayMs: number) {
     if (stopped) return
     timer = setTimeout(() => {
-      void tick().catch((err: unknown) => log.error({ err }, 'expiry reminders pass failed')).finally(() => schedule(intervalMs))
+      void tick()
+        .catch((err: unknown) => log.error({ err }, 'expiry reminders pass failed'))
+        .finally(() => schedule(intervalMs))
     }, delayMs)
     timer.unref()
   }
 
   /** One pass; overlapping calls on one instance share the pass in progress. */
   function tick(): Promise<TickReport> {
-    running ??= pass().finally(() => { running = undefined })
+    running ??= pass().finally(() => {
+      running = undefined
+    })
     return running
   }
 

@@ -19,7 +19,10 @@ function minutesOf(hhmm: string): number {
 /** Parses ALFA_REMINDER_QUIET_HOURS ("22:00-08:00"); empty means none. */
 export function parseQuietHours(value: string | undefined): QuietHours | undefined {
   if (!value?.trim()) return undefined
-  const [start, end, extra] = value.trim().split('-').map((s) => s.trim())
+  const [start, end, extra] = value
+    .trim()
+    .split('-')
+    .map((s) => s.trim())
   if (!start || !end || extra !== undefined) throw new Error(`quiet hours: ${JSON.stringify(value)} is not HH:MM-HH:MM`)
   minutesOf(start)
   minutesOf(end)
@@ -29,7 +32,12 @@ export function parseQuietHours(value: string | undefined): QuietHours | undefin
 /** Whether `now` falls in the quiet window, read on the wall clock of the window's zone. */
 export function isQuiet(quiet: QuietHours | undefined, now: Date, defaultZone: string): boolean {
   if (!quiet) return false
-  const parts = new Intl.DateTimeFormat('en-GB', { timeZone: quiet.timeZone ?? defaultZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(now)
+  const parts = new Intl.DateTimeFormat('en-GB', {
+    timeZone: quiet.timeZone ?? defaultZone,
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(now)
   const part = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0)
   const minute = part('hour') * 60 + part('minute')
   const start = minutesOf(quiet.start)

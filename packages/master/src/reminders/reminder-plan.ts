@@ -9,7 +9,11 @@
  * After the expire date has passed no reminder goes out: the day-0 letter missed entirely stays unsent rather
  * than arriving to say "today" when it is not.
  */
-export function dueThreshold(daysLeft: number, thresholds: readonly number[], written: readonly number[]): number | undefined {
+export function dueThreshold(
+  daysLeft: number,
+  thresholds: readonly number[],
+  written: readonly number[],
+): number | undefined {
   if (daysLeft < 0) return undefined
   const reached = thresholds.filter((t) => t >= daysLeft)
   if (reached.length === 0) return undefined
@@ -31,6 +35,7 @@ export function thresholdDays(label: string | null): number | undefined {
 export function parseThresholds(value: string | undefined): number[] | undefined {
   if (!value?.trim()) return undefined
   const days = value.split(',').map((s) => s.trim())
-  if (days.some((d) => !/^\d{1,4}$/.test(d))) throw new Error(`reminder days: ${JSON.stringify(value)} is not a list of whole days like 14,7,1,0`)
+  if (days.some((d) => !/^\d{1,4}$/.test(d)))
+    throw new Error(`reminder days: ${JSON.stringify(value)} is not a list of whole days like 14,7,1,0`)
   return [...new Set(days.map(Number))].sort((a, b) => b - a)
 }

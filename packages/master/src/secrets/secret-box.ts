@@ -18,7 +18,12 @@ export function createSecretBox(key: Buffer): SecretBox {
       const iv = randomBytes(12)
       const cipher = createCipheriv('aes-256-gcm', key, iv)
       const data = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()])
-      return ['v1', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), data.toString('base64url')].join('.')
+      return [
+        'v1',
+        iv.toString('base64url'),
+        cipher.getAuthTag().toString('base64url'),
+        data.toString('base64url'),
+      ].join('.')
     },
     open(sealed) {
       const [v, iv, tag, data] = sealed.split('.')
@@ -41,13 +46,18 @@ export async function loadSecretKey(opts: { envKey?: string; dataDir: string }):
     return key
   }
   const file = path.join(opts.dataDir, 'secret.key')
-  const existing = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => { if (err.code === 'ENOENT') return undefined; throw err })
+  const existing = await readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined
+    throw err
+  })
   if (existing) return Buffer.from(existing.trim(), 'base64')
   await mkdir(opts.dataDir, { recursive: true })
   const key = randomBytes(32)
   // wx: two masters starting on one data dir must not overwrite each other's key.
-  await writeFile(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' }).catch(async (err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EEXIST') throw err
-  })
+  await writeFile(file, key.toString('base64') + '\n', { mode: 0o600, flag: 'wx' }).catch(
+    async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err
+    },
+  )
   return Buffer.from((await readFile(file, 'utf8')).trim(), 'base64')
 }

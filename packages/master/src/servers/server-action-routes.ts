@@ -14,14 +14,42 @@ const JSONAPI = 'application/vnd.api+json'
 const err = (description: string) => ({ description, content: { [JSONAPI]: { schema: errorDocumentSchema } } })
 const opDoc = (description: string) => ({ description, content: { [JSONAPI]: { schema: operationDocumentSchema } } })
 
-const imageAttributes = z.object({ ref: z.string(), tags: z.array(z.string()), sizeBytes: z.number(), createdAt: z.string(), labels: z.record(z.string(), z.string()) })
-const imagesDocument = z.object({ data: z.array(z.object({ type: z.literal('images'), id: z.string(), attributes: imageAttributes })), meta: z.object({ operation: z.string() }) }).openapi('ServerImages')
+const imageAttributes = z.object({
+  ref: z.string(),
+  tags: z.array(z.string()),
+  sizeBytes: z.number(),
+  createdAt: z.string(),
+  labels: z.record(z.string(), z.string()),
+})
+const imagesDocument = z
+  .object({
+    data: z.array(z.object({ type: z.literal('images'), id: z.string(), attributes: imageAttributes })),
+    meta: z.object({ operation: z.string() }),
+  })
+  .openapi('ServerImages')
 
 /** How long GET images waits for the agent before answering 202 with the operation instead. */
 const IMAGES_WAIT_MS = 15_000
 
-function actionRoute<R extends Record<number, { description: string; content?: object }>>(method: 'get' | 'post', path: string, summary: string, responses: R) {
-  return createRoute({ method, path, tags: ['servers'], summary, request: { params: idParamSchema }, responses: { ...responses, 404: err('No such server'), 503: err('The agent is offline (code agent_offline)'), ...commonErrorResponses } })
+function actionRoute<R extends Record<number, { description: string; content?: object }>>(
+  method: 'get' | 'post',
+  path: string,
+  summary: string,
+  responses: R,
+) {
+  return createRoute({
+    method,
+    path,
+    tags: ['servers'],
+    summary,
+    request: { params: idParamSchema },
+    responses: {
+      ...responses,
+      404: err('No such server'),
+      503: err('The agent is offline (code agent_offline)'),
+      ...commonErrorResponses,
+    },
+  })
 }
 
 /**
@@ -41,7 +69,17 @@ export function serverActionRoutes(deps: { actions: ServerActions }) {
     const { images: list } = outcome.data as ImageListResult
     return sendDocument(c, {
       jsonapi: { version: '1.1' },
-      data: list.map((img) => ({ type: 'images', id: img.id, attributes: { ref: img.ref, tags: img.tags, sizeBytes: img.sizeBytes, createdAt: new Date(img.createdAt).toISOString(), labels: img.labels } })),
+      data: list.map((img) => ({
+        type: 'images',
+        id: img.id,
+        attributes: {
+          ref: img.ref,
+          tags: img.tags,
+          sizeBytes: img.sizeBytes,
+          createdAt: new Date(img.createdAt).toISOString(),
+          labels: img.labels,
+        },
+      })),
       meta: { operation: operation.id, total: list.length },
     })
   }
@@ -52,12 +90,21 @@ export function serverActionRoutes(deps: { actions: ServerActions }) {
   }
 
   for (const method of ['get', 'post'] as const) {
-    app.openapi(actionRoute(method, '/servers/{id}/images', 'Images available on the server (through its agent)', {
-      200: { description: 'The images', content: { [JSONAPI]: { schema: imagesDocument } } }, 202: opDoc('Still running: poll the operation'), 502: opDoc('The agent failed to list images'),
-    }), (c) => images(c, c.req.valid('param').id))
-    app.openapi(actionRoute(method, '/servers/{id}/reboot_server', 'Reboot the server', {
-      202: opDoc('Reboot operation started'), 409: err('A reboot is already running'),
-    }), (c) => reboot(c, c.req.valid('param').id))
+    app.openapi(
+      actionRoute(method, '/servers/{id}/images', 'Images available on the server (through its agent)', {
+        200: { description: 'The images', content: { [JSONAPI]: { schema: imagesDocument } } },
+        202: opDoc('Still running: poll the operation'),
+        502: opDoc('The agent failed to list images'),
+      }),
+      (c) => images(c, c.req.valid('param').id),
+    )
+    app.openapi(
+      actionRoute(method, '/servers/{id}/reboot_server', 'Reboot the server', {
+        202: opDoc('Reboot operation started'),
+        409: err('A reboot is already running'),
+      }),
+      (c) => reboot(c, c.req.valid('param').id),
+    )
   }
   return app
 }

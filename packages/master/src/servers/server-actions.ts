@@ -15,10 +15,23 @@ const REBOOT_DEADLINE_MS = 60_000
  * the images request is answered, so it is one round trip rather than a transaction of one upsert per tag.
  */
 export async function recordImages(sql: Sql, serverId: string, images: ImageListResult['images']): Promise<void> {
-  const byRef = new Map(images.flatMap((img) => img.tags.map((ref) => [ref, {
-    ref, version: img.labels?.['alfa.version'] ?? null, channel: img.labels?.['alfa.channel'] ?? null,
-    sizeBytes: img.sizeBytes, builtAt: new Date(img.createdAt).toISOString(),
-  }] as const)))
+  const byRef = new Map(
+    images.flatMap((img) =>
+      img.tags.map(
+        (ref) =>
+          [
+            ref,
+            {
+              ref,
+              version: img.labels?.['alfa.version'] ?? null,
+              channel: img.labels?.['alfa.channel'] ?? null,
+              sizeBytes: img.sizeBytes,
+              builtAt: new Date(img.createdAt).toISOString(),
+            },
+          ] as const,
+      ),
+    ),
+  )
   await sql.query(
     `WITH reported AS (
        SELECT * FROM jsonb_to_recordset($2::jsonb) AS r(ref text, version text, channel text, "sizeBytes" bigint, "builtAt" timestamp(3))
@@ -35,7 +48,13 @@ export async function recordImages(sql: Sql, serverId: string, images: ImageList
 }
 
 /** Actions on a server that go through its agent, each as an operation. */
-export function createServerActions(deps: { prisma: PrismaClient; sql: Sql; hub: AgentHub; operations: OperationService; completions: OperationCompletions }) {
+export function createServerActions(deps: {
+  prisma: PrismaClient
+  sql: Sql
+  hub: AgentHub
+  operations: OperationService
+  completions: OperationCompletions
+}) {
   const { prisma, hub, operations } = deps
 
   // Images the agent reports are recorded, so the client forms can offer them without asking the agent each time.
@@ -55,8 +74,15 @@ export function createServerActions(deps: { prisma: PrismaClient; sql: Sql; hub:
     async images(serverId: string, requestedBy: string, waitMs: number) {
       // A connected agent proves its server exists; look the server up only to tell 404 from 503.
       if (!hub.isOnline(serverId)) await server(serverId)
-      const { operation, done } = await hub.dispatchNew({ type: 'server.images', serverId, requestedBy }, { type: 'image.list', payload: {} }, IMAGE_LIST_DEADLINE_MS)
-      const outcome = await Promise.race([done, new Promise<undefined>((r) => setTimeout(() => r(undefined), waitMs).unref())])
+      const { operation, done } = await hub.dispatchNew(
+        { type: 'server.images', serverId, requestedBy },
+        { type: 'image.list', payload: {} },
+        IMAGE_LIST_DEADLINE_MS,
+      )
+      const outcome = await Promise.race([
+        done,
+        new Promise<undefined>((r) => setTimeout(() => r(undefined), waitMs).unref()),
+      ])
       // On success the answer is the list itself; the stored operation is read back only to show how it stands.
       return { operation: outcome?.ok ? operation : await operations.get(operation.id), outcome }
     },
@@ -65,9 +91,18 @@ export function createServerActions(deps: { prisma: PrismaClient; sql: Sql; hub:
     async reboot(serverId: string, requestedBy: string) {
       await server(serverId)
       hub.assertOnline(serverId, 'server.reboot')
-      const running = await prisma.operation.findFirst({ where: { serverId, type: 'server.reboot', status: { in: ['queued', 'running'] } } })
-      if (running) throw new Conflict('a reboot of this server is already running', 'operation_running', { operationId: running.id })
-      const { operation } = await hub.dispatchNew({ type: 'server.reboot', serverId, requestedBy }, { type: 'server.reboot', payload: {} }, REBOOT_DEADLINE_MS)
+      const running = await prisma.operation.findFirst({
+        where: { serverId, type: 'server.reboot', status: { in: ['queued', 'running'] } },
+      })
+      if (running)
+        throw new Conflict('a reboot of this server is already running', 'operation_running', {
+          operationId: running.id,
+        })
+      const { operation } = await hub.dispatchNew(
+        { type: 'server.reboot', serverId, requestedBy },
+        { type: 'server.reboot', payload: {} },
+        REBOOT_DEADLINE_MS,
+      )
       return operation
     },
   }

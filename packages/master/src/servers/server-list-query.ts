@@ -11,7 +11,12 @@ export interface ServerListOptions {
 }
 
 /** Sortable attributes and their columns: the only identifiers that reach the SQL, never the request's text. */
-const SORT_COLUMNS: Record<(typeof SERVER_SORTABLE)[number], string> = { name: '"name"', createdAt: '"createdAt"', role: '"role"', maxClients: '"maxClients"' }
+const SORT_COLUMNS: Record<(typeof SERVER_SORTABLE)[number], string> = {
+  name: '"name"',
+  createdAt: '"createdAt"',
+  role: '"role"',
+  maxClients: '"maxClients"',
+}
 
 function sortColumn(field: string): string {
   const column = SORT_COLUMNS[field as keyof typeof SORT_COLUMNS] as string | undefined
@@ -27,7 +32,11 @@ const PAGE_COLUMNS = `s.id, s.name, s.host, s.role::text AS role, s.active, s."b
   m."takenAt",
   (SELECT count(*)::int FROM "Client" c WHERE c."serverId" = s.id AND c.status <> 'deleted') AS "clientsCount"`
 
-type Listed = Omit<ServerRow, 'capabilities' | '_count' | 'latestMetrics'> & { clientsCount: number; headline: unknown; takenAt: Date | null }
+type Listed = Omit<ServerRow, 'capabilities' | '_count' | 'latestMetrics'> & {
+  clientsCount: number
+  headline: unknown
+  takenAt: Date | null
+}
 
 /** Statement texts this process prepares by name (PostgreSQL then plans each once per connection); others go unnamed. */
 const MAX_NAMED = 32
@@ -57,7 +66,9 @@ export function createServerListQuery(deps: { sql: Sql; totalTtlMs?: number; now
       if (opts.role) conditions.push(`s.role = $${params.push(opts.role)}::"ServerRole"`)
       if (opts.online) conditions.push(`s.online = $${params.push(opts.online === 'true')}`)
       const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''
-      const order = [...opts.sort.map((s) => `s.${sortColumn(s.field)} ${s.desc ? 'DESC' : 'ASC'}`), 's.id ASC'].join(', ')
+      const order = [...opts.sort.map((s) => `s.${sortColumn(s.field)} ${s.desc ? 'DESC' : 'ASC'}`), 's.id ASC'].join(
+        ', ',
+      )
       const limit = `LIMIT $${params.push(opts.page.size)} OFFSET $${params.push((opts.page.number - 1) * opts.page.size)}`
       const page = `SELECT ${PAGE_COLUMNS} FROM "Server" s LEFT JOIN "ServerMetrics" m ON m."serverId" = s.id ${where} ORDER BY ${order} ${limit}`
 
@@ -79,11 +90,22 @@ export function createServerListQuery(deps: { sql: Sql; totalTtlMs?: number; now
       return {
         total,
         rows: found.map((r): ServerRow => ({
-          id: r.id, name: r.name, host: r.host, role: r.role, active: r.active, baseDomain: r.baseDomain, dbEngine: r.dbEngine,
-          maxClients: r.maxClients, tlsEnabled: r.tlsEnabled, online: r.online, lastSeenAt: r.lastSeenAt, agentVersion: r.agentVersion,
+          id: r.id,
+          name: r.name,
+          host: r.host,
+          role: r.role,
+          active: r.active,
+          baseDomain: r.baseDomain,
+          dbEngine: r.dbEngine,
+          maxClients: r.maxClients,
+          tlsEnabled: r.tlsEnabled,
+          online: r.online,
+          lastSeenAt: r.lastSeenAt,
+          agentVersion: r.agentVersion,
           // Not shown by the API, and parsing each row's text[] cost more than the rest of the row.
           capabilities: [],
-          createdAt: r.createdAt, updatedAt: r.updatedAt,
+          createdAt: r.createdAt,
+          updatedAt: r.updatedAt,
           _count: { clients: r.clientsCount },
           latestMetrics: r.takenAt ? { sample: r.headline, takenAt: r.takenAt } : null,
         })),

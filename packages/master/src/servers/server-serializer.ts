@@ -1,7 +1,10 @@
 import type { ResourceObject } from '../http/jsonapi.ts'
 import type { Server } from '../generated/prisma/client.ts'
 
-export type ServerRow = Server & { _count: { clients: number }; latestMetrics?: { sample: unknown; takenAt: Date } | null }
+export type ServerRow = Server & {
+  _count: { clients: number }
+  latestMetrics?: { sample: unknown; takenAt: Date } | null
+}
 
 interface MetricsHeadline {
   ts?: number
@@ -25,7 +28,16 @@ function headline(lastMetrics: unknown) {
  * A server row as a JSON:API resource. `latest` (the newest sample from memory, fresher than the row's) makes the
  * full `metrics` attribute appear, as GET /servers/{id} shows it.
  */
-export function serverResource(row: ServerRow, opts: { latest?: unknown; headline?: unknown; online?: boolean; agentVersion?: string; meta?: Record<string, unknown> } = {}): ResourceObject {
+export function serverResource(
+  row: ServerRow,
+  opts: {
+    latest?: unknown
+    headline?: unknown
+    online?: boolean
+    agentVersion?: string
+    meta?: Record<string, unknown>
+  } = {},
+): ResourceObject {
   const lastMetrics = opts.latest ?? opts.headline ?? row.latestMetrics?.sample
   // The row's lastSeenAt moves when the agent connects or leaves; a stored sample is a later sign of life.
   const stored = row.latestMetrics?.takenAt
@@ -34,12 +46,22 @@ export function serverResource(row: ServerRow, opts: { latest?: unknown; headlin
     type: 'servers',
     id: row.id,
     attributes: {
-      name: row.name, host: row.host, role: row.role, active: row.active, baseDomain: row.baseDomain,
-      dbEngine: row.dbEngine, maxClients: row.maxClients, tlsEnabled: row.tlsEnabled,
-      online: opts.online ?? row.online, lastSeenAt: lastSeenAt?.toISOString() ?? null, agentVersion: opts.agentVersion ?? row.agentVersion,
-      clientsCount: row._count.clients, load: headline(lastMetrics),
+      name: row.name,
+      host: row.host,
+      role: row.role,
+      active: row.active,
+      baseDomain: row.baseDomain,
+      dbEngine: row.dbEngine,
+      maxClients: row.maxClients,
+      tlsEnabled: row.tlsEnabled,
+      online: opts.online ?? row.online,
+      lastSeenAt: lastSeenAt?.toISOString() ?? null,
+      agentVersion: opts.agentVersion ?? row.agentVersion,
+      clientsCount: row._count.clients,
+      load: headline(lastMetrics),
       ...('latest' in opts ? { metrics: lastMetrics ?? null } : {}),
-      createdAt: row.createdAt.toISOString(), updatedAt: row.updatedAt.toISOString(),
+      createdAt: row.createdAt.toISOString(),
+      updatedAt: row.updatedAt.toISOString(),
     },
     links: { self: `/servers/${row.id}` },
     ...(opts.meta ? { meta: opts.meta } : {}),

@@ -20,7 +20,8 @@ export function createServerService(deps: { prisma: PrismaClient; sql: Sql; tota
   }
 
   function uniqueConflict(err: unknown, attrs: ServerWrite): never {
-    if (isUniqueViolation(err)) throw new Conflict(`a server named ${JSON.stringify(attrs.name)} already exists`, 'name_taken')
+    if (isUniqueViolation(err))
+      throw new Conflict(`a server named ${JSON.stringify(attrs.name)} already exists`, 'name_taken')
     throw err
   }
 
@@ -36,7 +37,10 @@ export function createServerService(deps: { prisma: PrismaClient; sql: Sql; tota
 
     async create(attrs: ServerWrite) {
       const missing = REQUIRED_ON_CREATE.filter((k) => attrs[k] === undefined)
-      if (missing.length) throw new Invalid(missing.map((k) => ({ pointer: `/data/attributes/${k}`, detail: `${k} is required`, code: 'required' })))
+      if (missing.length)
+        throw new Invalid(
+          missing.map((k) => ({ pointer: `/data/attributes/${k}`, detail: `${k} is required`, code: 'required' })),
+        )
       try {
         return await prisma.server.create({
           data: { ...attrs, name: attrs.name!, host: attrs.host!, baseDomain: attrs.baseDomain! },
@@ -66,7 +70,12 @@ export function createServerService(deps: { prisma: PrismaClient; sql: Sql; tota
         const server = await tx.server.findUnique({ where: { id } })
         if (!server) throw new NotFound('server', id)
         const live = await tx.client.count({ where: { serverId: id, status: { not: 'deleted' } } })
-        if (live > 0) throw new Conflict(`server ${server.name} still has ${live} client(s); move or delete them first`, 'server_has_clients', { clients: live })
+        if (live > 0)
+          throw new Conflict(
+            `server ${server.name} still has ${live} client(s); move or delete them first`,
+            'server_has_clients',
+            { clients: live },
+          )
         // Deleted clients keep their history; detach nothing else: operations keep serverId via SET NULL.
         await tx.client.deleteMany({ where: { serverId: id, status: 'deleted' } })
         await tx.server.delete({ where: { id } })

@@ -1,4 +1,11 @@
-import { ClientAppPayload, containerNameForSlug, dbNameForSlug, wireError, wireErrorFromZod, type ClientAppResult } from '@alfa/protocol'
+import {
+  ClientAppPayload,
+  containerNameForSlug,
+  dbNameForSlug,
+  wireError,
+  wireErrorFromZod,
+  type ClientAppResult,
+} from '@alfa/protocol'
 import { CommandError, type CommandHandler } from '../../command-context.ts'
 import { dbAdminFor } from '../../drivers/database.ts'
 import { clientDrivers } from './drivers.ts'

@@ -1,4 +1,10 @@
-import { ClientConfigurePayload, dbNameForSlug, wireError, wireErrorFromZod, type ClientConfigureResult } from '@alfa/protocol'
+import {
+  ClientConfigurePayload,
+  dbNameForSlug,
+  wireError,
+  wireErrorFromZod,
+  type ClientConfigureResult,
+} from '@alfa/protocol'
 import { CommandError, type CommandHandler } from '../../command-context.ts'
 import { dbAdminFor } from '../../drivers/database.ts'
 import { clientDrivers } from './drivers.ts'
@@ -11,7 +17,8 @@ import { stepLog, stepRunner } from './steps.ts'
  */
 export const clientConfigure: CommandHandler<'client.configure'> = async (ctx, deps) => {
   const parsed = ClientConfigurePayload.safeParse(ctx.payload)
-  if (!parsed.success) throw new CommandError(wireErrorFromZod('INVALID_PAYLOAD', 'client.configure payload', parsed.error))
+  if (!parsed.success)
+    throw new CommandError(wireErrorFromZod('INVALID_PAYLOAD', 'client.configure payload', parsed.error))
   const p = parsed.data
   const { sites, containers } = clientDrivers(deps, ctx.signal)
   const db = dbAdminFor(p.dbEngine, deps)
@@ -20,7 +27,9 @@ export const clientConfigure: CommandHandler<'client.configure'> = async (ctx, d
   // A container of this name serving another client means the slug is not this client's: change nothing.
   const existing = await containers.find(p.slug)
   if (existing && existing.clientId !== p.clientId) {
-    throw new CommandError(wireError('CONFLICT', `${existing.name} belongs to another client (${existing.clientId ?? 'none'})`))
+    throw new CommandError(
+      wireError('CONFLICT', `${existing.name} belongs to another client (${existing.clientId ?? 'none'})`),
+    )
   }
 
   if (p.domain) {
@@ -38,12 +47,20 @@ export const clientConfigure: CommandHandler<'client.configure'> = async (ctx, d
   await step('flags', async () => {
     await sites.ensurePages()
     await sites.setFlags(p.slug, flags)
-    stepLog(ctx, 'flags')(`nginx serves ${flags.maintenance ? 'the maintenance page' : flags.expired ? 'the expiry page' : 'the app'} for ${p.slug}`)
+    stepLog(
+      ctx,
+      'flags',
+    )(
+      `nginx serves ${flags.maintenance ? 'the maintenance page' : flags.expired ? 'the expiry page' : 'the app'} for ${p.slug}`,
+    )
   })
   await step('settings', async () => {
     await db.writeSettings(dbNameForSlug(p.slug), p.settings)
     const s = p.settings
-    stepLog(ctx, 'settings')(
+    stepLog(
+      ctx,
+      'settings',
+    )(
       `cloud_settings written (maintenance ${s.maintenance}, expire_date ${s.expireDate ?? 'none'}, turbostart ${s.turbostart}, tutorial ${s.tutorial}, version ${s.version ?? 'none'})`,
     )
   })

@@ -34,7 +34,8 @@ interface Made {
 export const clientCreate: CommandHandler<'client.create'> = async (ctx, deps) => {
   // Parsed before dispatch already; again here because this handler turns the values into SQL, argv and nginx.conf.
   const parsed = ClientCreatePayload.safeParse(ctx.payload)
-  if (!parsed.success) throw new CommandError(wireErrorFromZod('INVALID_PAYLOAD', 'client.create payload', parsed.error))
+  if (!parsed.success)
+    throw new CommandError(wireErrorFromZod('INVALID_PAYLOAD', 'client.create payload', parsed.error))
   const p = parsed.data
   const drivers = clientDrivers(deps, ctx.signal)
   const db = dbAdminFor(p.dbEngine, deps)
@@ -66,7 +67,12 @@ async function runPipeline(
   await step('database', async () => {
     const created = await db.create(dbName, dbPassword)
     made.database = created.database
-    stepLog(ctx, 'database')(`${p.dbEngine} database and user ${dbName} ${created.database ? 'created' : 'exist from an earlier run: reused, new password'}`)
+    stepLog(
+      ctx,
+      'database',
+    )(
+      `${p.dbEngine} database and user ${dbName} ${created.database ? 'created' : 'exist from an earlier run: reused, new password'}`,
+    )
   })
 
   const container = await step('container', async () => {
@@ -97,7 +103,9 @@ async function runPipeline(
       memoryMb: p.memoryLimitMb ?? deps.config.containerMemoryMb,
       cpus: p.cpuLimit ?? deps.config.containerCpus,
     })
-    log(`${started.name} started from ${p.image}, port ${profile.containerPort} published on ${deps.config.containerBind}:${started.hostPort}`)
+    log(
+      `${started.name} started from ${p.image}, port ${profile.containerPort} published on ${deps.config.containerBind}:${started.hostPort}`,
+    )
     return started
   })
 
@@ -118,9 +126,19 @@ async function runPipeline(
     }
     await fs.mkdir(deps.config.acmeWebroot, { recursive: true })
     // Fixed flags, exactly what the sudoers rule allows; the domain was validated by the protocol schema.
-    const argv = [...deps.config.certbotArgvPrefix, 'certonly', '--non-interactive', '--agree-tos', '--keep-until-expiring']
+    const argv = [
+      ...deps.config.certbotArgvPrefix,
+      'certonly',
+      '--non-interactive',
+      '--agree-tos',
+      '--keep-until-expiring',
+    ]
     argv.push('--webroot', '--webroot-path', deps.config.acmeWebroot, '-d', p.domain)
-    await deps.exec(argv, { timeoutMs: CERTBOT_TIMEOUT_MS, signal: ctx.signal, onLine: (line, stream) => ctx.log(line, { step: 'tls', stream }) })
+    await deps.exec(argv, {
+      timeoutMs: CERTBOT_TIMEOUT_MS,
+      signal: ctx.signal,
+      onLine: (line, stream) => ctx.log(line, { step: 'tls', stream }),
+    })
     await sites.apply({ ...site, tls: true })
     log(`certificate for ${p.domain} in place, site serves HTTPS`)
     return true
@@ -128,7 +146,10 @@ async function runPipeline(
 
   await step('settings', async () => {
     await db.writeSettings(dbName, p.settings)
-    stepLog(ctx, 'settings')(`cloud_settings written (maintenance ${p.settings.maintenance}, expire_date ${p.settings.expireDate ?? 'none'})`)
+    stepLog(
+      ctx,
+      'settings',
+    )(`cloud_settings written (maintenance ${p.settings.maintenance}, expire_date ${p.settings.expireDate ?? 'none'})`)
   })
 
   const appCommand = (name: string, argv: readonly string[], stdin?: string) =>
@@ -150,11 +171,19 @@ async function runPipeline(
   })
 
   await step('health', async () => {
-    const outcome = await probeThroughNginx(probeTarget, p.domain, profile.healthPath, { withinMs: deps.config.healthTimeoutMs, signal: ctx.signal })
+    const outcome = await probeThroughNginx(probeTarget, p.domain, profile.healthPath, {
+      withinMs: deps.config.healthTimeoutMs,
+      signal: ctx.signal,
+    })
     if (!outcome.available) {
-      throw new Error(`http://${p.domain}${profile.healthPath} did not answer 2xx through nginx (last status ${outcome.statusCode ?? 'none'})`)
+      throw new Error(
+        `http://${p.domain}${profile.healthPath} did not answer 2xx through nginx (last status ${outcome.statusCode ?? 'none'})`,
+      )
     }
-    stepLog(ctx, 'health')(`http://${p.domain}${profile.healthPath} answered ${outcome.statusCode} in ${outcome.latencyMs} ms`)
+    stepLog(
+      ctx,
+      'health',
+    )(`http://${p.domain}${profile.healthPath} answered ${outcome.statusCode} in ${outcome.latencyMs} ms`)
   })
 
   ctx.log(`client ${p.slug} is ready at ${tls ? 'https' : 'http'}://${p.domain}`, { step: 'done' })
@@ -169,11 +198,18 @@ async function runPipeline(
 }
 
 /** Removes what this run made; each removal is tried even when another fails, and failures are logged, not thrown. */
-async function rollback(ctx: CommandContext<'client.create'>, slug: string, d: ClientDrivers, db: DbAdmin, made: Made): Promise<void> {
+async function rollback(
+  ctx: CommandContext<'client.create'>,
+  slug: string,
+  d: ClientDrivers,
+  db: DbAdmin,
+  made: Made,
+): Promise<void> {
   const { attempt } = rollbackSteps(ctx)
   // The container and the site are ours by name and label, and useless without each other: always removed.
   if (made.container) await attempt(`container ${containerNameForSlug(slug)} removed`, () => d.containers.remove(slug))
   if (made.site) await attempt('site removed, nginx reloaded', () => d.sites.remove(slug))
   // A database that existed before this run may hold the client's data: only one made by this run is dropped.
-  if (made.database) await attempt(`database and user ${dbNameForSlug(slug)} dropped`, () => db.drop(dbNameForSlug(slug)))
+  if (made.database)
+    await attempt(`database and user ${dbNameForSlug(slug)} dropped`, () => db.drop(dbNameForSlug(slug)))
 }

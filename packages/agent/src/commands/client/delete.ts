@@ -1,5 +1,12 @@
 import fs from 'node:fs/promises'
-import { ClientDeletePayload, containerNameForSlug, dbNameForSlug, wireError, wireErrorFromZod, type ClientDeleteResult } from '@alfa/protocol'
+import {
+  ClientDeletePayload,
+  containerNameForSlug,
+  dbNameForSlug,
+  wireError,
+  wireErrorFromZod,
+  type ClientDeleteResult,
+} from '@alfa/protocol'
 import { CommandError, type CommandHandler } from '../../command-context.ts'
 import { dbAdminFor } from '../../drivers/database.ts'
 import { createEmptyInside, removeInside } from '../../drivers/safe-files.ts'
@@ -14,7 +21,8 @@ import { stepLog, stepRunner } from './steps.ts'
  */
 export const clientDelete: CommandHandler<'client.delete'> = async (ctx, deps) => {
   const parsed = ClientDeletePayload.safeParse(ctx.payload)
-  if (!parsed.success) throw new CommandError(wireErrorFromZod('INVALID_PAYLOAD', 'client.delete payload', parsed.error))
+  if (!parsed.success)
+    throw new CommandError(wireErrorFromZod('INVALID_PAYLOAD', 'client.delete payload', parsed.error))
   const p = parsed.data
   const { sites, containers } = clientDrivers(deps, ctx.signal)
   const db = dbAdminFor(p.dbEngine, deps)
@@ -24,7 +32,9 @@ export const clientDelete: CommandHandler<'client.delete'> = async (ctx, deps) =
   // Check ownership before touching anything: a container of this name serving another client is not this one.
   const existing = await containers.find(p.slug)
   if (existing && existing.clientId !== p.clientId) {
-    throw new CommandError(wireError('CONFLICT', `${existing.name} belongs to another client (${existing.clientId ?? 'none'})`))
+    throw new CommandError(
+      wireError('CONFLICT', `${existing.name} belongs to another client (${existing.clientId ?? 'none'})`),
+    )
   }
 
   const dumpPath = await step('dump', async () => {

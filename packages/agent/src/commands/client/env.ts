@@ -40,7 +40,11 @@ export function containerEnv(extra: ClientCreatePayload['env'], v: ClientEnvValu
  * profile's extras), without those its image set (PATH, the old build's baked-in values: the new image brings its
  * own), and APP_VERSION naming the new version (or left to the new image when the version is unknown).
  */
-export function successorEnv(env: readonly string[], imageEnv: readonly string[], version: string | undefined): Record<string, string> {
+export function successorEnv(
+  env: readonly string[],
+  imageEnv: readonly string[],
+  version: string | undefined,
+): Record<string, string> {
   const fromImage = new Set(imageEnv)
   const own: Record<string, string> = {}
   for (const entry of env) {

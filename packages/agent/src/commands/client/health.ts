@@ -19,15 +19,26 @@ export interface HealthCheck {
  * for direct or nginx serves the maintenance / expiry page for this client (its 503/403 would hide the app's
  * state): then directly on the container's published port with the same Host header.
  */
-export async function probeHealth(d: ClientDrivers, config: Pick<AgentConfig, 'containerBind'>, h: HealthCheck): Promise<ProbeOutcome & { how: string }> {
+export async function probeHealth(
+  d: ClientDrivers,
+  config: Pick<AgentConfig, 'containerBind'>,
+  h: HealthCheck,
+): Promise<ProbeOutcome & { how: string }> {
   const flags = await d.sites.flags(h.slug)
   const flagged = flags.maintenance || flags.expired
   const direct = h.via === 'direct' || flagged
-  if (direct && h.hostPort === undefined) return { available: false, statusCode: null, latencyMs: 0, how: 'no published port to probe' }
-  const target = direct ? probeTarget(`${config.containerBind.includes(':') ? `[${config.containerBind}]` : config.containerBind}:${h.hostPort}`) : d.probeTarget
+  if (direct && h.hostPort === undefined)
+    return { available: false, statusCode: null, latencyMs: 0, how: 'no published port to probe' }
+  const target = direct
+    ? probeTarget(
+        `${config.containerBind.includes(':') ? `[${config.containerBind}]` : config.containerBind}:${h.hostPort}`,
+      )
+    : d.probeTarget
   const outcome = await probeThroughNginx(target, h.domain, h.healthPath, { withinMs: h.withinMs, signal: h.signal })
   const where = `http://${h.domain}${h.healthPath}`
-  const how = !direct ? `${where} through nginx` : `${where} on ${target.host}:${target.port}${flagged && h.via === 'nginx' ? ' (directly: nginx serves the maintenance/expiry page)' : ''}`
+  const how = !direct
+    ? `${where} through nginx`
+    : `${where} on ${target.host}:${target.port}${flagged && h.via === 'nginx' ? ' (directly: nginx serves the maintenance/expiry page)' : ''}`
   return { ...outcome, how }
 }
 

@@ -12,8 +12,13 @@ export const clientProbe: CommandHandler<'client.probe'> = async (ctx, deps) => 
   const p = parsed.data
   const healthPath = p.healthPath ?? LARAVEL_PROFILE.healthPath
   const checkedAt = deps.now()
-  const outcome = await probeThroughNginx(probeTarget(deps.config.nginxListen), p.domain, healthPath, { withinMs: PROBE_WINDOW_MS, signal: ctx.signal })
-  ctx.log(`http://${p.domain}${healthPath}: ${outcome.statusCode ?? 'no answer'} in ${outcome.latencyMs} ms`, { step: 'probe' })
+  const outcome = await probeThroughNginx(probeTarget(deps.config.nginxListen), p.domain, healthPath, {
+    withinMs: PROBE_WINDOW_MS,
+    signal: ctx.signal,
+  })
+  ctx.log(`http://${p.domain}${healthPath}: ${outcome.statusCode ?? 'no answer'} in ${outcome.latencyMs} ms`, {
+    step: 'probe',
+  })
   const result: ClientProbeResult = { ...outcome, checkedAt }
   return result
 }

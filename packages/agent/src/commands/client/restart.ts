@@ -11,7 +11,8 @@ import { stepLog, stepRunner } from './steps.ts'
  */
 export const clientRestart: CommandHandler<'client.restart'> = async (ctx, deps) => {
   const parsed = ClientRestartPayload.safeParse(ctx.payload)
-  if (!parsed.success) throw new CommandError(wireErrorFromZod('INVALID_PAYLOAD', 'client.restart payload', parsed.error))
+  if (!parsed.success)
+    throw new CommandError(wireErrorFromZod('INVALID_PAYLOAD', 'client.restart payload', parsed.error))
   const p = parsed.data
   const drivers = clientDrivers(deps, ctx.signal)
   const step = stepRunner(ctx)
@@ -24,7 +25,14 @@ export const clientRestart: CommandHandler<'client.restart'> = async (ctx, deps)
   })
   await step('health', async () => {
     const withinMs = deps.config.healthTimeoutMs
-    const outcome = await probeHealth(drivers, deps.config, { ...p, healthPath: p.profile.healthPath, hostPort, via: 'nginx', withinMs, signal: ctx.signal })
+    const outcome = await probeHealth(drivers, deps.config, {
+      ...p,
+      healthPath: p.profile.healthPath,
+      hostPort,
+      via: 'nginx',
+      withinMs,
+      signal: ctx.signal,
+    })
     if (!outcome.available) throw new Error(unhealthy(outcome, withinMs))
     stepLog(ctx, 'health')(`${outcome.how} answered ${outcome.statusCode} in ${outcome.latencyMs} ms`)
   })

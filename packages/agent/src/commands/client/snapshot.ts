@@ -16,7 +16,13 @@ const TRAILER_WINDOW = 4096
  * tool exited 0, the file is not empty and ends with the tool's completion line (a dump cut short by a full disk
  * or a killed process has none). An unverified file is removed and the call throws.
  */
-export async function verifiedSnapshot(db: DbAdmin, dbName: string, dir: string, name: string, signal: AbortSignal): Promise<{ file: string; size: number }> {
+export async function verifiedSnapshot(
+  db: DbAdmin,
+  dbName: string,
+  dir: string,
+  name: string,
+  signal: AbortSignal,
+): Promise<{ file: string; size: number }> {
   await fs.mkdir(dir, { recursive: true, mode: 0o700 })
   const file = await createEmptyInside(dir, name, 0o600)
   try {
@@ -30,7 +36,9 @@ export async function verifiedSnapshot(db: DbAdmin, dbName: string, dir: string,
       await handle.close()
     }
     if (size === 0 || !DUMP_TRAILER.test(tail.toString('utf8'))) {
-      throw new CommandError(wireError('DB_ERROR', `the dump of ${dbName} in ${file} is incomplete (${size} bytes, no completion line)`))
+      throw new CommandError(
+        wireError('DB_ERROR', `the dump of ${dbName} in ${file} is incomplete (${size} bytes, no completion line)`),
+      )
     }
     return { file, size }
   } catch (error) {

@@ -41,7 +41,10 @@ export function stepRunner<T extends CommandType>(ctx: CommandContext<T>) {
       return value
     } catch (error) {
       const wire = stepWireError(name, error, label)
-      const tail = error instanceof ExecError && error.stderrTail.trim() !== '' ? ` (${error.stderrTail.trim().split('\n').slice(-3).join(' | ')})` : ''
+      const tail =
+        error instanceof ExecError && error.stderrTail.trim() !== ''
+          ? ` (${error.stderrTail.trim().split('\n').slice(-3).join(' | ')})`
+          : ''
       ctx.log(`${wire.message}${tail}`, { step: name, level: 'error' })
       ctx.progress(name, 'failed')
       throw new StepFailure(name, wire)

@@ -32,7 +32,12 @@ export interface SwitchState {
  * restore cut its connections). Each undo is tried even when another fails; every line says "rolled back: …" or
  * what could not be, and a final probe says whether the old version answers again.
  */
-export async function rollbackSwitch(ctx: CommandContext<'client.switch'>, deps: HandlerDeps, db: DbAdmin, state: SwitchState): Promise<void> {
+export async function rollbackSwitch(
+  ctx: CommandContext<'client.switch'>,
+  deps: HandlerDeps,
+  db: DbAdmin,
+  state: SwitchState,
+): Promise<void> {
   const signal = AbortSignal.timeout(ROLLBACK_TIMEOUT_MS)
   const d = clientDrivers(deps, signal)
   const { log, attempt } = rollbackSteps(ctx)
@@ -41,7 +46,9 @@ export async function rollbackSwitch(ctx: CommandContext<'client.switch'>, deps:
 
   if (state.newStarted) await attempt(`${nextName} removed`, () => d.containers.removeNamed(nextName))
   if (state.siteSwitched) {
-    await attempt(`site points at ${oldName} again (port ${state.site.upstreamPort}), nginx reloaded`, () => d.sites.apply(state.site))
+    await attempt(`site points at ${oldName} again (port ${state.site.upstreamPort}), nginx reloaded`, () =>
+      d.sites.apply(state.site),
+    )
   }
   let restartOld = false
   if (state.newStarted && state.snapshot !== undefined) {
@@ -50,11 +57,18 @@ export async function rollbackSwitch(ctx: CommandContext<'client.switch'>, deps:
       restartOld = (await db.restore(dbNameForSlug(state.slug), file, signal)).connectionsEnded
     })
   }
-  await attempt(`${oldName} ${restartOld ? 'restarted (the restore ended its database connections)' : 'running'}`, () =>
-    restartOld ? d.containers.restart(oldName) : d.containers.start(oldName),
+  await attempt(
+    `${oldName} ${restartOld ? 'restarted (the restore ended its database connections)' : 'running'}`,
+    () => (restartOld ? d.containers.restart(oldName) : d.containers.start(oldName)),
   )
   const withinMs = deps.config.healthTimeoutMs
-  const outcome = await probeHealth(d, deps.config, { ...state, hostPort: state.site.upstreamPort, via: 'nginx', withinMs, signal })
+  const outcome = await probeHealth(d, deps.config, {
+    ...state,
+    hostPort: state.site.upstreamPort,
+    via: 'nginx',
+    withinMs,
+    signal,
+  })
   if (outcome.available) log(`rolled back: the old version answers again (${outcome.how}: ${outcome.statusCode})`)
   else log(`after the rollback ${unhealthy(outcome, withinMs)}`, 'warn')
 }

@@ -7,7 +7,13 @@ import {
   wireErrorFromZod,
   type ClientSwitchResult,
 } from '@alfa/protocol'
-import { CommandError, dockerFailure, type CommandContext, type CommandHandler, type HandlerDeps } from '../../command-context.ts'
+import {
+  CommandError,
+  dockerFailure,
+  type CommandContext,
+  type CommandHandler,
+  type HandlerDeps,
+} from '../../command-context.ts'
 import { dbAdminFor, type DbAdmin } from '../../drivers/database.ts'
 import type { SiteSpec } from '../../drivers/nginx-sites.ts'
 import { clientDrivers, type ClientDrivers } from './drivers.ts'
@@ -27,18 +33,29 @@ const MIGRATE_TIMEOUT_MS = 15 * 60_000
  */
 export const clientSwitch: CommandHandler<'client.switch'> = async (ctx, deps) => {
   const parsed = ClientSwitchPayload.safeParse(ctx.payload)
-  if (!parsed.success) throw new CommandError(wireErrorFromZod('INVALID_PAYLOAD', 'client.switch payload', parsed.error))
+  if (!parsed.success)
+    throw new CommandError(wireErrorFromZod('INVALID_PAYLOAD', 'client.switch payload', parsed.error))
   const p = parsed.data
   const drivers = clientDrivers(deps, ctx.signal)
   const db = dbAdminFor(p.dbEngine, deps)
   const site = await switchPreflight(ctx, drivers, p)
-  const state: SwitchState = { slug: p.slug, domain: p.domain, healthPath: p.profile.healthPath, site, snapshot: undefined, newStarted: false }
+  const state: SwitchState = {
+    slug: p.slug,
+    domain: p.domain,
+    healthPath: p.profile.healthPath,
+    site,
+    snapshot: undefined,
+    newStarted: false,
+  }
   try {
     return await runSwitch(ctx, deps, p, drivers, db, state)
   } catch (error) {
     if (state.oldRemoved) {
       // Past the point of no return: the site serves the new container, the old one is gone. A re-run finishes it.
-      ctx.log(`not rolled back: ${p.image} serves the site from ${containerNameForSlug(p.slug)}-next; re-run the switch to finish the rename`, { step: 'rollback', level: 'warn' })
+      ctx.log(
+        `not rolled back: ${p.image} serves the site from ${containerNameForSlug(p.slug)}-next; re-run the switch to finish the rename`,
+        { step: 'rollback', level: 'warn' },
+      )
     } else {
       await rollbackSwitch(ctx, deps, db, state)
     }
@@ -71,7 +88,13 @@ async function runSwitch(
   const version = p.settings.version ?? imageVersion
 
   await step('snapshot', async () => {
-    const { file, size } = await verifiedSnapshot(db, dbName, deps.config.backupDir, `${p.slug}-switch-${stamp(deps.now())}.sql`, ctx.signal)
+    const { file, size } = await verifiedSnapshot(
+      db,
+      dbName,
+      deps.config.backupDir,
+      `${p.slug}-switch-${stamp(deps.now())}.sql`,
+      ctx.signal,
+    )
     state.snapshot = file
     stepLog(ctx, 'snapshot')(`${dbName} dumped to ${file} (${size} bytes, 0600), dump verified complete`)
   })
@@ -95,7 +118,12 @@ async function runSwitch(
       cpus: p.cpuLimit ?? old.cpus ?? deps.config.containerCpus,
     })
     state.newStarted = true
-    stepLog(ctx, 'start-new')(`${nextName} started from ${p.image} beside ${oldName}, same environment, port ${deps.config.containerBind}:${started.hostPort}`)
+    stepLog(
+      ctx,
+      'start-new',
+    )(
+      `${nextName} started from ${p.image} beside ${oldName}, same environment, port ${deps.config.containerBind}:${started.hostPort}`,
+    )
     return started
   })
 
@@ -110,7 +138,13 @@ async function runSwitch(
 
   const probe = async (name: string, via: 'nginx' | 'direct') => {
     const withinMs = deps.config.healthTimeoutMs
-    const outcome = await probeHealth(drivers, deps.config, { ...state, hostPort: next.hostPort, via, withinMs, signal: ctx.signal })
+    const outcome = await probeHealth(drivers, deps.config, {
+      ...state,
+      hostPort: next.hostPort,
+      via,
+      withinMs,
+      signal: ctx.signal,
+    })
     if (!outcome.available) throw new Error(unhealthy(outcome, withinMs))
     stepLog(ctx, name)(`${outcome.how} answered ${outcome.statusCode} in ${outcome.latencyMs} ms`)
   }
@@ -133,7 +167,10 @@ async function runSwitch(
   await step('settings', async () => {
     const checkedVersion = ClientSettings.shape.version.safeParse(version ?? null)
     await db.writeSettings(dbName, { ...p.settings, version: checkedVersion.success ? checkedVersion.data : null })
-    stepLog(ctx, 'settings')(`cloud_settings.version = ${checkedVersion.success ? (checkedVersion.data ?? 'none') : 'none'}`)
+    stepLog(
+      ctx,
+      'settings',
+    )(`cloud_settings.version = ${checkedVersion.success ? (checkedVersion.data ?? 'none') : 'none'}`)
   })
 
   await step('cleanup', async () => {
@@ -145,6 +182,9 @@ async function runSwitch(
     log(`${nextName} renamed to ${oldName}`)
   })
 
-  ctx.log(`client ${p.slug} runs ${p.image}${imageVersion ? ` (version ${imageVersion})` : ''}; snapshot kept at ${state.snapshot}`, { step: 'done' })
+  ctx.log(
+    `client ${p.slug} runs ${p.image}${imageVersion ? ` (version ${imageVersion})` : ''}; snapshot kept at ${state.snapshot}`,
+    { step: 'done' },
+  )
   return { containerId: next.id, image: p.image, version: imageVersion ?? null }
 }

@@ -6,7 +6,10 @@ import { clientIdOf, containerName, containerState, SERVER_LABEL } from './label
 export const containerList: CommandHandler<'container.list'> = async (_ctx, deps) => {
   let containers
   try {
-    containers = await deps.docker.listContainers({ all: true, filters: { label: [`${SERVER_LABEL}=${deps.serverId}`] } })
+    containers = await deps.docker.listContainers({
+      all: true,
+      filters: { label: [`${SERVER_LABEL}=${deps.serverId}`] },
+    })
   } catch (error) {
     throw dockerFailure(error, 'listing containers')
   }
