@@ -52,7 +52,6 @@ export const clientConfigure: CommandHandler<'client.configure'> = async (ctx, d
     await sites.setFlags(p.slug, flags)
     stepLog(ctx, 'flags')(`flags of ${p.slug}: maintenance ${flags.maintenance}, expired ${flags.expired}`)
   })
-  await step('confirm', () => confirmServed(ctx, sites, confirm, p.slug, flags, previousDomain))
   await step('settings', async () => {
     await db.writeSettings(dbNameForSlug(p.slug), p.settings)
     const s = p.settings
@@ -63,6 +62,8 @@ export const clientConfigure: CommandHandler<'client.configure'> = async (ctx, d
       `cloud_settings written (maintenance ${s.maintenance}, expire_date ${s.expireDate ?? 'none'}, turbostart ${s.turbostart}, tutorial ${s.tutorial}, version ${s.version ?? 'none'})`,
     )
   })
+  // Last, so that what a visitor sees and what the app reads (cloud_settings) change together, as they did before.
+  await step('confirm', () => confirmServed(ctx, sites, confirm, p.slug, flags, previousDomain))
   const result: ClientConfigureResult = flags
   return result
 }
