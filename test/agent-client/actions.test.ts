@@ -1,6 +1,8 @@
 // client.app / client.configure / client.restart on a client made by client.create (MariaDB, fixture 1.0.0),
 // through the agent's real dispatcher against a private nginx and MariaDB.
 import { randomUUID } from 'node:crypto'
+import fs from 'node:fs/promises'
+import path from 'node:path'
 import { dbNameForSlug, type ClientAppPayload, type ClientCreatePayload, type ClientSettings } from '@alfa/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { verifyPassword } from '../fixtures/app/src/password.ts'
@@ -137,6 +139,58 @@ describe('client.configure', () => {
       settings: { maintenance: false, expire_date: '2032-06-30', turbostart: false, tutorial: true, version: '1.0.0' },
       notice: null,
     })
+  })
+})
+
+describe('client.configure confirms through nginx', () => {
+  it("fails naming the flag when nginx's workers (www-data) cannot see it, and claims no page in its log", async () => {
+    const pagesDir = env.config.pagesDir
+    await fs.chmod(pagesDir, 0o700)
+    try {
+      const run = await configure({ ...p.settings, maintenance: true }, false)
+      expect(run.result.ok, allLines(run)).toBe(false)
+      const error = errorOf(run)
+      expect(error.code).toBe('NGINX_ERROR')
+      expect(error.message).toMatch(/^confirm failed: http:\/\/act-lab\.clients\.test\/ through nginx: /)
+      expect(error.message).toContain("expected nginx's maintenance page (503), got 200 from the app")
+      expect(error.message).toContain(`cannot see the flag ${path.join(pagesDir, 'act-lab.maintenance')}`)
+      expect(error.message).toContain(`${pagesDir} is mode 0700`)
+      expect(run.progress.at(-1)).toMatchObject({ step: 'confirm', status: 'failed' })
+      expect(allLines(run)).not.toMatch(/serves the maintenance page/)
+      // What a visitor gets is what the error said.
+      expect((await page('/')).status).toBe(200)
+    } finally {
+      await fs.chmod(pagesDir, 0o755)
+    }
+    const fixed = await configure({ ...p.settings, maintenance: true }, false)
+    expect(fixed.result, allLines(fixed)).toMatchObject({ ok: true })
+    expect(allLines(fixed)).toContain("answers 503 from nginx's maintenance page")
+    expect((await configure(p.settings, false)).result).toMatchObject({ ok: true })
+  })
+
+  it('a new domain answers and the old one no longer reaches the client before success', async () => {
+    const moved = await env.run('client.configure', {
+      clientId: p.clientId,
+      slug: p.slug,
+      dbEngine: 'mariadb',
+      settings: p.settings,
+      expired: false,
+      domain: 'act-moved.clients.test',
+    })
+    expect(moved.result, allLines(moved)).toMatchObject({ ok: true })
+    expect(allLines(moved)).toContain('http://act-lab.clients.test/ no longer reaches act-lab')
+    expect((await fetchVhost(env.nginx.port, 'act-moved.clients.test', '/health')).status).toBe(200)
+    expect((await page('/health')).status).toBe(404)
+    const back = await env.run('client.configure', {
+      clientId: p.clientId,
+      slug: p.slug,
+      dbEngine: 'mariadb',
+      settings: p.settings,
+      expired: false,
+      domain: p.domain,
+    })
+    expect(back.result, allLines(back)).toMatchObject({ ok: true })
+    expect((await page('/health')).status).toBe(200)
   })
 })
 

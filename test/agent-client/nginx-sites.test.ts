@@ -12,8 +12,8 @@ let nginx: PrivateNginx
 let dir: string
 let sites: NginxSites
 const options = () => ({
-  pagesDir: path.join(dir, 'pages'),
-  acmeWebroot: path.join(dir, 'acme'),
+  pagesDir: path.join(nginx.wwwDir, 'pages'),
+  acmeWebroot: path.join(nginx.wwwDir, 'acme'),
   certDir: path.join(dir, 'certs'),
   listen: `127.0.0.1:${nginx.port}`,
   listenTls: '127.0.0.1:0',

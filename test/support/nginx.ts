@@ -9,6 +9,11 @@ export interface PrivateNginx {
   prefix: string
   /** Where vhosts go (`<slug>.conf`); nginx.conf includes `conf.d/*.conf`. */
   confDir: string
+  /**
+   * A directory nginx's unprivileged workers can read (as /var/www on a server): the agent's pages, flag files and
+   * ACME webroot go under it.
+   */
+  wwwDir: string
   nginxConfPath: string
   pidPath: string
   errorLogPath: string
@@ -27,11 +32,14 @@ export interface PrivateNginx {
 
 export async function startNginx(): Promise<PrivateNginx> {
   const prefix = await makeTempDir('nginx')
+  // mkdtemp makes it 0700; the workers (www-data, as on a stock Debian server) must reach www/ and temp/ inside.
+  await fs.chmod(prefix, 0o755)
   const confDir = path.join(prefix, 'conf.d')
+  const wwwDir = path.join(prefix, 'www')
   const nginxConfPath = path.join(prefix, 'nginx.conf')
   const pidPath = path.join(prefix, 'nginx.pid')
   const errorLogPath = path.join(prefix, 'logs', 'error.log')
-  await Promise.all(['conf.d', 'logs', 'temp'].map((d) => fs.mkdir(path.join(prefix, d))))
+  await Promise.all(['conf.d', 'logs', 'temp', 'www'].map((d) => fs.mkdir(path.join(prefix, d), { mode: 0o755 })))
   const port = await freePort()
   await fs.writeFile(nginxConfPath, nginxConf({ prefix, pidPath, errorLogPath, port }))
   // `-e`: nginx opens its compiled-in error log (/var/log/nginx/error.log) before reading the config; point even
@@ -58,6 +66,7 @@ export async function startNginx(): Promise<PrivateNginx> {
   return {
     prefix,
     confDir,
+    wwwDir,
     nginxConfPath,
     pidPath,
     errorLogPath,
@@ -104,9 +113,9 @@ function pidsAfter(log: string, pattern: string): string[] {
 
 function nginxConf(o: { prefix: string; pidPath: string; errorLogPath: string; port: number }): string {
   const temp = path.join(o.prefix, 'temp')
-  // Workers would run as `nobody`, which cannot read our 0700 temp dirs (pages, certificates): as root, keep
-  // them root. Non-root runs ignore the directive anyway.
-  const user = process.getuid?.() === 0 ? 'user root;\n' : ''
+  // Workers run unprivileged exactly as Debian's nginx runs them (`user www-data;` in /etc/nginx/nginx.conf), so the
+  // agent's files must be readable by them as on a real server. Non-root runs cannot switch users (nginx ignores it).
+  const user = process.getuid?.() === 0 ? 'user www-data www-data;\n' : ''
   return `# Private nginx for tests (test/support/nginx.ts).
 ${user}worker_processes 1;
 pid ${o.pidPath};

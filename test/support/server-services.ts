@@ -33,9 +33,10 @@ export function agentEnvFor(
     ALFA_AGENT_NGINX_ARGV_PREFIX: JSON.stringify(['nginx', ...s.nginx.nginxArgs]),
     ALFA_AGENT_NGINX_SITES_DIR: s.nginx.confDir,
     ALFA_AGENT_NGINX_LISTEN: `127.0.0.1:${s.nginx.port}`,
-    ALFA_AGENT_PAGES_DIR: path.join(dir, 'pages'),
+    // Where nginx's www-data workers can see them, as /var/www/alfa-pages on a server (not under the agent's dir).
+    ALFA_AGENT_PAGES_DIR: path.join(s.nginx.wwwDir, 'pages'),
     ALFA_AGENT_BACKUP_DIR: path.join(dir, 'backups'),
-    ALFA_AGENT_ACME_WEBROOT: path.join(dir, 'acme'),
+    ALFA_AGENT_ACME_WEBROOT: path.join(s.nginx.wwwDir, 'acme'),
     ALFA_AGENT_DB_MARIADB_URL: `mysql://${s.mariadb.adminUser}:${encodeURIComponent(s.mariadb.adminPassword)}@127.0.0.1:${s.mariadb.port}`,
     ALFA_AGENT_DB_POSTGRES_URL: s.postgres.url,
     ALFA_AGENT_DB_HOST_FOR_CONTAINERS: s.gateway,

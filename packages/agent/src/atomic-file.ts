@@ -11,6 +11,8 @@ export async function writeFileAtomic(file: string, data: string, mode = 0o600):
   const temp = path.join(dir, `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
   const handle = await fs.open(temp, 'wx', mode)
   try {
+    // open()'s mode passes through the umask (the unit sets 0077): set it exactly, e.g. 0644 for pages nginx reads.
+    await handle.chmod(mode)
     await handle.writeFile(data, 'utf8')
     await handle.sync()
   } finally {

@@ -27,9 +27,10 @@ describe('config', () => {
     const config = loadAgentConfig({ ALFA_AGENT_STATE_DIR: tempDir() })
     expect(config).toMatchObject({
       nginxArgvPrefix: ['nginx'],
-      nginxSitesDir: '/etc/nginx/conf.d',
+      nginxSitesDir: '/etc/nginx/alfa.d',
       nginxListen: '80',
-      pagesDir: path.join(tempDir(), 'pages'),
+      // Never under the 0700 state dir: nginx's workers (www-data) must read the pages and see the flags.
+      pagesDir: '/var/www/alfa-pages',
       backupDir: '/var/backups/alfa',
       dbHostForContainers: '172.17.0.1',
       containerBind: '127.0.0.1',

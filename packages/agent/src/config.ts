@@ -5,6 +5,13 @@ import { z } from 'zod'
 
 /** Where the default state lives on an installed server (systemd's StateDirectory=alfa-agent). */
 export const DEFAULT_STATE_DIR = '/var/lib/alfa-agent'
+/**
+ * Where nginx's pages and flag files live: readable by nginx's workers (www-data), so never under the 0700 state
+ * dir; install.sh creates it 0755, owned by the agent's user.
+ */
+export const DEFAULT_PAGES_DIR = '/var/www/alfa-pages'
+/** Client vhosts: a directory the agent's user owns, included from nginx's http block (install.sh sets it up). */
+export const DEFAULT_SITES_DIR = '/etc/nginx/alfa.d'
 /** Filesystems that matter on a host: the root and Docker's data; only those that exist are sampled. */
 const DEFAULT_DISK_MOUNTS = ['/', '/var/lib/docker']
 
@@ -69,13 +76,13 @@ const agentConfigSchema = z
     /** nginx's argv before `-t` / `-s reload` (production: ["sudo","-n","/usr/sbin/nginx"]; tests add -p/-c/-e). */
     nginxArgvPrefix: argvPrefix(['nginx']),
     /** One file per client, `alfa-<slug>.conf`; nginx.conf must include `<dir>/*.conf`. */
-    nginxSitesDir: absoluteDir.default('/etc/nginx/conf.d'),
+    nginxSitesDir: absoluteDir.default(DEFAULT_SITES_DIR),
     /** The plain-HTTP `listen` of every client site; also where the agent's health probes connect. */
     nginxListen: listenSchema.default('80'),
     /** The HTTPS `listen` of sites with a certificate. */
     nginxListenTls: listenSchema.default('443'),
-    /** maintenance.html, expired.html and the per-client flag files; default <stateDir>/pages. */
-    pagesDir: absoluteDir.optional(),
+    /** maintenance.html, expired.html and the per-client flag files: nginx's workers must be able to read them. */
+    pagesDir: absoluteDir.default(DEFAULT_PAGES_DIR),
     /** Final dumps of deleted clients. */
     backupDir: absoluteDir.default('/var/backups/alfa'),
     /** Admin connections to the server's engines (absent: that engine is not offered by this server). */
@@ -106,7 +113,6 @@ const agentConfigSchema = z
   .transform((c) => ({
     ...c,
     diskMounts: c.diskMounts ?? DEFAULT_DISK_MOUNTS.filter((mount) => existsSync(mount)),
-    pagesDir: c.pagesDir ?? path.join(c.stateDir, 'pages'),
   }))
 
 /** The agent's configuration after the file and the environment were merged and validated. */

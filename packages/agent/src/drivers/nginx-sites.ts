@@ -101,14 +101,20 @@ export function renderSite(
     "  # nginx's own returns below (proxy_intercept_errors is off): the app's 503/403 pass through untouched.",
     '  error_page 503 /__alfa_maintenance.html;',
     '  error_page 403 /__alfa_expired.html;',
-    `  location = /__alfa_maintenance.html { alias ${pages}/${MAINTENANCE_PAGE}; internal; add_header Retry-After 300 always; }`,
-    `  location = /__alfa_expired.html { alias ${pages}/${EXPIRED_PAGE}; internal; }`,
+    // The X-Alfa-* marks let the agent confirm through nginx what visitors get (drivers/confirm-site.ts). add_header
+    // in a location replaces the server's, so each page location repeats the site mark.
+    `  add_header X-Alfa-Site ${slug} always;`,
+    `  location = /__alfa_maintenance.html { alias ${pages}/${MAINTENANCE_PAGE}; internal; add_header Retry-After 300 always; add_header X-Alfa-Site ${slug} always; add_header X-Alfa-Page maintenance always; }`,
+    `  location = /__alfa_expired.html { alias ${pages}/${EXPIRED_PAGE}; internal; add_header X-Alfa-Site ${slug} always; add_header X-Alfa-Page expired always; }`,
     '',
     '  location / {',
     // `if` with `return` is the safe use of if in a location; maintenance wins over expiry, as in the app.
     `    if (-f ${pages}/${maintenanceFlag(slug)}) { return 503; }`,
     `    if (-f ${pages}/${expiredFlag(slug)}) { return 403; }`,
     `    proxy_pass http://${upstreamAddress(o.upstreamHost)}:${port};`,
+    // The app cannot forge the marks the agent trusts.
+    '    proxy_hide_header X-Alfa-Site;',
+    '    proxy_hide_header X-Alfa-Page;',
     '    proxy_http_version 1.1;',
     '    proxy_set_header Host $host;',
     '    proxy_set_header X-Real-IP $remote_addr;',
@@ -195,13 +201,29 @@ export function createNginxSites(o: NginxSitesOptions) {
      * The spec of the client's current site, read back from the file we rendered (the upstream port and whether it
      * serves TLS), so a switch can point it elsewhere and back; undefined when there is no site.
      */
-    async current(slug: string, domain: string): Promise<SiteSpec | undefined> {
+    async current(slug: string, domain?: string): Promise<SiteSpec | undefined> {
       const text = await readInside(o.sitesDir, siteFileName(slug))
       if (text === undefined) return undefined
       const port = /^\s*proxy_pass http:\/\/\S+:(\d+);$/m.exec(text)?.[1]
       if (port === undefined)
         throw new CommandError(wireError('INTERNAL', `${siteFileName(slug)} has no proxy_pass the agent wrote`))
-      return { slug, domain, upstreamPort: Number(port), tls: /^\s*listen \S+ ssl;$/m.test(text) }
+      const name = domain ?? /^\s*server_name (\S+);$/m.exec(text)?.[1]
+      if (name === undefined)
+        throw new CommandError(wireError('INTERNAL', `${siteFileName(slug)} has no server_name the agent wrote`))
+      return { slug, domain: name, upstreamPort: Number(port), tls: /^\s*listen \S+ ssl;$/m.test(text) }
+    },
+
+    /**
+     * Rewrites the client's site when its file differs from what this agent renders (a site written by an older
+     * agent lacks what confirming through nginx needs); false when there is no site or nothing changed.
+     */
+    async refresh(slug: string): Promise<boolean> {
+      const text = await readInside(o.sitesDir, siteFileName(slug))
+      if (text === undefined) return false
+      const spec = await this.current(slug)
+      if (!spec || renderSite(o, spec) === text) return false
+      await this.apply(spec)
+      return true
     },
 
     /**
@@ -226,7 +248,9 @@ export function createNginxSites(o: NginxSitesOptions) {
 
     /** Puts default maintenance and expiry pages in place unless the operator has written their own. */
     async ensurePages(): Promise<void> {
-      await fs.mkdir(o.pagesDir, { recursive: true, mode: 0o755 })
+      // nginx's workers run as another user (www-data): the directory must let them in whatever the agent's umask
+      // (the unit sets 0077). Set only when the agent creates it: an operator's own modes are theirs.
+      if ((await fs.mkdir(o.pagesDir, { recursive: true })) !== undefined) await fs.chmod(o.pagesDir, 0o755)
       for (const [name, html] of Object.entries(DEFAULT_PAGES)) {
         if ((await readInside(o.pagesDir, name)) === undefined) await writeInside(o.pagesDir, name, html)
       }

@@ -17,20 +17,50 @@ export function probeTarget(listen: string): { host: string; port: number } {
   return { host: address.replace(/^\[|\]$/g, ''), port }
 }
 
+/**
+ * Headers the agent's vhosts add to every answer (nginx-sites.ts): which client's site answered, and which of the
+ * pages nginx serves by itself it was. They tell the app's own 503 from nginx's maintenance page, and a client's
+ * site from a default server that answers any Host.
+ */
+export const SITE_HEADER = 'x-alfa-site'
+export const PAGE_HEADER = 'x-alfa-page'
+
+/** One answer as a visitor saw it, with the vhost's marks (null when absent). */
+export interface SiteAnswer extends ProbeOutcome {
+  /** X-Alfa-Site: the slug of the site that answered. */
+  site: string | null
+  /** X-Alfa-Page: `maintenance` or `expired` when nginx served that page itself. */
+  page: string | null
+}
+
+const header = (value: string | string[] | undefined): string | null =>
+  typeof value === 'string' ? value : (value?.[0] ?? null)
+
 /** One GET through nginx with the client's Host header, as a visitor's browser would arrive. */
 function getOnce(
   target: { host: string; port: number },
   domain: string,
   urlPath: string,
   timeoutMs: number,
-): Promise<ProbeOutcome> {
+): Promise<SiteAnswer> {
   const started = performance.now()
   const latency = () => Math.round(performance.now() - started)
+  const none = { site: null, page: null }
   return new Promise((resolve) => {
     const request = http.get(
-      { host: target.host, port: target.port, path: urlPath, headers: { host: domain }, timeout: timeoutMs },
+      // No keep-alive: a kept connection stays with the worker that accepted it, which after a reload may be an old
+      // worker still serving the previous configuration.
+      {
+        host: target.host,
+        port: target.port,
+        path: urlPath,
+        headers: { host: domain },
+        timeout: timeoutMs,
+        agent: false,
+      },
       (response) => {
         const statusCode = response.statusCode ?? null
+        const marks = { site: header(response.headers[SITE_HEADER]), page: header(response.headers[PAGE_HEADER]) }
         // The body is not needed, only the status; drain it so the socket is released.
         response.resume()
         response.on('end', () =>
@@ -38,14 +68,33 @@ function getOnce(
             available: statusCode !== null && statusCode >= 200 && statusCode < 300,
             statusCode,
             latencyMs: latency(),
+            ...marks,
           }),
         )
-        response.on('error', () => resolve({ available: false, statusCode, latencyMs: latency() }))
+        response.on('error', () => resolve({ available: false, statusCode, latencyMs: latency(), ...marks }))
       },
     )
     request.on('timeout', () => request.destroy(new Error('timeout')))
-    request.on('error', () => resolve({ available: false, statusCode: null, latencyMs: latency() }))
+    request.on('error', () => resolve({ available: false, statusCode: null, latencyMs: latency(), ...none }))
   })
+}
+
+/**
+ * GETs until `accept` holds for an answer or `withinMs` passes (nginx reloads asynchronously: an old worker may
+ * answer from the previous configuration for a moment), and returns the last answer.
+ */
+export async function probeUntil(
+  target: { host: string; port: number },
+  domain: string,
+  urlPath: string,
+  o: { withinMs: number; accept: (answer: SiteAnswer) => boolean; signal?: AbortSignal },
+): Promise<SiteAnswer> {
+  const deadline = Date.now() + o.withinMs
+  for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+    const answer = await getOnce(target, domain, urlPath, Math.max(1000, Math.min(10_000, deadline - Date.now())))
+    if (o.accept(answer) || Date.now() + delay > deadline || o.signal?.aborted) return answer
+    await sleep(delay, undefined, o.signal ? { signal: o.signal } : {}).catch(() => undefined)
+  }
 }
 
 /**
@@ -56,13 +105,11 @@ export async function probeThroughNginx(
   target: { host: string; port: number },
   domain: string,
   urlPath: string,
-  o: { withinMs: number; signal?: AbortSignal; onAttempt?: (outcome: ProbeOutcome) => void },
+  o: { withinMs: number; signal?: AbortSignal },
 ): Promise<ProbeOutcome> {
-  const deadline = Date.now() + o.withinMs
-  for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
-    const outcome = await getOnce(target, domain, urlPath, Math.max(1000, Math.min(10_000, deadline - Date.now())))
-    o.onAttempt?.(outcome)
-    if (outcome.available || Date.now() + delay > deadline || o.signal?.aborted) return outcome
-    await sleep(delay, undefined, o.signal ? { signal: o.signal } : {}).catch(() => undefined)
-  }
+  const { available, statusCode, latencyMs } = await probeUntil(target, domain, urlPath, {
+    ...o,
+    accept: (answer) => answer.available,
+  })
+  return { available, statusCode, latencyMs }
 }

@@ -7,6 +7,7 @@ import {
 } from '@alfa/protocol'
 import { CommandError, type CommandHandler } from '../../command-context.ts'
 import { dbAdminFor } from '../../drivers/database.ts'
+import { confirmServed } from './confirm-served.ts'
 import { clientDrivers } from './drivers.ts'
 import { stepLog, stepRunner } from './steps.ts'
 
@@ -20,7 +21,7 @@ export const clientConfigure: CommandHandler<'client.configure'> = async (ctx, d
   if (!parsed.success)
     throw new CommandError(wireErrorFromZod('INVALID_PAYLOAD', 'client.configure payload', parsed.error))
   const p = parsed.data
-  const { sites, containers } = clientDrivers(deps, ctx.signal)
+  const { sites, containers, confirm } = clientDrivers(deps, ctx.signal)
   const db = dbAdminFor(p.dbEngine, deps)
   const step = stepRunner(ctx)
 
@@ -32,14 +33,16 @@ export const clientConfigure: CommandHandler<'client.configure'> = async (ctx, d
     )
   }
 
+  let previousDomain: string | undefined
   if (p.domain) {
     const domain = p.domain
     await step('nginx', async () => {
-      const current = await sites.current(p.slug, domain)
+      const current = await sites.current(p.slug)
       if (!current) throw new CommandError(wireError('NOT_FOUND', `no site for ${p.slug} to move to ${domain}`))
+      previousDomain = current.domain
       // apply() tests the new file with nginx -t and puts the previous one back if nginx refuses it.
       await sites.apply({ ...current, domain })
-      stepLog(ctx, 'nginx')(`site of ${p.slug} now answers for ${domain}`)
+      stepLog(ctx, 'nginx')(`site of ${p.slug} rewritten for ${domain}`)
     })
   }
   const flags = { maintenance: p.settings.maintenance, expired: p.expired }
@@ -47,12 +50,7 @@ export const clientConfigure: CommandHandler<'client.configure'> = async (ctx, d
   await step('flags', async () => {
     await sites.ensurePages()
     await sites.setFlags(p.slug, flags)
-    stepLog(
-      ctx,
-      'flags',
-    )(
-      `nginx serves ${flags.maintenance ? 'the maintenance page' : flags.expired ? 'the expiry page' : 'the app'} for ${p.slug}`,
-    )
+    stepLog(ctx, 'flags')(`flags of ${p.slug}: maintenance ${flags.maintenance}, expired ${flags.expired}`)
   })
   await step('settings', async () => {
     await db.writeSettings(dbNameForSlug(p.slug), p.settings)
@@ -64,6 +62,8 @@ export const clientConfigure: CommandHandler<'client.configure'> = async (ctx, d
       `cloud_settings written (maintenance ${s.maintenance}, expire_date ${s.expireDate ?? 'none'}, turbostart ${s.turbostart}, tutorial ${s.tutorial}, version ${s.version ?? 'none'})`,
     )
   })
+  // Last, so that what a visitor sees and what the app reads (cloud_settings) change together, as they did before.
+  await step('confirm', () => confirmServed(ctx, sites, confirm, p.slug, flags, previousDomain))
   const result: ClientConfigureResult = flags
   return result
 }

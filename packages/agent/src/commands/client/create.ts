@@ -10,7 +10,7 @@ import {
 } from '@alfa/protocol'
 import { CommandError, type CommandContext, type CommandHandler, type HandlerDeps } from '../../command-context.ts'
 import { dbAdminFor, type DbAdmin } from '../../drivers/database.ts'
-import { probeThroughNginx } from '../../drivers/probe.ts'
+import { confirmSite, describeAnswer } from '../../drivers/confirm-site.ts'
 import { clientDrivers, type ClientDrivers } from './drivers.ts'
 import { containerEnv } from './env.ts'
 import { stepLog, stepRunner, rollbackSteps } from './steps.ts'
@@ -171,19 +171,25 @@ async function runPipeline(
   })
 
   await step('health', async () => {
-    const outcome = await probeThroughNginx(probeTarget, p.domain, profile.healthPath, {
-      withinMs: deps.config.healthTimeoutMs,
-      signal: ctx.signal,
-    })
-    if (!outcome.available) {
-      throw new Error(
-        `http://${p.domain}${profile.healthPath} did not answer 2xx through nginx (last status ${outcome.statusCode ?? 'none'})`,
-      )
-    }
+    // Through nginx with the client's Host header, and answered by this client's site (a default server would answer
+    // any Host with its own 200): confirm-site.ts.
+    const answer = await confirmSite(
+      {
+        target: probeTarget,
+        pagesDir: deps.config.pagesDir,
+        withinMs: deps.config.healthTimeoutMs,
+        signal: ctx.signal,
+      },
+      p,
+      'healthy',
+      profile.healthPath,
+    )
     stepLog(
       ctx,
       'health',
-    )(`http://${p.domain}${profile.healthPath} answered ${outcome.statusCode} in ${outcome.latencyMs} ms`)
+    )(
+      `http://${p.domain}${profile.healthPath} through nginx: ${describeAnswer(answer, p.slug)} in ${answer.latencyMs} ms`,
+    )
   })
 
   ctx.log(`client ${p.slug} is ready at ${tls ? 'https' : 'http'}://${p.domain}`, { step: 'done' })

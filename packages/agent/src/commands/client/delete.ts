@@ -10,6 +10,7 @@ import {
 import { CommandError, type CommandHandler } from '../../command-context.ts'
 import { dbAdminFor } from '../../drivers/database.ts'
 import { createEmptyInside, removeInside } from '../../drivers/safe-files.ts'
+import { confirmGone } from './confirm-served.ts'
 import { clientDrivers } from './drivers.ts'
 import { stamp } from './snapshot.ts'
 import { stepLog, stepRunner } from './steps.ts'
@@ -24,7 +25,7 @@ export const clientDelete: CommandHandler<'client.delete'> = async (ctx, deps) =
   if (!parsed.success)
     throw new CommandError(wireErrorFromZod('INVALID_PAYLOAD', 'client.delete payload', parsed.error))
   const p = parsed.data
-  const { sites, containers } = clientDrivers(deps, ctx.signal)
+  const { sites, containers, confirm } = clientDrivers(deps, ctx.signal)
   const db = dbAdminFor(p.dbEngine, deps)
   const dbName = dbNameForSlug(p.slug)
   const step = stepRunner(ctx)
@@ -64,8 +65,13 @@ export const clientDelete: CommandHandler<'client.delete'> = async (ctx, deps) =
     stepLog(ctx, 'container')(removed.container ? `${containerNameForSlug(p.slug)} removed` : 'no container to remove')
   })
   await step('nginx', async () => {
+    const served = await sites.current(p.slug)
     removed.site = await sites.remove(p.slug)
+    // A flag left behind would put a later client of the same slug in maintenance or expiry from its first request.
+    if (served) await sites.setFlags(p.slug, { maintenance: false, expired: false })
     stepLog(ctx, 'nginx')(removed.site ? `${sites.fileOf(p.slug)} removed, nginx reloaded` : 'no site to remove')
+    // The name must no longer reach the client through nginx (an old worker may, for a moment, after the reload).
+    if (served) await confirmGone(ctx, confirm, served)
   })
   await step('database', async () => {
     const before = await db.drop(dbName)

@@ -1,11 +1,19 @@
 import type { HandlerDeps } from '../../command-context.ts'
+import { confirmSite, type SiteExpectation } from '../../drivers/confirm-site.ts'
 import { createContainers } from '../../drivers/containers.ts'
 import { createNginxSites } from '../../drivers/nginx-sites.ts'
 import { probeTarget } from '../../drivers/probe.ts'
 
+/**
+ * How long an action retries before it says nginx does not show its effect: a reload replaces workers
+ * asynchronously, and an old worker answers from the previous configuration until it exits.
+ */
+const CONFIRM_WITHIN_MS = 15_000
+
 /** The drivers a client command works with, built from the handler's deps and configuration. */
 export function clientDrivers(deps: HandlerDeps, signal: AbortSignal) {
   const { config } = deps
+  const target = probeTarget(config.nginxListen)
   return {
     sites: createNginxSites({
       exec: deps.exec,
@@ -20,7 +28,10 @@ export function clientDrivers(deps: HandlerDeps, signal: AbortSignal) {
       signal,
     }),
     containers: createContainers({ docker: deps.docker, serverId: deps.serverId, bind: config.containerBind }),
-    probeTarget: probeTarget(config.nginxListen),
+    probeTarget: target,
+    /** Confirms through the local nginx, with the client's Host header, what visitors of `site` get now. */
+    confirm: (site: { slug: string; domain: string }, expected: SiteExpectation, urlPath?: string) =>
+      confirmSite({ target, pagesDir: config.pagesDir, withinMs: CONFIRM_WITHIN_MS, signal }, site, expected, urlPath),
   }
 }
 
