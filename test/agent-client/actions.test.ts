@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto'
 import { dbNameForSlug, type ClientAppPayload, type ClientCreatePayload, type ClientSettings } from '@alfa/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { verifyPassword } from '../fixtures/app/src/password.ts'
+import { verifyPassword } from '../../packages/demo-app/src/app/password.ts'
 import { fetchVhost } from '../support/nginx.ts'
 import { waitUntil } from '../support/process.ts'
 import { clientQuery, mainContainer } from './client-db.ts'
