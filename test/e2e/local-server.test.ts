@@ -116,17 +116,21 @@ describe('./scripts/start hosts clients at once', () => {
     expect((await api('GET', `/clients/${id}`)).json.data.attributes.version).toBe('1.0.0')
     console.log(`local-server: ./scripts/start to the first client answering at its url: ${firstAnswerMs} ms`)
 
+    const waitOperation = async (opId: string, what: string) => {
+      let status = ''
+      await waitUntil(
+        async () => {
+          status = (await api('GET', `/operations/${opId}`)).json.data.attributes.status
+          return ['succeeded', 'failed', 'interrupted'].includes(status)
+        },
+        { timeoutMs: 60_000, what: `${what} to end` },
+      )
+      expect(status, `${what} ended ${status}`).toBe('succeeded')
+    }
     const act = async (action: string) => {
       const res = await api('POST', `/clients/${id}/${action}`)
       expect(res.status, JSON.stringify(res.json)).toBe(202)
-      await waitUntil(
-        async () =>
-          ['succeeded', 'failed'].includes(
-            (await api('GET', `/operations/${res.json.data.id}`)).json.data.attributes.status,
-          ),
-        { timeoutMs: 60_000, what: `${action} to end` },
-      )
-      expect((await api('GET', `/operations/${res.json.data.id}`)).json.data.attributes.status).toBe('succeeded')
+      await waitOperation(res.json.data.id, action)
     }
     const expectStatus = (status: number, what: string) =>
       waitUntil(async () => (await site().catch(() => ({ status: 0 }))).status === status, {
@@ -154,6 +158,9 @@ describe('./scripts/start hosts clients at once', () => {
     })
     expect(expired.status, JSON.stringify(expired.json)).toBe(200)
     await expectStatus(403, 'the expiry page')
+    const expiryOp: string | undefined = (expired.json.meta ?? expired.json.data.meta)?.operation?.id
+    expect(expiryOp).toBeDefined()
+    await waitOperation(expiryOp!, 'expire_date')
 
     // Delete: the site is gone (nginx's default server answers for an unknown name).
     const deleted = await api('DELETE', `/clients/${id}`)
