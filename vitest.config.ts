@@ -10,7 +10,7 @@ export default defineConfig({
           name: 'unit',
           // Each project has its own worker limit, which vitest allows only when the projects run in separate groups.
           sequence: { groupOrder: 1 },
-          include: ['packages/*/src/**/*.test.ts'],
+          include: ['packages/*/src/**/*.test.ts', 'bench/lib/**/*.test.ts'],
           environment: 'node',
           testTimeout: 30_000,
         },

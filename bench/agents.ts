@@ -17,6 +17,7 @@ import { cleanup, installExitHandlers, onCleanup, trackChild } from './lib/clean
 import { startMasterProcess } from './lib/master-process.ts'
 import { runPhase, type PhaseOptions, type Target } from './lib/phase.ts'
 import { parentPid } from './lib/proc.ts'
+import { benchArgs } from './lib/cli-args.ts'
 import { printReport, type BenchReport } from './lib/report.ts'
 import { committedTransactions, seedAgents, storedFrameCount } from './lib/seed.ts'
 import { SimPool } from './lib/sim-pool.ts'
@@ -26,6 +27,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const INTERVAL_MS = 5_000
 
 const { values: opt } = parseArgs({
+  args: benchArgs(),
   options: {
     agents: { type: 'string', default: '1000' },
     procs: { type: 'string' },

@@ -6,6 +6,7 @@ import fs from 'node:fs/promises'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import type { MetricsSample } from '@alfa/protocol'
+import { benchArgs } from './lib/cli-args.ts'
 import { systemClock } from '../packages/master/src/clock.ts'
 import { openDatabase } from '../packages/master/src/db/open-database.ts'
 import { createLogger } from '../packages/master/src/logger.ts'
@@ -17,6 +18,7 @@ import { seedAgents } from './lib/seed.ts'
 import { metricsFrameText } from './lib/sim-frames.ts'
 
 const { values: opt } = parseArgs({
+  args: benchArgs(),
   options: { servers: { type: 'string', default: '15000' }, rounds: { type: 'string', default: '5' } },
 })
 const N = Math.min(50_000, Math.max(1, Number(opt.servers) || 15_000))

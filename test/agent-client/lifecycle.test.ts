@@ -12,7 +12,7 @@ import {
 } from '@alfa/protocol'
 import mysql from 'mysql2/promise'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { verifyPassword } from '../fixtures/app/src/password.ts'
+import { verifyPassword } from '../../packages/demo-app/src/app/password.ts'
 import { fetchVhost } from '../support/nginx.ts'
 import { waitUntil } from '../support/process.ts'
 import { allLines, FIXTURE_PROFILE, startAgentClientEnv, type AgentClientEnv } from './harness.ts'

@@ -1,5 +1,5 @@
 import path from 'node:path'
-import { readFile } from 'node:fs/promises'
+import { chmod, readFile, rm } from 'node:fs/promises'
 import { afterAll, describe, expect, it } from 'vitest'
 import { REPO_ROOT } from '../support/cluster.ts'
 import { basic } from '../support/master-app.ts'
@@ -11,17 +11,24 @@ const PASSWORD = 'Start-Script-Pass-9'
 /** The README's first command, as a user runs it: ./scripts/start, on the embedded database. */
 describe('./scripts/start', () => {
   let proc: ServiceProcess | undefined
+  let dir: string | undefined
   afterAll(async () => {
-    await proc?.stop({ timeoutMs: 20_000 })
+    await proc?.stop({ timeoutMs: 40_000 })
+    if (dir) await rm(dir, { recursive: true, force: true })
   })
 
   it('starts the master with an online local agent; a server created with POST survives a restart', async () => {
-    const dir = await makeTempDir('alfa-start')
+    dir = await makeTempDir('alfa-start')
+    // nginx's workers (www-data) must reach the local server's pages under the data dir; mkdtemp makes it 0700.
+    await chmod(dir, 0o755)
     const port = await freePort()
     const env = {
       ...process.env,
       ALFA_PORT: String(port),
-      ALFA_DATA_DIR: path.join(dir, 'data'),
+      // Ports of our own: a developer's ./scripts/start may hold the defaults (8880, 3307).
+      ALFA_SITES_PORT: String(await freePort('0.0.0.0')),
+      ALFA_MARIADB_PORT: String(await freePort('0.0.0.0')),
+      ALFA_DATA_DIR: path.join(dir!, 'data'),
       ALFA_ADMIN_USER: 'admin',
       ALFA_ADMIN_PASSWORD: PASSWORD,
       ALFA_LOG_LEVEL: 'info',
@@ -37,7 +44,7 @@ describe('./scripts/start', () => {
     }
     const start = (n: number) => {
       proc = spawnService('scripts/start', path.join(REPO_ROOT, 'scripts/start'), [], {
-        logPath: path.join(dir, `start-${n}.log`),
+        logPath: path.join(dir!, `start-${n}.log`),
         cwd: REPO_ROOT,
         env,
       })
@@ -60,7 +67,7 @@ describe('./scripts/start', () => {
       }),
     })
     expect(created.status).toBe(201)
-    await proc!.stop({ timeoutMs: 20_000 })
+    await proc!.stop({ timeoutMs: 40_000 })
     expect(await fetch(url + '/health').catch(() => 'down')).toBe('down')
 
     start(2)
@@ -72,6 +79,6 @@ describe('./scripts/start', () => {
     const names = (await get('/servers?filter[active]=all'))!.data.map((s) => s.attributes.name).sort()
     expect(names).toEqual(['local', 'survivor'])
     // The local agent kept its credential: no second enrollment on the second start.
-    expect(await readFile(path.join(dir, 'start-2.log'), 'utf8')).not.toMatch(/enrolling the local agent/)
+    expect(await readFile(path.join(dir!, 'start-2.log'), 'utf8')).not.toMatch(/enrolling the local agent/)
   })
 })

@@ -15,6 +15,7 @@ async function main() {
     clock: systemClock,
     services: readTuning(),
     localAgent: process.env.ALFA_LOCAL_AGENT === '1',
+    ...(process.env.ALFA_SITES_PORT ? { localSitesPort: sitesPort(process.env.ALFA_SITES_PORT) } : {}),
   })
   if (master.boot.generatedPassword) {
     // Printed once, on the terminal only: the JSON log never carries it, and it is not stored in clear anywhere.
@@ -43,6 +44,14 @@ async function main() {
   }
   process.on('SIGTERM', () => shutdown('SIGTERM'))
   process.on('SIGINT', () => shutdown('SIGINT'))
+}
+
+/** ALFA_SITES_PORT, checked: it goes into every local client's URL. */
+function sitesPort(value: string): number {
+  const port = Number(value)
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new Error(`invalid configuration: ALFA_SITES_PORT: ${JSON.stringify(value)} is not a port (1-65535)`)
+  return port
 }
 
 /** Timing knobs (documented in README.md); tests shorten them to keep runs fast. */

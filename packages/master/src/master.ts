@@ -25,6 +25,8 @@ export async function startMaster(opts: {
   app?: AppOptions
   /** Create the "local" server and a token for the local agent (./scripts/start). */
   localAgent?: boolean
+  /** The local nginx's port for client sites (ALFA_SITES_PORT), recorded on the "local" server. */
+  localSitesPort?: number
 }) {
   const { config, logger, clock } = opts
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger })
@@ -32,7 +34,7 @@ export async function startMaster(opts: {
   const services = createServices({ prisma: db.prisma, sql: db.sql, logger, clock, secretKey, ...opts.services })
   const boot = await services.adminCredentials.bootstrap({ user: config.adminUser, password: config.adminPassword })
   await services.start()
-  if (opts.localAgent) await bootstrapLocalServer(services, config.dataDir, logger)
+  if (opts.localAgent) await bootstrapLocalServer(services, config.dataDir, logger, opts.localSitesPort)
   const app = createApp(services, {
     maxBodyBytes: config.maxBodyBytes,
     ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),

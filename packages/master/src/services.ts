@@ -16,6 +16,7 @@ import { createSecretBox } from './secrets/secret-box.ts'
 import { createMailServices, type MailConfig } from './mail/mail-services.ts'
 import { createProfileResolver, type ProfileResolver } from './clients/app-profiles.ts'
 import { createClientService } from './clients/client-service.ts'
+import { createDefaultImage } from './clients/default-image.ts'
 import { createClientMonitor, type ClientMonitorOptions } from './clients/client-monitor.ts'
 import { createClientActions } from './clients/client-actions.ts'
 import { createExpiryEnforcer } from './clients/expiry-enforcer.ts'
@@ -84,6 +85,7 @@ export function createServices(deps: ServicesDeps) {
   const clientMonitor = createClientMonitor({ prisma, hub, clock, logger, profiles, ...deps.clientMonitor })
   const clients = createClientService({
     prisma,
+    defaultImage: createDefaultImage({ prisma, sql: deps.sql, hub }),
     hub,
     operations,
     completions,

@@ -92,6 +92,8 @@ export const ClientCreateResult = z.object({
     .regex(/^https?:\/\/[a-z0-9.-]+(?::[0-9]{1,5})?\/?$/, 'an http(s) URL of the domain'),
   /** Whether HTTPS is in place (a certificate was obtained or already present). */
   tls: z.boolean(),
+  /** The version the client runs: its image's alfa.version label, else its tag (the master shows it at once). */
+  version: z.string().min(1).max(128).optional(),
 })
 export type ClientCreateResult = z.infer<typeof ClientCreateResult>
 

@@ -1,7 +1,7 @@
 import Docker from 'dockerode'
 import { metricsFrameSchema } from '@alfa/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ensureBaseImages } from '../../../../test/support/docker.ts'
+import { ensureBaseImages } from '../../../demo-app/src/index.ts'
 import { newId, silentLogger } from '../test-helpers.ts'
 import { dockerCpuPercent } from './containers.ts'
 import { cpuPercent, parseMeminfo, parseNetDev, parseProcStat } from './proc.ts'

@@ -4,9 +4,11 @@ import type { Client, Server } from '../generated/prisma/client.ts'
 /** YYYY-MM-DD of a date-only column. */
 export const isoDay = (d: Date | null) => (d ? d.toISOString().slice(0, 10) : null)
 
-/** The direct link to the client's cloud, as the Mol admin links to it. */
-export function clientUrl(client: Pick<Client, 'domain'>, server?: Pick<Server, 'tlsEnabled'> | null) {
-  return `${server?.tlsEnabled ? 'https' : 'http'}://${client.domain}/`
+/** The direct link to the client's cloud, as the Mol admin links to it; a server's non-80 sites port is in it. */
+export function clientUrl(client: Pick<Client, 'domain'>, server?: Pick<Server, 'tlsEnabled' | 'sitesPort'> | null) {
+  if (server?.tlsEnabled) return `https://${client.domain}/`
+  const port = server?.sitesPort && server.sitesPort !== 80 ? `:${server.sitesPort}` : ''
+  return `http://${client.domain}${port}/`
 }
 
 /** A client row as a JSON:API resource; the owner's password never appears. */

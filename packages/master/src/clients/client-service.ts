@@ -10,14 +10,16 @@ import type { OperationService } from '../operations/operation-service.ts'
 import type { SecretBox } from '../secrets/secret-box.ts'
 import type { ProfileResolver } from './app-profiles.ts'
 import type { ClientWrite } from './client-schemas.ts'
+import type { DefaultImage } from './default-image.ts'
 import { isoDay } from './client-serializer.ts'
+import { createdVersion } from './default-image.ts'
 
 export const CREATE_STEPS = ['database', 'container', 'nginx', 'tls', 'settings', 'migrate', 'owner', 'health']
 const CREATE_DEADLINE_MS = 15 * 60_000
 const DELETE_DEADLINE_MS = 15 * 60_000
 /** Lines one create_log answer carries at most; a poller continues with since=. */
 const CREATE_LOG_MAX_LINES = 10_000
-const REQUIRED_ON_CREATE = ['name', 'slug', 'image', 'ownerLogin', 'ownerEmail', 'ownerPassword'] as const
+const REQUIRED_ON_CREATE = ['name', 'slug', 'ownerLogin', 'ownerEmail', 'ownerPassword'] as const
 const CREATE_ONLY = ['slug', 'server', 'image', 'ownerPassword'] as const
 
 export interface ClientServiceDeps {
@@ -28,6 +30,8 @@ export interface ClientServiceDeps {
   secretBox: SecretBox
   profiles: ProfileResolver
   clock: Clock
+  /** The image of a create that names none (clients/default-image.ts). */
+  defaultImage: DefaultImage
   /** Refreshes availability and users count right after a create. */
   monitor?: { refresh(clientId: string): Promise<void> }
 }
@@ -53,7 +57,7 @@ export function createClientService(deps: ClientServiceDeps) {
       const image = client?.image
         ? await prisma.image.findFirst({ where: { serverId: op.serverId ?? undefined, ref: client.image } })
         : null
-      const version = image?.version ?? client?.image?.split(':')[1] ?? null
+      const version = createdVersion(outcome.data) ?? image?.version ?? client?.image?.split(':')[1] ?? null
       await prisma.client.update({
         where: { id: op.clientId },
         data: { status: 'active', available: true, availableCheckedAt: now, version },
@@ -122,6 +126,7 @@ export function createClientService(deps: ClientServiceDeps) {
       const weakness = passwordWeakness(attrs.ownerPassword!, attrs.ownerLogin)
       if (weakness) throw new Invalid([pointer('ownerPassword', `password ${weakness}`, 'weak_password')])
       const server = await placeOn(attrs.server)
+      attrs = { ...attrs, image: attrs.image ?? (await deps.defaultImage(server.id)) }
       const domain = attrs.domain ?? `${attrs.slug}.${server.baseDomain}`
       if (domain.length > 253)
         throw new Invalid([pointer('domain', 'the default domain would be longer than 253 characters')])

@@ -39,7 +39,7 @@ export function createCustomerLetters(deps: CustomerLettersDeps) {
   async function liveClient(id: string): Promise<LetterClient> {
     const client = await prisma.client.findUnique({
       where: { id },
-      include: { server: { select: { tlsEnabled: true } } },
+      include: { server: { select: { tlsEnabled: true, sitesPort: true } } },
     })
     if (!client || client.deletedAt || client.status === 'deleted') throw new NotFound('client', id)
     return client

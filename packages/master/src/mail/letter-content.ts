@@ -1,3 +1,4 @@
+import { clientUrl } from '../clients/client-serializer.ts'
 import type { Client } from '../generated/prisma/client.ts'
 import { daysBetween, formatDate, isoDate, relativeDays, todayIn } from './calendar.ts'
 import { letterLanguage, renderLetter, type LetterKind, type LetterLanguage } from './letter-templates.ts'
@@ -17,7 +18,7 @@ export const DEFAULT_EXTEND_TEXT: Record<LetterLanguage, string> = {
 }
 
 /** The client fields a letter needs, with its server's TLS flag for the URL. */
-export type LetterClient = Client & { server: { tlsEnabled: boolean } }
+export type LetterClient = Client & { server: { tlsEnabled: boolean; sitesPort: number | null } }
 
 /** A letter ready for the mailer and the EmailLog row. */
 export interface ComposedLetter {
@@ -31,7 +32,7 @@ export interface ComposedLetter {
 
 /** The address the customer opens: https when the client's server serves TLS. */
 export function cloudUrl(client: LetterClient): string {
-  return `${client.server.tlsEnabled ? 'https' : 'http'}://${client.domain}/`
+  return clientUrl(client, client.server)
 }
 
 /** success goes to the owner; expiry letters to the contact address when one is set (it is often accounting). */

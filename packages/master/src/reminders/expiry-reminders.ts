@@ -123,7 +123,7 @@ export function createExpiryReminders(opts: ExpiryRemindersOptions) {
         deletedAt: null,
         expireDate: { gte: from, lte: new Date(from.getTime() + reach * 86_400_000) },
       },
-      include: { server: { select: { tlsEnabled: true } } },
+      include: { server: { select: { tlsEnabled: true, sitesPort: true } } },
     })
     if (clients.length === 0) return report
     const rows = await prisma.emailLog.findMany({

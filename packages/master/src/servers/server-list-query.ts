@@ -26,7 +26,7 @@ function sortColumn(field: string): string {
 
 /** The page's servers with their live-client count and what the list shows of the stored latest sample (the headline). */
 const PAGE_COLUMNS = `s.id, s.name, s.host, s.role::text AS role, s.active, s."baseDomain", s."dbEngine"::text AS "dbEngine",
-  s."maxClients", s."tlsEnabled", s.online, s."lastSeenAt", s."agentVersion", s."createdAt", s."updatedAt",
+  s."maxClients", s."tlsEnabled", s."sitesPort", s.online, s."lastSeenAt", s."agentVersion", s."createdAt", s."updatedAt",
   CASE WHEN m.sample IS NULL THEN NULL ELSE jsonb_build_object('ts', m.sample->'ts', 'host',
     jsonb_build_object('cpu', m.sample->'host'->'cpu', 'load', m.sample->'host'->'load', 'mem', m.sample->'host'->'mem')) END AS headline,
   m."takenAt",
@@ -99,6 +99,7 @@ export function createServerListQuery(deps: { sql: Sql; totalTtlMs?: number; now
           dbEngine: r.dbEngine,
           maxClients: r.maxClients,
           tlsEnabled: r.tlsEnabled,
+          sitesPort: r.sitesPort,
           online: r.online,
           lastSeenAt: r.lastSeenAt,
           agentVersion: r.agentVersion,

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi'
-import { domainSchema, hostSchema, serverNameSchema } from '@alfa/protocol'
+import { domainSchema, hostSchema, portSchema, serverNameSchema } from '@alfa/protocol'
 import { listQuerySchema } from '../http/list-query.ts'
 import { collectionDocumentSchema, resourceDocumentSchema, writeDocumentSchema } from '../http/resource-schemas.ts'
 
@@ -22,6 +22,8 @@ export const serverWritableAttributes = z
     maxClients: z.number().int().min(0).max(10_000),
     /** Whether certbot issues certificates for the server's client sites. */
     tlsEnabled: z.boolean(),
+    /** Port the client sites answer plain HTTP on when not 80 (client URLs carry it); null for 80. */
+    sitesPort: portSchema.nullable(),
   })
   .partial()
 
@@ -36,6 +38,7 @@ export const serverAttributesSchema = z.object({
   dbEngine: z.enum(['mariadb', 'postgresql']),
   maxClients: z.number().int(),
   tlsEnabled: z.boolean(),
+  sitesPort: z.number().int().nullable(),
   /** Read-only: whether the server's agent is connected right now. */
   online: z.boolean(),
   lastSeenAt: z.string().nullable(),

@@ -54,6 +54,7 @@ export function serverResource(
       dbEngine: row.dbEngine,
       maxClients: row.maxClients,
       tlsEnabled: row.tlsEnabled,
+      sitesPort: row.sitesPort,
       online: opts.online ?? row.online,
       lastSeenAt: lastSeenAt?.toISOString() ?? null,
       agentVersion: opts.agentVersion ?? row.agentVersion,

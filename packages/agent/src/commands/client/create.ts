@@ -13,6 +13,7 @@ import { dbAdminFor, type DbAdmin } from '../../drivers/database.ts'
 import { confirmSite, describeAnswer } from '../../drivers/confirm-site.ts'
 import { clientDrivers, type ClientDrivers } from './drivers.ts'
 import { containerEnv } from './env.ts'
+import { imageVersion } from './image-version.ts'
 import { stepLog, stepRunner, rollbackSteps } from './steps.ts'
 
 /** Migrations and the owner's password may take a while on a big app; the command's deadline bounds them too. */
@@ -63,6 +64,9 @@ async function runPipeline(
   // Both secrets are removed from every line of app output and every error message this command reports.
   const secrets = [dbPassword, p.ownerPassword]
   const url = `http://${p.domain}`
+  // The image says what version the client runs: container env, cloud_settings and the result carry it.
+  const version = (await imageVersion(deps.docker, p.image)) ?? p.settings.version ?? undefined
+  const settings = { ...p.settings, version: version ?? null }
 
   await step('database', async () => {
     const created = await db.create(dbName, dbPassword)
@@ -78,11 +82,6 @@ async function runPipeline(
   const container = await step('container', async () => {
     const log = stepLog(ctx, 'container')
     if (await containers.remove(p.slug)) log(`removed ${containerNameForSlug(p.slug)} left by an earlier run`)
-    const imageVersion = await deps.docker
-      .getImage(p.image)
-      .inspect()
-      .then((info) => info.Config.Labels?.['alfa.version'])
-      .catch(() => undefined)
     const env = containerEnv(p.env, {
       dbConnection: db.laravelConnection,
       dbHost: deps.config.dbHostForContainers,
@@ -91,7 +90,7 @@ async function runPipeline(
       dbUser: dbName,
       dbPassword,
       url: p.tls ? `https://${p.domain}` : url,
-      version: p.settings.version ?? imageVersion,
+      version,
     })
     made.container = true
     const started = await containers.createAndStart({
@@ -145,7 +144,7 @@ async function runPipeline(
   })
 
   await step('settings', async () => {
-    await db.writeSettings(dbName, p.settings)
+    await db.writeSettings(dbName, settings)
     stepLog(
       ctx,
       'settings',
@@ -200,6 +199,7 @@ async function runPipeline(
     siteFile,
     url: `${tls ? 'https' : 'http'}://${p.domain}`,
     tls,
+    ...(version ? { version } : {}),
   }
 }
 

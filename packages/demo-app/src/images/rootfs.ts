@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { runCommand } from './process.ts'
+import { run } from './run.ts'
 
 // There is no container registry here (MACHINE-NOTES.md): base images are root filesystems assembled from the
 // host's own static busybox and node binaries, then imported into Docker.
@@ -12,7 +12,7 @@ const BUSYBOX_CANDIDATES = ['/usr/bin/busybox', '/bin/busybox']
 export async function buildBusyboxRootfs(dir: string): Promise<void> {
   const busybox = await hostBusybox()
   await copyInto(dir, busybox, '/bin/busybox')
-  const { stdout } = await runCommand(busybox, ['--list-full'])
+  const stdout = await run(busybox, ['--list-full'])
   for (const applet of stdout.split('\n').filter((line) => line !== '' && line !== 'bin/busybox')) {
     const link = path.join(dir, applet)
     await fs.mkdir(path.dirname(link), { recursive: true })
@@ -61,12 +61,14 @@ async function hostBusybox(): Promise<string> {
     )
       return candidate
   }
-  throw new Error(`busybox not found (${BUSYBOX_CANDIDATES.join(', ')}): install busybox-static (scripts/test does)`)
+  throw new Error(
+    `busybox not found (${BUSYBOX_CANDIDATES.join(', ')}): install busybox-static (scripts/test and scripts/start do)`,
+  )
 }
 
 /** Absolute paths from `ldd node`: "libx.so.6 => /lib/.../libx.so.6 (0x…)" and the loader "/lib64/ld-….so.2 (0x…)". */
 async function nodeLibraries(): Promise<string[]> {
-  const { stdout } = await runCommand('ldd', [process.execPath])
+  const stdout = await run('ldd', [process.execPath])
   const libs = stdout
     .split('\n')
     .map((line) => /=>\s*(\/\S+)/.exec(line)?.[1] ?? /^\s*(\/\S+)\s+\(/.exec(line)?.[1])
