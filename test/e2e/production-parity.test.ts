@@ -29,7 +29,7 @@ import {
 import { startMariadb, type PrivateMariadb } from '../support/mariadb.ts'
 import { fetchVhost } from '../support/nginx.ts'
 import { makeTempDir, runCommand, waitUntil, type ServiceProcess } from '../support/process.ts'
-import { verifyPassword } from '../fixtures/app/src/password.ts'
+import { verifyPassword } from '../../packages/demo-app/src/app/password.ts'
 
 const NEW_PASSWORD = 'Parity-Lab-Secret-42'
 
