@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startCluster, type Cluster } from '../support/cluster.ts'
 import { BUSYBOX_IMAGE } from '../support/docker.ts'
 import { fetchVhost } from '../support/nginx.ts'
-import { makeTempDir, waitUntil } from '../support/process.ts'
+import { makeTempDir } from '../support/process.ts'
 import { removeServerContainers, startServerServices, type ServerServices } from '../support/server-services.ts'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- documents are inspected loosely in tests
@@ -234,5 +234,20 @@ describe('fleet operations on a server (real Docker, nginx, MariaDB)', () => {
     const skipped = again.json.data.attributes.plan.phases[0].skipped.map((s: Json) => s.slug)
     expect(skipped).toEqual(['fl-a', 'fl-b'])
     expect(again.json.data.attributes.waves).toEqual([[['fl-c'], ['fl-d']]])
+  })
+
+  it('deploy?migrate=1 keeps each client on its recorded image and chains migrate_all for those deployed', async () => {
+    const op = await parent('POST', `/server/${server.id}/deploy?migrate=1`)
+    expect(op.attributes.status, JSON.stringify(op.attributes.result)).toBe('succeeded')
+    expect(op.attributes.result.phases.map((p: Json) => [p.action, p.counts.succeeded])).toEqual([
+      ['deploy', 4],
+      ['migrate', 4],
+    ])
+    expect(op.attributes.steps.map((s: Json) => [s.name, s.status])).toEqual([
+      ['deploy', 'done'],
+      ['migrate', 'done'],
+    ])
+    expect(op.attributes.result.counts).toMatchObject({ succeeded: 8, failed: 0 })
+    expect(await Promise.all(SLUGS.map(version))).toEqual(['2.0.0', '2.0.0', '1.0.0', '1.0.0'])
   })
 })
