@@ -250,4 +250,31 @@ describe('fleet operations on a server (real Docker, nginx, MariaDB)', () => {
     expect(op.attributes.result.counts).toMatchObject({ succeeded: 8, failed: 0 })
     expect(await Promise.all(SLUGS.map(version))).toEqual(['2.0.0', '2.0.0', '1.0.0', '1.0.0'])
   })
+
+  it('a changed record (memory limit) shows in the dry run; deploy recreates only that container, data kept', async () => {
+    const id = clients.get('fl-d')!.id
+    const res = await c.api('POST', '/clients', { data: { type: 'clients', id, attributes: { memoryLimitMb: 192 } } })
+    expect(res.status, JSON.stringify(res.json)).toBe(200)
+    const dry = (await c.api('GET', `/server/${server.id}/deploy?dryRun=1`)).json.data.attributes.diff
+    expect(dry.changed.map((x: Json) => `${x.slug} ${x.what}: ${x.detail}`)).toEqual([
+      'fl-d container: memory 256 MB, the record says 192 MB',
+    ])
+    const op = await parent('GET', `/servers/${server.id}/deploy`)
+    expect(op.attributes.status).toBe('succeeded')
+    const recreated = await Promise.all(
+      op.attributes.result.phases[0].clients.map(async (x: Json) => [
+        x.slug,
+        (await c.api('GET', `/operations/${x.operationId}`)).json.data.attributes.result.recreated,
+      ]),
+    )
+    expect(Object.fromEntries(recreated)).toEqual({
+      'fl-a': null,
+      'fl-b': null,
+      'fl-c': null,
+      'fl-d': 'limits 256 MB / 1 CPU instead of 192 MB / 1 CPU',
+    })
+    expect((await services.docker.getContainer('alfa-fl-d').inspect()).HostConfig.Memory).toBe(192 * 1024 * 1024)
+    expect(JSON.parse((await page('fl-d', '/api/settings')).body).usersCount).toBe(1)
+    expect((await c.api('GET', `/server/${server.id}/deploy?dryRun=1`)).json.data.attributes.diff.clean).toBe(true)
+  })
 })
