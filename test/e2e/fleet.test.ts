@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startCluster, type Cluster } from '../support/cluster.ts'
 import { BUSYBOX_IMAGE } from '../support/docker.ts'
 import { fetchVhost } from '../support/nginx.ts'
-import { makeTempDir } from '../support/process.ts'
+import { makeTempDir, waitUntil } from '../support/process.ts'
 import { removeServerContainers, startServerServices, type ServerServices } from '../support/server-services.ts'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- documents are inspected loosely in tests
@@ -276,5 +276,40 @@ describe('fleet operations on a server (real Docker, nginx, MariaDB)', () => {
     expect((await services.docker.getContainer('alfa-fl-d').inspect()).HostConfig.Memory).toBe(192 * 1024 * 1024)
     expect(JSON.parse((await page('fl-d', '/api/settings')).body).usersCount).toBe(1)
     expect((await c.api('GET', `/server/${server.id}/deploy?dryRun=1`)).json.data.attributes.diff.clean).toBe(true)
+  })
+
+  it('a master SIGKILL in the middle of switch_all ends the parent interrupted; the canary is switched once', async () => {
+    const good1 = services.images.good1
+    const a = clients.get('fl-a')!.id
+    const res = await c.api('POST', `/server/${server.id}/switch_all/${encodeURIComponent(good1)}`)
+    expect(res.status, JSON.stringify(res.json)).toBe(202)
+    const parentId: string = res.json.data.id
+    let canary: string | undefined
+    // Killed once the canary's switch is on the agent (a step reported), so it finishes there meanwhile.
+    await waitUntil(
+      async () => {
+        const result = (await c.api('GET', `/operations/${parentId}`)).json.data.attributes.result
+        canary = result.phases[0].clients.find((x: Json) => x.slug === 'fl-a').operationId
+        if (!canary) return false
+        const steps = (await c.api('GET', `/operations/${canary}`)).json.data.attributes.steps
+        return steps.some((s: Json) => s.status !== 'pending')
+      },
+      { timeoutMs: 60_000, what: 'the canary switch to start on the agent' },
+    )
+    await c.master.stop({ signal: 'SIGKILL' })
+    await c.startMaster()
+    await c.waitOnline(server.id)
+
+    const parentOp = await c.waitOperation(parentId, 60_000)
+    expect(parentOp.attributes.status).toBe('interrupted')
+    const child = await c.waitOperation(canary!, 120_000)
+    expect(child.attributes.status).toBe('succeeded')
+    expect(await version('fl-a')).toBe('1.0.0')
+    expect((await c.api('GET', `/clients/${a}`)).json.data.attributes.image).toBe(good1)
+    const switches = (await c.api('GET', `/operations?filter[client]=${a}&filter[type]=client.switch`)).json.data
+    const since = Date.parse(parentOp.attributes.createdAt)
+    expect(switches.filter((o: Json) => Date.parse(o.attributes.createdAt) >= since)).toHaveLength(1)
+    // fl-b was never started by the interrupted parent: still on good2.
+    expect(await version('fl-b')).toBe('2.0.0')
   })
 })
