@@ -107,7 +107,7 @@ export function createServices(deps: ServicesDeps) {
     calendar,
     ...(deps.expiryIntervalMs ? { intervalMs: deps.expiryIntervalMs } : {}),
   })
-  const fleetRunner = createInProcessParentRunner({ prisma, operations, logger })
+  const fleetRunner = createInProcessParentRunner({ prisma, operations, clock, logger })
   const fleet = createFleetService({
     prisma,
     hub,

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import type { Clock } from '../clock.ts'
 import { Conflict } from '../errors.ts'
 import type { Operation, Prisma, PrismaClient } from '../generated/prisma/client.ts'
 import type { OperationService } from '../operations/operation-service.ts'
@@ -37,6 +38,7 @@ export interface ParentRunner {
 export function createInProcessParentRunner(deps: {
   prisma: PrismaClient
   operations: OperationService
+  clock: Clock
   logger: Logger
 }): ParentRunner {
   const { prisma, operations } = deps
@@ -62,7 +64,7 @@ export function createInProcessParentRunner(deps: {
           serverId: plan.serverId,
           requestedBy,
           status: 'running',
-          startedAt: new Date(),
+          startedAt: deps.clock.now(),
           steps: plan.phases.map((p) => ({ name: p.action, status: 'pending' })) as Prisma.InputJsonValue,
           result: result as unknown as Prisma.InputJsonValue,
         },
