@@ -4,6 +4,7 @@ import { clientApp } from './commands/client/app.ts'
 import { clientConfigure } from './commands/client/configure.ts'
 import { clientCreate } from './commands/client/create.ts'
 import { clientDelete } from './commands/client/delete.ts'
+import { clientDeploy } from './commands/client/deploy.ts'
 import { clientProbe } from './commands/client/probe.ts'
 import { clientRestart } from './commands/client/restart.ts'
 import { clientSwitch } from './commands/client/switch.ts'
@@ -11,6 +12,7 @@ import { containerList } from './commands/container/list.ts'
 import { containerRestart } from './commands/container/restart.ts'
 import { imageList } from './commands/image/list.ts'
 import { serverInfo } from './commands/server/info.ts'
+import { serverInventory } from './commands/server/inventory.ts'
 import { serverReboot } from './commands/server/reboot.ts'
 import { testSleep } from './commands/test/sleep.ts'
 
@@ -32,6 +34,8 @@ export function createRegistry(opts: { testCommands: boolean }) {
     'client.configure': clientConfigure,
     'client.restart': clientRestart,
     'client.switch': clientSwitch,
+    'server.inventory': serverInventory,
+    'client.deploy': clientDeploy,
     // Test commands are announced only when enabled, so a production master can never send them.
     ...(opts.testCommands ? { 'test.sleep': testSleep } : {}),
   }

@@ -12,6 +12,7 @@ import { requestGuards } from './http/request-guards.ts'
 import { requestLog } from './http/request-log.ts'
 import { validationHook } from './http/validation.ts'
 import { docsPage } from './openapi/docs-page.ts'
+import { fleetRoutes } from './fleet/fleet-routes.ts'
 import { operationRoutes } from './operations/operation-routes.ts'
 import { clientRoutes } from './clients/client-routes.ts'
 import { clientActionRoutes } from './clients/client-action-routes.ts'
@@ -66,6 +67,7 @@ export function createApp(services: Services, opts: AppOptions = {}): OpenAPIHon
     }),
   )
   app.route('/', serverActionRoutes({ actions: services.serverActions }))
+  app.route('/', fleetRoutes({ fleet: services.fleet }))
   app.route('/', serverMetricsRoutes({ metrics: services.metrics, servers: services.servers }))
   app.route('/', clientRoutes({ clients: services.clients, actions: services.clientActions }))
   app.route('/', clientActionRoutes({ actions: services.clientActions }))

@@ -77,6 +77,10 @@ function readTuning() {
     ...(process.env.ALFA_TIMEZONE ? { timeZone: process.env.ALFA_TIMEZONE } : {}),
     ...(num('ALFA_EXPIRY_CHECK_INTERVAL_MS') ? { expiryIntervalMs: num('ALFA_EXPIRY_CHECK_INTERVAL_MS') } : {}),
     mail: readMailConfig(process.env),
+    fleet: defined({
+      concurrency: num('ALFA_FLEET_CONCURRENCY'),
+      maxFailures: num('ALFA_FLEET_MAX_FAILURES'),
+    }),
   }
 }
 

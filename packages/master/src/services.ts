@@ -20,6 +20,9 @@ import { createDefaultImage } from './clients/default-image.ts'
 import { createClientMonitor, type ClientMonitorOptions } from './clients/client-monitor.ts'
 import { createClientActions } from './clients/client-actions.ts'
 import { createExpiryEnforcer } from './clients/expiry-enforcer.ts'
+import { DEFAULT_FLEET_LIMITS, type FleetLimits } from './fleet/fleet-plan.ts'
+import { createFleetService } from './fleet/fleet-service.ts'
+import { createInProcessParentRunner } from './fleet/parent-runner.ts'
 
 export interface ServicesDeps {
   prisma: PrismaClient
@@ -43,6 +46,8 @@ export interface ServicesDeps {
   expiryIntervalMs?: number
   /** Customer mail and expiry reminders; without an SMTP URL letters are recorded as failed and reminders are off. */
   mail?: MailConfig
+  /** ALFA_FLEET_CONCURRENCY and ALFA_FLEET_MAX_FAILURES of switch_all, migrate_all and deploy. */
+  fleet?: Partial<FleetLimits>
 }
 
 /** The composition root of the master's services: each built once from explicit dependencies, no module singletons. */
@@ -104,6 +109,17 @@ export function createServices(deps: ServicesDeps) {
     calendar,
     ...(deps.expiryIntervalMs ? { intervalMs: deps.expiryIntervalMs } : {}),
   })
+  const fleetRunner = createInProcessParentRunner({ prisma, operations, clock, logger })
+  const fleet = createFleetService({
+    prisma,
+    hub,
+    operations,
+    runner: fleetRunner,
+    profiles,
+    clock,
+    calendar,
+    limits: { ...DEFAULT_FLEET_LIMITS, ...deps.fleet },
+  })
   return {
     prisma,
     logger,
@@ -123,6 +139,7 @@ export function createServices(deps: ServicesDeps) {
     clientActions,
     expiryEnforcer,
     mail,
+    fleet,
 
     /** Background work that must run while the master serves: metric flushes, reconciliation of old operations. */
     async start() {
@@ -135,6 +152,7 @@ export function createServices(deps: ServicesDeps) {
 
     /** Stops background work and writes what is buffered. */
     async stop() {
+      fleetRunner.stop()
       expiryEnforcer.stop()
       await clientMonitor.stop()
       await mail.stop()

@@ -27,6 +27,12 @@ import {
   ClientSwitchPayload,
   ClientSwitchResult,
 } from './client-action-commands.ts'
+import {
+  ClientDeployPayload,
+  ClientDeployResult,
+  ServerInventoryPayload,
+  ServerInventoryResult,
+} from './fleet-commands.ts'
 
 function variant<T extends string, P extends z.ZodType, S extends z.ZodRawShape>(type: T, payload: P, extra: S) {
   return z.strictObject({ ...extra, type: z.literal(type), payload })
@@ -53,6 +59,8 @@ export function commandUnion<S extends z.ZodRawShape>(extra: S) {
     variant('client.configure', ClientConfigurePayload, extra),
     variant('client.restart', ClientRestartPayload, extra),
     variant('client.switch', ClientSwitchPayload, extra),
+    variant('server.inventory', ServerInventoryPayload, extra),
+    variant('client.deploy', ClientDeployPayload, extra),
   ])
 }
 
@@ -77,6 +85,8 @@ export const commandResultSchemas = {
   'client.configure': ClientConfigureResult,
   'client.restart': ClientRestartResult,
   'client.switch': ClientSwitchResult,
+  'server.inventory': ServerInventoryResult,
+  'client.deploy': ClientDeployResult,
 } as const satisfies Record<CommandType, z.ZodType>
 
 /** Every command type, in declaration order. */

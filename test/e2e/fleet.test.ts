@@ -1,0 +1,315 @@
+import { access, unlink } from 'node:fs/promises'
+import path from 'node:path'
+import mysql from 'mysql2/promise'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startCluster, type Cluster } from '../support/cluster.ts'
+import { BUSYBOX_IMAGE } from '../support/docker.ts'
+import { fetchVhost } from '../support/nginx.ts'
+import { makeTempDir, waitUntil } from '../support/process.ts'
+import { removeServerContainers, startServerServices, type ServerServices } from '../support/server-services.ts'
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- documents are inspected loosely in tests
+type Json = any
+
+const SLUGS = ['fl-a', 'fl-b', 'fl-c', 'fl-d']
+
+/** Issue 13 end to end: deploy, migrate_all and switch_all on a server with four real clients. */
+describe('fleet operations on a server (real Docker, nginx, MariaDB)', () => {
+  let services: ServerServices
+  let c: Cluster
+  let server: { id: string }
+  const clients = new Map<string, { id: string; domain: string }>()
+
+  const page = (slug: string, p = '/health') => fetchVhost(services.nginx.port, clients.get(slug)!.domain, p)
+  const version = async (slug: string) => JSON.parse((await page(slug, '/api/settings')).body).appVersion as string
+  const admin = () =>
+    mysql.createConnection({
+      host: '127.0.0.1',
+      port: services.mariadb.port,
+      user: services.mariadb.adminUser,
+      password: services.mariadb.adminPassword,
+    })
+  const clientsOf = (result: Json, phase = 0) =>
+    Object.fromEntries(
+      result.phases[phase].clients.map((x: Json) => [
+        x.slug,
+        x.status === 'failed' ? `failed: ${x.error.code}` : x.status,
+      ]),
+    )
+  async function parent(method: string, route: string) {
+    const res = await c.api(method, route)
+    expect(res.status, `${route}: ${JSON.stringify(res.json)}`).toBe(202)
+    expect(res.headers.get('location')).toBe(`/operations/${res.json.data.id}`)
+    return c.waitOperation(res.json.data.id, 300_000)
+  }
+
+  beforeAll(async () => {
+    services = await startServerServices()
+    const dir = await makeTempDir('alfa-e2e-fleet')
+    c = await startCluster({
+      masterEnv: {
+        ALFA_APP_PROFILES: await services.profilesFile(dir),
+        ALFA_FLEET_CONCURRENCY: '2',
+        ALFA_FLEET_MAX_FAILURES: '1',
+      },
+    })
+    server = await c.addAgent('e2e-fleet', { env: services.agentEnv(path.join(dir, 'agent')) })
+    // Two creates at a time: the machine has two cores.
+    for (const pair of [SLUGS.slice(0, 2), SLUGS.slice(2)]) {
+      await Promise.all(
+        pair.map(async (slug) => {
+          const res = await c.api('POST', '/clients', {
+            data: {
+              type: 'clients',
+              attributes: {
+                name: `Fleet ${slug}`,
+                slug,
+                server: server.id,
+                image: services.images.good1,
+                ownerLogin: 'owner',
+                ownerEmail: `${slug}@lab.example.com`,
+                ownerPassword: 'First-Lab-Secret-11',
+              },
+            },
+          })
+          expect(res.status, JSON.stringify(res.json)).toBe(202)
+          clients.set(slug, { id: res.json.data.id, domain: res.json.data.attributes.domain })
+          const op = await c.waitOperation(res.json.data.meta.operation.id, 180_000)
+          expect(op.attributes.status).toBe('succeeded')
+        }),
+      )
+    }
+  }, 600_000)
+  afterAll(async () => {
+    await c?.stop()
+    await removeServerContainers([server?.id].filter(Boolean) as string[])
+    await services?.stop()
+  })
+
+  it('refuses bad input with a clear error and unknown servers with 404', async () => {
+    const bad = await c.api('GET', `/server/${server.id}/switch_all/${encodeURIComponent('a; rm -rf /')}`)
+    expect(bad.status).toBe(400)
+    expect(bad.json.errors[0].source.parameter).toBe('image')
+    expect((await c.api('GET', `/server/${server.id}/switch_all?image=$(id)`)).status).toBe(400)
+    expect((await c.api('GET', `/server/${server.id}/switch_all`)).json.errors[0].source.parameter).toBe('image')
+    expect((await c.api('GET', `/server/${server.id}/deploy?dryRun=maybe`)).status).toBe(400)
+    expect((await c.api('POST', '/servers/../../etc/deploy')).status).toBe(404)
+    expect((await c.api('GET', '/server/not-a-uuid/migrate_all')).status).toBe(400)
+    const unknown = await c.api('GET', '/server/0b6f7f2e-5c1d-4e8a-9f3b-2a7c4d5e6f70/deploy?dryRun=1')
+    expect(unknown.status).toBe(404)
+  })
+
+  it('a dry run of deploy on a healthy server reports nothing to change, on every spelling of the route', async () => {
+    for (const [method, base] of [
+      ['GET', '/server'],
+      ['POST', '/servers'],
+    ] as const) {
+      const res = await c.api(method, `${base}/${server.id}/deploy?dryRun=1`)
+      expect(res.status, JSON.stringify(res.json)).toBe(200)
+      expect(res.json.data.attributes.diff).toEqual({ changed: [], missing: [], orphaned: [], clean: true })
+      expect(res.json.data.attributes.waves).toEqual([[SLUGS.slice(0, 2), SLUGS.slice(2)]])
+    }
+  })
+
+  it('deploy restores a hand-deleted site file and a hand-removed container; orphans are reported, never deleted', async () => {
+    await unlink(path.join(services.nginx.confDir, 'alfa-fl-a.conf'))
+    await services.nginx.reload()
+    await services.docker.getContainer('alfa-fl-b').remove({ force: true })
+    const orphan = await services.docker.createContainer({
+      name: 'alfa-fl-orphan',
+      Image: BUSYBOX_IMAGE,
+      Cmd: ['sleep', '600'],
+      Labels: { 'alfa.server': server.id, 'alfa.slug': 'fl-orphan' },
+    })
+    try {
+      expect((await page('fl-a')).status).toBe(404)
+      expect((await page('fl-b')).status).toBe(502)
+
+      const dry = (await c.api('GET', `/server/${server.id}/deploy?dryRun=1`)).json.data.attributes.diff
+      expect(dry.missing.map((m: Json) => [m.slug, m.what])).toEqual([
+        ['fl-a', 'site'],
+        ['fl-b', 'container'],
+      ])
+      expect(dry.orphaned.map((o: Json) => [o.what, o.name])).toEqual([['container', 'alfa-fl-orphan']])
+      expect(dry.clean).toBe(false)
+      // The dry run changed nothing.
+      expect((await page('fl-a')).status).toBe(404)
+
+      const op = await parent('GET', `/server/${server.id}/deploy`)
+      expect(op.attributes.type).toBe('server.deploy')
+      expect(op.attributes.status, JSON.stringify(op.attributes.result)).toBe('succeeded')
+      expect(op.attributes.result.counts).toMatchObject({ succeeded: 4, failed: 0, pending: 0, running: 0 })
+      for (const slug of SLUGS) {
+        expect((await page(slug)).status, slug).toBe(200)
+        expect(await version(slug)).toBe('1.0.0')
+      }
+      await access(path.join(services.nginx.confDir, 'alfa-fl-a.conf'))
+      expect((await services.docker.getContainer('alfa-fl-b').inspect()).State.Running).toBe(true)
+      // fl-b's data lived in its database: the recreated container serves the same users.
+      expect(JSON.parse((await page('fl-b', '/api/settings')).body).usersCount).toBe(1)
+      expect((await orphan.inspect()).Name).toBe('/alfa-fl-orphan')
+
+      const after = (await c.api('POST', `/servers/${server.id}/deploy?dryRun=true`)).json.data.attributes.diff
+      expect([after.changed, after.missing]).toEqual([[], []])
+      expect(after.orphaned).toHaveLength(1)
+      const child = op.attributes.result.phases[0].clients.find((x: Json) => x.slug === 'fl-b')
+      const childOp = (await c.api('GET', `/operations/${child.operationId}`)).json.data.attributes
+      expect(childOp).toMatchObject({ type: 'client.deploy', status: 'succeeded', clientId: clients.get('fl-b')!.id })
+      expect(childOp.result.recreated).toBe('missing')
+    } finally {
+      await orphan.remove({ force: true })
+    }
+  })
+
+  it('migrate_all continues past a failing client and reports succeeded and failed with the error', async () => {
+    const db = await admin()
+    try {
+      // A client whose database refuses its own user: its migrate fails, the others must not care.
+      await db.query("REVOKE ALL PRIVILEGES ON `alfa_fl_c`.* FROM 'alfa_fl_c'@'%'")
+      const [first, second] = await Promise.all([
+        c.api('POST', `/server/${server.id}/migrate_all`),
+        c.api('GET', `/servers/${server.id}/migrate_all`),
+      ])
+      expect([first.status, second.status].sort()).toEqual([202, 409])
+      const won = first.status === 202 ? first : second
+      const op = await c.waitOperation(won.json.data.id, 300_000)
+      expect(op.attributes.status).toBe('failed')
+      expect(op.attributes.result.counts).toMatchObject({ succeeded: 3, failed: 1, skipped: 0 })
+      expect(clientsOf(op.attributes.result)).toEqual({
+        'fl-a': 'succeeded',
+        'fl-b': 'succeeded',
+        'fl-c': 'failed: EXEC_FAILED',
+        'fl-d': 'succeeded',
+      })
+      const failed = op.attributes.result.phases[0].clients.find((x: Json) => x.slug === 'fl-c')
+      expect(failed.error.message).toMatch(/migrate/i)
+    } finally {
+      await db.query("GRANT ALL PRIVILEGES ON `alfa_fl_c`.* TO 'alfa_fl_c'@'%'")
+      await db.end()
+    }
+  })
+
+  it('switch_all: canary, then waves of 2; the failing client rolls back; no new child after the failure', async () => {
+    const good2 = services.images.good2
+    const db = await admin()
+    try {
+      // fl-c's database already has the column good2's migration adds: that migration fails there, only there.
+      await db.query('ALTER TABLE `alfa_fl_c`.`users` ADD COLUMN last_login TIMESTAMP NULL')
+    } finally {
+      await db.end()
+    }
+    const dry = await c.api('GET', `/server/${server.id}/switch_all/${encodeURIComponent(good2)}?dryRun=1`)
+    expect(dry.status).toBe(200)
+    expect(dry.json.data.attributes.waves).toEqual([[['fl-a'], ['fl-b', 'fl-c'], ['fl-d']]])
+
+    const op = await parent('POST', `/servers/${server.id}/switch_all?image=${encodeURIComponent(good2)}`)
+    expect(op.attributes.type).toBe('server.switch_all')
+    expect(op.attributes.status).toBe('failed')
+    expect(clientsOf(op.attributes.result)).toEqual({
+      'fl-a': 'succeeded',
+      'fl-b': 'succeeded',
+      'fl-c': 'failed: EXEC_FAILED',
+      'fl-d': 'not_started',
+    })
+    expect(op.attributes.result.counts).toMatchObject({ succeeded: 2, failed: 1, not_started: 1 })
+    expect(await version('fl-a')).toBe('2.0.0')
+    expect(await version('fl-b')).toBe('2.0.0')
+    // Rolled back: the old container serves the old version, healthy, through nginx.
+    expect(await version('fl-c')).toBe('1.0.0')
+    expect((await page('fl-c')).status).toBe(200)
+    expect(await version('fl-d')).toBe('1.0.0')
+    const records = await Promise.all(
+      SLUGS.map(async (s) => (await c.api('GET', `/clients/${clients.get(s)!.id}`)).json),
+    )
+    expect(records.map((r: Json) => r.data.attributes.image)).toEqual([
+      good2,
+      good2,
+      services.images.good1,
+      services.images.good1,
+    ])
+    const full = (await c.api('GET', `/operations/${op.id}`)).json.data.attributes
+    expect(full.log.map((l: Json) => l.message).join('\n')).toMatch(/fl-c: switch failed .*EXEC_FAILED/)
+
+    const again = await c.api('GET', `/server/${server.id}/switch_all/${encodeURIComponent(good2)}?dryRun=1`)
+    const skipped = again.json.data.attributes.plan.phases[0].skipped.map((s: Json) => s.slug)
+    expect(skipped).toEqual(['fl-a', 'fl-b'])
+    expect(again.json.data.attributes.waves).toEqual([[['fl-c'], ['fl-d']]])
+  })
+
+  it('deploy?migrate=1 keeps each client on its recorded image and chains migrate_all for those deployed', async () => {
+    const op = await parent('POST', `/server/${server.id}/deploy?migrate=1`)
+    expect(op.attributes.status, JSON.stringify(op.attributes.result)).toBe('succeeded')
+    expect(op.attributes.result.phases.map((p: Json) => [p.action, p.counts.succeeded])).toEqual([
+      ['deploy', 4],
+      ['migrate', 4],
+    ])
+    expect(op.attributes.steps.map((s: Json) => [s.name, s.status])).toEqual([
+      ['deploy', 'done'],
+      ['migrate', 'done'],
+    ])
+    expect(op.attributes.result.counts).toMatchObject({ succeeded: 8, failed: 0 })
+    expect(await Promise.all(SLUGS.map(version))).toEqual(['2.0.0', '2.0.0', '1.0.0', '1.0.0'])
+  })
+
+  it('a changed record (memory limit) shows in the dry run; deploy recreates only that container, data kept', async () => {
+    const id = clients.get('fl-d')!.id
+    const res = await c.api('POST', '/clients', { data: { type: 'clients', id, attributes: { memoryLimitMb: 192 } } })
+    expect(res.status, JSON.stringify(res.json)).toBe(200)
+    const dry = (await c.api('GET', `/server/${server.id}/deploy?dryRun=1`)).json.data.attributes.diff
+    expect(dry.changed.map((x: Json) => `${x.slug} ${x.what}: ${x.detail}`)).toEqual([
+      'fl-d container: memory 256 MB, the record says 192 MB',
+    ])
+    const op = await parent('GET', `/servers/${server.id}/deploy`)
+    expect(op.attributes.status).toBe('succeeded')
+    const recreated = await Promise.all(
+      op.attributes.result.phases[0].clients.map(async (x: Json) => [
+        x.slug,
+        (await c.api('GET', `/operations/${x.operationId}`)).json.data.attributes.result.recreated,
+      ]),
+    )
+    expect(Object.fromEntries(recreated)).toEqual({
+      'fl-a': null,
+      'fl-b': null,
+      'fl-c': null,
+      'fl-d': 'limits 256 MB / 1 CPU instead of 192 MB / 1 CPU',
+    })
+    expect((await services.docker.getContainer('alfa-fl-d').inspect()).HostConfig.Memory).toBe(192 * 1024 * 1024)
+    expect(JSON.parse((await page('fl-d', '/api/settings')).body).usersCount).toBe(1)
+    expect((await c.api('GET', `/server/${server.id}/deploy?dryRun=1`)).json.data.attributes.diff.clean).toBe(true)
+  })
+
+  it('a master SIGKILL in the middle of switch_all ends the parent interrupted; the canary is switched once', async () => {
+    const good1 = services.images.good1
+    const a = clients.get('fl-a')!.id
+    const res = await c.api('POST', `/server/${server.id}/switch_all/${encodeURIComponent(good1)}`)
+    expect(res.status, JSON.stringify(res.json)).toBe(202)
+    const parentId: string = res.json.data.id
+    let canary: string | undefined
+    // Killed once the canary's switch is on the agent (a step reported), so it finishes there meanwhile.
+    await waitUntil(
+      async () => {
+        const result = (await c.api('GET', `/operations/${parentId}`)).json.data.attributes.result
+        canary = result.phases[0].clients.find((x: Json) => x.slug === 'fl-a').operationId
+        if (!canary) return false
+        const steps = (await c.api('GET', `/operations/${canary}`)).json.data.attributes.steps
+        return steps.some((s: Json) => s.status !== 'pending')
+      },
+      { timeoutMs: 60_000, what: 'the canary switch to start on the agent' },
+    )
+    await c.master.stop({ signal: 'SIGKILL' })
+    await c.startMaster()
+    await c.waitOnline(server.id)
+
+    const parentOp = await c.waitOperation(parentId, 60_000)
+    expect(parentOp.attributes.status).toBe('interrupted')
+    const child = await c.waitOperation(canary!, 120_000)
+    expect(child.attributes.status).toBe('succeeded')
+    expect(await version('fl-a')).toBe('1.0.0')
+    expect((await c.api('GET', `/clients/${a}`)).json.data.attributes.image).toBe(good1)
+    const switches = (await c.api('GET', `/operations?filter[client]=${a}&filter[type]=client.switch`)).json.data
+    const since = Date.parse(parentOp.attributes.createdAt)
+    expect(switches.filter((o: Json) => Date.parse(o.attributes.createdAt) >= since)).toHaveLength(1)
+    // fl-b was never started by the interrupted parent: still on good2.
+    expect(await version('fl-b')).toBe('2.0.0')
+  })
+})
