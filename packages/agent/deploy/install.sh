@@ -59,9 +59,16 @@ install -d -m 0700 -o "${AGENT_USER}" -g "${AGENT_USER}" "${STATE_DIR}" "${BACKU
 install -d -m 0755 -o root -g root /etc/alfa-agent "${ACME_WEBROOT}"
 # What nginx's workers read (pages, flag files) and what nginx's master loads (vhosts): the agent writes, nginx reads.
 install -d -m 0755 -o "${AGENT_USER}" -g "${AGENT_USER}" "${PAGES_DIR}" "${SITES_DIR}"
-if [[ ! -f ${SITES_INCLUDE} ]]; then
-  printf '# Installed by alfa-agent install.sh: the vhosts the agent writes, one per client.\ninclude %s/*.conf;\n' \
-    "${SITES_DIR}" >"${SITES_INCLUDE}"
+if [[ ! -f ${SITES_INCLUDE} || -n ${LISTEN} ]]; then
+  {
+    printf '# Installed by alfa-agent install.sh: the vhosts the agent writes, one per client.\n'
+    printf 'include %s/*.conf;\n' "${SITES_DIR}"
+    # On a port other than 80 (where Debian's default site is the default server), the first client's vhost would
+    # answer every unknown name, e.g. a client's old domain after a move: a default server that answers 404.
+    if [[ -n ${LISTEN} && ${LISTEN##*:} != 80 ]]; then
+      printf 'server {\n  listen %s default_server;\n  server_name _;\n  return 404;\n}\n' "${LISTEN}"
+    fi
+  } >"${SITES_INCLUDE}"
   chmod 0644 "${SITES_INCLUDE}"
 fi
 /usr/sbin/nginx -t -q || fail "nginx -t fails with ${SITES_INCLUDE} in place (see above); fix nginx's configuration"
