@@ -21,6 +21,7 @@ TEST_APT_PACKAGES=(
   certbot          # TLS step of the create pipeline (15 small pure-python packages, ~3 MB)
   pebble           # Let's Encrypt's test ACME server, so certbot can run a real flow offline (one package)
   sudo             # the production-parity test installs the agent with its sudo rules (nginx -t / reload)
+  curl             # the README's first-client calls, run as written by test/e2e/local-server.test.ts
 )
 
 # The pinned pnpm, read from package.json's packageManager so there is one place that names the version.

@@ -61,6 +61,8 @@ describe('client.create on MariaDB with the 1.0.0 fixture', () => {
       dbName: 'alfa_acme_lab',
       url: 'http://acme-lab.clients.test',
       tls: false,
+      // The payload names no version: the image's alfa.version label is the version from the first minute.
+      version: '1.0.0',
     })
     const steps = ['database', 'container', 'nginx', 'tls', 'settings', 'migrate', 'owner', 'health']
     expect(run.progress.filter((f) => f.status === 'done').map((f) => f.step)).toEqual(steps)
@@ -76,6 +78,8 @@ describe('client.create on MariaDB with the 1.0.0 fixture', () => {
     expect(page.body).toContain('<dd id="setting-expire_date">2031-12-31</dd>')
     expect(page.body).toContain('<dd id="setting-turbostart">true</dd>')
     expect(page.body).toContain('<p id="users">users: 1</p>')
+    expect(page.body).toContain('<dd id="setting-version">1.0.0</dd>')
+    expect((await env.docker.getContainer('alfa-acme-lab').inspect()).Config.Env).toContain('APP_VERSION=1.0.0')
   })
 
   it('made the owner with the password from stdin; the password is in no log line, result or agent log', async () => {

@@ -17,7 +17,11 @@ export type DefaultImage = (serverId: string) => Promise<string>
  * image of that server, it asks the agent (image.list) and records the answer first. 422 on `image` when the server
  * has none: the customer's fields alone cannot be served there.
  */
-export function createDefaultImage(deps: { prisma: PrismaClient; sql: Sql; hub: AgentHub }): DefaultImage {
+export function createDefaultImage(deps: {
+  prisma: PrismaClient
+  sql: Sql
+  hub: Pick<AgentHub, 'request'>
+}): DefaultImage {
   const production = (serverId: string) =>
     deps.prisma.image.findMany({
       where: { serverId, channel: PRODUCTION_CHANNEL },
