@@ -36,11 +36,18 @@ const AGENT_ENV = {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- documents are inspected loosely in tests
 type Json = any
 
-export async function startCluster(opts: { masterEnv?: Record<string, string> } = {}) {
+export async function startCluster(
+  opts: {
+    masterEnv?: Record<string, string>
+    /** The address the master listens on and agents dial (default 127.0.0.1), e.g. a veth address. */
+    host?: string
+  } = {},
+) {
   const dir = await makeTempDir('alfa-cluster')
   const databaseUrl = await createTestDatabase(inject('postgresAdminUrl'))
+  const host = opts.host ?? '127.0.0.1'
   const port = await freePort()
-  const url = `http://127.0.0.1:${port}`
+  const url = `http://${host}:${port}`
   let master: ServiceProcess | undefined
   let masterRuns = 0
   const agents: Agent[] = []
@@ -55,7 +62,7 @@ export async function startCluster(opts: { masterEnv?: Record<string, string> } 
         ...MASTER_ENV,
         ...opts.masterEnv,
         ALFA_PORT: String(port),
-        ALFA_HOST: '127.0.0.1',
+        ALFA_HOST: host,
         ALFA_DATA_DIR: path.join(dir, 'master'),
         DATABASE_URL: databaseUrl,
         ALFA_ADMIN_USER: ADMIN.user,
@@ -63,7 +70,7 @@ export async function startCluster(opts: { masterEnv?: Record<string, string> } 
         ALFA_LOG_LEVEL: 'info',
       },
     })
-    await waitForPort('127.0.0.1', port, {
+    await waitForPort(host, port, {
       timeoutMs: 60_000,
       describe: () => master!.logTail(),
       check: () => master!.assertRunning(),
@@ -145,9 +152,15 @@ export async function startCluster(opts: { masterEnv?: Record<string, string> } 
     })
   }
 
-  function startAgent(a: Agent, extra: Record<string, string> = {}) {
+  /**
+   * Starts `alfa-agent run`; with `netns`, inside that network namespace (`ip netns exec` execs node, so the
+   * process handle is the agent's own and signals reach it directly).
+   */
+  function startAgent(a: Agent, extra: Record<string, string> = {}, netns?: string) {
     a.runs++
-    a.proc = spawnService(`agent ${a.name}`, process.execPath, ['--import', 'tsx', AGENT_BIN, 'run'], {
+    const argv = [process.execPath, '--import', 'tsx', AGENT_BIN, 'run']
+    if (netns) argv.unshift('ip', 'netns', 'exec', netns)
+    a.proc = spawnService(`agent ${a.name}`, argv[0]!, argv.slice(1), {
       logPath: path.join(dir, `agent-${a.name}-${a.runs}.log`),
       cwd: REPO_ROOT,
       env: agentEnv(a, extra),
@@ -164,7 +177,7 @@ export async function startCluster(opts: { masterEnv?: Record<string, string> } 
   /** Creates a server, enrolls an agent for it and runs the agent until it is online. */
   async function addAgent(
     name: string,
-    opts: { env?: Record<string, string>; attributes?: Record<string, unknown> } = {},
+    opts: { env?: Record<string, string>; attributes?: Record<string, unknown>; netns?: string } = {},
   ) {
     const server = await createServer(name, opts.attributes)
     const a: Agent = {
@@ -176,7 +189,7 @@ export async function startCluster(opts: { masterEnv?: Record<string, string> } 
     agents.push(a)
     const enrolled = await enroll(a, server.token)
     if (enrolled.code !== 0) throw new Error(`enroll ${name}: ${enrolled.output}`)
-    startAgent(a, opts.env)
+    startAgent(a, opts.env, opts.netns)
     await waitOnline(server.id)
     return { ...server, agent: a }
   }
