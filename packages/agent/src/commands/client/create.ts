@@ -18,6 +18,8 @@ import { stepLog, stepRunner, rollbackSteps } from './steps.ts'
 /** Migrations and the owner's password may take a while on a big app; the command's deadline bounds them too. */
 const APP_COMMAND_TIMEOUT_MS = 15 * 60_000
 const CERTBOT_TIMEOUT_MS = 5 * 60_000
+/** Removing what a create made takes seconds; bounded so it ends within the dispatcher's rollback grace. */
+const ROLLBACK_TIMEOUT_MS = 90_000
 
 /** What this run made, so a failure removes exactly that. */
 interface Made {
@@ -43,7 +45,8 @@ export const clientCreate: CommandHandler<'client.create'> = async (ctx, deps) =
   try {
     return await runPipeline(ctx, deps, p, drivers, db, made)
   } catch (error) {
-    await rollback(ctx, p.slug, drivers, db, made)
+    // The rollback has a signal of its own: it also runs when the deadline (the aborted ctx.signal) ended the create.
+    await rollback(ctx, p.slug, clientDrivers(deps, AbortSignal.timeout(ROLLBACK_TIMEOUT_MS)), db, made)
     throw error
   }
 }
