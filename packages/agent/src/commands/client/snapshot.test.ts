@@ -23,6 +23,13 @@ describe('verifiedSnapshot', () => {
     expect(await fs.readdir(dir())).toEqual([])
   })
 
+  it('accepts the header MariaDB 10.11+ writes after its sandbox-mode line', async () => {
+    const text = `/*M!999999\\- enable the sandbox mode */ \n${complete}`
+    await expect(verifiedSnapshot(dumping(text), 'alfa_x', dir(), 'x.sql', signal)).resolves.toMatchObject({
+      size: text.length,
+    })
+  })
+
   it('accepts a complete dump, 0600, with the checksum of the bytes read back', async () => {
     const dump = await verifiedSnapshot(dumping(complete), 'alfa_x', dir(), 'x.sql', signal)
     expect(dump).toMatchObject({ file: `${dir()}/x.sql`, size: complete.length })

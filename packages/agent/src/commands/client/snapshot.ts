@@ -13,8 +13,11 @@ export const stamp = (ms: number): string => new Date(ms).toISOString().replace(
 
 /** How much of a dump's end is read to find the tool's completion line. */
 const TRAILER_WINDOW = 4096
-/** How a dump of either tool begins (a custom-format PostgreSQL archive begins with its magic bytes). */
-const DUMP_HEADER = /^(?:-- (?:MariaDB|MySQL) dump|--\n-- PostgreSQL database dump|PGDMP)/
+/**
+ * How a dump of either tool begins, within its first bytes: MariaDB 10.11+ puts a sandbox-mode comment line before
+ * its header, and a custom-format PostgreSQL archive begins with its magic bytes.
+ */
+const DUMP_HEADER = /^PGDMP|^(?:\/\*M![^\n]*\*\/\s*\n)?-- (?:MariaDB|MySQL) dump|^--\n-- PostgreSQL database dump/
 
 /** A verified dump: where it is, its size, and the SHA-256 of the bytes read back after it was written. */
 export interface VerifiedDump {
@@ -53,7 +56,7 @@ export async function verifiedSnapshot(
     const { size } = await fs.stat(file)
     if (size === 0) throw refuse('is empty')
     const handle = await fs.open(file, 'r')
-    const head = Buffer.alloc(Math.min(size, 64))
+    const head = Buffer.alloc(Math.min(size, 256))
     const tail = Buffer.alloc(Math.min(size, TRAILER_WINDOW))
     try {
       await handle.read(head, 0, head.length, 0)
