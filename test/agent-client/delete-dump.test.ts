@@ -8,8 +8,9 @@ import { promisify } from 'node:util'
 import { dbNameForSlug } from '@alfa/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { makeTempDir } from '../support/process.ts'
-import { clientQuery } from './client-db.ts'
-import { allLines, startAgentClientEnv, type AgentClientEnv } from './harness.ts'
+import { fetchVhost } from '../support/nginx.ts'
+import { clientQuery, containersOf } from './client-db.ts'
+import { allLines, FIXTURE_PROFILE, startAgentClientEnv, type AgentClientEnv } from './harness.ts'
 import { leftoversOf } from './leftovers.ts'
 
 const run = promisify(execFile)
@@ -27,7 +28,7 @@ afterAll(async () => {
   if (backupDir) await run('umount', [backupDir]).catch((error: unknown) => console.error(error))
 })
 
-describe('client.delete with a dump that cannot be completed', () => {
+describe('a backup disk without room: delete and switch', () => {
   it('fails naming the dump and leaves everything in place', async () => {
     const slug = 'dump-full'
     const p = env.createPayload(slug)
@@ -51,6 +52,27 @@ describe('client.delete with a dump that cannot be completed', () => {
     })
     const [{ n }] = (await clientQuery(env, db, 'SELECT COUNT(*) AS n FROM padding')) as [{ n: number }]
     expect(Number(n)).toBe(20)
+    expect(await fs.readdir(backupDir)).toEqual([])
+
+    // A switch of the same client is refused before it changes anything: the snapshot would not fit.
+    const switched = await env.run('client.switch', {
+      clientId: p.clientId,
+      slug,
+      domain: p.domain,
+      dbEngine: 'mariadb',
+      image: env.images.good2,
+      profile: FIXTURE_PROFILE,
+      settings: { ...p.settings, version: null },
+    })
+    expect(switched.result).toMatchObject({
+      ok: false,
+      error: { code: 'CONFLICT', message: expect.stringMatching(/backup disk .* bytes free.*nothing was changed/) },
+    })
+    expect(switched.progress).toEqual([])
+    expect(await leftoversOf(env, slug)).toMatchObject({ containers: [`alfa-${slug}`], site: true })
+    expect((await containersOf(env, slug))[0]?.state).toBe('running')
+    const page = await fetchVhost(env.nginx.port, p.domain, '/')
+    expect(page.status).toBe(200)
     expect(await fs.readdir(backupDir)).toEqual([])
   })
 })

@@ -122,8 +122,9 @@ export function createAgent(deps: AgentDeps) {
   return {
     /** Recovers the journal (interrupted commands), then connects and starts sampling. */
     async start(): Promise<void> {
-      await journal.open()
       await outbox.open()
+      // Multi-step commands a killed process left half-done are finished or rolled back before anything else runs.
+      await journal.open((entry) => dispatcher.recover(entry))
       log.info({ agentVersion: AGENT_VERSION, capabilities: registry.capabilities() }, 'agent starting')
       connection.start()
       metricsTimer = setInterval(() => void sendMetrics(), config.metricsIntervalMs)

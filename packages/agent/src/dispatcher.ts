@@ -14,9 +14,11 @@ import { clientLockKey, createClientLocks, isReadOnly } from './client-locks.ts'
 import { CommandError, type CommandContext, type HandlerDeps, type LogOptions } from './command-context.ts'
 import { deadlineError, ROLLBACK_GRACE_MS, runWithDeadline } from './deadline.ts'
 import { ExecError } from './exec.ts'
-import type { Journal, JournalResult } from './journal.ts'
+import type { Journal, JournalEntry, JournalResult } from './journal.ts'
 import type { Outbox } from './outbox.ts'
 import type { Registry } from './registry.ts'
+import { recoverCommand } from './commands/client/recovery.ts'
+import { pauseIfAsked } from './test-pause.ts'
 
 /** Sends a frame if connected; false when it was dropped (the connection is down). */
 export type SendFrame = (frame: AgentFrame) => boolean
@@ -97,6 +99,28 @@ export function createDispatcher(opts: {
       },
       progress(step, status) {
         outbox.emit({ kind: 'progress', id: frame.id, step, status })
+      },
+      async checkpoint(facts) {
+        await journal.record(frame.id, facts)
+        await pauseIfAsked(deps.config, frame.type, facts.step, signal)
+      },
+    }
+  }
+
+  /** Log lines of a command being recovered at start-up: queued in the outbox, sent before its result. */
+  function narratorFor(id: string) {
+    let seq = (outbox.lastSeq(id) ?? -1) + 1
+    return {
+      log(line: string, o: LogOptions = {}) {
+        outbox.emit({
+          kind: 'log',
+          id,
+          seq: seq++,
+          stream: o.stream ?? 'info',
+          line: line.replaceAll('\0', '').slice(0, LIMITS.logLine),
+          ...(o.step ? { step: o.step } : {}),
+          ...(o.level ? { level: o.level } : {}),
+        })
       },
     }
   }
@@ -179,6 +203,21 @@ export function createDispatcher(opts: {
         .catch((error: unknown) => log.error({ err: error, commandId: frame.id }, 'could not record a command result'))
         .finally(() => running.delete(frame.id))
       running.set(frame.id, work)
+    },
+
+    /**
+     * At start-up, for a command the previous process left running: finishes or rolls it back from what it
+     * journaled and returns the outcome as its result (undefined: nothing to recover, it is reported INTERRUPTED).
+     */
+    async recover(entry: JournalEntry): Promise<JournalResult | undefined> {
+      const logger = log.child({ commandId: entry.id, type: entry.type })
+      try {
+        return await recoverCommand(entry, narratorFor(entry.id), deps, logger)
+      } catch (error) {
+        logger.error({ err: error }, 'recovery failed')
+        const message = `the agent restarted during this command and could not recover it: ${String(error)}`
+        return { ok: false, error: wireError('INTERRUPTED', message) }
+      }
     },
 
     /** The master stored a result: the journal stops re-sending it. */

@@ -30,6 +30,8 @@ const journalEntrySchema = z.object({
   acked: z.boolean(),
   /** Last change, ms since the epoch: drives pruning. */
   at: z.number(),
+  /** What a multi-step command journaled as it went (step, what it made), for recovery after a crash. */
+  recovery: z.record(z.string(), z.unknown()).optional(),
 })
 
 export type JournalEntry = z.infer<typeof journalEntrySchema>
@@ -97,18 +99,23 @@ export function createJournal(deps: { dir: string; now?: () => number; logger: L
      * Loads the journal. Entries still `running` belonged to a process that died mid-command: they become results
      * with INTERRUPTED, to be reported to the master like any other result.
      */
-    async open(): Promise<void> {
+    async open(recover?: (entry: JournalEntry) => Promise<JournalResult | undefined>): Promise<void> {
       await fs.mkdir(dir, { recursive: true, mode: 0o700 })
       for (const name of await fs.readdir(dir)) {
         if (!/^[0-9a-f-]{36}\.json$/.test(name)) continue
         const entry = await loadEntry(name)
         if (entry) entries.set(entry.id, entry)
       }
-      for (const entry of entries.values()) {
+      for (const entry of [...entries.values()]) {
         if (entry.status !== 'running') continue
+        // A multi-step command is finished or rolled back from what it journaled; the outcome becomes its result.
+        const recovered = recover ? await recover(entry) : undefined
         const error = wireError('INTERRUPTED', 'the agent stopped while this command was running')
-        await update(entry.id, { status: 'done', result: { ok: false, error } })
-        log.warn({ commandId: entry.id, type: entry.type }, 'command interrupted by an agent restart')
+        await update(entry.id, { status: 'done', result: recovered ?? { ok: false, error } })
+        log.warn(
+          { commandId: entry.id, type: entry.type, recovered: recovered !== undefined },
+          'command ended by an agent restart',
+        )
       }
       await prune()
     },
@@ -126,6 +133,13 @@ export function createJournal(deps: { dir: string; now?: () => number; logger: L
       if (opts.readOnly) volatile.add(id)
       else await persist(entry)
       return true
+    },
+
+    /** Merges `facts` into the entry's recovery record and writes it through (fsync) before resolving. */
+    async record(id: string, facts: Record<string, unknown>): Promise<void> {
+      const entry = entries.get(id)
+      if (!entry) return
+      await update(id, { recovery: { ...entry.recovery, ...facts } })
     },
 
     /** Stores the command's result; it stays unacked (and is re-sent on reconnect) until the master acks it. */

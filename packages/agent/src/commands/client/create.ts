@@ -67,7 +67,11 @@ async function runPipeline(
   const secrets = [dbPassword, p.ownerPassword]
   const url = `http://${p.domain}`
 
+  // Journaled for a restart (never the secrets): which client, and below whether this run made the database.
+  await ctx.checkpoint({ slug: p.slug, dbEngine: p.dbEngine })
   await step('database', async () => {
+    // Only a database this run makes may be dropped by a recovery: one that existed holds the client's data.
+    await ctx.checkpoint({ dbCreatedByRun: !(await db.exists(dbName)).database })
     const created = await db.create(dbName, dbPassword)
     made.database = created.database
     stepLog(

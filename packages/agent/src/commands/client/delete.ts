@@ -35,20 +35,19 @@ export const clientDelete: CommandHandler<'client.delete'> = async (ctx, deps) =
     )
   }
 
+  await ctx.checkpoint({ slug: p.slug, dbEngine: p.dbEngine })
   const dumpPath = await step('dump', async () => {
     const log = stepLog(ctx, 'dump')
     if (!(await db.exists(dbName)).database) {
       log(`no database ${dbName}: nothing to dump`)
+      await ctx.checkpoint({ dumpPath: null })
       return null
     }
     // Verified before anything is dropped: exit 0, header, completion line, every byte read back.
-    const dump = await verifiedSnapshot(
-      db,
-      dbName,
-      deps.config.backupDir,
-      `${p.slug}-${stamp(deps.now())}.sql`,
-      ctx.signal,
-    )
+    const name = `${p.slug}-${stamp(deps.now())}.sql`
+    await ctx.checkpoint({ dumpName: name })
+    const dump = await verifiedSnapshot(db, dbName, deps.config.backupDir, name, ctx.signal)
+    await ctx.checkpoint({ dumpPath: dump.file })
     log(`dumped ${dbName} to ${dump.file} (${dump.size} bytes, sha256 ${dump.sha256}), dump verified complete`)
     return dump.file
   })
