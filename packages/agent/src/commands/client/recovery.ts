@@ -1,4 +1,5 @@
 import {
+  ClientSettings,
   containerNameForSlug,
   dbEngineSchema,
   dbNameForSlug,
@@ -32,6 +33,7 @@ const switchRecord = baseRecord.extend({
   switch: switchStateSchema,
   image: z.string(),
   version: z.string().nullable(),
+  settings: ClientSettings,
 })
 
 const interrupted = (what: string): JournalResult => ({
@@ -99,8 +101,12 @@ export async function recoverCommand(
     const oldName = containerNameForSlug(r.slug)
     const nextName = `${oldName}-next`
     const [old, next] = await Promise.all([d.containers.findNamed(oldName), d.containers.details(nextName)])
-    if (!old && next && r.switch.siteSwitched) {
-      // Killed in cleanup after the old container was removed: the new one serves; finish the rename.
+    if (next && r.switch.siteSwitched && (!old || !r.switch.frozen)) {
+      // Past the site switch with writes thawed (or the old container already gone): the new version serves and
+      // has taken writes a restore would lose. Finish: settings, old container removed, -next renamed.
+      log(`the agent restarted during the switch (step ${r.step ?? 'none'}), after the site switch: finishing`, 'warn')
+      await dbAdminFor(r.dbEngine, deps).writeSettings(dbNameForSlug(r.slug), r.settings)
+      if (old) await d.containers.removeNamed(oldName)
       await d.containers.rename(nextName, oldName)
       log(`finished after the restart: ${nextName} renamed to ${oldName}, the client runs ${r.image}`)
       const result: ClientSwitchResult = { containerId: next.id, image: r.image, version: r.version }

@@ -96,6 +96,8 @@ async function runSwitch(
     dbEngine: p.dbEngine,
     image: p.image,
     version: imageVersion ?? null,
+    // The settings row to write (no secret in it), so a recovery past the site switch can finish the settings step.
+    settings: settingsFor(p.settings, version),
     switch: state,
   })
 
@@ -200,12 +202,9 @@ async function runSwitch(
   })
 
   await step('settings', async () => {
-    const checkedVersion = ClientSettings.shape.version.safeParse(version ?? null)
-    await db.writeSettings(dbName, { ...p.settings, version: checkedVersion.success ? checkedVersion.data : null })
-    stepLog(
-      ctx,
-      'settings',
-    )(`cloud_settings.version = ${checkedVersion.success ? (checkedVersion.data ?? 'none') : 'none'}`)
+    const settings = settingsFor(p.settings, version)
+    await db.writeSettings(dbName, settings)
+    stepLog(ctx, 'settings')(`cloud_settings.version = ${settings.version ?? 'none'}`)
   })
 
   await step('cleanup', async () => {
@@ -228,4 +227,10 @@ async function runSwitch(
     version: imageVersion ?? null,
     ...(freezeMs === undefined ? {} : { freezeMs }),
   }
+}
+
+/** The settings row a switch writes: the payload's, with the new version when it is a valid one. */
+function settingsFor(settings: ClientSettings, version: string | undefined): ClientSettings {
+  const checked = ClientSettings.shape.version.safeParse(version ?? null)
+  return { ...settings, version: checked.success ? checked.data : null }
 }
