@@ -12,7 +12,7 @@ import { openDatabase } from '../packages/master/src/db/open-database.ts'
 import { createLogger } from '../packages/master/src/logger.ts'
 import { freePort } from '../test/support/ports.ts'
 import { createTestDatabase, startPostgres } from '../test/support/postgres.ts'
-import { makeTempDir } from '../test/support/process.ts'
+import { makeTempDir, tailFile } from '../test/support/process.ts'
 import { cleanup, installExitHandlers, onCleanup, trackChild } from './lib/cleanup.ts'
 import { startMasterProcess, type MasterProcess } from './lib/master-process.ts'
 import type { RestartFromWorker, RestartToWorker } from './lib/restart-worker.ts'
@@ -112,7 +112,10 @@ async function main() {
   )
   const allWelcomed = (count: number) => async () => (await welcomesPerAgent(workers)).every((w) => w.length >= count)
   log(`connecting ${N} agents`)
-  if (!(await waitFor(allWelcomed(1), 120_000))) throw new Error('not every agent connected at first')
+  if (!(await waitFor(allWelcomed(1), 120_000))) {
+    const connected = (await welcomesPerAgent(workers)).filter((w) => w.length > 0).length
+    throw new Error(`${connected}/${N} agents connected at first\n${await tailFile(master.logFile)}`)
+  }
   log('all connected; holding 12 s so the connections count as stable (the agent then resets its backoff)')
   await new Promise((r) => setTimeout(r, 12_000))
 

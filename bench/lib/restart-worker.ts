@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks'
 import { PROTOCOL_VERSION, type HelloFrame } from '@alfa/protocol'
 import { createBackoff } from '../../packages/agent/src/backoff.ts'
 import { createConnection, type Connection } from '../../packages/agent/src/connection.ts'
+import { AGENT_VERSION } from '../../packages/agent/src/version.ts'
 import { createLogger } from '../../packages/master/src/logger.ts'
 import type { SimIdentity } from './sim-protocol.ts'
 
@@ -27,7 +28,7 @@ function start(msg: Extract<RestartToWorker, { type: 'start' }>): void {
     welcomes[i] = []
     const hello = (): HelloFrame => ({
       kind: 'hello',
-      agentVersion: 'bench',
+      agentVersion: AGENT_VERSION,
       protocolVersion: PROTOCOL_VERSION,
       serverId: agent.serverId,
       capabilities: [],
