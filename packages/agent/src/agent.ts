@@ -123,10 +123,12 @@ export function createAgent(deps: AgentDeps) {
     /** Recovers the journal (interrupted commands), then connects and starts sampling. */
     async start(): Promise<void> {
       await outbox.open()
-      // Multi-step commands a killed process left half-done are finished or rolled back before anything else runs.
-      await journal.open((entry) => dispatcher.recover(entry))
+      await journal.open()
       log.info({ agentVersion: AGENT_VERSION, capabilities: registry.capabilities() }, 'agent starting')
       connection.start()
+      // Multi-step commands a killed process left half-done are finished or rolled back (their clients locked
+      // until then) while the master already sees them in flight.
+      void dispatcher.recoverAll()
       metricsTimer = setInterval(() => void sendMetrics(), config.metricsIntervalMs)
       // Results nobody acknowledges are pruned past retention even when no ack ever comes to trigger it.
       pruneTimer = setInterval(

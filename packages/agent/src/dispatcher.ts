@@ -125,6 +125,27 @@ export function createDispatcher(opts: {
     }
   }
 
+  async function recoverOne(entry: JournalEntry, lock: Promise<() => void> | undefined): Promise<void> {
+    const logger = log.child({ commandId: entry.id, type: entry.type })
+    const release = await lock
+    let result: JournalResult
+    try {
+      result = (await recoverCommand(entry, narratorFor(entry.id), deps, logger)) ?? {
+        ok: false,
+        error: wireError('INTERRUPTED', 'the agent stopped while this command was running'),
+      }
+    } catch (error) {
+      logger.error({ err: error }, 'recovery failed')
+      const message = `the agent restarted during this command and could not recover it: ${String(error)}`
+      result = { ok: false, error: wireError('INTERRUPTED', message) }
+    } finally {
+      release?.()
+    }
+    await journal.complete(entry.id, result)
+    logger.warn({ ok: result.ok }, 'command ended after an agent restart')
+    if (!outbox.pending(entry.id)) send(resultFrame(entry.id, result))
+  }
+
   /** Runs the handler under its deadline (and its client's lock); the outcome as it will be journaled. */
   async function outcomeOf(frame: CommandFrame): Promise<{ result: JournalResult; logger: Logger }> {
     const handler = registry.get(frame.type)!
@@ -206,18 +227,20 @@ export function createDispatcher(opts: {
     },
 
     /**
-     * At start-up, for a command the previous process left running: finishes or rolls it back from what it
-     * journaled and returns the outcome as its result (undefined: nothing to recover, it is reported INTERRUPTED).
+     * At start-up (the connection already dialling): ends every command the previous process left running with a
+     * step record, finishing or rolling it back under its client's lock (taken at once, so a new command for that
+     * client waits), and reports the outcome as its result. Meanwhile hello lists them in flight.
      */
-    async recover(entry: JournalEntry): Promise<JournalResult | undefined> {
-      const logger = log.child({ commandId: entry.id, type: entry.type })
-      try {
-        return await recoverCommand(entry, narratorFor(entry.id), deps, logger)
-      } catch (error) {
-        logger.error({ err: error }, 'recovery failed')
-        const message = `the agent restarted during this command and could not recover it: ${String(error)}`
-        return { ok: false, error: wireError('INTERRUPTED', message) }
-      }
+    recoverAll(): Promise<void> {
+      const all = journal.toRecover().map((entry) => {
+        const slug = entry.recovery?.slug
+        const lock =
+          typeof slug === 'string' ? locks.acquire(`client:${slug}`, new AbortController().signal) : undefined
+        const work = recoverOne(entry, lock).finally(() => running.delete(entry.id))
+        running.set(entry.id, work)
+        return work
+      })
+      return Promise.allSettled(all).then(() => undefined)
     },
 
     /** The master stored a result: the journal stops re-sending it. */

@@ -103,4 +103,22 @@ describe('journal', () => {
     expect(journal.get(running)?.status).toBe('running')
     expect(await fs.readdir(tempDir())).toEqual([`${running}.json`])
   })
+
+  it('keeps a command with a step record running after a restart, for recovery, with what it journaled', async () => {
+    const [stepped, plain] = [newId(), newId()]
+    const crashed = createJournal({ dir: tempDir(), logger: silentLogger })
+    await crashed.open()
+    await crashed.begin(stepped, 'client.create')
+    await crashed.record(stepped, { slug: 'lab', step: 'database' })
+    await crashed.record(stepped, { dbCreatedByRun: true })
+    await crashed.begin(plain, 'server.info')
+
+    const restarted = createJournal({ dir: tempDir(), logger: silentLogger })
+    await restarted.open()
+    expect(restarted.toRecover().map((e) => [e.id, e.recovery])).toEqual([
+      [stepped, { slug: 'lab', step: 'database', dbCreatedByRun: true }],
+    ])
+    expect(restarted.get(plain)?.result).toMatchObject({ ok: false, error: { code: 'INTERRUPTED' } })
+    expect(restarted.inFlight().sort()).toEqual([stepped, plain].sort())
+  })
 })

@@ -96,10 +96,10 @@ export function createJournal(deps: { dir: string; now?: () => number; logger: L
 
   return {
     /**
-     * Loads the journal. Entries still `running` belonged to a process that died mid-command: they become results
-     * with INTERRUPTED, to be reported to the master like any other result.
+     * Loads the journal. Entries still `running` belonged to a process that died mid-command: those without a step
+     * record become results with INTERRUPTED, to be reported to the master like any other result.
      */
-    async open(recover?: (entry: JournalEntry) => Promise<JournalResult | undefined>): Promise<void> {
+    async open(): Promise<void> {
       await fs.mkdir(dir, { recursive: true, mode: 0o700 })
       for (const name of await fs.readdir(dir)) {
         if (!/^[0-9a-f-]{36}\.json$/.test(name)) continue
@@ -107,17 +107,18 @@ export function createJournal(deps: { dir: string; now?: () => number; logger: L
         if (entry) entries.set(entry.id, entry)
       }
       for (const entry of [...entries.values()]) {
-        if (entry.status !== 'running') continue
-        // A multi-step command is finished or rolled back from what it journaled; the outcome becomes its result.
-        const recovered = recover ? await recover(entry) : undefined
+        // A multi-step command with a step record stays running: the agent finishes or rolls it back (toRecover).
+        if (entry.status !== 'running' || entry.recovery) continue
         const error = wireError('INTERRUPTED', 'the agent stopped while this command was running')
-        await update(entry.id, { status: 'done', result: recovered ?? { ok: false, error } })
-        log.warn(
-          { commandId: entry.id, type: entry.type, recovered: recovered !== undefined },
-          'command ended by an agent restart',
-        )
+        await update(entry.id, { status: 'done', result: { ok: false, error } })
+        log.warn({ commandId: entry.id, type: entry.type }, 'command interrupted by an agent restart')
       }
       await prune()
+    },
+
+    /** Commands a previous process left running with a step record: to be finished or rolled back now. */
+    toRecover(): JournalEntry[] {
+      return [...entries.values()].filter((e) => e.status === 'running' && e.recovery !== undefined)
     },
 
     /**
