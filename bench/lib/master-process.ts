@@ -2,7 +2,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { openSync } from 'node:fs'
 import path from 'node:path'
-import { performance } from 'node:perf_hooks'
 import { tailFile } from '../../test/support/process.ts'
 import { trackChild } from './cleanup.ts'
 
@@ -11,8 +10,6 @@ export interface MasterProcess {
   pid: number
   url: string
   logFile: string
-  /** Wall-clock ms (performance.timeOrigin based, like the simulators') of the first /health answered 200. */
-  readyAt: number
   alive(): boolean
 }
 
@@ -54,22 +51,12 @@ export async function startMasterProcess(opts: {
     try {
       const res = await fetch(`${url}/health`)
       if (res.ok) break
-      await res.body?.cancel()
     } catch {
       // not listening yet
     }
     if (Date.now() > deadline)
       throw new Error(`the master did not answer /health within 120 s\n${await tailFile(logFile)}`)
-    // Often enough that readyAt is within ~50 ms of the moment the master started answering.
-    await new Promise((r) => setTimeout(r, 50))
+    await new Promise((r) => setTimeout(r, 200))
   }
-  const readyAt = performance.timeOrigin + performance.now()
-  return {
-    child,
-    pid: child.pid!,
-    url,
-    logFile,
-    readyAt,
-    alive: () => child.exitCode === null && child.signalCode === null,
-  }
+  return { child, pid: child.pid!, url, logFile, alive: () => child.exitCode === null && child.signalCode === null }
 }

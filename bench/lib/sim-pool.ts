@@ -1,16 +1,7 @@
 // The bench's side of the simulator workers: forks them, splits agents among them, and merges their reports.
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import type {
-  BurstReport,
-  ConnectReport,
-  FromWorker,
-  SimBackoff,
-  SimIdentity,
-  ToWorker,
-  WelcomesReport,
-  WorkerStats,
-} from './sim-protocol.ts'
+import type { BurstReport, ConnectReport, FromWorker, SimIdentity, ToWorker, WorkerStats } from './sim-protocol.ts'
 
 const WORKER = fileURLToPath(new URL('./sim-worker.ts', import.meta.url))
 
@@ -73,7 +64,6 @@ export class SimPool {
     localAddresses: string[],
     wave: number,
     timeoutMs = 60_000,
-    reconnect?: SimBackoff,
   ): Promise<ConnectResult> {
     const shares = this.workers.map((_, i) => agents.filter((_a, k) => k % this.workers.length === i))
     const perWorkerWave = Math.max(1, Math.ceil(wave / this.workers.length))
@@ -86,7 +76,6 @@ export class SimPool {
           localAddresses,
           wave: perWorkerWave,
           timeoutMs,
-          ...(reconnect ? { reconnect } : {}),
         }),
       ),
     )
@@ -131,12 +120,6 @@ export class SimPool {
       answered: all.reduce((n, r) => n + r.answered, 0),
       seconds: (end - start) / 1000,
     }
-  }
-
-  /** Every welcomed agent's latest welcome (wall-clock ms), and the redials made after drops. */
-  async welcomes(): Promise<{ at: number[]; redials: number }> {
-    const all = await Promise.all(this.workers.map((w) => w.ask<WelcomesReport>({ type: 'welcomes' })))
-    return { at: all.flatMap((r) => r.at), redials: all.reduce((n, r) => n + r.redials, 0) }
   }
 
   async closeAll(): Promise<void> {

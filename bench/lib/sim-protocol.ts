@@ -6,33 +6,14 @@ export interface SimIdentity {
   secret: string
 }
 
-/** The real agent's reconnect backoff (packages/agent/src/backoff.ts): full jitter between 0 and min(max, base·2^n). */
-export interface SimBackoff {
-  baseMs: number
-  maxMs: number
-}
-
 export type ToWorker =
-  /**
-   * Open connections for these agents (added to those already open), `wave` at a time. With `reconnect`, an agent
-   * whose welcomed connection closes without us asking dials again after the real agent's backoff, forever.
-   */
-  | {
-      type: 'connect'
-      url: string
-      agents: SimIdentity[]
-      localAddresses: string[]
-      wave: number
-      timeoutMs: number
-      reconnect?: SimBackoff
-    }
+  /** Open connections for these agents (added to those already open), `wave` at a time. */
+  | { type: 'connect'; url: string; agents: SimIdentity[]; localAddresses: string[]; wave: number; timeoutMs: number }
   /** Start or stop the periodic metrics frames (first one at a random phase, then every intervalMs ± jitter). */
   | { type: 'stream'; on: boolean; intervalMs: number }
   /** Every agent sends `frames` metrics frames back to back, then a second hello as a probe (see sim-worker.ts). */
   | { type: 'burst'; frames: number; timeoutMs: number }
   | { type: 'stats' }
-  /** When each agent's latest welcome arrived (see WelcomesReport). */
-  | { type: 'welcomes' }
   /** Close every connection (clean close) and forget the agents. */
   | { type: 'close' }
 
@@ -70,13 +51,4 @@ export interface BurstReport {
   end: number
 }
 
-export interface WelcomesReport {
-  type: 'welcomes'
-  /** Per welcomed agent, wall-clock ms of its latest welcome (after a reconnect: the new connection's). */
-  at: number[]
-  /** Connection attempts made after a drop (each one waited its backoff delay first). */
-  redials: number
-}
-
-export type FromWorker =
-  ConnectReport | WorkerStats | BurstReport | WelcomesReport | { type: 'closed' } | { type: 'streaming' }
+export type FromWorker = ConnectReport | WorkerStats | BurstReport | { type: 'closed' } | { type: 'streaming' }

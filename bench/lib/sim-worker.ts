@@ -5,7 +5,6 @@ import { performance } from 'node:perf_hooks'
 import { parseMasterFrame, type CommandFrame } from '@alfa/protocol'
 import WebSocket from 'ws'
 import type { BurstReport, ConnectReport, FromWorker, SimIdentity, ToWorker, WorkerStats } from './sim-protocol.ts'
-import { createBackoff, type Backoff } from '../../packages/agent/src/backoff.ts'
 import { helloFrameText, metricsFrameText, simulateCommand } from './sim-frames.ts'
 
 const now = () => performance.timeOrigin + performance.now()
@@ -18,18 +17,11 @@ interface SimAgent {
   /** Resolves the pending burst probe: the master answers a second hello with an error frame, in frame order. */
   probe?: () => void
   timer?: NodeJS.Timeout
-  /** Wall-clock ms of the latest welcome (0 before the first). */
-  welcomedAt: number
-  /** The pending redial after a drop. */
-  retry?: NodeJS.Timeout
 }
 
 const agents: SimAgent[] = []
 let closing = false
-const counters = { commands: 0, badFrames: 0, errorFrames: 0, dropped: 0, redials: 0 }
-/** As the real agent (connection.ts): a connection that held this long resets the backoff; redials wait 15 s at most. */
-const STABLE_AFTER_MS = 10_000
-const REDIAL_HANDSHAKE_MS = 15_000
+const counters = { commands: 0, badFrames: 0, errorFrames: 0, dropped: 0 }
 
 function send(msg: FromWorker) {
   process.send?.(msg)
@@ -57,91 +49,58 @@ async function answerCommand(a: SimAgent, frame: CommandFrame) {
   if (a.ws.readyState === WebSocket.OPEN) a.ws.send(JSON.stringify(result))
 }
 
-/**
- * Opens one agent connection; resolves true once welcomed, false on any failure (the reason is counted). With
- * `backoff`, a welcomed agent whose connection drops dials again exactly as the real agent does
- * (packages/agent/src/connection.ts): full-jitter delay, reset after a connection that held, near the cap after a
- * refused credential; it keeps its place in `agents` and records each new welcome.
- */
+/** Opens one agent connection; resolves true once welcomed, false on any failure (the reason is counted). */
 function connectOne(
   url: string,
   id: SimIdentity,
   localAddress: string,
   timeoutMs: number,
   errors: Record<string, number>,
-  backoff?: Backoff,
 ): Promise<boolean> {
   return new Promise((resolve) => {
-    let first = true
-    const open = () =>
-      new WebSocket(url, {
-        headers: { authorization: `Bearer ${id.secret}` },
-        localAddress,
-        perMessageDeflate: false,
-        handshakeTimeout: first ? timeoutMs : REDIAL_HANDSHAKE_MS,
-      })
-    const a: SimAgent = { id, ws: open(), sent: 0, welcomed: false, welcomedAt: 0 }
+    const ws = new WebSocket(url, {
+      headers: { authorization: `Bearer ${id.secret}` },
+      localAddress,
+      perMessageDeflate: false,
+      handshakeTimeout: timeoutMs,
+    })
+    const a: SimAgent = { id, ws, sent: 0, welcomed: false }
     let settled = false
-    const timer = setTimeout(() => settle(false, 'no welcome in time'), timeoutMs)
-    function settle(ok: boolean, reason?: string) {
+    const settle = (ok: boolean, reason?: string) => {
       if (settled) return
       settled = true
       clearTimeout(timer)
       if (!ok) {
         errors[reason ?? 'unknown'] = (errors[reason ?? 'unknown'] ?? 0) + 1
-        a.ws.terminate()
+        ws.terminate()
       }
       resolve(ok)
     }
-    function wire(ws: WebSocket) {
-      let openedAt: number | undefined
-      let refused: number | undefined
-      ws.on('open', () => {
-        openedAt = now()
-        ws.send(helloFrameText(id.serverId))
-      })
-      ws.on('unexpected-response', (_req, res) => {
-        refused = res.statusCode
-        if (first) settle(false, `HTTP ${res.statusCode}`)
-        else ws.terminate()
-      })
-      ws.on('error', (err: NodeJS.ErrnoException) => {
-        if (first) settle(false, err.code ?? err.message)
-      })
-      ws.on('close', (code) => {
-        if (first && !settled) return settle(false, `closed ${code} before welcome`)
-        if (a.welcomed && !closing) counters.dropped++
-        a.welcomed = false
-        if (!backoff || closing || (first && !a.welcomedAt)) return clearTimeout(a.timer)
-        first = false
-        if (openedAt !== undefined && now() - openedAt > STABLE_AFTER_MS) backoff.reset()
-        const delay = refused === 401 || refused === 403 ? backoff.atCap() : backoff.next()
-        a.retry = setTimeout(() => {
-          counters.redials++
-          a.ws = open()
-          wire(a.ws)
-        }, delay)
-      })
-      ws.on('message', (data) => {
-        const parsed = parseMasterFrame(data.toString())
-        if (!parsed.ok) return void counters.badFrames++
-        const frame = parsed.frame
-        if (frame.kind === 'welcome') {
-          a.welcomed = true
-          a.welcomedAt = now()
-          if (!first) return
-          agents.push(a)
-          return settle(true)
-        }
-        if (frame.kind === 'command') return void answerCommand(a, frame).catch(() => counters.badFrames++)
-        if (frame.kind === 'error') {
-          if (a.probe) return a.probe()
-          counters.errorFrames++
-        }
-        // 'ack' of a result: nothing to do, the simulator keeps no journal.
-      })
-    }
-    wire(a.ws)
+    const timer = setTimeout(() => settle(false, 'no welcome in time'), timeoutMs)
+    ws.on('open', () => ws.send(helloFrameText(id.serverId)))
+    ws.on('unexpected-response', (_req, res) => settle(false, `HTTP ${res.statusCode}`))
+    ws.on('error', (err: NodeJS.ErrnoException) => settle(false, err.code ?? err.message))
+    ws.on('close', (code) => {
+      if (!settled) return settle(false, `closed ${code} before welcome`)
+      if (a.welcomed && !closing) counters.dropped++
+      clearTimeout(a.timer)
+    })
+    ws.on('message', (data) => {
+      const parsed = parseMasterFrame(data.toString())
+      if (!parsed.ok) return void counters.badFrames++
+      const frame = parsed.frame
+      if (frame.kind === 'welcome') {
+        a.welcomed = true
+        agents.push(a)
+        return settle(true)
+      }
+      if (frame.kind === 'command') return void answerCommand(a, frame).catch(() => counters.badFrames++)
+      if (frame.kind === 'error') {
+        if (a.probe) return a.probe()
+        counters.errorFrames++
+      }
+      // 'ack' of a result: nothing to do, the simulator keeps no journal.
+    })
   })
 }
 
@@ -155,14 +114,7 @@ async function connect(msg: Extract<ToWorker, { type: 'connect' }>): Promise<Con
     const wave = msg.agents.slice(i, i + msg.wave)
     const results = await Promise.all(
       wave.map((id, k) =>
-        connectOne(
-          msg.url,
-          id,
-          msg.localAddresses[(i + k) % msg.localAddresses.length]!,
-          msg.timeoutMs,
-          errors,
-          msg.reconnect ? createBackoff(msg.reconnect) : undefined,
-        ),
+        connectOne(msg.url, id, msg.localAddresses[(i + k) % msg.localAddresses.length]!, msg.timeoutMs, errors),
       ),
     )
     const welcomed = results.filter(Boolean).length
@@ -234,12 +186,7 @@ async function closeAll() {
       (a) =>
         new Promise<void>((resolve) => {
           clearTimeout(a.timer)
-          clearTimeout(a.retry)
           if (a.ws.readyState === WebSocket.CLOSED) return resolve()
-          if (a.ws.readyState !== WebSocket.OPEN) {
-            a.ws.terminate()
-            return resolve()
-          }
           const t = setTimeout(() => {
             a.ws.terminate()
             resolve()
@@ -255,7 +202,6 @@ async function closeAll() {
   agents.length = 0
   closing = false
   counters.dropped = 0
-  counters.redials = 0
 }
 
 process.on('message', (msg: ToWorker) => {
@@ -270,8 +216,6 @@ process.on('message', (msg: ToWorker) => {
         return burst(msg.frames, msg.timeoutMs)
       case 'stats':
         return stats()
-      case 'welcomes':
-        return { type: 'welcomes', at: agents.map((a) => a.welcomedAt), redials: counters.redials }
       case 'close':
         await closeAll()
         return { type: 'closed' }

@@ -10,6 +10,7 @@ import {
   createAgentLogger,
   createDispatcher,
   createJournal,
+  createOutbox,
   createRegistry,
   exec,
   loadAgentConfig,
@@ -121,6 +122,7 @@ export async function startAgentClientEnv(overrides: Record<string, string> = {}
     registry: createRegistry({ testCommands: false }),
     deps,
     send,
+    outbox: createOutbox({ dir: path.join(dir, 'journal'), send, logger }),
     logger,
   })
 

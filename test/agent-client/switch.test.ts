@@ -50,7 +50,13 @@ const switchTo = (image: string): Promise<Run> => {
 }
 const page = (urlPath = '/') => fetchVhost(env.nginx.port, p.domain, urlPath)
 const errorOf = (run: Run) => (run.result as { error: { code: string; message: string } }).error
-const snapshotPath = (run: Run) => /dumped to (\S+) /.exec(run.logs.find((l) => l.step === 'snapshot')?.line ?? '')?.[1]
+const snapshotPath = (run: Run) =>
+  /dumped to (\S+) /.exec(
+    run.logs
+      .filter((l) => l.step === 'snapshot')
+      .map((l) => l.line)
+      .join('\n'),
+  )?.[1]
 
 /** After a failed switch: the old 2.0.0 answers through nginx, the database equals its picture, one container left. */
 async function expectRolledBack(run: Run, before: Awaited<ReturnType<typeof databasePicture>>) {

@@ -9,6 +9,7 @@ import { createDispatcher } from './dispatcher.ts'
 import type { Exec } from './exec.ts'
 import { createJournal } from './journal.ts'
 import { createSampler } from './metrics/sampler.ts'
+import { createOutbox } from './outbox.ts'
 import { createRegistry } from './registry.ts'
 import { statePaths, type AgentIdentity } from './state.ts'
 import { AGENT_VERSION } from './version.ts'
@@ -35,6 +36,11 @@ export function createAgent(deps: AgentDeps) {
   const now = deps.now ?? Date.now
   const log = logger.child({ component: 'agent', serverId: identity.serverId })
   const journal = createJournal({ dir: statePaths(config.stateDir).journal, now, logger })
+  const outbox = createOutbox({
+    dir: statePaths(config.stateDir).journal,
+    send: (frame) => connection.send(frame),
+    logger,
+  })
   const registry = createRegistry({ testCommands: config.testCommands })
   const handlerDeps: HandlerDeps = { docker: deps.docker, exec: deps.exec, config, serverId: identity.serverId, now }
   const sampler = createSampler({
@@ -45,6 +51,7 @@ export function createAgent(deps: AgentDeps) {
     now,
   })
   let metricsTimer: NodeJS.Timeout | undefined
+  let pruneTimer: NodeJS.Timeout | undefined
   let sampling = false
 
   const hello = (): HelloFrame => ({
@@ -95,6 +102,7 @@ export function createAgent(deps: AgentDeps) {
     registry,
     deps: handlerDeps,
     send: (frame) => connection.send(frame),
+    outbox,
     logger,
   })
 
@@ -114,15 +122,26 @@ export function createAgent(deps: AgentDeps) {
   return {
     /** Recovers the journal (interrupted commands), then connects and starts sampling. */
     async start(): Promise<void> {
+      await outbox.open()
       await journal.open()
       log.info({ agentVersion: AGENT_VERSION, capabilities: registry.capabilities() }, 'agent starting')
       connection.start()
+      // Multi-step commands a killed process left half-done are finished or rolled back (their clients locked
+      // until then) while the master already sees them in flight.
+      void dispatcher.recoverAll()
       metricsTimer = setInterval(() => void sendMetrics(), config.metricsIntervalMs)
+      // Results nobody acknowledges are pruned past retention even when no ack ever comes to trigger it.
+      pruneTimer = setInterval(
+        () => void journal.prune().catch((error: unknown) => log.warn({ err: error }, 'journal prune')),
+        60 * 60_000,
+      )
+      pruneTimer.unref()
     },
 
     /** Graceful stop: no new commands, running ones get up to shutdownGraceMs, then the socket closes. */
     async stop(): Promise<void> {
       clearInterval(metricsTimer)
+      clearInterval(pruneTimer)
       const drained = await dispatcher.drain(config.shutdownGraceMs)
       if (!drained)
         log.warn(
@@ -130,6 +149,7 @@ export function createAgent(deps: AgentDeps) {
           'stopping with commands still running (reported as interrupted on restart)',
         )
       await connection.stop()
+      await outbox.settled()
       log.info('agent stopped')
     },
 

@@ -35,7 +35,15 @@ export interface CommandContext<T extends CommandType> {
   progress(step: string, status: ProgressFrame['status']): void
   /** Child logger with {commandId, type}. */
   logger: Logger
+  /**
+   * Journals (fsync) facts a restart needs to finish or undo this command: the step it is at and what it made
+   * (merged into what was journaled before). Resolves once on disk. Never pass a secret.
+   */
+  checkpoint(facts: Record<string, unknown>): Promise<void>
 }
+
+/** The part of a context that narrates: what rollbacks need, also when they run at start-up (recovery). */
+export type Narrator = Pick<CommandContext<CommandType>, 'log'>
 
 /** One command type's implementation; it resolves with the type's result data or throws. */
 export type CommandHandler<T extends CommandType> = (

@@ -68,6 +68,16 @@ const agentConfigSchema = z
     rebootArgv: z.array(z.string().min(1)).min(1).default(['systemctl', 'reboot']),
     /** Registers test.sleep: tests only, so production agents never announce it. */
     testCommands: z.boolean().default(false),
+    /** Switch snapshots kept per client in the backup dir; older ones are removed after a new one is verified. */
+    snapshotsKeep: z.int().min(1).max(1000).default(5),
+    /**
+     * Fault tests only (honoured with testCommands on): `<command type>:<step>`; that command stops at the start of
+     * the step, after journaling it, and writes test-markers/paused, so a test can SIGKILL the agent right there.
+     */
+    testPauseAt: z
+      .string()
+      .regex(/^[a-z]+\.[a-z-]+:[a-z-]+$/)
+      .optional(),
     dockerSocket: z.string().min(1).default('/var/run/docker.sock'),
     diskMounts: z.array(z.string().regex(/^\//, 'an absolute path')).max(LIMITS.mounts).optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -130,6 +140,8 @@ const ENV_VARS: Record<string, { key: ConfigKey; kind: EnvKind }> = {
   ALFA_AGENT_BACKOFF_MAX_MS: { key: 'backoffMaxMs', kind: 'int' },
   ALFA_AGENT_REBOOT_ARGV: { key: 'rebootArgv', kind: 'json' },
   ALFA_AGENT_TEST_COMMANDS: { key: 'testCommands', kind: 'flag' },
+  ALFA_AGENT_TEST_PAUSE_AT: { key: 'testPauseAt', kind: 'text' },
+  ALFA_SNAPSHOTS_KEEP: { key: 'snapshotsKeep', kind: 'int' },
   DOCKER_SOCKET: { key: 'dockerSocket', kind: 'text' },
   ALFA_AGENT_DISK_MOUNTS: { key: 'diskMounts', kind: 'json' },
   ALFA_AGENT_SHUTDOWN_GRACE_MS: { key: 'shutdownGraceMs', kind: 'int' },

@@ -7,6 +7,7 @@ import { loadAgentConfig } from './config.ts'
 import { createDispatcher } from './dispatcher.ts'
 import { exec } from './exec.ts'
 import { createJournal } from './journal.ts'
+import { createOutbox } from './outbox.ts'
 import { registryFrom } from './registry.ts'
 import { newId, silentLogger, useTempDir, waitFor } from './test-helpers.ts'
 
@@ -25,7 +26,7 @@ describe('dispatcher', () => {
     return { sleptMs: ctx.payload.ms }
   }
 
-  async function setup(handlers = {}) {
+  async function setup(handlers = {}, rollbackGraceMs = 300) {
     const journal = createJournal({ dir: tempDir(), logger: silentLogger })
     await journal.open()
     const deps: HandlerDeps = {
@@ -42,7 +43,18 @@ describe('dispatcher', () => {
       return connected
     }
     const registry = registryFrom({ 'test.sleep': sleeper, ...handlers })
-    return { journal, dispatcher: createDispatcher({ journal, registry, deps, send, logger: silentLogger }) }
+    const outbox = createOutbox({ dir: tempDir(), send, logger: silentLogger })
+    await outbox.open()
+    const dispatcher = createDispatcher({
+      journal,
+      registry,
+      deps,
+      send,
+      outbox,
+      logger: silentLogger,
+      rollbackGraceMs,
+    })
+    return { journal, outbox, dispatcher }
   }
   const resultOf = (id: string) => sent.find((f) => f.kind === 'result' && f.id === id)
 
@@ -80,12 +92,15 @@ describe('dispatcher', () => {
     await waitFor(() => resultOf(next.id), 2000, 'result')
   })
 
-  it('ends a command at its deadline with DEADLINE_EXCEEDED', async () => {
+  it('ends a command that ignores its deadline with DEADLINE_EXCEEDED once the rollback grace is over', async () => {
     const { dispatcher } = await setup()
     const frame = commandFrame(newId(), 'test.sleep', { ms: 2000 }, 50)
     await dispatcher.handle(frame)
     const result = await waitFor(() => resultOf(frame.id), 1500, 'result')
-    expect(result).toMatchObject({ ok: false, error: { code: 'DEADLINE_EXCEEDED' } })
+    expect(result).toMatchObject({
+      ok: false,
+      error: { code: 'DEADLINE_EXCEEDED', message: expect.stringMatching(/rollback was still running/) },
+    })
   })
 
   it('turns a thrown exception into INTERNAL and an invalid result into INTERNAL', async () => {
@@ -127,5 +142,127 @@ describe('dispatcher', () => {
     expect(resultOf(frame.id)).toMatchObject({ ok: true })
     await dispatcher.handle(commandFrame(newId(), 'test.sleep', { ms: 1 }, 5000))
     expect(calls).toBe(1)
+  })
+})
+
+describe('dispatcher: deadlines, client locks and frames kept while disconnected', () => {
+  const tempDir = useTempDir('dispatcher-more')
+  let sent: AgentFrame[]
+  let connected: boolean
+  const events: string[] = []
+  const slug = 'acme'
+  const restartFrame = (deadlineMs: number) =>
+    commandFrame(
+      newId(),
+      'client.restart',
+      { slug, domain: 'acme.example.com', profile: {} as never } as never,
+      deadlineMs,
+    )
+
+  /** A handler that works until aborted, then spends `rollbackMs` undoing on a signal of its own. */
+  const rollingBack: CommandHandler<'client.restart'> = async (ctx) => {
+    events.push(`start ${ctx.id}`)
+    ctx.log('step one', { step: 'one' })
+    ctx.progress('one', 'running')
+    try {
+      await sleep(ctx.payload.domain === 'slow' ? 10_000 : 400, undefined, { signal: ctx.signal })
+    } catch (error) {
+      await sleep(250) // the rollback: not cut short by the aborted signal
+      events.push(`rolled back ${ctx.id}`)
+      throw error
+    }
+    ctx.progress('one', 'done')
+    events.push(`end ${ctx.id}`)
+    return { containerId: 'c', statusCode: 200, latencyMs: 1 } as never
+  }
+
+  async function setup() {
+    const journal = createJournal({ dir: tempDir(), logger: silentLogger })
+    await journal.open()
+    const send = (frame: AgentFrame) => {
+      expect(agentFrameSchema.safeParse(frame).success).toBe(true)
+      if (connected) sent.push(frame)
+      return connected
+    }
+    const deps: HandlerDeps = {
+      docker: {} as Dockerode,
+      exec,
+      config: loadAgentConfig({ ALFA_AGENT_STATE_DIR: tempDir() }),
+      serverId: newId(),
+      now: Date.now,
+    }
+    const outbox = createOutbox({ dir: tempDir(), send, logger: silentLogger })
+    await outbox.open()
+    const registry = registryFrom({ 'client.restart': rollingBack })
+    const dispatcher = createDispatcher({ journal, registry, deps, send, outbox, logger: silentLogger })
+    return { dispatcher, outbox, journal }
+  }
+
+  beforeEach(() => {
+    sent = []
+    connected = true
+    events.length = 0
+  })
+
+  it('waits for the rollback of a command past its deadline before reporting DEADLINE_EXCEEDED', async () => {
+    const { dispatcher } = await setup()
+    const frame = restartFrame(50)
+    await dispatcher.handle(frame)
+    const result = await waitFor(() => sent.find((f) => f.kind === 'result'), 3000, 'result')
+    expect(events).toEqual([`start ${frame.id}`, `rolled back ${frame.id}`])
+    expect(result).toMatchObject({
+      ok: false,
+      error: { code: 'DEADLINE_EXCEEDED', message: expect.stringMatching(/stopped and what it made was undone/) },
+    })
+  })
+
+  it('starts a retry of the same client only after the earlier command rolled back', async () => {
+    const { dispatcher } = await setup()
+    const first = restartFrame(50)
+    const retry = restartFrame(5000)
+    await dispatcher.handle(first)
+    await sleep(10)
+    await dispatcher.handle(retry)
+    await waitFor(() => sent.find((f) => f.kind === 'result' && f.id === retry.id), 4000, 'retry result')
+    expect(events).toEqual([`start ${first.id}`, `rolled back ${first.id}`, `start ${retry.id}`, `end ${retry.id}`])
+  })
+
+  it('keeps log and progress frames made while disconnected and replays them once, in order, before the result', async () => {
+    const { dispatcher, outbox } = await setup()
+    const frame = restartFrame(5000)
+    connected = false
+    await dispatcher.handle(frame)
+    await waitFor(() => (events.includes(`end ${frame.id}`) ? true : undefined), 3000, 'the end')
+    await sleep(20)
+    await outbox.settled()
+    expect(sent).toEqual([])
+    connected = true
+    expect(dispatcher.resendUnacked()).toBe(1)
+    expect(sent.map((f) => (f.kind === 'progress' ? `${f.kind}:${f.status}` : f.kind))).toEqual([
+      'log',
+      'progress:running',
+      'progress:done',
+      'result',
+    ])
+    // A second reconnect replays nothing again: only the unacked result.
+    sent = []
+    dispatcher.resendUnacked()
+    expect(sent.map((f) => f.kind)).toEqual(['result'])
+  })
+
+  it('replays frames a killed agent kept on disk, before the result its journal recovered', async () => {
+    const first = await setup()
+    const frame = restartFrame(5000)
+    connected = false
+    await first.dispatcher.handle(frame)
+    await waitFor(() => (events.includes(`start ${frame.id}`) ? true : undefined), 3000, 'the start')
+    await sleep(20)
+    await first.outbox.settled()
+    // "Killed": a new journal, outbox and dispatcher over the same directory.
+    const second = await setup()
+    connected = true
+    expect(second.dispatcher.resendUnacked()).toBe(1)
+    expect(sent.map((f) => f.kind)).toEqual(['log', 'progress', 'result'])
+    expect(sent.at(-1)).toMatchObject({ ok: false, error: { code: 'INTERRUPTED' } })
   })
 })

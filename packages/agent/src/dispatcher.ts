@@ -10,10 +10,15 @@ import {
   type WireError,
 } from '@alfa/protocol'
 import type { Logger } from 'pino'
+import { clientLockKey, createClientLocks, isReadOnly } from './client-locks.ts'
 import { CommandError, type CommandContext, type HandlerDeps, type LogOptions } from './command-context.ts'
+import { deadlineError, ROLLBACK_GRACE_MS, runWithDeadline } from './deadline.ts'
 import { ExecError } from './exec.ts'
-import type { Journal, JournalResult } from './journal.ts'
+import type { Journal, JournalEntry, JournalResult } from './journal.ts'
+import type { Outbox } from './outbox.ts'
 import type { Registry } from './registry.ts'
+import { recoverCommand } from './commands/client/recovery.ts'
+import { pauseIfAsked } from './test-pause.ts'
 
 /** Sends a frame if connected; false when it was dropped (the connection is down). */
 export type SendFrame = (frame: AgentFrame) => boolean
@@ -27,45 +32,39 @@ export function resultFrame(id: string, result: JournalResult): ResultFrame {
 
 /** The wire error for whatever a handler threw; the deadline wins, because an aborted process fails as a side effect. */
 export function toWireError(error: unknown, signal: AbortSignal, deadlineMs: number): WireError {
-  if (signal.aborted) return wireError('DEADLINE_EXCEEDED', `the command ran past its deadline of ${deadlineMs} ms`)
+  if (signal.aborted) return deadlineError(deadlineMs, true)
   if (error instanceof CommandError) return error.wire
   if (error instanceof ExecError) return error.toWire()
   return wireError('INTERNAL', error instanceof Error ? error.message : String(error))
 }
 
-/** Rejects when the signal aborts, so a handler that ignores its signal still ends at the deadline. */
-function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  let onAbort: (() => void) | undefined
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'))
-    if (signal.aborted) onAbort()
-    else signal.addEventListener('abort', onAbort, { once: true })
-  })
-  return Promise.race([work, aborted]).finally(() => {
-    if (onAbort) signal.removeEventListener('abort', onAbort)
-  })
-}
-
 /**
  * Runs command frames: at most once per id (the journal decides), acked once stored, streaming log and progress
- * frames while connected, and ending with a result that is journaled first so it survives a lost connection.
+ * frames (kept in the outbox while disconnected and replayed before the result), and ending with a result that is
+ * journaled first so it survives a lost connection. Commands that change a client run one at a time per client.
  */
 export function createDispatcher(opts: {
   journal: Journal
   registry: Registry
   deps: HandlerDeps
   send: SendFrame
+  /** Where log and progress frames wait while the master is unreachable. */
+  outbox: Outbox
   logger: Logger
+  /** How long a handler aborted at its deadline may take to roll back before the deadline is reported. */
+  rollbackGraceMs?: number
 }) {
-  const { journal, registry, deps, send } = opts
+  const { journal, registry, deps, send, outbox } = opts
+  const graceMs = opts.rollbackGraceMs ?? ROLLBACK_GRACE_MS
   const log = opts.logger.child({ component: 'dispatcher' })
   const running = new Map<string, Promise<void>>()
+  const locks = createClientLocks()
   let accepting = true
 
   /** Answers a re-sent id from the journal: the stored result, or an ack while it still runs. */
   function answerKnown(id: string): void {
     const entry = journal.get(id)
-    if (entry?.status === 'done' && entry.result) {
+    if (entry?.status === 'done' && entry.result && !outbox.pending(id)) {
       log.info({ commandId: id }, 're-sent command answered from the journal')
       send(resultFrame(id, entry.result))
     } else {
@@ -77,7 +76,8 @@ export function createDispatcher(opts: {
     frame: CommandFrame & { type: T },
     signal: AbortSignal,
   ): CommandContext<T> {
-    let seq = 0
+    // Continues after the lines an earlier run of this agent left waiting (recovery of an interrupted command).
+    let seq = (outbox.lastSeq(frame.id) ?? -1) + 1
     const logger = opts.logger.child({ commandId: frame.id, type: frame.type })
     return {
       id: frame.id,
@@ -87,7 +87,7 @@ export function createDispatcher(opts: {
       logger,
       log(line: string, o: LogOptions = {}) {
         const text = line.replaceAll('\0', '').slice(0, LIMITS.logLine)
-        send({
+        outbox.emit({
           kind: 'log',
           id: frame.id,
           seq: seq++,
@@ -98,34 +98,107 @@ export function createDispatcher(opts: {
         })
       },
       progress(step, status) {
-        send({ kind: 'progress', id: frame.id, step, status })
+        outbox.emit({ kind: 'progress', id: frame.id, step, status })
+      },
+      async checkpoint(facts) {
+        await journal.record(frame.id, facts)
+        await pauseIfAsked(deps.config, frame.type, facts.step, signal)
       },
     }
   }
 
-  async function execute(frame: CommandFrame): Promise<void> {
-    const handler = registry.get(frame.type)
-    if (!handler) return
-    const signal = AbortSignal.timeout(frame.deadlineMs)
-    const ctx = makeContext(frame, signal)
+  /** Log lines of a command being recovered at start-up: queued in the outbox, sent before its result. */
+  function narratorFor(id: string) {
+    let seq = (outbox.lastSeq(id) ?? -1) + 1
+    return {
+      log(line: string, o: LogOptions = {}) {
+        outbox.emit({
+          kind: 'log',
+          id,
+          seq: seq++,
+          stream: o.stream ?? 'info',
+          line: line.replaceAll('\0', '').slice(0, LIMITS.logLine),
+          ...(o.step ? { step: o.step } : {}),
+          ...(o.level ? { level: o.level } : {}),
+        })
+      },
+    }
+  }
+
+  async function recoverOne(entry: JournalEntry, lock: Promise<() => void> | undefined): Promise<void> {
+    const logger = log.child({ commandId: entry.id, type: entry.type })
+    const release = await lock
     let result: JournalResult
     try {
-      const data = await raceAbort(handler(ctx, deps), signal)
-      const checked = parseCommandResult(frame.type, data)
-      result = checked.ok
-        ? { ok: true, data: checked.result }
-        : { ok: false, error: wireError('INTERNAL', `agent produced an ${checked.error.message}`) }
+      result = (await recoverCommand(entry, narratorFor(entry.id), deps, logger)) ?? {
+        ok: false,
+        error: wireError('INTERRUPTED', 'the agent stopped while this command was running'),
+      }
     } catch (error) {
-      result = { ok: false, error: toWireError(error, signal, frame.deadlineMs) }
-      ctx.logger.warn({ err: error, code: result.error.code }, 'command failed')
+      logger.error({ err: error }, 'recovery failed')
+      const message = `the agent restarted during this command and could not recover it: ${String(error)}`
+      result = { ok: false, error: wireError('INTERRUPTED', message) }
+    } finally {
+      release?.()
     }
+    await journal.complete(entry.id, result)
+    logger.warn({ ok: result.ok }, 'command ended after an agent restart')
+    if (!outbox.pending(entry.id)) send(resultFrame(entry.id, result))
+  }
+
+  /** Runs the handler under its deadline (and its client's lock); the outcome as it will be journaled. */
+  async function outcomeOf(frame: CommandFrame): Promise<{ result: JournalResult; logger: Logger }> {
+    const handler = registry.get(frame.type)!
+    const key = clientLockKey(frame)
+    let ctx: CommandContext<CommandType> | undefined
+    const run = runWithDeadline(
+      async (signal) => {
+        const release = key ? await locks.acquire(key, signal) : undefined
+        try {
+          ctx = makeContext(frame, signal)
+          return await handler(ctx, deps)
+        } finally {
+          release?.()
+        }
+      },
+      frame.deadlineMs,
+      graceMs,
+    )
+    const outcome = await run.outcome
+    const logger = ctx?.logger ?? log.child({ commandId: frame.id, type: frame.type })
+    if (outcome.kind === 'overran') {
+      logger.error({ graceMs }, 'deadline passed and the handler is still rolling back: reporting, client stays locked')
+      run.settled.then(
+        () => logger.warn('the overrunning handler ended at last'),
+        (error: unknown) => logger.error({ err: error }, 'overrunning handler'),
+      )
+      return { result: { ok: false, error: deadlineError(frame.deadlineMs, false, graceMs) }, logger }
+    }
+    if (outcome.kind === 'error') {
+      const error = toWireError(outcome.error, run.signal, frame.deadlineMs)
+      logger.warn({ err: outcome.error, code: error.code }, 'command failed')
+      return { result: { ok: false, error }, logger }
+    }
+    if (run.signal.aborted) return { result: { ok: false, error: deadlineError(frame.deadlineMs, true) }, logger }
+    const checked = parseCommandResult(frame.type, outcome.value)
+    const result: JournalResult = checked.ok
+      ? { ok: true, data: checked.result }
+      : { ok: false, error: wireError('INTERNAL', `agent produced an ${checked.error.message}`) }
+    return { result, logger }
+  }
+
+  async function execute(frame: CommandFrame): Promise<void> {
+    const outcome = await outcomeOf(frame)
+    const logger = outcome.logger
+    let result = outcome.result
     if (exceedsFrameLimit(JSON.stringify(resultFrame(frame.id, result)))) {
       result = { ok: false, error: wireError('INTERNAL', 'the result is larger than a frame may be') }
     }
     // Journal before sending: if the socket is down now, the result is re-sent after reconnect.
     await journal.complete(frame.id, result)
-    ctx.logger.info({ ok: result.ok }, 'command finished')
-    send(resultFrame(frame.id, result))
+    logger.info({ ok: result.ok }, 'command finished')
+    // Frames still waiting go first: the result is sent with them when the connection is back.
+    if (!outbox.pending(frame.id)) send(resultFrame(frame.id, result))
   }
 
   return {
@@ -145,7 +218,7 @@ export function createDispatcher(opts: {
         })
         return
       }
-      if (!(await journal.begin(frame.id, frame.type))) return answerKnown(frame.id)
+      if (!(await journal.begin(frame.id, frame.type, { readOnly: isReadOnly(frame) }))) return answerKnown(frame.id)
       send({ kind: 'ack', id: frame.id })
       const work = execute(frame)
         .catch((error: unknown) => log.error({ err: error, commandId: frame.id }, 'could not record a command result'))
@@ -153,14 +226,35 @@ export function createDispatcher(opts: {
       running.set(frame.id, work)
     },
 
+    /**
+     * At start-up (the connection already dialling): ends every command the previous process left running with a
+     * step record, finishing or rolling it back under its client's lock (taken at once, so a new command for that
+     * client waits), and reports the outcome as its result. Meanwhile hello lists them in flight.
+     */
+    recoverAll(): Promise<void> {
+      const all = journal.toRecover().map((entry) => {
+        const slug = entry.recovery?.slug
+        const lock =
+          typeof slug === 'string' ? locks.acquire(`client:${slug}`, new AbortController().signal) : undefined
+        const work = recoverOne(entry, lock).finally(() => running.delete(entry.id))
+        running.set(entry.id, work)
+        return work
+      })
+      return Promise.allSettled(all).then(() => undefined)
+    },
+
     /** The master stored a result: the journal stops re-sending it. */
     async ack(id: string): Promise<void> {
       await journal.ack(id)
     },
 
-    /** Re-sends every finished result the master has not acknowledged (after a reconnect). */
+    /**
+     * After a reconnect: replays the log and progress frames kept while disconnected, in order, then re-sends every
+     * finished result the master has not acknowledged whose frames have all gone out. Returns the results re-sent.
+     */
     resendUnacked(): number {
-      const pending = journal.unackedResults()
+      outbox.flush()
+      const pending = journal.unackedResults().filter((e) => !outbox.pending(e.id))
       for (const entry of pending) if (entry.result) send(resultFrame(entry.id, entry.result))
       return pending.length
     },

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { createJournal, JOURNAL_RETENTION_MS } from './journal.ts'
+import { createJournal, JOURNAL_RETENTION_MS, VOLATILE_RETENTION_MS } from './journal.ts'
 import { newId, silentLogger, useTempDir } from './test-helpers.ts'
 
 describe('journal', () => {
@@ -68,5 +68,57 @@ describe('journal', () => {
     const journal = createJournal({ dir: tempDir(), logger: silentLogger })
     await journal.open()
     await expect(journal.begin('../../etc/x', 'server.info')).rejects.toThrow()
+  })
+
+  it('keeps read-only requests in memory only and forgets them once acked or an hour old', async () => {
+    let clock = 1_000_000
+    const journal = createJournal({ dir: tempDir(), logger: silentLogger, now: () => clock })
+    await journal.open()
+    const ids = Array.from({ length: 500 }, newId)
+    for (const id of ids) {
+      expect(await journal.begin(id, 'client.probe', { readOnly: true })).toBe(true)
+      await journal.complete(id, { ok: true, data: {} })
+    }
+    expect(await fs.readdir(tempDir())).toEqual([])
+    for (const id of ids.slice(0, 400)) await journal.ack(id)
+    expect(journal.size).toBe(100)
+    clock += VOLATILE_RETENTION_MS + 1
+    await journal.prune()
+    expect(journal.size).toBe(0)
+  })
+
+  it('prunes results the master never acknowledged (or refused) once past the retention', async () => {
+    let clock = 1_000_000
+    const journal = createJournal({ dir: tempDir(), logger: silentLogger, now: () => clock })
+    await journal.open()
+    const [never, running] = [newId(), newId()]
+    await journal.begin(never, 'client.configure')
+    await journal.complete(never, { ok: true, data: {} })
+    await journal.begin(running, 'client.switch')
+    clock += JOURNAL_RETENTION_MS + 1
+    await journal.prune()
+    expect(journal.get(never)).toBeUndefined()
+    expect(journal.unackedResults()).toEqual([])
+    // A command still running is never pruned: its result is yet to come.
+    expect(journal.get(running)?.status).toBe('running')
+    expect(await fs.readdir(tempDir())).toEqual([`${running}.json`])
+  })
+
+  it('keeps a command with a step record running after a restart, for recovery, with what it journaled', async () => {
+    const [stepped, plain] = [newId(), newId()]
+    const crashed = createJournal({ dir: tempDir(), logger: silentLogger })
+    await crashed.open()
+    await crashed.begin(stepped, 'client.create')
+    await crashed.record(stepped, { slug: 'lab', step: 'database' })
+    await crashed.record(stepped, { dbCreatedByRun: true })
+    await crashed.begin(plain, 'server.info')
+
+    const restarted = createJournal({ dir: tempDir(), logger: silentLogger })
+    await restarted.open()
+    expect(restarted.toRecover().map((e) => [e.id, e.recovery])).toEqual([
+      [stepped, { slug: 'lab', step: 'database', dbCreatedByRun: true }],
+    ])
+    expect(restarted.get(plain)?.result).toMatchObject({ ok: false, error: { code: 'INTERRUPTED' } })
+    expect(restarted.inFlight().sort()).toEqual([stepped, plain].sort())
   })
 })

@@ -5,8 +5,13 @@ import type { Logger } from 'pino'
 import { z } from 'zod'
 import { writeFileAtomic } from './atomic-file.ts'
 
-/** Acked entries are kept this long so a late re-send of the same id is still recognised, then pruned. */
+/**
+ * Finished entries are kept this long so a late re-send of the same id is still recognised, then pruned, acked or
+ * not: a result the master refused or never acknowledged in a week will not be wanted any more.
+ */
 export const JOURNAL_RETENTION_MS = 7 * 24 * 60 * 60 * 1000
+/** Read-only requests live in memory only, until acked or this old (a re-run of one is harmless). */
+export const VOLATILE_RETENTION_MS = 60 * 60 * 1000
 
 const journalResultSchema = z.union([
   z.object({ ok: z.literal(true), data: z.unknown() }),
@@ -25,6 +30,8 @@ const journalEntrySchema = z.object({
   acked: z.boolean(),
   /** Last change, ms since the epoch: drives pruning. */
   at: z.number(),
+  /** What a multi-step command journaled as it went (step, what it made), for recovery after a crash. */
+  recovery: z.record(z.string(), z.unknown()).optional(),
 })
 
 export type JournalEntry = z.infer<typeof journalEntrySchema>
@@ -38,6 +45,8 @@ export function createJournal(deps: { dir: string; now?: () => number; logger: L
   const now = deps.now ?? Date.now
   const log = deps.logger.child({ component: 'journal' })
   const entries = new Map<string, JournalEntry>()
+  /** Ids of read-only requests: never written to disk, dropped once acked. */
+  const volatile = new Set<string>()
 
   // The id is a validated uuid before it becomes a file name, so no frame can steer a write outside dir.
   const fileOf = (id: string) => path.join(dir, `${uuidSchema.parse(id)}.json`)
@@ -60,8 +69,17 @@ export function createJournal(deps: { dir: string; now?: () => number; logger: L
 
   async function prune(): Promise<void> {
     const cutoff = now() - JOURNAL_RETENTION_MS
+    const volatileCutoff = now() - VOLATILE_RETENTION_MS
     for (const entry of [...entries.values()]) {
-      if (!entry.acked || entry.at >= cutoff) continue
+      if (entry.status !== 'done') continue
+      if (volatile.has(entry.id)) {
+        if (entry.at >= volatileCutoff) continue
+        volatile.delete(entry.id)
+        entries.delete(entry.id)
+        continue
+      }
+      if (entry.at >= cutoff) continue
+      if (!entry.acked) log.warn({ commandId: entry.id, type: entry.type }, 'result never acknowledged: pruned')
       entries.delete(entry.id)
       await fs.rm(fileOf(entry.id), { force: true })
     }
@@ -72,14 +90,14 @@ export function createJournal(deps: { dir: string; now?: () => number; logger: L
     if (!entry) return undefined
     const next = { ...entry, ...change, at: now() }
     entries.set(id, next)
-    await persist(next)
+    if (!volatile.has(id)) await persist(next)
     return next
   }
 
   return {
     /**
-     * Loads the journal. Entries still `running` belonged to a process that died mid-command: they become results
-     * with INTERRUPTED, to be reported to the master like any other result.
+     * Loads the journal. Entries still `running` belonged to a process that died mid-command: those without a step
+     * record become results with INTERRUPTED, to be reported to the master like any other result.
      */
     async open(): Promise<void> {
       await fs.mkdir(dir, { recursive: true, mode: 0o700 })
@@ -88,8 +106,9 @@ export function createJournal(deps: { dir: string; now?: () => number; logger: L
         const entry = await loadEntry(name)
         if (entry) entries.set(entry.id, entry)
       }
-      for (const entry of entries.values()) {
-        if (entry.status !== 'running') continue
+      for (const entry of [...entries.values()]) {
+        // A multi-step command with a step record stays running: the agent finishes or rolls it back (toRecover).
+        if (entry.status !== 'running' || entry.recovery) continue
         const error = wireError('INTERRUPTED', 'the agent stopped while this command was running')
         await update(entry.id, { status: 'done', result: { ok: false, error } })
         log.warn({ commandId: entry.id, type: entry.type }, 'command interrupted by an agent restart')
@@ -97,15 +116,31 @@ export function createJournal(deps: { dir: string; now?: () => number; logger: L
       await prune()
     },
 
-    /** Records that `id` starts now; false when the id is already known (it must never run twice). */
-    async begin(id: string, type: string): Promise<boolean> {
+    /** Commands a previous process left running with a step record: to be finished or rolled back now. */
+    toRecover(): JournalEntry[] {
+      return [...entries.values()].filter((e) => e.status === 'running' && e.recovery !== undefined)
+    },
+
+    /**
+     * Records that `id` starts now; false when the id is already known (it must never run twice). A `readOnly`
+     * request (monitoring) is kept in memory only: no file, no fsync for what is harmless to run again.
+     */
+    async begin(id: string, type: string, opts: { readOnly?: boolean } = {}): Promise<boolean> {
       fileOf(id) // throws on a non-uuid id before anything is claimed
       if (entries.has(id)) return false
       // The map is claimed synchronously, before the write: a duplicate arriving meanwhile already sees it.
       const entry: JournalEntry = { id, type, status: 'running', acked: false, at: now() }
       entries.set(id, entry)
-      await persist(entry)
+      if (opts.readOnly) volatile.add(id)
+      else await persist(entry)
       return true
+    },
+
+    /** Merges `facts` into the entry's recovery record and writes it through (fsync) before resolving. */
+    async record(id: string, facts: Record<string, unknown>): Promise<void> {
+      const entry = entries.get(id)
+      if (!entry) return
+      await update(id, { recovery: { ...entry.recovery, ...facts } })
     },
 
     /** Stores the command's result; it stays unacked (and is re-sent on reconnect) until the master acks it. */
@@ -117,9 +152,18 @@ export function createJournal(deps: { dir: string; now?: () => number; logger: L
     async ack(id: string): Promise<boolean> {
       const entry = entries.get(id)
       if (!entry || entry.status !== 'done' || entry.acked) return false
-      await update(id, { acked: true })
+      if (volatile.delete(id)) entries.delete(id)
+      else await update(id, { acked: true })
       await prune()
       return true
+    },
+
+    /** Drops finished entries past retention (also run on every ack; the agent runs it hourly too). */
+    prune,
+
+    /** How many entries are held in memory (to test the bound). */
+    get size(): number {
+      return entries.size
     },
 
     get(id: string): JournalEntry | undefined {

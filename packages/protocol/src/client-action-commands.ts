@@ -111,5 +111,7 @@ export const ClientSwitchResult = z.object({
   image: boundedText(LIMITS.shortText),
   /** The version label of that image, when it has one. */
   version: boundedText(64).nullable(),
+  /** How long writes were frozen (maintenance page, old container stopped), in ms: the switch's downtime. */
+  freezeMs: z.int().nonnegative().optional(),
 })
 export type ClientSwitchResult = z.infer<typeof ClientSwitchResult>

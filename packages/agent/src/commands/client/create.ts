@@ -19,6 +19,8 @@ import { stepLog, stepRunner, rollbackSteps } from './steps.ts'
 /** Migrations and the owner's password may take a while on a big app; the command's deadline bounds them too. */
 const APP_COMMAND_TIMEOUT_MS = 15 * 60_000
 const CERTBOT_TIMEOUT_MS = 5 * 60_000
+/** Removing what a create made takes seconds; bounded so it ends within the dispatcher's rollback grace. */
+const ROLLBACK_TIMEOUT_MS = 90_000
 
 /** What this run made, so a failure removes exactly that. */
 interface Made {
@@ -44,7 +46,8 @@ export const clientCreate: CommandHandler<'client.create'> = async (ctx, deps) =
   try {
     return await runPipeline(ctx, deps, p, drivers, db, made)
   } catch (error) {
-    await rollback(ctx, p.slug, drivers, db, made)
+    // The rollback has a signal of its own: it also runs when the deadline (the aborted ctx.signal) ended the create.
+    await rollback(ctx, p.slug, clientDrivers(deps, AbortSignal.timeout(ROLLBACK_TIMEOUT_MS)), db, made)
     throw error
   }
 }
@@ -68,7 +71,11 @@ async function runPipeline(
   const version = (await imageVersion(deps.docker, p.image)) ?? p.settings.version ?? undefined
   const settings = { ...p.settings, version: version ?? null }
 
+  // Journaled for a restart (never the secrets): which client, and below whether this run made the database.
+  await ctx.checkpoint({ slug: p.slug, dbEngine: p.dbEngine })
   await step('database', async () => {
+    // Only a database this run makes may be dropped by a recovery: one that existed holds the client's data.
+    await ctx.checkpoint({ dbCreatedByRun: !(await db.exists(dbName)).database })
     const created = await db.create(dbName, dbPassword)
     made.database = created.database
     stepLog(

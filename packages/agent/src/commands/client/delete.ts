@@ -1,4 +1,3 @@
-import fs from 'node:fs/promises'
 import {
   ClientDeletePayload,
   containerNameForSlug,
@@ -9,10 +8,9 @@ import {
 } from '@alfa/protocol'
 import { CommandError, type CommandHandler } from '../../command-context.ts'
 import { dbAdminFor } from '../../drivers/database.ts'
-import { createEmptyInside, removeInside } from '../../drivers/safe-files.ts'
 import { confirmGone } from './confirm-served.ts'
 import { clientDrivers } from './drivers.ts'
-import { stamp } from './snapshot.ts'
+import { stamp, verifiedSnapshot } from './snapshot.ts'
 import { stepLog, stepRunner } from './steps.ts'
 
 /**
@@ -38,25 +36,21 @@ export const clientDelete: CommandHandler<'client.delete'> = async (ctx, deps) =
     )
   }
 
+  await ctx.checkpoint({ slug: p.slug, dbEngine: p.dbEngine })
   const dumpPath = await step('dump', async () => {
     const log = stepLog(ctx, 'dump')
     if (!(await db.exists(dbName)).database) {
       log(`no database ${dbName}: nothing to dump`)
+      await ctx.checkpoint({ dumpPath: null })
       return null
     }
-    await fs.mkdir(deps.config.backupDir, { recursive: true, mode: 0o700 })
+    // Verified before anything is dropped: exit 0, header, completion line, every byte read back.
     const name = `${p.slug}-${stamp(deps.now())}.sql`
-    // Created empty with 0600 first, exclusively: the dump tool then writes into a file only we can read.
-    const file = await createEmptyInside(deps.config.backupDir, name, 0o600)
-    try {
-      await db.dump(dbName, file, ctx.signal)
-    } catch (error) {
-      await removeInside(deps.config.backupDir, name)
-      throw error
-    }
-    const { size } = await fs.stat(file)
-    log(`dumped ${dbName} to ${file} (${size} bytes)`)
-    return file
+    await ctx.checkpoint({ dumpName: name })
+    const dump = await verifiedSnapshot(db, dbName, deps.config.backupDir, name, ctx.signal)
+    await ctx.checkpoint({ dumpPath: dump.file })
+    log(`dumped ${dbName} to ${dump.file} (${dump.size} bytes, sha256 ${dump.sha256}), dump verified complete`)
+    return dump.file
   })
 
   const removed = { container: false, site: false, database: false }

@@ -1,20 +1,36 @@
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
 import fs from 'node:fs/promises'
 import { wireError } from '@alfa/protocol'
 import { CommandError } from '../../command-context.ts'
 import type { DbAdmin } from '../../drivers/database.ts'
 import { DUMP_TRAILER } from '../../drivers/database-types.ts'
 import { createEmptyInside, removeInside } from '../../drivers/safe-files.ts'
+import { ExecError } from '../../exec.ts'
 
 /** `2026-05-01T10-20-30-123Z`: sortable, and only characters a file name and the path schema accept. */
 export const stamp = (ms: number): string => new Date(ms).toISOString().replace(/[:.]/g, '-')
 
 /** How much of a dump's end is read to find the tool's completion line. */
 const TRAILER_WINDOW = 4096
+/**
+ * How a dump of either tool begins, within its first bytes: MariaDB 10.11+ puts a sandbox-mode comment line before
+ * its header, and a custom-format PostgreSQL archive begins with its magic bytes.
+ */
+const DUMP_HEADER = /^PGDMP|^(?:\/\*M![^\n]*\*\/\s*\n)?-- (?:MariaDB|MySQL) dump|^--\n-- PostgreSQL database dump/
+
+/** A verified dump: where it is, its size, and the SHA-256 of the bytes read back after it was written. */
+export interface VerifiedDump {
+  file: string
+  size: number
+  sha256: string
+}
 
 /**
  * Dumps `dbName` into `dir/name` (0600, created exclusively) and verifies the copy before anyone relies on it: the
- * tool exited 0, the file is not empty and ends with the tool's completion line (a dump cut short by a full disk
- * or a killed process has none). An unverified file is removed and the call throws.
+ * tool exited 0, the file is not empty, begins with the tool's header, ends with its completion line (a dump cut
+ * short by a full disk or a killed process has none), and reads back whole (every byte, checksummed). An unverified
+ * file is removed and the call throws a DB_ERROR naming the dump.
  */
 export async function verifiedSnapshot(
   db: DbAdmin,
@@ -22,27 +38,52 @@ export async function verifiedSnapshot(
   dir: string,
   name: string,
   signal: AbortSignal,
-): Promise<{ file: string; size: number }> {
+): Promise<VerifiedDump> {
   await fs.mkdir(dir, { recursive: true, mode: 0o700 })
   const file = await createEmptyInside(dir, name, 0o600)
+  const refuse = (why: string, data?: Record<string, unknown>) =>
+    new CommandError(wireError('DB_ERROR', `the dump of ${dbName} into ${file} ${why}`, { file, ...data }))
   try {
-    await db.dump(dbName, file, signal)
+    try {
+      await db.dump(dbName, file, signal)
+    } catch (error) {
+      if (error instanceof ExecError) {
+        const tail = error.stderrTail.trim().split('\n').slice(-3).join(' | ')
+        throw refuse(`failed: ${error.message}${tail ? ` (${tail})` : ''}`, { exitCode: error.exitCode })
+      }
+      throw error
+    }
     const { size } = await fs.stat(file)
+    if (size === 0) throw refuse('is empty')
     const handle = await fs.open(file, 'r')
+    const head = Buffer.alloc(Math.min(size, 256))
     const tail = Buffer.alloc(Math.min(size, TRAILER_WINDOW))
     try {
+      await handle.read(head, 0, head.length, 0)
       await handle.read(tail, 0, tail.length, Math.max(0, size - tail.length))
     } finally {
       await handle.close()
     }
-    if (size === 0 || !DUMP_TRAILER.test(tail.toString('utf8'))) {
-      throw new CommandError(
-        wireError('DB_ERROR', `the dump of ${dbName} in ${file} is incomplete (${size} bytes, no completion line)`),
-      )
-    }
-    return { file, size }
+    if (!DUMP_HEADER.test(head.toString('latin1'))) throw refuse(`does not begin like a dump (${size} bytes)`)
+    const custom = head.toString('latin1').startsWith('PGDMP')
+    if (!custom && !DUMP_TRAILER.test(tail.toString('utf8')))
+      throw refuse(`is incomplete (${size} bytes, no completion line)`)
+    const { bytes, sha256 } = await readBack(file, signal)
+    if (bytes !== size) throw refuse(`reads back ${bytes} of its ${size} bytes`)
+    return { file, size, sha256 }
   } catch (error) {
     await removeInside(dir, name).catch(() => undefined)
     throw error
   }
+}
+
+/** Reads the whole file back from disk: a dump that cannot be read back cannot be restored either. */
+async function readBack(file: string, signal: AbortSignal): Promise<{ bytes: number; sha256: string }> {
+  const hash = createHash('sha256')
+  let bytes = 0
+  for await (const chunk of createReadStream(file, { signal }) as AsyncIterable<Buffer>) {
+    bytes += chunk.length
+    hash.update(chunk)
+  }
+  return { bytes, sha256: hash.digest('hex') }
 }

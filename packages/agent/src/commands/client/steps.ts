@@ -1,5 +1,5 @@
 import { execFailedError, wireError, type CommandType, type WireError } from '@alfa/protocol'
-import { CommandError, type CommandContext } from '../../command-context.ts'
+import { CommandError, type CommandContext, type Narrator } from '../../command-context.ts'
 import { ExecError } from '../../exec.ts'
 
 /** A pipeline step's failure: the wire error names the step in its message and carries {step} in its data. */
@@ -34,9 +34,12 @@ export function stepWireError(step: string, error: unknown, label = step): WireE
 export function stepRunner<T extends CommandType>(ctx: CommandContext<T>) {
   /** `label`: what the failure message names when it differs from the step (a step is lower-case on the wire). */
   return async function step<R>(name: string, work: () => Promise<R>, label = name): Promise<R> {
+    // Journaled before the step changes anything, so a restart knows how far the command got.
+    await ctx.checkpoint({ step: name, stepDone: false })
     ctx.progress(name, 'running')
     try {
       const value = await work()
+      await ctx.checkpoint({ stepDone: true })
       ctx.progress(name, 'done')
       return value
     } catch (error) {
@@ -61,7 +64,7 @@ export function stepLog<T extends CommandType>(ctx: CommandContext<T>, step: str
  * The rollback logger of a multi-step command: `attempt(what, work)` runs one undo, logs "rolled back: what", and on
  * failure logs it as a warning and goes on, so one failed undo never stops the others.
  */
-export function rollbackSteps<T extends CommandType>(ctx: CommandContext<T>) {
+export function rollbackSteps(ctx: Narrator) {
   const log = (line: string, level: 'info' | 'warn' = 'info') => ctx.log(line, { step: 'rollback', level })
   const attempt = async (what: string, work: () => Promise<unknown>) => {
     try {

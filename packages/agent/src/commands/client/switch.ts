@@ -19,7 +19,9 @@ import type { SiteSpec } from '../../drivers/nginx-sites.ts'
 import { clientDrivers, type ClientDrivers } from './drivers.ts'
 import { successorEnv } from './env.ts'
 import { probeHealth, unhealthy } from './health.ts'
+import { rowCounts } from '../../drivers/row-counts.ts'
 import { stamp, verifiedSnapshot } from './snapshot.ts'
+import { ensureRoomForSnapshot, freezeWrites, pruneSnapshots, thawWrites } from './switch-freeze.ts'
 import { switchPreflight } from './switch-preflight.ts'
 import { rollbackSwitch, type SwitchState } from './switch-rollback.ts'
 import { stepLog, stepRunner } from './steps.ts'
@@ -27,8 +29,8 @@ import { stepLog, stepRunner } from './steps.ts'
 const MIGRATE_TIMEOUT_MS = 15 * 60_000
 
 /**
- * client.switch: snapshot → start-new → migrate → health → switch-site → settings → cleanup. The old container
- * serves until the site points at the new one; any failure before cleanup is rolled back by rollbackSwitch (new
+ * client.switch: snapshot → start-new → migrate → health → switch-site → settings → cleanup. Writes are frozen
+ * (maintenance page, old container stopped) from just before the snapshot until the site points at the new one; any failure before cleanup is rolled back by rollbackSwitch (new
  * container removed, site pointed back, snapshot restored, old container running) and fails naming its step.
  */
 export const clientSwitch: CommandHandler<'client.switch'> = async (ctx, deps) => {
@@ -44,13 +46,14 @@ export const clientSwitch: CommandHandler<'client.switch'> = async (ctx, deps) =
     domain: p.domain,
     healthPath: p.profile.healthPath,
     site,
-    snapshot: undefined,
     newStarted: false,
   }
   try {
     return await runSwitch(ctx, deps, p, drivers, db, state)
   } catch (error) {
-    if (state.oldRemoved) {
+    if (!state.frozen && !state.newStarted && !state.siteSwitched) {
+      ctx.log('nothing was changed: nothing to roll back', { step: 'rollback' })
+    } else if (state.oldRemoved) {
       // Past the point of no return: the site serves the new container, the old one is gone. A re-run finishes it.
       ctx.log(
         `not rolled back: ${p.image} serves the site from ${containerNameForSlug(p.slug)}-next; re-run the switch to finish the rename`,
@@ -86,9 +89,32 @@ async function runSwitch(
       throw dockerFailure(error, `image ${p.image}`)
     })
   const version = p.settings.version ?? imageVersion
+  // Journaled at every change of state (no secret in it), so a restart can finish or undo the switch.
+  const save = () => ctx.checkpoint({ switch: state })
+  await ctx.checkpoint({
+    slug: p.slug,
+    dbEngine: p.dbEngine,
+    image: p.image,
+    version: imageVersion ?? null,
+    // The settings row to write (no secret in it), so a recovery past the site switch can finish the settings step.
+    settings: settingsFor(p.settings, version),
+    switch: state,
+  })
+
+  // Refused here, before anything changes, when the snapshot would not fit on the backup disk.
+  const room = await ensureRoomForSnapshot(db, dbName, deps.config.backupDir)
 
   await step('snapshot', async () => {
-    const { file, size } = await verifiedSnapshot(
+    const log = stepLog(ctx, 'snapshot')
+    log(`backup disk: ${room.free} bytes free, ${dbName} takes about ${room.estimate}`)
+    // Frozen first: the snapshot then holds every write, and a rollback to it loses none.
+    state.frozen = await freezeWrites(drivers, p.slug, deps.now)
+    state.oldStopped = true
+    await save()
+    log(`writes frozen at ${new Date(state.frozen.at).toISOString()}: maintenance page on, ${oldName} stopped`)
+    state.rowCounts = await rowCounts(p.dbEngine, deps.config, dbName)
+    await save()
+    const { file, size, sha256 } = await verifiedSnapshot(
       db,
       dbName,
       deps.config.backupDir,
@@ -96,10 +122,14 @@ async function runSwitch(
       ctx.signal,
     )
     state.snapshot = file
-    stepLog(ctx, 'snapshot')(`${dbName} dumped to ${file} (${size} bytes, 0600), dump verified complete`)
+    await save()
+    log(`${dbName} dumped to ${file} (${size} bytes, 0600, sha256 ${sha256}), dump verified complete`)
+    const pruned = await pruneSnapshots(deps.config.backupDir, p.slug, deps.config.snapshotsKeep)
+    if (pruned.length > 0) log(`older snapshots removed (keeping ${deps.config.snapshotsKeep}): ${pruned.join(', ')}`)
   })
 
   const secrets: string[] = []
+  let freezeMs: number | undefined
 
   const next = await step('start-new', async () => {
     const old = await containers.details(oldName)
@@ -118,6 +148,7 @@ async function runSwitch(
       cpus: p.cpuLimit ?? old.cpus ?? deps.config.containerCpus,
     })
     state.newStarted = true
+    await save()
     stepLog(
       ctx,
       'start-new',
@@ -155,28 +186,32 @@ async function runSwitch(
     const target: SiteSpec = { ...state.site, upstreamPort: next.hostPort }
     // Marked first: apply() puts the old file back itself when nginx -t fails, so re-applying the old is harmless.
     state.siteSwitched = true
+    await save()
     await sites.apply(target)
     log(`${sites.fileOf(p.slug)} points at ${nextName} (port ${next.hostPort}), nginx -t passed, nginx reloaded`)
-    // Stopped now so it writes nothing more, and so the probe below can only be answered by the new container.
-    state.oldStopped = true
+    // Stopped at the freeze already; again in case something started it, so only the new container can answer.
     await containers.stopNamed(oldName)
     log(`${oldName} stopped (kept until cleanup)`)
+    if (state.frozen) {
+      freezeMs = await thawWrites(drivers, p.slug, state.frozen, deps.now)
+      delete state.frozen
+      await save()
+      log(`writes unfrozen: the client was in maintenance for ${freezeMs} ms`)
+    }
     await probe('switch-site', 'nginx')
   })
 
   await step('settings', async () => {
-    const checkedVersion = ClientSettings.shape.version.safeParse(version ?? null)
-    await db.writeSettings(dbName, { ...p.settings, version: checkedVersion.success ? checkedVersion.data : null })
-    stepLog(
-      ctx,
-      'settings',
-    )(`cloud_settings.version = ${checkedVersion.success ? (checkedVersion.data ?? 'none') : 'none'}`)
+    const settings = settingsFor(p.settings, version)
+    await db.writeSettings(dbName, settings)
+    stepLog(ctx, 'settings')(`cloud_settings.version = ${settings.version ?? 'none'}`)
   })
 
   await step('cleanup', async () => {
     const log = stepLog(ctx, 'cleanup')
     await containers.removeNamed(oldName)
     state.oldRemoved = true
+    await save()
     log(`${oldName} removed`)
     await containers.rename(nextName, oldName)
     log(`${nextName} renamed to ${oldName}`)
@@ -186,5 +221,16 @@ async function runSwitch(
     `client ${p.slug} runs ${p.image}${imageVersion ? ` (version ${imageVersion})` : ''}; snapshot kept at ${state.snapshot}`,
     { step: 'done' },
   )
-  return { containerId: next.id, image: p.image, version: imageVersion ?? null }
+  return {
+    containerId: next.id,
+    image: p.image,
+    version: imageVersion ?? null,
+    ...(freezeMs === undefined ? {} : { freezeMs }),
+  }
+}
+
+/** The settings row a switch writes: the payload's, with the new version when it is a valid one. */
+function settingsFor(settings: ClientSettings, version: string | undefined): ClientSettings {
+  const checked = ClientSettings.shape.version.safeParse(version ?? null)
+  return { ...settings, version: checked.success ? checked.data : null }
 }
