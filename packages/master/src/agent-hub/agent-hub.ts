@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, Server as HttpServer } from 'node:http'
 import type { Duplex } from 'node:stream'
 import {
+  AGENT_CLOSE,
   canRun,
   commandFrame,
   MAX_FRAME_BYTES,
@@ -125,12 +126,12 @@ export function createAgentHub(deps: AgentHubDeps) {
         'agent refused: hello names another server than its credential proves',
       )
       conn.send({ kind: 'error', error: wireError('FORBIDDEN_SERVER', 'this connection speaks for another server') })
-      return conn.close(4003, 'forbidden server')
+      return conn.close(AGENT_CLOSE.forbiddenServer, 'forbidden server')
     }
     if (hello.protocolVersion !== PROTOCOL_VERSION) {
       conn.logger.warn({ theirs: hello.protocolVersion, ours: PROTOCOL_VERSION }, 'agent refused: protocol mismatch')
       conn.send({ kind: 'error', error: wireError('PROTOCOL_MISMATCH', `master speaks protocol ${PROTOCOL_VERSION}`) })
-      return conn.close(4400, 'protocol mismatch')
+      return conn.close(AGENT_CLOSE.protocolMismatch, 'protocol mismatch')
     }
     conn.ready = true
     announced.set(conn.serverId, { agentVersion: hello.agentVersion, capabilities: hello.capabilities })
@@ -170,7 +171,7 @@ export function createAgentHub(deps: AgentHubDeps) {
     }
     if (!conn.ready) {
       conn.send({ kind: 'error', error: wireError('UNAUTHORIZED', 'send hello first') })
-      return conn.close(4401, 'hello first')
+      return conn.close(AGENT_CLOSE.helloFirst, 'hello first')
     }
     switch (frame.kind) {
       case 'metrics':
@@ -247,7 +248,7 @@ export function createAgentHub(deps: AgentHubDeps) {
     sockets.add(conn)
     let queue: Promise<void> = Promise.resolve()
     const helloTimer = setTimeout(() => {
-      if (!conn.ready) conn.close(4408, 'no hello')
+      if (!conn.ready) conn.close(AGENT_CLOSE.noHello, 'no hello')
     }, helloTimeoutMs)
     helloTimer.unref()
     ws.on('message', (data, isBinary) => {
@@ -398,7 +399,7 @@ export function createAgentHub(deps: AgentHubDeps) {
 
     /** Closes the server's live connection (after its credential was revoked). */
     disconnect(serverId: string, reason: string): void {
-      registry.get(serverId)?.close(4003, reason)
+      registry.get(serverId)?.close(AGENT_CLOSE.forbiddenServer, reason)
     },
 
     isOnline(serverId: string): boolean {
