@@ -9,12 +9,15 @@ import { readMailConfig } from './mail/mail-env.ts'
 async function main() {
   const config = loadConfig()
   const logger = createLogger({ level: config.logLevel })
+  // A stray rejection is a bug to log, not a reason to drop every agent socket and running request.
+  process.on('unhandledRejection', (reason: unknown) => logger.error({ err: reason }, 'unhandled rejection'))
   const master = await startMaster({
     config,
     logger,
     clock: systemClock,
     services: readTuning(),
     localAgent: process.env.ALFA_LOCAL_AGENT === '1',
+    app: { testOperations: process.env.ALFA_TEST_OPERATIONS === '1' },
   })
   if (master.boot.generatedPassword) {
     // Printed once, on the terminal only: the JSON log never carries it, and it is not stored in clear anywhere.

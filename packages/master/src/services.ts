@@ -1,7 +1,6 @@
 import type { Logger } from 'pino'
 import { createAgentCredentials } from './agent-hub/agent-credentials.ts'
 import { createAgentHub, type AgentHubOptions } from './agent-hub/agent-hub.ts'
-import { createOperationCompletions } from './agent-hub/operation-completions.ts'
 import { createAdminCredentials } from './auth/admin-credentials.ts'
 import type { HashParams } from './auth/password-hash.ts'
 import type { Clock } from './clock.ts'
@@ -10,6 +9,10 @@ import type { Sql } from './db/sql.ts'
 import { createMetricsStore, type MetricsStoreOptions } from './metrics/metrics-store.ts'
 import { createOperationLogWriter } from './operations/operation-log-writer.ts'
 import { createOperationService } from './operations/operation-service.ts'
+import { createBegin } from './operations/operation-begin.ts'
+import { createOperationCompletions } from './operations/operation-completions.ts'
+import { createParentRunner, type ParentRunner } from './operations/parent-runner.ts'
+import type { KindContext } from './operations/kind-context.ts'
 import { createServerActions } from './servers/server-actions.ts'
 import { createServerService } from './servers/server-service.ts'
 import { createSecretBox } from './secrets/secret-box.ts'
@@ -57,8 +60,11 @@ export function createServices(deps: ServicesDeps) {
     logger,
     ...(deps.enrollmentTtlMs ? { enrollmentTtlMs: deps.enrollmentTtlMs } : {}),
   })
-  const completions = createOperationCompletions()
   const secretBox = createSecretBox(deps.secretKey)
+  // The hub, `begin`, the kinds' handlers and the parent runner need each other: bound once everything exists.
+  const late: { context?: KindContext; parents?: ParentRunner } = {}
+  const context = () => late.context!
+  const completions = createOperationCompletions({ context, childEnded: (id) => late.parents?.childEnded(id) })
   const hub = createAgentHub({
     prisma,
     sql: deps.sql,
@@ -69,8 +75,22 @@ export function createServices(deps: ServicesDeps) {
     metrics,
     completions,
     secretBox,
+    parents: {
+      resumeAll: () => late.parents!.resumeAll(),
+      agentOnline: () => late.parents?.agentOnline(),
+    },
     ...deps.hub,
   })
+  const begin = createBegin({ prisma, courier: hub.courier, clock, logger })
+  const parents = (late.parents = createParentRunner({
+    prisma,
+    clock,
+    logger,
+    operations,
+    context,
+    settle: hub.settle,
+    offlineGraceMs: deps.hub?.graceMs ?? 60_000,
+  }))
   const adminCredentials = createAdminCredentials({
     prisma,
     clock,
@@ -78,22 +98,23 @@ export function createServices(deps: ServicesDeps) {
     ...(deps.hashParams ? { hashParams: deps.hashParams } : {}),
   })
   const servers = createServerService({ prisma, sql: deps.sql })
-  const serverActions = createServerActions({ prisma, sql: deps.sql, hub, operations, completions })
+  const serverActions = createServerActions({ prisma, hub, begin, operations })
   const mail = createMailServices({ prisma, clock, logger, secretBox, config: deps.mail })
   const profiles = deps.profiles ?? createProfileResolver()
   const clientMonitor = createClientMonitor({ prisma, hub, clock, logger, profiles, ...deps.clientMonitor })
-  const clients = createClientService({
+  const clients = createClientService({ prisma, hub, operations, begin, secretBox, profiles })
+  late.context = {
     prisma,
-    hub,
-    operations,
-    completions,
-    secretBox,
+    sql: deps.sql,
     clock,
-    profiles,
-    monitor: clientMonitor,
-  })
+    logger,
+    secretBox,
+    begin,
+    refreshClient: (clientId) =>
+      void clientMonitor.refresh(clientId).catch((err: unknown) => logger.warn({ err, clientId }, 'refresh failed')),
+  }
   const calendar = { timeZone: deps.timeZone ?? 'Europe/Moscow' }
-  const clientActions = createClientActions({ prisma, hub, completions, profiles, clock, calendar })
+  const clientActions = createClientActions({ prisma, hub, begin, profiles, clock, calendar })
   const expiryEnforcer = createExpiryEnforcer({
     prisma,
     clock,
@@ -111,7 +132,8 @@ export function createServices(deps: ServicesDeps) {
     operations,
     metrics,
     agentCredentials,
-    completions,
+    begin,
+    parents,
     hub,
     adminCredentials,
     servers,
@@ -136,6 +158,7 @@ export function createServices(deps: ServicesDeps) {
       expiryEnforcer.stop()
       await clientMonitor.stop()
       await mail.stop()
+      parents.stop()
       await hub.close()
       await agentCredentials.stop()
       await metrics.stop()
