@@ -52,6 +52,23 @@ export function createBegin(deps: { prisma: PrismaClient; courier: CommandCourie
   const { prisma, courier } = deps
   const log = deps.logger.child({ component: 'operations' })
 
+  /** 409 naming the exclusive operation that runs on the target, if any. */
+  async function assertIdle(tx: Tx, target: { kind: 'client' | 'server'; clientId?: string; serverId: string }) {
+    const running = await tx.operation.findFirst({
+      where: {
+        ...(target.kind === 'client' ? { clientId: target.clientId ?? null } : { serverId: target.serverId }),
+        kind: { in: EXCLUSIVE_KINDS[target.kind] },
+        status: { in: ['queued', 'running'] },
+      },
+      select: { id: true, kind: true },
+    })
+    if (running)
+      throw new Conflict(`${target.kind} has a running operation (${running.kind})`, 'operation_running', {
+        operationId: running.id,
+        kind: running.kind,
+      })
+  }
+
   return async function begin<K extends CommandKind, C = undefined>(
     req: BeginRequest<K, C>,
   ): Promise<{ operation: Operation; changed: C }> {
@@ -61,23 +78,14 @@ export function createBegin(deps: { prisma: PrismaClient; courier: CommandCourie
     const { operation, changed, commandId, command } = await prisma.$transaction(async (tx) => {
       // Serialises every start on one target, across requests and replicas; released at commit.
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${req.lock}))`
+      // The running operation is named first, even when the caller's own checks would refuse too (a delete that
+      // won the race leaves the client "deleting"); a create only knows its client after its change.
+      const target = { kind: spec.target, serverId: req.serverId }
+      const known = spec.target === 'server' || req.clientId !== undefined
+      if (spec.exclusive && known) await assertIdle(tx, { ...target, clientId: req.clientId })
       const changed = req.change ? await req.change(tx) : (undefined as C)
       const clientId = req.clientOf ? req.clientOf(changed) : req.clientId
-      if (spec.exclusive) {
-        const running = await tx.operation.findFirst({
-          where: {
-            ...(spec.target === 'client' ? { clientId } : { serverId: req.serverId }),
-            kind: { in: EXCLUSIVE_KINDS[spec.target] },
-            status: { in: ['queued', 'running'] },
-          },
-          select: { id: true, kind: true },
-        })
-        if (running)
-          throw new Conflict(`${spec.target} has a running operation (${running.kind})`, 'operation_running', {
-            operationId: running.id,
-            kind: running.kind,
-          })
-      }
+      if (spec.exclusive && !known) await assertIdle(tx, { ...target, clientId })
       const command = typeof req.command === 'function' ? req.command(changed) : req.command
       if (command.type !== spec.command) throw new Error(`${req.kind} sends ${spec.command}, not ${command.type}`)
       const now = deps.clock.now()
