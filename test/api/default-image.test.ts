@@ -1,6 +1,6 @@
-import type { Command, ImageSummary } from '@alfa/protocol'
+import type { CommandType, ImageSummary } from '@alfa/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { CommandOutcome } from '../../packages/master/src/agent-hub/command-tracker.ts'
+import type { RequestOutcome } from '../../packages/master/src/agent-hub/agent-requests.ts'
 import { createDefaultImage } from '../../packages/master/src/clients/default-image.ts'
 import { Conflict, Invalid } from '../../packages/master/src/errors.ts'
 import { createTestApp, serverDoc, type TestApp } from '../support/master-app.ts'
@@ -24,15 +24,17 @@ describe('default image of a create', () => {
     await t?.close()
   })
 
-  const withAgent = (answer: CommandOutcome) => {
-    const asked: Command['type'][] = []
+  const withAgent = (answer: RequestOutcome<'image.list'>) => {
+    const asked: CommandType[] = []
     const pick = createDefaultImage({
       prisma: t.db.prisma,
       sql: t.db.sql,
       hub: {
-        request: async (_serverId: string, command: Command) => {
-          asked.push(command.type)
-          return answer
+        // A stand-in agent that only knows image.list: every other type would be a bug in the code under test.
+        request: async <T extends CommandType>(_serverId: string, type: T) => {
+          asked.push(type)
+          if (type !== 'image.list') throw new Error(`unexpected request ${type}`)
+          return answer as RequestOutcome<T>
         },
       },
     })

@@ -10,7 +10,6 @@ import { createLogger } from '../../packages/master/src/logger.ts'
 import { createCommandTracker } from '../../packages/master/src/agent-hub/command-tracker.ts'
 import { createAgentCredentials, hashSecret } from '../../packages/master/src/agent-hub/agent-credentials.ts'
 import { createPresenceWriter } from '../../packages/master/src/agent-hub/presence-writer.ts'
-import { createOperationCompletions } from '../../packages/master/src/agent-hub/operation-completions.ts'
 import { createOperationLogWriter } from '../../packages/master/src/operations/operation-log-writer.ts'
 import {
   createOperationService,
@@ -56,73 +55,42 @@ describe.each(backends())('raw statements on $name', (backend) => {
       await db.prisma.server.create({ data: { name: 'raw-1', host: '10.0.0.1', baseDomain: 'raw.example.com' } })
     ).id
   })
+  /** A running operation as `begin` writes it (through the ORM). */
+  const insertRunning = () =>
+    db.prisma.operation.create({
+      data: {
+        kind: 'server.images',
+        status: 'running',
+        serverId,
+        requestedBy: 'admin',
+        commandId: randomUUID(),
+        command: { type: 'image.list', payload: {} },
+        deadlineAt: new Date(),
+        startedAt: new Date(),
+      },
+    })
+
   afterAll(async () => {
     await db?.close()
     await fixture?.dispose()
   })
 
-  it('inserts a dispatched operation whose row equals what the ORM reads back, times in UTC', async () => {
-    const startedAt = new Date('2026-11-27T01:02:03.456Z')
-    const deadlineAt = new Date('2026-11-27T01:03:03.456Z')
-    const commandId = randomUUID()
-    const command = {
-      kind: 'command',
-      id: commandId,
-      type: 'image.list',
-      payload: { note: 'ёжик "quoted" \\ back' },
-      deadlineMs: 60_000,
-    }
-    const before = Date.now()
-    const row = await operations.insertDispatched({
-      type: 'server.images',
-      serverId,
-      requestedBy: 'admin',
-      commandId,
-      command,
-      deadlineAt,
-      startedAt,
-    })
-    const read = await db.prisma.operation.findUniqueOrThrow({ where: { id: row.id } })
-    expect(row).toEqual(read)
-    expect(read).toMatchObject({
-      status: 'running',
-      type: 'server.images',
-      serverId,
-      clientId: null,
-      commandId,
-      command,
-      startedAt,
-      deadlineAt,
-      steps: [],
-      logSeq: 0,
-      ackedAt: null,
-    })
-    expect(Math.abs(read.createdAt.getTime() - before)).toBeLessThan(60_000)
-  })
-
   it('finishes once: the first outcome stands and a second call returns undefined', async () => {
-    const op = await operations.insertDispatched({
-      type: 'server.images',
-      serverId,
-      requestedBy: 'admin',
-      commandId: randomUUID(),
-      command: {},
-      deadlineAt: new Date(),
-      startedAt: new Date(),
-    })
+    const op = await insertRunning()
     const before = Date.now()
     const done = await operations.finish(op.id, {
       status: 'succeeded',
       result: { images: [{ ref: 'a:1', n: 2 ** 40 }] },
     })
-    expect(done).toMatchObject({
+    expect(done?.previousStatus).toBe('running')
+    expect(done?.operation).toMatchObject({
       id: op.id,
       status: 'succeeded',
       result: { images: [{ ref: 'a:1', n: 2 ** 40 }] },
       error: null,
     })
-    expect(done).toEqual(await db.prisma.operation.findUniqueOrThrow({ where: { id: op.id } }))
-    expect(Math.abs(done!.finishedAt!.getTime() - before)).toBeLessThan(60_000)
+    expect(done?.operation).toEqual(await db.prisma.operation.findUniqueOrThrow({ where: { id: op.id } }))
+    expect(Math.abs(done!.operation.finishedAt!.getTime() - before)).toBeLessThan(60_000)
     expect(
       await operations.finish(op.id, { status: 'failed', error: { code: 'LATE', message: 'too late' } }),
     ).toBeUndefined()
@@ -134,24 +102,41 @@ describe.each(backends())('raw statements on $name', (backend) => {
   })
 
   it('keeps an error and leaves result alone on failure', async () => {
-    const op = await operations.insertDispatched({
-      type: 'server.images',
-      serverId,
-      requestedBy: 'admin',
-      commandId: randomUUID(),
-      command: {},
-      deadlineAt: new Date(),
-      startedAt: new Date(),
-    })
+    const op = await insertRunning()
     const done = await operations.finish(op.id, {
       status: 'interrupted',
       error: { code: 'INTERRUPTED', message: 'gone', data: { why: ['x'] } },
     })
-    expect(done).toMatchObject({
+    expect(done?.operation).toMatchObject({
       status: 'interrupted',
       result: null,
       error: { code: 'INTERRUPTED', message: 'gone', data: { why: ['x'] } },
     })
+  })
+
+  it("lets the agent's late outcome replace only an ending the master decided", async () => {
+    const op = await insertRunning()
+    const gaveUp = {
+      status: 'interrupted' as const,
+      error: { code: 'INTERRUPTED', message: 'gone', origin: 'master' as const },
+    }
+    expect(await operations.finish(op.id, gaveUp)).toBeDefined()
+    // Another master decision does not replace it; the agent's outcome does, once.
+    expect(await operations.finish(op.id, { status: 'failed' })).toBeUndefined()
+    const late = await operations.finish(
+      op.id,
+      { status: 'succeeded', result: { ok: 1 } },
+      { replaceMasterEnding: true },
+    )
+    expect(late?.previousStatus).toBe('interrupted')
+    expect(late?.operation).toMatchObject({ status: 'succeeded', result: { ok: 1 }, error: null })
+    expect(
+      await operations.finish(
+        op.id,
+        { status: 'failed', error: { code: 'X', message: 'x' } },
+        { replaceMasterEnding: true },
+      ),
+    ).toBeUndefined()
   })
 
   it('writes batched acks, each with its own time, once', async () => {
@@ -159,22 +144,10 @@ describe.each(backends())('raw statements on $name', (backend) => {
       prisma: db.prisma,
       sql: db.sql,
       operations,
-      completions: createOperationCompletions(),
+      completions: { run: async () => {} },
       logger,
     })
-    const ops = await Promise.all(
-      [1, 2, 3].map(() =>
-        operations.insertDispatched({
-          type: 'server.images',
-          serverId,
-          requestedBy: 'admin',
-          commandId: randomUUID(),
-          command: {},
-          deadlineAt: new Date(),
-          startedAt: new Date(),
-        }),
-      ),
-    )
+    const ops = await Promise.all([1, 2, 3].map(() => insertRunning()))
     const before = Date.now()
     for (const op of ops.slice(0, 2)) tracker.acked(op.id)
     await tracker.flushAcks()

@@ -75,7 +75,7 @@ describe.each(backends())('Prisma round trip on $name', (backend) => {
     ]
     const created = await db.prisma.operation.create({
       data: {
-        type: 'client.create',
+        kind: 'client.create',
         status: 'running',
         serverId,
         clientId,

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { createApp, createLogger, createServices, systemClock, type AppOptions, type Clock } from '@alfa/master'
 import { backends, type Backend } from './backends.ts'
 import { createDatabaseFixture } from './database-fixture.ts'
+import { checkJsonApiResponse } from './jsonapi-validator.ts'
 
 export const ADMIN_USER = 'admin'
 export const ADMIN_PASSWORD = 'Test-Admin-Pass-42'
@@ -48,6 +49,8 @@ export async function createTestApp(opts: { backend?: Backend; app?: AppOptions;
     const text = await res.text()
     // eslint-disable-next-line @typescript-eslint/no-explicit-any -- test documents are inspected loosely
     const json: any = text ? JSON.parse(text) : undefined
+    // Every JSON:API answer any test reads is held to the spec's rules.
+    checkJsonApiResponse(`${method} ${url}`, res.headers.get('content-type'), json)
     return { status: res.status, headers: res.headers, json }
   }
 

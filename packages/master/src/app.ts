@@ -14,6 +14,7 @@ import { validationHook } from './http/validation.ts'
 import { docsPage } from './openapi/docs-page.ts'
 import { fleetRoutes } from './fleet/fleet-routes.ts'
 import { operationRoutes } from './operations/operation-routes.ts'
+import { testBatchRoute } from './operations/test-batch-route.ts'
 import { clientRoutes } from './clients/client-routes.ts'
 import { clientActionRoutes } from './clients/client-action-routes.ts'
 import { serverActionRoutes } from './servers/server-action-routes.ts'
@@ -28,6 +29,8 @@ export interface AppOptions {
   clientAddress?: (c: Context) => string
   /** URL agents use to reach this master, for enrollment commands. */
   publicUrl?: string
+  /** Serves POST /test/batch (ALFA_TEST_OPERATIONS=1): a parent of test.sleep children, for tests only. */
+  testOperations?: boolean
 }
 
 export const API_VERSION = '0.1.0'
@@ -71,7 +74,9 @@ export function createApp(services: Services, opts: AppOptions = {}): OpenAPIHon
   app.route('/', serverMetricsRoutes({ metrics: services.metrics, servers: services.servers }))
   app.route('/', clientRoutes({ clients: services.clients, actions: services.clientActions }))
   app.route('/', clientActionRoutes({ actions: services.clientActions }))
-  app.route('/', operationRoutes({ operations: services.operations }))
+  app.route('/', operationRoutes({ operations: services.operations, parents: services.parents }))
+  if (opts.testOperations)
+    app.route('/', testBatchRoute({ parents: services.parents, operations: services.operations }))
   app.route('/', clientEmailRoutes({ letters: services.mail.letters }))
   app.route('/', adminRoutes({ credentials: services.adminCredentials }))
   app.route('/', docsPage())

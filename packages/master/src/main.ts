@@ -9,6 +9,8 @@ import { readMailConfig } from './mail/mail-env.ts'
 async function main() {
   const config = loadConfig()
   const logger = createLogger({ level: config.logLevel })
+  // A stray rejection is a bug to log, not a reason to drop every agent socket and running request.
+  process.on('unhandledRejection', (reason: unknown) => logger.error({ err: reason }, 'unhandled rejection'))
   const master = await startMaster({
     config,
     logger,
@@ -16,6 +18,7 @@ async function main() {
     services: readTuning(),
     localAgent: process.env.ALFA_LOCAL_AGENT === '1',
     ...(process.env.ALFA_SITES_PORT ? { localSitesPort: sitesPort(process.env.ALFA_SITES_PORT) } : {}),
+    app: { testOperations: process.env.ALFA_TEST_OPERATIONS === '1' },
   })
   if (master.boot.generatedPassword) {
     // Printed once, on the terminal only: the JSON log never carries it, and it is not stored in clear anywhere.

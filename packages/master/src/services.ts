@@ -1,7 +1,6 @@
 import type { Logger } from 'pino'
 import { createAgentCredentials } from './agent-hub/agent-credentials.ts'
 import { createAgentHub, type AgentHubOptions } from './agent-hub/agent-hub.ts'
-import { createOperationCompletions } from './agent-hub/operation-completions.ts'
 import { createAdminCredentials } from './auth/admin-credentials.ts'
 import type { HashParams } from './auth/password-hash.ts'
 import type { Clock } from './clock.ts'
@@ -10,19 +9,20 @@ import type { Sql } from './db/sql.ts'
 import { createMetricsStore, type MetricsStoreOptions } from './metrics/metrics-store.ts'
 import { createOperationLogWriter } from './operations/operation-log-writer.ts'
 import { createOperationService } from './operations/operation-service.ts'
+import { createBegin } from './operations/operation-begin.ts'
+import { createOperationCompletions } from './operations/operation-completions.ts'
+import { createParentRunner, type ParentRunner } from './operations/parent-runner.ts'
+import type { KindContext } from './operations/kind-context.ts'
 import { createServerActions } from './servers/server-actions.ts'
 import { createServerService } from './servers/server-service.ts'
 import { createSecretBox } from './secrets/secret-box.ts'
 import { createMailServices, type MailConfig } from './mail/mail-services.ts'
 import { createProfileResolver, type ProfileResolver } from './clients/app-profiles.ts'
-import { createClientService } from './clients/client-service.ts'
 import { createDefaultImage } from './clients/default-image.ts'
+import { createClientService } from './clients/client-service.ts'
 import { createClientMonitor, type ClientMonitorOptions } from './clients/client-monitor.ts'
 import { createClientActions } from './clients/client-actions.ts'
 import { createExpiryEnforcer } from './clients/expiry-enforcer.ts'
-import { DEFAULT_FLEET_LIMITS, type FleetLimits } from './fleet/fleet-plan.ts'
-import { createFleetService } from './fleet/fleet-service.ts'
-import { createInProcessParentRunner } from './fleet/parent-runner.ts'
 
 export interface ServicesDeps {
   prisma: PrismaClient
@@ -46,8 +46,6 @@ export interface ServicesDeps {
   expiryIntervalMs?: number
   /** Customer mail and expiry reminders; without an SMTP URL letters are recorded as failed and reminders are off. */
   mail?: MailConfig
-  /** ALFA_FLEET_CONCURRENCY and ALFA_FLEET_MAX_FAILURES of switch_all, migrate_all and deploy. */
-  fleet?: Partial<FleetLimits>
 }
 
 /** The composition root of the master's services: each built once from explicit dependencies, no module singletons. */
@@ -63,8 +61,11 @@ export function createServices(deps: ServicesDeps) {
     logger,
     ...(deps.enrollmentTtlMs ? { enrollmentTtlMs: deps.enrollmentTtlMs } : {}),
   })
-  const completions = createOperationCompletions()
   const secretBox = createSecretBox(deps.secretKey)
+  // The hub, `begin`, the kinds' handlers and the parent runner need each other: bound once everything exists.
+  const late: { context?: KindContext; parents?: ParentRunner } = {}
+  const context = () => late.context!
+  const completions = createOperationCompletions({ context, childEnded: (id) => late.parents?.childEnded(id) })
   const hub = createAgentHub({
     prisma,
     sql: deps.sql,
@@ -75,8 +76,22 @@ export function createServices(deps: ServicesDeps) {
     metrics,
     completions,
     secretBox,
+    parents: {
+      resumeAll: () => late.parents!.resumeAll(),
+      agentOnline: () => late.parents?.agentOnline(),
+    },
     ...deps.hub,
   })
+  const begin = createBegin({ prisma, courier: hub.courier, clock, logger })
+  const parents = (late.parents = createParentRunner({
+    prisma,
+    clock,
+    logger,
+    operations,
+    context,
+    settle: hub.settle,
+    offlineGraceMs: deps.hub?.graceMs ?? 60_000,
+  }))
   const adminCredentials = createAdminCredentials({
     prisma,
     clock,
@@ -84,23 +99,31 @@ export function createServices(deps: ServicesDeps) {
     ...(deps.hashParams ? { hashParams: deps.hashParams } : {}),
   })
   const servers = createServerService({ prisma, sql: deps.sql })
-  const serverActions = createServerActions({ prisma, sql: deps.sql, hub, operations, completions })
+  const serverActions = createServerActions({ prisma, hub, begin, operations })
   const mail = createMailServices({ prisma, clock, logger, secretBox, config: deps.mail })
   const profiles = deps.profiles ?? createProfileResolver()
   const clientMonitor = createClientMonitor({ prisma, hub, clock, logger, profiles, ...deps.clientMonitor })
   const clients = createClientService({
     prisma,
-    defaultImage: createDefaultImage({ prisma, sql: deps.sql, hub }),
     hub,
     operations,
-    completions,
+    begin,
     secretBox,
-    clock,
     profiles,
-    monitor: clientMonitor,
+    defaultImage: createDefaultImage({ prisma, sql: deps.sql, hub }),
   })
+  late.context = {
+    prisma,
+    sql: deps.sql,
+    clock,
+    logger,
+    secretBox,
+    begin,
+    refreshClient: (clientId) =>
+      void clientMonitor.refresh(clientId).catch((err: unknown) => logger.warn({ err, clientId }, 'refresh failed')),
+  }
   const calendar = { timeZone: deps.timeZone ?? 'Europe/Moscow' }
-  const clientActions = createClientActions({ prisma, hub, completions, profiles, clock, calendar })
+  const clientActions = createClientActions({ prisma, hub, begin, profiles, clock, calendar })
   const expiryEnforcer = createExpiryEnforcer({
     prisma,
     clock,
@@ -108,17 +131,6 @@ export function createServices(deps: ServicesDeps) {
     actions: clientActions,
     calendar,
     ...(deps.expiryIntervalMs ? { intervalMs: deps.expiryIntervalMs } : {}),
-  })
-  const fleetRunner = createInProcessParentRunner({ prisma, operations, clock, logger })
-  const fleet = createFleetService({
-    prisma,
-    hub,
-    operations,
-    runner: fleetRunner,
-    profiles,
-    clock,
-    calendar,
-    limits: { ...DEFAULT_FLEET_LIMITS, ...deps.fleet },
   })
   return {
     prisma,
@@ -129,7 +141,8 @@ export function createServices(deps: ServicesDeps) {
     operations,
     metrics,
     agentCredentials,
-    completions,
+    begin,
+    parents,
     hub,
     adminCredentials,
     servers,
@@ -139,7 +152,6 @@ export function createServices(deps: ServicesDeps) {
     clientActions,
     expiryEnforcer,
     mail,
-    fleet,
 
     /** Background work that must run while the master serves: metric flushes, reconciliation of old operations. */
     async start() {
@@ -152,10 +164,10 @@ export function createServices(deps: ServicesDeps) {
 
     /** Stops background work and writes what is buffered. */
     async stop() {
-      fleetRunner.stop()
       expiryEnforcer.stop()
       await clientMonitor.stop()
       await mail.stop()
+      parents.stop()
       await hub.close()
       await agentCredentials.stop()
       await metrics.stop()

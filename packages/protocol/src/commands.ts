@@ -89,6 +89,25 @@ export const commandResultSchemas = {
   'client.deploy': ClientDeployResult,
 } as const satisfies Record<CommandType, z.ZodType>
 
+/** The schema of each command's payload, so a stored command is read back typed by its type. */
+export const commandPayloadSchemas = {
+  'server.info': ServerInfoPayload,
+  'server.reboot': ServerRebootPayload,
+  'image.list': ImageListPayload,
+  'container.list': ContainerListPayload,
+  'container.restart': ContainerRestartPayload,
+  'test.sleep': TestSleepPayload,
+  'client.create': ClientCreatePayload,
+  'client.delete': ClientDeletePayload,
+  'client.probe': ClientProbePayload,
+  'client.app': ClientAppPayload,
+  'client.configure': ClientConfigurePayload,
+  'client.restart': ClientRestartPayload,
+  'client.switch': ClientSwitchPayload,
+  'server.inventory': ServerInventoryPayload,
+  'client.deploy': ClientDeployPayload,
+} as const satisfies Record<CommandType, z.ZodType>
+
 /** Every command type, in declaration order. */
 export const COMMAND_TYPES = Object.keys(commandResultSchemas) as readonly CommandType[]
 
@@ -111,4 +130,14 @@ export function parseCommandResult<T extends CommandType>(
   const parsed = commandResultSchemas[type].safeParse(data)
   if (parsed.success) return { ok: true, result: parsed.data as CommandResult<T> }
   return { ok: false, error: wireErrorFromZod('INVALID_PAYLOAD', `invalid ${type} result`, parsed.error) }
+}
+
+/** Checks a command's payload against its type's schema; never throws. */
+export function parseCommandPayload<T extends CommandType>(
+  type: T,
+  data: unknown,
+): { ok: true; payload: CommandPayload<T> } | { ok: false; error: WireError } {
+  const parsed = commandPayloadSchemas[type].safeParse(data)
+  if (parsed.success) return { ok: true, payload: parsed.data as CommandPayload<T> }
+  return { ok: false, error: wireErrorFromZod('INVALID_PAYLOAD', `invalid ${type} payload`, parsed.error) }
 }

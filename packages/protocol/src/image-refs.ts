@@ -41,3 +41,8 @@ export const imageRefSchema = ruledString(384, [
     'the tag after ":" is not a valid tag',
   ],
 ])
+
+/** The tag of an image reference (its version part), or null when it has none: `alfa/mol:1.2-master` → `1.2-master`. */
+export function imageTag(ref: string): string | null {
+  return splitRef(ref)[1] ?? null
+}

@@ -13,6 +13,8 @@ export const TestSleepPayload = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a marker is 1–64 letters, digits and . _ -')
     .optional(),
+  /** Fails the command (INTERNAL) after the wait, so tests can make one child of a parent fail. */
+  fail: z.boolean().optional(),
 })
 export type TestSleepPayload = z.infer<typeof TestSleepPayload>
 

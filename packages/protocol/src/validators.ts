@@ -9,7 +9,7 @@ import { isoDateSchema, portSchema, uuidSchema } from './scalars.ts'
 // The one place to import validators from: every name that reaches a shell argv, a path, a database or nginx.
 export { branchSchema, gitUrlSchema, type GitUrlOptions } from './git.ts'
 export { domainSchema, emailSchema, hostSchema } from './hostnames.ts'
-export { imageRefSchema, imageTagSchema } from './image-refs.ts'
+export { imageRefSchema, imageTag, imageTagSchema } from './image-refs.ts'
 export {
   containerNameForSlug,
   dbIdentifierSchema,

@@ -1,3 +1,5 @@
+import { AGENT_CLOSE } from '@alfa/protocol'
+
 /** The minimum the registry needs of a connection. */
 export interface RegisteredConnection {
   serverId: string
@@ -15,7 +17,7 @@ export function createAgentRegistry<C extends RegisteredConnection>() {
     add(conn: C): C | undefined {
       const previous = byServer.get(conn.serverId)
       byServer.set(conn.serverId, conn)
-      if (previous && previous !== conn) previous.close(4001, 'replaced by a newer connection')
+      if (previous && previous !== conn) previous.close(AGENT_CLOSE.replaced, 'replaced by a newer connection')
       return previous !== conn ? previous : undefined
     },
     /** Removes the connection only if it is still the current one for its server (a replaced one must not evict its successor). */

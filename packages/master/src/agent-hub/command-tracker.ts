@@ -1,24 +1,32 @@
-import type { WireError } from '@alfa/protocol'
+import { isCommandType, type CommandType, type WireError } from '@alfa/protocol'
 import type { Logger } from 'pino'
-import type { PrismaClient } from '../generated/prisma/client.ts'
+import { z } from 'zod'
+import type { Operation, PrismaClient } from '../generated/prisma/client.ts'
 import { createCoalescingWriter } from '../db/coalescing-writer.ts'
 import type { Sql } from '../db/sql.ts'
 import type { OperationError, OperationService } from '../operations/operation-service.ts'
-import type { OperationCompletions } from './operation-completions.ts'
 
 export type CommandOutcome = { ok: true; data: unknown } | { ok: false; error: WireError }
 
-interface Ref {
+/** The operation, server and command type a command id belongs to. */
+export interface CommandRef {
   operationId: string
   serverId: string
   /** The command type, so a result is checked without reading the operation back. */
-  type?: string
+  type?: CommandType
 }
 
 /** How long acks wait to be written together. */
 const ACK_BATCH_MS = 250
 
-type Settled = { status: 'succeeded' | 'failed' | 'interrupted'; result?: unknown; error?: OperationError }
+export type Settled = { status: 'succeeded' | 'failed' | 'interrupted'; result?: unknown; error?: OperationError }
+
+/** What runs once an operation ended: the kind's handler, and its parent's next step. */
+export interface OperationCompletions {
+  run(op: Operation, settled: Settled): Promise<void>
+}
+
+const storedType = z.object({ type: z.string() })
 
 /**
  * Which operation each command id belongs to, and who waits for it. The database is the truth (a command id is on
@@ -32,7 +40,7 @@ export function createCommandTracker(deps: {
   logger: Logger
 }) {
   const { prisma, operations } = deps
-  const refs = new Map<string, Ref>()
+  const refs = new Map<string, CommandRef>()
   // An ack only tells when the agent took the command; losing one changes no outcome, so a failed batch is not retried.
   const acks = createCoalescingWriter<Date>({
     flushMs: ACK_BATCH_MS,
@@ -55,57 +63,53 @@ export function createCommandTracker(deps: {
     if (set) for (const fn of set) fn(settled)
   }
 
-  async function settle(operationId: string, settled: Settled): Promise<boolean> {
-    const op = await operations.finish(operationId, settled)
-    if (op) {
-      const handler = deps.completions.get(op.type)
-      if (handler) {
-        try {
-          await handler(
-            op,
-            settled.status === 'succeeded'
-              ? { ok: true, data: settled.result }
-              : { ok: false, error: settled.error ?? { code: 'INTERNAL', message: 'failed' } },
-          )
-        } catch (err) {
-          // The operation's own outcome stands; the follow-up failure is logged on it so nobody misses it.
-          deps.logger.error({ err, operationId, type: op.type }, 'completion handler failed')
-          await operations.log(operationId, [
-            {
-              level: 'error',
-              message: `follow-up after the result failed: ${err instanceof Error ? err.message : String(err)}`,
-            },
-          ])
-          await operations.logs.flush()
-        }
+  /**
+   * Ends the operation and runs what follows. `fromAgent` marks the agent's own outcome, which may replace an ending
+   * the master decided itself (deadline, lost agent): a late result still counts.
+   */
+  async function settle(operationId: string, settled: Settled, fromAgent = false): Promise<boolean> {
+    const ended = await operations.finish(operationId, settled, { replaceMasterEnding: fromAgent })
+    if (ended) {
+      if (ended.previousStatus !== 'running' && ended.previousStatus !== 'queued') {
+        deps.logger.warn({ operationId, was: ended.previousStatus, now: settled.status }, 'late result replaces')
+        await operations.log(operationId, [
+          {
+            level: 'warn',
+            message: `the agent's result came late: it replaces the master's "${ended.previousStatus}" ending`,
+          },
+        ])
+      }
+      try {
+        await deps.completions.run(ended.operation, settled)
+      } catch (err) {
+        // The operation's own outcome stands; the follow-up failure is logged on it so nobody misses it.
+        deps.logger.error({ err, operationId, kind: ended.operation.kind }, 'completion handler failed')
+        await operations.log(operationId, [
+          {
+            level: 'error',
+            message: `follow-up after the result failed: ${err instanceof Error ? err.message : String(err)}`,
+          },
+        ])
+        await operations.logs.flush()
       }
     }
     notify(operationId, settled)
-    return op !== undefined
+    return ended !== undefined
+  }
+
+  /** Ends, as the master's own decision, an operation whose agent never answered (a later result replaces it). */
+  async function giveUp(operationId: string, status: 'failed' | 'interrupted', code: string, message: string) {
+    await operations.log(operationId, [{ level: 'error', message }])
+    return settle(operationId, { status, error: { code, message, origin: 'master' } })
   }
 
   return {
-    remember(commandId: string, operationId: string, serverId: string, type?: string) {
-      refs.set(commandId, { operationId, serverId, ...(type ? { type } : {}) })
-    },
-
-    /** Starts tracking a dispatched command; resolves with its outcome. */
-    track(commandId: string, operationId: string, serverId: string, type: string): Promise<CommandOutcome> {
+    /** Starts tracking a delivered command (and one re-sent after a reconnect). */
+    remember(commandId: string, operationId: string, serverId: string, type: CommandType) {
       refs.set(commandId, { operationId, serverId, type })
-      return new Promise((resolve) => {
-        let set = waiters.get(operationId)
-        if (!set) waiters.set(operationId, (set = new Set()))
-        set.add((s) =>
-          resolve(
-            s.status === 'succeeded'
-              ? { ok: true, data: s.result }
-              : { ok: false, error: (s.error ?? { code: 'INTERNAL', message: 'failed' }) as WireError },
-          ),
-        )
-      })
     },
 
-    async lookup(commandId: string): Promise<Ref | undefined> {
+    async lookup(commandId: string): Promise<CommandRef | undefined> {
       const cached = refs.get(commandId)
       if (cached) return cached
       const op = await prisma.operation.findUnique({
@@ -113,7 +117,8 @@ export function createCommandTracker(deps: {
         select: { id: true, serverId: true, command: true },
       })
       if (!op?.serverId) return undefined
-      const type = (op.command as { type?: string } | null)?.type
+      const stored = storedType.safeParse(op.command)
+      const type = stored.success && isCommandType(stored.data.type) ? stored.data.type : undefined
       const ref = { operationId: op.id, serverId: op.serverId, ...(type ? { type } : {}) }
       refs.set(commandId, ref)
       return ref
@@ -133,25 +138,31 @@ export function createCommandTracker(deps: {
     /** Writes the acks still queued and takes no more (at shutdown). */
     stop: acks.stop,
 
-    /** Stores an agent's result as the operation's final state. */
+    /** Stores an agent's result as the operation's final state (also when it comes after the master gave up). */
     async complete(operationId: string, commandId: string, outcome: CommandOutcome) {
       refs.delete(commandId)
-      if (outcome.ok) return void (await settle(operationId, { status: 'succeeded', result: outcome.data }))
+      if (outcome.ok) return void (await settle(operationId, { status: 'succeeded', result: outcome.data }, true))
       const status = outcome.error.code === 'INTERRUPTED' ? 'interrupted' : 'failed'
       await operations.log(operationId, [
         { level: 'error', stream: 'info', message: `${outcome.error.code}: ${outcome.error.message}` },
       ])
-      await settle(operationId, {
-        status,
-        error: {
-          code: outcome.error.code,
-          message: outcome.error.message,
-          ...(outcome.error.data !== undefined ? { data: outcome.error.data } : {}),
+      await settle(
+        operationId,
+        {
+          status,
+          error: {
+            code: outcome.error.code,
+            message: outcome.error.message,
+            ...(outcome.error.data !== undefined ? { data: outcome.error.data } : {}),
+          },
         },
-      })
+        true,
+      )
     },
 
     settle,
+
+    giveUp,
 
     /** Fails operations whose command outlived its deadline (plus slack) without a result. */
     async sweepDeadlines(now: Date) {
@@ -160,13 +171,8 @@ export function createCommandTracker(deps: {
           where: { status: 'running', deadlineAt: { lt: now } },
           select: { id: true },
         })
-        for (const op of late) {
-          await operations.log(op.id, [{ level: 'error', message: 'no result from the agent before the deadline' }])
-          await settle(op.id, {
-            status: 'failed',
-            error: { code: 'DEADLINE_EXCEEDED', message: 'no result from the agent before the deadline' },
-          })
-        }
+        for (const op of late)
+          await giveUp(op.id, 'failed', 'DEADLINE_EXCEEDED', 'no result from the agent before the deadline')
       } catch (err) {
         deps.logger.error({ err }, 'deadline sweep failed')
       }
@@ -190,3 +196,5 @@ export function createCommandTracker(deps: {
     },
   }
 }
+
+export type CommandTracker = ReturnType<typeof createCommandTracker>

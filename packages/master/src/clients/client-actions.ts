@@ -1,23 +1,17 @@
-import type { ClientSettings, ClientSwitchResult, Command } from '@alfa/protocol'
+import { imageTag, type ClientSettings } from '@alfa/protocol'
 import type { AgentHub } from '../agent-hub/agent-hub.ts'
-import type { OperationCompletions } from '../agent-hub/operation-completions.ts'
 import { passwordWeakness } from '../auth/password-policy.ts'
 import type { Clock } from '../clock.ts'
 import { AgentOffline, Conflict, Invalid, NotFound } from '../errors.ts'
-import type { Client, Prisma, PrismaClient, Server } from '../generated/prisma/client.ts'
+import type { Client, PrismaClient, Server } from '../generated/prisma/client.ts'
+import { lockKeyOf, type CommandOf } from '../operations/kind-spec.ts'
+import type { Begin } from '../operations/operation-begin.ts'
+import type { CommandKind, CommandTypeOf } from '../operations/operation-kinds.ts'
 import type { ProfileResolver } from './app-profiles.ts'
 import { isoDay } from './client-serializer.ts'
 import { isExpired, type ExpiryCalendar } from './expiry-calendar.ts'
 
 type FullClient = Client & { server: Server | null }
-
-/** Budgets of the app commands: migrations and image switches can take a while on a big laboratory. */
-const DEADLINES: Record<string, number> = {
-  'client.app': 30 * 60_000,
-  'client.configure': 2 * 60_000,
-  'client.restart': 5 * 60_000,
-  'client.switch': 60 * 60_000,
-}
 
 /** The cloud_settings row as the client's record says it should be. */
 export function settingsOf(c: Client, patch: Partial<ClientSettings> = {}): ClientSettings {
@@ -32,68 +26,18 @@ export function settingsOf(c: Client, patch: Partial<ClientSettings> = {}): Clie
 }
 
 /**
- * The seed's actions on a running client, each an operation through the client's agent. One operation per client
- * at a time: a second action while one runs is a 409 naming the running operation.
+ * The seed's actions on a running client, each an operation through the client's agent, started by `begin` (one
+ * exclusive operation per client: a second action while one runs is a 409 naming the running operation).
  */
 export function createClientActions(deps: {
   prisma: PrismaClient
   hub: AgentHub
-  completions: OperationCompletions
+  begin: Begin
   profiles: ProfileResolver
   clock: Clock
   calendar: ExpiryCalendar
 }) {
-  const { prisma, hub, completions, clock } = deps
-
-  // Record changes only once the server made them, so the record never claims what the server does not do.
-  const set =
-    (data: (op: { command: unknown; result: unknown }) => Prisma.ClientUpdateInput) =>
-    async (op: { clientId: string | null; command: unknown; result: unknown }, outcome: { ok: boolean }) => {
-      if (op.clientId && outcome.ok) await prisma.client.update({ where: { id: op.clientId }, data: data(op) })
-    }
-  completions.register(
-    'client.demo_enable',
-    set(() => ({ demo: true })),
-  )
-  completions.register(
-    'client.demo_disable',
-    set(() => ({ demo: false })),
-  )
-  completions.register(
-    'client.maintain_enable',
-    set(() => ({ maintenance: true })),
-  )
-  completions.register(
-    'client.maintain_disable',
-    set(() => ({ maintenance: false })),
-  )
-  completions.register(
-    'client.expiry',
-    set((op) => ({ expiryBlocked: (op.command as { payload: { expired: boolean } }).payload.expired })),
-  )
-  completions.register(
-    'client.expire_date',
-    set((op) => ({ expiryBlocked: (op.command as { payload: { expired: boolean } }).payload.expired })),
-  )
-  // The stored command holds the new password sealed already: it becomes the client's sealed password as is.
-  completions.register(
-    'client.owner_password',
-    set((op) => ({
-      ownerPasswordEnc: (op.command as { payload: { ownerPassword: { $sealed: string } } }).payload.ownerPassword
-        .$sealed,
-    })),
-  )
-  completions.register(
-    'client.domain',
-    set((op) => ({ domain: (op.command as { payload: { domain: string } }).payload.domain })),
-  )
-  completions.register(
-    'client.switch',
-    set((op) => {
-      const r = op.result as ClientSwitchResult
-      return { image: r.image, version: r.version ?? r.image.split(':')[1] ?? null }
-    }),
-  )
+  const { prisma, hub, clock } = deps
 
   async function load(id: string): Promise<FullClient> {
     const c = await prisma.client.findUnique({ where: { id }, include: { server: true } })
@@ -103,32 +47,27 @@ export function createClientActions(deps: {
     return c
   }
 
-  /** Creates the operation under a per-client lock (no two at once), then sends its command. */
-  async function run(client: FullClient, type: string, command: Command, requestedBy: string, steps: string[] = []) {
-    hub.assertOnline(client.serverId, command.type)
-    const op = await prisma.$transaction(async (tx) => {
-      // Serialises concurrent requests for one client across requests and replicas; released at commit.
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${client.id}))`
-      const running = await tx.operation.findFirst({
-        where: { clientId: client.id, status: { in: ['queued', 'running'] } },
-      })
-      if (running)
-        throw new Conflict(`client has a running operation (${running.type})`, 'operation_running', {
-          operationId: running.id,
-          type: running.type,
-        })
-      return tx.operation.create({
-        data: {
-          type,
-          serverId: client.serverId,
-          clientId: client.id,
-          requestedBy,
-          steps: steps.map((name) => ({ name, status: 'pending' })) as Prisma.InputJsonValue,
-        },
-      })
+  /** Starts the action's operation; under the lock the client must still be active (a delete may have won). */
+  async function run<K extends CommandKind>(
+    client: FullClient,
+    kind: K,
+    command: CommandOf<CommandTypeOf<K>>,
+    requestedBy: string,
+  ) {
+    const { operation } = await deps.begin({
+      kind,
+      serverId: client.serverId,
+      clientId: client.id,
+      lock: lockKeyOf.client(client.slug),
+      requestedBy,
+      change: async (tx) => {
+        const now = await tx.client.findUnique({ where: { id: client.id }, select: { status: true } })
+        if (now?.status !== 'active')
+          throw new Conflict(`client is ${now?.status ?? 'gone'}; actions need an active client`, 'client_not_active')
+      },
+      command,
     })
-    void hub.dispatch(op.id, client.serverId, command, DEADLINES[command.type] ?? 10 * 60_000)
-    return op
+    return operation
   }
 
   const app = (c: FullClient, action: 'migrate' | 'demoSeed' | 'demoUnseed') =>
@@ -255,13 +194,12 @@ export function createClientActions(deps: {
             dbEngine: c.server!.dbEngine,
             image,
             profile,
-            settings: settingsOf(c, { version: image.split(':')[1] ?? null }),
+            settings: settingsOf(c, { version: imageTag(image) }),
             ...(c.memoryLimitMb ? { memoryLimitMb: c.memoryLimitMb } : {}),
             ...(c.cpuLimit ? { cpuLimit: c.cpuLimit } : {}),
           },
         },
         by,
-        ['snapshot', 'start-new', 'migrate', 'health', 'switch-site', 'settings', 'cleanup'],
       )
     },
 

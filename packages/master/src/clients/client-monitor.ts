@@ -1,4 +1,3 @@
-import type { ClientAppResult, ClientProbeResult } from '@alfa/protocol'
 import type { Logger } from 'pino'
 import type { AgentHub } from '../agent-hub/agent-hub.ts'
 import type { Clock } from '../clock.ts'
@@ -38,12 +37,13 @@ export function createClientMonitor(
     const profile = deps.profiles(client.image ?? '')
     const probe = await hub.request(
       client.serverId,
-      { type: 'client.probe', payload: { slug: client.slug, domain: client.domain, healthPath: profile.healthPath } },
+      'client.probe',
+      { slug: client.slug, domain: client.domain, healthPath: profile.healthPath },
       15_000,
     )
     const data: Partial<Client> = {}
     if (probe.ok) {
-      const r = probe.data as ClientProbeResult
+      const r = probe.data
       Object.assign(data, { available: r.available, availableCheckedAt: new Date(r.checkedAt) })
     } else {
       Object.assign(data, { available: false, availableCheckedAt: clock.now() })
@@ -52,14 +52,12 @@ export function createClientMonitor(
       hub.assertOnline(client.serverId, 'client.app')
       const count = await hub.request(
         client.serverId,
-        {
-          type: 'client.app',
-          payload: { slug: client.slug, action: 'usersCount', profile, dbEngine: client.server.dbEngine },
-        },
+        'client.app',
+        { slug: client.slug, action: 'usersCount', profile, dbEngine: client.server.dbEngine },
         30_000,
       )
-      if (count.ok && (count.data as ClientAppResult).usersCount !== undefined)
-        Object.assign(data, { usersCount: (count.data as ClientAppResult).usersCount, usersCountAt: clock.now() })
+      if (count.ok && count.data.usersCount !== undefined)
+        Object.assign(data, { usersCount: count.data.usersCount, usersCountAt: clock.now() })
     } catch (err) {
       log.debug({ err, clientId: client.id }, 'users count skipped')
     }

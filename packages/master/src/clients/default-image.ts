@@ -1,4 +1,3 @@
-import { ClientCreateResult, ImageListResult } from '@alfa/protocol'
 import type { AgentHub } from '../agent-hub/agent-hub.ts'
 import type { Sql } from '../db/sql.ts'
 import { Conflict, Invalid } from '../errors.ts'
@@ -31,14 +30,14 @@ export function createDefaultImage(deps: {
   return async (serverId) => {
     let images = await production(serverId)
     if (images.length === 0 && (await deps.prisma.image.count({ where: { serverId } })) === 0) {
-      const outcome = await deps.hub.request(serverId, { type: 'image.list', payload: {} }, IMAGE_LIST_DEADLINE_MS)
-      const listed = outcome.ok ? ImageListResult.safeParse(outcome.data) : undefined
-      if (!listed?.success)
+      // The hub checks the answer against image.list's result schema before it resolves.
+      const outcome = await deps.hub.request(serverId, 'image.list', {}, IMAGE_LIST_DEADLINE_MS)
+      if (!outcome.ok)
         throw new Conflict(
-          `cannot list the images of server ${serverId}: ${outcome.ok ? 'malformed answer' : outcome.error.message}`,
+          `cannot list the images of server ${serverId}: ${outcome.error.message}`,
           'image_list_failed',
         )
-      await recordImages(deps.sql, serverId, listed.data.images)
+      await recordImages(deps.sql, serverId, outcome.data.images)
       images = await production(serverId)
     }
     const newest = newestImage(images)
@@ -72,10 +71,4 @@ function compareVersions(a: string, b: string): number {
     if (order !== 0) return Math.sign(order)
   }
   return 0
-}
-
-/** The version the agent's create resolved from the image (its alfa.version label, else its tag), when it says. */
-export function createdVersion(data: unknown): string | undefined {
-  const parsed = ClientCreateResult.safeParse(data)
-  return parsed.success ? parsed.data.version : undefined
 }

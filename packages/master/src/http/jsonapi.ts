@@ -5,9 +5,18 @@ export interface ResourceObject<A = Record<string, unknown>> {
   type: string
   id: string
   attributes: A
-  relationships?: Record<string, { data: { type: string; id: string } | null }>
+  relationships?: Record<
+    string,
+    { data: ResourceLinkage | ResourceLinkage[] | null; links?: { related: string }; meta?: Record<string, unknown> }
+  >
   links?: { self: string }
   meta?: Record<string, unknown>
+}
+
+/** Which resource a relationship points at. */
+export interface ResourceLinkage {
+  type: string
+  id: string
 }
 
 export interface ErrorObject {
@@ -24,9 +33,19 @@ export interface Page {
   size: number
 }
 
-/** A single-resource document. */
-export function resourceDocument<A>(data: ResourceObject<A>, meta?: Record<string, unknown>) {
-  return { jsonapi: { version: '1.1' }, data, ...(meta ? { meta } : {}), links: { self: data.links?.self } }
+/** A single-resource document, with the related resources it includes (a compound document) when given. */
+export function resourceDocument<A>(
+  data: ResourceObject<A>,
+  meta?: Record<string, unknown>,
+  included?: ResourceObject[],
+) {
+  return {
+    jsonapi: { version: '1.1' },
+    data,
+    ...(included ? { included } : {}),
+    ...(meta ? { meta } : {}),
+    links: { self: data.links?.self },
+  }
 }
 
 /** A paginated collection document with first/prev/next/last links and meta.total. */

@@ -11,13 +11,17 @@ import {
   resourceDocumentSchema,
 } from '../http/resource-schemas.ts'
 import { validationHook } from '../http/validation.ts'
+import { OPERATION_KIND_NAMES } from './operation-kinds.ts'
 import type { OperationService } from './operation-service.ts'
+import type { ParentRunner } from './parent-runner.ts'
 import { operationResource } from './operation-serializer.ts'
 
 const JSONAPI = 'application/vnd.api+json'
 
+const linkage = z.object({ type: z.literal('operations'), id: z.string() })
+
 const operationAttributes = z.object({
-  type: z.string(),
+  kind: z.enum(OPERATION_KIND_NAMES),
   status: z.enum(['queued', 'running', 'succeeded', 'failed', 'interrupted']),
   serverId: z.string().nullable(),
   clientId: z.string().nullable(),
@@ -35,7 +39,22 @@ const operationAttributes = z.object({
   createdAt: z.string(),
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
+  cancelledAt: z.string().nullable(),
+  /** The child's place in its parent's plan. */
+  childIndex: z.number().int().nullable(),
   lastSeq: z.number().int(),
+  /** A parent's children: planned, not started yet, and per status. */
+  progress: z
+    .object({
+      total: z.number().int(),
+      notStarted: z.number().int(),
+      queued: z.number().int(),
+      running: z.number().int(),
+      succeeded: z.number().int(),
+      failed: z.number().int(),
+      interrupted: z.number().int(),
+    })
+    .optional(),
   log: z
     .array(
       z.object({
@@ -50,15 +69,28 @@ const operationAttributes = z.object({
     .optional(),
 })
 
-export const operationDocumentSchema = resourceDocumentSchema('operations', operationAttributes).openapi('Operation')
+export const operationDocumentSchema = resourceDocumentSchema('operations', operationAttributes)
+  .extend({
+    data: resourceDocumentSchema('operations', operationAttributes).shape.data.extend({
+      relationships: z.object({
+        parent: z.object({ data: linkage.nullable() }),
+        children: z.object({ data: z.array(linkage) }).optional(),
+      }),
+    }),
+    /** A parent's children, with their results. */
+    included: z
+      .array(z.object({ type: z.literal('operations'), id: z.string(), attributes: operationAttributes }))
+      .optional(),
+  })
+  .openapi('Operation')
 
 const listQuery = listQuerySchema({
-  sortable: ['createdAt', 'type', 'status'],
+  sortable: ['createdAt', 'kind', 'status'],
   filters: {
     server: z.uuid(),
     client: z.uuid(),
     status: z.enum(['queued', 'running', 'succeeded', 'failed', 'interrupted']),
-    type: z.string().regex(/^[a-z_.]{1,64}$/),
+    kind: z.enum(OPERATION_KIND_NAMES),
   },
 })
 
@@ -66,7 +98,7 @@ const listRoute = createRoute({
   method: 'get',
   path: '/operations',
   tags: ['operations'],
-  summary: 'Operations, newest first, filterable by server, client, status and type',
+  summary: 'Operations, newest first, filterable by server, client, status and kind',
   request: { query: listQuery },
   responses: {
     200: {
@@ -99,8 +131,28 @@ const getRoute = createRoute({
   },
 })
 
-/** GET /operations and GET /operations/{id}. */
-export function operationRoutes(deps: { operations: OperationService }) {
+const cancelRoute = createRoute({
+  method: 'post',
+  path: '/operations/{id}/cancel',
+  tags: ['operations'],
+  summary: 'Cancels a parent operation: no new child starts; running ones finish, then it ends interrupted or failed',
+  request: { params: idParamSchema },
+  responses: {
+    200: { description: 'The operation', content: { [JSONAPI]: { schema: operationDocumentSchema } } },
+    404: { description: 'No such operation', content: { [JSONAPI]: { schema: errorDocumentSchema } } },
+    409: { description: 'Not a parent, or already ended', content: { [JSONAPI]: { schema: errorDocumentSchema } } },
+    ...commonErrorResponses,
+  },
+})
+
+/** An operation as a document: a parent includes its children (their status, result and error). */
+export function operationDocument(op: Awaited<ReturnType<OperationService['get']>>) {
+  const included = op.plan !== null ? op.children.map((c) => operationResource(c)) : undefined
+  return resourceDocument(operationResource(op), undefined, included)
+}
+
+/** GET /operations, GET /operations/{id} and POST /operations/{id}/cancel. */
+export function operationRoutes(deps: { operations: OperationService; parents: ParentRunner }) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
   app.openapi(listRoute, async (c) => {
     const q = c.req.valid('query')
@@ -110,7 +162,7 @@ export function operationRoutes(deps: { operations: OperationService }) {
         serverId: q['filter[server]'],
         clientId: q['filter[client]'],
         status: q['filter[status]'],
-        type: q['filter[type]'],
+        kind: q['filter[kind]'],
       },
       page,
       sort: parseSort(q.sort, '-createdAt'),
@@ -125,7 +177,12 @@ export function operationRoutes(deps: { operations: OperationService }) {
   })
   app.openapi(getRoute, async (c) => {
     const op = await deps.operations.get(c.req.valid('param').id, { since: c.req.valid('query').since })
-    return sendDocument(c, resourceDocument(operationResource(op)))
+    return sendDocument(c, operationDocument(op))
+  })
+  app.openapi(cancelRoute, async (c) => {
+    const { id } = c.req.valid('param')
+    await deps.parents.cancel(id, c.get('adminUser'))
+    return sendDocument(c, operationDocument(await deps.operations.get(id)))
   })
   return app
 }

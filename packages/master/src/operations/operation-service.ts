@@ -1,7 +1,6 @@
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.ts'
 import { NotFound } from '../errors.ts'
-import { randomUUID } from 'node:crypto'
 import type { Operation, Prisma, PrismaClient } from '../generated/prisma/client.ts'
 import type { Sql } from '../db/sql.ts'
 import type { OperationLogWriter, LogLine } from './operation-log-writer.ts'
@@ -21,10 +20,38 @@ export interface OperationError {
   message: string
   step?: string
   data?: unknown
+  /** 'master' when the master ended the operation itself (deadline, lost agent): the agent's late result replaces it. */
+  origin?: 'master'
 }
 
 /** Every column, the enum as text, so a raw statement's row has the ORM's shape. */
-const OPERATION_COLUMNS = `id, type, status::text AS status, "serverId", "clientId", "requestedBy", steps, "commandId", command, "ackedAt", "deadlineAt", result, error, "logSeq", "createdAt", "startedAt", "finishedAt", "updatedAt"`
+const columns = (o: string) =>
+  [
+    'id',
+    'kind',
+    'status',
+    '"serverId"',
+    '"clientId"',
+    '"requestedBy"',
+    'steps',
+    '"commandId"',
+    'command',
+    '"ackedAt"',
+    '"deadlineAt"',
+    'result',
+    'error',
+    '"logSeq"',
+    '"createdAt"',
+    '"startedAt"',
+    '"finishedAt"',
+    '"updatedAt"',
+    '"parentId"',
+    '"childIndex"',
+    'plan',
+    '"cancelledAt"',
+  ]
+    .map((c) => (c === 'status' ? `${o}status::text AS status` : `${o}${c}`))
+    .join(', ')
 
 /** A JSON value as a bind parameter (cast to jsonb in the statement); undefined stays SQL NULL. */
 const json = (value: unknown) => (value === undefined ? null : JSON.stringify(value))
@@ -51,31 +78,6 @@ export function createOperationService(deps: {
   return {
     logs,
 
-    async create(input: {
-      type: string
-      serverId?: string | null
-      clientId?: string | null
-      requestedBy?: string
-      steps?: string[]
-    }) {
-      return prisma.operation.create({
-        data: {
-          type: input.type,
-          serverId: input.serverId ?? null,
-          clientId: input.clientId ?? null,
-          requestedBy: input.requestedBy ?? null,
-          steps: (input.steps ?? []).map((name) => ({ name, status: 'pending' })) as unknown as Prisma.InputJsonValue,
-        },
-      })
-    },
-
-    async start(id: string) {
-      await prisma.operation.updateMany({
-        where: { id, status: 'queued' },
-        data: { status: 'running', startedAt: clock.now() },
-      })
-    },
-
     /** Appends log lines (batched). */
     log(id: string, lines: LogLine[] | string) {
       return logs.append(id, typeof lines === 'string' ? [{ message: lines }] : lines)
@@ -94,62 +96,36 @@ export function createOperationService(deps: {
     },
 
     /**
-     * Moves the operation to a final state once, after its queued log lines are stored; returns the final row, or
-     * undefined when it had already ended (a later call changes nothing).
+     * Moves the operation to a final state once, after its queued log lines are stored; returns the final row and the
+     * status it had, or undefined when it had already ended. With `replaceMasterEnding`, an ending the master decided
+     * itself (error.origin 'master': deadline, lost agent) is replaced too: the agent's real outcome wins.
      */
     async finish(
       id: string,
       outcome: { status: 'succeeded' | 'failed' | 'interrupted'; result?: unknown; error?: OperationError },
-    ) {
+      opts: { replaceMasterEnding?: boolean } = {},
+    ): Promise<{ operation: Operation; previousStatus: OperationStatus } | undefined> {
       await logs.flush()
       logs.forget(id)
       // One statement: the status condition makes it happen once, and the row comes back for the follow-up. Straight
       // through the driver because every command's round trip waits on it (see db/sql.ts).
       const now = clock.now()
-      const rows = await sql.query<Operation>(
-        `UPDATE "Operation" SET status = $1::"OperationStatus", "finishedAt" = $2, "updatedAt" = $2,
-                result = COALESCE($3::jsonb, result), error = COALESCE($4::jsonb, error)
-          WHERE id = $5::uuid AND status IN ('queued', 'running')
-         RETURNING ${OPERATION_COLUMNS}`,
-        [outcome.status, now, json(outcome.result), json(outcome.error), id],
+      const rows = await sql.query<Operation & { previousStatus: OperationStatus }>(
+        `WITH prev AS (SELECT id, status::text AS "previousStatus" FROM "Operation" WHERE id = $5::uuid FOR UPDATE)
+         UPDATE "Operation" o SET status = $1::"OperationStatus", "finishedAt" = $2, "updatedAt" = $2,
+                result = CASE WHEN o.status IN ('queued', 'running') THEN COALESCE($3::jsonb, o.result) ELSE $3::jsonb END,
+                error = CASE WHEN o.status IN ('queued', 'running') THEN COALESCE($4::jsonb, o.error) ELSE $4::jsonb END
+           FROM prev
+          WHERE o.id = prev.id AND (o.status IN ('queued', 'running')
+                OR ($6::boolean AND o.error->>'origin' = 'master'))
+         RETURNING ${columns('o.')}, prev."previousStatus"`,
+        [outcome.status, now, json(outcome.result), json(outcome.error), id, opts.replaceMasterEnding === true],
         'operation-finish',
       )
-      return rows[0]
-    },
-
-    /**
-     * Inserts an operation that is already running its one agent command (server actions): one statement on the
-     * command's round trip instead of the ORM's create.
-     */
-    async insertDispatched(input: {
-      type: string
-      serverId: string
-      clientId?: string | null
-      requestedBy: string
-      commandId: string
-      command: unknown
-      deadlineAt: Date
-      startedAt: Date
-    }): Promise<Operation> {
-      const rows = await sql.query<Operation>(
-        `INSERT INTO "Operation" (id, type, status, "serverId", "clientId", "requestedBy", "commandId", command, "deadlineAt", "startedAt", "createdAt", "updatedAt")
-         VALUES ($1::uuid, $2, 'running', $3::uuid, $4::uuid, $5, $6::uuid, $7::jsonb, $8, $9, $10, $10)
-         RETURNING ${OPERATION_COLUMNS}`,
-        [
-          randomUUID(),
-          input.type,
-          input.serverId,
-          input.clientId ?? null,
-          input.requestedBy,
-          input.commandId,
-          json(input.command),
-          input.deadlineAt,
-          input.startedAt,
-          clock.now(),
-        ],
-        'operation-insert-dispatched',
-      )
-      return rows[0]!
+      const row = rows[0]
+      if (!row) return undefined
+      const { previousStatus, ...operation } = row
+      return { operation, previousStatus }
     },
 
     async get(id: string, opts: { since?: number; limit?: number } = {}) {
@@ -158,6 +134,7 @@ export function createOperationService(deps: {
         where: { id },
         include: {
           logs: { where: { seq: { gt: opts.since ?? 0 } }, orderBy: { seq: 'asc' }, take: opts.limit ?? 5_000 },
+          children: { orderBy: { childIndex: 'asc' } },
         },
       })
       if (!op) throw new NotFound('operation', id)
@@ -165,7 +142,7 @@ export function createOperationService(deps: {
     },
 
     async list(opts: {
-      filter: { serverId?: string; clientId?: string; status?: OperationStatus; type?: string }
+      filter: { serverId?: string; clientId?: string; status?: OperationStatus; kind?: string }
       page: { number: number; size: number }
       sort: { field: string; desc: boolean }[]
     }) {
@@ -173,7 +150,7 @@ export function createOperationService(deps: {
         ...(opts.filter.serverId ? { serverId: opts.filter.serverId } : {}),
         ...(opts.filter.clientId ? { clientId: opts.filter.clientId } : {}),
         ...(opts.filter.status ? { status: opts.filter.status } : {}),
-        ...(opts.filter.type ? { type: opts.filter.type } : {}),
+        ...(opts.filter.kind ? { kind: opts.filter.kind } : {}),
       }
       const [rows, total] = await prisma.$transaction([
         prisma.operation.findMany({
@@ -185,14 +162,6 @@ export function createOperationService(deps: {
         prisma.operation.count({ where }),
       ])
       return { rows, total }
-    },
-
-    /** Operations of a client still queued or running (for the 409 on concurrent actions). */
-    running(where: { clientId?: string; serverId?: string }) {
-      return prisma.operation.findMany({
-        where: { ...where, status: { in: ['queued', 'running'] } },
-        orderBy: { createdAt: 'asc' },
-      })
     },
   }
 }

@@ -8,7 +8,6 @@ import { validationHook } from '../http/validation.ts'
 import { operationDocumentSchema } from '../operations/operation-routes.ts'
 import { operationResource } from '../operations/operation-serializer.ts'
 import type { ServerActions } from './server-actions.ts'
-import type { ImageListResult } from '@alfa/protocol'
 
 const JSONAPI = 'application/vnd.api+json'
 const err = (description: string) => ({ description, content: { [JSONAPI]: { schema: errorDocumentSchema } } })
@@ -60,13 +59,12 @@ export function serverActionRoutes(deps: { actions: ServerActions }) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
 
   const images = async (c: Context<AppEnv>, id: string) => {
-    const { operation, outcome } = await deps.actions.images(id, c.get('adminUser'), IMAGES_WAIT_MS)
-    if (!outcome) {
+    const { operation, images: list, failed } = await deps.actions.images(id, c.get('adminUser'), IMAGES_WAIT_MS)
+    if (failed) return sendDocument(c, resourceDocument(operationResource(operation)), 502)
+    if (!list) {
       c.header('Location', `/operations/${operation.id}`)
       return sendDocument(c, resourceDocument(operationResource(operation)), 202)
     }
-    if (!outcome.ok) return sendDocument(c, resourceDocument(operationResource(operation)), 502)
-    const { images: list } = outcome.data as ImageListResult
     return sendDocument(c, {
       jsonapi: { version: '1.1' },
       data: list.map((img) => ({

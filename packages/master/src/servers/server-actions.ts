@@ -1,14 +1,11 @@
-import type { ImageListResult } from '@alfa/protocol'
+import { parseCommandResult, type ImageListResult } from '@alfa/protocol'
 import type { AgentHub } from '../agent-hub/agent-hub.ts'
-import type { OperationCompletions } from '../agent-hub/operation-completions.ts'
-import { Conflict, NotFound } from '../errors.ts'
+import { NotFound } from '../errors.ts'
 import type { PrismaClient } from '../generated/prisma/client.ts'
 import type { Sql } from '../db/sql.ts'
+import { lockKeyOf } from '../operations/kind-spec.ts'
+import type { Begin } from '../operations/operation-begin.ts'
 import type { OperationService } from '../operations/operation-service.ts'
-
-/** Deadlines of the server-level commands: listing is quick; a reboot command only has to start the reboot. */
-const IMAGE_LIST_DEADLINE_MS = 60_000
-const REBOOT_DEADLINE_MS = 60_000
 
 /**
  * Makes the server's recorded images exactly the reported ones (one row per tag), in one statement: it runs before
@@ -47,21 +44,14 @@ export async function recordImages(sql: Sql, serverId: string, images: ImageList
   )
 }
 
-/** Actions on a server that go through its agent, each as an operation. */
+/** Actions on a server that go through its agent, each an operation started by `begin`. */
 export function createServerActions(deps: {
   prisma: PrismaClient
-  sql: Sql
   hub: AgentHub
+  begin: Begin
   operations: OperationService
-  completions: OperationCompletions
 }) {
   const { prisma, hub, operations } = deps
-
-  // Images the agent reports are recorded, so the client forms can offer them without asking the agent each time.
-  deps.completions.register('server.images', async (op, outcome) => {
-    if (!outcome.ok || !op.serverId) return
-    await recordImages(deps.sql, op.serverId, (outcome.data as ImageListResult).images)
-  })
 
   async function server(id: string) {
     const s = await prisma.server.findUnique({ where: { id } })
@@ -70,39 +60,36 @@ export function createServerActions(deps: {
   }
 
   return {
-    /** Lists the server's images through its agent; waits up to `waitMs` so the usual answer is the list itself. */
+    /**
+     * Lists the server's images through its agent; waits up to `waitMs` so the usual answer is the list itself
+     * (`images`), else the operation as it stands (`images` undefined, `failed` when the agent answered an error).
+     */
     async images(serverId: string, requestedBy: string, waitMs: number) {
       // A connected agent proves its server exists; look the server up only to tell 404 from 503.
       if (!hub.isOnline(serverId)) await server(serverId)
-      const { operation, done } = await hub.dispatchNew(
-        { type: 'server.images', serverId, requestedBy },
-        { type: 'image.list', payload: {} },
-        IMAGE_LIST_DEADLINE_MS,
-      )
-      const outcome = await Promise.race([
-        done,
-        new Promise<undefined>((r) => setTimeout(() => r(undefined), waitMs).unref()),
-      ])
-      // On success the answer is the list itself; the stored operation is read back only to show how it stands.
-      return { operation: outcome?.ok ? operation : await operations.get(operation.id), outcome }
+      const { operation } = await deps.begin({
+        kind: 'server.images',
+        serverId,
+        lock: lockKeyOf.server(serverId),
+        requestedBy,
+        command: { type: 'image.list', payload: {} },
+      })
+      const settled = await hub.waitFor(operation.id, waitMs)
+      const listed = settled?.status === 'succeeded' ? parseCommandResult('image.list', settled.result) : undefined
+      if (listed?.ok) return { operation, images: listed.result.images, failed: false }
+      return { operation: await operations.get(operation.id), images: undefined, failed: settled !== undefined }
     },
 
     /** Reboots the server (one at a time); answers with the operation at once. */
     async reboot(serverId: string, requestedBy: string) {
       await server(serverId)
-      hub.assertOnline(serverId, 'server.reboot')
-      const running = await prisma.operation.findFirst({
-        where: { serverId, type: 'server.reboot', status: { in: ['queued', 'running'] } },
+      const { operation } = await deps.begin({
+        kind: 'server.reboot',
+        serverId,
+        lock: lockKeyOf.server(serverId),
+        requestedBy,
+        command: { type: 'server.reboot', payload: {} },
       })
-      if (running)
-        throw new Conflict('a reboot of this server is already running', 'operation_running', {
-          operationId: running.id,
-        })
-      const { operation } = await hub.dispatchNew(
-        { type: 'server.reboot', serverId, requestedBy },
-        { type: 'server.reboot', payload: {} },
-        REBOOT_DEADLINE_MS,
-      )
       return operation
     },
   }

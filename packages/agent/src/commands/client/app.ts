@@ -1,5 +1,6 @@
 import {
   ClientAppPayload,
+  COMMAND_DEADLINES_MS,
   containerNameForSlug,
   dbNameForSlug,
   wireError,
@@ -12,7 +13,7 @@ import { clientDrivers } from './drivers.ts'
 import { stepLog, stepRunner } from './steps.ts'
 
 /** Migrations and seeders of a big app take a while; the command's deadline bounds them too. */
-const APP_COMMAND_TIMEOUT_MS = 15 * 60_000
+const APP_COMMAND_TIMEOUT_MS = COMMAND_DEADLINES_MS['client.app']
 
 /**
  * client.app: one app operation of the profile. The argv comes from the profile by the action's name (never from

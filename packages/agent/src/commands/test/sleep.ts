@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import type { CommandHandler } from '../../command-context.ts'
+import { wireError } from '@alfa/protocol'
+import { CommandError, type CommandHandler } from '../../command-context.ts'
 import { statePaths } from '../../state.ts'
 
 /**
@@ -10,7 +11,7 @@ import { statePaths } from '../../state.ts'
  * written before the wait, so a run killed mid-sleep still counts.
  */
 export const testSleep: CommandHandler<'test.sleep'> = async (ctx, deps) => {
-  const { ms, marker } = ctx.payload
+  const { ms, marker, fail } = ctx.payload
   let file: string | undefined
   if (marker !== undefined) {
     const dir = statePaths(deps.config.stateDir).testMarkers
@@ -24,6 +25,7 @@ export const testSleep: CommandHandler<'test.sleep'> = async (ctx, deps) => {
   await sleep(ms, undefined, { signal: ctx.signal })
   ctx.progress('sleep', 'done')
   const sleptMs = Date.now() - started
+  if (fail) throw new CommandError(wireError('INTERNAL', `test.sleep asked to fail after ${sleptMs} ms`))
   if (file === undefined) return { sleptMs }
   const runs = (await fs.readFile(file, 'utf8')).split('\n').filter(Boolean).length
   return { sleptMs, runs }

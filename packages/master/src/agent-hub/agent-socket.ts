@@ -1,0 +1,59 @@
+import { AGENT_CLOSE, parseAgentFrame, wireError, type AgentFrame } from '@alfa/protocol'
+import type { Logger } from 'pino'
+import type { WebSocket } from 'ws'
+import type { MetricsStore } from '../metrics/metrics-store.ts'
+import { AgentConnection } from './agent-connection.ts'
+
+/**
+ * The life of one authenticated agent socket: hello within a timeout, frames parsed and handled in order (so a
+ * command's log lines are stored before its result), liveness noted for the heartbeat, and the close reported.
+ */
+export function openAgentSocket(deps: {
+  ws: WebSocket
+  serverId: string
+  logger: Logger
+  helloTimeoutMs: number
+  metrics: MetricsStore
+  onFrame(conn: AgentConnection, frame: AgentFrame): Promise<void>
+  /** The socket closed; `settled` resolves once its queued frames were handled. */
+  onClose(conn: AgentConnection, code: number, reason: string, settled: Promise<void>): void
+}): AgentConnection {
+  const { ws } = deps
+  const conn = new AgentConnection(deps.serverId, ws, deps.logger)
+  let queue: Promise<void> = Promise.resolve()
+  const helloTimer = setTimeout(() => {
+    if (!conn.ready) conn.close(AGENT_CLOSE.noHello, 'no hello')
+  }, deps.helloTimeoutMs)
+  helloTimer.unref()
+  ws.on('message', (data, isBinary) => {
+    conn.lastHeard = Date.now()
+    const parsed = isBinary
+      ? { ok: false as const, error: wireError('INVALID_FRAME', 'frames are text') }
+      : parseAgentFrame(data.toString())
+    if (!parsed.ok) {
+      conn.logger.warn({ error: parsed.error }, 'agent frame refused')
+      conn.send({
+        kind: 'error',
+        error: parsed.error,
+        ...('refId' in parsed && parsed.refId ? { refId: parsed.refId } : {}),
+      })
+      return
+    }
+    // Metrics need no ordering and ingest is synchronous: skip the queue, which is the ingest hot path.
+    if (parsed.frame.kind === 'metrics' && conn.ready) return deps.metrics.ingest(conn.serverId, parsed.frame)
+    queue = queue
+      .then(() => deps.onFrame(conn, parsed.frame))
+      .catch((err: unknown) => conn.logger.error({ err, kind: parsed.frame.kind }, 'agent frame failed'))
+  })
+  const heard = () => {
+    conn.lastHeard = Date.now()
+  }
+  ws.on('pong', heard)
+  ws.on('ping', heard)
+  ws.on('error', (err) => conn.logger.warn({ err: err.message }, 'agent socket error'))
+  ws.on('close', (code, reason) => {
+    clearTimeout(helloTimer)
+    deps.onClose(conn, code, reason.toString(), queue)
+  })
+  return conn
+}

@@ -1,0 +1,90 @@
+import { randomUUID } from 'node:crypto'
+import { commandSchema, type Command, type CommandFrame, type HelloFrame } from '@alfa/protocol'
+import type { Logger } from 'pino'
+import type { Clock } from '../clock.ts'
+import type { Sql } from '../db/sql.ts'
+import type { OperationService } from '../operations/operation-service.ts'
+import type { CommandCourier } from '../operations/operation-begin.ts'
+import type { SecretBox } from '../secrets/secret-box.ts'
+import type { AgentConnection } from './agent-connection.ts'
+import type { CommandTracker } from './command-tracker.ts'
+import { openCommand, sealCommand } from './command-secrets.ts'
+
+/** A command in its frame: the envelope around {type, payload}. */
+export const frameOf = (id: string, command: Command, deadlineMs: number): CommandFrame => ({
+  kind: 'command',
+  id,
+  deadlineMs,
+  ...command,
+})
+
+/**
+ * Commands of operations on their way to agents: sealed and stored with the operation (by `begin`), delivered once
+ * the row is committed, and re-sent from the row when an agent reconnects without them.
+ */
+export function createCommandDispatch(deps: {
+  sql: Sql
+  clock: Clock
+  logger: Logger
+  secretBox: SecretBox
+  tracker: CommandTracker
+  operations: OperationService
+  /** The live connection of a server, if any. */
+  connection(serverId: string): AgentConnection | undefined
+  assertOnline: CommandCourier['assertOnline']
+  /** Called when a command could not go out: its agent dropped between the online check and the commit. */
+  onUndelivered(serverId: string): void
+  /** Slack on top of a command's own deadline before the master gives up on it. */
+  slackMs: number
+}) {
+  const { tracker } = deps
+
+  const courier: CommandCourier = {
+    assertOnline: deps.assertOnline,
+    prepare(command, deadlineMs, now) {
+      return {
+        commandId: randomUUID(),
+        stored: sealCommand(command, deps.secretBox),
+        deadlineAt: new Date(now.getTime() + deadlineMs + deps.slackMs),
+      }
+    },
+    deliver(op, command, deadlineMs) {
+      tracker.remember(op.commandId, op.id, op.serverId, command.type)
+      // If the agent dropped in between, the command waits in the operation row and goes out on reconnect.
+      if (!deps.connection(op.serverId)?.send(frameOf(op.commandId, command, deadlineMs))) {
+        deps.logger.warn({ operationId: op.id, serverId: op.serverId }, 'agent gone before delivery: command waits')
+        deps.onUndelivered(op.serverId)
+      }
+    },
+  }
+
+  /**
+   * At-least-once: whatever running command of this server the agent does not report in flight is sent again; its
+   * journal never runs an id twice. Straight through the driver: every agent asks this at connect, 15,000 of them
+   * after a master restart.
+   */
+  async function resendPending(conn: AgentConnection, hello: HelloFrame) {
+    const pending = await deps.sql.query<{ id: string; commandId: string; command: unknown; deadlineAt: Date | null }>(
+      `SELECT id, "commandId", command, "deadlineAt" FROM "Operation"
+        WHERE "serverId" = $1::uuid AND status = 'running' AND "commandId" IS NOT NULL`,
+      [conn.serverId],
+      'hello-pending-commands',
+    )
+    const inFlight = new Set(hello.inFlight)
+    for (const op of pending) {
+      if (inFlight.has(op.commandId)) continue
+      const remaining = (op.deadlineAt?.getTime() ?? 0) - deps.slackMs - deps.clock.now().getTime()
+      if (remaining <= 0) continue
+      const parsed = commandSchema.safeParse(openCommand(op.command, deps.secretBox))
+      if (!parsed.success) {
+        conn.logger.error({ operationId: op.id }, 'stored command is not a valid command: not re-sent')
+        continue
+      }
+      tracker.remember(op.commandId, op.id, conn.serverId, parsed.data.type)
+      conn.send(frameOf(op.commandId, parsed.data, Math.floor(remaining)))
+      await deps.operations.log(op.id, `command re-sent to the agent after it reconnected`)
+    }
+  }
+
+  return { courier, resendPending }
+}

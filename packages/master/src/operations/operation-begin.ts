@@ -1,0 +1,120 @@
+import { COMMAND_DEADLINES_MS, type Command, type CommandType } from '@alfa/protocol'
+import type { Logger } from 'pino'
+import type { Clock } from '../clock.ts'
+import { Conflict } from '../errors.ts'
+import type { Operation, Prisma, PrismaClient } from '../generated/prisma/client.ts'
+import type { CommandOf } from './kind-spec.ts'
+export { lockKeyOf } from './kind-spec.ts'
+import { EXCLUSIVE_KINDS, OPERATION_KINDS, type CommandKind, type CommandTypeOf } from './operation-kinds.ts'
+
+type Tx = Prisma.TransactionClient
+
+/** What `begin` needs of the hub: the online check, and a delivery that never throws. */
+export interface CommandCourier {
+  /** Throws AgentOffline (or Conflict when the agent cannot run the type) before anything is written. */
+  assertOnline(serverId: string, type: CommandType): void
+  /** The stored form of a command, its id and when the master gives up on it (deadline plus slack). */
+  prepare(
+    command: Command,
+    deadlineMs: number,
+    now: Date,
+  ): { commandId: string; stored: Prisma.InputJsonValue; deadlineAt: Date }
+  /** Hands a stored command to its agent; an offline agent gets it on reconnect. Never throws. */
+  deliver(op: { id: string; serverId: string; commandId: string }, command: Command, deadlineMs: number): void
+}
+
+export interface BeginRequest<K extends CommandKind, C> {
+  kind: K
+  serverId: string
+  /** The client the operation acts on, when known before the transaction. */
+  clientId?: string
+  /** What the advisory lock is taken on (lockKeyOf): the client's slug, or the server. */
+  lock: string
+  requestedBy: string
+  /** A child operation: its parent and its place in the parent's plan. */
+  parent?: { id: string; index: number }
+  /** Row changes made in the same transaction, under the lock; may name the client (a create makes it). */
+  change?: (tx: Tx) => Promise<C>
+  /** The command, possibly built from what `change` returned (the new client's id). */
+  command: CommandOf<CommandTypeOf<K>> | ((changed: C) => CommandOf<CommandTypeOf<K>>)
+  /** The client id the operation acts on, from what `change` returned. */
+  clientOf?: (changed: C) => string
+}
+
+/**
+ * Starts every operation that sends a command, the same way: the agent's presence is checked before the
+ * transaction (503 when offline); then, in one transaction under the target's advisory lock, no other exclusive
+ * operation may run on the target (409 operation_running naming it), the caller's row changes are made and the
+ * operation is inserted with its sealed command, deadline and steps. After the commit the command is only handed to
+ * the hub, which never throws: if the agent dropped meanwhile, the command waits in the row for its reconnect.
+ */
+export function createBegin(deps: { prisma: PrismaClient; courier: CommandCourier; clock: Clock; logger: Logger }) {
+  const { prisma, courier } = deps
+  const log = deps.logger.child({ component: 'operations' })
+
+  /** 409 naming the exclusive operation that runs on the target, if any. */
+  async function assertIdle(tx: Tx, target: { kind: 'client' | 'server'; clientId?: string; serverId: string }) {
+    const running = await tx.operation.findFirst({
+      where: {
+        ...(target.kind === 'client' ? { clientId: target.clientId ?? null } : { serverId: target.serverId }),
+        kind: { in: EXCLUSIVE_KINDS[target.kind] },
+        status: { in: ['queued', 'running'] },
+      },
+      select: { id: true, kind: true },
+    })
+    if (running)
+      throw new Conflict(`${target.kind} has a running operation (${running.kind})`, 'operation_running', {
+        operationId: running.id,
+        kind: running.kind,
+      })
+  }
+
+  return async function begin<K extends CommandKind, C = undefined>(
+    req: BeginRequest<K, C>,
+  ): Promise<{ operation: Operation; changed: C }> {
+    const spec = OPERATION_KINDS[req.kind]
+    const deadlineMs = COMMAND_DEADLINES_MS[spec.command]
+    courier.assertOnline(req.serverId, spec.command)
+    const { operation, changed, commandId, command } = await prisma.$transaction(async (tx) => {
+      // Serialises every start on one target, across requests and replicas; released at commit.
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${req.lock}))`
+      // The running operation is named first, even when the caller's own checks would refuse too (a delete that
+      // won the race leaves the client "deleting"); a create only knows its client after its change.
+      const target = { kind: spec.target, serverId: req.serverId }
+      const known = spec.target === 'server' || req.clientId !== undefined
+      if (spec.exclusive && known) await assertIdle(tx, { ...target, clientId: req.clientId })
+      const changed = req.change ? await req.change(tx) : (undefined as C)
+      const clientId = req.clientOf ? req.clientOf(changed) : req.clientId
+      if (spec.exclusive && !known) await assertIdle(tx, { ...target, clientId })
+      const command = typeof req.command === 'function' ? req.command(changed) : req.command
+      if (command.type !== spec.command) throw new Error(`${req.kind} sends ${spec.command}, not ${command.type}`)
+      const now = deps.clock.now()
+      const prepared = courier.prepare(command, deadlineMs, now)
+      const operation = await tx.operation.create({
+        data: {
+          kind: req.kind,
+          status: 'running',
+          serverId: req.serverId,
+          clientId: clientId ?? null,
+          requestedBy: req.requestedBy,
+          steps: spec.steps.map((name) => ({ name, status: 'pending' })),
+          commandId: prepared.commandId,
+          command: prepared.stored,
+          startedAt: now,
+          deadlineAt: prepared.deadlineAt,
+          ...(req.parent ? { parentId: req.parent.id, childIndex: req.parent.index } : {}),
+        },
+      })
+      return { operation, changed, commandId: prepared.commandId, command }
+    })
+    try {
+      courier.deliver({ id: operation.id, serverId: req.serverId, commandId }, command, deadlineMs)
+    } catch (err) {
+      // Never reached in practice (deliver does not throw): the operation is stored and ends by the sweep.
+      log.error({ err, operationId: operation.id }, 'handing the command to the hub failed')
+    }
+    return { operation, changed }
+  }
+}
+
+export type Begin = ReturnType<typeof createBegin>

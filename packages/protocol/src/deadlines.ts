@@ -1,0 +1,31 @@
+import type { CommandType } from './commands.ts'
+
+const MINUTE = 60_000
+
+/**
+ * How long each command may run, agreed by both sides: the master puts it in the command frame and waits that long
+ * (plus a slack) for the result; the agent aborts the handler at it and bounds its inner steps by it.
+ */
+export const COMMAND_DEADLINES_MS = {
+  'server.info': MINUTE,
+  /** Only has to start the reboot. */
+  'server.reboot': MINUTE,
+  'image.list': MINUTE,
+  'container.list': MINUTE,
+  'container.restart': 5 * MINUTE,
+  /** The test command's own ms is capped at 10 minutes. */
+  'test.sleep': 11 * MINUTE,
+  'client.create': 15 * MINUTE,
+  'client.delete': 15 * MINUTE,
+  'client.probe': MINUTE,
+  /** Migrations and seeders of a big laboratory take a while. */
+  'client.app': 15 * MINUTE,
+  'client.configure': 2 * MINUTE,
+  'client.restart': 5 * MINUTE,
+  /** Snapshot, new container, migrations and health before the site moves. */
+  'client.switch': 60 * MINUTE,
+  /** Read-only: lists containers, sites, flags and databases. */
+  'server.inventory': MINUTE,
+  /** Recreate what differs, restart, health through nginx. */
+  'client.deploy': 10 * MINUTE,
+} as const satisfies Record<CommandType, number>

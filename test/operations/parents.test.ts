@@ -1,0 +1,96 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startLiveMaster, type LiveMaster } from '../support/live-master.ts'
+import { waitUntil } from '../support/process.ts'
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- documents are inspected loosely in tests
+type Json = any
+
+const batch = (server: string, children: object[], more: object = {}) => ({
+  data: { type: 'test-batches', attributes: { server, children, ...more } },
+})
+
+describe('parent operations (in-process master, fake agent)', () => {
+  let m: LiveMaster
+  beforeAll(async () => {
+    m = await startLiveMaster()
+  })
+  afterAll(async () => {
+    await m?.stop()
+  })
+
+  async function ended(id: string): Promise<Json> {
+    let doc: Json
+    await waitUntil(
+      async () => {
+        doc = (await m.api('GET', `/operations/${id}`)).json
+        return !['queued', 'running'].includes(doc.data.attributes.status)
+      },
+      { timeoutMs: 15_000, what: `operation ${id} to end` },
+    )
+    return doc
+  }
+
+  it('runs every child once, two at a time, and fails the parent with per-child results when one fails', async () => {
+    const { serverId, agent } = await m.addAgent('parent-a', {
+      'test.sleep': (f) =>
+        new Promise((resolve) =>
+          setTimeout(
+            () =>
+              resolve(
+                f.type === 'test.sleep' && f.payload.fail
+                  ? { ok: false, error: { code: 'INTERNAL', message: 'asked to fail' } }
+                  : { ok: true, data: { sleptMs: 100 } },
+              ),
+            100,
+          ),
+        ),
+    })
+    const children = [0, 1, 2, 3, 4].map((i) => ({ ms: 100, marker: `p${i}`, ...(i === 2 ? { fail: true } : {}) }))
+    const res = await m.api('POST', '/test/batch', batch(serverId, children, { concurrency: 2, maxFailures: 5 }))
+    expect(res.status).toBe(202)
+    const doc = await ended(res.json.data.id)
+    expect(doc.data.attributes.status).toBe('failed')
+    expect(doc.data.attributes.progress).toMatchObject({ total: 5, succeeded: 4, failed: 1, notStarted: 0 })
+    expect(doc.data.attributes.error).toMatchObject({ code: 'CHILDREN_FAILED' })
+    expect(doc.data.relationships.children.data).toHaveLength(5)
+    expect(doc.included.map((c: Json) => [c.attributes.childIndex, c.attributes.status])).toEqual([
+      [0, 'succeeded'],
+      [1, 'succeeded'],
+      [2, 'failed'],
+      [3, 'succeeded'],
+      [4, 'succeeded'],
+    ])
+    // A child links back to its parent.
+    const child = (await m.api('GET', `/operations/${doc.included[0].id}`)).json.data
+    expect(child.relationships.parent.data).toEqual({ type: 'operations', id: res.json.data.id })
+    const markers = agent.commands.map((c) => (c.type === 'test.sleep' ? c.payload.marker : undefined)).sort()
+    expect(markers).toEqual(['p0', 'p1', 'p2', 'p3', 'p4'])
+  })
+
+  it('starts no new child after max failures', async () => {
+    const { serverId, agent } = await m.addAgent('parent-b')
+    const children = [0, 1, 2, 3].map((i) => ({ ms: 10, ...(i === 0 ? { fail: true } : {}) }))
+    const res = await m.api('POST', '/test/batch', batch(serverId, children, { concurrency: 1, maxFailures: 1 }))
+    const doc = await ended(res.json.data.id)
+    expect(doc.data.attributes.status).toBe('failed')
+    expect(doc.data.attributes.progress).toMatchObject({ total: 4, failed: 1, notStarted: 3 })
+    expect(agent.commands).toHaveLength(1)
+  })
+
+  it('cancels: running children finish, no new one starts, the parent ends interrupted', async () => {
+    const { serverId, agent } = await m.addAgent('parent-c', { 'test.sleep': () => 'hold' })
+    const res = await m.api('POST', '/test/batch', batch(serverId, [{ ms: 10 }, { ms: 10 }, { ms: 10 }]))
+    const id: string = res.json.data.id
+    await agent.waitForCommand('test.sleep', 2)
+    const cancelled = await m.api('POST', `/operations/${id}/cancel`)
+    expect(cancelled.status).toBe(200)
+    expect(cancelled.json.data.attributes.cancelledAt).not.toBeNull()
+    for (const c of agent.commands) agent.reply(c.id, { ok: true, data: { sleptMs: 10 } })
+    const doc = await ended(id)
+    expect(doc.data.attributes.status).toBe('interrupted')
+    expect(doc.data.attributes.error).toMatchObject({ code: 'CANCELLED' })
+    expect(doc.data.attributes.progress).toMatchObject({ succeeded: 2, notStarted: 1 })
+    expect(agent.commands).toHaveLength(2)
+    expect((await m.api('POST', `/operations/${id}/cancel`)).status).toBe(409)
+  })
+})
