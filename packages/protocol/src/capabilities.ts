@@ -21,6 +21,8 @@ export const COMMAND_CAPABILITIES = {
   'client.configure': 'client.configure',
   'client.restart': 'client.restart',
   'client.switch': 'client.switch',
+  'image.build': 'image.build',
+  'image.prune': 'image.prune',
 } as const satisfies Record<CommandType, string>
 
 /** A capability this protocol defines. */

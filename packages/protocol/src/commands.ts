@@ -15,6 +15,7 @@ import {
 } from './container-commands.ts'
 import { wireErrorFromZod, type WireError } from './errors.ts'
 import { ImageListPayload, ImageListResult } from './image-commands.ts'
+import { ImageBuildPayload, ImageBuildResult, ImagePrunePayload, ImagePruneResult } from './image-build-commands.ts'
 import { ServerInfoPayload, ServerInfoResult, ServerRebootPayload, ServerRebootResult } from './server-commands.ts'
 import { TestSleepPayload, TestSleepResult } from './test-commands.ts'
 import {
@@ -53,6 +54,8 @@ export function commandUnion<S extends z.ZodRawShape>(extra: S) {
     variant('client.configure', ClientConfigurePayload, extra),
     variant('client.restart', ClientRestartPayload, extra),
     variant('client.switch', ClientSwitchPayload, extra),
+    variant('image.build', ImageBuildPayload, extra),
+    variant('image.prune', ImagePrunePayload, extra),
   ])
 }
 
@@ -77,6 +80,8 @@ export const commandResultSchemas = {
   'client.configure': ClientConfigureResult,
   'client.restart': ClientRestartResult,
   'client.switch': ClientSwitchResult,
+  'image.build': ImageBuildResult,
+  'image.prune': ImagePruneResult,
 } as const satisfies Record<CommandType, z.ZodType>
 
 /** Every command type, in declaration order. */
