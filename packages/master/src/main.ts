@@ -4,6 +4,7 @@ import { createLogger } from './logger.ts'
 import { startMaster } from './master.ts'
 import { loadProfiles } from './clients/app-profiles.ts'
 import { readMailConfig } from './mail/mail-env.ts'
+import { readBuildConfig } from './images/build-config.ts'
 
 /** Entry point of `./scripts/start`: config → database (migrations applied) → admin credential → HTTP + agents. */
 async function main() {
@@ -68,6 +69,7 @@ function readTuning() {
     ...(process.env.ALFA_TIMEZONE ? { timeZone: process.env.ALFA_TIMEZONE } : {}),
     ...(num('ALFA_EXPIRY_CHECK_INTERVAL_MS') ? { expiryIntervalMs: num('ALFA_EXPIRY_CHECK_INTERVAL_MS') } : {}),
     mail: readMailConfig(process.env),
+    builds: readBuildConfig(process.env),
   }
 }
 
