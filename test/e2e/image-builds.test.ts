@@ -121,9 +121,11 @@ describe('image builds through the REST API (real git, Docker, nginx, MariaDB)',
       clientsCount: 1,
       clientIds: [clientId],
     })
-    const listed = await c.api('GET', '/images?filter[channel]=dev')
-    expect(listed.json.data[0].attributes).toMatchObject({ ref: image, branch: 'dev', clientsCount: 1 })
-    expect(listed.json.data[0].attributes.buildOperation).toMatch(/^[0-9a-f-]{36}$/)
+    // Other images on the shared Docker daemon are recorded too (GET /servers/{id}/images reports them all).
+    const listed = await c.api('GET', `/images?filter[channel]=dev&filter[server]=${server.id}&page[size]=500`)
+    const record = listed.json.data.find((d: { attributes: { ref: string } }) => d.attributes.ref === image)
+    expect(record.attributes).toMatchObject({ branch: 'dev', clientsCount: 1, clientIds: [clientId] })
+    expect(record.attributes.buildOperation).toMatch(/^[0-9a-f-]{36}$/)
   })
 
   it('prune spares the image in use and the newest per channel, and reports per server', async () => {

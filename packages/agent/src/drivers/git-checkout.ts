@@ -5,14 +5,16 @@ import { branchSchema, commitIdSchema, gitUrlSchema, wireError } from '@alfa/pro
 import { simpleGit, type SimpleGit } from 'simple-git'
 import { CommandError } from '../command-context.ts'
 
-/** Where a branch stands after a fetch, and the checkout holding its files. */
-export interface SyncedBranch {
-  /** The checkout directory (its work tree is at `commit`, clean). */
+/** A branch fetched into its checkout: its head commit, and the work tree, made ready on demand. */
+export interface FetchedBranch {
+  /** The checkout directory. */
   dir: string
   /** The branch's head commit. */
   commit: string
-  /** Commits reachable from it (`git rev-list --count`): the build number, growing with the branch's history. */
-  commitCount: number
+  /** Commits reachable from the head (`git rev-list --count`): the build number, growing with the branch's history. */
+  commitCount(): Promise<number>
+  /** Checks the head out, detached and clean (untracked files removed), so the work tree is exactly the commit. */
+  checkOut(): Promise<void>
 }
 
 // One build at a time per checkout: two builds of the same repository share its work tree. The directory is a
@@ -59,15 +61,18 @@ function gitIn(dir: string, signal: AbortSignal): SimpleGit {
 }
 
 /**
- * Fetches `branch` of `repoUrl` into the agent's one checkout of that repository (created on first use) and checks
- * its head out, clean. URL and branch are validated again here, before git runs, and git gets "--" before them.
+ * Fetches `branch` of `repoUrl` into the agent's one checkout of that repository (created on first use) and runs
+ * `work` with it while holding the checkout, so no other build moves its work tree meanwhile. URL and branch are
+ * validated again here, before git runs, and git gets "--" before them. Checking out is left to `work`: a build
+ * that reuses an image needs only the commit.
  */
-export async function syncBranch(
+export async function withFetchedBranch<T>(
   checkoutsDir: string,
   repoUrl: string,
   branch: string,
   signal: AbortSignal,
-): Promise<SyncedBranch> {
+  work: (fetched: FetchedBranch) => Promise<T>,
+): Promise<T> {
   if (!gitUrlSchema({ allowFile: true }).safeParse(repoUrl).success || !branchSchema.safeParse(branch).success) {
     throw new CommandError(wireError('INVALID_PAYLOAD', 'refusing the repository URL or branch before git runs'))
   }
@@ -75,21 +80,34 @@ export async function syncBranch(
   return withLock(dir, async () => {
     await fs.mkdir(dir, { recursive: true, mode: 0o700 })
     const git = gitIn(dir, signal)
-    try {
-      // init is harmless on an existing checkout and repairs one a crash left half-made; fetching from the URL
-      // itself (no remote in .git/config) means nothing stored there can redirect a later fetch.
-      await git.init()
+    const attempt = async <R>(what: string, step: () => Promise<R>): Promise<R> => {
+      try {
+        return await step()
+      } catch (error) {
+        throw gitFailure(what, error)
+      }
+    }
+    const commit = await attempt(`fetching ${branch}`, async () => {
+      // Fetching from the URL itself (no remote in .git/config) means nothing stored there can redirect a later
+      // fetch; init only when the checkout is new (or a crash left it without .git).
+      const exists = await fs.stat(path.join(dir, '.git')).catch(() => undefined)
+      if (!exists) await git.init()
       const tracking = `refs/remotes/origin/${branch}`
       await git.raw(['fetch', '--no-tags', '--force', '--', repoUrl, `+refs/heads/${branch}:${tracking}`])
-      const commit = (await git.raw(['rev-parse', '--verify', '--end-of-options', `${tracking}^{commit}`])).trim()
-      if (!commitIdSchema.safeParse(commit).success) throw new Error(`unexpected commit id ${JSON.stringify(commit)}`)
-      const commitCount = Number((await git.raw(['rev-list', '--count', commit, '--'])).trim())
-      await git.raw(['checkout', '--force', '--detach', commit])
-      await git.raw(['clean', '-ffdx'])
-      return { dir, commit, commitCount }
-    } catch (error) {
-      if (error instanceof CommandError) throw error
-      throw gitFailure(`fetching ${branch}`, error)
-    }
+      const head = (await git.raw(['rev-parse', '--verify', '--end-of-options', `${tracking}^{commit}`])).trim()
+      if (!commitIdSchema.safeParse(head).success) throw new Error(`unexpected commit id ${JSON.stringify(head)}`)
+      return head
+    })
+    return work({
+      dir,
+      commit,
+      commitCount: () =>
+        attempt('counting commits', async () => Number((await git.raw(['rev-list', '--count', commit, '--'])).trim())),
+      checkOut: () =>
+        attempt(`checking out ${commit}`, async () => {
+          await git.raw(['checkout', '--force', '--detach', commit])
+          await git.raw(['clean', '-ffdx'])
+        }),
+    })
   })
 }

@@ -1,10 +1,10 @@
 import type Dockerode from 'dockerode'
 import { imageTagSchema, type ImageBuildResult } from '@alfa/protocol'
-import { dockerFailure, type CommandContext, type CommandHandler } from '../../command-context.ts'
+import { dockerFailure, type CommandContext, type CommandHandler, type HandlerDeps } from '../../command-context.ts'
 import { dockerBuild } from '../../drivers/docker-build.ts'
-import { syncBranch } from '../../drivers/git-checkout.ts'
+import { withFetchedBranch, type FetchedBranch } from '../../drivers/git-checkout.ts'
 import { statePaths } from '../../state.ts'
-import { stepRunner } from '../client/steps.ts'
+import { StepFailure, stepRunner, stepWireError } from '../client/steps.ts'
 import { computeVersion, readBaseVersion } from './build-version.ts'
 
 /** Labels every image we build carries: what it is, and what prune and the reuse check look up. */
@@ -75,30 +75,54 @@ async function describe(
  * is one, else compute `<base>.<commit count>-<channel>` and `docker build` the checkout as `<imageRepo>:<version>`.
  */
 export const imageBuild: CommandHandler<'image.build'> = async (ctx, deps) => {
-  const { repoUrl, branch, channel, imageRepo } = ctx.payload
+  const { repoUrl, branch } = ctx.payload
   const step = stepRunner(ctx)
-  const synced = await step('fetch', () =>
-    syncBranch(statePaths(deps.config.stateDir).checkouts, repoUrl, branch, ctx.signal),
-  )
-  ctx.log(`${branch} is at ${synced.commit} (${synced.commitCount} commits)`, { step: 'fetch' })
+  const checkouts = statePaths(deps.config.stateDir).checkouts
+  let fetchDone = false
+  // The whole build holds the checkout: another build of the repository must not move the work tree under it.
+  const fetching = withFetchedBranch(checkouts, repoUrl, branch, ctx.signal, async (fetched) => {
+    fetchDone = true
+    ctx.progress('fetch', 'done')
+    ctx.log(`${branch} is at ${fetched.commit}`, { step: 'fetch' })
+    return buildFetched(ctx, deps, fetched, step)
+  })
+  ctx.progress('fetch', 'running')
+  try {
+    return await fetching
+  } catch (error) {
+    if (fetchDone) throw error
+    // Failed before the fetch ended: reported as the fetch step's failure, like the other steps'.
+    const wire = stepWireError('fetch', error)
+    ctx.log(wire.message, { step: 'fetch', level: 'error' })
+    ctx.progress('fetch', 'failed')
+    throw new StepFailure('fetch', wire)
+  }
+}
 
+async function buildFetched(
+  ctx: CommandContext<'image.build'>,
+  deps: HandlerDeps,
+  fetched: FetchedBranch,
+  step: ReturnType<typeof stepRunner<'image.build'>>,
+): Promise<ImageBuildResult> {
+  const { branch, channel, imageRepo } = ctx.payload
   const existing = await step('reuse-check', () =>
-    findBuilt(deps.docker, imageRepo, synced.commit, channel).catch((error: unknown) => {
+    findBuilt(deps.docker, imageRepo, fetched.commit, channel).catch((error: unknown) => {
       throw dockerFailure(error, 'looking up earlier builds')
     }),
   )
   if (existing) {
     const ref = `${imageRepo}:${existing.Labels[BUILD_LABELS.version]}`
-    ctx.log(`commit ${synced.commit} was built before as ${ref}: reusing it`, { step: 'reuse-check' })
+    ctx.log(`commit ${fetched.commit} was built before as ${ref}: reusing it`, { step: 'reuse-check' })
     return describe(ctx, deps.docker, ref, true)
   }
 
   const { ref, version } = await step('version', async () => {
-    const base = await readBaseVersion(synced.dir)
-    const computed = computeVersion(base.version, synced.commitCount, channel)
-    ctx.log(`version ${computed}: base ${base.version} from ${base.source}, build ${synced.commitCount}`, {
-      step: 'version',
-    })
+    await fetched.checkOut()
+    const count = await fetched.commitCount()
+    const base = await readBaseVersion(fetched.dir)
+    const computed = computeVersion(base.version, count, channel)
+    ctx.log(`version ${computed}: base ${base.version} from ${base.source}, build ${count}`, { step: 'version' })
     return { version: computed, ref: `${imageRepo}:${computed}` }
   })
   const front = ctx.payload.buildFront ?? false
@@ -107,15 +131,15 @@ export const imageBuild: CommandHandler<'image.build'> = async (ctx, deps) => {
     await dockerBuild(
       deps.docker,
       {
-        contextDir: synced.dir,
+        contextDir: fetched.dir,
         tag: ref,
         labels: {
           [BUILD_LABELS.version]: version,
           [BUILD_LABELS.channel]: channel,
-          [BUILD_LABELS.commit]: synced.commit,
+          [BUILD_LABELS.commit]: fetched.commit,
           [BUILD_LABELS.branch]: branch,
         },
-        buildArgs: buildArgs(version, channel, synced.commit, front),
+        buildArgs: buildArgs(version, channel, fetched.commit, front),
       },
       (line) => ctx.log(line, { stream: 'stdout', step: 'build' }),
       ctx.signal,
