@@ -1,5 +1,13 @@
 import { randomBytes } from 'node:crypto'
-import { createApp, createLogger, createServices, systemClock, type AppOptions, type Clock } from '@alfa/master'
+import {
+  createApp,
+  createLogger,
+  createServices,
+  systemClock,
+  type AppOptions,
+  type BuildConfig,
+  type Clock,
+} from '@alfa/master'
 import { backends, type Backend } from './backends.ts'
 import { createDatabaseFixture } from './database-fixture.ts'
 import { checkJsonApiResponse } from './jsonapi-validator.ts'
@@ -17,7 +25,9 @@ export function basic(user: string, password: string) {
  * An in-process master app on a fresh database (embedded PGlite in a temp dir, or the given PostgreSQL URL), with
  * the admin credential set. `api()` sends authenticated JSON:API requests through `app.request`.
  */
-export async function createTestApp(opts: { backend?: Backend; app?: AppOptions; clock?: Clock } = {}) {
+export async function createTestApp(
+  opts: { backend?: Backend; app?: AppOptions; clock?: Clock; builds?: BuildConfig } = {},
+) {
   const logger = createLogger({ level: process.env.ALFA_TEST_LOG_LEVEL ?? 'silent' })
   // PostgreSQL by default: a fresh database there takes milliseconds, a PGlite cluster seconds. Suites that must
   // hold on both pass `backend` from backends().
@@ -30,6 +40,7 @@ export async function createTestApp(opts: { backend?: Backend; app?: AppOptions;
     clock: opts.clock ?? systemClock,
     hashParams: FAST_HASH,
     secretKey: randomBytes(32),
+    ...(opts.builds ? { builds: opts.builds } : {}),
   })
   const app = createApp(services, opts.app)
   const credentials = services.adminCredentials

@@ -10,7 +10,9 @@ import { clientRestart } from './commands/client/restart.ts'
 import { clientSwitch } from './commands/client/switch.ts'
 import { containerList } from './commands/container/list.ts'
 import { containerRestart } from './commands/container/restart.ts'
+import { imageBuild } from './commands/image/build.ts'
 import { imageList } from './commands/image/list.ts'
+import { imagePrune } from './commands/image/prune.ts'
 import { serverInfo } from './commands/server/info.ts'
 import { serverInventory } from './commands/server/inventory.ts'
 import { serverReboot } from './commands/server/reboot.ts'
@@ -36,6 +38,8 @@ export function createRegistry(opts: { testCommands: boolean }) {
     'client.switch': clientSwitch,
     'server.inventory': serverInventory,
     'client.deploy': clientDeploy,
+    'image.build': imageBuild,
+    'image.prune': imagePrune,
     // Test commands are announced only when enabled, so a production master can never send them.
     ...(opts.testCommands ? { 'test.sleep': testSleep } : {}),
   }

@@ -24,6 +24,8 @@ export function statePaths(stateDir: string) {
     identity: path.join(stateDir, 'identity.json'),
     journal: path.join(stateDir, 'journal'),
     testMarkers: path.join(stateDir, 'test-markers'),
+    /** One git checkout per app repository, fetched (not cloned again) for every image build. */
+    checkouts: path.join(stateDir, 'checkouts'),
   }
 }
 

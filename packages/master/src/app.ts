@@ -17,6 +17,7 @@ import { operationRoutes } from './operations/operation-routes.ts'
 import { testBatchRoute } from './operations/test-batch-route.ts'
 import { clientRoutes } from './clients/client-routes.ts'
 import { clientActionRoutes } from './clients/client-action-routes.ts'
+import { imageRoutes } from './images/image-routes.ts'
 import { serverActionRoutes } from './servers/server-action-routes.ts'
 import { serverMetricsRoutes } from './servers/server-metrics-routes.ts'
 import { serverRoutes } from './servers/server-routes.ts'
@@ -69,8 +70,9 @@ export function createApp(services: Services, opts: AppOptions = {}): OpenAPIHon
       ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
     }),
   )
-  app.route('/', serverActionRoutes({ actions: services.serverActions }))
   app.route('/', fleetRoutes({ fleet: services.fleet }))
+  app.route('/', serverActionRoutes({ actions: services.serverActions, catalog: services.imageCatalog }))
+  app.route('/', imageRoutes({ builds: services.imageBuilds, catalog: services.imageCatalog }))
   app.route('/', serverMetricsRoutes({ metrics: services.metrics, servers: services.servers }))
   app.route('/', clientRoutes({ clients: services.clients, actions: services.clientActions }))
   app.route('/', clientActionRoutes({ actions: services.clientActions }))

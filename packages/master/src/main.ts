@@ -4,6 +4,7 @@ import { createLogger } from './logger.ts'
 import { startMaster } from './master.ts'
 import { loadProfiles } from './clients/app-profiles.ts'
 import { readMailConfig } from './mail/mail-env.ts'
+import { readBuildConfig } from './images/build-config.ts'
 
 /** Entry point of `./scripts/start`: config → database (migrations applied) → admin credential → HTTP + agents. */
 async function main() {
@@ -84,6 +85,7 @@ function readTuning() {
       concurrency: num('ALFA_FLEET_CONCURRENCY'),
       maxFailures: num('ALFA_FLEET_MAX_FAILURES'),
     }),
+    builds: readBuildConfig(process.env),
   }
 }
 

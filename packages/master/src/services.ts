@@ -23,6 +23,9 @@ import { createClientService } from './clients/client-service.ts'
 import { createClientMonitor, type ClientMonitorOptions } from './clients/client-monitor.ts'
 import { createClientActions } from './clients/client-actions.ts'
 import { createExpiryEnforcer } from './clients/expiry-enforcer.ts'
+import { readBuildConfig, type BuildConfig } from './images/build-config.ts'
+import { createImageBuilds } from './images/image-builds.ts'
+import { createImageCatalog } from './images/image-catalog.ts'
 
 export interface ServicesDeps {
   prisma: PrismaClient
@@ -46,6 +49,8 @@ export interface ServicesDeps {
   expiryIntervalMs?: number
   /** Customer mail and expiry reminders; without an SMTP URL letters are recorded as failed and reminders are off. */
   mail?: MailConfig
+  /** Image builds (ALFA_APP_GIT_URL, branches, image repository, ALFA_KEEP_IMAGES); defaults: not configured. */
+  builds?: BuildConfig
 }
 
 /** The composition root of the master's services: each built once from explicit dependencies, no module singletons. */
@@ -100,6 +105,8 @@ export function createServices(deps: ServicesDeps) {
   })
   const servers = createServerService({ prisma, sql: deps.sql })
   const serverActions = createServerActions({ prisma, hub, begin, operations })
+  const imageBuilds = createImageBuilds({ prisma, hub, begin, config: deps.builds ?? readBuildConfig({}) })
+  const imageCatalog = createImageCatalog({ prisma })
   const mail = createMailServices({ prisma, clock, logger, secretBox, config: deps.mail })
   const profiles = deps.profiles ?? createProfileResolver()
   const clientMonitor = createClientMonitor({ prisma, hub, clock, logger, profiles, ...deps.clientMonitor })
@@ -147,6 +154,8 @@ export function createServices(deps: ServicesDeps) {
     adminCredentials,
     servers,
     serverActions,
+    imageBuilds,
+    imageCatalog,
     clients,
     clientMonitor,
     clientActions,

@@ -23,6 +23,8 @@ export const COMMAND_CAPABILITIES = {
   'client.switch': 'client.switch',
   'server.inventory': 'server.inventory',
   'client.deploy': 'client.deploy',
+  'image.build': 'image.build',
+  'image.prune': 'image.prune',
 } as const satisfies Record<CommandType, string>
 
 /** A capability this protocol defines. */

@@ -15,6 +15,7 @@ import {
 } from './container-commands.ts'
 import { wireErrorFromZod, type WireError } from './errors.ts'
 import { ImageListPayload, ImageListResult } from './image-commands.ts'
+import { ImageBuildPayload, ImageBuildResult, ImagePrunePayload, ImagePruneResult } from './image-build-commands.ts'
 import { ServerInfoPayload, ServerInfoResult, ServerRebootPayload, ServerRebootResult } from './server-commands.ts'
 import { TestSleepPayload, TestSleepResult } from './test-commands.ts'
 import {
@@ -61,6 +62,8 @@ export function commandUnion<S extends z.ZodRawShape>(extra: S) {
     variant('client.switch', ClientSwitchPayload, extra),
     variant('server.inventory', ServerInventoryPayload, extra),
     variant('client.deploy', ClientDeployPayload, extra),
+    variant('image.build', ImageBuildPayload, extra),
+    variant('image.prune', ImagePrunePayload, extra),
   ])
 }
 
@@ -87,6 +90,8 @@ export const commandResultSchemas = {
   'client.switch': ClientSwitchResult,
   'server.inventory': ServerInventoryResult,
   'client.deploy': ClientDeployResult,
+  'image.build': ImageBuildResult,
+  'image.prune': ImagePruneResult,
 } as const satisfies Record<CommandType, z.ZodType>
 
 /** The schema of each command's payload, so a stored command is read back typed by its type. */
@@ -106,6 +111,8 @@ export const commandPayloadSchemas = {
   'client.switch': ClientSwitchPayload,
   'server.inventory': ServerInventoryPayload,
   'client.deploy': ClientDeployPayload,
+  'image.build': ImageBuildPayload,
+  'image.prune': ImagePrunePayload,
 } as const satisfies Record<CommandType, z.ZodType>
 
 /** Every command type, in declaration order. */

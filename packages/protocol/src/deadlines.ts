@@ -28,4 +28,8 @@ export const COMMAND_DEADLINES_MS = {
   'server.inventory': MINUTE,
   /** Recreate what differs, restart, health through nginx. */
   'client.deploy': 10 * MINUTE,
+  /** Fetch, front-end stage and docker build of the whole app. */
+  'image.build': 60 * MINUTE,
+  /** Removes unused images one by one. */
+  'image.prune': 10 * MINUTE,
 } as const satisfies Record<CommandType, number>

@@ -50,15 +50,22 @@ function fileUrlProblem(value: string): string | undefined {
   return absolutePathSchema.safeParse(path).success ? undefined : 'a file:// URL needs a normalised absolute path'
 }
 
-/** Options of `gitUrlSchema`: `allowFile` admits file:// URLs, which only tests use (local bare repositories). */
+function localPathProblem(value: string): string | undefined {
+  return absolutePathSchema.safeParse(value).success ? undefined : 'a local repository needs a normalised absolute path'
+}
+
+/**
+ * Options of `gitUrlSchema`: `allowFile` admits file:// URLs and absolute local paths (a repository on the server's
+ * own disk, as git accepts it), which only an operator's configuration may name, never a request.
+ */
 export interface GitUrlOptions {
-  /** file:// reads any repository on the server's disk, so production callers leave it off. */
+  /** file:// and local paths read any repository on the server's disk, so request input leaves it off. */
   allowFile?: boolean
 }
 
 /**
- * A repository URL for builds: https, ssh or scp-like only (file:// on request) because git's other transports run
- * programs (ext::) or read local paths; no credentials in the URL (they would land in logs and .git/config), no
+ * A repository URL for builds: https, ssh or scp-like only (file:// and absolute local paths on request) because
+ * git's other transports run programs (ext::, fd::) or read arbitrary places; no credentials in the URL (they would land in logs and .git/config), no
  * whitespace, never a leading "-".
  */
 export function gitUrlSchema({ allowFile = false }: GitUrlOptions = {}) {
@@ -67,11 +74,14 @@ export function gitUrlSchema({ allowFile = false }: GitUrlOptions = {}) {
     .max(2048)
     .superRefine((value, ctx) => {
       if (value.length > 2048) return
-      const problem = !value.startsWith('file://')
+      const local = value.startsWith('file://') || value.startsWith('/')
+      const problem = !local
         ? remoteUrlProblem(value)
-        : allowFile
-          ? fileUrlProblem(value)
-          : 'file:// repositories are refused here'
+        : !allowFile
+          ? 'file:// and local repositories are refused here'
+          : value.startsWith('/')
+            ? localPathProblem(value)
+            : fileUrlProblem(value)
       if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem })
     })
 }

@@ -214,8 +214,19 @@ const CASES: readonly Case[] = [
   {
     name: 'gitUrlSchema({ allowFile: true })',
     schema: gitUrlSchema({ allowFile: true }),
-    accepts: ['file:///srv/git/mol.git', 'https://github.com/alfa/mol.git'],
-    rejects: ['file://srv/git/mol', 'file:///srv/../etc', 'file:///srv/git/$(id)', 'file:///srv git'],
+    accepts: ['file:///srv/git/mol.git', 'https://github.com/alfa/mol.git', '/srv/git/mol.git'],
+    rejects: [
+      'file://srv/git/mol',
+      'file:///srv/../etc',
+      'file:///srv/git/$(id)',
+      'file:///srv git',
+      '/srv/../etc',
+      '/srv/git/a;b',
+      'ext::sh -c touch% /tmp/pwned',
+      'fd::17',
+      '--upload-pack=touch /tmp/x',
+      'srv/git/mol',
+    ],
   },
   {
     name: 'uuidSchema',

@@ -1,6 +1,7 @@
 import { imageTag, TestSleepPayload } from '@alfa/protocol'
 import { z } from 'zod'
 import type { Prisma } from '../generated/prisma/client.ts'
+import { IMAGE_KINDS } from '../images/image-kinds.ts'
 import { recordImages } from '../servers/server-actions.ts'
 import type { KindContext } from './kind-context.ts'
 import { commandKind, lockKeyOf, parentKind } from './kind-spec.ts'
@@ -114,6 +115,7 @@ export const OPERATION_KINDS = {
       op.serverId ? recordImages(ctx.sql, op.serverId, result.images) : Promise.resolve(),
   }),
   'server.reboot': commandKind({ target: 'server', exclusive: true, command: 'server.reboot', steps: [] }),
+  ...IMAGE_KINDS,
   /** A harmless command to hold an operation open in tests (agents announce it only with test commands enabled). */
   'test.sleep': commandKind({ target: 'server', exclusive: false, command: 'test.sleep', steps: ['sleep'] }),
   /** A parent of test.sleep children (POST /test/batch, with ALFA_TEST_OPERATIONS=1): the runner's own test. */

@@ -7,7 +7,9 @@ import { commonErrorResponses, errorDocumentSchema, idParamSchema } from '../htt
 import { validationHook } from '../http/validation.ts'
 import { operationDocumentSchema } from '../operations/operation-routes.ts'
 import { operationResource } from '../operations/operation-serializer.ts'
+import type { ImageCatalog } from '../images/image-catalog.ts'
 import type { ServerActions } from './server-actions.ts'
+import type { ImageListResult } from '@alfa/protocol'
 
 const JSONAPI = 'application/vnd.api+json'
 const err = (description: string) => ({ description, content: { [JSONAPI]: { schema: errorDocumentSchema } } })
@@ -19,6 +21,13 @@ const imageAttributes = z.object({
   sizeBytes: z.number(),
   createdAt: z.string(),
   labels: z.record(z.string(), z.string()),
+  version: z.string().nullable(),
+  channel: z.string().nullable(),
+  commit: z.string().nullable(),
+  branch: z.string().nullable(),
+  buildOperation: z.string().nullable(),
+  clientsCount: z.number(),
+  clientIds: z.array(z.string()),
 })
 const imagesDocument = z
   .object({
@@ -26,6 +35,22 @@ const imagesDocument = z
     meta: z.object({ operation: z.string() }),
   })
   .openapi('ServerImages')
+
+const usage = (clientIds: string[]) => ({ clientsCount: clientIds.length, clientIds })
+
+/** Build facts from the image's labels, completed by the master's record of the build. */
+function buildFacts(
+  img: ImageListResult['images'][number],
+  record: { buildOperationId: string | null; gitCommit: string | null; branch: string | null } | undefined,
+) {
+  return {
+    version: img.labels['alfa.version'] ?? null,
+    channel: img.labels['alfa.channel'] ?? null,
+    commit: img.labels['alfa.commit'] ?? record?.gitCommit ?? null,
+    branch: img.labels['alfa.branch'] ?? record?.branch ?? null,
+    buildOperation: record?.buildOperationId ?? null,
+  }
+}
 
 /** How long GET images waits for the agent before answering 202 with the operation instead. */
 const IMAGES_WAIT_MS = 15_000
@@ -55,7 +80,7 @@ function actionRoute<R extends Record<number, { description: string; content?: o
  * The seed's server actions, reachable with GET exactly as the seed writes them and with POST. Each goes through the
  * server's agent as an operation; an offline agent is a 503 at once.
  */
-export function serverActionRoutes(deps: { actions: ServerActions }) {
+export function serverActionRoutes(deps: { actions: ServerActions; catalog: ImageCatalog }) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
 
   const images = async (c: Context<AppEnv>, id: string) => {
@@ -65,6 +90,8 @@ export function serverActionRoutes(deps: { actions: ServerActions }) {
       c.header('Location', `/operations/${operation.id}`)
       return sendDocument(c, resourceDocument(operationResource(operation)), 202)
     }
+    // What the master recorded of each build, and the clients on this server using each image.
+    const known = await deps.catalog.onServer(id)
     return sendDocument(c, {
       jsonapi: { version: '1.1' },
       data: list.map((img) => ({
@@ -76,6 +103,8 @@ export function serverActionRoutes(deps: { actions: ServerActions }) {
           sizeBytes: img.sizeBytes,
           createdAt: new Date(img.createdAt).toISOString(),
           labels: img.labels,
+          ...buildFacts(img, known.record.get(img.ref)),
+          ...usage(img.tags.flatMap(known.clientsOf)),
         },
       })),
       meta: { operation: operation.id, total: list.length },

@@ -1,0 +1,80 @@
+import type { Image, PrismaClient } from '../generated/prisma/client.ts'
+import type { Page } from '../http/jsonapi.ts'
+
+/** The clients on a server using each image ref (ids in slug order, so pages read the same each time). */
+export async function clientsByImage(prisma: PrismaClient, serverIds: string[]): Promise<Map<string, string[]>> {
+  const clients = await prisma.client.findMany({
+    where: { serverId: { in: serverIds }, deletedAt: null, status: { not: 'deleted' }, image: { not: null } },
+    select: { id: true, serverId: true, image: true },
+    orderBy: { slug: 'asc' },
+  })
+  const byImage = new Map<string, string[]>()
+  for (const c of clients) {
+    const key = usageKey(c.serverId, c.image ?? '')
+    byImage.set(key, [...(byImage.get(key) ?? []), c.id])
+  }
+  return byImage
+}
+
+/** The key of clientsByImage: an image is per server. */
+export const usageKey = (serverId: string, ref: string) => `${serverId} ${ref}`
+
+/** An image record with the clients using it, as the API shows it. */
+export function imageResource(image: Image, clientIds: string[]) {
+  return {
+    type: 'images',
+    id: image.id,
+    attributes: {
+      ref: image.ref,
+      server: image.serverId,
+      version: image.version,
+      channel: image.channel,
+      commit: image.gitCommit,
+      branch: image.branch,
+      sizeBytes: image.sizeBytes === null ? null : Number(image.sizeBytes),
+      builtAt: image.builtAt?.toISOString() ?? null,
+      buildOperation: image.buildOperationId,
+      clientsCount: clientIds.length,
+      clientIds,
+    },
+  }
+}
+
+/** Image records across servers (GET /images): filtered by server, channel and version, newest build first. */
+export function createImageCatalog(deps: { prisma: PrismaClient }) {
+  const { prisma } = deps
+  return {
+    async list(q: { server?: string; channel?: string; version?: string; page: Page }) {
+      const where = {
+        ...(q.server ? { serverId: q.server } : {}),
+        ...(q.channel ? { channel: q.channel } : {}),
+        ...(q.version ? { version: q.version } : {}),
+      }
+      const [rows, total] = await Promise.all([
+        prisma.image.findMany({
+          where,
+          orderBy: [{ builtAt: { sort: 'desc', nulls: 'last' } }, { ref: 'asc' }, { id: 'asc' }],
+          skip: (q.page.number - 1) * q.page.size,
+          take: q.page.size,
+        }),
+        prisma.image.count({ where }),
+      ])
+      const usage = await clientsByImage(prisma, [...new Set(rows.map((r) => r.serverId))])
+      return { rows: rows.map((r) => imageResource(r, usage.get(usageKey(r.serverId, r.ref)) ?? [])), total }
+    },
+
+    /** Recorded build facts and users of the images on one server, by ref (GET /servers/{id}/images). */
+    async onServer(serverId: string) {
+      const [rows, usage] = await Promise.all([
+        prisma.image.findMany({ where: { serverId } }),
+        clientsByImage(prisma, [serverId]),
+      ])
+      return {
+        record: new Map(rows.map((r) => [r.ref, r])),
+        clientsOf: (ref: string) => usage.get(usageKey(serverId, ref)) ?? [],
+      }
+    },
+  }
+}
+
+export type ImageCatalog = ReturnType<typeof createImageCatalog>
