@@ -1,3 +1,4 @@
+import { dayStart } from '../calendar-day.ts'
 import { imageTag, type ClientSettings } from '@alfa/protocol'
 import type { AgentHub } from '../agent-hub/agent-hub.ts'
 import { passwordWeakness } from '../auth/password-policy.ts'
@@ -145,7 +146,7 @@ export function createClientActions(deps: {
      */
     async expireDate(id: string, day: string | null, reason: string | undefined, by: string) {
       const c = await load(id)
-      const date = day ? new Date(`${day}T00:00:00Z`) : null
+      const date = day ? dayStart(day) : null
       await prisma.$transaction([
         prisma.client.update({ where: { id }, data: { expireDate: date } }),
         prisma.expireDateHistory.create({

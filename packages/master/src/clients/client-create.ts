@@ -1,3 +1,4 @@
+import { optionalDay } from '../calendar-day.ts'
 import { passwordWeakness } from '../auth/password-policy.ts'
 import type { AgentHub } from '../agent-hub/agent-hub.ts'
 import { isUniqueViolation } from '../db/prisma-errors.ts'
@@ -18,8 +19,7 @@ export const pointer = (field: string, detail: string, code = 'invalid_field'): 
   detail,
   code,
 })
-export const toDate = (day: string | null | undefined) =>
-  day ? new Date(`${day}T00:00:00Z`) : day === null ? null : undefined
+export const toDate = optionalDay
 
 /**
  * POST /clients: places the client, then one `begin` under the slug's lock writes (or retries on a failed create's

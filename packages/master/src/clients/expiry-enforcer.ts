@@ -1,3 +1,4 @@
+import { dayStart } from '../calendar-day.ts'
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.ts'
 import { AgentOffline, Conflict } from '../errors.ts'
@@ -22,7 +23,7 @@ export function createExpiryEnforcer(deps: {
   let timer: NodeJS.Timeout | undefined
 
   async function tick(): Promise<number> {
-    const startOfToday = new Date(`${today(deps.clock.now(), deps.calendar)}T00:00:00Z`)
+    const startOfToday = dayStart(today(deps.clock.now(), deps.calendar))
     const candidates = await deps.prisma.client.findMany({
       where: { status: 'active', OR: [{ expiryBlocked: true }, { expireDate: { lt: startOfToday } }] },
       include: { server: true },

@@ -1,3 +1,4 @@
+import { dayStart } from '../calendar-day.ts'
 import type { LetterLanguage } from './letter-templates.ts'
 
 /**
@@ -25,7 +26,7 @@ export function isoDate(date: Date): string {
 
 /** Whole days from `from` to `to` (both YYYY-MM-DD); negative when `to` is past. */
 export function daysBetween(from: string, to: string): number {
-  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS)
+  return Math.round((dayStart(to).getTime() - dayStart(from).getTime()) / DAY_MS)
 }
 
 /** "31 декабря 2026 г." / "December 31, 2026". */

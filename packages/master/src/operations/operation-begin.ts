@@ -75,9 +75,13 @@ export function createBegin(deps: { prisma: PrismaClient; courier: CommandCourie
     const spec = OPERATION_KINDS[req.kind]
     const deadlineMs = COMMAND_DEADLINES_MS[spec.command]
     courier.assertOnline(req.serverId, spec.command)
-    const { operation, changed, commandId, command } = await prisma.$transaction(async (tx) => {
+    // Nothing to serialise for a non-exclusive kind without row changes (image lists, test sleeps): one INSERT, the
+    // hot path of fleets of agents, instead of a transaction holding a lock.
+    const lockFree = !spec.exclusive && !req.change
+    const write = <R>(fn: (tx: Tx) => Promise<R>) => (lockFree ? fn(prisma) : prisma.$transaction(fn))
+    const { operation, changed, commandId, command } = await write(async (tx) => {
       // Serialises every start on one target, across requests and replicas; released at commit.
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${req.lock}))`
+      if (!lockFree) await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${req.lock}))`
       // The running operation is named first, even when the caller's own checks would refuse too (a delete that
       // won the race leaves the client "deleting"); a create only knows its client after its change.
       const target = { kind: spec.target, serverId: req.serverId }

@@ -1,3 +1,4 @@
+import { dayStart } from '../calendar-day.ts'
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.ts'
 import { isUniqueViolation } from '../db/prisma-errors.ts'
@@ -116,7 +117,7 @@ export function createExpiryReminders(opts: ExpiryRemindersOptions) {
     if (isQuiet(opts.quietHours, now, timeZone)) return { ...report, quiet: true }
     await letters.failAbandoned()
     const today = todayIn(timeZone, now)
-    const from = new Date(`${today}T00:00:00Z`)
+    const from = dayStart(today)
     const clients = await prisma.client.findMany({
       where: {
         status: 'active',
