@@ -57,6 +57,19 @@ export async function removeContainersByLabel(label: string, docker = new Docker
   return containers.length
 }
 
+/** Removes every network carrying `label` (after its containers: a network in use cannot go); returns how many. */
+export async function removeNetworksByLabel(label: string, docker = new Docker()): Promise<number> {
+  const networks = await docker.listNetworks({ filters: { label: [label] } })
+  for (const n of networks) {
+    try {
+      await docker.getNetwork(n.Id).remove()
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode !== 404) throw error
+    }
+  }
+  return networks.length
+}
+
 /** Waits for a Docker progress stream (build, import) to end; rejects on the first error event it carries. */
 export async function followDockerStream(docker: Docker, stream: NodeJS.ReadableStream): Promise<object[]> {
   const events = await new Promise<object[]>((resolve, reject) => {

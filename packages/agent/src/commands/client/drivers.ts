@@ -19,7 +19,16 @@ export function clientDrivers(deps: HandlerDeps, signal: AbortSignal) {
       upstreamHost: config.containerBind,
       signal,
     }),
-    containers: createContainers({ docker: deps.docker, serverId: deps.serverId, bind: config.containerBind }),
+    containers: createContainers({
+      docker: deps.docker,
+      serverId: deps.serverId,
+      bind: config.containerBind,
+      hardening: {
+        capabilities: config.containerCapabilities,
+        pidsLimit: config.containerPidsLimit,
+        networkPool: config.containerNetworkPool,
+      },
+    }),
     probeTarget: probeTarget(config.nginxListen),
   }
 }
