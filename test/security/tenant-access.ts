@@ -41,3 +41,33 @@ export async function mariadbAs(env: AgentClientEnv, slug: string, who: 'tenant'
     multipleStatements: true,
   })
 }
+
+/**
+ * A plpgsql function `grab(place)` a tenant plants: it notes who ran it in `public.loot` (qualified: pg_restore empties search_path), then tries to escape to the
+ * session's user (RESET ROLE), make itself superuser, join pg_execute_server_program and run a program that
+ * touches `<marker>-<place>`. Each attempt in its own block, so a refused one neither stops the next nor fails the
+ * statement that called it. Returns true (usable in a view's WHERE or a CHECK).
+ */
+export function pgGrabFunction(role: string, marker: string): string {
+  return `CREATE FUNCTION grab(place text) RETURNS boolean LANGUAGE plpgsql AS $f$
+    BEGIN
+      BEGIN INSERT INTO public.loot VALUES (place || ' ran as ' || current_user || ' in a session of ' || session_user);
+      EXCEPTION WHEN others THEN NULL; END;
+      BEGIN RESET ROLE; EXCEPTION WHEN others THEN NULL; END;
+      BEGIN EXECUTE format('ALTER ROLE %I SUPERUSER CREATEROLE', '${role}'); EXCEPTION WHEN others THEN NULL; END;
+      BEGIN EXECUTE format('GRANT pg_execute_server_program TO %I', '${role}'); EXCEPTION WHEN others THEN NULL; END;
+      BEGIN EXECUTE format('COPY (SELECT 1) TO PROGRAM %L', 'touch ${marker}-' || place);
+      EXCEPTION WHEN others THEN NULL; END;
+      RETURN true;
+    END $f$`
+}
+
+/** What a role holds that a tenant must never gain. */
+export async function pgRoleRights(admin: pg.Client, role: string) {
+  const { rows } = await admin.query(
+    `SELECT rolsuper, rolcreaterole, pg_has_role($1, 'pg_execute_server_program', 'MEMBER') AS program
+     FROM pg_roles WHERE rolname = $1`,
+    [role],
+  )
+  return rows[0] as { rolsuper: boolean; rolcreaterole: boolean; program: boolean }
+}

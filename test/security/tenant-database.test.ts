@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto'
 import type { ClientCreatePayload, DbEngine } from '@alfa/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { allLines, FIXTURE_PROFILE, startAgentClientEnv, type AgentClientEnv } from '../agent-client/harness.ts'
-import { mariadbAs, pgAs, tenantLogin } from './tenant-access.ts'
+import { mariadbAs, pgAs, pgGrabFunction, pgRoleRights, tenantLogin } from './tenant-access.ts'
 import { securityReport } from './tenant-report.ts'
 
 let env: AgentClientEnv
@@ -62,14 +62,10 @@ describe('PostgreSQL: a planted trigger, function and view', () => {
   async function gained() {
     const admin = await pgAs(env, p.slug, 'admin')
     try {
-      const { rows } = await admin.query(
-        `SELECT rolsuper, rolcreaterole, pg_has_role($1, 'pg_execute_server_program', 'MEMBER') AS program
-         FROM pg_roles WHERE rolname = $1`,
-        [role],
-      )
+      const rights = await pgRoleRights(admin, role)
       const loot = await admin.query('SELECT what FROM loot ORDER BY what')
       const files = fs.readdirSync(markers).filter((f) => f.startsWith('pg-'))
-      return { role: rows[0], files, loot: loot.rows.map((r: { what: string }) => r.what) }
+      return { role: rights, files, loot: loot.rows.map((r: { what: string }) => r.what) }
     } finally {
       await admin.end()
     }
@@ -82,18 +78,7 @@ describe('PostgreSQL: a planted trigger, function and view', () => {
     const t = await pgAs(env, p.slug, 'tenant')
     try {
       await t.query('CREATE TABLE loot (what text)')
-      // Every attempt in its own block: a refused one must not stop the next, nor fail the agent's statement.
-      await t.query(`CREATE FUNCTION grab(place text) RETURNS boolean LANGUAGE plpgsql AS $f$
-        BEGIN
-          BEGIN INSERT INTO loot VALUES (place || ' ran as ' || current_user || ' in a session of ' || session_user);
-          EXCEPTION WHEN others THEN NULL; END;
-          BEGIN RESET ROLE; EXCEPTION WHEN others THEN NULL; END;
-          BEGIN EXECUTE format('ALTER ROLE %I SUPERUSER CREATEROLE', '${role}'); EXCEPTION WHEN others THEN NULL; END;
-          BEGIN EXECUTE format('GRANT pg_execute_server_program TO %I', '${role}'); EXCEPTION WHEN others THEN NULL; END;
-          BEGIN EXECUTE format('COPY (SELECT 1) TO PROGRAM %L', 'touch ${marker}-' || place);
-          EXCEPTION WHEN others THEN NULL; END;
-          RETURN true;
-        END $f$`)
+      await t.query(pgGrabFunction(role, marker))
       await t.query(`CREATE FUNCTION grab_row() RETURNS trigger LANGUAGE plpgsql AS $f$
         BEGIN PERFORM grab('trigger'); RETURN NEW; END $f$`)
       await t.query(

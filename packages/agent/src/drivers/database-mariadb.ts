@@ -88,6 +88,23 @@ export function createMariadbAdmin(o: { url: string; exec: Exec; tenantLogin: Te
     return { database: (dbs as unknown[]).length > 0, user: (users as unknown[]).length > 0 }
   }
 
+  /** mysqldump ends with its completion line; a dump cut short has none. */
+  async function verify(file: string): Promise<void> {
+    const { size } = await fs.stat(file)
+    const handle = await fs.open(file, 'r')
+    const tail = Buffer.alloc(Math.min(size, TRAILER_WINDOW))
+    try {
+      await handle.read(tail, 0, tail.length, Math.max(0, size - tail.length))
+    } finally {
+      await handle.close()
+    }
+    if (size === 0 || !DUMP_TRAILER.test(tail.toString('utf8'))) {
+      throw new CommandError(
+        wireError('DB_ERROR', `the dump in ${file} is incomplete (${size} bytes, no completion line)`),
+      )
+    }
+  }
+
   return {
     engine: 'mariadb',
     port: admin.port,
@@ -163,26 +180,13 @@ export function createMariadbAdmin(o: { url: string; exec: Exec; tenantLogin: Te
       })
     },
 
-    async verify(file) {
-      const { size } = await fs.stat(file)
-      const handle = await fs.open(file, 'r')
-      const tail = Buffer.alloc(Math.min(size, TRAILER_WINDOW))
-      try {
-        await handle.read(tail, 0, tail.length, Math.max(0, size - tail.length))
-      } finally {
-        await handle.close()
-      }
-      if (size === 0 || !DUMP_TRAILER.test(tail.toString('utf8'))) {
-        throw new CommandError(
-          wireError('DB_ERROR', `the dump in ${file} is incomplete (${size} bytes, no completion line)`),
-        )
-      }
-    },
+    verify,
 
     async restore(name, file, signal) {
       const db = identifier(name)
-      // The login first: without it nothing is dropped.
+      // The login and a complete dump first: without them nothing is dropped.
       const login = await o.tenantLogin(db)
+      await verify(file)
       // The database itself stays: the user's grant (on `db`.*) is untouched and the app's connections keep their
       // current database. Only its objects go, including those the failed migration added (not in the dump).
       // Dropping runs nothing of the tenant's (no trigger fires on DROP), so the admin clears.

@@ -99,6 +99,19 @@ export function createPostgresAdmin(o: { url: string; exec: Exec; tenantLogin: T
   const toolEnv = (password: string) => ({ ...process.env, ...(password ? { PGPASSWORD: password } : {}) })
   const hostFlags = () => ['--no-password', '--host', admin.host, '--port', String(admin.port)]
 
+  /** Reading the whole archive (every data block decompressed) fails on a file cut short anywhere. */
+  async function verify(file: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await o.exec(['pg_restore', '--file', '/dev/null', file], {
+        timeoutMs: DUMP_TIMEOUT_MS,
+        ...(signal ? { signal } : {}),
+      })
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error)
+      throw new CommandError(wireError('DB_ERROR', `the dump in ${file} is incomplete or unreadable: ${why}`))
+    }
+  }
+
   return {
     engine: 'postgresql',
     port: admin.port,
@@ -166,23 +179,13 @@ export function createPostgresAdmin(o: { url: string; exec: Exec; tenantLogin: T
       await o.exec(argv, { ...opts, ...(signal ? { signal } : {}) })
     },
 
-    async verify(file, signal) {
-      // Reading the whole archive (every data block decompressed) fails on a file cut short anywhere.
-      try {
-        await o.exec(['pg_restore', '--file', '/dev/null', file], {
-          timeoutMs: DUMP_TIMEOUT_MS,
-          ...(signal ? { signal } : {}),
-        })
-      } catch (error) {
-        const why = error instanceof Error ? error.message : String(error)
-        throw new CommandError(wireError('DB_ERROR', `the dump in ${file} is incomplete or unreadable: ${why}`))
-      }
-    },
+    verify,
 
     async restore(name, file, signal) {
       const db = identifier(name)
-      // The login first: without it nothing is dropped.
+      // The login and a readable archive first: without them nothing is dropped.
       const login = await o.tenantLogin(db)
+      await verify(file, signal)
       // Recreated as create() makes it (owned by the client's role, closed to PUBLIC). FORCE cuts the app's
       // connections.
       await withClient({}, `recreating ${db} for the restore`, async (c) => {
