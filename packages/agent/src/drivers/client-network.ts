@@ -21,6 +21,22 @@ function range(cidr: string): { start: number; size: number } | undefined {
 }
 
 /**
+ * The first /28 of `pool` that overlaps none of `used` (CIDRs of existing networks) and is not in `tried`;
+ * undefined when the pool is full or not an IPv4 CIDR.
+ */
+export function freeBlock(pool: string, used: readonly string[], tried: ReadonlySet<string> = new Set()) {
+  const whole = range(pool)
+  if (!whole) return undefined
+  const taken = used.map(range).filter((r) => r !== undefined)
+  for (let start = whole.start; start + BLOCK_SIZE <= whole.start + whole.size; start += BLOCK_SIZE) {
+    const block = `${toIp(start)}/${BLOCK_BITS}`
+    const overlaps = taken.some((u) => u.start < start + BLOCK_SIZE && start < u.start + u.size)
+    if (!overlaps && !tried.has(block)) return block
+  }
+  return undefined
+}
+
+/**
  * One Docker bridge network per client, `alfa-<slug>`, labelled like its containers: Docker's isolation rules keep
  * one client's container from reaching another's (its IP and its app port), while the host itself (the database on
  * the docker bridge gateway) stays reachable. Subnets are /28 blocks of `pool`, chosen here: Docker's own default
@@ -44,31 +60,23 @@ export function createClientNetworks(o: { docker: Dockerode; serverId: string; p
     }
   }
 
-  /** The first /28 of the pool that overlaps no existing network's subnet (and none we already tried). */
-  async function freeBlock(tried: Set<number>): Promise<string> {
-    const pool = range(o.pool)
-    if (!pool) throw new CommandError(wireError('INTERNAL', `container network pool ${o.pool} is not an IPv4 CIDR`))
-    const used = (await docker.listNetworks())
-      .flatMap((n) => n.IPAM?.Config ?? [])
-      .map((c) => range(String(c.Subnet ?? '')))
-      .filter((r) => r !== undefined)
-    for (let start = pool.start; start + BLOCK_SIZE <= pool.start + pool.size; start += BLOCK_SIZE) {
-      const overlaps = used.some((u) => u.start < start + BLOCK_SIZE && start < u.start + u.size)
-      if (!overlaps && !tried.has(start)) {
-        tried.add(start)
-        return `${toIp(start)}/${BLOCK_BITS}`
-      }
-    }
-    throw new CommandError(wireError('CONFLICT', `no free /${BLOCK_BITS} left in the container network pool ${o.pool}`))
+  /** A free block of the pool, given the subnets Docker holds now. */
+  async function allocate(tried: Set<string>): Promise<string> {
+    const used = (await docker.listNetworks()).flatMap((n) => n.IPAM?.Config ?? []).map((c) => String(c.Subnet ?? ''))
+    const block = freeBlock(o.pool, used, tried)
+    if (!block)
+      throw new CommandError(wireError('CONFLICT', `no free /${BLOCK_BITS} in the container network pool ${o.pool}`))
+    tried.add(block)
+    return block
   }
 
   /** Creates the client's network unless it exists (ours); returns its name. */
   async function ensure(slug: string, clientId: string): Promise<string> {
     const name = nameOf(slug)
     if (await inspectOurs(name)) return name
-    const tried = new Set<number>()
+    const tried = new Set<string>()
     for (let attempt = 1; ; attempt++) {
-      const subnet = await freeBlock(tried)
+      const subnet = await allocate(tried)
       try {
         await docker.createNetwork({
           Name: name,
