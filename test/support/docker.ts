@@ -62,3 +62,16 @@ export async function removeContainersByLabel(label: string, docker = new Docker
   )
   return containers.length
 }
+
+/** Removes every network carrying `label` (after its containers: a network in use cannot go); returns how many. */
+export async function removeNetworksByLabel(label: string, docker = new Docker()): Promise<number> {
+  const networks = await docker.listNetworks({ filters: { label: [label] } })
+  for (const n of networks) {
+    try {
+      await docker.getNetwork(n.Id).remove()
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode !== 404) throw error
+    }
+  }
+  return networks.length
+}

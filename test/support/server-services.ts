@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import Docker from 'dockerode'
 import { ensureFixtureImages, type FixtureImages } from '../fixtures/app/build.ts'
-import { bridgeGateway, removeContainersByLabel } from './docker.ts'
+import { bridgeGateway, removeContainersByLabel, removeNetworksByLabel } from './docker.ts'
 import { startMariadb, type PrivateMariadb } from './mariadb.ts'
 import { startNginx, type PrivateNginx } from './nginx.ts'
 import { startPostgres, type TestPostgres } from './postgres.ts'
@@ -72,7 +72,10 @@ export async function startServerServices(): Promise<ServerServices> {
   }
 }
 
-/** Removes every container a test's agents created (they carry alfa.server=<id>). */
+/** Removes every container and network a test's agents created (they carry alfa.server=<id>). */
 export async function removeServerContainers(serverIds: string[], docker = new Docker()) {
-  for (const id of serverIds) await removeContainersByLabel(`alfa.server=${id}`, docker)
+  for (const id of serverIds) {
+    await removeContainersByLabel(`alfa.server=${id}`, docker)
+    await removeNetworksByLabel(`alfa.server=${id}`, docker)
+  }
 }

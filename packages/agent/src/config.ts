@@ -107,6 +107,18 @@ const agentConfigSchema = z
     containerBind: ipSchema.default('127.0.0.1'),
     containerMemoryMb: z.int().min(64).max(1_048_576).default(1024),
     containerCpus: z.number().positive().max(256).default(1),
+    /** Capabilities given back to client containers after all are dropped (e.g. ["NET_BIND_SERVICE"]). */
+    containerCapabilities: z
+      .array(z.string().regex(/^[A-Z][A-Z_]{1,30}$/, 'a capability name such as NET_BIND_SERVICE'))
+      .max(40)
+      .default([]),
+    /** Processes a client container may hold. */
+    containerPidsLimit: z.int().min(16).max(1_000_000).default(512),
+    /** The IPv4 range client networks (one /28 each) are taken from; must not overlap the host's own networks. */
+    containerNetworkPool: z
+      .string()
+      .regex(/^\d{1,3}(?:\.\d{1,3}){3}\/(?:[89]|1\d|2[0-8])$/, 'an IPv4 CIDR of /8 to /28')
+      .default('10.213.0.0/16'),
     /** certbot's argv before the fixed certonly flags (production: ["sudo","-n","/usr/bin/certbot"]). */
     certbotArgvPrefix: argvPrefix(['certbot']),
     /** Where certbot --webroot puts ACME challenges; every site serves /.well-known/acme-challenge/ from it. */
@@ -158,6 +170,9 @@ const ENV_VARS: Record<string, { key: ConfigKey; kind: EnvKind }> = {
   ALFA_AGENT_CONTAINER_BIND: { key: 'containerBind', kind: 'text' },
   ALFA_AGENT_CONTAINER_MEMORY_MB: { key: 'containerMemoryMb', kind: 'int' },
   ALFA_AGENT_CONTAINER_CPUS: { key: 'containerCpus', kind: 'number' },
+  ALFA_AGENT_CONTAINER_CAPABILITIES: { key: 'containerCapabilities', kind: 'json' },
+  ALFA_AGENT_CONTAINER_PIDS_LIMIT: { key: 'containerPidsLimit', kind: 'int' },
+  ALFA_AGENT_CONTAINER_NETWORK_POOL: { key: 'containerNetworkPool', kind: 'text' },
   ALFA_AGENT_CERTBOT_ARGV_PREFIX: { key: 'certbotArgvPrefix', kind: 'json' },
   ALFA_AGENT_ACME_WEBROOT: { key: 'acmeWebroot', kind: 'text' },
   ALFA_AGENT_CERT_DIR: { key: 'certDir', kind: 'text' },

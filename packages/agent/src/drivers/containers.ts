@@ -3,6 +3,7 @@ import type Dockerode from 'dockerode'
 import { containerNameForSlug, wireError } from '@alfa/protocol'
 import { CommandError, dockerFailure } from '../command-context.ts'
 import { CLIENT_LABEL, SERVER_LABEL } from '../commands/container/labels.ts'
+import { createClientNetworks } from './client-network.ts'
 import { execInContainer, type ContainerExecOptions } from './container-exec.ts'
 
 export const SLUG_LABEL = 'alfa.slug'
@@ -62,9 +63,25 @@ function freePort(host: string): Promise<number> {
   })
 }
 
+/** How every client container is confined beyond its own network (configuration, never the wire). */
+export interface ContainerHardening {
+  /** Capabilities added back after dropping all (the fixture app needs none; an image binding :80 needs one). */
+  capabilities: readonly string[]
+  /** Processes the container may hold (a fork bomb stops there). */
+  pidsLimit: number
+  /** IPv4 CIDR the per-client /28 networks are taken from. */
+  networkPool: string
+}
+
 /** The client containers of this server, through dockerode (labels mark what is ours). */
-export function createContainers(o: { docker: Dockerode; serverId: string; bind: string }) {
+export function createContainers(o: {
+  docker: Dockerode
+  serverId: string
+  bind: string
+  hardening: ContainerHardening
+}) {
   const { docker } = o
+  const networks = createClientNetworks({ docker, serverId: o.serverId, pool: o.hardening.networkPool })
 
   /** Docker's inspect of `name` when it is ours; undefined when absent; CONFLICT when it is not this server's. */
   async function inspectOurs(name: string): Promise<Dockerode.ContainerInspectInfo | undefined> {
@@ -91,8 +108,12 @@ export function createContainers(o: { docker: Dockerode; serverId: string; bind:
   /** The container `alfa-<slug>`: undefined when absent; CONFLICT when it exists but is not this server's. */
   const find = (slug: string) => findNamed(containerNameForSlug(slug))
 
-  /** Force-removes the client's container (ours only); true when there was one. */
-  const remove = (slug: string) => removeNamed(containerNameForSlug(slug))
+  /** Force-removes the client's container (ours only), then its network; true when there was a container. */
+  async function remove(slug: string): Promise<boolean> {
+    const removed = await removeNamed(containerNameForSlug(slug))
+    await networks.remove(slug)
+    return removed
+  }
 
   /** Force-removes the container called `name` (ours only); true when there was one. */
   async function removeNamed(name: string): Promise<boolean> {
@@ -114,10 +135,11 @@ export function createContainers(o: { docker: Dockerode; serverId: string; bind:
    */
   async function createAndStart(spec: ContainerSpec): Promise<{ id: string; name: string; hostPort: number }> {
     const name = spec.name ?? containerNameForSlug(spec.slug)
+    const network = await networks.ensure(spec.slug, spec.clientId)
     for (let attempt = 1; ; attempt++) {
       const hostPort = await freePort(o.bind)
       try {
-        const container = await createContainer(spec, name, hostPort)
+        const container = await createContainer(spec, name, network, hostPort)
         try {
           await container.start()
         } catch (error) {
@@ -132,8 +154,14 @@ export function createContainers(o: { docker: Dockerode; serverId: string; bind:
     }
   }
 
-  function createContainer(spec: ContainerSpec, name: string, hostPort: number): Promise<Dockerode.Container> {
+  function createContainer(
+    spec: ContainerSpec,
+    name: string,
+    network: string,
+    hostPort: number,
+  ): Promise<Dockerode.Container> {
     const portKey = `${spec.containerPort}/tcp`
+    const memory = spec.memoryMb * 1024 * 1024
     return docker.createContainer({
       name,
       Image: spec.image,
@@ -143,7 +171,15 @@ export function createContainers(o: { docker: Dockerode; serverId: string; bind:
       HostConfig: {
         PortBindings: { [portKey]: [{ HostIp: o.bind, HostPort: String(hostPort) }] },
         RestartPolicy: { Name: 'unless-stopped' },
-        Memory: spec.memoryMb * 1024 * 1024,
+        // Its own network: no other client's container shares a bridge with it.
+        NetworkMode: network,
+        SecurityOpt: ['no-new-privileges'],
+        CapDrop: ['ALL'],
+        ...(o.hardening.capabilities.length > 0 ? { CapAdd: [...o.hardening.capabilities] } : {}),
+        PidsLimit: o.hardening.pidsLimit,
+        Memory: memory,
+        // Swap counts in the limit: the memory limit is not doubled by swapping.
+        MemorySwap: memory,
         NanoCpus: Math.round(spec.cpus * 1e9),
       },
     })

@@ -1,6 +1,18 @@
+import fs from 'node:fs/promises'
 import mysql from 'mysql2/promise'
+import { wireError } from '@alfa/protocol'
+import { CommandError } from '../command-context.ts'
 import type { Exec } from '../exec.ts'
-import { dbFailure, identifier, parseAdminUrl, settingsValues, type DbAdmin } from './database-types.ts'
+import {
+  DB_TIMEOUTS,
+  DUMP_TIMEOUT_MS,
+  dbFailure,
+  identifier,
+  parseAdminUrl,
+  settingsValues,
+  type DbAdmin,
+} from './database-types.ts'
+import type { TenantLogin, TenantLoginSource } from './tenant-login.ts'
 
 /** Client users may connect from any container address on the bridge; the password is their guard. */
 const USER_HOST = '%'
@@ -17,32 +29,57 @@ const SETTINGS_UPSERT = `INSERT INTO cloud_settings (id, maintenance, expire_dat
 VALUES (1, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE maintenance = VALUES(maintenance), expire_date = VALUES(expire_date),
 turbostart = VALUES(turbostart), tutorial = VALUES(tutorial), version = VALUES(version)`
 
-/** MariaDB (or MySQL) administration through mysql2; identifiers validated and quoted with escapeId. */
-export function createMariadbAdmin(o: { url: string; exec: Exec }): DbAdmin {
+/** mysqldump's last line ("-- Dump completed on …"): a dump cut short by a full disk or a kill has none. */
+const DUMP_TRAILER = /-- Dump completed/
+/** How much of a dump's end is read to find that line. */
+const TRAILER_WINDOW = 4096
+
+/**
+ * MariaDB (or MySQL) administration through mysql2; identifiers validated and quoted with escapeId. Statements on
+ * the tenant's objects log in as the tenant: an `SQL SECURITY INVOKER` view or function then has only its rights.
+ */
+export function createMariadbAdmin(o: { url: string; exec: Exec; tenantLogin: TenantLoginSource }): DbAdmin {
   const admin = parseAdminUrl(o.url, 3306)
 
   async function withConnection<T>(
-    database: string | undefined,
+    target: { database?: string; login?: TenantLogin },
     what: string,
     work: (c: mysql.Connection) => Promise<T>,
     secrets: string[] = [],
   ): Promise<T> {
     let connection: mysql.Connection | undefined
+    let watchdog: NodeJS.Timeout | undefined
     try {
       connection = await mysql.createConnection({
         host: admin.host,
         port: admin.port,
-        user: admin.user,
-        password: admin.password,
-        ...(database ? { database } : {}),
-        connectTimeout: 10_000,
+        user: target.login?.user ?? admin.user,
+        password: target.login?.password ?? admin.password,
+        ...(target.database ? { database: target.database } : {}),
+        connectTimeout: DB_TIMEOUTS.connectMs,
       })
-      return await work(connection)
+      // Seconds here; the metadata lock wait (lock_wait_timeout) defaults to a year, InnoDB's row wait to 50 s.
+      const lockS = DB_TIMEOUTS.lockMs / 1000
+      await connection.query(
+        `SET SESSION max_statement_time = ${DB_TIMEOUTS.statementMs / 1000}, lock_wait_timeout = ${lockS}, innodb_lock_wait_timeout = ${lockS}`,
+      )
+      // The client-side backstop, for the whole call: destroying the connection ends a statement that hangs anyway.
+      const c = connection
+      watchdog = setTimeout(() => c.destroy(), DB_TIMEOUTS.clientMs)
+      return await work(c)
     } catch (error) {
-      throw dbFailure(error, what, [...secrets, admin.password])
+      throw dbFailure(error, what, [...secrets, admin.password, target.login?.password ?? ''])
     } finally {
+      clearTimeout(watchdog)
       await connection?.end().catch(() => connection?.destroy())
     }
+  }
+
+  /** A session in the client's database logged in as the tenant. */
+  async function asTenant<T>(name: string, what: string, work: (c: mysql.Connection) => Promise<T>): Promise<T> {
+    const db = identifier(name)
+    const login = await o.tenantLogin(db)
+    return withConnection({ database: db, login }, what, work, [login.password])
   }
 
   async function exists(c: mysql.Connection, name: string) {
@@ -51,15 +88,32 @@ export function createMariadbAdmin(o: { url: string; exec: Exec }): DbAdmin {
     return { database: (dbs as unknown[]).length > 0, user: (users as unknown[]).length > 0 }
   }
 
+  /** mysqldump ends with its completion line; a dump cut short has none. */
+  async function verify(file: string): Promise<void> {
+    const { size } = await fs.stat(file)
+    const handle = await fs.open(file, 'r')
+    const tail = Buffer.alloc(Math.min(size, TRAILER_WINDOW))
+    try {
+      await handle.read(tail, 0, tail.length, Math.max(0, size - tail.length))
+    } finally {
+      await handle.close()
+    }
+    if (size === 0 || !DUMP_TRAILER.test(tail.toString('utf8'))) {
+      throw new CommandError(
+        wireError('DB_ERROR', `the dump in ${file} is incomplete (${size} bytes, no completion line)`),
+      )
+    }
+  }
+
   return {
     engine: 'mariadb',
     port: admin.port,
     laravelConnection: 'mysql',
-    exists: (name) => withConnection(undefined, `checking database ${name}`, (c) => exists(c, identifier(name))),
+    exists: (name) => withConnection({}, `checking database ${name}`, (c) => exists(c, identifier(name))),
 
     create: (name, password) =>
       withConnection(
-        undefined,
+        {},
         `creating database ${name}`,
         async (c) => {
           const db = identifier(name)
@@ -77,7 +131,7 @@ export function createMariadbAdmin(o: { url: string; exec: Exec }): DbAdmin {
       ),
 
     drop: (name) =>
-      withConnection(undefined, `dropping database ${name}`, async (c) => {
+      withConnection({}, `dropping database ${name}`, async (c) => {
         const db = identifier(name)
         const before = await exists(c, db)
         await c.query(`DROP DATABASE IF EXISTS ${c.escapeId(db)}`)
@@ -86,15 +140,15 @@ export function createMariadbAdmin(o: { url: string; exec: Exec }): DbAdmin {
       }),
 
     writeSettings: (name, settings) =>
-      withConnection(identifier(name), `writing cloud_settings of ${name}`, async (c) => {
+      asTenant(name, `writing cloud_settings of ${name}`, async (c) => {
         // The user's grant covers the whole database, so the table needs no grant of its own.
         await c.query(SETTINGS_DDL)
         await c.query(SETTINGS_UPSERT, [...settingsValues(settings)])
       }),
 
     count: (name, sql) =>
-      withConnection(identifier(name), `counting in ${name}`, async (c) => {
-        // The SQL is the profile's (master configuration) but runs as admin: read-only, so it can change nothing.
+      asTenant(name, `counting in ${name}`, async (c) => {
+        // The SQL is the profile's (master configuration); read-only on top of the tenant's own rights.
         await c.query('START TRANSACTION READ ONLY')
         try {
           const [rows] = await c.query({ sql, rowsAsArray: true })
@@ -121,16 +175,22 @@ export function createMariadbAdmin(o: { url: string; exec: Exec }): DbAdmin {
       await o.exec(argv, {
         env: { ...process.env, MYSQL_PWD: admin.password },
         redact: [admin.password],
-        timeoutMs: 600_000,
+        timeoutMs: DUMP_TIMEOUT_MS,
         ...(signal ? { signal } : {}),
       })
     },
 
+    verify,
+
     async restore(name, file, signal) {
       const db = identifier(name)
+      // The login and a complete dump first: without them nothing is dropped.
+      const login = await o.tenantLogin(db)
+      await verify(file)
       // The database itself stays: the user's grant (on `db`.*) is untouched and the app's connections keep their
       // current database. Only its objects go, including those the failed migration added (not in the dump).
-      await withConnection(db, `clearing ${db} for the restore`, async (c) => {
+      // Dropping runs nothing of the tenant's (no trigger fires on DROP), so the admin clears.
+      await withConnection({ database: db }, `clearing ${db} for the restore`, async (c) => {
         await c.query('SET FOREIGN_KEY_CHECKS = 0')
         const [tables] = await c.query(
           'SELECT TABLE_NAME AS n, TABLE_TYPE AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?',
@@ -150,24 +210,15 @@ export function createMariadbAdmin(o: { url: string; exec: Exec }): DbAdmin {
           )
         }
       })
-      const argv = [
-        'mysql',
-        '--no-defaults',
-        '--host',
-        admin.host,
-        '--port',
-        String(admin.port),
-        '--user',
-        admin.user,
-        '--binary-mode',
-        '--database',
-        db,
-      ]
+      // Loaded logged in as the tenant (the dump's DEFINER clauses name the tenant itself, which it may set);
+      // --binary-mode: the client runs none of its own commands (`\!`, `source`) from the file.
+      const argv = ['mysql', '--no-defaults', '--host', admin.host, '--port', String(admin.port), '--user', login.user]
+      argv.push('--binary-mode', '--database', db)
       await o.exec(argv, {
-        env: { ...process.env, MYSQL_PWD: admin.password },
+        env: { ...process.env, MYSQL_PWD: login.password },
         stdinFile: file,
-        redact: [admin.password],
-        timeoutMs: 600_000,
+        redact: [admin.password, login.password],
+        timeoutMs: DUMP_TIMEOUT_MS,
         ...(signal ? { signal } : {}),
       })
       return { connectionsEnded: false }

@@ -1,6 +1,17 @@
 import pg from 'pg'
+import { wireError } from '@alfa/protocol'
+import { CommandError } from '../command-context.ts'
 import type { Exec } from '../exec.ts'
-import { dbFailure, identifier, parseAdminUrl, settingsValues, type DbAdmin } from './database-types.ts'
+import {
+  DB_TIMEOUTS,
+  DUMP_TIMEOUT_MS,
+  dbFailure,
+  identifier,
+  parseAdminUrl,
+  settingsValues,
+  type DbAdmin,
+} from './database-types.ts'
+import type { TenantLogin, TenantLoginSource } from './tenant-login.ts'
 
 const SETTINGS_DDL = `CREATE TABLE IF NOT EXISTS cloud_settings (
   id smallint PRIMARY KEY CHECK (id = 1),
@@ -14,27 +25,68 @@ const SETTINGS_UPSERT = `INSERT INTO cloud_settings (id, maintenance, expire_dat
 VALUES (1, $1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET maintenance = EXCLUDED.maintenance,
 expire_date = EXCLUDED.expire_date, turbostart = EXCLUDED.turbostart, tutorial = EXCLUDED.tutorial, version = EXCLUDED.version`
 
-/** PostgreSQL administration through pg; identifiers validated and quoted with escapeIdentifier. */
-export function createPostgresAdmin(o: { url: string; exec: Exec }): DbAdmin {
+/**
+ * A tenant session's search_path: the tenant's tables in public, pg_temp last (pg_catalog stays implicitly first),
+ * so no name in our statements resolves to something the tenant put ahead of what we mean.
+ */
+const TENANT_SEARCH_PATH = 'public, pg_temp'
+/** How long end() may wait for the server before the socket is simply closed (a backend busy in a hung statement). */
+const END_GRACE_MS = 2_000
+
+/**
+ * PostgreSQL administration through pg; identifiers validated and quoted with escapeIdentifier. Statements on the
+ * tenant's objects log in as the tenant (not `SET ROLE`: a tenant's trigger could `RESET ROLE` back to the admin).
+ */
+export function createPostgresAdmin(o: { url: string; exec: Exec; tenantLogin: TenantLoginSource }): DbAdmin {
   const admin = parseAdminUrl(o.url, 5432)
 
   async function withClient<T>(
-    database: string | undefined,
+    target: { database?: string; login?: TenantLogin },
     what: string,
     work: (c: pg.Client) => Promise<T>,
     secrets: string[] = [],
   ): Promise<T> {
     const url = new URL(o.url)
-    if (database) url.pathname = `/${database}`
-    const client = new pg.Client({ connectionString: url.toString(), connectionTimeoutMillis: 10_000 })
+    if (target.database) url.pathname = `/${target.database}`
+    if (target.login) {
+      url.username = encodeURIComponent(target.login.user)
+      url.password = encodeURIComponent(target.login.password)
+    }
+    // Timeouts travel in the startup packet: they outrank an `ALTER ROLE … SET` the tenant may have made.
+    const client = new pg.Client({
+      connectionString: url.toString(),
+      connectionTimeoutMillis: DB_TIMEOUTS.connectMs,
+      statement_timeout: DB_TIMEOUTS.statementMs,
+      lock_timeout: DB_TIMEOUTS.lockMs,
+      idle_in_transaction_session_timeout: DB_TIMEOUTS.statementMs,
+      query_timeout: DB_TIMEOUTS.clientMs,
+      application_name: 'alfa-agent',
+    })
     try {
       await client.connect()
       return await work(client)
     } catch (error) {
-      throw dbFailure(error, what, [...secrets, admin.password])
+      throw dbFailure(error, what, [...secrets, admin.password, target.login?.password ?? ''])
     } finally {
-      await client.end().catch(() => undefined)
+      const ended = client.end().catch(() => undefined)
+      const timer = new Promise((resolve) => setTimeout(resolve, END_GRACE_MS).unref())
+      if ((await Promise.race([ended.then(() => true), timer])) !== true) client.connection.stream.destroy()
     }
+  }
+
+  /** A session in the client's database logged in as the tenant, search_path pinned. */
+  async function asTenant<T>(name: string, what: string, work: (c: pg.Client) => Promise<T>): Promise<T> {
+    const db = identifier(name)
+    const login = await o.tenantLogin(db)
+    return withClient(
+      { database: db, login },
+      what,
+      async (c) => {
+        await c.query(`SET search_path = ${TENANT_SEARCH_PATH}`)
+        return work(c)
+      },
+      [login.password],
+    )
   }
 
   async function exists(c: pg.Client, name: string) {
@@ -43,15 +95,32 @@ export function createPostgresAdmin(o: { url: string; exec: Exec }): DbAdmin {
     return { database: (db.rowCount ?? 0) > 0, user: (role.rowCount ?? 0) > 0 }
   }
 
+  /** Discrete flags, never a connection string on argv (it could carry the password); the password via PGPASSWORD. */
+  const toolEnv = (password: string) => ({ ...process.env, ...(password ? { PGPASSWORD: password } : {}) })
+  const hostFlags = () => ['--no-password', '--host', admin.host, '--port', String(admin.port)]
+
+  /** Reading the whole archive (every data block decompressed) fails on a file cut short anywhere. */
+  async function verify(file: string, signal?: AbortSignal): Promise<void> {
+    try {
+      await o.exec(['pg_restore', '--file', '/dev/null', file], {
+        timeoutMs: DUMP_TIMEOUT_MS,
+        ...(signal ? { signal } : {}),
+      })
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error)
+      throw new CommandError(wireError('DB_ERROR', `the dump in ${file} is incomplete or unreadable: ${why}`))
+    }
+  }
+
   return {
     engine: 'postgresql',
     port: admin.port,
     laravelConnection: 'pgsql',
-    exists: (name) => withClient(undefined, `checking database ${name}`, (c) => exists(c, identifier(name))),
+    exists: (name) => withClient({}, `checking database ${name}`, (c) => exists(c, identifier(name))),
 
     create: (name, password) =>
       withClient(
-        undefined,
+        {},
         `creating database ${name}`,
         async (c) => {
           const role = c.escapeIdentifier(identifier(name))
@@ -73,7 +142,7 @@ export function createPostgresAdmin(o: { url: string; exec: Exec }): DbAdmin {
       ),
 
     drop: (name) =>
-      withClient(undefined, `dropping database ${name}`, async (c) => {
+      withClient({}, `dropping database ${name}`, async (c) => {
         const role = c.escapeIdentifier(identifier(name))
         const before = await exists(c, name)
         // FORCE ends the app's open connections (the container may still be stopping).
@@ -82,17 +151,16 @@ export function createPostgresAdmin(o: { url: string; exec: Exec }): DbAdmin {
         return before
       }),
 
+    // Made by the tenant's own login, so the table is the tenant's and needs no ALTER … OWNER.
     writeSettings: (name, settings) =>
-      withClient(identifier(name), `writing cloud_settings of ${name}`, async (c) => {
+      asTenant(name, `writing cloud_settings of ${name}`, async (c) => {
         await c.query(SETTINGS_DDL)
-        // Made by the admin, so owned by the admin: hand it to the client's role or the app cannot read it.
-        await c.query(`ALTER TABLE cloud_settings OWNER TO ${c.escapeIdentifier(name)}`)
         await c.query(SETTINGS_UPSERT, [...settingsValues(settings)])
       }),
 
     count: (name, sql) =>
-      withClient(identifier(name), `counting in ${name}`, async (c) => {
-        // The SQL is the profile's (master configuration) but runs as admin: read-only, so it can change nothing.
+      asTenant(name, `counting in ${name}`, async (c) => {
+        // The SQL is the profile's (master configuration); read-only on top of the tenant's own rights.
         await c.query('BEGIN READ ONLY')
         try {
           const result = await c.query({ text: sql, rowMode: 'array' })
@@ -104,47 +172,35 @@ export function createPostgresAdmin(o: { url: string; exec: Exec }): DbAdmin {
 
     async dump(name, file, signal) {
       const db = identifier(name)
-      // No connection string on argv (it could carry the password): discrete flags, the password via PGPASSWORD.
-      const argv = [
-        'pg_dump',
-        '--no-password',
-        '--host',
-        admin.host,
-        '--port',
-        String(admin.port),
-        '--username',
-        admin.user,
-      ]
-      argv.push('--format', 'plain', '--file', file, '--dbname', db)
-      const env = { ...process.env, ...(admin.password ? { PGPASSWORD: admin.password } : {}) }
-      await o.exec(argv, { env, redact: [admin.password], timeoutMs: 600_000, ...(signal ? { signal } : {}) })
+      // Custom format: only pg_restore reads it, and pg_restore runs no psql meta-commands (CVE-2025-8714/-8715).
+      const argv = ['pg_dump', ...hostFlags(), '--username', admin.user, '--format', 'custom']
+      argv.push('--file', file, '--dbname', db)
+      const opts = { env: toolEnv(admin.password), redact: [admin.password], timeoutMs: DUMP_TIMEOUT_MS }
+      await o.exec(argv, { ...opts, ...(signal ? { signal } : {}) })
     },
+
+    verify,
 
     async restore(name, file, signal) {
       const db = identifier(name)
-      // Recreated as create() makes it (owned by the client's role, closed to PUBLIC); the dump's own
-      // `ALTER … OWNER TO` lines give the tables back to the role. FORCE cuts the app's connections.
-      await withClient(undefined, `recreating ${db} for the restore`, async (c) => {
+      // The login and a readable archive first: without them nothing is dropped.
+      const login = await o.tenantLogin(db)
+      await verify(file, signal)
+      // Recreated as create() makes it (owned by the client's role, closed to PUBLIC). FORCE cuts the app's
+      // connections.
+      await withClient({}, `recreating ${db} for the restore`, async (c) => {
         const role = c.escapeIdentifier(db)
         await c.query(`DROP DATABASE IF EXISTS ${role} WITH (FORCE)`)
         await c.query(`CREATE DATABASE ${role} OWNER ${role} ENCODING 'UTF8'`)
         await c.query(`REVOKE ALL ON DATABASE ${role} FROM PUBLIC`)
       })
-      const argv = [
-        'psql',
-        '--no-psqlrc',
-        '--no-password',
-        '--quiet',
-        '--set',
-        'ON_ERROR_STOP=1',
-        '--host',
-        admin.host,
-        '--port',
-        String(admin.port),
-      ]
-      argv.push('--username', admin.user, '--dbname', db, '--file', file)
-      const env = { ...process.env, ...(admin.password ? { PGPASSWORD: admin.password } : {}) }
-      await o.exec(argv, { env, redact: [admin.password], timeoutMs: 600_000, ...(signal ? { signal } : {}) })
+      // pg_restore (no meta-commands), logged in as the tenant: a CHECK or a default calling the tenant's function
+      // runs with the tenant's rights while rows are loaded; everything made is the tenant's (--no-owner).
+      const argv = ['pg_restore', ...hostFlags(), '--username', login.user, '--dbname', db]
+      argv.push('--no-owner', '--single-transaction', '--exit-on-error', file)
+      const env = { ...toolEnv(login.password), PGOPTIONS: `-c lock_timeout=${DB_TIMEOUTS.lockMs}` }
+      const redact = [admin.password, login.password]
+      await o.exec(argv, { env, redact, timeoutMs: DUMP_TIMEOUT_MS, ...(signal ? { signal } : {}) })
       return { connectionsEnded: true }
     },
   }

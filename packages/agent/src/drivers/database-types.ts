@@ -17,22 +17,38 @@ export interface DbAdmin {
   create(name: string, password: string): Promise<{ database: boolean; user: boolean }>
   /** Drops database and user; reports what existed. */
   drop(name: string): Promise<{ database: boolean; user: boolean }>
-  /** Creates `cloud_settings` (one row, owned by / granted to the client user) and upserts its row. */
+  /**
+   * Creates `cloud_settings` (one row, the client's own) and upserts its row, logged in as the tenant (a trigger
+   * the tenant put on the table runs with the tenant's rights, not the admin's), search_path pinned.
+   */
   writeSettings(name: string, settings: ClientSettings): Promise<void>
-  /** Runs a profile SELECT in a read-only transaction in the client's database; the first column of the first row. */
+  /**
+   * Runs a profile SELECT in a read-only transaction in the client's database, logged in as the tenant (a view or
+   * function the tenant planted runs with the tenant's rights); the first column of the first row.
+   */
   count(name: string, sql: string): Promise<number>
   /** Dumps the database into `file` (already created 0600) with the engine's dump tool; password via env. */
   dump(name: string, file: string, signal?: AbortSignal): Promise<void>
+  /** Throws DB_ERROR unless `file` is a complete dump made by `dump` (a cut-short file must never be relied on). */
+  verify(file: string, signal?: AbortSignal): Promise<void>
   /**
    * Puts the database back to a dump made by `dump` (a switch's rollback): what is in it now is dropped, the dump is
-   * loaded as admin, and the client's user keeps the grants / ownership it had. `connectionsEnded` says whether the
-   * app's open connections were cut (then the app needs a restart to reconnect cleanly).
+   * loaded logged in as the tenant by a tool that runs no client commands, and the client's user keeps the grants /
+   * ownership it had. `connectionsEnded` says whether the app's open connections were cut (then the app needs a
+   * restart to reconnect cleanly).
    */
   restore(name: string, file: string, signal?: AbortSignal): Promise<{ connectionsEnded: boolean }>
 }
 
-/** The last line a complete dump of either tool ends with ("-- Dump completed on …", "-- PostgreSQL database dump complete"). */
-export const DUMP_TRAILER = /-- (?:Dump completed|PostgreSQL database dump complete)/
+/**
+ * Bounds on every statement the agent sends, admin or tenant: an `ALTER … OWNER` or an upsert queued behind a
+ * tenant's open transaction fails after LOCK_TIMEOUT_MS instead of waiting forever, and a hung count ends (its
+ * connection with it) after STATEMENT_TIMEOUT_MS. The client-side limit is the backstop should the server's fail.
+ */
+export const DB_TIMEOUTS = { connectMs: 10_000, statementMs: 30_000, lockMs: 5_000, clientMs: 40_000 } as const
+
+/** Dump and restore tools get longer than one statement, still bounded. */
+export const DUMP_TIMEOUT_MS = 600_000
 
 /** Validates a database/user name before it is quoted into DDL (SECURITY.md: validated and quoted). */
 export function identifier(name: string): string {

@@ -27,7 +27,16 @@ export function clientDrivers(deps: HandlerDeps, signal: AbortSignal) {
       upstreamHost: config.containerBind,
       signal,
     }),
-    containers: createContainers({ docker: deps.docker, serverId: deps.serverId, bind: config.containerBind }),
+    containers: createContainers({
+      docker: deps.docker,
+      serverId: deps.serverId,
+      bind: config.containerBind,
+      hardening: {
+        capabilities: config.containerCapabilities,
+        pidsLimit: config.containerPidsLimit,
+        networkPool: config.containerNetworkPool,
+      },
+    }),
     probeTarget: target,
     /** Confirms through the local nginx, with the client's Host header, what visitors of `site` get now. */
     confirm: (site: { slug: string; domain: string }, expected: SiteExpectation, urlPath?: string) =>

@@ -4,7 +4,6 @@ import fs from 'node:fs/promises'
 import { wireError } from '@alfa/protocol'
 import { CommandError } from '../../command-context.ts'
 import type { DbAdmin } from '../../drivers/database.ts'
-import { DUMP_TRAILER } from '../../drivers/database-types.ts'
 import { createEmptyInside, removeInside } from '../../drivers/safe-files.ts'
 import { ExecError } from '../../exec.ts'
 
@@ -12,7 +11,6 @@ import { ExecError } from '../../exec.ts'
 export const stamp = (ms: number): string => new Date(ms).toISOString().replace(/[:.]/g, '-')
 
 /** How much of a dump's end is read to find the tool's completion line. */
-const TRAILER_WINDOW = 4096
 /**
  * How a dump of either tool begins, within its first bytes: MariaDB 10.11+ puts a sandbox-mode comment line before
  * its header, and a custom-format PostgreSQL archive begins with its magic bytes.
@@ -28,8 +26,9 @@ export interface VerifiedDump {
 
 /**
  * Dumps `dbName` into `dir/name` (0600, created exclusively) and verifies the copy before anyone relies on it: the
- * tool exited 0, the file is not empty, begins with the tool's header, ends with its completion line (a dump cut
- * short by a full disk or a killed process has none), and reads back whole (every byte, checksummed). An unverified
+ * tool exited 0, the file is not empty, begins with the tool's header, the engine's driver finds it complete
+ * (mysqldump's completion line; pg_restore reads the whole archive: a dump cut short by a full disk or a killed
+ * process fails), and reads back whole (every byte, checksummed). An unverified
  * file is removed and the call throws a DB_ERROR naming the dump.
  */
 export async function verifiedSnapshot(
@@ -57,17 +56,14 @@ export async function verifiedSnapshot(
     if (size === 0) throw refuse('is empty')
     const handle = await fs.open(file, 'r')
     const head = Buffer.alloc(Math.min(size, 256))
-    const tail = Buffer.alloc(Math.min(size, TRAILER_WINDOW))
     try {
       await handle.read(head, 0, head.length, 0)
-      await handle.read(tail, 0, tail.length, Math.max(0, size - tail.length))
     } finally {
       await handle.close()
     }
     if (!DUMP_HEADER.test(head.toString('latin1'))) throw refuse(`does not begin like a dump (${size} bytes)`)
-    const custom = head.toString('latin1').startsWith('PGDMP')
-    if (!custom && !DUMP_TRAILER.test(tail.toString('utf8')))
-      throw refuse(`is incomplete (${size} bytes, no completion line)`)
+    // The engine's own completeness check: mysqldump's completion line; pg_restore reading the whole archive.
+    await db.verify(file, signal)
     const { bytes, sha256 } = await readBack(file, signal)
     if (bytes !== size) throw refuse(`reads back ${bytes} of its ${size} bytes`)
     return { file, size, sha256 }
