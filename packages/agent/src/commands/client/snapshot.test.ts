@@ -1,11 +1,22 @@
 import fs from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import type { DbAdmin } from '../../drivers/database.ts'
+import { createMariadbAdmin } from '../../drivers/database-mariadb.ts'
+import { exec } from '../../exec.ts'
 import { useTempDir } from '../../test-helpers.ts'
 import { verifiedSnapshot } from './snapshot.ts'
 
-/** A dump tool that exits 0 having written `text`: the cases a real tool produces when cut short or misbehaving. */
-const dumping = (text: string) => ({ dump: (_name: string, file: string) => fs.writeFile(file, text) }) as DbAdmin
+/**
+ * A dump tool that exits 0 having written `text`: the cases a real tool produces when cut short or misbehaving. The
+ * completeness check is the real MariaDB driver's (it only reads the file; nothing connects to the URL).
+ */
+const mariadb = createMariadbAdmin({
+  url: 'mysql://nobody:unused@127.0.0.1:9',
+  exec,
+  tenantLogin: () => Promise.reject(new Error('no tenant login in this test')),
+})
+const dumping = (text: string) =>
+  ({ dump: (_name: string, file: string) => fs.writeFile(file, text), verify: mariadb.verify }) as DbAdmin
 
 describe('verifiedSnapshot', () => {
   const dir = useTempDir('snapshot')
