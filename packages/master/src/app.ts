@@ -8,7 +8,7 @@ import { clientEmailRoutes } from './clients/client-email-routes.ts'
 import { createLoginThrottle, DEFAULT_THROTTLE, type ThrottleOptions } from './auth/login-throttle.ts'
 import type { AppEnv } from './http/app-env.ts'
 import { createErrorHandler, notFoundHandler } from './http/on-error.ts'
-import { requestGuards } from './http/request-guards.ts'
+import { bodyLimitGuard, mediaTypeGuard } from './http/request-guards.ts'
 import { requestLog } from './http/request-log.ts'
 import { validationHook } from './http/validation.ts'
 import { docsPage } from './openapi/docs-page.ts'
@@ -47,13 +47,15 @@ export function createApp(services: Services, opts: AppOptions = {}): OpenAPIHon
   app.onError(createErrorHandler(logger))
   app.notFound(notFoundHandler)
   app.use('*', requestLog(logger))
+  // Before any route, public ones included: nothing may read a body the limit has not bounded.
+  app.use('*', bodyLimitGuard({ maxBodyBytes: opts.maxBodyBytes ?? 256 * 1024 }))
 
   // The public routes: the health probe, and enrollment (authenticated by its one-time token).
   app.get('/health', (c) => c.json({ status: 'ok', version: API_VERSION }))
   app.route('/', enrollRoute({ credentials: services.agentCredentials, throttle, logger, clientAddress }))
 
   app.use('*', basicAuth({ credentials: services.adminCredentials, throttle, logger, clientAddress }))
-  app.use('*', ...requestGuards({ maxBodyBytes: opts.maxBodyBytes ?? 256 * 1024 }))
+  app.use('*', mediaTypeGuard())
 
   app.route(
     '/',
