@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http'
 import { OpenAPIHono } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { adminRoutes } from './admin/admin-routes.ts'
@@ -7,6 +6,7 @@ import { basicAuth } from './auth/basic-auth.ts'
 import { clientEmailRoutes } from './clients/client-email-routes.ts'
 import { createLoginThrottle, DEFAULT_THROTTLE, type ThrottleOptions } from './auth/login-throttle.ts'
 import type { AppEnv } from './http/app-env.ts'
+import { clientAddressResolver, parseTrustedProxies, type TrustedProxies } from './http/client-address.ts'
 import { createErrorHandler, notFoundHandler } from './http/on-error.ts'
 import { bodyLimitGuard, mediaTypeGuard } from './http/request-guards.ts'
 import { requestLog } from './http/request-log.ts'
@@ -23,24 +23,21 @@ import type { Services } from './services.ts'
 export interface AppOptions {
   maxBodyBytes?: number
   throttle?: ThrottleOptions
-  /** Overrides the client address (tests); by default the socket's remote address. */
+  /** Overrides the client address (tests); by default the socket's peer, or X-Forwarded-For from a trusted proxy. */
   clientAddress?: (c: Context) => string
+  /** Proxies whose X-Forwarded-For names the client (ALFA_TRUSTED_PROXIES). */
+  trustedProxies?: TrustedProxies
   /** URL agents use to reach this master, for enrollment commands. */
   publicUrl?: string
 }
 
 export const API_VERSION = '0.1.0'
 
-function socketAddress(c: Context): string {
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
-  return incoming?.socket.remoteAddress ?? 'unknown'
-}
-
 /** Builds the master's HTTP app from its services; nothing here reaches for globals. */
 export function createApp(services: Services, opts: AppOptions = {}): OpenAPIHono<AppEnv> {
   const { logger, clock } = services
   const throttle = createLoginThrottle(clock, opts.throttle ?? DEFAULT_THROTTLE)
-  const clientAddress = opts.clientAddress ?? socketAddress
+  const clientAddress = opts.clientAddress ?? clientAddressResolver(opts.trustedProxies ?? parseTrustedProxies(''))
 
   // strict: false so the seed's `/servers/` and `/clients/` (with a slash) reach the same routes.
   const app = new OpenAPIHono<AppEnv>({ strict: false, defaultHook: validationHook })

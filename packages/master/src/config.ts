@@ -1,5 +1,6 @@
 import path from 'node:path'
 import { z } from 'zod'
+import { parseTrustedProxies } from './http/client-address.ts'
 
 /** Every setting of the master, read once from the environment; README.md lists them all. */
 export const masterConfigSchema = z.object({
@@ -24,6 +25,17 @@ export const masterConfigSchema = z.object({
     .default(256 * 1024),
   /** Public URL agents and docs use to reach this master (for enrollment commands). */
   publicUrl: z.string().url().optional(),
+  /** Proxies whose X-Forwarded-For names the client (addresses and CIDRs, comma-separated); none by default. */
+  trustedProxies: z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      try {
+        parseTrustedProxies(v)
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message })
+      }
+    }),
 })
 
 export type MasterConfig = z.infer<typeof masterConfigSchema> & { dataDir: string }
@@ -40,6 +52,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MasterConfig {
     logLevel: env.ALFA_LOG_LEVEL,
     maxBodyBytes: env.ALFA_MAX_BODY_BYTES,
     publicUrl: env.ALFA_PUBLIC_URL || undefined,
+    trustedProxies: env.ALFA_TRUSTED_PROXIES || undefined,
   })
   if (!parsed.success) {
     const names: Record<string, string> = {
@@ -52,6 +65,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MasterConfig {
       logLevel: 'ALFA_LOG_LEVEL',
       maxBodyBytes: 'ALFA_MAX_BODY_BYTES',
       publicUrl: 'ALFA_PUBLIC_URL',
+      trustedProxies: 'ALFA_TRUSTED_PROXIES',
     }
     const lines = parsed.error.issues.map((i) => `${names[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`)
     throw new Error(`invalid configuration:\n  ${lines.join('\n  ')}`)

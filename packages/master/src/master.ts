@@ -9,6 +9,7 @@ import { openDatabase } from './db/open-database.ts'
 import { createServices, type ServicesDeps } from './services.ts'
 import { bootstrapLocalServer } from './local-server.ts'
 import { loadSecretKey } from './secrets/secret-box.ts'
+import { parseTrustedProxies } from './http/client-address.ts'
 
 /**
  * A running master: database open and migrated, services started, HTTP and the agents' WebSocket endpoint served on
@@ -18,7 +19,8 @@ export async function startMaster(opts: {
   config: Pick<
     MasterConfig,
     'port' | 'host' | 'dataDir' | 'databaseUrl' | 'adminUser' | 'adminPassword' | 'maxBodyBytes' | 'publicUrl'
-  >
+  > &
+    Partial<Pick<MasterConfig, 'trustedProxies'>>
   logger: Logger
   clock: Clock
   services?: Partial<Omit<ServicesDeps, 'prisma' | 'logger' | 'clock' | 'secretKey'>>
@@ -27,6 +29,7 @@ export async function startMaster(opts: {
   localAgent?: boolean
 }) {
   const { config, logger, clock } = opts
+  const trustedProxies = parseTrustedProxies(config.trustedProxies)
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger })
   const secretKey = await loadSecretKey({ envKey: process.env.ALFA_SECRET_KEY, dataDir: config.dataDir })
   const services = createServices({ prisma: db.prisma, sql: db.sql, logger, clock, secretKey, ...opts.services })
@@ -36,6 +39,7 @@ export async function startMaster(opts: {
   const app = createApp(services, {
     maxBodyBytes: config.maxBodyBytes,
     ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
+    trustedProxies,
     ...opts.app,
   })
 
