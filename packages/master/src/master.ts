@@ -32,7 +32,15 @@ export async function startMaster(opts: {
   const trustedProxies = parseTrustedProxies(config.trustedProxies)
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger })
   const secretKey = await loadSecretKey({ envKey: process.env.ALFA_SECRET_KEY, dataDir: config.dataDir })
-  const services = createServices({ prisma: db.prisma, sql: db.sql, logger, clock, secretKey, ...opts.services })
+  const services = createServices({
+    prisma: db.prisma,
+    sql: db.sql,
+    logger,
+    clock,
+    secretKey,
+    ...opts.services,
+    hub: { ...opts.services?.hub, upgradeThrottle: { trustedProxies, ...opts.services?.hub?.upgradeThrottle } },
+  })
   const boot = await services.adminCredentials.bootstrap({ user: config.adminUser, password: config.adminPassword })
   await services.start()
   if (opts.localAgent) await bootstrapLocalServer(services, config.dataDir, logger)

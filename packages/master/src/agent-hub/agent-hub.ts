@@ -30,6 +30,7 @@ import type { OperationCompletions } from './operation-completions.ts'
 import { createCommandTracker, type CommandOutcome } from './command-tracker.ts'
 import { openCommand, sealCommand } from './command-secrets.ts'
 import type { SecretBox } from '../secrets/secret-box.ts'
+import { createUpgradeThrottle, type UpgradeThrottleOptions } from './upgrade-throttle.ts'
 
 export interface AgentHubOptions {
   /** Ping interval; a peer silent for two intervals is terminated. */
@@ -45,6 +46,8 @@ export interface AgentHubOptions {
    * the database (a process may hold 20,000 files here).
    */
   maxAgents?: number
+  /** Throttling of failed upgrades per address (upgrade-throttle.ts). */
+  upgradeThrottle?: UpgradeThrottleOptions
 }
 
 export interface AgentHubDeps extends AgentHubOptions {
@@ -73,6 +76,7 @@ export function createAgentHub(deps: AgentHubDeps) {
   const slackMs = deps.deadlineSlackMs ?? 30_000
   const helloTimeoutMs = deps.helloTimeoutMs ?? 10_000
   const maxAgents = deps.maxAgents ?? 19_000
+  const upgradeThrottle = createUpgradeThrottle({ clock, logger: log, options: deps.upgradeThrottle })
   const registry = createAgentRegistry<AgentConnection>()
   const sockets = new Set<AgentConnection>()
   /** What each server's agent announced in its last hello here. */
@@ -306,8 +310,11 @@ export function createAgentHub(deps: AgentHubDeps) {
     }
     const m = /^Bearer ([A-Za-z0-9_-]{32,512})$/.exec(req.headers.authorization ?? '')
     try {
-      if (!m) throw new AgentAuthRefused('credential_unknown', 'no agent credential presented')
-      const serverId = await credentials.authenticate(m[1]!)
+      const serverId = await upgradeThrottle.guard(req, socket, () => {
+        if (!m) throw new AgentAuthRefused('credential_unknown', 'no agent credential presented')
+        return credentials.authenticate(m[1]!)
+      })
+      if (serverId === undefined) return
       wss.handleUpgrade(req, socket, head, (ws) => onConnection(ws, serverId, address))
     } catch (err) {
       const reason = err instanceof AgentAuthRefused ? err.reason : 'internal'
