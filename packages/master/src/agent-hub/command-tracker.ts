@@ -30,9 +30,28 @@ export function createCommandTracker(deps: {
   operations: OperationService
   completions: OperationCompletions
   logger: Logger
+  /** Command ids remembered at most. */
+  maxRefs?: number
 }) {
   const { prisma, operations } = deps
   const refs = new Map<string, Ref>()
+  // Which command an operation is waiting on, so an operation settled without a result (deadline, lost agent)
+  // drops its entry too; and a hard cap, since the database stays the truth (lookup reads it back).
+  const commandOf = new Map<string, string>()
+  const maxRefs = deps.maxRefs ?? 50_000
+  function keep(commandId: string, ref: Ref) {
+    if (refs.size >= maxRefs) {
+      const oldest = refs.keys().next().value
+      if (oldest !== undefined) forgetCommand(oldest)
+    }
+    refs.set(commandId, ref)
+    commandOf.set(ref.operationId, commandId)
+  }
+  function forgetCommand(commandId: string) {
+    const ref = refs.get(commandId)
+    refs.delete(commandId)
+    if (ref && commandOf.get(ref.operationId) === commandId) commandOf.delete(ref.operationId)
+  }
   // An ack only tells when the agent took the command; losing one changes no outcome, so a failed batch is not retried.
   const acks = createCoalescingWriter<Date>({
     flushMs: ACK_BATCH_MS,
@@ -56,6 +75,8 @@ export function createCommandTracker(deps: {
   }
 
   async function settle(operationId: string, settled: Settled): Promise<boolean> {
+    const commandId = commandOf.get(operationId)
+    if (commandId !== undefined) forgetCommand(commandId)
     const op = await operations.finish(operationId, settled)
     if (op) {
       const handler = deps.completions.get(op.type)
@@ -86,12 +107,15 @@ export function createCommandTracker(deps: {
 
   return {
     remember(commandId: string, operationId: string, serverId: string, type?: string) {
-      refs.set(commandId, { operationId, serverId, ...(type ? { type } : {}) })
+      keep(commandId, { operationId, serverId, ...(type ? { type } : {}) })
     },
+
+    /** Command ids currently remembered (for the bound's test). */
+    size: () => refs.size,
 
     /** Starts tracking a dispatched command; resolves with its outcome. */
     track(commandId: string, operationId: string, serverId: string, type: string): Promise<CommandOutcome> {
-      refs.set(commandId, { operationId, serverId, type })
+      keep(commandId, { operationId, serverId, type })
       return new Promise((resolve) => {
         let set = waiters.get(operationId)
         if (!set) waiters.set(operationId, (set = new Set()))
@@ -115,7 +139,7 @@ export function createCommandTracker(deps: {
       if (!op?.serverId) return undefined
       const type = (op.command as { type?: string } | null)?.type
       const ref = { operationId: op.id, serverId: op.serverId, ...(type ? { type } : {}) }
-      refs.set(commandId, ref)
+      keep(commandId, ref)
       return ref
     },
 
@@ -135,7 +159,7 @@ export function createCommandTracker(deps: {
 
     /** Stores an agent's result as the operation's final state. */
     async complete(operationId: string, commandId: string, outcome: CommandOutcome) {
-      refs.delete(commandId)
+      forgetCommand(commandId)
       if (outcome.ok) return void (await settle(operationId, { status: 'succeeded', result: outcome.data }))
       const status = outcome.error.code === 'INTERRUPTED' ? 'interrupted' : 'failed'
       await operations.log(operationId, [
