@@ -1,6 +1,8 @@
 import { OpenAPIHono } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { adminRoutes } from './admin/admin-routes.ts'
+import { auditMiddleware, createAuditLog } from './audit/audit-log.ts'
+import { auditRoutes } from './audit/audit-routes.ts'
 import { enrollRoute } from './agent-hub/enroll-route.ts'
 import { basicAuth } from './auth/basic-auth.ts'
 import { clientEmailRoutes } from './clients/client-email-routes.ts'
@@ -37,6 +39,7 @@ export const API_VERSION = '0.1.0'
 export function createApp(services: Services, opts: AppOptions = {}): OpenAPIHono<AppEnv> {
   const { logger, clock } = services
   const throttle = createLoginThrottle(clock, opts.throttle ?? DEFAULT_THROTTLE)
+  const audit = createAuditLog({ prisma: services.prisma, logger })
   const clientAddress = opts.clientAddress ?? clientAddressResolver(opts.trustedProxies ?? parseTrustedProxies(''))
 
   // strict: false so the seed's `/servers/` and `/clients/` (with a slash) reach the same routes.
@@ -46,6 +49,8 @@ export function createApp(services: Services, opts: AppOptions = {}): OpenAPIHon
   app.use('*', requestLog(logger))
   // Before any route, public ones included: nothing may read a body the limit has not bounded.
   app.use('*', bodyLimitGuard({ maxBodyBytes: opts.maxBodyBytes ?? 256 * 1024 }))
+  // Every change, public routes and refused logins included, is recorded once its answer is known.
+  app.use('*', auditMiddleware({ audit, clientAddress }))
 
   // The public routes: the health probe, and enrollment (authenticated by its one-time token).
   app.get('/health', (c) => c.json({ status: 'ok', version: API_VERSION }))
@@ -71,6 +76,7 @@ export function createApp(services: Services, opts: AppOptions = {}): OpenAPIHon
   app.route('/', operationRoutes({ operations: services.operations }))
   app.route('/', clientEmailRoutes({ letters: services.mail.letters }))
   app.route('/', adminRoutes({ credentials: services.adminCredentials }))
+  app.route('/', auditRoutes({ audit }))
   app.route('/', docsPage())
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'basicAuth', { type: 'http', scheme: 'basic' })

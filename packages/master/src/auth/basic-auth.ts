@@ -8,6 +8,8 @@ import type { LoginThrottle } from './login-throttle.ts'
 export interface AuthVariables {
   /** The authenticated admin login, for `requestedBy` on operations. */
   adminUser: string
+  /** The login a refused password was tried for (for the audit log; never the password). */
+  refusedLogin?: string
 }
 
 function parseBasic(header: string | undefined): { user: string; password: string } | undefined {
@@ -49,6 +51,7 @@ export function basicAuth(deps: {
       throw err
     }
     if (!ok) {
+      c.set('refusedLogin', creds.user)
       log.warn({ user: creds.user, address }, 'login failed: wrong user or password')
       throw new Unauthorized('wrong user or password')
     }
