@@ -25,6 +25,9 @@ export const masterConfigSchema = z.object({
     .default(256 * 1024),
   /** Public URL agents and docs use to reach this master (for enrollment commands). */
   publicUrl: z.string().url().optional(),
+  /** PEM certificate chain and key files: when both are set the master serves HTTPS (and wss:// for agents). */
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
   /** Proxies whose X-Forwarded-For names the client (addresses and CIDRs, comma-separated); none by default. */
   trustedProxies: z
     .string()
@@ -53,6 +56,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MasterConfig {
     maxBodyBytes: env.ALFA_MAX_BODY_BYTES,
     publicUrl: env.ALFA_PUBLIC_URL || undefined,
     trustedProxies: env.ALFA_TRUSTED_PROXIES || undefined,
+    tlsCert: env.ALFA_TLS_CERT || undefined,
+    tlsKey: env.ALFA_TLS_KEY || undefined,
   })
   if (!parsed.success) {
     const names: Record<string, string> = {
@@ -66,9 +71,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MasterConfig {
       maxBodyBytes: 'ALFA_MAX_BODY_BYTES',
       publicUrl: 'ALFA_PUBLIC_URL',
       trustedProxies: 'ALFA_TRUSTED_PROXIES',
+      tlsCert: 'ALFA_TLS_CERT',
+      tlsKey: 'ALFA_TLS_KEY',
     }
     const lines = parsed.error.issues.map((i) => `${names[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`)
     throw new Error(`invalid configuration:\n  ${lines.join('\n  ')}`)
   }
+  if (Boolean(parsed.data.tlsCert) !== Boolean(parsed.data.tlsKey))
+    throw new Error(
+      'invalid configuration:\n  ALFA_TLS_CERT and ALFA_TLS_KEY: set both (HTTPS) or neither (plain HTTP)',
+    )
   return { ...parsed.data, dataDir: path.resolve(parsed.data.dataDir) }
 }

@@ -1,5 +1,7 @@
 import { createAdaptorServer } from '@hono/node-server'
+import { readFile } from 'node:fs/promises'
 import type { Server as HttpServer } from 'node:http'
+import https from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import { createApp, type AppOptions } from './app.ts'
@@ -20,7 +22,7 @@ export async function startMaster(opts: {
     MasterConfig,
     'port' | 'host' | 'dataDir' | 'databaseUrl' | 'adminUser' | 'adminPassword' | 'maxBodyBytes' | 'publicUrl'
   > &
-    Partial<Pick<MasterConfig, 'trustedProxies'>>
+    Partial<Pick<MasterConfig, 'trustedProxies' | 'tlsCert' | 'tlsKey'>>
   logger: Logger
   clock: Clock
   services?: Partial<Omit<ServicesDeps, 'prisma' | 'logger' | 'clock' | 'secretKey'>>
@@ -51,7 +53,15 @@ export async function startMaster(opts: {
     ...opts.app,
   })
 
-  const http = createAdaptorServer({ fetch: app.fetch }) as HttpServer
+  // HTTPS when a certificate is configured: the REST API and the agents' wss:// share the one TLS listener.
+  const tls =
+    config.tlsCert && config.tlsKey
+      ? { cert: await readFile(config.tlsCert), key: await readFile(config.tlsKey) }
+      : undefined
+  const http = createAdaptorServer({
+    fetch: app.fetch,
+    ...(tls ? { createServer: https.createServer, serverOptions: tls } : {}),
+  }) as HttpServer
   services.hub.attach(http)
   // Agents reconnect by the thousand after a restart: a backlog of 4096 (somaxconn here) instead of Node's 511.
   await new Promise<void>((resolve, reject) => {
@@ -59,7 +69,7 @@ export async function startMaster(opts: {
     http.listen({ port: config.port, host: config.host, backlog: 4096 }, () => resolve())
   })
   const port = (http.address() as AddressInfo).port
-  logger.info({ port, database: db.kind, dataDir: config.dataDir }, 'master listening')
+  logger.info({ port, tls: tls !== undefined, database: db.kind, dataDir: config.dataDir }, 'master listening')
 
   let stopped: Promise<void> | undefined
   return {
@@ -68,7 +78,7 @@ export async function startMaster(opts: {
     db,
     port,
     boot,
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     /** Stops taking requests, closes agent sockets, writes buffered logs and metrics, closes the database. */
     stop(): Promise<void> {
       stopped ??= (async () => {
