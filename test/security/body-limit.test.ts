@@ -86,7 +86,10 @@ describe('body limits', () => {
             `RSS ${Math.round(before.rss / MB)} → peak ${Math.round(peakRss / MB)} MB, ` +
             `VmHWM ${Math.round(before.hwm / MB)} → ${Math.round(after.hwm / MB)} MB\n`,
         )
-        expect(res.status).toBe(413)
+        // The master answers 413 and closes; when the client is still sending, the close may reset the connection
+        // before the client reads the answer (no lingering close), so a socket dropped early counts as refused too.
+        if (res.status !== 413) expect({ status: res.status, sentMb: res.sent / MB }).toMatchObject({ status: 0 })
+        expect(res.sent).toBeLessThan(BODY / 4)
         expect(growth).toBeLessThan(64 * MB)
         // The master still answers.
         expect((await fetch(`${cluster.url}/health`)).status).toBe(200)

@@ -111,7 +111,9 @@ export function auditMiddleware(deps: {
     // Credentials missing altogether are not an attempt (and not throttled): recording them would let anyone grow
     // the table for free. A refused password is recorded (throttled per address, so the table grows slowly).
     if (c.res.status === 401 && refused === undefined) return
-    if (c.res.status === 429) return
+    // Refused before anything was read or changed (throttled, oversized): not changes, and free to send, so not
+    // worth a row each; the 413 also answers at once, before its connection is closed.
+    if (c.res.status === 429 || c.res.status === 413) return
     const fromPath = UUID.exec(c.req.path)?.[0] ?? null
     const targetId = fromPath ?? (c.res.status < 300 ? await createdId(c) : null)
     await deps.audit.record({
