@@ -14,7 +14,8 @@ export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const MASTER_MAIN = path.join(REPO_ROOT, 'packages/master/src/main.ts')
 const AGENT_BIN = path.join(REPO_ROOT, 'packages/agent/bin/alfa-agent.ts')
 export const FAKE_REBOOT = path.join(REPO_ROOT, 'test/fixtures/fake-reboot.mjs')
-const ADMIN = { user: 'admin', password: 'Cluster-Admin-Pass-7' }
+export const CLUSTER_ADMIN = { user: 'admin', password: 'Cluster-Admin-Pass-7' }
+const ADMIN = CLUSTER_ADMIN
 
 /** Timings shortened for tests (documented defaults are in README.md). */
 const MASTER_ENV = {

@@ -99,4 +99,12 @@ describe('config', () => {
     })
     expect(masterEndpoints('https://[::1]:8443/').wsUrl).toBe('wss://[::1]:8443/agent')
   })
+
+  it('refuses a plaintext master URL to another host unless ALFA_AGENT_ALLOW_INSECURE=1', () => {
+    for (const url of ['http://10.0.0.5:8080', 'ws://master.example/agent', 'http://192.168.1.2'])
+      expect(() => masterEndpoints(url, false), url).toThrow(/refusing the plaintext master URL/)
+    for (const url of ['http://localhost:8080', 'ws://127.0.0.2:1', 'http://[::1]:80', 'https://10.0.0.5'])
+      expect(() => masterEndpoints(url, false), url).not.toThrow()
+    expect(masterEndpoints('http://10.0.0.5:8080', true).wsUrl).toBe('ws://10.0.0.5:8080/agent')
+  })
 })

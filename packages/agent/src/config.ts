@@ -246,9 +246,18 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv, argv: readonly string[] 
 }
 
 /** The master's two endpoints derived from one URL given as ws(s):// or http(s)://, with or without /agent. */
-export function masterEndpoints(masterUrl: string): { wsUrl: string; enrollUrl: string; tls: boolean } {
+export function masterEndpoints(
+  masterUrl: string,
+  allowInsecure = process.env.ALFA_AGENT_ALLOW_INSECURE === '1',
+): { wsUrl: string; enrollUrl: string; tls: boolean } {
   const url = new URL(masterUrl)
   const tls = url.protocol === 'wss:' || url.protocol === 'https:'
+  // Without TLS the credential travels in clear text: acceptable only to a master on this machine.
+  if (!tls && !allowInsecure && !isLoopbackHost(url.hostname))
+    throw new ConfigError(
+      `refusing the plaintext master URL ${url.origin}: use https:// or wss:// for a master on another host ` +
+        '(ALFA_AGENT_ALLOW_INSECURE=1 allows it, e.g. on a private test network)',
+    )
   // A master behind a reverse proxy may live under a path prefix: keep it, drop a trailing /agent if given.
   const base = url.pathname.replace(/\/+$/, '').replace(/\/agent$/, '')
   const origin = url.host
@@ -257,4 +266,10 @@ export function masterEndpoints(masterUrl: string): { wsUrl: string; enrollUrl: 
     enrollUrl: `${tls ? 'https' : 'http'}://${origin}${base}/agent/enroll`,
     tls,
   }
+}
+
+/** localhost, 127.0.0.0/8 and ::1: the only hosts a plaintext master URL may name. */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase()
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)
 }

@@ -1,14 +1,16 @@
-import type { IncomingMessage } from 'node:http'
 import { OpenAPIHono } from '@hono/zod-openapi'
 import type { Context } from 'hono'
 import { adminRoutes } from './admin/admin-routes.ts'
+import { auditMiddleware, createAuditLog } from './audit/audit-log.ts'
+import { auditRoutes } from './audit/audit-routes.ts'
 import { enrollRoute } from './agent-hub/enroll-route.ts'
 import { basicAuth } from './auth/basic-auth.ts'
 import { clientEmailRoutes } from './clients/client-email-routes.ts'
 import { createLoginThrottle, DEFAULT_THROTTLE, type ThrottleOptions } from './auth/login-throttle.ts'
 import type { AppEnv } from './http/app-env.ts'
+import { clientAddressResolver, parseTrustedProxies, type TrustedProxies } from './http/client-address.ts'
 import { createErrorHandler, notFoundHandler } from './http/on-error.ts'
-import { requestGuards } from './http/request-guards.ts'
+import { bodyLimitGuard, mediaTypeGuard } from './http/request-guards.ts'
 import { requestLog } from './http/request-log.ts'
 import { validationHook } from './http/validation.ts'
 import { docsPage } from './openapi/docs-page.ts'
@@ -26,8 +28,10 @@ import type { Services } from './services.ts'
 export interface AppOptions {
   maxBodyBytes?: number
   throttle?: ThrottleOptions
-  /** Overrides the client address (tests); by default the socket's remote address. */
+  /** Overrides the client address (tests); by default the socket's peer, or X-Forwarded-For from a trusted proxy. */
   clientAddress?: (c: Context) => string
+  /** Proxies whose X-Forwarded-For names the client (ALFA_TRUSTED_PROXIES). */
+  trustedProxies?: TrustedProxies
   /** URL agents use to reach this master, for enrollment commands. */
   publicUrl?: string
   /** Serves POST /test/batch (ALFA_TEST_OPERATIONS=1): a parent of test.sleep children, for tests only. */
@@ -36,29 +40,29 @@ export interface AppOptions {
 
 export const API_VERSION = '0.1.0'
 
-function socketAddress(c: Context): string {
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
-  return incoming?.socket.remoteAddress ?? 'unknown'
-}
-
 /** Builds the master's HTTP app from its services; nothing here reaches for globals. */
 export function createApp(services: Services, opts: AppOptions = {}): OpenAPIHono<AppEnv> {
   const { logger, clock } = services
   const throttle = createLoginThrottle(clock, opts.throttle ?? DEFAULT_THROTTLE)
-  const clientAddress = opts.clientAddress ?? socketAddress
+  const audit = createAuditLog({ prisma: services.prisma, logger })
+  const clientAddress = opts.clientAddress ?? clientAddressResolver(opts.trustedProxies ?? parseTrustedProxies(''))
 
   // strict: false so the seed's `/servers/` and `/clients/` (with a slash) reach the same routes.
   const app = new OpenAPIHono<AppEnv>({ strict: false, defaultHook: validationHook })
   app.onError(createErrorHandler(logger))
   app.notFound(notFoundHandler)
   app.use('*', requestLog(logger))
+  // Before any route, public ones included: nothing may read a body the limit has not bounded.
+  app.use('*', bodyLimitGuard({ maxBodyBytes: opts.maxBodyBytes ?? 256 * 1024 }))
+  // Every change, public routes and refused logins included, is recorded once its answer is known.
+  app.use('*', auditMiddleware({ audit, clientAddress }))
 
   // The public routes: the health probe, and enrollment (authenticated by its one-time token).
   app.get('/health', (c) => c.json({ status: 'ok', version: API_VERSION }))
   app.route('/', enrollRoute({ credentials: services.agentCredentials, throttle, logger, clientAddress }))
 
   app.use('*', basicAuth({ credentials: services.adminCredentials, throttle, logger, clientAddress }))
-  app.use('*', ...requestGuards({ maxBodyBytes: opts.maxBodyBytes ?? 256 * 1024 }))
+  app.use('*', mediaTypeGuard())
 
   app.route(
     '/',
@@ -81,6 +85,7 @@ export function createApp(services: Services, opts: AppOptions = {}): OpenAPIHon
     app.route('/', testBatchRoute({ parents: services.parents, operations: services.operations }))
   app.route('/', clientEmailRoutes({ letters: services.mail.letters }))
   app.route('/', adminRoutes({ credentials: services.adminCredentials }))
+  app.route('/', auditRoutes({ audit }))
   app.route('/', docsPage())
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'basicAuth', { type: 'http', scheme: 'basic' })

@@ -1,5 +1,6 @@
 import path from 'node:path'
 import { z } from 'zod'
+import { parseTrustedProxies } from './http/client-address.ts'
 
 /** Every setting of the master, read once from the environment; README.md lists them all. */
 export const masterConfigSchema = z.object({
@@ -24,6 +25,20 @@ export const masterConfigSchema = z.object({
     .default(256 * 1024),
   /** Public URL agents and docs use to reach this master (for enrollment commands). */
   publicUrl: z.string().url().optional(),
+  /** PEM certificate chain and key files: when both are set the master serves HTTPS (and wss:// for agents). */
+  tlsCert: z.string().min(1).optional(),
+  tlsKey: z.string().min(1).optional(),
+  /** Proxies whose X-Forwarded-For names the client (addresses and CIDRs, comma-separated); none by default. */
+  trustedProxies: z
+    .string()
+    .optional()
+    .superRefine((v, ctx) => {
+      try {
+        parseTrustedProxies(v)
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message })
+      }
+    }),
 })
 
 export type MasterConfig = z.infer<typeof masterConfigSchema> & { dataDir: string }
@@ -40,6 +55,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MasterConfig {
     logLevel: env.ALFA_LOG_LEVEL,
     maxBodyBytes: env.ALFA_MAX_BODY_BYTES,
     publicUrl: env.ALFA_PUBLIC_URL || undefined,
+    trustedProxies: env.ALFA_TRUSTED_PROXIES || undefined,
+    tlsCert: env.ALFA_TLS_CERT || undefined,
+    tlsKey: env.ALFA_TLS_KEY || undefined,
   })
   if (!parsed.success) {
     const names: Record<string, string> = {
@@ -52,9 +70,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): MasterConfig {
       logLevel: 'ALFA_LOG_LEVEL',
       maxBodyBytes: 'ALFA_MAX_BODY_BYTES',
       publicUrl: 'ALFA_PUBLIC_URL',
+      trustedProxies: 'ALFA_TRUSTED_PROXIES',
+      tlsCert: 'ALFA_TLS_CERT',
+      tlsKey: 'ALFA_TLS_KEY',
     }
     const lines = parsed.error.issues.map((i) => `${names[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`)
     throw new Error(`invalid configuration:\n  ${lines.join('\n  ')}`)
   }
+  if (Boolean(parsed.data.tlsCert) !== Boolean(parsed.data.tlsKey))
+    throw new Error(
+      'invalid configuration:\n  ALFA_TLS_CERT and ALFA_TLS_KEY: set both (HTTPS) or neither (plain HTTP)',
+    )
   return { ...parsed.data, dataDir: path.resolve(parsed.data.dataDir) }
 }

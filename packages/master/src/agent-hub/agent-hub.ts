@@ -21,6 +21,7 @@ import { startHeartbeat } from './heartbeat.ts'
 import { createPresenceWriter } from './presence-writer.ts'
 import { createReconciliation } from './reconciliation.ts'
 import { createUpgradeAuth } from './upgrade-auth.ts'
+import { createUpgradeThrottle, type UpgradeThrottleOptions } from './upgrade-throttle.ts'
 
 export interface AgentHubOptions {
   /** Ping interval; a peer silent for two intervals is terminated. */
@@ -36,6 +37,8 @@ export interface AgentHubOptions {
    * the database (a process may hold 20,000 files here).
    */
   maxAgents?: number
+  /** Throttling of failed upgrades per address (upgrade-throttle.ts). */
+  upgradeThrottle?: UpgradeThrottleOptions
 }
 
 export interface AgentHubDeps extends AgentHubOptions {
@@ -123,6 +126,7 @@ export function createAgentHub(deps: AgentHubDeps) {
   })
   const upgrades = createUpgradeAuth({
     credentials: deps.credentials,
+    throttle: createUpgradeThrottle({ clock, logger: log, options: deps.upgradeThrottle }),
     logger: log,
     maxAgents: deps.maxAgents ?? 19_000,
     held: () => sockets.size,

@@ -38,9 +38,28 @@ export function createCommandTracker(deps: {
   operations: OperationService
   completions: OperationCompletions
   logger: Logger
+  /** Command ids remembered at most (the database stays the truth: lookup reads a forgotten one back). */
+  maxRefs?: number
 }) {
   const { prisma, operations } = deps
   const refs = new Map<string, CommandRef>()
+  // Which command an operation waits on, so an operation settled without a result (deadline, lost agent) drops its
+  // entry too; and a hard cap on the map.
+  const commandOf = new Map<string, string>()
+  const maxRefs = deps.maxRefs ?? 50_000
+  function keep(commandId: string, ref: CommandRef) {
+    if (refs.size >= maxRefs) {
+      const oldest = refs.keys().next().value
+      if (oldest !== undefined) forgetCommand(oldest)
+    }
+    refs.set(commandId, ref)
+    commandOf.set(ref.operationId, commandId)
+  }
+  function forgetCommand(commandId: string) {
+    const ref = refs.get(commandId)
+    refs.delete(commandId)
+    if (ref && commandOf.get(ref.operationId) === commandId) commandOf.delete(ref.operationId)
+  }
   // An ack only tells when the agent took the command; losing one changes no outcome, so a failed batch is not retried.
   const acks = createCoalescingWriter<Date>({
     flushMs: ACK_BATCH_MS,
@@ -68,6 +87,8 @@ export function createCommandTracker(deps: {
    * the master decided itself (deadline, lost agent): a late result still counts.
    */
   async function settle(operationId: string, settled: Settled, fromAgent = false): Promise<boolean> {
+    const commandId = commandOf.get(operationId)
+    if (commandId !== undefined) forgetCommand(commandId)
     const ended = await operations.finish(operationId, settled, { replaceMasterEnding: fromAgent })
     if (ended) {
       if (ended.previousStatus !== 'running' && ended.previousStatus !== 'queued') {
@@ -106,8 +127,11 @@ export function createCommandTracker(deps: {
   return {
     /** Starts tracking a delivered command (and one re-sent after a reconnect). */
     remember(commandId: string, operationId: string, serverId: string, type: CommandType) {
-      refs.set(commandId, { operationId, serverId, type })
+      keep(commandId, { operationId, serverId, type })
     },
+
+    /** Command ids currently remembered (for the bound's test). */
+    size: () => refs.size,
 
     async lookup(commandId: string): Promise<CommandRef | undefined> {
       const cached = refs.get(commandId)
@@ -120,7 +144,7 @@ export function createCommandTracker(deps: {
       const stored = storedType.safeParse(op.command)
       const type = stored.success && isCommandType(stored.data.type) ? stored.data.type : undefined
       const ref = { operationId: op.id, serverId: op.serverId, ...(type ? { type } : {}) }
-      refs.set(commandId, ref)
+      keep(commandId, ref)
       return ref
     },
 
@@ -140,7 +164,7 @@ export function createCommandTracker(deps: {
 
     /** Stores an agent's result as the operation's final state (also when it comes after the master gave up). */
     async complete(operationId: string, commandId: string, outcome: CommandOutcome) {
-      refs.delete(commandId)
+      forgetCommand(commandId)
       if (outcome.ok) return void (await settle(operationId, { status: 'succeeded', result: outcome.data }, true))
       const status = outcome.error.code === 'INTERRUPTED' ? 'interrupted' : 'failed'
       await operations.log(operationId, [

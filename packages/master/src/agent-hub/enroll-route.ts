@@ -2,7 +2,8 @@ import { EnrollRequest } from '@alfa/protocol'
 import { Hono, type Context } from 'hono'
 import type { Logger } from 'pino'
 import type { LoginThrottle } from '../auth/login-throttle.ts'
-import { TooManyRequests, Unauthorized, Invalid } from '../errors.ts'
+import { Unauthorized, Invalid } from '../errors.ts'
+import { throttleKeyOf } from '../http/client-address.ts'
 import { issuesFrom } from '../http/validation.ts'
 import { AgentAuthRefused, type AgentCredentials } from './agent-credentials.ts'
 
@@ -20,21 +21,24 @@ export function enrollRoute(deps: {
   const app = new Hono()
   app.post('/agent/enroll', async (c) => {
     const address = deps.clientAddress(c)
-    const key = [`enroll:${address}`]
-    const wait = deps.throttle.retryAfter(key)
-    if (wait > 0) throw new TooManyRequests(wait)
     const body: unknown = await c.req.json().catch(() => undefined)
     const parsed = EnrollRequest.safeParse(body)
     if (!parsed.success) throw new Invalid(issuesFrom(parsed.error, 'json'))
+    // Reserved before the token is looked up, so parallel guesses from one address cannot all reach the database.
+    const attempt = deps.throttle.reserve([`enroll:${throttleKeyOf(address)}`])
     try {
       const res = await deps.credentials.enroll(parsed.data.token, {
         hostname: parsed.data.hostname,
         agentVersion: parsed.data.agentVersion,
       })
+      attempt.succeeded()
       return c.json(res)
     } catch (err) {
-      if (!(err instanceof AgentAuthRefused)) throw err
-      deps.throttle.fail(key)
+      if (!(err instanceof AgentAuthRefused)) {
+        attempt.abandoned()
+        throw err
+      }
+      attempt.failed()
       log.warn({ address, reason: err.reason, hostname: parsed.data.hostname }, `enrollment refused: ${err.message}`)
       throw new Unauthorized(err.message)
     }

@@ -4,6 +4,7 @@ import { MAX_FRAME_BYTES } from '@alfa/protocol'
 import type { Logger } from 'pino'
 import { WebSocketServer, type WebSocket } from 'ws'
 import { AgentAuthRefused, type AgentCredentials } from './agent-credentials.ts'
+import type { UpgradeThrottle } from './upgrade-throttle.ts'
 
 /**
  * WebSocket upgrades on /agent: refused with 503 past the master's maximum of agents (file descriptors stay free for
@@ -12,6 +13,8 @@ import { AgentAuthRefused, type AgentCredentials } from './agent-credentials.ts'
  */
 export function createUpgradeAuth(deps: {
   credentials: AgentCredentials
+  /** Failed upgrades per address are throttled before the credential costs a database query. */
+  throttle: UpgradeThrottle
   logger: Logger
   maxAgents: number
   /** How many agent sockets this process holds now. */
@@ -31,8 +34,12 @@ export function createUpgradeAuth(deps: {
     }
     const m = /^Bearer ([A-Za-z0-9_-]{32,512})$/.exec(req.headers.authorization ?? '')
     try {
-      if (!m?.[1]) throw new AgentAuthRefused('credential_unknown', 'no agent credential presented')
-      const serverId = await deps.credentials.authenticate(m[1])
+      const serverId = await deps.throttle.guard(req, socket, () => {
+        if (!m?.[1]) throw new AgentAuthRefused('credential_unknown', 'no agent credential presented')
+        return deps.credentials.authenticate(m[1])
+      })
+      // The throttle answered (429) itself.
+      if (serverId === undefined) return
       wss.handleUpgrade(req, socket, head, (ws) => deps.onConnection(ws, serverId, address))
     } catch (err) {
       const refused = err instanceof AgentAuthRefused

@@ -4,6 +4,7 @@ import type { Clock } from '../clock.ts'
 import { Invalid } from '../errors.ts'
 import type { PrismaClient } from '../generated/prisma/client.ts'
 import { hashPassword, OWASP_SCRYPT, verifyPassword, type HashParams } from './password-hash.ts'
+import type { Attempt } from './login-throttle.ts'
 import { passwordWeakness } from './password-policy.ts'
 
 export interface AdminCredentialsDeps {
@@ -50,8 +51,12 @@ export function createAdminCredentials(deps: AdminCredentialsDeps) {
       return { created: true, user, ...(generated ? { generatedPassword: generated } : {}) }
     },
 
-    /** True when the pair matches the stored credential. */
-    async verify(user: string, password: string): Promise<boolean> {
+    /**
+     * True when the pair matches the stored credential. `reserve` is called right before a password hash would run
+     * (not for a cached success, nor for a check already running for the same pair), so a throttle can refuse the
+     * attempt before it costs scrypt; the attempt it returns is decided by the outcome.
+     */
+    async verify(user: string, password: string, reserve?: () => Attempt): Promise<boolean> {
       const key = digest(user, password)
       const now = clock.now().getTime()
       const until = cache.get(key)
@@ -59,6 +64,7 @@ export function createAdminCredentials(deps: AdminCredentialsDeps) {
       // Requests arriving together with the same credentials share one scrypt run (each takes ~128 MiB and ~0.3 s).
       let check = pending.get(key)
       if (!check) {
+        const attempt = reserve?.()
         check = (async () => {
           const row = await prisma.adminCredential.findUnique({ where: { username: user } })
           // Hash even for an unknown user so the answer takes the same time and does not reveal which logins exist.
@@ -67,7 +73,19 @@ export function createAdminCredentials(deps: AdminCredentialsDeps) {
             : (await hashPassword(password, params), false)
           if (ok) cache.set(key, clock.now().getTime() + ttl)
           return ok
-        })().finally(() => pending.delete(key))
+        })()
+          .then(
+            (ok) => {
+              if (ok) attempt?.succeeded()
+              else attempt?.failed()
+              return ok
+            },
+            (err: unknown) => {
+              attempt?.abandoned()
+              throw err
+            },
+          )
+          .finally(() => pending.delete(key))
         pending.set(key, check)
       }
       return check

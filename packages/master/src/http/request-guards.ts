@@ -6,17 +6,30 @@ const JSON_TYPE = /^application\/(vnd\.api\+json|json)\s*(;\s*charset=utf-8\s*)?
 const WITH_BODY = new Set(['POST', 'PUT', 'PATCH'])
 
 /**
- * Refuses bodies over the limit (counted as they stream in, so a missing or lying Content-Length does not help) and
- * bodies that are not JSON:API or plain JSON. Bodiless POSTs stay allowed: the seed's actions are offered as POST too.
+ * Refuses bodies over the limit (counted as they stream in, so a missing or lying Content-Length does not help).
+ * Mounted first, before any route or authentication, so no handler (enrollment included) can read an unbounded
+ * body. Every method is covered: a GET or DELETE with a body is read the same way if some handler asks for it.
  */
-export function requestGuards(opts: { maxBodyBytes: number }): MiddlewareHandler[] {
+export function bodyLimitGuard(opts: { maxBodyBytes: number }): MiddlewareHandler {
   const limit = bodyLimit({
     maxSize: opts.maxBodyBytes,
-    onError: () => {
+    onError: (c) => {
+      // The rest of the body is not worth reading: the socket closes after the 413 instead of draining it.
+      c.header('Connection', 'close')
       throw new PayloadTooLarge(opts.maxBodyBytes)
     },
   })
-  const mediaType: MiddlewareHandler = async function mediaTypeGuard(c, next) {
+  return async function bodyLimitGuard(c, next) {
+    return limit(c, next)
+  }
+}
+
+/**
+ * Refuses bodies that are not JSON:API or plain JSON. Bodiless POSTs stay allowed: the seed's actions are offered as
+ * POST too. Runs after bodyLimitGuard, so the text it reads is already bounded.
+ */
+export function mediaTypeGuard(): MiddlewareHandler {
+  return async function mediaTypeGuard(c, next) {
     if (WITH_BODY.has(c.req.method)) {
       // Read once here (within the limit); Hono caches it for the validators downstream.
       const text = await c.req.text()
@@ -25,11 +38,4 @@ export function requestGuards(opts: { maxBodyBytes: number }): MiddlewareHandler
     }
     await next()
   }
-  return [
-    async function bodyLimitGuard(c, next) {
-      if (!WITH_BODY.has(c.req.method)) return next()
-      return limit(c, next)
-    },
-    mediaType,
-  ]
 }

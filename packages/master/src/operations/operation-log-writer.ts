@@ -21,12 +21,16 @@ export function createOperationLogWriter(deps: {
   logger: Logger
   flushMs?: number
   maxBatch?: number
+  /** Lines stored per operation; past it lines are counted, and one last line says how many were dropped. */
+  maxLinesPerOperation?: number
 }) {
   const { prisma } = deps
   const log = deps.logger.child({ component: 'operation-log' })
   const flushMs = deps.flushMs ?? 200
   const maxBatch = deps.maxBatch ?? 500
+  const maxLines = deps.maxLinesPerOperation ?? 20_000
   const seqs = new Map<string, number>()
+  const dropped = new Map<string, number>()
   let pending: {
     operationId: string
     seq: number
@@ -84,6 +88,12 @@ export function createOperationLogWriter(deps: {
       await loadSeq(operationId)
       // From here to the end of the loop nothing awaits, so concurrent appends cannot take the same seq.
       for (const line of lines) {
+        // A chatty or hostile command cannot fill the table: the operation's log stops at maxLines (its last slot
+        // is kept for the "dropped" line written when the operation ends).
+        if (seqs.get(operationId)! >= maxLines - 1) {
+          dropped.set(operationId, (dropped.get(operationId) ?? 0) + 1)
+          continue
+        }
         const seq = seqs.get(operationId)! + 1
         seqs.set(operationId, seq)
         pending.push({
@@ -101,8 +111,24 @@ export function createOperationLogWriter(deps: {
     },
     /** Writes everything queued so far (before an operation is marked final, and at shutdown). */
     flush,
-    /** Forgets the in-memory counter of a finished operation. */
+    /**
+     * Forgets the in-memory counters of a finished operation, queueing its "…N lines dropped" line first when the
+     * cap was reached (call before the last flush).
+     */
     forget(operationId: string) {
+      const lost = dropped.get(operationId)
+      const seq = seqs.get(operationId)
+      if (lost && seq !== undefined)
+        pending.push({
+          operationId,
+          seq: seq + 1,
+          ts: new Date(),
+          stream: 'info',
+          level: 'warn',
+          step: null,
+          message: `…${lost} lines dropped (an operation keeps at most ${maxLines} log lines)`,
+        })
+      dropped.delete(operationId)
       seqs.delete(operationId)
       loaded.delete(operationId)
     },

@@ -105,8 +105,8 @@ export function createOperationService(deps: {
       outcome: { status: 'succeeded' | 'failed' | 'interrupted'; result?: unknown; error?: OperationError },
       opts: { replaceMasterEnding?: boolean } = {},
     ): Promise<{ operation: Operation; previousStatus: OperationStatus } | undefined> {
+      logs.forget(id) // before the flush: it may queue the "lines dropped" line
       await logs.flush()
-      logs.forget(id)
       // One statement: the status condition makes it happen once, and the row comes back for the follow-up. Straight
       // through the driver because every command's round trip waits on it (see db/sql.ts).
       const now = clock.now()

@@ -97,6 +97,9 @@ function bucket(samples: Point[], stepMs: number, avg: string[]): Point[] {
   return [...out.values()].map((b) => b.p)
 }
 
+/** Samples one metrics stream may hold for a slow reader before it is closed (a few minutes of one server's samples). */
+export const MAX_STREAM_QUEUE = 64
+
 /** GET /servers/{id}/metrics and /servers/{id}/metrics/stream. */
 export function serverMetricsRoutes(deps: { metrics: MetricsStore; servers: ServerService }) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
@@ -162,12 +165,19 @@ export function serverMetricsRoutes(deps: { metrics: MetricsStore; servers: Serv
     await deps.servers.get(id)
     return streamSSE(c, async (stream) => {
       let seq = 0
+      // A consumer that reads slower than samples arrive is closed once MAX_STREAM_QUEUE samples wait for it: the
+      // queue of one stream never grows past that, however slow or stalled the reader (it can reconnect).
       const queue: unknown[] = []
+      let overflowed = false
       let wake: (() => void) | undefined
       const latest = deps.metrics.latest(id)
       if (latest) queue.push(latest)
       const unsubscribe = deps.metrics.subscribe(id, (s) => {
-        queue.push(s)
+        if (queue.length >= MAX_STREAM_QUEUE) {
+          overflowed = true
+          unsubscribe()
+          stream.abort()
+        } else queue.push(s)
         wake?.()
       })
       stream.onAbort(() => {
@@ -175,8 +185,8 @@ export function serverMetricsRoutes(deps: { metrics: MetricsStore; servers: Serv
         wake?.()
       })
       try {
-        while (!stream.aborted) {
-          while (queue.length)
+        while (!stream.aborted && !overflowed) {
+          while (queue.length && !overflowed)
             await stream.writeSSE({ event: 'metrics', id: String(++seq), data: JSON.stringify(queue.shift()) })
           // A comment line every 15 s keeps proxies from closing an idle stream.
           await new Promise<void>((r) => {
@@ -184,9 +194,10 @@ export function serverMetricsRoutes(deps: { metrics: MetricsStore; servers: Serv
             setTimeout(r, 15_000).unref()
           })
           wake = undefined
-          if (!queue.length && !stream.aborted) await stream.write(': keep-alive\n\n')
+          if (!queue.length && !stream.aborted && !overflowed) await stream.write(': keep-alive\n\n')
         }
       } finally {
+        queue.length = 0
         unsubscribe()
       }
     }) as never

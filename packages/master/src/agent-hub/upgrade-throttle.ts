@@ -1,0 +1,96 @@
+import type { IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { Logger } from 'pino'
+import type { Clock } from '../clock.ts'
+import { TooManyRequests } from '../errors.ts'
+import { createLoginThrottle } from '../auth/login-throttle.ts'
+import {
+  parseTrustedProxies,
+  resolveClientAddress,
+  throttleKeyOf,
+  type TrustedProxies,
+} from '../http/client-address.ts'
+import { AgentAuthRefused } from './agent-credentials.ts'
+
+export interface UpgradeThrottleOptions {
+  /** Failed upgrades allowed per address in the window; past it each further one waits a doubling delay. */
+  maxFailures?: number
+  windowMs?: number
+  maxLockMs?: number
+  /**
+   * Upgrades of one address checked at the same time while it has no failures: many agents may share one NAT
+   * address and all reconnect after a master restart. Each failure shrinks it.
+   */
+  maxParallel?: number
+  /** Addresses remembered at most. */
+  maxKeys?: number
+  /** Proxies whose X-Forwarded-For names the agent's address. */
+  trustedProxies?: TrustedProxies
+}
+
+/**
+ * Failed /agent upgrades throttled per address before the credential is looked up, so forged upgrades cannot turn
+ * into one database query each. A refused upgrade gets 429 with Retry-After (the agent backs off as for any
+ * refusal). An address with legitimate agents behind it and a forger among them waits with the forger: the
+ * credential is the only proof, and nothing cheaper tells them apart.
+ */
+export function createUpgradeThrottle(deps: { clock: Clock; logger: Logger; options?: UpgradeThrottleOptions }) {
+  const o = deps.options ?? {}
+  const trusted = o.trustedProxies ?? parseTrustedProxies('')
+  const throttle = createLoginThrottle(deps.clock, {
+    maxFailures: o.maxFailures ?? 20,
+    windowMs: o.windowMs ?? 60_000,
+    maxLockMs: o.maxLockMs ?? 5 * 60_000,
+    maxParallel: o.maxParallel ?? 64,
+    maxKeys: o.maxKeys ?? 10_000,
+  })
+  let refusedSinceLog = 0
+
+  return {
+    /**
+     * Runs `authenticate` for the upgrade unless its address is throttled; then answers 429 on the socket itself and
+     * resolves undefined. A refused credential (AgentAuthRefused) counts as a failure and is rethrown.
+     */
+    async guard(
+      req: IncomingMessage,
+      socket: Duplex,
+      authenticate: () => Promise<string>,
+    ): Promise<string | undefined> {
+      const address = resolveClientAddress(req.socket.remoteAddress, headerOf(req, 'x-forwarded-for'), trusted)
+      let attempt
+      try {
+        attempt = throttle.reserve([`upgrade:${throttleKeyOf(address)}`])
+      } catch (err) {
+        if (!(err instanceof TooManyRequests)) throw err
+        // One line per burst, not per refused socket: the log is not a second way to exhaust the master.
+        if (refusedSinceLog++ === 0)
+          setTimeout(() => {
+            deps.logger.warn({ address, refused: refusedSinceLog }, 'agent upgrades refused: too many failures')
+            refusedSinceLog = 0
+          }, 1_000).unref()
+        socket.end(
+          `HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nRetry-After: ${err.retryAfterSeconds}\r\nContent-Length: 0\r\n\r\n`,
+        )
+        return undefined
+      }
+      try {
+        const serverId = await authenticate()
+        attempt.succeeded()
+        return serverId
+      } catch (err) {
+        if (err instanceof AgentAuthRefused) attempt.failed()
+        else attempt.abandoned()
+        throw err
+      }
+    },
+    /** Addresses currently remembered (for the bound's test). */
+    size: () => throttle.size(),
+  }
+}
+
+function headerOf(req: IncomingMessage, name: string): string | undefined {
+  const v = req.headers[name]
+  return Array.isArray(v) ? v.join(',') : v
+}
+
+export type UpgradeThrottle = ReturnType<typeof createUpgradeThrottle>
