@@ -23,6 +23,8 @@ import { createClientService } from './clients/client-service.ts'
 import { createClientMonitor, type ClientMonitorOptions } from './clients/client-monitor.ts'
 import { createClientActions } from './clients/client-actions.ts'
 import { createExpiryEnforcer } from './clients/expiry-enforcer.ts'
+import { DEFAULT_FLEET_LIMITS, type FleetLimits } from './fleet/fleet-plan.ts'
+import { createFleetService } from './fleet/fleet-service.ts'
 
 export interface ServicesDeps {
   prisma: PrismaClient
@@ -46,6 +48,8 @@ export interface ServicesDeps {
   expiryIntervalMs?: number
   /** Customer mail and expiry reminders; without an SMTP URL letters are recorded as failed and reminders are off. */
   mail?: MailConfig
+  /** Fleet operations: children at once and failures before no new child starts (ALFA_FLEET_*). */
+  fleet?: Partial<FleetLimits>
 }
 
 /** The composition root of the master's services: each built once from explicit dependencies, no module singletons. */
@@ -112,8 +116,11 @@ export function createServices(deps: ServicesDeps) {
     profiles,
     defaultImage: createDefaultImage({ prisma, sql: deps.sql, hub }),
   })
+  const calendar = { timeZone: deps.timeZone ?? 'Europe/Moscow' }
   late.context = {
     prisma,
+    profiles,
+    calendar,
     sql: deps.sql,
     clock,
     logger,
@@ -122,7 +129,6 @@ export function createServices(deps: ServicesDeps) {
     refreshClient: (clientId) =>
       void clientMonitor.refresh(clientId).catch((err: unknown) => logger.warn({ err, clientId }, 'refresh failed')),
   }
-  const calendar = { timeZone: deps.timeZone ?? 'Europe/Moscow' }
   const clientActions = createClientActions({ prisma, hub, begin, profiles, clock, calendar })
   const expiryEnforcer = createExpiryEnforcer({
     prisma,
@@ -131,6 +137,15 @@ export function createServices(deps: ServicesDeps) {
     actions: clientActions,
     calendar,
     ...(deps.expiryIntervalMs ? { intervalMs: deps.expiryIntervalMs } : {}),
+  })
+  const fleet = createFleetService({
+    prisma,
+    hub,
+    runner: parents,
+    profiles,
+    clock,
+    calendar,
+    limits: { ...DEFAULT_FLEET_LIMITS, ...deps.fleet },
   })
   return {
     prisma,
@@ -152,6 +167,7 @@ export function createServices(deps: ServicesDeps) {
     clientActions,
     expiryEnforcer,
     mail,
+    fleet,
 
     /** Background work that must run while the master serves: metric flushes, reconciliation of old operations. */
     async start() {
