@@ -1,7 +1,6 @@
 import { z } from 'zod'
 import type { ChildRow, ParentProgress } from '../operations/kind-spec.ts'
 import type { LogLine } from '../operations/operation-log-writer.ts'
-import type { Operation } from '../generated/prisma/client.ts'
 import type { FleetKind } from './fleet-plan.ts'
 
 /** Where one client stands in a fleet operation. `not_started`: the parent ended before it could start. */
@@ -90,7 +89,11 @@ function stepStatus(clients: readonly ChildState[]): string {
  * operation and error) and a count per status, for a progress bar; a step per phase; a log line per child that ended
  * since the stored result.
  */
-export function fleetProgress(parent: Operation, children: ChildRow[], ended: boolean): ParentProgress {
+export function fleetProgress(
+  parent: { kind: string; plan: unknown; result: unknown },
+  children: ChildRow[],
+  ended: boolean,
+): ParentProgress {
   const plan = Stored.safeParse(parent.plan)
   if (!plan.success) return { result: { kind: parent.kind, error: 'the stored plan is not a fleet plan' } }
   const rows = new Map(children.map((c) => [c.childIndex, c]))
