@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { runnerPlan } from './fleet-kinds.ts'
 import { planDeploy, planMigrateAll, planSwitchAll } from './fleet-plan.ts'
-import { fleetProgress } from './fleet-progress.ts'
+import { FleetItem, fleetProgress } from './fleet-progress.ts'
 
 const id = (n: number) => `0b6f7f2e-5c1d-4e8a-9f3b-2a7c4d5e6f7${n}`
 const clients = ['a', 'b', 'c', 'd'].map((slug, n) => ({ id: id(n), slug, image: 'app:1', status: 'active' }))
 const limits = { concurrency: 2, maxFailures: 1 }
 const SERVER = id(9)
+const items = (plan: { children: unknown[] }) => FleetItem.array().parse(plan.children)
 
 describe('fleet plans on the parent runner', () => {
   it('switch_all: the canary is phase 0, each wave a phase after it, every later child needs the canary', () => {
@@ -22,7 +23,7 @@ describe('fleet plans on the parent runner', () => {
 
   it('migrate_all is one phase that never stops; deploy?migrate=1 chains each migrate to its deploy', () => {
     const migrate = runnerPlan(planMigrateAll(SERVER, clients, limits))
-    expect(migrate.children.map((c) => (c as { phase: number }).phase)).toEqual([0, 0, 0, 0])
+    expect(items(migrate).map((c) => c.phase)).toEqual([0, 0, 0, 0])
     expect(migrate.maxFailures).toBe(4)
     const deploy = runnerPlan(planDeploy(SERVER, clients, limits, { migrate: true }))
     expect(deploy.children).toMatchObject([
@@ -36,6 +37,11 @@ describe('fleet plans on the parent runner', () => {
       { action: 'migrate', slug: 'd', phase: 2, needs: 3 },
     ])
     expect(deploy.maxFailures).toBe(1)
+    // A failed migrate fails the parent but never stops the other migrates; a failed deploy does stop the deploys.
+    expect(items(deploy).map((c) => c.mayFail ?? false)).toEqual([
+      ...[false, false, false, false],
+      ...[true, true, true, true],
+    ])
   })
 
   it('progress: per-client results from the rows, counts per status, steps, a log line per child that ended', () => {

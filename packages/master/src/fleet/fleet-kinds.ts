@@ -11,7 +11,8 @@ import { FleetItem, fleetProgress, type FleetAbout } from './fleet-progress.ts'
  * A fleet plan as the parent runner's stored plan: one item per client and action. Each wave is a phase of its own
  * (the canary alone first, then `concurrency` at a time; a wave starts once the previous one ended, and the waves
  * after a canary need it to have succeeded). A phase without a failure limit (migrate) is one phase, `concurrency` at
- * a time; a phase after another (migrate after deploy) needs each client's previous child to have succeeded.
+ * a time, and its failures do not count toward the limit (mayFail); a phase after another (migrate after deploy)
+ * needs each client's previous child to have succeeded.
  */
 export function runnerPlan(plan: FleetPlan): ParentPlan {
   const items: FleetItem[] = []
@@ -35,6 +36,7 @@ export function runnerPlan(plan: FleetPlan): ParentPlan {
           slug: c.slug,
           phase,
           ...(needs === undefined ? {} : { needs }),
+          ...(fleetPhase.maxFailures === null ? { mayFail: true } : {}),
           ...(plan.image ? { image: plan.image } : {}),
         })
       }
@@ -42,6 +44,7 @@ export function runnerPlan(plan: FleetPlan): ParentPlan {
     }
   }
   const limits = plan.phases.flatMap((p) => (p.maxFailures === null ? [] : [p.maxFailures]))
+  // Without any limit (migrate_all) nothing counts toward it; maxFailures must still be a positive number.
   const about: FleetAbout = {
     ...(plan.image ? { image: plan.image } : {}),
     phases: plan.phases.map((p) => ({ action: p.action, skipped: p.skipped })),

@@ -23,6 +23,7 @@ export const FleetItem = z.object({
   slug: z.string(),
   phase: z.int().min(0),
   needs: z.int().min(0).optional(),
+  mayFail: z.boolean().optional(),
   image: z.string().optional(),
 })
 export type FleetItem = z.infer<typeof FleetItem>

@@ -20,6 +20,7 @@ describe('parent order', () => {
     expect(placementOf({ serverId: 'x' })).toEqual({ phase: 0 })
     expect(placementOf(null)).toEqual({ phase: 0 })
     expect(placementOf({ phase: -1 })).toEqual({ phase: 0 })
+    expect(placementOf({ phase: 1, mayFail: true })).toEqual({ phase: 1, mayFail: true })
   })
 
   it('a canary runs alone; the next wave starts once it succeeded, the one after once that wave ended', () => {

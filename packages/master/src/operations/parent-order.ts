@@ -5,8 +5,13 @@ import { z } from 'zod'
  * child of the earlier phases ended: a canary is phase 0 alone, waves are the phases after it) and the child whose
  * success it needs (a migrate after its client's deploy; every wave after the canary).
  */
-const Placement = z.object({ phase: z.int().min(0).max(10_000).optional(), needs: z.int().min(0).optional() })
-export type Placement = { phase: number; needs?: number }
+const Placement = z.object({
+  phase: z.int().min(0).max(10_000).optional(),
+  needs: z.int().min(0).optional(),
+  mayFail: z.boolean().optional(),
+})
+/** `mayFail`: its failure fails the parent but does not count toward the plan's maxFailures. */
+export type Placement = { phase: number; needs?: number; mayFail?: boolean }
 
 const FINAL = new Set(['succeeded', 'failed', 'interrupted'])
 
@@ -14,7 +19,8 @@ export function placementOf(item: unknown): Placement {
   const parsed = Placement.safeParse(item)
   const phase = parsed.success ? (parsed.data.phase ?? 0) : 0
   const needs = parsed.success ? parsed.data.needs : undefined
-  return needs === undefined ? { phase } : { phase, needs }
+  const mayFail = parsed.success && parsed.data.mayFail === true
+  return { phase, ...(needs === undefined ? {} : { needs }), ...(mayFail ? { mayFail } : {}) }
 }
 
 /** The plan's indices in the order they start: by phase, then by place in the plan. */

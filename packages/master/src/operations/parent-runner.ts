@@ -110,12 +110,15 @@ export function createParentRunner(deps: {
     if (!plan.success)
       return void deps.settle(parentId, { status: 'failed', error: { code: 'INTERNAL', message: 'invalid plan' } })
     const { children: items, concurrency, maxFailures } = plan.data
-    const status = new Map(parent.children.map((c) => [c.childIndex, c.status]))
     const places = items.map(placementOf)
+    const status = new Map(parent.children.map((c) => [c.childIndex, c.status]))
     const blocked = new Set<number>()
     let running = parent.children.filter((c) => !FINAL.has(c.status)).length
-    let failed = parent.children.filter((c) => c.status !== 'succeeded' && FINAL.has(c.status)).length
-    const stopped = () => parent.cancelledAt !== null || failed >= maxFailures
+    const failedRows = parent.children.filter((c) => c.status !== 'succeeded' && FINAL.has(c.status))
+    let failed = failedRows.length
+    // A child planned with mayFail (a migrate: migrate_all never stops) fails the parent but not the others.
+    let counted = failedRows.filter((c) => c.childIndex === null || !places[c.childIndex]?.mayFail).length
+    const stopped = () => parent.cancelledAt !== null || counted >= maxFailures
     for (const i of startOrder(places)) {
       if (running >= concurrency || stopped()) break
       if (status.has(i)) continue
@@ -142,6 +145,7 @@ export function createParentRunner(deps: {
         await recordUnstarted(parent, spec.childKind, i, err instanceof Error ? err.message : String(err))
         status.set(i, 'failed')
         failed++
+        if (!places[i]!.mayFail) counted++
       }
     }
     // Nothing runs: whatever has not started could not (stopped, or blocked by a child that did not succeed).
