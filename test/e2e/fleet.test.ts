@@ -295,5 +295,5 @@ describe('fleet operations on a server (real Docker, nginx, MariaDB)', () => {
     }
     const full = (await c.api('GET', `/operations/${parentId}`)).json.data.attributes
     expect(full.progress).toMatchObject({ total: 2, succeeded: 2, failed: 0, notStarted: 0 })
-  })
+  }, 300_000)
 })
