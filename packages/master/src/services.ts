@@ -26,6 +26,8 @@ import { createExpiryEnforcer } from './clients/expiry-enforcer.ts'
 import { readBuildConfig, type BuildConfig } from './images/build-config.ts'
 import { createImageBuilds } from './images/image-builds.ts'
 import { createImageCatalog } from './images/image-catalog.ts'
+import { DEFAULT_FLEET_LIMITS, type FleetLimits } from './fleet/fleet-plan.ts'
+import { createFleetService } from './fleet/fleet-service.ts'
 
 export interface ServicesDeps {
   prisma: PrismaClient
@@ -51,6 +53,8 @@ export interface ServicesDeps {
   mail?: MailConfig
   /** Image builds (ALFA_APP_GIT_URL, branches, image repository, ALFA_KEEP_IMAGES); defaults: not configured. */
   builds?: BuildConfig
+  /** Fleet operations: children at once and failures before no new child starts (ALFA_FLEET_*). */
+  fleet?: Partial<FleetLimits>
 }
 
 /** The composition root of the master's services: each built once from explicit dependencies, no module singletons. */
@@ -119,8 +123,11 @@ export function createServices(deps: ServicesDeps) {
     profiles,
     defaultImage: createDefaultImage({ prisma, sql: deps.sql, hub }),
   })
+  const calendar = { timeZone: deps.timeZone ?? 'Europe/Moscow' }
   late.context = {
     prisma,
+    profiles,
+    calendar,
     sql: deps.sql,
     clock,
     logger,
@@ -129,7 +136,6 @@ export function createServices(deps: ServicesDeps) {
     refreshClient: (clientId) =>
       void clientMonitor.refresh(clientId).catch((err: unknown) => logger.warn({ err, clientId }, 'refresh failed')),
   }
-  const calendar = { timeZone: deps.timeZone ?? 'Europe/Moscow' }
   const clientActions = createClientActions({ prisma, hub, begin, profiles, clock, calendar })
   const expiryEnforcer = createExpiryEnforcer({
     prisma,
@@ -138,6 +144,15 @@ export function createServices(deps: ServicesDeps) {
     actions: clientActions,
     calendar,
     ...(deps.expiryIntervalMs ? { intervalMs: deps.expiryIntervalMs } : {}),
+  })
+  const fleet = createFleetService({
+    prisma,
+    hub,
+    runner: parents,
+    profiles,
+    clock,
+    calendar,
+    limits: { ...DEFAULT_FLEET_LIMITS, ...deps.fleet },
   })
   return {
     prisma,
@@ -161,6 +176,7 @@ export function createServices(deps: ServicesDeps) {
     clientActions,
     expiryEnforcer,
     mail,
+    fleet,
 
     /** Background work that must run while the master serves: metric flushes, reconciliation of old operations. */
     async start() {

@@ -1,17 +1,22 @@
-import { ServerInventoryResult, type ServerInventoryResult as Inventory } from '@alfa/protocol'
+import type { ServerInventoryResult as Inventory } from '@alfa/protocol'
 import type { AgentHub } from '../agent-hub/agent-hub.ts'
 import type { ProfileResolver } from '../clients/app-profiles.ts'
 import { isExpired, type ExpiryCalendar } from '../clients/expiry-calendar.ts'
 import type { Clock } from '../clock.ts'
 import { Conflict, NotFound } from '../errors.ts'
 import type { PrismaClient } from '../generated/prisma/client.ts'
-import type { OperationService } from '../operations/operation-service.ts'
-import { childCommand, CHILD_OPERATION } from './child-commands.ts'
-import { awaitClientOperation, runClientOperation } from './child-operations.ts'
 import { deployDiff, isClean, type DeployDiff } from './deploy-diff.ts'
-import type { StartChild } from './fleet-loop.ts'
-import { planDeploy, planMigrateAll, planSwitchAll, wavesOf, type FleetLimits, type FleetPlan } from './fleet-plan.ts'
-import type { ParentRunner } from './parent-runner.ts'
+import { runnerPlan } from './fleet-kinds.ts'
+import {
+  planDeploy,
+  planMigrateAll,
+  planSwitchAll,
+  wavesOf,
+  type FleetKind,
+  type FleetLimits,
+  type FleetPlan,
+} from './fleet-plan.ts'
+import type { ParentRunner } from '../operations/parent-runner.ts'
 
 /** A server's inventory is quick to read (a list, a few inspects, one query per database). */
 const INVENTORY_DEADLINE_MS = 60_000
@@ -19,7 +24,6 @@ const INVENTORY_DEADLINE_MS = 60_000
 export interface FleetServiceDeps {
   prisma: PrismaClient
   hub: AgentHub
-  operations: OperationService
   runner: ParentRunner
   profiles: ProfileResolver
   clock: Clock
@@ -55,44 +59,22 @@ export function createFleetService(deps: FleetServiceDeps) {
     return { server, clients }
   }
 
-  /** Runs each child as the single-client operation of its action, re-attaching to one a resumed run started. */
-  function children(loaded: Awaited<ReturnType<typeof load>>, requestedBy: string, image?: string): StartChild {
-    const byId = new Map(loaded.clients.map((c) => [c.id, c]))
-    const commandDeps = { profiles: deps.profiles, calendar: deps.calendar, now: () => deps.clock.now() }
-    return async (action, child, opts) => {
-      if (opts.known) return awaitClientOperation(deps, opts.known)
-      // Read again: the record may have changed since the plan was made (a switch before it updates the image).
-      const client = (await prisma.client.findUnique({ where: { id: child.clientId } })) ?? byId.get(child.clientId)
-      if (!client || client.status !== 'active')
-        return { status: 'failed', error: { code: 'client_not_active', message: `${child.slug} is no longer active` } }
-      const kind = CHILD_OPERATION[action]
-      return runClientOperation(
-        deps,
-        {
-          clientId: client.id,
-          serverId: loaded.server.id,
-          type: kind.type,
-          command: childCommand(commandDeps, action, client, loaded.server, image),
-          deadlineMs: kind.deadlineMs,
-          steps: kind.steps,
-          requestedBy,
-        },
-        opts.started,
-      )
-    }
+  /** Starts the parent on the operations core's runner (409 while an exclusive one runs on the server). */
+  async function start(kind: FleetKind, plan: FleetPlan, requestedBy: string) {
+    if (plan.phases.every((p) => p.children.length === 0))
+      throw new Conflict(`no client of the server needs ${kind}`, 'nothing_to_do', {
+        skipped: plan.phases.flatMap((p) => p.skipped.map((s) => `${s.slug}: ${s.reason}`)),
+      })
+    const operation = await deps.runner.start({ kind, serverId: plan.serverId, requestedBy, plan: runnerPlan(plan) })
+    return { operation }
   }
-
   async function inventory(serverId: string, slugs: string[], dbEngine: 'mariadb' | 'postgresql'): Promise<Inventory> {
-    const outcome = await hub.request(
-      serverId,
-      { type: 'server.inventory', payload: { dbEngine, slugs } },
-      INVENTORY_DEADLINE_MS,
-    )
+    const outcome = await hub.request(serverId, 'server.inventory', { dbEngine, slugs }, INVENTORY_DEADLINE_MS)
     if (!outcome.ok)
       throw new Conflict(`the agent could not list what the server has: ${outcome.error.message}`, 'inventory_failed', {
         agentError: outcome.error.code,
       })
-    return ServerInventoryResult.parse(outcome.data)
+    return outcome.data
   }
 
   return {
@@ -102,7 +84,7 @@ export function createFleetService(deps: FleetServiceDeps) {
       const plan = planSwitchAll(serverId, loaded.clients, image, deps.limits)
       if (opts.dryRun) return { dryRun: dryRun(plan) }
       hub.assertOnline(serverId, 'client.switch')
-      return deps.runner.start({ plan, requestedBy, startChild: children(loaded, requestedBy, image) })
+      return start('server.switch_all', plan, requestedBy)
     },
 
     /** Migrate every active client, continuing past failures. */
@@ -110,7 +92,7 @@ export function createFleetService(deps: FleetServiceDeps) {
       const loaded = await load(serverId)
       const plan = planMigrateAll(serverId, loaded.clients, deps.limits)
       hub.assertOnline(serverId, 'client.app')
-      return deps.runner.start({ plan, requestedBy, startChild: children(loaded, requestedBy) })
+      return start('server.deploy', plan, requestedBy)
     },
 
     /**
@@ -132,7 +114,7 @@ export function createFleetService(deps: FleetServiceDeps) {
         return { dryRun: dryRun(plan, deployDiff(records, found)) }
       }
       hub.assertOnline(serverId, 'client.deploy')
-      return deps.runner.start({ plan, requestedBy, startChild: children(loaded, requestedBy) })
+      return start('server.deploy', plan, requestedBy)
     },
   }
 }

@@ -7,7 +7,8 @@ import {
   type CommandType,
 } from '@alfa/protocol'
 import type { z } from 'zod'
-import type { Operation } from '../generated/prisma/client.ts'
+import type { Operation, Prisma } from '../generated/prisma/client.ts'
+import type { LogLine } from './operation-log-writer.ts'
 import { openCommand } from '../agent-hub/command-secrets.ts'
 import type { OperationError } from './operation-service.ts'
 import type { KindContext } from './kind-context.ts'
@@ -51,6 +52,20 @@ export interface ParentKindDef<Item> extends CommonSpec {
   item: z.ZodType<Item>
   /** Starts child `index` of the plan (through ctx.begin, with parentId and childIndex). */
   startChild: (ctx: KindContext, parent: Operation, item: Item, index: number) => Promise<void>
+  /**
+   * The parent's progress from its plan and its children's rows, stored as its result and steps after every step of
+   * the runner (`ended` once it ends), with log lines for what changed since the stored result.
+   */
+  progress?: (parent: Operation, children: ChildRow[], ended: boolean) => ParentProgress
+}
+
+/** What a parent's progress reads of each child. */
+export type ChildRow = Pick<Operation, 'id' | 'childIndex' | 'status' | 'error'>
+
+export interface ParentProgress {
+  result: Prisma.InputJsonValue
+  steps?: Prisma.InputJsonValue
+  lines?: LogLine[]
 }
 
 export interface ParentKindSpec<Item> extends ParentKindDef<Item> {

@@ -2,6 +2,7 @@ import { imageTag, TestSleepPayload } from '@alfa/protocol'
 import { z } from 'zod'
 import type { Prisma } from '../generated/prisma/client.ts'
 import { IMAGE_KINDS } from '../images/image-kinds.ts'
+import { FLEET_KINDS } from '../fleet/fleet-kinds.ts'
 import { recordImages } from '../servers/server-actions.ts'
 import type { KindContext } from './kind-context.ts'
 import { commandKind, lockKeyOf, parentKind } from './kind-spec.ts'
@@ -105,6 +106,12 @@ export const OPERATION_KINDS = {
     onSuccess: (ctx, op, _payload, result) =>
       setClient(ctx, op.clientId, { image: result.image, version: result.version ?? imageTag(result.image) }),
   }),
+  // A fleet deploy's child: the client's configuration recreated from the record (which it does not change).
+  'client.deploy': commandKind({
+    ...client,
+    command: 'client.deploy',
+    steps: ['database', 'container', 'nginx', 'flags', 'settings', 'restart', 'health'],
+  }),
   // Images the agent reports are recorded, so the client forms can offer them without asking the agent each time.
   'server.images': commandKind({
     target: 'server',
@@ -135,6 +142,7 @@ export const OPERATION_KINDS = {
       })
     },
   }),
+  ...FLEET_KINDS,
 } as const
 
 export type OperationKinds = typeof OPERATION_KINDS

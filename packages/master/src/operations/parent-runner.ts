@@ -4,9 +4,17 @@ import type { Settled } from '../agent-hub/command-tracker.ts'
 import type { Clock } from '../clock.ts'
 import { isUniqueViolation } from '../db/prisma-errors.ts'
 import { AgentOffline, Conflict, NotFound } from '../errors.ts'
-import type { Operation, PrismaClient } from '../generated/prisma/client.ts'
+import type { Operation, Prisma, PrismaClient } from '../generated/prisma/client.ts'
+import { lockKeyOf } from './kind-spec.ts'
+import { placementOf, readiness, startOrder } from './parent-order.ts'
 import type { KindContext } from './kind-context.ts'
-import { isOperationKind, OPERATION_KINDS, PARENT_KIND_NAMES, type ParentKind } from './operation-kinds.ts'
+import {
+  EXCLUSIVE_KINDS,
+  isOperationKind,
+  OPERATION_KINDS,
+  PARENT_KIND_NAMES,
+  type ParentKind,
+} from './operation-kinds.ts'
 import type { OperationService } from './operation-service.ts'
 
 /** A parent's stored plan: what it runs, how many at once, and after how many failures it starts no more. */
@@ -14,10 +22,14 @@ export const ParentPlan = z.object({
   concurrency: z.int().min(1).max(1000),
   maxFailures: z.int().min(1),
   children: z.array(z.unknown()).min(1).max(10_000),
+  /** What the kind keeps beside its children (a fleet plan's skipped clients), read back by its own schema. */
+  about: z.json().optional(),
 })
 export type ParentPlan = z.infer<typeof ParentPlan>
 
 const FINAL = new Set(['succeeded', 'failed', 'interrupted'])
+const CHILD_FIELDS = { id: true, childIndex: true, status: true, error: true } as const
+type ParentSpec = Extract<(typeof OPERATION_KINDS)[keyof typeof OPERATION_KINDS], { parent: true }>
 
 /**
  * Runs parent operations: children start through `begin` (so each is an ordinary operation with its own lock,
@@ -89,7 +101,7 @@ export function createParentRunner(deps: {
   async function step(parentId: string) {
     const parent = await prisma.operation.findUnique({
       where: { id: parentId },
-      include: { children: { select: { childIndex: true, status: true } } },
+      include: { children: { select: CHILD_FIELDS } },
     })
     if (!parent || FINAL.has(parent.status) || !isOperationKind(parent.kind)) return
     const spec = OPERATION_KINDS[parent.kind]
@@ -98,18 +110,26 @@ export function createParentRunner(deps: {
     if (!plan.success)
       return void deps.settle(parentId, { status: 'failed', error: { code: 'INTERNAL', message: 'invalid plan' } })
     const { children: items, concurrency, maxFailures } = plan.data
-    const started = new Set(parent.children.map((c) => c.childIndex))
+    const places = items.map(placementOf)
+    const status = new Map(parent.children.map((c) => [c.childIndex, c.status]))
+    const blocked = new Set<number>()
     let running = parent.children.filter((c) => !FINAL.has(c.status)).length
-    let startedCount = parent.children.length
-    let failed = parent.children.filter((c) => c.status !== 'succeeded' && FINAL.has(c.status)).length
-    const stopped = () => parent.cancelledAt !== null || failed >= maxFailures
-    for (let i = 0; i < items.length && running < concurrency && !stopped(); i++) {
-      if (started.has(i)) continue
+    const failedRows = parent.children.filter((c) => c.status !== 'succeeded' && FINAL.has(c.status))
+    let failed = failedRows.length
+    // A child planned with mayFail (a migrate: migrate_all never stops) fails the parent but not the others.
+    let counted = failedRows.filter((c) => c.childIndex === null || !places[c.childIndex]?.mayFail).length
+    const stopped = () => parent.cancelledAt !== null || counted >= maxFailures
+    for (const i of startOrder(places)) {
+      if (running >= concurrency || stopped()) break
+      if (status.has(i)) continue
+      const ready = readiness(i, places, (j) => status.get(j), blocked)
+      if (ready === 'blocked') blocked.add(i)
+      if (ready !== 'ready') continue
       try {
         await spec.start(deps.context(), parent, items[i], i)
         offlineSince.delete(`${parentId}:${i}`)
+        status.set(i, 'running')
         running++
-        startedCount++
       } catch (err) {
         if (isUniqueViolation(err)) continue // another replica started it meanwhile
         const key = `${parentId}:${i}`
@@ -118,34 +138,53 @@ export function createParentRunner(deps: {
           // Its agent may be reconnecting (after a master restart all are): try again soon, in plan order.
           offlineSince.set(key, since)
           retryLater(parentId)
-          return
+          return void (await report(parent, spec, false))
         }
         offlineSince.delete(key)
         if (!(err instanceof AgentOffline) && !(err instanceof Conflict)) log.error({ err, parentId, i }, 'child')
         await recordUnstarted(parent, spec.childKind, i, err instanceof Error ? err.message : String(err))
+        status.set(i, 'failed')
         failed++
-        startedCount++
+        if (!places[i]!.mayFail) counted++
       }
     }
-    const unstarted = items.length - startedCount
-    if (running > 0 || (unstarted > 0 && !stopped())) return
-    await finish(parent, { total: items.length, failed, unstarted })
+    // Nothing runs: whatever has not started could not (stopped, or blocked by a child that did not succeed).
+    const ended = running === 0
+    const result = await report(parent, spec, ended)
+    if (ended) await finish(parent, { total: items.length, failed, unstarted: items.length - status.size }, result)
   }
 
-  async function finish(parent: Operation, n: { total: number; failed: number; unstarted: number }) {
+  /** Stores the kind's own account of the parent's progress (its result and steps) and logs what changed. */
+  async function report(parent: Operation, spec: ParentSpec, ended: boolean): Promise<Prisma.InputJsonValue | null> {
+    if (!spec.progress) return null
+    const children = await prisma.operation.findMany({ where: { parentId: parent.id }, select: CHILD_FIELDS })
+    const progress = spec.progress(parent, children, ended)
+    await prisma.operation.update({
+      where: { id: parent.id },
+      data: { result: progress.result, ...(progress.steps ? { steps: progress.steps } : {}) },
+    })
+    if (progress.lines?.length) await operations.log(parent.id, progress.lines)
+    return progress.result
+  }
+
+  async function finish(
+    parent: Operation,
+    n: { total: number; failed: number; unstarted: number },
+    progress: Prisma.InputJsonValue | null,
+  ) {
     const succeeded = n.total - n.failed - n.unstarted
-    const counts = { total: n.total, succeeded, failed: n.failed, notStarted: n.unstarted }
+    const result = progress ?? { total: n.total, succeeded, failed: n.failed, notStarted: n.unstarted }
     const notes: string[] = []
     if (n.failed) notes.push(`${n.failed} of ${n.total} children failed`)
     if (parent.cancelledAt) notes.push(`cancelled: ${n.unstarted} not started`)
-    else if (n.unstarted) notes.push(`${n.unstarted} not started after too many failures`)
+    else if (n.unstarted) notes.push(`${n.unstarted} not started after a failure`)
     const message = notes.join('; ')
     await operations.log(parent.id, message || `all ${n.total} children succeeded`)
     if (n.failed > 0)
-      await deps.settle(parent.id, { status: 'failed', result: counts, error: { code: 'CHILDREN_FAILED', message } })
+      await deps.settle(parent.id, { status: 'failed', result, error: { code: 'CHILDREN_FAILED', message } })
     else if (parent.cancelledAt)
-      await deps.settle(parent.id, { status: 'interrupted', result: counts, error: { code: 'CANCELLED', message } })
-    else await deps.settle(parent.id, { status: 'succeeded', result: counts })
+      await deps.settle(parent.id, { status: 'interrupted', result, error: { code: 'CANCELLED', message } })
+    else await deps.settle(parent.id, { status: 'succeeded', result })
   }
 
   async function advanceRunning() {
@@ -164,15 +203,31 @@ export function createParentRunner(deps: {
       requestedBy: string
       plan: ParentPlan
     }): Promise<Operation> {
-      const parent = await prisma.operation.create({
-        data: {
-          kind: input.kind,
-          status: 'running',
-          serverId: input.serverId ?? null,
-          requestedBy: input.requestedBy,
-          plan: { ...input.plan, children: input.plan.children.map((c) => c ?? null) },
-          startedAt: deps.clock.now(),
-        },
+      const { serverId } = input
+      const parent = await prisma.$transaction(async (tx) => {
+        if (OPERATION_KINDS[input.kind].exclusive && serverId) {
+          // One exclusive operation per server (a fleet parent, a reboot), across requests and replicas.
+          await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${lockKeyOf.server(serverId)}))`
+          const running = await tx.operation.findFirst({
+            where: { serverId, kind: { in: EXCLUSIVE_KINDS.server }, status: { in: ['queued', 'running'] } },
+            select: { id: true, kind: true },
+          })
+          if (running)
+            throw new Conflict(`server has a running operation (${running.kind})`, 'operation_running', {
+              operationId: running.id,
+              kind: running.kind,
+            })
+        }
+        return tx.operation.create({
+          data: {
+            kind: input.kind,
+            status: 'running',
+            serverId: serverId ?? null,
+            requestedBy: input.requestedBy,
+            plan: { ...input.plan, children: input.plan.children.map((c) => c ?? null) },
+            startedAt: deps.clock.now(),
+          },
+        })
       })
       await advance(parent.id)
       return parent
