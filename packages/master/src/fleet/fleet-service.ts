@@ -92,7 +92,7 @@ export function createFleetService(deps: FleetServiceDeps) {
       const loaded = await load(serverId)
       const plan = planMigrateAll(serverId, loaded.clients, deps.limits)
       hub.assertOnline(serverId, 'client.app')
-      return start('server.deploy', plan, requestedBy)
+      return start('server.migrate_all', plan, requestedBy)
     },
 
     /**
