@@ -112,6 +112,7 @@ export async function confirmSite(
   const answer = await probeUntil(c.target, site.domain, urlPath, {
     withinMs: c.withinMs,
     accept: (a) => meets(a, site.slug, expected),
+    stable: 3,
     ...(c.signal ? { signal: c.signal } : {}),
   })
   if (meets(answer, site.slug, expected)) return answer

@@ -81,19 +81,30 @@ function getOnce(
 
 /**
  * GETs until `accept` holds for an answer or `withinMs` passes (nginx reloads asynchronously: an old worker may
- * answer from the previous configuration for a moment), and returns the last answer.
+ * answer from the previous configuration for a moment), and returns the last answer. With `stable`, an accepted
+ * answer counts only once that many more fresh connections in a row agree: after a reload an old worker may still
+ * take the next connection, so one good answer is not yet the effect a visitor sees.
  */
 export async function probeUntil(
   target: { host: string; port: number },
   domain: string,
   urlPath: string,
-  o: { withinMs: number; accept: (answer: SiteAnswer) => boolean; signal?: AbortSignal },
+  o: { withinMs: number; accept: (answer: SiteAnswer) => boolean; signal?: AbortSignal; stable?: number },
 ): Promise<SiteAnswer> {
   const deadline = Date.now() + o.withinMs
-  for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
-    const answer = await getOnce(target, domain, urlPath, Math.max(1000, Math.min(10_000, deadline - Date.now())))
+  const wait = (ms: number) => sleep(ms, undefined, o.signal ? { signal: o.signal } : {}).catch(() => undefined)
+  const get = () => getOnce(target, domain, urlPath, Math.max(1000, Math.min(10_000, deadline - Date.now())))
+  // Short steps first (a restarted app or a reload is usually there within a second), then at most 250 ms apart:
+  // the probe's own cadence must not add seconds to what it waits for.
+  for (let delay = 50; ; delay = Math.min(delay * 2, 250)) {
+    let answer = await get()
+    for (let agreed = 0; o.accept(answer) && agreed < (o.stable ?? 0); agreed++) {
+      await wait(50)
+      const next = await get()
+      if (!o.accept(next)) answer = next
+    }
     if (o.accept(answer) || Date.now() + delay > deadline || o.signal?.aborted) return answer
-    await sleep(delay, undefined, o.signal ? { signal: o.signal } : {}).catch(() => undefined)
+    await wait(delay)
   }
 }
 
