@@ -8,6 +8,7 @@ import { Writable } from 'node:stream'
 import Docker from 'dockerode'
 import {
   createAgentLogger,
+  createImageGate,
   createDispatcher,
   createJournal,
   createOutbox,
@@ -107,7 +108,8 @@ export async function startAgentClientEnv(overrides: Record<string, string> = {}
     },
   })
   const logger = createAgentLogger({ level: 'trace', destination })
-  const deps: HandlerDeps = { docker, exec, config, serverId, now: Date.now }
+  const imageGate = createImageGate()
+  const deps: HandlerDeps = { docker, exec, config, serverId, now: Date.now, imageGate }
   const journal = createJournal({ dir: path.join(dir, 'journal'), logger })
   await journal.open()
   const frames: AgentFrame[] = []

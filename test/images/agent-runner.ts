@@ -6,6 +6,7 @@ import path from 'node:path'
 import Docker from 'dockerode'
 import {
   createAgentLogger,
+  createImageGate,
   createDispatcher,
   createJournal,
   createOutbox,
@@ -47,10 +48,11 @@ export async function startAgentRunner() {
     return true
   }
   const serverId = randomUUID()
+  const imageGate = createImageGate()
   const dispatcher = createDispatcher({
     journal,
     registry: createRegistry({ testCommands: false }),
-    deps: { docker, exec, config, serverId, now: Date.now },
+    deps: { docker, exec, config, serverId, now: Date.now, imageGate },
     send,
     outbox: createOutbox({ dir: path.join(dir, 'journal'), send, logger }),
     logger,
@@ -59,6 +61,8 @@ export async function startAgentRunner() {
     docker,
     config,
     serverId,
+    /** The gate the agent's handlers share: containers made through it are ordered against prune's removals. */
+    imageGate,
     /** Sends one command and waits for its result. */
     async run<T extends CommandType>(type: T, payload: CommandPayload<T>, deadlineMs = 300_000): Promise<AgentRun> {
       const id = randomUUID()

@@ -1,5 +1,5 @@
 // image.prune on the agent with real Docker: images in use (running, stopped, a switch's -next) and the newest of
-// each channel stay; a dry run removes nothing; a container created while prune runs keeps its image.
+// each channel stay; a dry run removes nothing; a container the agent creates while prune runs keeps its image.
 import { randomBytes } from 'node:crypto'
 import type Docker from 'dockerode'
 import type { ImagePruneResult } from '@alfa/protocol'
@@ -85,14 +85,28 @@ describe('image.prune', () => {
     expect(await refsIn()).toEqual(before.filter((ref) => ref !== dev[2]))
   })
 
-  it('does keep the image of a container created while prune runs', async () => {
+  it('does keep the image of a container the agent creates while prune runs', async () => {
     await removeContainersByLabel(marker, agent.docker)
     const refs = [] as string[]
-    for (const n of [10, 11, 12, 13, 14, 15]) refs.push(await makeImage(agent.docker, n, 'dev'))
+    for (let n = 10; n < 22; n++) refs.push(await makeImage(agent.docker, n, 'dev'))
+    const old = refs.slice(0, -1)
     const pruning = agent.run('image.prune', { imageRepo, keepPerChannel: 1, inUse: [], dryRun: false })
-    // Clients made concurrently from every old image: each either starts before its image goes (and keeps it) or
-    // finds it gone and fails cleanly; never a container whose image was removed under it.
-    const created = await Promise.allSettled(refs.slice(0, 5).map((ref, i) => container(ref, `alfa-race-${i}`, true)))
+    // Creates from every old image, spread over the prune (one every 15 ms), each through the agent's image gate as
+    // its container driver does: each is either made before its image is checked (and keeps it) or finds it gone
+    // and fails cleanly; never a container whose image was removed under it (Docker alone allows that: CI saw it).
+    const created = await Promise.allSettled(
+      old.map(async (image, i) => {
+        await new Promise((resolve) => setTimeout(resolve, i * 15))
+        return agent.imageGate.creating(() =>
+          agent.docker.createContainer({
+            Image: image,
+            name: `alfa-race-${i}-${run}`,
+            Cmd: ['sleep', '300'],
+            Labels: { 'alfa.test.prune': run },
+          }),
+        )
+      }),
+    )
     const result = pruned(await pruning)
     const live = await agent.docker.listContainers({ all: true, filters: { label: [marker] } })
     for (const c of live) {
@@ -100,6 +114,6 @@ describe('image.prune', () => {
       expect(result.removed.map((r) => r.ref)).not.toContain(c.Image)
     }
     expect(live.length).toBe(created.filter((c) => c.status === 'fulfilled').length)
-    console.info(`race: ${live.length} of 5 containers created, ${result.removed.length} images removed`)
+    console.info(`race: ${live.length} of ${old.length} containers created, ${result.removed.length} images removed`)
   })
 })

@@ -13,6 +13,7 @@ import { createOutbox } from './outbox.ts'
 import { createRegistry } from './registry.ts'
 import { statePaths, type AgentIdentity } from './state.ts'
 import { AGENT_VERSION } from './version.ts'
+import { createImageGate } from './drivers/image-gate.ts'
 
 /** Everything the agent needs, passed in: the CLI builds the Docker client, tests may pass their own. */
 export interface AgentDeps {
@@ -42,7 +43,14 @@ export function createAgent(deps: AgentDeps) {
     logger,
   })
   const registry = createRegistry({ testCommands: config.testCommands })
-  const handlerDeps: HandlerDeps = { docker: deps.docker, exec: deps.exec, config, serverId: identity.serverId, now }
+  const handlerDeps: HandlerDeps = {
+    docker: deps.docker,
+    exec: deps.exec,
+    config,
+    serverId: identity.serverId,
+    now,
+    imageGate: createImageGate(),
+  }
   const sampler = createSampler({
     docker: deps.docker,
     serverId: identity.serverId,

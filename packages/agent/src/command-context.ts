@@ -4,6 +4,7 @@ import { wireError, type WireError } from '@alfa/protocol'
 import type { Logger } from 'pino'
 import type { AgentConfig } from './config.ts'
 import type { Exec } from './exec.ts'
+import type { ImageGate } from './drivers/image-gate.ts'
 
 /** What handlers may use, passed in by createAgent: nothing reaches for a global client. */
 export interface HandlerDeps {
@@ -13,6 +14,8 @@ export interface HandlerDeps {
   /** The server this agent speaks for (labels `alfa.server=<id>` mark its containers). */
   serverId: string
   now: () => number
+  /** Container creation vs image removal on this engine (see drivers/image-gate.ts). */
+  imageGate: ImageGate
 }
 
 /** Options of one log line a handler narrates or relays. */

@@ -10,6 +10,7 @@ import { createJournal } from './journal.ts'
 import { createOutbox } from './outbox.ts'
 import { registryFrom } from './registry.ts'
 import { newId, silentLogger, useTempDir, waitFor } from './test-helpers.ts'
+import { createImageGate } from './drivers/image-gate.ts'
 
 describe('dispatcher', () => {
   const tempDir = useTempDir('dispatcher')
@@ -35,6 +36,7 @@ describe('dispatcher', () => {
       config: loadAgentConfig({ ALFA_AGENT_STATE_DIR: tempDir() }),
       serverId: newId(),
       now: Date.now,
+      imageGate: createImageGate(),
     }
     const send = (frame: AgentFrame) => {
       // Every frame the agent would put on the wire must pass the master's own schema.
@@ -190,6 +192,7 @@ describe('dispatcher: deadlines, client locks and frames kept while disconnected
       config: loadAgentConfig({ ALFA_AGENT_STATE_DIR: tempDir() }),
       serverId: newId(),
       now: Date.now,
+      imageGate: createImageGate(),
     }
     const outbox = createOutbox({ dir: tempDir(), send, logger: silentLogger })
     await outbox.open()

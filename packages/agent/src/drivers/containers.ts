@@ -5,6 +5,7 @@ import { CommandError, dockerFailure } from '../command-context.ts'
 import { CLIENT_LABEL, SERVER_LABEL } from '../commands/container/labels.ts'
 import { createClientNetworks } from './client-network.ts'
 import { execInContainer, type ContainerExecOptions } from './container-exec.ts'
+import type { ImageGate } from './image-gate.ts'
 
 export const SLUG_LABEL = 'alfa.slug'
 /** Seconds Docker gives the app to stop before killing it. */
@@ -79,6 +80,8 @@ export function createContainers(o: {
   serverId: string
   bind: string
   hardening: ContainerHardening
+  /** Held while Docker creates a container, so a prune cannot remove its image in between. */
+  imageGate: ImageGate
 }) {
   const { docker } = o
   const networks = createClientNetworks({ docker, serverId: o.serverId, pool: o.hardening.networkPool })
@@ -162,27 +165,29 @@ export function createContainers(o: {
   ): Promise<Dockerode.Container> {
     const portKey = `${spec.containerPort}/tcp`
     const memory = spec.memoryMb * 1024 * 1024
-    return docker.createContainer({
-      name,
-      Image: spec.image,
-      Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
-      Labels: { [CLIENT_LABEL]: spec.clientId, [SERVER_LABEL]: o.serverId, [SLUG_LABEL]: spec.slug },
-      ExposedPorts: { [portKey]: {} },
-      HostConfig: {
-        PortBindings: { [portKey]: [{ HostIp: o.bind, HostPort: String(hostPort) }] },
-        RestartPolicy: { Name: 'unless-stopped' },
-        // Its own network: no other client's container shares a bridge with it.
-        NetworkMode: network,
-        SecurityOpt: ['no-new-privileges'],
-        CapDrop: ['ALL'],
-        ...(o.hardening.capabilities.length > 0 ? { CapAdd: [...o.hardening.capabilities] } : {}),
-        PidsLimit: o.hardening.pidsLimit,
-        Memory: memory,
-        // Swap counts in the limit: the memory limit is not doubled by swapping.
-        MemorySwap: memory,
-        NanoCpus: Math.round(spec.cpus * 1e9),
-      },
-    })
+    return o.imageGate.creating(() =>
+      docker.createContainer({
+        name,
+        Image: spec.image,
+        Env: Object.entries(spec.env).map(([key, value]) => `${key}=${value}`),
+        Labels: { [CLIENT_LABEL]: spec.clientId, [SERVER_LABEL]: o.serverId, [SLUG_LABEL]: spec.slug },
+        ExposedPorts: { [portKey]: {} },
+        HostConfig: {
+          PortBindings: { [portKey]: [{ HostIp: o.bind, HostPort: String(hostPort) }] },
+          RestartPolicy: { Name: 'unless-stopped' },
+          // Its own network: no other client's container shares a bridge with it.
+          NetworkMode: network,
+          SecurityOpt: ['no-new-privileges'],
+          CapDrop: ['ALL'],
+          ...(o.hardening.capabilities.length > 0 ? { CapAdd: [...o.hardening.capabilities] } : {}),
+          PidsLimit: o.hardening.pidsLimit,
+          Memory: memory,
+          // Swap counts in the limit: the memory limit is not doubled by swapping.
+          MemorySwap: memory,
+          NanoCpus: Math.round(spec.cpus * 1e9),
+        },
+      }),
+    )
   }
 
   /** Runs argv in the client's running container (no shell), stdin and streamed lines as the options say. */

@@ -36,6 +36,7 @@ export function clientDrivers(deps: HandlerDeps, signal: AbortSignal) {
         pidsLimit: config.containerPidsLimit,
         networkPool: config.containerNetworkPool,
       },
+      imageGate: deps.imageGate,
     }),
     probeTarget: target,
     /** Confirms through the local nginx, with the client's Host header, what visitors of `site` get now. */

@@ -48,7 +48,8 @@ async function remove(docker: Dockerode, image: Candidate): Promise<'removed' | 
 /**
  * image.prune: the images of `imageRepo` that no container uses and that are not among the newest
  * `keepPerChannel` of their channel are removed (on a dry run, only reported). Usage is checked again right before
- * each removal, and removal is never forced, so an image a client starts using while prune runs stays.
+ * each removal under the image gate (no container is being created meanwhile), and removal is never forced, so an
+ * image a client starts using while prune runs stays.
  */
 export const imagePrune: CommandHandler<'image.prune'> = async (ctx, deps) => {
   const { imageRepo, keepPerChannel, inUse, dryRun } = ctx.payload
@@ -101,7 +102,10 @@ export const imagePrune: CommandHandler<'image.prune'> = async (ctx, deps) => {
       }
       let outcome: 'removed' | 'in-use'
       try {
-        outcome = (await usedNow(docker, image)) ? 'in-use' : await remove(docker, image)
+        // Alone against container creation: between our check and Docker's removal no create can resolve it.
+        outcome = await deps.imageGate.removing(async () =>
+          (await usedNow(docker, image)) ? 'in-use' : await remove(docker, image),
+        )
       } catch (error) {
         throw dockerFailure(error, `removing ${ref}`)
       }
