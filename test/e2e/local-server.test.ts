@@ -170,5 +170,5 @@ describe('./scripts/start hosts clients at once', () => {
       timeoutMs: 60_000,
       what: 'the client deleted',
     })
-  })
+  }, 900_000) // two starts (240 s each at most), a create and five actions: the default 120 s cut it short at load 17
 })

@@ -80,5 +80,5 @@ describe('./scripts/start', () => {
     expect(names).toEqual(['local', 'survivor'])
     // The local agent kept its credential: no second enrollment on the second start.
     expect(await readFile(path.join(dir!, 'start-2.log'), 'utf8')).not.toMatch(/enrolling the local agent/)
-  })
+  }, 420_000) // its own waits allow 150 s per start; the default 120 s would cut them short on a loaded machine
 })
