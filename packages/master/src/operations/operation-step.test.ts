@@ -48,7 +48,7 @@ describe('operations.step: one statement per progress frame', () => {
       { name: 'b', status: 'failed', endedAt: at(5) },
       { name: 'extra', status: 'running', startedAt: at(4) },
     ])
-  })
+  }, 180_000)
 
   it('adds the first step to an empty list, and refuses an unknown operation', async () => {
     const id = '00000000-0000-4000-8000-000000000002'
@@ -56,5 +56,5 @@ describe('operations.step: one statement per progress frame', () => {
     await service.step(id, 'only', 'skipped')
     expect(await steps(id)).toEqual([{ name: 'only', status: 'skipped', endedAt: at(6) }])
     await expect(service.step('00000000-0000-4000-8000-000000000009', 'x', 'done')).rejects.toBeInstanceOf(NotFound)
-  })
+  }, 180_000)
 })
