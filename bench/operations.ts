@@ -116,9 +116,9 @@ async function main() {
   }
   await db.end()
   if (opt.trace) {
-    // One more of each, with the master's timeline of where its time went.
+    // One more of each, in the rounds' order (a toggle follows a reboot), with the master's timeline of its time.
     const log = (line: string) => process.stdout.write(`${line}\n`)
-    for (const verb of ['maintain_enable', 'maintain_disable', 'reboot', 'demo_enable', 'demo_disable'])
+    for (const verb of ['reboot', 'maintain_enable', 'maintain_disable', 'demo_enable', 'demo_disable'])
       await traceAction(rig, `/clients/${client.id}/${verb}`, log)
   }
 
@@ -136,6 +136,9 @@ async function main() {
       rawMs: Math.round(b),
       addedMs: Math.round(r - b),
       ratio: +(r / b).toFixed(3),
+      // Every round, so a median can be told from a drifting machine.
+      restRoundsMs: p.rest.map(Math.round),
+      rawRoundsMs: p.raw.map(Math.round),
     }
   })
   const out = (s: string) => process.stdout.write(`${s}\n`)
