@@ -2,7 +2,7 @@
 // through the REST API (POST, then the operation polled every 5 ms until it ends), against the same steps done raw
 // on the same machine by a script: `docker restart` + health probe through nginx, a flag file + the cloud_settings
 // row + a probe through nginx, `docker exec` of the seeder. Prints a table and one BENCH_JSON line.
-//   npx -y pnpm@12.4.2 run bench:operations [-- --rounds 5]
+//   npx -y pnpm@12.4.2 run bench:operations [-- --rounds 5] [--trace: one more of each, with its timeline]
 import http from 'node:http'
 import fs from 'node:fs/promises'
 import path from 'node:path'
@@ -13,12 +13,13 @@ import mysql from 'mysql2/promise'
 import { FIXTURE_PROFILE } from '../test/fixtures/app/profile.ts'
 import { cleanup, installExitHandlers } from './lib/cleanup.ts'
 import { startOperationsRig, type OperationsRig } from './lib/operations-rig.ts'
+import { traceAction } from './lib/operation-trace.ts'
 import { percentile } from './lib/stats.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const { values: opt } = parseArgs({
   args: process.argv.slice(2).filter((a) => a !== '--'),
-  options: { rounds: { type: 'string', default: '5' } },
+  options: { rounds: { type: 'string', default: '5' }, trace: { type: 'boolean', default: false } },
 })
 const ROUNDS = Math.max(1, Number(opt.rounds))
 
@@ -114,6 +115,12 @@ async function main() {
     await raw.demo(false)
   }
   await db.end()
+  if (opt.trace) {
+    // One more of each, in the rounds' order (a toggle follows a reboot), with the master's timeline of its time.
+    const log = (line: string) => process.stdout.write(`${line}\n`)
+    for (const verb of ['reboot', 'maintain_enable', 'maintain_disable', 'demo_enable', 'demo_disable'])
+      await traceAction(rig, `/clients/${client.id}/${verb}`, log)
+  }
 
   const rows = pairs.map((p) => {
     const median = (xs: number[]) =>
@@ -129,6 +136,9 @@ async function main() {
       rawMs: Math.round(b),
       addedMs: Math.round(r - b),
       ratio: +(r / b).toFixed(3),
+      // Every round, so a median can be told from a drifting machine.
+      restRoundsMs: p.rest.map(Math.round),
+      rawRoundsMs: p.raw.map(Math.round),
     }
   })
   const out = (s: string) => process.stdout.write(`${s}\n`)

@@ -4,6 +4,7 @@ import { execFile, spawn } from 'node:child_process'
 import { mkdirSync, openSync } from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
+import Docker from 'dockerode'
 import { basic } from '../../test/support/master-app.ts'
 import { freePort } from '../../test/support/ports.ts'
 import { createTestDatabase } from '../../test/support/postgres.ts'
@@ -13,6 +14,19 @@ import { onCleanup, trackChild } from './cleanup.ts'
 import { startMasterProcess } from './master-process.ts'
 
 const run = promisify(execFile)
+
+/** Removes the bench client's container and network, if any (by name: they are named after the slug). */
+async function removeLeftovers(slug: string): Promise<void> {
+  const docker = new Docker()
+  await docker
+    .getContainer(`alfa-${slug}`)
+    .remove({ force: true })
+    .catch(() => undefined) // absent: nothing to remove
+  await docker
+    .getNetwork(`alfa-${slug}`)
+    .remove()
+    .catch(() => undefined) // absent: nothing to remove
+}
 const ADMIN = { user: 'admin', password: 'Bench-Operations-Pass-7' }
 const FINAL = new Set(['succeeded', 'failed', 'interrupted'])
 
@@ -107,6 +121,7 @@ export async function startOperationsRig(root: string): Promise<OperationsRig> {
   }
 
   const slug = 'bench-ops'
+  await removeLeftovers(slug) // an earlier run that was killed before its cleanup
   const res = await api('POST', '/clients', {
     data: {
       type: 'clients',
@@ -124,7 +139,9 @@ export async function startOperationsRig(root: string): Promise<OperationsRig> {
   if (res.status !== 202) throw new Error(`create client: ${res.status} ${JSON.stringify(res.json)}`)
   const op = await waitOperation(res.json.data.meta.operation.id, 100)
   if (op.attributes.status !== 'succeeded') throw new Error(`create failed: ${JSON.stringify(op.attributes.error)}`)
-  onCleanup(async () => void (await api('DELETE', `/clients/${res.json.data.id}`)))
+  // The client's container and network go with the bench even when the master is already stopped (children stop
+  // first on exit, so a DELETE through the API cannot be relied on).
+  onCleanup(() => removeLeftovers(slug))
 
   return {
     services,

@@ -49,7 +49,7 @@ describe.each(backends())('raw statements on $name', (backend) => {
       sql: db.sql,
       clock: systemClock,
       logger,
-      logs: createOperationLogWriter({ prisma: db.prisma, logger }),
+      logs: createOperationLogWriter({ prisma: db.prisma, sql: db.sql, logger }),
     })
     serverId = (
       await db.prisma.server.create({ data: { name: 'raw-1', host: '10.0.0.1', baseDomain: 'raw.example.com' } })

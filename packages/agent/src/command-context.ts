@@ -40,7 +40,8 @@ export interface CommandContext<T extends CommandType> {
   logger: Logger
   /**
    * Journals (fsync) facts a restart needs to finish or undo this command: the step it is at and what it made
-   * (merged into what was journaled before). Resolves once on disk. Never pass a secret.
+   * (merged into what was journaled before). Resolves once on disk. Never pass a secret. Only types with a recovery
+   * (recoversFromCheckpoints) write it; for the others it is only the fault tests' pause point.
    */
   checkpoint(facts: Record<string, unknown>): Promise<void>
 }

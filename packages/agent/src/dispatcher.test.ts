@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type Dockerode from 'dockerode'
-import { agentFrameSchema, commandFrame, type AgentFrame } from '@alfa/protocol'
+import { agentFrameSchema, commandFrame, LARAVEL_PROFILE, type AgentFrame } from '@alfa/protocol'
 import { beforeEach, describe, expect, it } from 'vitest'
 import type { CommandHandler, HandlerDeps } from './command-context.ts'
 import { loadAgentConfig } from './config.ts'
@@ -76,6 +76,15 @@ describe('dispatcher', () => {
     expect(sent.map((f) => f.kind)).toEqual(['ack', 'ack', 'log', 'progress', 'result', 'result'])
     expect(sent.filter((f) => f.kind === 'log')).toMatchObject([{ seq: 0, line: 'working', step: 'sleep' }])
     expect(resultOf(frame.id)).toMatchObject({ ok: true, data: { sleptMs: 30 } })
+  })
+
+  it('refuses a payload that fails its schema with INVALID_PAYLOAD, before the handler runs', async () => {
+    const { dispatcher } = await setup()
+    const frame = commandFrame(newId(), 'test.sleep', { ms: -5 }, 5000)
+    await dispatcher.handle(frame)
+    await waitFor(() => resultOf(frame.id), 2000, 'result')
+    expect(calls).toBe(0)
+    expect(resultOf(frame.id)).toMatchObject({ ok: false, error: { code: 'INVALID_PAYLOAD' } })
   })
 
   it('answers an unregistered type with an UNKNOWN_COMMAND error frame and keeps working', async () => {
@@ -154,12 +163,8 @@ describe('dispatcher: deadlines, client locks and frames kept while disconnected
   const events: string[] = []
   const slug = 'acme'
   const restartFrame = (deadlineMs: number) =>
-    commandFrame(
-      newId(),
-      'client.restart',
-      { slug, domain: 'acme.example.com', profile: {} as never } as never,
-      deadlineMs,
-    )
+    // A valid payload: the dispatcher checks it against its schema before any handler runs.
+    commandFrame(newId(), 'client.restart', { slug, domain: 'acme.example.com', profile: LARAVEL_PROFILE }, deadlineMs)
 
   /** A handler that works until aborted, then spends `rollbackMs` undoing on a signal of its own. */
   const rollingBack: CommandHandler<'client.restart'> = async (ctx) => {

@@ -1,10 +1,12 @@
 import {
   exceedsFrameLimit,
   LIMITS,
+  parseCommandPayload,
   parseCommandResult,
   wireError,
   type AgentFrame,
   type CommandFrame,
+  type CommandPayload,
   type CommandType,
   type ResultFrame,
   type WireError,
@@ -17,7 +19,7 @@ import { ExecError } from './exec.ts'
 import type { Journal, JournalEntry, JournalResult } from './journal.ts'
 import type { Outbox } from './outbox.ts'
 import type { Registry } from './registry.ts'
-import { recoverCommand } from './commands/client/recovery.ts'
+import { recoverCommand, recoversFromCheckpoints } from './commands/client/recovery.ts'
 import { pauseIfAsked } from './test-pause.ts'
 
 /** Sends a frame if connected; false when it was dropped (the connection is down). */
@@ -74,6 +76,7 @@ export function createDispatcher(opts: {
 
   function makeContext<T extends CommandType>(
     frame: CommandFrame & { type: T },
+    payload: CommandPayload<T>,
     signal: AbortSignal,
   ): CommandContext<T> {
     // Continues after the lines an earlier run of this agent left waiting (recovery of an interrupted command).
@@ -82,7 +85,7 @@ export function createDispatcher(opts: {
     return {
       id: frame.id,
       type: frame.type,
-      payload: frame.payload as CommandContext<T>['payload'],
+      payload,
       signal,
       logger,
       log(line: string, o: LogOptions = {}) {
@@ -101,7 +104,7 @@ export function createDispatcher(opts: {
         outbox.emit({ kind: 'progress', id: frame.id, step, status })
       },
       async checkpoint(facts) {
-        await journal.record(frame.id, facts)
+        if (recoversFromCheckpoints(frame.type)) await journal.record(frame.id, facts)
         await pauseIfAsked(deps.config, frame.type, facts.step, signal)
       },
     }
@@ -148,6 +151,10 @@ export function createDispatcher(opts: {
 
   /** Runs the handler under its deadline (and its client's lock); the outcome as it will be journaled. */
   async function outcomeOf(frame: CommandFrame): Promise<{ result: JournalResult; logger: Logger }> {
+    // The one check of the payload against its type's schema, before the handler (which takes it as parsed): a
+    // frame from the socket passed the same schema already; one handed in any other way is refused here.
+    const parsed = parseCommandPayload(frame.type, frame.payload)
+    if (!parsed.ok) return { result: { ok: false, error: parsed.error }, logger: log.child({ commandId: frame.id }) }
     const handler = registry.get(frame.type)!
     const key = clientLockKey(frame)
     let ctx: CommandContext<CommandType> | undefined
@@ -155,7 +162,7 @@ export function createDispatcher(opts: {
       async (signal) => {
         const release = key ? await locks.acquire(key, signal) : undefined
         try {
-          ctx = makeContext(frame, signal)
+          ctx = makeContext(frame, parsed.payload, signal)
           return await handler(ctx, deps)
         } finally {
           release?.()

@@ -60,7 +60,7 @@ export interface ServicesDeps {
 /** The composition root of the master's services: each built once from explicit dependencies, no module singletons. */
 export function createServices(deps: ServicesDeps) {
   const { prisma, logger, clock } = deps
-  const logs = createOperationLogWriter({ prisma, logger })
+  const logs = createOperationLogWriter({ prisma, sql: deps.sql, logger })
   const operations = createOperationService({ prisma, sql: deps.sql, clock, logger, logs })
   const metrics = createMetricsStore({ prisma, sql: deps.sql, clock, logger, ...deps.metrics })
   const agentCredentials = createAgentCredentials({
@@ -91,7 +91,7 @@ export function createServices(deps: ServicesDeps) {
     },
     ...deps.hub,
   })
-  const begin = createBegin({ prisma, courier: hub.courier, clock, logger })
+  const begin = createBegin({ prisma, sql: deps.sql, courier: hub.courier, clock, logger })
   const parents = (late.parents = createParentRunner({
     prisma,
     clock,
@@ -110,7 +110,7 @@ export function createServices(deps: ServicesDeps) {
   const servers = createServerService({ prisma, sql: deps.sql })
   const serverActions = createServerActions({ prisma, hub, begin, operations })
   const imageBuilds = createImageBuilds({ prisma, hub, begin, config: deps.builds ?? readBuildConfig({}) })
-  const imageCatalog = createImageCatalog({ prisma })
+  const imageCatalog = createImageCatalog({ prisma, sql: deps.sql })
   const mail = createMailServices({ prisma, clock, logger, secretBox, config: deps.mail })
   const profiles = deps.profiles ?? createProfileResolver()
   const clientMonitor = createClientMonitor({ prisma, hub, clock, logger, profiles, ...deps.clientMonitor })

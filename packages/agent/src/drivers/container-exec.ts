@@ -88,8 +88,9 @@ export async function execInContainer(
         if (info.ExitCode === 0) return
         throw new ExecError(`${shownArgv[0]} exited with code ${info.ExitCode}`, shownArgv, info.ExitCode, stderrTail)
       }
-      if (i > 100) throw new ExecError(`${shownArgv[0]}: no exit code from Docker`, shownArgv, null, err.end())
-      await new Promise((resolve) => setTimeout(resolve, 50))
+      // Usually there at once or within milliseconds: short waits, so the wait does not add to every app command.
+      if (i > 500) throw new ExecError(`${shownArgv[0]}: no exit code from Docker`, shownArgv, null, err.end())
+      await new Promise((resolve) => setTimeout(resolve, 10))
     }
   } finally {
     clearTimeout(timer)

@@ -79,6 +79,9 @@ function getOnce(
   })
 }
 
+/** How long probes follow each other closely before they slow down. */
+const FAST_PROBING_MS = 5_000
+
 /**
  * GETs until `accept` holds for an answer or `withinMs` passes (nginx reloads asynchronously: an old worker may
  * answer from the previous configuration for a moment), and returns the last answer. With `stable`, an accepted
@@ -94,9 +97,11 @@ export async function probeUntil(
   const deadline = Date.now() + o.withinMs
   const wait = (ms: number) => sleep(ms, undefined, o.signal ? { signal: o.signal } : {}).catch(() => undefined)
   const get = () => getOnce(target, domain, urlPath, Math.max(1000, Math.min(10_000, deadline - Date.now())))
-  // Short steps first (a restarted app or a reload is usually there within a second), then at most 250 ms apart:
-  // the probe's own cadence must not add seconds to what it waits for.
-  for (let delay = 50; ; delay = Math.min(delay * 2, 250)) {
+  // Every 25 ms for the first seconds (a restarted app or a reload is usually there within them, and one GET through
+  // nginx costs about a millisecond), then 250 ms apart: the probe's own cadence must not add to what it waits for.
+  const started = Date.now()
+  for (;;) {
+    const delay = Date.now() - started < FAST_PROBING_MS ? 25 : 250
     let answer = await get()
     for (let agreed = 0; o.accept(answer) && agreed < (o.stable ?? 0); agreed++) {
       await wait(50)

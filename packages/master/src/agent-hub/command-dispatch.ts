@@ -50,6 +50,7 @@ export function createCommandDispatch(deps: {
     },
     deliver(op, command, deadlineMs) {
       tracker.remember(op.commandId, op.id, op.serverId, command.type)
+      deps.operations.logs.started(op.id)
       // If the agent dropped in between, the command waits in the operation row and goes out on reconnect.
       if (!deps.connection(op.serverId)?.send(frameOf(op.commandId, command, deadlineMs))) {
         deps.logger.warn({ operationId: op.id, serverId: op.serverId }, 'agent gone before delivery: command waits')

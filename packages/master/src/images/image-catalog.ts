@@ -1,4 +1,5 @@
 import type { Image, PrismaClient } from '../generated/prisma/client.ts'
+import type { Sql } from '../db/sql.ts'
 import type { Page } from '../http/jsonapi.ts'
 
 /** The clients on a server using each image ref (ids in slug order, so pages read the same each time). */
@@ -41,7 +42,7 @@ export function imageResource(image: Image, clientIds: string[]) {
 }
 
 /** Image records across servers (GET /images): filtered by server, channel and version, newest build first. */
-export function createImageCatalog(deps: { prisma: PrismaClient }) {
+export function createImageCatalog(deps: { prisma: PrismaClient; sql: Sql }) {
   const { prisma } = deps
   return {
     async list(q: { server?: string; channel?: string; version?: string; page: Page }) {
@@ -63,16 +64,36 @@ export function createImageCatalog(deps: { prisma: PrismaClient }) {
       return { rows: rows.map((r) => imageResource(r, usage.get(usageKey(r.serverId, r.ref)) ?? [])), total }
     },
 
-    /** Recorded build facts and users of the images on one server, by ref (GET /servers/{id}/images). */
+    /**
+     * Recorded build facts and users of the images on one server, by ref (GET /servers/{id}/images). One statement
+     * straight through the driver: it answers every image list, the hot path of a command's round trip.
+     */
     async onServer(serverId: string) {
-      const [rows, usage] = await Promise.all([
-        prisma.image.findMany({ where: { serverId } }),
-        clientsByImage(prisma, [serverId]),
-      ])
-      return {
-        record: new Map(rows.map((r) => [r.ref, r])),
-        clientsOf: (ref: string) => usage.get(usageKey(serverId, ref)) ?? [],
+      const rows = await deps.sql.query<{
+        what: 'image' | 'client'
+        ref: string
+        gitCommit: string | null
+        branch: string | null
+        buildOperationId: string | null
+        clientId: string | null
+      }>(
+        `SELECT 'image' AS what, ref, "gitCommit", branch, "buildOperationId", NULL::uuid AS "clientId", NULL AS slug
+           FROM "Image" WHERE "serverId" = $1::uuid
+         UNION ALL
+         SELECT 'client', image, NULL, NULL, NULL, id, slug
+           FROM "Client"
+          WHERE "serverId" = $1::uuid AND "deletedAt" IS NULL AND status <> 'deleted' AND image IS NOT NULL
+          ORDER BY what, slug`,
+        [serverId],
+        'image-catalog-on-server',
+      )
+      const record = new Map<string, Pick<Image, 'gitCommit' | 'branch' | 'buildOperationId'>>()
+      const users = new Map<string, string[]>()
+      for (const r of rows) {
+        if (r.what === 'image') record.set(r.ref, r)
+        else users.set(r.ref, [...(users.get(r.ref) ?? []), r.clientId!])
       }
+      return { record, clientsOf: (ref: string) => users.get(ref) ?? [] }
     },
   }
 }

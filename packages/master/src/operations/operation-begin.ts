@@ -3,7 +3,9 @@ import type { Logger } from 'pino'
 import type { Clock } from '../clock.ts'
 import { Conflict } from '../errors.ts'
 import type { Operation, Prisma, PrismaClient } from '../generated/prisma/client.ts'
+import type { Sql } from '../db/sql.ts'
 import type { CommandOf } from './kind-spec.ts'
+import { insertOperation } from './operation-insert.ts'
 export { lockKeyOf } from './kind-spec.ts'
 import { EXCLUSIVE_KINDS, OPERATION_KINDS, type CommandKind, type CommandTypeOf } from './operation-kinds.ts'
 
@@ -48,7 +50,14 @@ export interface BeginRequest<K extends CommandKind, C> {
  * operation is inserted with its sealed command, deadline and steps. After the commit the command is only handed to
  * the hub, which never throws: if the agent dropped meanwhile, the command waits in the row for its reconnect.
  */
-export function createBegin(deps: { prisma: PrismaClient; courier: CommandCourier; clock: Clock; logger: Logger }) {
+export function createBegin(deps: {
+  prisma: PrismaClient
+  /** The lock-free path's one INSERT goes straight through the driver (the hot path of fleets of agents). */
+  sql: Sql
+  courier: CommandCourier
+  clock: Clock
+  logger: Logger
+}) {
   const { prisma, courier } = deps
   const log = deps.logger.child({ component: 'operations' })
 
@@ -94,21 +103,20 @@ export function createBegin(deps: { prisma: PrismaClient; courier: CommandCourie
       if (command.type !== spec.command) throw new Error(`${req.kind} sends ${spec.command}, not ${command.type}`)
       const now = deps.clock.now()
       const prepared = courier.prepare(command, deadlineMs, now)
-      const operation = await tx.operation.create({
-        data: {
-          kind: req.kind,
-          status: 'running',
-          serverId: req.serverId,
-          clientId: clientId ?? null,
-          requestedBy: req.requestedBy,
-          steps: spec.steps.map((name) => ({ name, status: 'pending' })),
-          commandId: prepared.commandId,
-          command: prepared.stored,
-          startedAt: now,
-          deadlineAt: prepared.deadlineAt,
-          ...(req.parent ? { parentId: req.parent.id, childIndex: req.parent.index } : {}),
-        },
-      })
+      const data = {
+        kind: req.kind,
+        status: 'running' as const,
+        serverId: req.serverId,
+        clientId: clientId ?? null,
+        requestedBy: req.requestedBy,
+        steps: spec.steps.map((name) => ({ name, status: 'pending' })),
+        commandId: prepared.commandId,
+        command: prepared.stored,
+        startedAt: now,
+        deadlineAt: prepared.deadlineAt,
+        ...(req.parent ? { parentId: req.parent.id, childIndex: req.parent.index } : {}),
+      }
+      const operation = lockFree ? await insertOperation(deps.sql, data, now) : await tx.operation.create({ data })
       return { operation, changed, commandId: prepared.commandId, command }
     })
     try {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino'
+import type { Sql } from '../db/sql.ts'
 import type { PrismaClient } from '../generated/prisma/client.ts'
 
 export interface LogLine {
@@ -18,6 +19,8 @@ const MAX_LINE = 8_192
  */
 export function createOperationLogWriter(deps: {
   prisma: PrismaClient
+  /** The batch's one statement goes straight through the driver: every command's result waits on a flush. */
+  sql: Sql
   logger: Logger
   flushMs?: number
   maxBatch?: number
@@ -61,12 +64,28 @@ export function createOperationLogWriter(deps: {
     const maxSeq = new Map<string, number>()
     for (const l of batch) maxSeq.set(l.operationId, Math.max(maxSeq.get(l.operationId) ?? 0, l.seq))
     try {
-      await prisma.$transaction([
-        prisma.operationLog.createMany({ data: batch, skipDuplicates: true }),
-        ...[...maxSeq].map(([id, seq]) =>
-          prisma.operation.updateMany({ where: { id, logSeq: { lt: seq } }, data: { logSeq: seq } }),
-        ),
-      ])
+      // One statement (one transaction): the lines, and each operation's last seq for readers polling with since=.
+      await deps.sql.query(
+        `WITH lines AS (
+           INSERT INTO "OperationLog" ("operationId", seq, ts, stream, level, step, message)
+           SELECT * FROM unnest($1::uuid[], $2::int[], $3::timestamp(3)[], $4::text[], $5::text[], $6::text[], $7::text[])
+           ON CONFLICT ("operationId", seq) DO NOTHING)
+         UPDATE "Operation" o SET "logSeq" = m.seq
+           FROM unnest($8::uuid[], $9::int[]) AS m(id, seq)
+          WHERE o.id = m.id AND o."logSeq" < m.seq`,
+        [
+          batch.map((l) => l.operationId),
+          batch.map((l) => l.seq),
+          batch.map((l) => l.ts.toISOString()),
+          batch.map((l) => l.stream),
+          batch.map((l) => l.level),
+          batch.map((l) => l.step),
+          batch.map((l) => l.message),
+          [...maxSeq.keys()],
+          [...maxSeq.values()],
+        ],
+        'operation-log-batch',
+      )
     } catch (err) {
       // Losing log lines silently is what we promise not to do: say so loudly, with how many.
       log.error({ err, lines: batch.length }, 'could not store operation log lines')
@@ -108,6 +127,12 @@ export function createOperationLogWriter(deps: {
       }
       if (pending.length >= maxBatch) void flush()
       else if (!timer) timer = setTimeout(() => void flush(), flushMs)
+    },
+    /** A new operation (its row just inserted, logSeq 0): its first line needs no read of the row. */
+    started(operationId: string) {
+      if (loaded.has(operationId)) return
+      seqs.set(operationId, 0)
+      loaded.set(operationId, Promise.resolve())
     },
     /** Writes everything queued so far (before an operation is marked final, and at shutdown). */
     flush,

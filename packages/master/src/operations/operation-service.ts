@@ -25,7 +25,7 @@ export interface OperationError {
 }
 
 /** Every column, the enum as text, so a raw statement's row has the ORM's shape. */
-const columns = (o: string) =>
+export const operationColumns = (o: string) =>
   [
     'id',
     'kind',
@@ -69,11 +69,30 @@ export function createOperationService(deps: {
 }) {
   const { prisma, sql, clock, logs } = deps
 
-  async function steps(id: string): Promise<OperationStep[]> {
-    const op = await prisma.operation.findUnique({ where: { id }, select: { steps: true } })
-    if (!op) throw new NotFound('operation', id)
-    return op.steps as unknown as OperationStep[]
-  }
+  /**
+   * One step's new state, merged into the stored list in one statement: a progress frame is handled in its
+   * connection's frame queue ahead of the command's result, so its read-then-write used to delay every result.
+   * The first step of that name is updated (startedAt kept once set, endedAt set on a final status); a step the
+   * plan did not list is appended.
+   */
+  const patched = (e: string) =>
+    `(${e} || jsonb_build_object('status', $2::text)
+       || CASE WHEN $2::text = 'running' AND NOT (${e} ? 'startedAt') THEN jsonb_build_object('startedAt', $3::text)
+               ELSE '{}'::jsonb END
+       || CASE WHEN $2::text IN ('done', 'failed', 'skipped') THEN jsonb_build_object('endedAt', $3::text)
+               ELSE '{}'::jsonb END)`
+  const STEP_SQL = `WITH target AS (
+      SELECT o.id, o.steps, (SELECT min(i) FROM jsonb_array_elements(o.steps) WITH ORDINALITY AS t(e, i)
+                              WHERE e->>'name' = $5::text) AS first
+        FROM "Operation" o WHERE o.id = $1::uuid FOR UPDATE)
+    UPDATE "Operation" o SET "updatedAt" = $4, steps = CASE
+        WHEN target.first IS NULL THEN target.steps || jsonb_build_array(${patched("jsonb_build_object('name', $5::text)")})
+        ELSE (SELECT jsonb_agg(CASE WHEN t.i = target.first THEN ${patched('t.e')} ELSE t.e END ORDER BY t.i)
+                FROM jsonb_array_elements(target.steps) WITH ORDINALITY AS t(e, i))
+      END
+      FROM target
+     WHERE o.id = target.id
+     RETURNING o.id`
 
   return {
     logs,
@@ -83,16 +102,11 @@ export function createOperationService(deps: {
       return logs.append(id, typeof lines === 'string' ? [{ message: lines }] : lines)
     },
 
-    /** Marks a step running/done/failed, adding it when the plan did not list it. */
+    /** Marks a step running/done/failed, adding it when the plan did not list it (one statement). */
     async step(id: string, name: string, status: OperationStep['status']) {
-      const list = await steps(id)
-      const now = clock.now().toISOString()
-      let step = list.find((s) => s.name === name)
-      if (!step) list.push((step = { name, status: 'pending' }))
-      step.status = status
-      if (status === 'running') step.startedAt ??= now
-      if (status === 'done' || status === 'failed' || status === 'skipped') step.endedAt = now
-      await prisma.operation.update({ where: { id }, data: { steps: list as unknown as Prisma.InputJsonValue } })
+      const now = clock.now()
+      const rows = await sql.query(STEP_SQL, [id, status, now.toISOString(), now, name], 'operation-step')
+      if (rows.length === 0) throw new NotFound('operation', id)
     },
 
     /**
@@ -118,7 +132,7 @@ export function createOperationService(deps: {
            FROM prev
           WHERE o.id = prev.id AND (o.status IN ('queued', 'running')
                 OR ($6::boolean AND o.error->>'origin' = 'master'))
-         RETURNING ${columns('o.')}, prev."previousStatus"`,
+         RETURNING ${operationColumns('o.')}, prev."previousStatus"`,
         [outcome.status, now, json(outcome.result), json(outcome.error), id, opts.replaceMasterEnding === true],
         'operation-finish',
       )

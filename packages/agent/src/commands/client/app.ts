@@ -1,10 +1,8 @@
 import {
-  ClientAppPayload,
   COMMAND_DEADLINES_MS,
   containerNameForSlug,
   dbNameForSlug,
   wireError,
-  wireErrorFromZod,
   type ClientAppResult,
 } from '@alfa/protocol'
 import { CommandError, type CommandHandler } from '../../command-context.ts'
@@ -22,9 +20,8 @@ const APP_COMMAND_TIMEOUT_MS = COMMAND_DEADLINES_MS['client.app']
  * non-zero exit fails as EXEC_FAILED "<action> failed: …" with the app's output tail.
  */
 export const clientApp: CommandHandler<'client.app'> = async (ctx, deps) => {
-  const parsed = ClientAppPayload.safeParse(ctx.payload)
-  if (!parsed.success) throw new CommandError(wireErrorFromZod('INVALID_PAYLOAD', 'client.app payload', parsed.error))
-  const p = parsed.data
+  // Checked against its schema by the dispatcher already.
+  const p = ctx.payload
   const run = stepRunner(ctx)
   // Steps are lower-case on the wire (demo-seed); the failure message names the action as the master sent it.
   const stepName = p.action.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)

@@ -1,10 +1,4 @@
-import {
-  ClientConfigurePayload,
-  dbNameForSlug,
-  wireError,
-  wireErrorFromZod,
-  type ClientConfigureResult,
-} from '@alfa/protocol'
+import { dbNameForSlug, wireError, type ClientConfigureResult } from '@alfa/protocol'
 import { CommandError, type CommandHandler } from '../../command-context.ts'
 import { dbAdminFor } from '../../drivers/database.ts'
 import { confirmServed } from './confirm-served.ts'
@@ -17,10 +11,8 @@ import { stepLog, stepRunner } from './steps.ts'
  * than toggling, so a repeat (or a re-sent command after a partial run) converges.
  */
 export const clientConfigure: CommandHandler<'client.configure'> = async (ctx, deps) => {
-  const parsed = ClientConfigurePayload.safeParse(ctx.payload)
-  if (!parsed.success)
-    throw new CommandError(wireErrorFromZod('INVALID_PAYLOAD', 'client.configure payload', parsed.error))
-  const p = parsed.data
+  // Checked against its schema by the dispatcher already.
+  const p = ctx.payload
   const { sites, containers, confirm } = clientDrivers(deps, ctx.signal)
   const db = dbAdminFor(p.dbEngine, deps)
   const step = stepRunner(ctx)

@@ -18,14 +18,16 @@ export async function confirmServed(
   previousDomain: string | undefined,
 ): Promise<void> {
   const log = stepLog(ctx, 'confirm')
-  if (await sites.refresh(slug)) log(`site of ${slug} rewritten in this agent's format (nginx -t passed, reloaded)`)
+  const refreshed = await sites.refresh(slug)
+  if (refreshed) log(`site of ${slug} rewritten in this agent's format (nginx -t passed, reloaded)`)
   const site = await sites.current(slug)
   if (!site) {
     log(`${slug} has no site on this server: nothing for nginx to serve`, 'warn')
     return
   }
   const expected: SiteExpectation = flags.maintenance ? 'maintenance' : flags.expired ? 'expired' : 'app'
-  const answer = await confirm(site, expected)
+  // Flags alone need no reload; a rewritten site (new format or domain) does, and then old workers may linger.
+  const answer = await confirm(site, expected, { afterReload: refreshed || previousDomain !== undefined })
   log(`http://${site.domain}/ through nginx answers ${describeAnswer(answer, slug)}`)
   if (previousDomain !== undefined && previousDomain !== site.domain) {
     const old = await confirm({ slug, domain: previousDomain }, 'gone')

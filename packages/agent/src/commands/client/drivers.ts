@@ -40,8 +40,18 @@ export function clientDrivers(deps: HandlerDeps, signal: AbortSignal) {
     }),
     probeTarget: target,
     /** Confirms through the local nginx, with the client's Host header, what visitors of `site` get now. */
-    confirm: (site: { slug: string; domain: string }, expected: SiteExpectation, urlPath?: string) =>
-      confirmSite({ target, pagesDir: config.pagesDir, withinMs: CONFIRM_WITHIN_MS, signal }, site, expected, urlPath),
+    confirm: (
+      site: { slug: string; domain: string },
+      expected: SiteExpectation,
+      o: { urlPath?: string; afterReload?: boolean } = {},
+    ) =>
+      confirmSite(
+        { target, pagesDir: config.pagesDir, withinMs: CONFIRM_WITHIN_MS, signal },
+        site,
+        expected,
+        o.urlPath,
+        o.afterReload === undefined ? {} : { afterReload: o.afterReload },
+      ),
   }
 }
 

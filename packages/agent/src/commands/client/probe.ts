@@ -1,5 +1,5 @@
-import { ClientProbePayload, LARAVEL_PROFILE, wireErrorFromZod, type ClientProbeResult } from '@alfa/protocol'
-import { CommandError, type CommandHandler } from '../../command-context.ts'
+import { LARAVEL_PROFILE, type ClientProbeResult } from '@alfa/protocol'
+import type { CommandHandler } from '../../command-context.ts'
 import { probeTarget, probeThroughNginx } from '../../drivers/probe.ts'
 
 /** A periodic probe retries only briefly: long enough to ride out an nginx reload, short enough to stay cheap. */
@@ -7,9 +7,8 @@ const PROBE_WINDOW_MS = 3000
 
 /** client.probe: GET the client's health path through the local nginx with its Host header. */
 export const clientProbe: CommandHandler<'client.probe'> = async (ctx, deps) => {
-  const parsed = ClientProbePayload.safeParse(ctx.payload)
-  if (!parsed.success) throw new CommandError(wireErrorFromZod('INVALID_PAYLOAD', 'client.probe payload', parsed.error))
-  const p = parsed.data
+  // Checked against its schema by the dispatcher already.
+  const p = ctx.payload
   const healthPath = p.healthPath ?? LARAVEL_PROFILE.healthPath
   const checkedAt = deps.now()
   const outcome = await probeThroughNginx(probeTarget(deps.config.nginxListen), p.domain, healthPath, {

@@ -1,5 +1,5 @@
-import { ClientRestartPayload, containerNameForSlug, wireErrorFromZod, type ClientRestartResult } from '@alfa/protocol'
-import { CommandError, type CommandHandler } from '../../command-context.ts'
+import { containerNameForSlug, type ClientRestartResult } from '@alfa/protocol'
+import type { CommandHandler } from '../../command-context.ts'
 import { clientDrivers } from './drivers.ts'
 import { probeHealth, unhealthy } from './health.ts'
 import { stepLog, stepRunner } from './steps.ts'
@@ -10,10 +10,8 @@ import { stepLog, stepRunner } from './steps.ts'
  * master's operation shows failed rather than a success with healthy: false that nobody reads.
  */
 export const clientRestart: CommandHandler<'client.restart'> = async (ctx, deps) => {
-  const parsed = ClientRestartPayload.safeParse(ctx.payload)
-  if (!parsed.success)
-    throw new CommandError(wireErrorFromZod('INVALID_PAYLOAD', 'client.restart payload', parsed.error))
-  const p = parsed.data
+  // Checked against its schema by the dispatcher already.
+  const p = ctx.payload
   const drivers = clientDrivers(deps, ctx.signal)
   const step = stepRunner(ctx)
   const name = containerNameForSlug(p.slug)

@@ -2,14 +2,12 @@ import type Dockerode from 'dockerode'
 import {
   dbNameForSlug,
   LIMITS,
-  ServerInventoryPayload,
   slugSchema,
-  wireErrorFromZod,
   type InventoryContainer,
   type InventoryDatabase,
   type ServerInventoryResult,
 } from '@alfa/protocol'
-import { CommandError, dockerFailure, type CommandHandler, type HandlerDeps } from '../../command-context.ts'
+import { dockerFailure, type CommandHandler, type HandlerDeps } from '../../command-context.ts'
 import { dbAdminFor } from '../../drivers/database.ts'
 import { SLUG_LABEL } from '../../drivers/containers.ts'
 import { clientIdOf, containerName, containerState, SERVER_LABEL } from '../container/labels.ts'
@@ -21,10 +19,8 @@ import { envHash, envValue, readFlags, readSites } from './inventory-files.ts'
  * client databases of the slugs expected or found. Nothing is changed, so the master may ask it at any time.
  */
 export const serverInventory: CommandHandler<'server.inventory'> = async (ctx, deps) => {
-  const parsed = ServerInventoryPayload.safeParse(ctx.payload)
-  if (!parsed.success)
-    throw new CommandError(wireErrorFromZod('INVALID_PAYLOAD', 'server.inventory payload', parsed.error))
-  const p = parsed.data
+  // Checked against its schema by the dispatcher already.
+  const p = ctx.payload
   const containers = await ourContainers(deps)
   const sites = await readSites(deps.config.nginxSitesDir)
   const flags = await readFlags(deps.config.pagesDir)
