@@ -3,7 +3,7 @@ import { CommandError } from '../command-context.ts'
 import type { RowCounts } from './row-counts.ts'
 
 /** The steps of a restore, journaled one by one so a kill in any of them is finished (or redone) at start-up. */
-export type RestoreStep = 'restore-load' | 'restore-verify' | 'restore-swap'
+export type RestoreStep = 'restore-load' | 'restore-verify' | 'restore-swap' | 'restore-cleanup'
 
 /** The engine's pieces of a restore into a fresh database (see restoreFresh). */
 export interface RestorePrimitives {
@@ -23,8 +23,8 @@ export interface RestorePrimitives {
 
 export interface RestoreOptions {
   signal?: AbortSignal
-  /** Rows per table the restored copy must hold: per table between `min` and `max` (both the snapshot's counts when
-   * nothing wrote while it was taken). Checked before the swap: a short copy never replaces the live database. */
+  /** Rows per table the snapshot holds: between `min` and `max` (equal when nothing wrote while it was taken). The
+   * copy must hold at least that per table, checked before the swap: a short copy never replaces the live database. */
   expected?: { min: RowCounts; max: RowCounts }
   /** Called before each step: the caller journals it (and the fault tests pause there). */
   onStep?: (step: RestoreStep) => Promise<void>
@@ -35,6 +35,8 @@ export interface RestoreOutcome {
   connectionsEnded: boolean
   /** The rows per table of the restored database, as verified. */
   counts: RowCounts
+  /** Tables holding more rows than the snapshot (see compareCounts). */
+  extra: string[]
   /** Set-aside databases that could not be dropped after the swap (named for an operator; never the live one). */
   leftover: string[]
 }
@@ -90,37 +92,45 @@ export async function restoreFresh(
     })
     const counts = await step('restore-verify', async () => {
       const got = await db.rowCounts(scratch)
-      if (o.expected) {
-        const off = countsOutside(got, o.expected.min, o.expected.max)
-        if (off.length > 0)
-          throw new CommandError(
-            wireError('DB_ERROR', `the restored copy ${scratch} does not match the snapshot: ${off.join('; ')}`),
-          )
-      }
-      return got
+      if (!o.expected) return { got, extra: [] }
+      const { short, extra } = compareCounts(got, o.expected.min, o.expected.max)
+      if (short.length > 0)
+        throw new CommandError(
+          wireError('DB_ERROR', `the restored copy ${scratch} is short of the snapshot: ${short.join('; ')}`),
+        )
+      return { got, extra }
     })
     const { connectionsEnded } = await step('restore-swap', () => db.swapIn(name, scratch, trash))
     swapped = true
+    // Journaled too: a kill from here on finds the restored database live and only set-aside ones to drop.
+    await o.onStep?.('restore-cleanup')
     const leftover: string[] = []
     for (const aside of [scratch, trash]) await db.dropAside(name, aside).catch(() => leftover.push(aside))
-    return { connectionsEnded, counts, leftover }
+    return { connectionsEnded, counts: counts.got, extra: counts.extra, leftover }
   } finally {
     // Before the swap the live database was not touched: what this restore made goes, whatever failed.
     if (!swapped) for (const aside of [scratch, trash]) await db.dropAside(name, aside).catch(() => undefined)
   }
 }
 
-/** Tables whose count is outside [min, max], and tables present on one side only. */
-export function countsOutside(got: RowCounts, min: RowCounts, max: RowCounts): string[] {
-  const tables = new Set([...Object.keys(min), ...Object.keys(max), ...Object.keys(got)])
-  const off: string[] = []
-  for (const t of [...tables].sort()) {
+/**
+ * Tables the copy holds fewer rows of than the snapshot (or lacks): `short`, a failed restore. `extra`: more rows than
+ * the snapshot held (a tenant's CHECK or trigger that wrote while rows were loaded) or a table it did not have; kept
+ * and reported, since nothing of the snapshot is missing.
+ */
+export function compareCounts(got: RowCounts, min: RowCounts, max: RowCounts): { short: string[]; extra: string[] } {
+  const short: string[] = []
+  const extra: string[] = []
+  for (const t of Object.keys(got).sort())
+    if (min[t] === undefined && max[t] === undefined) extra.push(`${t}: not in the snapshot (${got[t]} rows)`)
+  for (const t of [...new Set([...Object.keys(min), ...Object.keys(max)])].sort()) {
     const lo = Math.min(min[t] ?? Infinity, max[t] ?? Infinity)
     const hi = Math.max(min[t] ?? -Infinity, max[t] ?? -Infinity)
+    const range = lo === hi ? String(lo) : `${lo}–${hi}`
     const n = got[t]
-    if (n === undefined) off.push(`${t}: absent (snapshot ${lo === hi ? lo : `${lo}–${hi}`})`)
-    else if (lo === Infinity) off.push(`${t}: not in the snapshot (${n} rows)`)
-    else if (n < lo || n > hi) off.push(`${t}: ${n} rows (snapshot ${lo === hi ? lo : `${lo}–${hi}`})`)
+    if (n === undefined) short.push(`${t}: absent (snapshot ${range})`)
+    else if (n < lo) short.push(`${t}: ${n} rows (snapshot ${range})`)
+    else if (n > hi) extra.push(`${t}: ${n} rows (snapshot ${range})`)
   }
-  return off
+  return { short, extra }
 }

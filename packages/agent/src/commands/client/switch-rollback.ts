@@ -85,6 +85,8 @@ export async function rollbackSwitch(
         `rolled back: database ${dbName} restored from the snapshot ${file} into a fresh database, row counts ` +
           `verified against the snapshot (${Object.keys(outcome.counts).length} tables, ${rows} rows), swapped in`,
       )
+      if (outcome.extra.length > 0)
+        log(`more than the snapshot held (written while it loaded): ${outcome.extra.join('; ')}`, 'warn')
       if (outcome.leftover.length > 0) log(`set-aside databases not dropped: ${outcome.leftover.join(', ')}`, 'warn')
     } catch (error) {
       const step = error instanceof RestoreFailure ? error.step : 'restore'
