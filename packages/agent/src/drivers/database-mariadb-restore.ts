@@ -166,6 +166,10 @@ export function mariadbRestore(o: {
         const db = identifier(name)
         if (!isAsideOf(db, identifier(aside)))
           throw new CommandError(wireError('INTERNAL', `${aside} is not a restore database of ${db}: not dropped`))
+        // A load a killed agent left running (its mysql client outlives it) would hold the drop on a lock: ended.
+        const [sessions] = await c.query('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = ?', [aside])
+        for (const { id } of sessions as { id: number }[])
+          await c.query('KILL CONNECTION ?', [id]).catch(() => undefined)
         await c.query(`DROP DATABASE IF EXISTS ${c.escapeId(aside)}`)
         // A dropped database keeps its grants (they would apply to a database made later under that name).
         await c

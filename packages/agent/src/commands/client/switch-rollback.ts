@@ -93,7 +93,7 @@ export async function rollbackSwitch(
       const why = error instanceof Error ? error.message : String(error)
       // Starting the old version on a database the restore did not bring back would serve (and write on) a
       // wrong state: the client stays in maintenance with the snapshot named, for an operator.
-      const message = `${why}; ${step === 'restore-swap' ? 'the swap did not happen' : `${dbName} was left as it was`}, the client stays in maintenance with ${oldName} stopped: restore it from ${file}`
+      const message = `${why}; ${step === 'restore-swap' ? `${dbName} holds either all its own tables or all the restored ones (views, triggers, routines may be missing)` : `${dbName} was left as it was`}, the client stays in maintenance with ${oldName} stopped: restore it from ${file}`
       log(message, 'warn')
       return { ok: false, step, message }
     }
