@@ -97,52 +97,56 @@ function createPayload(slug: string, dbEngine: DbEngine): ClientCreatePayload {
 }
 
 describe('an agent killed at every step of a switch rollback’s restore', () => {
-  it.each(POINTS)('%s, killed at %s: rolled back, the snapshot’s rows, nothing left', async (engine, step) => {
-    const point = `client.switch:${step}`
-    const slug = `rk-${engine === 'mariadb' ? 'm' : 'p'}-${step.replace('restore-', '')}`
-    const p = createPayload(slug, engine)
-    const created = await agent.result(agent.send('client.create', p))
-    expect(created, agent.logsOf(created.id).join('\n')).toMatchObject({ ok: true })
-    const serial = engine === 'mariadb' ? 'INT PRIMARY KEY AUTO_INCREMENT' : 'serial PRIMARY KEY'
-    await sql(engine, slug, [
-      `CREATE TABLE writes (id ${serial}, v TEXT)`,
-      ...Array.from({ length: ROWS }, (_, i) => `INSERT INTO writes (v) VALUES ('row ${i}')`),
-    ])
-    const before = await admin(engine).rowCounts(dbNameForSlug(slug))
+  it.each(POINTS)(
+    '%s, killed at %s: rolled back, the snapshot’s rows, nothing left',
+    async (engine, step) => {
+      const point = `client.switch:${step}`
+      const slug = `rk-${engine === 'mariadb' ? 'm' : 'p'}-${step.replace('restore-', '')}`
+      const p = createPayload(slug, engine)
+      const created = await agent.result(agent.send('client.create', p))
+      expect(created, agent.logsOf(created.id).join('\n')).toMatchObject({ ok: true })
+      const serial = engine === 'mariadb' ? 'INT PRIMARY KEY AUTO_INCREMENT' : 'serial PRIMARY KEY'
+      await sql(engine, slug, [
+        `CREATE TABLE writes (id ${serial}, v TEXT)`,
+        ...Array.from({ length: ROWS }, (_, i) => `INSERT INTO writes (v) VALUES ('row ${i}')`),
+      ])
+      const before = await admin(engine).rowCounts(dbNameForSlug(slug))
 
-    // broken-migrate fails the switch: the rollback restores the snapshot, and the agent is killed inside it.
-    const id = agent.send('client.switch', {
-      clientId: p.clientId,
-      slug,
-      domain: p.domain,
-      dbEngine: engine,
-      image: services.images.brokenMigrate,
-      profile: FIXTURE_PROFILE,
-      settings: { ...p.settings, version: null },
-    })
-    await agent.killAtPause(point)
-    const next = POINTS[POINTS.findIndex(([e, s]) => e === engine && s === step) + 1]
-    await agent.start(next ? `client.switch:${next[1]}` : undefined)
-    const result = await agent.result(id)
+      // broken-migrate fails the switch: the rollback restores the snapshot, and the agent is killed inside it.
+      const id = agent.send('client.switch', {
+        clientId: p.clientId,
+        slug,
+        domain: p.domain,
+        dbEngine: engine,
+        image: services.images.brokenMigrate,
+        profile: FIXTURE_PROFILE,
+        settings: { ...p.settings, version: null },
+      })
+      await agent.killAtPause(point)
+      const next = POINTS[POINTS.findIndex(([e, s]) => e === engine && s === step) + 1]
+      await agent.start(next ? `client.switch:${next[1]}` : undefined)
+      const result = await agent.result(id)
 
-    const after = await admin(engine).rowCounts(dbNameForSlug(slug))
-    const aside = await admin(engine).asideOf(dbNameForSlug(slug))
-    const containers = (await containersOf(look as AgentClientEnv, slug)).map((c) => c.name)
-    const page = await fetchVhost(services.nginx.port, p.domain, '/')
-    const key = engine === 'mariadb' ? 'writes' : 'public.writes'
-    const lost = ROWS - (after[key] ?? 0)
-    const leftovers = aside.length + containers.length - 1
-    table.push(
-      `${`${engine} ${step}`.padEnd(30)} | ${(result.ok ? 'succeeded' : result.error.code).padEnd(11)} | ${String(leftovers).padEnd(9)} | ${lost}`,
-    )
-    const logs = agent.logsOf(id).join('\n')
-    expect(result, logs).toMatchObject({ ok: false, error: { code: 'INTERRUPTED' } })
-    expect(result.error.message).toMatch(/rolled back to the old version/)
-    expect(logs).toMatch(/row counts verified against the snapshot/)
-    expect(after).toEqual(before)
-    expect(aside).toEqual([])
-    expect(containers).toEqual([`alfa-${slug}`])
-    expect(page.status).toBe(200)
-    expect(page.body).toContain('<p id="version">version 1.0.0</p>')
-  })
+      const after = await admin(engine).rowCounts(dbNameForSlug(slug))
+      const aside = await admin(engine).asideOf(dbNameForSlug(slug))
+      const containers = (await containersOf(look as AgentClientEnv, slug)).map((c) => c.name)
+      const page = await fetchVhost(services.nginx.port, p.domain, '/')
+      const key = engine === 'mariadb' ? 'writes' : 'public.writes'
+      const lost = ROWS - (after[key] ?? 0)
+      const leftovers = aside.length + containers.length - 1
+      table.push(
+        `${`${engine} ${step}`.padEnd(30)} | ${(result.ok ? 'succeeded' : result.error.code).padEnd(11)} | ${String(leftovers).padEnd(9)} | ${lost}`,
+      )
+      const logs = agent.logsOf(id).join('\n')
+      expect(result, logs).toMatchObject({ ok: false, error: { code: 'INTERRUPTED' } })
+      expect(result.error.message).toMatch(/rolled back to the old version/)
+      expect(logs).toMatch(/row counts verified against the snapshot/)
+      expect(after).toEqual(before)
+      expect(aside).toEqual([])
+      expect(containers).toEqual([`alfa-${slug}`])
+      expect(page.status).toBe(200)
+      expect(page.body).toContain('<p id="version">version 1.0.0</p>')
+    },
+    300_000,
+  )
 })

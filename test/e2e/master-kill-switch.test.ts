@@ -52,49 +52,53 @@ async function agentPausingAt(step: string) {
 }
 
 describe('a master killed at every step of a switch (real master and agent processes)', () => {
-  it.each(STEPS)('killed at %s: the switch ends once, the record matches the agent', async (step) => {
-    const slug = slugOf(step)
-    const client = clients.get(slug)!
-    await agentPausingAt(step)
-    const image = services.images.good2
-    const res = await c.api('POST', `/clients/${client.id}/switch/${encodeURIComponent(image)}`)
-    expect(res.status, JSON.stringify(res.json)).toBe(202)
-    const opId: string = res.json.data.id
-    const marker = path.join(server.agent.stateDir, 'test-markers', 'paused')
-    await waitUntil(async () => (await readFile(marker, 'utf8').catch(() => '')).trim() === `client.switch:${step}`, {
-      timeoutMs: 120_000,
-      what: `the switch to reach ${step}`,
-    })
-    // The lines sent before the pause are stored (the master writes its log in batches every 200 ms).
-    await new Promise((r) => setTimeout(r, 1000))
-    await c.master.stop({ signal: 'SIGKILL' })
-    const killedAt = Date.now()
-    await c.startMaster()
-    await c.waitOnline(server.id, true, 60_000)
-    const op: Json = await c.waitOperation(opId, 180_000)
-    const endedMs = Date.now() - killedAt
+  it.each(STEPS)(
+    'killed at %s: the switch ends once, the record matches the agent',
+    async (step) => {
+      const slug = slugOf(step)
+      const client = clients.get(slug)!
+      await agentPausingAt(step)
+      const image = services.images.good2
+      const res = await c.api('POST', `/clients/${client.id}/switch/${encodeURIComponent(image)}`)
+      expect(res.status, JSON.stringify(res.json)).toBe(202)
+      const opId: string = res.json.data.id
+      const marker = path.join(server.agent.stateDir, 'test-markers', 'paused')
+      await waitUntil(async () => (await readFile(marker, 'utf8').catch(() => '')).trim() === `client.switch:${step}`, {
+        timeoutMs: 120_000,
+        what: `the switch to reach ${step}`,
+      })
+      // The lines sent before the pause are stored (the master writes its log in batches every 200 ms).
+      await new Promise((r) => setTimeout(r, 1000))
+      await c.master.stop({ signal: 'SIGKILL' })
+      const killedAt = Date.now()
+      await c.startMaster()
+      await c.waitOnline(server.id, true, 60_000)
+      const op: Json = await c.waitOperation(opId, 180_000)
+      const endedMs = Date.now() - killedAt
 
-    const record = (await c.api('GET', `/clients/${client.id}`)).json.data.attributes
-    const running = await services.docker.getContainer(`alfa-${slug}`).inspect()
-    const page = await fetchVhost(services.nginx.port, client.domain, '/')
-    const snapshots = (await readdir(path.join(dir, 'backups'))).filter((f) => f.startsWith(`${slug}-switch-`))
-    const log: string[] = op.attributes.log?.map((l: Json) => l.message) ?? []
-    const starts = log.filter((m) => m.includes(`alfa-${slug}-next started from`)).length
-    const agentImage = running.Config.Image
-    const matches = record.image === agentImage && page.body.includes(`version ${record.version}`)
-    table.push(
-      `${step.padEnd(16)} | ${op.attributes.status.padEnd(9)} | ${String(matches).padEnd(14)} | ${snapshots.length}/${starts} | ${endedMs}`,
-    )
-    expect(op.attributes.status, JSON.stringify(op.attributes.error)).toBe('succeeded')
-    expect(agentImage).toBe(image)
-    expect(record.image).toBe(image)
-    expect(record.version).toBe('2.0.0')
-    expect(page.body).toContain('<p id="version">version 2.0.0</p>')
-    // Ran once: one snapshot taken and one successor started, whatever the master re-sent after its restart.
-    expect(snapshots).toHaveLength(1)
-    expect(starts).toBe(1)
-    expect(
-      (await services.docker.listContainers({ all: true })).filter((x) => x.Names.includes(`/alfa-${slug}-next`)),
-    ).toEqual([])
-  })
+      const record = (await c.api('GET', `/clients/${client.id}`)).json.data.attributes
+      const running = await services.docker.getContainer(`alfa-${slug}`).inspect()
+      const page = await fetchVhost(services.nginx.port, client.domain, '/')
+      const snapshots = (await readdir(path.join(dir, 'backups'))).filter((f) => f.startsWith(`${slug}-switch-`))
+      const log: string[] = op.attributes.log?.map((l: Json) => l.message) ?? []
+      const starts = log.filter((m) => m.includes(`alfa-${slug}-next started from`)).length
+      const agentImage = running.Config.Image
+      const matches = record.image === agentImage && page.body.includes(`version ${record.version}`)
+      table.push(
+        `${step.padEnd(16)} | ${op.attributes.status.padEnd(9)} | ${String(matches).padEnd(14)} | ${snapshots.length}/${starts} | ${endedMs}`,
+      )
+      expect(op.attributes.status, JSON.stringify(op.attributes.error)).toBe('succeeded')
+      expect(agentImage).toBe(image)
+      expect(record.image).toBe(image)
+      expect(record.version).toBe('2.0.0')
+      expect(page.body).toContain('<p id="version">version 2.0.0</p>')
+      // Ran once: one snapshot taken and one successor started, whatever the master re-sent after its restart.
+      expect(snapshots).toHaveLength(1)
+      expect(starts).toBe(1)
+      expect(
+        (await services.docker.listContainers({ all: true })).filter((x) => x.Names.includes(`/alfa-${slug}-next`)),
+      ).toEqual([])
+    },
+    300_000,
+  )
 })
