@@ -67,7 +67,7 @@ describe('client.switch with a writer throughout and a migration that fails', ()
     const frozenAt = Date.parse(/writes frozen at (\S+):/.exec(lines)?.[1] ?? '')
     const windowMs = Number(/writes were frozen for (\d+) ms/.exec(lines)?.[1])
     expect(frozenAt).toBeGreaterThan(0)
-    expect(lines).toMatch(/rolled back: row counts verified/)
+    expect(lines).toMatch(/row counts verified against the snapshot/)
 
     const present = new Set(
       ((await clientQuery(env, db, 'SELECT id FROM writes')) as { id: number }[]).map((r) => Number(r.id)),

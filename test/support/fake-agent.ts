@@ -113,6 +113,8 @@ export async function connectFakeAgent(opts: {
     received,
     /** Sends the result of a held command (or a late one, after a reconnect). */
     reply,
+    /** Sends any frame as the agent would (log lines, a replay after a reconnect). */
+    send,
     /** Waits until `n` commands of the type arrived; returns the last of them. */
     async waitForCommand(type: CommandType, n = 1): Promise<CommandFrame> {
       await waitUntil(() => commands.filter((c) => c.type === type).length >= n, {

@@ -78,6 +78,8 @@ const agentConfigSchema = z
       .string()
       .regex(/^[a-z]+\.[a-z-]+:[a-z-]+$/)
       .optional(),
+    /** How long that pause lasts (default: until the command's deadline); the master-kill test lets it go on. */
+    testPauseMs: z.int().min(1).max(600_000).optional(),
     dockerSocket: z.string().min(1).default('/var/run/docker.sock'),
     diskMounts: z.array(z.string().regex(/^\//, 'an absolute path')).max(LIMITS.mounts).optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -153,6 +155,7 @@ const ENV_VARS: Record<string, { key: ConfigKey; kind: EnvKind }> = {
   ALFA_AGENT_REBOOT_ARGV: { key: 'rebootArgv', kind: 'json' },
   ALFA_AGENT_TEST_COMMANDS: { key: 'testCommands', kind: 'flag' },
   ALFA_AGENT_TEST_PAUSE_AT: { key: 'testPauseAt', kind: 'text' },
+  ALFA_AGENT_TEST_PAUSE_MS: { key: 'testPauseMs', kind: 'int' },
   ALFA_SNAPSHOTS_KEEP: { key: 'snapshotsKeep', kind: 'int' },
   DOCKER_SOCKET: { key: 'dockerSocket', kind: 'text' },
   ALFA_AGENT_DISK_MOUNTS: { key: 'diskMounts', kind: 'json' },

@@ -6,11 +6,11 @@ import { statePaths } from './state.ts'
 
 /**
  * The fault tests' hook: with test commands on and `testPauseAt` = `<type>:<step>`, the command stops at that step
- * (already journaled), writes test-markers/paused and waits for its deadline, so the test can SIGKILL the agent at
- * exactly that point. A production agent (test commands off) never pauses.
+ * (already journaled), writes test-markers/paused and waits for its deadline (or `testPauseMs`, then goes on), so
+ * the test can SIGKILL the agent, or the master, at exactly that point. A production agent (test commands off) never pauses.
  */
 export async function pauseIfAsked(
-  config: Pick<AgentConfig, 'testCommands' | 'testPauseAt' | 'stateDir'>,
+  config: Pick<AgentConfig, 'testCommands' | 'testPauseAt' | 'testPauseMs' | 'stateDir'>,
   type: string,
   step: unknown,
   signal: AbortSignal,
@@ -20,5 +20,5 @@ export async function pauseIfAsked(
   const dir = statePaths(config.stateDir).testMarkers
   await fs.mkdir(dir, { recursive: true, mode: 0o700 })
   await fs.writeFile(path.join(dir, 'paused'), `${type}:${String(step)}\n`)
-  await sleep(24 * 60 * 60_000, undefined, { signal })
+  await sleep(config.testPauseMs ?? 24 * 60 * 60_000, undefined, { signal })
 }

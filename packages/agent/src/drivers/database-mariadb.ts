@@ -13,6 +13,8 @@ import {
   type DbAdmin,
 } from './database-types.ts'
 import type { TenantLogin, TenantLoginSource } from './tenant-login.ts'
+import { mariadbRestore } from './database-mariadb-restore.ts'
+import { restoreFresh } from './database-restore.ts'
 
 /** Client users may connect from any container address on the bridge; the password is their guard. */
 const USER_HOST = '%'
@@ -105,6 +107,15 @@ export function createMariadbAdmin(o: { url: string; exec: Exec; tenantLogin: Te
     }
   }
 
+  const restore = mariadbRestore({
+    url: o.url,
+    exec: o.exec,
+    admin,
+    tenantLogin: o.tenantLogin,
+    withConnection,
+    verify,
+  })
+
   return {
     engine: 'mariadb',
     port: admin.port,
@@ -182,46 +193,7 @@ export function createMariadbAdmin(o: { url: string; exec: Exec; tenantLogin: Te
 
     verify,
 
-    async restore(name, file, signal) {
-      const db = identifier(name)
-      // The login and a complete dump first: without them nothing is dropped.
-      const login = await o.tenantLogin(db)
-      await verify(file)
-      // The database itself stays: the user's grant (on `db`.*) is untouched and the app's connections keep their
-      // current database. Only its objects go, including those the failed migration added (not in the dump).
-      // Dropping runs nothing of the tenant's (no trigger fires on DROP), so the admin clears.
-      await withConnection({ database: db }, `clearing ${db} for the restore`, async (c) => {
-        await c.query('SET FOREIGN_KEY_CHECKS = 0')
-        const [tables] = await c.query(
-          'SELECT TABLE_NAME AS n, TABLE_TYPE AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?',
-          [db],
-        )
-        for (const { n, t } of tables as { n: string; t: string }[]) {
-          const kind = t === 'VIEW' ? 'VIEW' : t === 'SEQUENCE' ? 'SEQUENCE' : 'TABLE'
-          await c.query(`DROP ${kind} IF EXISTS ${c.escapeId(db)}.${c.escapeId(n)}`)
-        }
-        const [routines] = await c.query(
-          'SELECT ROUTINE_NAME AS n, ROUTINE_TYPE AS t FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?',
-          [db],
-        )
-        for (const { n, t } of routines as { n: string; t: string }[]) {
-          await c.query(
-            `DROP ${t === 'FUNCTION' ? 'FUNCTION' : 'PROCEDURE'} IF EXISTS ${c.escapeId(db)}.${c.escapeId(n)}`,
-          )
-        }
-      })
-      // Loaded logged in as the tenant (the dump's DEFINER clauses name the tenant itself, which it may set);
-      // --binary-mode: the client runs none of its own commands (`\!`, `source`) from the file.
-      const argv = ['mysql', '--no-defaults', '--host', admin.host, '--port', String(admin.port), '--user', login.user]
-      argv.push('--binary-mode', '--database', db)
-      await o.exec(argv, {
-        env: { ...process.env, MYSQL_PWD: login.password },
-        stdinFile: file,
-        redact: [admin.password, login.password],
-        timeoutMs: DUMP_TIMEOUT_MS,
-        ...(signal ? { signal } : {}),
-      })
-      return { connectionsEnded: false }
-    },
+    ...restore,
+    restore: (name, file, opts) => restoreFresh(restore, name, file, opts),
   }
 }

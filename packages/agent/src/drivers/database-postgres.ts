@@ -12,6 +12,8 @@ import {
   type DbAdmin,
 } from './database-types.ts'
 import type { TenantLogin, TenantLoginSource } from './tenant-login.ts'
+import { postgresRestore } from './database-postgres-restore.ts'
+import { restoreFresh } from './database-restore.ts'
 
 const SETTINGS_DDL = `CREATE TABLE IF NOT EXISTS cloud_settings (
   id smallint PRIMARY KEY CHECK (id = 1),
@@ -112,6 +114,17 @@ export function createPostgresAdmin(o: { url: string; exec: Exec; tenantLogin: T
     }
   }
 
+  const restore = postgresRestore({
+    url: o.url,
+    exec: o.exec,
+    admin,
+    tenantLogin: o.tenantLogin,
+    withClient,
+    verify,
+    toolEnv,
+    hostFlags,
+  })
+
   return {
     engine: 'postgresql',
     port: admin.port,
@@ -181,27 +194,7 @@ export function createPostgresAdmin(o: { url: string; exec: Exec; tenantLogin: T
 
     verify,
 
-    async restore(name, file, signal) {
-      const db = identifier(name)
-      // The login and a readable archive first: without them nothing is dropped.
-      const login = await o.tenantLogin(db)
-      await verify(file, signal)
-      // Recreated as create() makes it (owned by the client's role, closed to PUBLIC). FORCE cuts the app's
-      // connections.
-      await withClient({}, `recreating ${db} for the restore`, async (c) => {
-        const role = c.escapeIdentifier(db)
-        await c.query(`DROP DATABASE IF EXISTS ${role} WITH (FORCE)`)
-        await c.query(`CREATE DATABASE ${role} OWNER ${role} ENCODING 'UTF8'`)
-        await c.query(`REVOKE ALL ON DATABASE ${role} FROM PUBLIC`)
-      })
-      // pg_restore (no meta-commands), logged in as the tenant: a CHECK or a default calling the tenant's function
-      // runs with the tenant's rights while rows are loaded; everything made is the tenant's (--no-owner).
-      const argv = ['pg_restore', ...hostFlags(), '--username', login.user, '--dbname', db]
-      argv.push('--no-owner', '--single-transaction', '--exit-on-error', file)
-      const env = { ...toolEnv(login.password), PGOPTIONS: `-c lock_timeout=${DB_TIMEOUTS.lockMs}` }
-      const redact = [admin.password, login.password]
-      await o.exec(argv, { env, redact, timeoutMs: DUMP_TIMEOUT_MS, ...(signal ? { signal } : {}) })
-      return { connectionsEnded: true }
-    },
+    ...restore,
+    restore: (name, file, opts) => restoreFresh(restore, name, file, opts),
   }
 }

@@ -1,8 +1,9 @@
 import { dbIdentifierSchema, wireError, type ClientSettings, type DbEngine } from '@alfa/protocol'
 import { CommandError } from '../command-context.ts'
+import type { RestoreOptions, RestoreOutcome, RestorePrimitives } from './database-restore.ts'
 
 /** One engine's administration, through the server's admin connection (configuration, never the wire). */
-export interface DbAdmin {
+export interface DbAdmin extends RestorePrimitives {
   engine: DbEngine
   /** The engine's port, as the client's container reaches it (the host is configuration). */
   port: number
@@ -32,12 +33,12 @@ export interface DbAdmin {
   /** Throws DB_ERROR unless `file` is a complete dump made by `dump` (a cut-short file must never be relied on). */
   verify(file: string, signal?: AbortSignal): Promise<void>
   /**
-   * Puts the database back to a dump made by `dump` (a switch's rollback): what is in it now is dropped, the dump is
-   * loaded logged in as the tenant by a tool that runs no client commands, and the client's user keeps the grants /
-   * ownership it had. `connectionsEnded` says whether the app's open connections were cut (then the app needs a
-   * restart to reconnect cleanly).
+   * Puts the database back to a dump made by `dump` (a switch's rollback) without dropping anything first: the dump
+   * is loaded into a new database logged in as the tenant by a tool that runs no client commands, its row counts
+   * checked, and only then swapped in (restoreFresh). The client's database name, user and grants stay as they were.
+   * `connectionsEnded` says whether the app's open connections were cut (then the app needs a restart).
    */
-  restore(name: string, file: string, signal?: AbortSignal): Promise<{ connectionsEnded: boolean }>
+  restore(name: string, file: string, opts?: RestoreOptions): Promise<RestoreOutcome>
 }
 
 /**

@@ -75,6 +75,7 @@ export function createFrameRouter(deps: {
               level: frame.level ?? (frame.stream === 'stderr' ? 'warn' : 'info'),
               step: frame.step ?? null,
               message: frame.line,
+              agentSeq: frame.seq,
             },
           ])
         if (frame.kind === 'progress') return operations.step(ref.operationId, frame.step, frame.status)

@@ -8,6 +8,8 @@ export interface LogLine {
   level?: string
   step?: string | null
   message: string
+  /** The agent's seq of the line (its log frame's): a line whose seq was already stored is a replay, skipped. */
+  agentSeq?: number
 }
 
 /** Longest stored line; an app that prints a megabyte on one line must not bloat the table. */
@@ -33,6 +35,8 @@ export function createOperationLogWriter(deps: {
   const maxBatch = deps.maxBatch ?? 500
   const maxLines = deps.maxLinesPerOperation ?? 20_000
   const seqs = new Map<string, number>()
+  /** Per operation, the highest agent seq taken: an agent sends in order, so anything at or below it is a replay. */
+  const agentSeqs = new Map<string, number>()
   const dropped = new Map<string, number>()
   let pending: {
     operationId: string
@@ -42,6 +46,7 @@ export function createOperationLogWriter(deps: {
     level: string
     step: string | null
     message: string
+    agentSeq?: number
   }[] = []
   let timer: NodeJS.Timeout | undefined
   let flushing: Promise<void> = Promise.resolve()
@@ -51,8 +56,14 @@ export function createOperationLogWriter(deps: {
   function loadSeq(operationId: string): Promise<void> {
     let p = loaded.get(operationId)
     if (!p) {
-      p = prisma.operation.findUnique({ where: { id: operationId }, select: { logSeq: true } }).then((op) => {
+      p = Promise.all([
+        prisma.operation.findUnique({ where: { id: operationId }, select: { logSeq: true } }),
+        // After a master restart: the agent replays what it is unsure was stored, and what was is skipped.
+        prisma.operationLog.aggregate({ where: { operationId }, _max: { agentSeq: true } }),
+      ]).then(([op, stored]) => {
         if (!seqs.has(operationId)) seqs.set(operationId, op?.logSeq ?? 0)
+        const agentSeq = stored._max.agentSeq
+        if (agentSeq !== null && !agentSeqs.has(operationId)) agentSeqs.set(operationId, agentSeq)
       })
       loaded.set(operationId, p)
     }
@@ -107,6 +118,10 @@ export function createOperationLogWriter(deps: {
       await loadSeq(operationId)
       // From here to the end of the loop nothing awaits, so concurrent appends cannot take the same seq.
       for (const line of lines) {
+        if (line.agentSeq !== undefined) {
+          if (line.agentSeq <= (agentSeqs.get(operationId) ?? -1)) continue
+          agentSeqs.set(operationId, line.agentSeq)
+        }
         // A chatty or hostile command cannot fill the table: the operation's log stops at maxLines (its last slot
         // is kept for the "dropped" line written when the operation ends).
         if (seqs.get(operationId)! >= maxLines - 1) {
@@ -123,6 +138,7 @@ export function createOperationLogWriter(deps: {
           level: line.level ?? 'info',
           step: line.step ?? null,
           message: line.message.length > MAX_LINE ? line.message.slice(0, MAX_LINE) + ' …[truncated]' : line.message,
+          ...(line.agentSeq === undefined ? {} : { agentSeq: line.agentSeq }),
         })
       }
       if (pending.length >= maxBatch) void flush()
@@ -155,6 +171,7 @@ export function createOperationLogWriter(deps: {
         })
       dropped.delete(operationId)
       seqs.delete(operationId)
+      agentSeqs.delete(operationId)
       loaded.delete(operationId)
     },
   }

@@ -127,7 +127,9 @@ export async function recoverCommand(
     log(`the agent restarted during the switch (step ${r.step ?? 'none'}): rolling back`, 'warn')
     // -next may exist even if the journal did not get to say so (killed inside its start): removed in any case.
     if (next) await undo(`${nextName} removed`, () => d.containers.removeNamed(nextName))
-    await rollbackSwitch(narrator, deps, dbAdminFor(r.dbEngine, deps), { ...r.switch, newStarted: r.switch.newStarted })
+    const outcome = await rollbackSwitch(narrator, deps, dbAdminFor(r.dbEngine, deps), r.switch)
+    if (!outcome.ok)
+      return interrupted(`step ${r.step ?? 'none'}; rollback stopped at ${outcome.step}: ${outcome.message}`)
     return interrupted(
       `step ${r.step ?? 'none'}; rolled back to the old version${undone.length ? ` (${undone.join('; ')})` : ''}`,
     )

@@ -7,7 +7,7 @@ import { clientDrivers } from './drivers.ts'
 import { probeHealth, unhealthy } from './health.ts'
 import { rollbackSteps } from './steps.ts'
 import { thawWrites } from './switch-freeze.ts'
-import { rowCounts, type RowCounts } from '../../drivers/row-counts.ts'
+import { RestoreFailure, type RestoreStep } from '../../drivers/database-restore.ts'
 
 /** Rollback gets its own time: it also runs when the command's deadline is what ended the switch. */
 const ROLLBACK_TIMEOUT_MS = 15 * 60_000
@@ -29,18 +29,31 @@ export const switchStateSchema = z.object({
   oldRemoved: z.boolean().optional(),
   /** Writes are frozen (flags as they were before, and since when): a rollback thaws them. */
   frozen: z.object({ flags: z.object({ maintenance: z.boolean(), expired: z.boolean() }), at: z.number() }).optional(),
-  /** Rows per table at the freeze: a restore must bring back at least these. */
+  /** Rows per table at the freeze, and again once the snapshot was written: a restore must lie between them
+   * (they are equal when nothing wrote during the dump, as the freeze ensures). */
   rowCounts: z.record(z.string(), z.number()).optional(),
+  rowCountsAfter: z.record(z.string(), z.number()).optional(),
 })
 export type SwitchState = z.infer<typeof switchStateSchema> & { site: SiteSpec }
 
+/** How a rollback ended: done, or stopped at a step with the client left in maintenance (the old version stopped). */
+export type RollbackOutcome = { ok: true } | { ok: false; step: string; message: string }
+
 /**
  * Undoes a failed switch: the new container goes first (so nothing writes after the restore), the site points back
- * at the old port, the database is restored from the snapshot, the old container is started (restarted when the
- * restore cut its connections). Each undo is tried even when another fails; every line says "rolled back: …" or
- * what could not be, and a final probe says whether the old version answers again.
+ * at the old port, the snapshot is restored into a fresh database, verified and swapped in (the live database is
+ * untouched until then), the old container is started (restarted when the swap cut its connections). Each undo is
+ * tried even when another fails; every line says "rolled back: …" or what could not be. A restore that fails stops
+ * the rollback with the client in maintenance and the old version stopped: it never starts on wrong or empty data.
+ * `journal` records each restore step before it runs (a kill there is redone at start-up).
  */
-export async function rollbackSwitch(ctx: Narrator, deps: HandlerDeps, db: DbAdmin, state: SwitchState): Promise<void> {
+export async function rollbackSwitch(
+  ctx: Narrator,
+  deps: HandlerDeps,
+  db: DbAdmin,
+  state: SwitchState,
+  journal: (step: RestoreStep) => Promise<void> = async () => undefined,
+): Promise<RollbackOutcome> {
   const signal = AbortSignal.timeout(ROLLBACK_TIMEOUT_MS)
   const d = clientDrivers(deps, signal)
   const { log, attempt } = rollbackSteps(ctx)
@@ -56,14 +69,33 @@ export async function rollbackSwitch(ctx: Narrator, deps: HandlerDeps, db: DbAdm
   let restartOld = false
   if (state.newStarted && state.snapshot !== undefined) {
     const file = state.snapshot
-    await attempt(`database ${dbNameForSlug(state.slug)} restored from the snapshot ${file}`, async () => {
-      restartOld = (await db.restore(dbNameForSlug(state.slug), file, signal)).connectionsEnded
-    })
-    if (state.rowCounts && !(await restoreVerified(ctx, deps, db, state.rowCounts, state.slug))) {
+    const dbName = dbNameForSlug(state.slug)
+    try {
+      const outcome = await db.restore(dbName, file, {
+        signal,
+        onStep: journal,
+        now: deps.now,
+        ...(state.rowCounts
+          ? { expected: { min: state.rowCounts, max: state.rowCountsAfter ?? state.rowCounts } }
+          : {}),
+      })
+      restartOld = outcome.connectionsEnded
+      const rows = Object.values(outcome.counts).reduce((a, b) => a + b, 0)
+      log(
+        `rolled back: database ${dbName} restored from the snapshot ${file} into a fresh database, row counts ` +
+          `verified against the snapshot (${Object.keys(outcome.counts).length} tables, ${rows} rows), swapped in`,
+      )
+      if (outcome.extra.length > 0)
+        log(`more than the snapshot held (written while it loaded): ${outcome.extra.join('; ')}`, 'warn')
+      if (outcome.leftover.length > 0) log(`set-aside databases not dropped: ${outcome.leftover.join(', ')}`, 'warn')
+    } catch (error) {
+      const step = error instanceof RestoreFailure ? error.step : 'restore'
+      const why = error instanceof Error ? error.message : String(error)
       // Starting the old version on a database the restore did not bring back would serve (and write on) a
       // wrong state: the client stays in maintenance with the snapshot named, for an operator.
-      log(`the client stays in maintenance, ${oldName} stopped: restore it from ${file} by hand`, 'warn')
-      return
+      const message = `${why}; ${step === 'restore-swap' ? `${dbName} holds either all its own tables or all the restored ones (views, triggers, routines may be missing)` : `${dbName} was left as it was`}, the client stays in maintenance with ${oldName} stopped: restore it from ${file}`
+      log(message, 'warn')
+      return { ok: false, step, message }
     }
   }
   await attempt(
@@ -88,36 +120,5 @@ export async function rollbackSwitch(ctx: Narrator, deps: HandlerDeps, db: DbAdm
   })
   if (outcome.available) log(`rolled back: the old version answers again (${outcome.how}: ${outcome.statusCode})`)
   else log(`after the rollback ${unhealthy(outcome, withinMs)}`, 'warn')
-}
-
-/** After a restore: every table holds at least the rows it had at the freeze (nothing written before it is lost). */
-async function restoreVerified(
-  ctx: Narrator,
-  deps: HandlerDeps,
-  db: DbAdmin,
-  before: RowCounts,
-  slug: string,
-): Promise<boolean> {
-  const log = (line: string, level: 'info' | 'warn' = 'info') => ctx.log(line, { step: 'rollback', level })
-  try {
-    const after = await rowCounts(db.engine, deps.config, dbNameForSlug(slug))
-    const short = Object.entries(before)
-      .filter(([table, n]) => (after[table] ?? -1) < n)
-      .map(([table, n]) => `${table}: ${n} → ${after[table] ?? 'absent'}`)
-    if (short.length > 0) {
-      log(`row counts after the restore are short of the freeze: ${short.join('; ')}`, 'warn')
-      return false
-    }
-    const rows = Object.values(before).reduce((a, b) => a + b, 0)
-    log(
-      `rolled back: row counts verified (${Object.keys(before).length} tables, at least ${rows} rows as at the freeze)`,
-    )
-    return true
-  } catch (error) {
-    log(
-      `row counts after the restore could not be read: ${error instanceof Error ? error.message : String(error)}`,
-      'warn',
-    )
-    return false
-  }
+  return { ok: true }
 }

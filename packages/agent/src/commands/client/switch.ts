@@ -24,7 +24,7 @@ import { stamp, verifiedSnapshot } from './snapshot.ts'
 import { ensureRoomForSnapshot, freezeWrites, pruneSnapshots, thawWrites } from './switch-freeze.ts'
 import { switchPreflight } from './switch-preflight.ts'
 import { rollbackSwitch, type SwitchState } from './switch-rollback.ts'
-import { stepLog, stepRunner } from './steps.ts'
+import { stepLog, stepRunner, stepWireError } from './steps.ts'
 
 const MIGRATE_TIMEOUT_MS = 15 * 60_000
 
@@ -60,7 +60,18 @@ export const clientSwitch: CommandHandler<'client.switch'> = async (ctx, deps) =
         { step: 'rollback', level: 'warn' },
       )
     } else {
-      await rollbackSwitch(ctx, deps, db, state)
+      const undone = await rollbackSwitch(ctx, deps, db, state, (step) => ctx.checkpoint({ step }))
+      if (!undone.ok) {
+        // The switch's own failure first, then why the rollback stopped: the operation names both steps.
+        const first = error instanceof CommandError ? error.wire : stepWireError('switch', error)
+        const data = first.data && !Array.isArray(first.data) ? first.data : {}
+        throw new CommandError(
+          wireError(first.code, `${first.message}; rollback stopped at ${undone.step}: ${undone.message}`, {
+            ...data,
+            rollbackStep: undone.step,
+          }),
+        )
+      }
     }
     throw error
   }
@@ -122,6 +133,8 @@ async function runSwitch(
       ctx.signal,
     )
     state.snapshot = file
+    // Counted again: nothing wrote during the dump when both agree, and a restore must match them.
+    state.rowCountsAfter = await rowCounts(p.dbEngine, deps.config, dbName)
     await save()
     log(`${dbName} dumped to ${file} (${size} bytes, 0600, sha256 ${sha256}), dump verified complete`)
     const pruned = await pruneSnapshots(deps.config.backupDir, p.slug, deps.config.snapshotsKeep)
