@@ -53,7 +53,7 @@ describe('agent upgrade throttling', () => {
     '500 forged /agent upgrades: at most 64 reach the database, /health keeps answering (p95 printed)',
     async () => {
       // The same probe without a flood first: on a shared machine the baseline says how much is the flood's.
-      const idle = await probeHealth(cluster.url, () => new Promise((r) => setTimeout(r, 1_500)))
+      const idle = await probeHealth(cluster.url, () => new Promise((r) => setTimeout(r, 3_000)))
       let first: Record<string, number> = {}
       let second: Record<string, number> = {}
       const flooded = await probeHealth(cluster.url, async () => {
