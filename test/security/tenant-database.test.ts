@@ -2,38 +2,21 @@
 // it), then the agent's maintenance toggle, users count and switch run: the tenant gains nothing. The agent runs
 // those statements logged in as the tenant, so whatever it planted runs with the tenant's rights, no more.
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { randomUUID } from 'node:crypto'
-import type { ClientCreatePayload, DbEngine } from '@alfa/protocol'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { allLines, FIXTURE_PROFILE, startAgentClientEnv, type AgentClientEnv } from '../agent-client/harness.ts'
+import type { ClientCreatePayload } from '@alfa/protocol'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { allLines, FIXTURE_PROFILE } from '../agent-client/harness.ts'
 import { mariadbAs, pgAs, pgGrabFunction, pgRoleRights, tenantLogin } from './tenant-access.ts'
-import { securityReport } from './tenant-report.ts'
+import { recordCase, reportSecurityCases } from './report.ts'
+import { useTenantEnv } from './tenant-setup.ts'
 
-let env: AgentClientEnv
-const report = securityReport('tenant objects run with the tenant rights only')
-// PostgreSQL (user postgres) and MariaDB (root here) must both be able to write into it: the markers are theirs.
-const markers = fs.mkdtempSync(path.join(os.tmpdir(), 'alfa-sec-'))
-fs.chmodSync(markers, 0o777)
+reportSecurityCases()
+const tenants = useTenantEnv({ markersPrefix: 'alfa-sec' })
+const { markers, createClient } = tenants
 
-beforeAll(async () => {
-  env = await startAgentClientEnv()
-})
-afterAll(async () => {
-  report.print()
-  await env?.stop()
-  fs.rmSync(markers, { recursive: true, force: true })
-})
-
-async function createClient(slug: string, dbEngine: DbEngine): Promise<ClientCreatePayload> {
-  const p = env.createPayload(slug, { dbEngine })
-  const run = await env.run('client.create', p)
-  expect(run.result, allLines(run)).toMatchObject({ ok: true })
-  return p
-}
 const configure = (p: ClientCreatePayload, maintenance: boolean) =>
-  env.run('client.configure', {
+  tenants.env.run('client.configure', {
     clientId: p.clientId,
     slug: p.slug,
     dbEngine: p.dbEngine,
@@ -41,9 +24,9 @@ const configure = (p: ClientCreatePayload, maintenance: boolean) =>
     expired: false,
   })
 const usersCount = (p: ClientCreatePayload) =>
-  env.run('client.app', { slug: p.slug, action: 'usersCount', profile: FIXTURE_PROFILE, dbEngine: p.dbEngine })
+  tenants.env.run('client.app', { slug: p.slug, action: 'usersCount', profile: FIXTURE_PROFILE, dbEngine: p.dbEngine })
 const switchTo = (p: ClientCreatePayload, image: string) =>
-  env.run('client.switch', {
+  tenants.env.run('client.switch', {
     clientId: p.clientId,
     slug: p.slug,
     domain: p.domain,
@@ -60,7 +43,7 @@ describe('PostgreSQL: a planted trigger, function and view', () => {
 
   /** What the tenant would have gained: superuser, a privileged role, a file written by COPY … TO PROGRAM. */
   async function gained() {
-    const admin = await pgAs(env, p.slug, 'admin')
+    const admin = await pgAs(tenants.env, p.slug, 'admin')
     try {
       const rights = await pgRoleRights(admin, role)
       const loot = await admin.query('SELECT what FROM loot ORDER BY what')
@@ -74,8 +57,8 @@ describe('PostgreSQL: a planted trigger, function and view', () => {
 
   beforeAll(async () => {
     p = await createClient('sec-pg', 'postgresql')
-    role = (await tenantLogin(env, p.slug)).user
-    const t = await pgAs(env, p.slug, 'tenant')
+    role = (await tenantLogin(tenants.env, p.slug)).user
+    const t = await pgAs(tenants.env, p.slug, 'tenant')
     try {
       await t.query('CREATE TABLE loot (what text)')
       await t.query(pgGrabFunction(role, marker))
@@ -97,7 +80,7 @@ describe('PostgreSQL: a planted trigger, function and view', () => {
       expect(run.result, allLines(run)).toMatchObject({ ok: true })
     }
     const after = await gained()
-    report.record('PostgreSQL: trigger on cloud_settings during configure', !after.role.rolsuper && !after.files.length)
+    recordCase('PostgreSQL: trigger on cloud_settings during configure', !after.role.rolsuper && !after.files.length)
     // The trigger did run (BEFORE INSERT and BEFORE UPDATE per upsert), only ever as the tenant, in its own session.
     // The view may run too: configure confirms through nginx, and the app answering reads users in its own session.
     expect(after.loot.length).toBeGreaterThanOrEqual(2)
@@ -112,23 +95,23 @@ describe('PostgreSQL: a planted trigger, function and view', () => {
     // 1 row through the view: the view (and its function) was evaluated.
     expect(run.result, allLines(run)).toMatchObject({ ok: true, data: { usersCount: 1 } })
     const after = await gained()
-    expect(report.record('PostgreSQL: function in a view named users during the count', after.role.rolsuper === false))
+    expect(recordCase('PostgreSQL: function in a view named users during the count', after.role.rolsuper === false))
     expect(after).toMatchObject(nothing)
   })
 
   it('a switch to 2.0.0 (dump, migrate, settings) leaves the tenant with nothing more', async () => {
     // The view goes back to a table (2.0.0 adds a column to users); the trigger and the function stay.
-    const t = await pgAs(env, p.slug, 'tenant')
+    const t = await pgAs(tenants.env, p.slug, 'tenant')
     await t.query('DROP VIEW users; ALTER TABLE users_real RENAME TO users').finally(() => t.end())
     const before = (await gained()).loot.filter((l) => l.startsWith('trigger')).length
-    const run = await switchTo(p, env.images.good2)
+    const run = await switchTo(p, tenants.env.images.good2)
     expect(run.result, allLines(run)).toMatchObject({ ok: true })
     const after = await gained()
     // The switch's settings write fired the trigger again, as the tenant; nothing ever ran as anyone else.
     expect(after.loot.filter((l) => l.startsWith('trigger')).length).toBeGreaterThan(before)
     for (const line of after.loot)
       expect(line).toMatch(new RegExp(`^(trigger|view) ran as ${role} in a session of ${role}$`))
-    expect(report.record('PostgreSQL: trigger during a switch', after.role.rolsuper === false))
+    expect(recordCase('PostgreSQL: trigger during a switch', after.role.rolsuper === false))
     expect(after).toMatchObject(nothing)
   })
 })
@@ -140,9 +123,9 @@ describe('MariaDB: a planted trigger, function and SQL SECURITY INVOKER view', (
   let maxConnections: number
 
   async function gained() {
-    const admin = await mariadbAs(env, p.slug, 'admin')
+    const admin = await mariadbAs(tenants.env, p.slug, 'admin')
     try {
-      const [grants] = await admin.query(`SHOW GRANTS FOR ?@'%'`, [(await tenantLogin(env, p.slug)).user])
+      const [grants] = await admin.query(`SHOW GRANTS FOR ?@'%'`, [(await tenantLogin(tenants.env, p.slug)).user])
       const [vars] = await admin.query('SELECT @@global.max_connections AS m')
       const [loot] = await admin.query('SELECT what FROM loot ORDER BY what')
       return {
@@ -158,11 +141,11 @@ describe('MariaDB: a planted trigger, function and SQL SECURITY INVOKER view', (
 
   beforeAll(async () => {
     p = await createClient('sec-maria', 'mariadb')
-    const before = await mariadbAs(env, p.slug, 'admin')
+    const before = await mariadbAs(tenants.env, p.slug, 'admin')
     const [vars] = await before.query('SELECT @@global.max_connections AS m')
     maxConnections = (vars as { m: number }[])[0]!.m
     await before.end()
-    const t = await mariadbAs(env, p.slug, 'tenant')
+    const t = await mariadbAs(tenants.env, p.slug, 'tenant')
     try {
       await t.query('CREATE TABLE loot (what VARCHAR(200))')
       // With the admin's rights: a global changed (general_log_file would be next) and a file written as mysqld.
@@ -196,7 +179,7 @@ describe('MariaDB: a planted trigger, function and SQL SECURITY INVOKER view', (
     }
     const after = await gained()
     expect(after.loot.filter((l) => l.startsWith('trigger ran as alfa_sec_maria@')).length).toBeGreaterThan(0)
-    expect(report.record('MariaDB: trigger on cloud_settings during configure', !after.outfile))
+    expect(recordCase('MariaDB: trigger on cloud_settings during configure', !after.outfile))
     expect(after).toMatchObject(nothing())
   })
 
@@ -205,17 +188,17 @@ describe('MariaDB: a planted trigger, function and SQL SECURITY INVOKER view', (
     expect(run.result, allLines(run)).toMatchObject({ ok: true, data: { usersCount: 1 } })
     const after = await gained()
     const held = !after.outfile && after.maxConnections === maxConnections
-    expect(report.record('MariaDB: SQL SECURITY INVOKER view named users during the count', held)).toBe(true)
+    expect(recordCase('MariaDB: SQL SECURITY INVOKER view named users during the count', held)).toBe(true)
     expect(after).toMatchObject(nothing())
   })
 
   it('a switch to 2.0.0 leaves the tenant with nothing more', async () => {
-    const t = await mariadbAs(env, p.slug, 'tenant')
+    const t = await mariadbAs(tenants.env, p.slug, 'tenant')
     await t.query('DROP VIEW users; RENAME TABLE users_real TO users').finally(() => t.end())
-    const run = await switchTo(p, env.images.good2)
+    const run = await switchTo(p, tenants.env.images.good2)
     expect(run.result, allLines(run)).toMatchObject({ ok: true })
     const after = await gained()
-    expect(report.record('MariaDB: trigger during a switch', !after.outfile)).toBe(true)
+    expect(recordCase('MariaDB: trigger during a switch', !after.outfile)).toBe(true)
     expect(after).toMatchObject(nothing())
   })
 })

@@ -6,12 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { allLines, startAgentClientEnv, type AgentClientEnv } from '../agent-client/harness.ts'
 import { execInContainer } from '../support/docker-exec.ts'
 import { fetchVhost } from '../support/nginx.ts'
-import { securityReport } from './tenant-report.ts'
+import { recordCase, reportSecurityCases } from './report.ts'
 
 let env: AgentClientEnv
 let a: ClientCreatePayload
 let b: ClientCreatePayload
-const report = securityReport("one tenant's container cannot reach another's")
+reportSecurityCases()
 
 beforeAll(async () => {
   env = await startAgentClientEnv()
@@ -23,7 +23,6 @@ beforeAll(async () => {
   }
 })
 afterAll(async () => {
-  report.print()
   await env?.stop()
 })
 
@@ -58,14 +57,14 @@ describe('client networks', () => {
     const byAddress = await opensFrom(a.slug, ipB, 8080)
     const byPublished = [env.config.dbHostForContainers, gatewayA]
     const published = await Promise.all(byPublished.map((host) => opensFrom(a.slug, host, publishedB)))
-    expect(report.record("A cannot open B's app port by B's container address", !byAddress)).toBe(true)
+    expect(recordCase("A cannot open B's app port by B's container address", !byAddress)).toBe(true)
     const heldPublished = !published.some(Boolean)
-    expect(report.record("A cannot open B's published port through the host's addresses", heldPublished)).toBe(true)
+    expect(recordCase("A cannot open B's published port through the host's addresses", heldPublished)).toBe(true)
 
     const page = await fetchVhost(env.nginx.port, a.domain, '/')
     expect(page.status).toBe(200)
     expect(page.body).toContain('<p id="users">users: 1</p>')
-    report.record("A's own app still answers through nginx (with its database)", true)
+    recordCase("A's own app still answers through nginx (with its database)", true)
     // Each on exactly its own network, named after the slug.
     expect(networkA.map(([name]) => name)).toEqual([containerNameForSlug(a.slug)])
     expect(networkB.map(([name]) => name)).toEqual([containerNameForSlug(b.slug)])
@@ -81,14 +80,14 @@ describe('client networks', () => {
     const status = await execInContainer(env.docker, env.docker.getContainer(info.Id), ['cat', '/proc/1/status'])
     const field = (name: string) => new RegExp(`^${name}:\\s*(\\S+)`, 'm').exec(status.stdout)?.[1]
     const held = field('NoNewPrivs') === '1' && field('CapEff') === '0000000000000000'
-    expect(report.record('container: NoNewPrivs 1, CapEff 0, pids and memory limited', held)).toBe(true)
+    expect(recordCase('container: NoNewPrivs 1, CapEff 0, pids and memory limited', held)).toBe(true)
   })
 
   it("the client's network goes with the client", async () => {
     const run = await env.run('client.delete', { clientId: b.clientId, slug: b.slug, dbEngine: 'mariadb' })
     expect(run.result, allLines(run)).toMatchObject({ ok: true })
     const left = await env.docker.listNetworks({ filters: { name: [containerNameForSlug(b.slug)] } })
-    expect(report.record('network removed with its client', left.length === 0)).toBe(true)
+    expect(recordCase('network removed with its client', left.length === 0)).toBe(true)
     const labelled = await env.docker.listNetworks({ filters: { label: [`alfa.client=${a.clientId}`] } })
     expect(labelled.map((n) => n.Name)).toEqual([containerNameForSlug(a.slug)])
   })

@@ -4,22 +4,21 @@
 // --binary-mode, which runs no `\!` either. Each payload is first shown live against the bare client tool.
 import { execFile, spawn } from 'node:child_process'
 import fs from 'node:fs'
-import os from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
-import { dbNameForSlug, type ClientCreatePayload, type DbEngine } from '@alfa/protocol'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { dbNameForSlug } from '@alfa/protocol'
+import { describe, expect, it } from 'vitest'
 import { dbAdminFor } from '../../packages/agent/src/drivers/database.ts'
-import { allLines, FIXTURE_PROFILE, startAgentClientEnv, type AgentClientEnv } from '../agent-client/harness.ts'
+import { allLines, FIXTURE_PROFILE } from '../agent-client/harness.ts'
 import { fetchVhost } from '../support/nginx.ts'
 import { pgAs, pgGrabFunction, pgRoleRights, tenantLogin } from './tenant-access.ts'
-import { securityReport } from './tenant-report.ts'
+import { recordCase, reportSecurityCases } from './report.ts'
+import { useTenantEnv } from './tenant-setup.ts'
 
 const run = promisify(execFile)
-let env: AgentClientEnv
-const report = securityReport('restores run no client command and nothing as the admin')
-const markers = fs.mkdtempSync(path.join(os.tmpdir(), 'alfa-sec-restore-'))
-fs.chmodSync(markers, 0o777)
+reportSecurityCases()
+const tenants = useTenantEnv({ markersPrefix: 'alfa-sec-restore', agentEnv: { ALFA_AGENT_HEALTH_TIMEOUT_MS: '6000' } })
+const { markers, createClient } = tenants
 /** Runs argv with `file` on stdin (how a dump is fed to a client tool); resolves with the exit code. */
 function runWithStdin(argv: string[], file: string, extraEnv: Record<string, string>): Promise<number | null> {
   return new Promise((resolve, reject) => {
@@ -32,22 +31,6 @@ function runWithStdin(argv: string[], file: string, extraEnv: Record<string, str
   })
 }
 const markerFiles = () => fs.readdirSync(markers).filter((f) => !f.endsWith('.sql'))
-
-beforeAll(async () => {
-  env = await startAgentClientEnv({ ALFA_AGENT_HEALTH_TIMEOUT_MS: '6000' })
-})
-afterAll(async () => {
-  report.print()
-  await env?.stop()
-  fs.rmSync(markers, { recursive: true, force: true })
-})
-
-async function createClient(slug: string, dbEngine: DbEngine): Promise<ClientCreatePayload> {
-  const p = env.createPayload(slug, { dbEngine })
-  const created = await env.run('client.create', p)
-  expect(created.result, allLines(created)).toMatchObject({ ok: true })
-  return p
-}
 
 /** A plain SQL file whose middle line is a client command touching `marker` (what a crafted dump would carry). */
 function craftedDump(name: string, marker: string, trailer: string): string {
@@ -62,26 +45,26 @@ describe('PostgreSQL restores', () => {
     const marker = path.join(markers, 'pg-file-ran')
     const file = craftedDump('pg-crafted', marker, '-- PostgreSQL database dump complete')
     // Live: psql itself runs it.
-    const url = new URL(env.postgres.url)
+    const url = new URL(tenants.env.postgres.url)
     const psql = ['--no-psqlrc', '-h', url.hostname, '-p', url.port, '-U', 'postgres', '-d', 'postgres', '-f', file]
     await run('psql', psql)
     expect(fs.existsSync(marker)).toBe(true)
     fs.rmSync(marker)
 
-    const db = dbAdminFor('postgresql', env.deps)
+    const db = dbAdminFor('postgresql', tenants.env.deps)
     await expect(db.restore(dbNameForSlug(p.slug), file)).rejects.toThrow(/incomplete or unreadable/)
     const held = !fs.existsSync(marker)
-    expect(report.record('PostgreSQL: a plain dump carrying \\! runs nothing', held)).toBe(true)
+    expect(recordCase('PostgreSQL: a plain dump carrying \\! runs nothing', held)).toBe(true)
     // Refused before the drop: the client's data is all there.
-    const page = await fetchVhost(env.nginx.port, p.domain, '/')
+    const page = await fetchVhost(tenants.env.nginx.port, p.domain, '/')
     expect(page.body).toContain('<p id="users">users: 1</p>')
   })
 
   it("a rollback restores a name with \\! and a CHECK calling the tenant's function: nothing runs, nothing gained", async () => {
     const p = await createClient('rst-pg', 'postgresql')
-    const role = (await tenantLogin(env, p.slug)).user
+    const role = (await tenantLogin(tenants.env, p.slug)).user
     const marker = path.join(markers, 'pg')
-    const t = await pgAs(env, p.slug, 'tenant')
+    const t = await pgAs(tenants.env, p.slug, 'tenant')
     try {
       await t.query('CREATE TABLE loot (what text)')
       await t.query(pgGrabFunction(role, marker))
@@ -94,12 +77,12 @@ describe('PostgreSQL restores', () => {
       await t.end()
     }
     // broken-migrate fails the switch, so the rollback restores the snapshot.
-    const switched = await env.run('client.switch', {
+    const switched = await tenants.env.run('client.switch', {
       clientId: p.clientId,
       slug: p.slug,
       domain: p.domain,
       dbEngine: 'postgresql',
-      image: env.images.brokenMigrate,
+      image: tenants.env.images.brokenMigrate,
       profile: FIXTURE_PROFILE,
       settings: p.settings,
     })
@@ -107,7 +90,7 @@ describe('PostgreSQL restores', () => {
     expect(allLines(switched)).toContain('restored from the snapshot')
     expect(allLines(switched)).toContain('the old version answers again')
 
-    const admin = await pgAs(env, p.slug, 'admin')
+    const admin = await pgAs(tenants.env, p.slug, 'admin')
     try {
       const rights = await pgRoleRights(admin, role)
       const names = await admin.query("SELECT relname FROM pg_class WHERE relname LIKE 'x%' AND relkind = 'r'")
@@ -116,7 +99,7 @@ describe('PostgreSQL restores', () => {
       expect(names.rows.map((r: { relname: string }) => r.relname)).toEqual([`x\n\\! touch ${marker}-name\n`])
       expect(loot.rows.map((r: { what: string }) => r.what)).toContain(`check ran as ${role} in a session of ${role}`)
       const held = !rights.rolsuper && !rights.program && markerFiles().length === 0
-      report.record('PostgreSQL: restore of a planted \\! name and a CHECK with a tenant function', held)
+      recordCase('PostgreSQL: restore of a planted \\! name and a CHECK with a tenant function', held)
       expect({ rights, files: markerFiles() }).toEqual({
         rights: { rolsuper: false, rolcreaterole: false, program: false },
         files: [],
@@ -133,16 +116,14 @@ describe('MariaDB restores', () => {
     const marker = path.join(markers, 'maria-file-ran')
     const file = craftedDump('maria-crafted', marker, '-- Dump completed on 2026-11-30')
     // Live: the mysql client without --binary-mode runs it.
-    const login = await tenantLogin(env, p.slug)
-    const argv = ['--no-defaults', '-h', '127.0.0.1', '-P', String(env.mariadb.port), '-u', login.user]
+    const login = await tenantLogin(tenants.env, p.slug)
+    const argv = ['--no-defaults', '-h', '127.0.0.1', '-P', String(tenants.env.mariadb.port), '-u', login.user]
     await runWithStdin(['mysql', ...argv, dbNameForSlug(p.slug)], file, { MYSQL_PWD: login.password })
     expect(fs.existsSync(marker)).toBe(true)
     fs.rmSync(marker)
 
-    const db = dbAdminFor('mariadb', env.deps)
+    const db = dbAdminFor('mariadb', tenants.env.deps)
     await db.restore(dbNameForSlug(p.slug), file).catch(() => undefined)
-    expect(report.record('MariaDB: a dump carrying \\! runs nothing (--binary-mode)', !fs.existsSync(marker))).toBe(
-      true,
-    )
+    expect(recordCase('MariaDB: a dump carrying \\! runs nothing (--binary-mode)', !fs.existsSync(marker))).toBe(true)
   })
 })

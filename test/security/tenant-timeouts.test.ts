@@ -16,10 +16,10 @@ import {
 } from '../agent-client/harness.ts'
 import { waitUntil } from '../support/process.ts'
 import { mariadbAs, pgAs } from './tenant-access.ts'
-import { securityReport } from './tenant-report.ts'
+import { recordCase, reportSecurityCases } from './report.ts'
 
 let env: AgentClientEnv
-const report = securityReport('agent statements behind a tenant lock end in bounded time')
+reportSecurityCases()
 /** Far beyond the agent's lock timeout (5 s) and statement timeout (30 s): past it, the agent is waiting forever. */
 const FOREVER_MS = 60_000
 const figures: { what: string; ms: number }[] = []
@@ -28,7 +28,6 @@ beforeAll(async () => {
   env = await startAgentClientEnv()
 })
 afterAll(async () => {
-  report.print()
   console.table(figures)
   await env?.stop()
 })
@@ -89,7 +88,7 @@ describe('PostgreSQL', () => {
             .rows[0].n,
         )
       await waitUntil(async () => (await agentSessions()) === 0, { timeoutMs: 10_000, what: 'agent sessions gone' })
-      report.record('PostgreSQL: configure and counts behind a tenant lock fail in bounded time, no session left', true)
+      recordCase('PostgreSQL: configure and counts behind a tenant lock fail in bounded time, no session left', true)
       await tenant.query('ROLLBACK')
       expect(failure(await configure(p))).toMatchObject({ ok: true })
     } finally {
@@ -143,7 +142,7 @@ describe('MariaDB', () => {
       await expect(restore).rejects.toThrow(/Lock wait timeout/)
       await rowLock.query('ROLLBACK')
       fs.rmSync(dir, { recursive: true, force: true })
-      report.record('MariaDB: configure, counts and admin DDL behind tenant locks fail in bounded time', true)
+      recordCase('MariaDB: configure, counts and admin DDL behind tenant locks fail in bounded time', true)
     } finally {
       await Promise.all([rowLock.end(), tableLock.end(), admin.end()])
     }

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { inject } from 'vitest'
+import { fetchWithCa } from './fetch-with-ca.ts'
 import { basic } from './master-app.ts'
 import { freePort, waitForPort } from './ports.ts'
 import { makeTempDir, spawnService, waitUntil, type ServiceProcess } from './process.ts'
@@ -42,13 +43,19 @@ export async function startCluster(
     masterEnv?: Record<string, string>
     /** The address the master listens on and agents dial (default 127.0.0.1), e.g. a veth address. */
     host?: string
+    /**
+     * HTTPS and wss:// with this certificate (ALFA_TLS_CERT/KEY); agents trust `ca` (ALFA_AGENT_MASTER_CA) and so
+     * does api().
+     */
+    tls?: { cert: string; key: string; ca: string }
   } = {},
 ) {
   const dir = await makeTempDir('alfa-cluster')
   const databaseUrl = await createTestDatabase(inject('postgresAdminUrl'))
   const host = opts.host ?? '127.0.0.1'
   const port = await freePort()
-  const url = `http://${host}:${port}`
+  const url = `${opts.tls ? 'https' : 'http'}://${host}:${port}`
+  const tlsCa = opts.tls ? await readFile(opts.tls.ca) : undefined
   let master: ServiceProcess | undefined
   let masterRuns = 0
   const agents: Agent[] = []
@@ -61,6 +68,7 @@ export async function startCluster(
       env: {
         ...process.env,
         ...MASTER_ENV,
+        ...(opts.tls ? { ALFA_TLS_CERT: opts.tls.cert, ALFA_TLS_KEY: opts.tls.key } : {}),
         ...opts.masterEnv,
         ALFA_PORT: String(port),
         ALFA_HOST: host,
@@ -83,16 +91,22 @@ export async function startCluster(
     route: string,
     body?: unknown,
   ): Promise<{ status: number; json: Json; headers: Headers }> {
-    const res = await fetch(url + route, {
+    const init = {
       method,
       headers: {
         Authorization: basic(ADMIN.user, ADMIN.password),
         ...(body !== undefined ? { 'Content-Type': 'application/vnd.api+json' } : {}),
       },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    })
-    const text = await res.text()
-    return { status: res.status, json: text ? JSON.parse(text) : undefined, headers: res.headers }
+    }
+    const res = tlsCa
+      ? await fetchWithCa(url + route, init, tlsCa)
+      : await fetch(url + route, init).then(async (r) => ({
+          status: r.status,
+          headers: r.headers,
+          text: await r.text(),
+        }))
+    return { status: res.status, json: res.text ? JSON.parse(res.text) : undefined, headers: res.headers }
   }
 
   /** Master logs of all runs so far (JSON lines), to assert on what it said and why. */
@@ -136,18 +150,23 @@ export async function startCluster(
       ALFA_LOG_LEVEL: 'info',
       ALFA_AGENT_REBOOT_ARGV: JSON.stringify([process.execPath, FAKE_REBOOT, a.markerFile, '4000']),
       // A master on another address than loopback (a network namespace's private link) is plaintext here.
-      ...(host === '127.0.0.1' ? {} : { ALFA_AGENT_ALLOW_INSECURE: '1' }),
+      ...(host === '127.0.0.1' || opts.tls ? {} : { ALFA_AGENT_ALLOW_INSECURE: '1' }),
+      ...(opts.tls ? { ALFA_AGENT_MASTER_CA: opts.tls.ca } : {}),
       ...extra,
     }
   }
 
   /** Runs `alfa-agent enroll`; resolves with its exit code and output. */
-  function enroll(a: Agent, token: string): Promise<{ code: number; output: string }> {
+  function enroll(
+    a: Agent,
+    token: string,
+    extra: Record<string, string> = {},
+  ): Promise<{ code: number; output: string }> {
     return new Promise((resolve) => {
       execFile(
         process.execPath,
         ['--import', 'tsx', AGENT_BIN, 'enroll', '--master', url, '--token', token],
-        { cwd: REPO_ROOT, env: agentEnv(a) },
+        { cwd: REPO_ROOT, env: agentEnv(a, extra) },
         (err, stdout, stderr) => {
           resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, output: stdout + stderr })
         },

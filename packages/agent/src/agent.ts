@@ -24,6 +24,8 @@ export interface AgentDeps {
   identity: AgentIdentity
   /** Its secret, sent as a Bearer token on the upgrade. */
   credential: string
+  /** The CA a wss:// master must chain to (ALFA_AGENT_MASTER_CA, read at start). */
+  masterCa?: Buffer
   logger: Logger
   /** Clock in ms since the epoch (journal times, metrics timestamps). */
   now?: () => number
@@ -88,6 +90,7 @@ export function createAgent(deps: AgentDeps) {
   const connection = createConnection({
     wsUrl: masterEndpoints(config.masterUrl ?? identity.masterUrl).wsUrl,
     credential: deps.credential,
+    ...(deps.masterCa ? { ca: deps.masterCa } : {}),
     ...(identity.masterFingerprint ? { fingerprint: identity.masterFingerprint } : {}),
     serverId: identity.serverId,
     heartbeatMs: config.heartbeatMs,

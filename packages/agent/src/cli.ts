@@ -4,6 +4,7 @@ import { createAgent } from './agent.ts'
 import { ConfigError, loadAgentConfig, type AgentConfig } from './config.ts'
 import { doctorPassed, formatDoctorTable, runDoctor } from './doctor.ts'
 import { enroll, EnrollError } from './enroll.ts'
+import { readMasterCa } from './pinning.ts'
 import { exec } from './exec.ts'
 import { createAgentLogger } from './logger.ts'
 import { createStateStore } from './state.ts'
@@ -63,6 +64,7 @@ async function runEnroll(options: Map<string, string>, config: AgentConfig, logg
     agentVersion: AGENT_VERSION,
     state: createStateStore(config.stateDir),
     logger,
+    ...(config.masterCa ? { ca: readMasterCa(config.masterCa) } : {}),
   })
   process.stdout.write(`enrolled as server ${identity.serverId}; credential stored in ${config.stateDir}\n`)
   return EXIT.ok
@@ -76,7 +78,16 @@ async function runDaemon(config: AgentConfig, logger: Logger): Promise<number> {
     return EXIT.failure
   }
   await state.ensure()
-  const agent = createAgent({ docker: dockerFor(config), exec, config, identity, credential, logger })
+  const masterCa = config.masterCa ? readMasterCa(config.masterCa) : undefined
+  const agent = createAgent({
+    docker: dockerFor(config),
+    exec,
+    config,
+    identity,
+    credential,
+    logger,
+    ...(masterCa ? { masterCa } : {}),
+  })
   await agent.start()
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', resolve)

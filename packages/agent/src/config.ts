@@ -54,6 +54,11 @@ const agentConfigSchema = z
   .strictObject({
     /** Master to dial; optional here because `enroll --master` records it in identity.json. */
     masterUrl: masterUrlSchema.optional(),
+    /** PEM file of the CA the master's TLS certificate must chain to (replaces the system's CAs for the master). */
+    masterCa: z
+      .string()
+      .regex(/^\/[^\0\n]*$/, 'an absolute path to a PEM file')
+      .optional(),
     stateDir: z
       .string()
       .min(1)
@@ -147,6 +152,7 @@ type ConfigKey = keyof z.input<typeof agentConfigSchema>
 type EnvKind = 'text' | 'int' | 'number' | 'json' | 'flag'
 const ENV_VARS: Record<string, { key: ConfigKey; kind: EnvKind }> = {
   ALFA_MASTER_URL: { key: 'masterUrl', kind: 'text' },
+  ALFA_AGENT_MASTER_CA: { key: 'masterCa', kind: 'text' },
   ALFA_AGENT_STATE_DIR: { key: 'stateDir', kind: 'text' },
   ALFA_AGENT_METRICS_INTERVAL_MS: { key: 'metricsIntervalMs', kind: 'int' },
   ALFA_AGENT_HEARTBEAT_MS: { key: 'heartbeatMs', kind: 'int' },

@@ -25,6 +25,8 @@ export interface ConnectionOptions {
   credential: string
   /** The pinned certificate fingerprint of a wss:// master. */
   fingerprint?: string
+  /** The CA a wss:// master's certificate must chain to (ALFA_AGENT_MASTER_CA); the system's CAs otherwise. */
+  ca?: Buffer
   serverId: string
   /** Ping interval until the master's welcome names its own. */
   heartbeatMs: number
@@ -71,7 +73,7 @@ export function createConnection(opts: ConnectionOptions) {
       headers: { Authorization: `Bearer ${opts.credential}` },
       maxPayload: MAX_FRAME_BYTES,
       handshakeTimeout: 15_000,
-      ...(opts.fingerprint ? pinnedTlsOptions(opts.fingerprint) : {}),
+      ...(opts.fingerprint || opts.ca ? pinnedTlsOptions(opts.fingerprint, opts.ca) : {}),
     })
     socket = ws
     let openedAt: number | undefined

@@ -5,7 +5,7 @@ import path from 'node:path'
 import tls from 'node:tls'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { pinnedTlsOptions, readPeerFingerprint } from './pinning.ts'
+import { pinnedTlsOptions, readMasterCa, readPeerFingerprint } from './pinning.ts'
 
 const run = promisify(execFile)
 
@@ -127,5 +127,12 @@ describe('pinning', () => {
     const opts = pinnedTlsOptions(cert.fingerprint256, pki('ca.pem'))
     expect(await connects(pki('leaf.pem'), pki('k1.key'), opts)).toBe(true)
     expect(await connects(pki('renewed-same-key.pem'), pki('k1.key'), opts)).toMatch(/does not match/)
+  })
+
+  it('reads ALFA_AGENT_MASTER_CA only when it names a readable CA certificate', () => {
+    expect(readMasterCa(path.join(dir, 'ca.pem')).equals(pki('ca.pem'))).toBe(true)
+    expect(() => readMasterCa(path.join(dir, 'leaf.pem'))).toThrow(/ALFA_AGENT_MASTER_CA: .* is not a CA certificate/)
+    expect(() => readMasterCa(path.join(dir, 'k1.key'))).toThrow(/ALFA_AGENT_MASTER_CA: .* holds no PEM certificate/)
+    expect(() => readMasterCa(path.join(dir, 'missing.pem'))).toThrow(/ALFA_AGENT_MASTER_CA: cannot read/)
   })
 })

@@ -1,5 +1,7 @@
-import { createHash } from 'node:crypto'
+import { createHash, X509Certificate } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import tls from 'node:tls'
+import { ConfigError } from './config.ts'
 
 /**
  * Pinning of the master's TLS identity. Only wss:// / https:// masters are pinned; ws:// (a master on the same host)
@@ -57,4 +59,27 @@ export function pinnedTlsOptions(
       return undefined
     },
   }
+}
+
+/**
+ * Reads ALFA_AGENT_MASTER_CA: the PEM of the CA (or CAs) the master's certificate must chain to. Read once at start;
+ * an unreadable file or one without a CA certificate stops the agent with the variable's name rather than failing
+ * every connection later with a TLS error.
+ */
+export function readMasterCa(file: string): Buffer {
+  let pem: Buffer
+  try {
+    pem = readFileSync(file)
+  } catch (error) {
+    throw new ConfigError(`ALFA_AGENT_MASTER_CA: cannot read ${file}: ${(error as Error).message}`)
+  }
+  let cert: X509Certificate
+  try {
+    cert = new X509Certificate(pem)
+  } catch (error) {
+    throw new ConfigError(`ALFA_AGENT_MASTER_CA: ${file} holds no PEM certificate: ${(error as Error).message}`)
+  }
+  if (!cert.ca)
+    throw new ConfigError(`ALFA_AGENT_MASTER_CA: ${file} is not a CA certificate (basicConstraints CA:TRUE)`)
+  return pem
 }

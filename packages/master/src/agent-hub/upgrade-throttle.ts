@@ -45,6 +45,27 @@ export function createUpgradeThrottle(deps: { clock: Clock; logger: Logger; opti
     maxKeys: o.maxKeys ?? 10_000,
   })
   let refusedSinceLog = 0
+  /** The 429s by Retry-After value, built once: a flood answers thousands of them. */
+  const refusals = new Map<number, Buffer>()
+
+  function refuse(socket: Duplex, address: string, retryAfterSeconds: number) {
+    // One line per burst, not per refused socket: the log is not a second way to exhaust the master.
+    if (refusedSinceLog++ === 0)
+      setTimeout(() => {
+        deps.logger.warn({ address, refused: refusedSinceLog }, 'agent upgrades refused: too many failures')
+        refusedSinceLog = 0
+      }, 1_000).unref()
+    let answer = refusals.get(retryAfterSeconds)
+    if (!answer) {
+      if (refusals.size > 1_000) refusals.clear() // Retry-After takes few values; the cache stays small anyway
+      answer = Buffer.from(
+        `HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nRetry-After: ${retryAfterSeconds}\r\n` +
+          'Content-Length: 0\r\n\r\n',
+      )
+      refusals.set(retryAfterSeconds, answer)
+    }
+    socket.end(answer)
+  }
 
   return {
     /**
@@ -57,20 +78,16 @@ export function createUpgradeThrottle(deps: { clock: Clock; logger: Logger; opti
       authenticate: () => Promise<string>,
     ): Promise<string | undefined> {
       const address = resolveClientAddress(req.socket.remoteAddress, headerOf(req, 'x-forwarded-for'), trusted)
+      const keys = [`upgrade:${throttleKeyOf(address)}`]
+      // A flood is almost all refusals: look before reserving so a refusal costs no exception (a stack trace each).
+      const wait = throttle.retryAfter(keys)
+      if (wait > 0) return void refuse(socket, address, wait)
       let attempt
       try {
-        attempt = throttle.reserve([`upgrade:${throttleKeyOf(address)}`])
+        attempt = throttle.reserve(keys)
       } catch (err) {
         if (!(err instanceof TooManyRequests)) throw err
-        // One line per burst, not per refused socket: the log is not a second way to exhaust the master.
-        if (refusedSinceLog++ === 0)
-          setTimeout(() => {
-            deps.logger.warn({ address, refused: refusedSinceLog }, 'agent upgrades refused: too many failures')
-            refusedSinceLog = 0
-          }, 1_000).unref()
-        socket.end(
-          `HTTP/1.1 429 Too Many Requests\r\nConnection: close\r\nRetry-After: ${err.retryAfterSeconds}\r\nContent-Length: 0\r\n\r\n`,
-        )
+        refuse(socket, address, err.retryAfterSeconds)
         return undefined
       }
       try {

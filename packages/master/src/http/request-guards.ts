@@ -1,6 +1,8 @@
 import type { MiddlewareHandler } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
+import type { IncomingMessage } from 'node:http'
 import { PayloadTooLarge, UnsupportedMediaType } from '../errors.ts'
+import { DEFAULT_LINGER, lingerAfterRefusal, type LingerBounds } from './lingering-close.ts'
 
 const JSON_TYPE = /^application\/(vnd\.api\+json|json)\s*(;\s*charset=utf-8\s*)?$/i
 const WITH_BODY = new Set(['POST', 'PUT', 'PATCH'])
@@ -10,12 +12,15 @@ const WITH_BODY = new Set(['POST', 'PUT', 'PATCH'])
  * Mounted first, before any route or authentication, so no handler (enrollment included) can read an unbounded
  * body. Every method is covered: a GET or DELETE with a body is read the same way if some handler asks for it.
  */
-export function bodyLimitGuard(opts: { maxBodyBytes: number }): MiddlewareHandler {
+export function bodyLimitGuard(opts: { maxBodyBytes: number; linger?: LingerBounds }): MiddlewareHandler {
   const limit = bodyLimit({
     maxSize: opts.maxBodyBytes,
     onError: (c) => {
-      // The rest of the body is not worth reading: the socket closes after the 413 instead of draining it.
+      // The rest of the body is not worth keeping: it is discarded while the sender reads the 413, then the
+      // connection closes (bounded in time and bytes). In-process requests (app.request) have no socket.
       c.header('Connection', 'close')
+      const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming
+      if (incoming) lingerAfterRefusal(incoming, opts.linger ?? DEFAULT_LINGER)
       throw new PayloadTooLarge(opts.maxBodyBytes)
     },
   })
