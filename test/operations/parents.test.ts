@@ -93,4 +93,42 @@ describe('parent operations (in-process master, fake agent)', () => {
     expect(agent.commands).toHaveLength(2)
     expect((await m.api('POST', `/operations/${id}/cancel`)).status).toBe(409)
   })
+
+  it('retries a child that ended interrupted once, and only once; its first attempt is kept apart', async () => {
+    const seen = new Map<string, number>()
+    const { serverId, agent } = await m.addAgent('parent-d', {
+      'test.sleep': (f) => {
+        const marker = f.type === 'test.sleep' ? (f.payload.marker ?? '') : ''
+        const n = (seen.get(marker) ?? 0) + 1
+        seen.set(marker, n)
+        // r1 is interrupted on its first run only, r2 on every run.
+        const interrupted = (marker === 'r1' && n === 1) || marker === 'r2'
+        return Promise.resolve(
+          interrupted
+            ? { ok: false, error: { code: 'INTERRUPTED', message: 'the agent stopped while this command was running' } }
+            : { ok: true, data: { sleptMs: 1 } },
+        )
+      },
+    })
+    const children = [0, 1, 2].map((i) => ({ ms: 1, marker: `r${i}` }))
+    const res = await m.api('POST', '/test/batch', batch(serverId, children, { concurrency: 1, maxFailures: 5 }))
+    const doc = await ended(res.json.data.id)
+    expect(doc.data.attributes.status).toBe('failed')
+    expect(doc.data.attributes.progress).toMatchObject({ total: 3, succeeded: 2, interrupted: 1, notStarted: 0 })
+    expect(Object.fromEntries(seen)).toEqual({ r0: 1, r1: 2, r2: 2 })
+    expect(doc.included.map((c: Json) => [c.attributes.childIndex, c.attributes.status])).toEqual([
+      [-3, 'interrupted'],
+      [-2, 'interrupted'],
+      [0, 'succeeded'],
+      [1, 'succeeded'],
+      [2, 'interrupted'],
+    ])
+    const log = (await m.api('GET', `/operations/${res.json.data.id}`)).json.data.attributes.log
+    const retries = log.filter((l: Json) => /starting it once more/.test(l.message)).map((l: Json) => l.message)
+    expect(retries).toEqual([
+      'child 1 was interrupted (INTERRUPTED: the agent stopped while this command was running): starting it once more',
+      'child 2 was interrupted (INTERRUPTED: the agent stopped while this command was running): starting it once more',
+    ])
+    expect(agent.commands).toHaveLength(5)
+  })
 })
