@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLiveMaster, type LiveMaster } from '../support/live-master.ts'
 import { waitUntil } from '../support/process.ts'
+import { readSse } from '../support/sse.ts'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- documents are inspected loosely in tests
 type Json = any
@@ -130,5 +131,49 @@ describe('parent operations (in-process master, fake agent)', () => {
       'child 2 was interrupted (INTERRUPTED: the agent stopped while this command was running): starting it once more',
     ])
     expect(agent.commands).toHaveLength(5)
+  })
+
+  it('streams a parent as Server-Sent Events: every child change, the counts, then "end"', async () => {
+    const { serverId, agent } = await m.addAgent('parent-e', { 'test.sleep': () => 'hold' })
+    const res = await m.api(
+      'POST',
+      '/test/batch',
+      batch(serverId, [{ ms: 1 }, { ms: 1 }, { ms: 1 }], { concurrency: 1 }),
+    )
+    const id: string = res.json.data.id
+    await agent.waitForCommand('test.sleep', 1)
+    const replied = new Set<string>()
+    const stream = await readSse(`${m.master.url}/operations/${id}/events`, m.authorization, {
+      timeoutMs: 20_000,
+      // Each child is answered once the stream has shown it running: the stream must carry every change.
+      onEvent(e) {
+        if (e.event !== 'child' || e.data.status !== 'running' || replied.has(e.data.id)) return
+        replied.add(e.data.id)
+        const cmd = agent.commands[e.data.childIndex]!
+        setTimeout(() => agent.reply(cmd.id, { ok: true, data: { sleptMs: 1 } }), 50)
+      },
+    })
+    expect(stream.status).toBe(200)
+    expect(stream.contentType).toContain('text/event-stream')
+    const children = stream.events
+      .filter((e) => e.event === 'child')
+      .map((e) => `${e.data.childIndex} ${e.data.status}`)
+    expect([...new Set(children)]).toEqual([
+      '0 running',
+      '0 succeeded',
+      '1 running',
+      '1 succeeded',
+      '2 running',
+      '2 succeeded',
+    ])
+    const counts = stream.events.filter((e) => e.event === 'operation').map((e) => e.data.progress.succeeded)
+    expect(counts[0]).toBe(0)
+    expect(counts.at(-1)).toBe(3)
+    expect(stream.events.at(-1)).toMatchObject({ event: 'end', data: { id, status: 'succeeded' } })
+    expect((await fetch(`${m.master.url}/operations/${id}/events`)).status).toBe(401)
+    const unknown = await fetch(`${m.master.url}/operations/0b6f7f2e-5c1d-4e8a-9f3b-2a7c4d5e6f70/events`, {
+      headers: { Authorization: m.authorization },
+    })
+    expect(unknown.status).toBe(404)
   })
 })
