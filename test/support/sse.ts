@@ -48,7 +48,7 @@ export async function readSse(
     return { status: res.status, contentType, events }
   } catch (err) {
     if (ctrl.signal.aborted)
-      throw new Error(`the stream did not end in time; saw ${events.map((e) => e.event).join(', ')}`)
+      throw new Error(`the stream did not end in time; saw ${events.map((e) => e.event).join(', ')}`, { cause: err })
     throw err
   } finally {
     clearTimeout(timer)
