@@ -47,6 +47,8 @@ describe('fleet operations under faults (real master, agent, Docker, nginx, Mari
   /** Restarts the agent (SIGKILL or a clean stop) with `extra` settings, and waits until it is online again. */
   async function restartAgent(signal: 'SIGKILL' | 'SIGTERM', extra: Record<string, string> = {}) {
     await server.agent.proc!.stop({ signal, timeoutMs: 10_000 })
+    // Seen gone first, so the online check below is about the new process.
+    await c.waitOnline(server.id, false, 30_000)
     c.startAgent(server.agent, { ...agentEnv, ...extra })
     await c.waitOnline(server.id, true, 30_000)
   }
@@ -140,7 +142,8 @@ describe('fleet operations under faults (real master, agent, Docker, nginx, Mari
   it('only once: a child interrupted again on its retry stands, and the waves after the canary never start', async () => {
     const { good2 } = services.images
     await rm(paused(), { force: true })
-    const parent = await switchAll(good2) // the agent still pauses every switch at migrate
+    await restartAgent('SIGTERM', PAUSE)
+    const parent = await switchAll(good2)
     await waitPaused()
     await rm(paused(), { force: true })
     await restartAgent('SIGKILL', PAUSE) // the retry pauses too
