@@ -1,4 +1,7 @@
+import mysql from 'mysql2/promise'
 import type { Cluster } from './cluster.ts'
+import { fetchVhost } from './nginx.ts'
+import type { ServerServices } from './server-services.ts'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- documents are inspected loosely in tests
 type Json = any
@@ -41,3 +44,39 @@ export const clientsOf = (result: Json, phase = 0): Record<string, string> =>
       x.status === 'failed' ? `failed: ${x.error.code}` : x.status,
     ]),
   )
+
+/** A fleet test's view of its clients from outside: through nginx with each one's Host header, and its database. */
+export function fleetProbe(services: ServerServices, clients: ReadonlyMap<string, { id: string; domain: string }>) {
+  const page = (slug: string, p = '/health') => fetchVhost(services.nginx.port, clients.get(slug)!.domain, p)
+  return {
+    page,
+    /** The version the client's app reports through nginx. */
+    version: async (slug: string) => JSON.parse((await page(slug, '/api/settings')).body).appVersion as string,
+    /** The users the client's app counts in its own database, through nginx. */
+    users: async (slug: string) => JSON.parse((await page(slug, '/api/settings')).body).usersCount as number,
+    /** An admin connection to the server's MariaDB (for faults planted by hand). */
+    admin: () =>
+      mysql.createConnection({
+        host: '127.0.0.1',
+        port: services.mariadb.port,
+        user: services.mariadb.adminUser,
+        password: services.mariadb.adminPassword,
+      }),
+  }
+}
+
+/** Runs statements as the MariaDB admin, then closes the connection. */
+export async function asAdmin(probe: ReturnType<typeof fleetProbe>, ...statements: string[]) {
+  const db = await probe.admin()
+  try {
+    for (const sql of statements) await db.query(sql)
+  } finally {
+    await db.end()
+  }
+}
+
+/** The client.switch operations of a client created since `since` (an ISO date), oldest first. */
+export async function switchesSince(c: Cluster, clientId: string, since: string): Promise<Json[]> {
+  const res = await c.api('GET', `/operations?filter[client]=${clientId}&filter[kind]=client.switch&sort=createdAt`)
+  return res.json.data.filter((o: Json) => Date.parse(o.attributes.createdAt) >= Date.parse(since))
+}

@@ -74,7 +74,9 @@ export async function startLiveMaster(opts: { graceMs?: number; testOperations?:
     return { serverId: enrolled.serverId, agent: await connect(), connect }
   }
 
-  return { master, api, addAgent, stop: () => master.stop() }
+  /** The admin's Authorization header, for requests `api` does not make (streams). */
+  const authorization = basic(ADMIN.user, ADMIN.password)
+  return { master, api, addAgent, authorization, stop: () => master.stop() }
 }
 
 export type LiveMaster = Awaited<ReturnType<typeof startLiveMaster>>

@@ -16,6 +16,7 @@ import { validationHook } from './http/validation.ts'
 import { docsPage } from './openapi/docs-page.ts'
 import { fleetRoutes } from './fleet/fleet-routes.ts'
 import { operationRoutes } from './operations/operation-routes.ts'
+import { operationEventRoutes } from './operations/operation-events.ts'
 import { testBatchRoute } from './operations/test-batch-route.ts'
 import { clientRoutes } from './clients/client-routes.ts'
 import { clientActionRoutes } from './clients/client-action-routes.ts'
@@ -81,6 +82,7 @@ export function createApp(services: Services, opts: AppOptions = {}): OpenAPIHon
   app.route('/', clientRoutes({ clients: services.clients, actions: services.clientActions }))
   app.route('/', clientActionRoutes({ actions: services.clientActions }))
   app.route('/', operationRoutes({ operations: services.operations, parents: services.parents }))
+  app.route('/', operationEventRoutes({ prisma: services.prisma }))
   if (opts.testOperations)
     app.route('/', testBatchRoute({ parents: services.parents, operations: services.operations }))
   app.route('/', clientEmailRoutes({ letters: services.mail.letters }))

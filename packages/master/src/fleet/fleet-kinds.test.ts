@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest'
+import { z } from 'zod'
 import { runnerPlan } from './fleet-kinds.ts'
 import { planDeploy, planMigrateAll, planSwitchAll } from './fleet-plan.ts'
 import { FleetItem, fleetProgress } from './fleet-progress.ts'
+
+const FleetResult = z.object({
+  phases: z.array(z.object({ clients: z.array(z.looseObject({ firstAttempt: z.unknown().optional() })) })),
+})
 
 const id = (n: number) => `0b6f7f2e-5c1d-4e8a-9f3b-2a7c4d5e6f7${n}`
 const clients = ['a', 'b', 'c', 'd'].map((slug, n) => ({ id: id(n), slug, image: 'app:1', status: 'active' }))
@@ -79,5 +84,20 @@ describe('fleet plans on the parent runner', () => {
     const later = fleetProgress({ ...parent, result: running.result }, rows.slice(0, 2), true)
     expect(later.lines).toEqual([])
     expect(later.result).toMatchObject({ counts: { not_started: 1, running: 0 } })
+  })
+
+  it('progress: a child retried after an interruption shows its first attempt beside the retry', () => {
+    const plan = runnerPlan(planSwitchAll(SERVER, clients, 'app:2', limits))
+    const parent = { kind: 'server.switch_all', plan, result: null }
+    const interrupted = { code: 'INTERRUPTED', message: 'the agent stopped while this command was running' }
+    const rows = [
+      { id: id(5), childIndex: -1, status: 'interrupted' as const, error: interrupted },
+      { id: id(6), childIndex: 0, status: 'running' as const, error: null },
+    ]
+    const progress = fleetProgress(parent, rows, false)
+    expect(progress.result).toMatchObject({ counts: { running: 1, interrupted: 0, pending: 3 } })
+    const first = FleetResult.parse(progress.result).phases[0]!.clients[0]
+    expect(first).toMatchObject({ slug: 'a', status: 'running', operationId: id(6) })
+    expect(first!.firstAttempt).toEqual({ operationId: id(5), error: interrupted })
   })
 })

@@ -79,7 +79,15 @@ async function startChild(ctx: KindContext, parent: Operation, item: FleetItem, 
   else await ctx.begin({ ...common, kind: 'client.deploy', command: deployCommand(ctx, client, server) })
 }
 
-const fleet = { target: 'server', exclusive: true, item: FleetItem, startChild, progress: fleetProgress } as const
+/** A child interrupted under a restarting agent is started once more (the runner keeps its first attempt). */
+const fleet = {
+  target: 'server',
+  exclusive: true,
+  retryInterrupted: true,
+  item: FleetItem,
+  startChild,
+  progress: fleetProgress,
+} as const
 
 /** The fleet parents (issue 13): one per server at a time, their children ordinary client operations. */
 export const FLEET_KINDS = {

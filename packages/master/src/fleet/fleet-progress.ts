@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import type { ChildRow, ParentProgress } from '../operations/kind-spec.ts'
+import { firstAttemptIndex } from '../operations/parent-retry.ts'
 import type { LogLine } from '../operations/operation-log-writer.ts'
 import type { FleetKind } from './fleet-plan.ts'
 
@@ -54,6 +55,8 @@ export type ChildState = {
   error?: { code: string; message: string }
   /** Why it was skipped or not started. */
   reason?: string
+  /** An earlier attempt that was interrupted (an agent restart): the runner started the child once more. */
+  firstAttempt?: { operationId: string; error?: { code: string; message: string } }
 }
 
 export type StatusCounts = Record<ChildStatus, number>
@@ -64,8 +67,15 @@ export function countByStatus(states: readonly ChildState[]): StatusCounts {
   return counts
 }
 
-function stateOf(item: FleetItem, row: ChildRow | undefined, ended: boolean): ChildState {
-  const base = { clientId: item.clientId, slug: item.slug }
+function stateOf(item: FleetItem, row: ChildRow | undefined, ended: boolean, first?: ChildRow): ChildState {
+  const firstError = ChildError.safeParse(first?.error)
+  const base = {
+    clientId: item.clientId,
+    slug: item.slug,
+    ...(first
+      ? { firstAttempt: { operationId: first.id, ...(firstError.success ? { error: firstError.data } : {}) } }
+      : {}),
+  }
   if (!row)
     return ended ? { ...base, status: 'not_started', reason: 'the parent ended first' } : { ...base, status: 'pending' }
   const status = row.status === 'queued' ? 'running' : row.status
@@ -101,7 +111,7 @@ export function fleetProgress(
   const phases = plan.data.about.phases.map((phase) => {
     const clients: ChildState[] = [
       ...plan.data.children.flatMap((item, i) =>
-        item.action === phase.action ? [stateOf(item, rows.get(i), ended)] : [],
+        item.action === phase.action ? [stateOf(item, rows.get(i), ended, rows.get(firstAttemptIndex(i)))] : [],
       ),
       ...phase.skipped.map((s): ChildState => ({ ...s, status: 'skipped' })),
     ]

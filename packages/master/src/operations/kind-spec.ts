@@ -48,6 +48,11 @@ export interface CommandKindSpec<T extends CommandType> extends CommandKindDef<T
 export interface ParentKindDef<Item> extends CommonSpec {
   /** The kind of its children (a child that could not start is recorded as a failed one of this kind). */
   childKind: string
+  /**
+   * A child that ends `interrupted` (its agent restarted under it, or the master gave up waiting) is started once
+   * more; its first attempt is kept apart with its log (childIndex -(index + 1)), so a second interruption stands.
+   */
+  retryInterrupted?: boolean
   /** The schema of one planned child, so a plan read back after a restart is checked, not cast. */
   item: z.ZodType<Item>
   /** Starts child `index` of the plan (through ctx.begin, with parentId and childIndex). */

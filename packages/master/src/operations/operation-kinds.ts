@@ -130,6 +130,7 @@ export const OPERATION_KINDS = {
     target: 'server',
     exclusive: false,
     childKind: 'test.sleep',
+    retryInterrupted: true,
     item: TestBatchItem,
     async startChild(ctx, parent, item, index) {
       await ctx.begin({

@@ -10,9 +10,11 @@ export function logLineOut(l: OperationLog) {
 const ref = (id: string) => ({ type: 'operations', id })
 
 /** How a parent's children stand: planned, not started yet, and per status. */
-export function childProgress(op: Operation, children: Pick<Operation, 'status'>[]) {
+export function childProgress(op: Operation, children: Pick<Operation, 'status' | 'childIndex'>[]) {
   const plan = ParentPlan.safeParse(op.plan)
   const total = plan.success ? plan.data.children.length : children.length
+  // A retried child's first attempt (childIndex below zero) is not a place of the plan.
+  children = children.filter((c) => c.childIndex === null || c.childIndex >= 0)
   const count = (status: Operation['status']) => children.filter((c) => c.status === status).length
   return {
     total,

@@ -7,6 +7,7 @@ import { AgentOffline, Conflict, NotFound } from '../errors.ts'
 import type { Operation, Prisma, PrismaClient } from '../generated/prisma/client.ts'
 import { lockKeyOf } from './kind-spec.ts'
 import { placementOf, readiness, startOrder } from './parent-order.ts'
+import { createChildRetry } from './parent-retry.ts'
 import type { KindContext } from './kind-context.ts'
 import {
   EXCLUSIVE_KINDS,
@@ -51,6 +52,7 @@ export function createParentRunner(deps: {
 }) {
   const { prisma, operations } = deps
   const log = deps.logger.child({ component: 'parent-runner' })
+  const placed = createChildRetry({ prisma, operations })
   const chains = new Map<string, Promise<void>>()
   const offlineSince = new Map<string, number>()
   const timers = new Set<NodeJS.Timeout>()
@@ -111,10 +113,11 @@ export function createParentRunner(deps: {
       return void deps.settle(parentId, { status: 'failed', error: { code: 'INTERNAL', message: 'invalid plan' } })
     const { children: items, concurrency, maxFailures } = plan.data
     const places = items.map(placementOf)
-    const status = new Map(parent.children.map((c) => [c.childIndex, c.status]))
+    const rows = await placed(parent, spec.retryInterrupted === true && parent.cancelledAt === null)
+    const status = new Map(rows.map((c) => [c.childIndex, c.status]))
     const blocked = new Set<number>()
-    let running = parent.children.filter((c) => !FINAL.has(c.status)).length
-    const failedRows = parent.children.filter((c) => c.status !== 'succeeded' && FINAL.has(c.status))
+    let running = rows.filter((c) => !FINAL.has(c.status)).length
+    const failedRows = rows.filter((c) => c.status !== 'succeeded' && FINAL.has(c.status))
     let failed = failedRows.length
     // A child planned with mayFail (a migrate: migrate_all never stops) fails the parent but not the others.
     let counted = failedRows.filter((c) => c.childIndex === null || !places[c.childIndex]?.mayFail).length
