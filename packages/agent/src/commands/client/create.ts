@@ -108,6 +108,7 @@ async function runPipeline(
       containerPort: profile.containerPort,
       memoryMb: p.memoryLimitMb ?? deps.config.containerMemoryMb,
       cpus: p.cpuLimit ?? deps.config.containerCpus,
+      dataPaths: profile.dataPaths,
     })
     log(
       `${started.name} started from ${p.image}, port ${profile.containerPort} published on ${deps.config.containerBind}:${started.hostPort}`,

@@ -146,6 +146,7 @@ async function runSwitch(
       containerPort: p.profile.containerPort,
       memoryMb: p.memoryLimitMb ?? old.memoryMb ?? deps.config.containerMemoryMb,
       cpus: p.cpuLimit ?? old.cpus ?? deps.config.containerCpus,
+      dataPaths: p.profile.dataPaths,
     })
     state.newStarted = true
     await save()
