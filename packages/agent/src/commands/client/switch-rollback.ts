@@ -7,6 +7,7 @@ import { clientDrivers } from './drivers.ts'
 import { probeHealth, unhealthy } from './health.ts'
 import { rollbackSteps } from './steps.ts'
 import { thawWrites } from './switch-freeze.ts'
+import { restoreFilesSnapshot } from './switch-files.ts'
 import { rowCounts, type RowCounts } from '../../drivers/row-counts.ts'
 
 /** Rollback gets its own time: it also runs when the command's deadline is what ended the switch. */
@@ -21,6 +22,12 @@ export const switchStateSchema = z.object({
   site: z.object({ slug: z.string(), domain: z.string(), upstreamPort: z.int(), tls: z.boolean() }),
   /** The verified dump taken before anything changed. */
   snapshot: z.string().optional(),
+  /** The client's id (its data volumes carry it as a label). */
+  clientId: z.string().optional(),
+  /** The verified archive of the client's files taken with the snapshot, and its figures. */
+  files: z
+    .object({ path: z.string(), sha256: z.string(), entries: z.int(), files: z.int(), fileBytes: z.int() })
+    .optional(),
   /** The new container was started: it may have written to the database (migrations, the app itself). */
   newStarted: z.boolean(),
   siteSwitched: z.boolean().optional(),
@@ -59,6 +66,14 @@ export async function rollbackSwitch(ctx: Narrator, deps: HandlerDeps, db: DbAdm
     await attempt(`database ${dbNameForSlug(state.slug)} restored from the snapshot ${file}`, async () => {
       restartOld = (await db.restore(dbNameForSlug(state.slug), file, signal)).connectionsEnded
     })
+    if (!(await restoreFilesSnapshot(d.files, attempt, state))) {
+      // As with a short restore: the old version must not start on files the new one changed.
+      log(
+        `the client stays in maintenance, ${oldName} stopped: restore its files from ${state.files?.path} by hand`,
+        'warn',
+      )
+      return
+    }
     if (state.rowCounts && !(await restoreVerified(ctx, deps, db, state.rowCounts, state.slug))) {
       // Starting the old version on a database the restore did not bring back would serve (and write on) a
       // wrong state: the client stays in maintenance with the snapshot named, for an operator.

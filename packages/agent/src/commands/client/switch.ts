@@ -20,6 +20,7 @@ import { clientDrivers, type ClientDrivers } from './drivers.ts'
 import { successorEnv } from './env.ts'
 import { probeHealth, unhealthy } from './health.ts'
 import { rowCounts } from '../../drivers/row-counts.ts'
+import { describeArchive, filesArchiveName, verifiedFilesArchive } from './files-backup.ts'
 import { stamp, verifiedSnapshot } from './snapshot.ts'
 import { ensureRoomForSnapshot, freezeWrites, pruneSnapshots, thawWrites } from './switch-freeze.ts'
 import { switchPreflight } from './switch-preflight.ts'
@@ -43,6 +44,7 @@ export const clientSwitch: CommandHandler<'client.switch'> = async (ctx, deps) =
   const site = await switchPreflight(ctx, drivers, p)
   const state: SwitchState = {
     slug: p.slug,
+    clientId: p.clientId,
     domain: p.domain,
     healthPath: p.profile.healthPath,
     site,
@@ -114,16 +116,24 @@ async function runSwitch(
     log(`writes frozen at ${new Date(state.frozen.at).toISOString()}: maintenance page on, ${oldName} stopped`)
     state.rowCounts = await rowCounts(p.dbEngine, deps.config, dbName)
     await save()
-    const { file, size, sha256 } = await verifiedSnapshot(
-      db,
-      dbName,
-      deps.config.backupDir,
-      `${p.slug}-switch-${stamp(deps.now())}.sql`,
-      ctx.signal,
-    )
+    const snapshotName = `${p.slug}-switch-${stamp(deps.now())}.sql`
+    const { file, size, sha256 } = await verifiedSnapshot(db, dbName, deps.config.backupDir, snapshotName, ctx.signal)
     state.snapshot = file
     await save()
     log(`${dbName} dumped to ${file} (${size} bytes, 0600, sha256 ${sha256}), dump verified complete`)
+    const client = { slug: p.slug, clientId: p.clientId }
+    const files = await verifiedFilesArchive(
+      drivers.files,
+      client,
+      deps.config.backupDir,
+      filesArchiveName(snapshotName),
+      ctx.signal,
+    )
+    if (files) {
+      state.files = files
+      await save()
+      log(`files archived to ${describeArchive(files)}, read back and verified`)
+    }
     const pruned = await pruneSnapshots(deps.config.backupDir, p.slug, deps.config.snapshotsKeep)
     if (pruned.length > 0) log(`older snapshots removed (keeping ${deps.config.snapshotsKeep}): ${pruned.join(', ')}`)
   })
