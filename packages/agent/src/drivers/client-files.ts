@@ -165,6 +165,31 @@ export function createClientFiles(o: { docker: Dockerode; serverId: string; spoo
     }
   }
 
+  /**
+   * Removes every data volume of the client (ours only); first any files helper a killed agent left holding them
+   * (created, never started, labelled as ours), since Docker refuses to remove a volume a container names.
+   */
+  async function remove(client: ClientRef): Promise<string[]> {
+    const label = [
+      `${SERVER_LABEL}=${o.serverId}`,
+      `${CLIENT_LABEL}=${client.clientId}`,
+      `${HELPER_ROLE_LABEL}=files-helper`,
+    ]
+    const helpers = await docker.listContainers({ all: true, filters: { label } }).catch((error: unknown) => {
+      throw dockerFailure(error, `listing files helpers of ${client.slug}`)
+    })
+    for (const helper of helpers) {
+      await docker
+        .getContainer(helper.Id)
+        .remove({ force: true })
+        .catch((error: unknown) => {
+          if ((error as { statusCode?: unknown }).statusCode !== 404)
+            throw dockerFailure(error, 'removing a files helper')
+        })
+    }
+    return volumes.remove(client)
+  }
+
   /** Checks a files archive on disk without writing anything (the delete's verification of its final backup). */
   async function verifyFile(file: string, keys: readonly string[], expected: ExpectedArchive, signal?: AbortSignal) {
     return checkFilesArchive(createReadStream(path.resolve(file)), new Set(keys), expected, signal)
@@ -177,8 +202,8 @@ export function createClientFiles(o: { docker: Dockerode; serverId: string; spoo
     ensure: volumes.ensure,
     /** Docker binds for a container of the client: `volume:/abs/path` for each data path. */
     binds: volumes.binds,
-    /** Removes every data volume of the client (ours only); returns the names removed. */
-    remove: volumes.remove,
+    /** Removes every data volume of the client (ours only, left-over helpers first); returns the names removed. */
+    remove,
     pack,
     packToFile,
     unpack,

@@ -24,7 +24,11 @@ const RECOVERY_TIMEOUT_MS = 10 * 60_000
 /** What every multi-step client command journals first (no secret: never the payload itself). */
 const baseRecord = z.object({ slug: slugSchema, dbEngine: dbEngineSchema, step: z.string().optional() })
 
-const createRecord = baseRecord.extend({ dbCreatedByRun: z.boolean().optional() })
+const createRecord = baseRecord.extend({
+  dbCreatedByRun: z.boolean().optional(),
+  /** The client id, when the run found no data volume of the client and made them. */
+  volumesCreatedByRun: z.string().optional(),
+})
 const CREATE_STEPS = ['database', 'container', 'nginx', 'tls', 'settings', 'migrate', 'owner', 'health']
 
 const deleteRecord = baseRecord.extend({
@@ -75,6 +79,8 @@ export async function recoverCommand(
     const reached = CREATE_STEPS.indexOf(r.step ?? '')
     log(`the agent restarted during the create (step ${r.step ?? 'none'}): rolling back`, 'warn')
     if (reached >= 1) await undo(`container ${containerNameForSlug(r.slug)} removed`, () => d.containers.remove(r.slug))
+    const clientId = r.volumesCreatedByRun
+    if (clientId) await undo('data volumes removed', () => d.files.remove({ slug: r.slug, clientId }))
     if (reached >= 2) await undo('site removed, nginx reloaded', () => d.sites.remove(r.slug))
     if (r.dbCreatedByRun) {
       const db = dbAdminFor(r.dbEngine, deps)
