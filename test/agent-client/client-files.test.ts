@@ -145,6 +145,33 @@ describe('client files', () => {
     })
   })
 
+  it('written by a container from before data volumes are copied into the volume by the deploy that adds it', async () => {
+    // A client as an older agent made it: no data paths, so the app writes into its container's own layer.
+    const old = env.createPayload('files-old', { profile: { ...FIXTURE_PROFILE, dataPaths: [] } })
+    const created = await env.run('client.create', old)
+    expect(created.result, allLines(created)).toMatchObject({ ok: true })
+    const put = await putVhost(env.nginx.port, old.domain, '/files/legacy.txt', 'written before volumes\n')
+    expect(put.status, put.body).toBe(201)
+    const payload: ClientDeployPayload = {
+      clientId: old.clientId,
+      slug: 'files-old',
+      domain: old.domain,
+      image: old.image,
+      dbEngine: 'mariadb',
+      profile: FIXTURE_PROFILE,
+      settings: old.settings,
+      expired: false,
+      tls: false,
+    }
+    const run = await env.run('client.deploy', payload)
+    expect(run.result, allLines(run)).toMatchObject({ ok: true })
+    expect(allLines(run)).toMatch(/1 files \(23 bytes\) of alfa-files-old:\/app\/storage\/app copied into its volume/)
+    expect(allLines(run)).toMatch(/data volume alfa-files-old\.storage-app is not mounted/)
+    expect((await fetchVhost(env.nginx.port, old.domain, '/files/legacy.txt')).body).toBe('written before volumes\n')
+    const mounts = (await env.docker.getContainer('alfa-files-old').inspect()).Mounts.map((m) => m.Name)
+    expect(mounts).toEqual([volumeNameForData('files-old', 'storage/app')])
+  })
+
   it("are in the delete's verified final backup, and the volume goes only after it", async () => {
     const payload: ClientDeletePayload = { clientId: p.clientId, slug, dbEngine: 'mariadb' }
     const run = await env.run('client.delete', payload)

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import type { Readable, Writable } from 'node:stream'
+import { PassThrough, type Readable, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type Dockerode from 'dockerode'
-import { containerNameForSlug, wireError } from '@alfa/protocol'
+import { containerNameForSlug, dataKeyForPath, wireError } from '@alfa/protocol'
 import { CommandError, dockerFailure } from '../command-context.ts'
 import { CLIENT_LABEL, SERVER_LABEL } from '../commands/container/labels.ts'
 import { createEmptyInside, removeInside } from './safe-files.ts'
@@ -190,6 +190,36 @@ export function createClientFiles(o: { docker: Dockerode; serverId: string; spoo
     return volumes.remove(client)
   }
 
+  /**
+   * Copies what a container holds at `containerPath` (in its own layer, from before the client had data volumes)
+   * into the volume of `dataPath`, through the same checks as any archive. Undefined when the path does not exist.
+   */
+  async function adopt(
+    client: ClientRef,
+    container: string,
+    dataPath: string,
+    containerPath: string,
+    opts: FilesOptions = {},
+  ): Promise<FilesArchiveSummary | undefined> {
+    let raw: NodeJS.ReadableStream
+    try {
+      raw = await docker.getContainer(container).getArchive({ path: containerPath })
+    } catch (error) {
+      if ((error as { statusCode?: unknown }).statusCode === 404) return undefined
+      throw dockerFailure(error, `reading ${containerPath} of ${container}`)
+    }
+    const through = new PassThrough()
+    const packing = repackVolumesArchive(raw as Readable, through, opts.signal, dataKeyForPath(dataPath))
+    packing.catch((error: unknown) => through.destroy(error instanceof Error ? error : new Error(String(error))))
+    try {
+      const summary = await unpack(client, [dataPath], through, opts)
+      await packing
+      return summary
+    } finally {
+      through.destroy()
+    }
+  }
+
   /** Checks a files archive on disk without writing anything (the delete's verification of its final backup). */
   async function verifyFile(file: string, keys: readonly string[], expected: ExpectedArchive, signal?: AbortSignal) {
     return checkFilesArchive(createReadStream(path.resolve(file)), new Set(keys), expected, signal)
@@ -207,6 +237,7 @@ export function createClientFiles(o: { docker: Dockerode; serverId: string; spoo
     pack,
     packToFile,
     unpack,
+    adopt,
     verifyFile,
   }
 }

@@ -47,6 +47,8 @@ export interface ContainerDetails extends ClientContainer {
   cpus: number | undefined
   /** The named volumes mounted in it (the client's data volumes). */
   volumes: string[]
+  /** Its working directory (relative data paths are under it). */
+  workingDir: string
 }
 
 const isNotFound = (error: unknown) => (error as { statusCode?: unknown }).statusCode === 404
@@ -241,6 +243,7 @@ export function createContainers(o: {
       hostPort: Number.isInteger(hostPort) && hostPort > 0 ? hostPort : undefined,
       memoryMb: info.HostConfig.Memory ? Math.round(info.HostConfig.Memory / 1024 / 1024) : undefined,
       cpus: info.HostConfig.NanoCpus ? info.HostConfig.NanoCpus / 1e9 : undefined,
+      workingDir: info.Config.WorkingDir ?? '',
       volumes: (info.Mounts ?? []).flatMap((m) => (m.Type === 'volume' && m.Name ? [m.Name] : [])),
     }
   }

@@ -7,18 +7,22 @@ import type { FilesArchiveSummary } from './files-archive-check.ts'
 /** Entry types copied into a files archive; a tenant's FIFOs or device nodes are left out and named. */
 const KEPT = new Set(['file', 'directory', 'symlink', 'link'])
 
-/** Drops Docker's leading directory (`alfa-data/`), keeping names relative to the volumes' parent. */
-const strip = (name: string) => name.replace(/^[^/]*\/?/, '').replace(/\/+$/, '')
+/** Drops Docker's leading directory (`alfa-data/`), or renames it to `key`: names relative to the volumes' parent. */
+const renamer = (key: string | undefined) => (name: string) =>
+  (key === undefined ? name.replace(/^[^/]*\/?/, '') : name.replace(/^[^/]*/, key)).replace(/\/+$/, '')
 
 /**
  * Streams Docker's tar of the helper's data directory (`alfa-data/<key>/…`) into `out` as a files archive
- * (`<key>/…`), counting and hashing what is written. `raw` undefined writes an empty archive (no volumes).
+ * (`<key>/…`), counting and hashing what is written. `raw` undefined writes an empty archive (no volumes). With
+ * `key`, `raw` is Docker's tar of one directory (`app/…`) whose top directory becomes `key/`.
  */
 export async function repackVolumesArchive(
   raw: Readable | undefined,
   out: Writable,
   signal?: AbortSignal,
+  key?: string,
 ): Promise<FilesArchiveSummary & { skipped: string[] }> {
+  const strip = renamer(key)
   const hash = createHash('sha256')
   let archiveBytes = 0
   const counter = new Transform({

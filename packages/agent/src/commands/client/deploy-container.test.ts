@@ -20,6 +20,7 @@ const current: CurrentContainer = {
   cpus: 1,
   image: 'alfa/app:1.0.0',
   volumes: ['alfa-lab.storage-app'],
+  workingDir: '/app',
 }
 
 describe('recreateReason', () => {

@@ -17,6 +17,7 @@ import {
 import { dbAdminFor, type DbAdmin } from '../../drivers/database.ts'
 import type { SiteSpec } from '../../drivers/nginx-sites.ts'
 import { clientDrivers, type ClientDrivers } from './drivers.ts'
+import { adoptContainerFiles } from './adopt-files.ts'
 import { successorEnv } from './env.ts'
 import { probeHealth, unhealthy } from './health.ts'
 import { rowCounts } from '../../drivers/row-counts.ts'
@@ -144,6 +145,9 @@ async function runSwitch(
   const next = await step('start-new', async () => {
     const old = await containers.details(oldName)
     if (!old) throw new CommandError(wireError('NOT_FOUND', `${oldName} disappeared`))
+    const client = { slug: p.slug, clientId: p.clientId }
+    const adoptLog = stepLog(ctx, 'start-new')
+    await adoptContainerFiles(drivers.files, client, old, p.profile.dataPaths ?? [], adoptLog, ctx.signal)
     const env = successorEnv(old.env, old.imageEnv, version)
     if (env.DB_PASSWORD) secrets.push(env.DB_PASSWORD)
     // createAndStart removes a container it could not start, so only a started one counts as made.
