@@ -68,6 +68,17 @@ describe('checkFilesArchive', () => {
     )
   })
 
+  it('refuses a bad entry that carries a body (drained, no stray stream error)', async () => {
+    const tar = await tarOf([
+      { header: { name: 'storage-app/ok.txt', type: 'file' }, body: 'fine' },
+      { header: { name: '/etc/alfa-pwned', type: 'file' }, body: 'x'.repeat(5000) },
+      { header: { name: 'storage-app/later.txt', type: 'file' }, body: 'never reached' },
+    ])
+    await expect(checkFilesArchive(Readable.from([tar]), KEYS)).rejects.toThrow(
+      /"\/etc\/alfa-pwned" is an absolute path/,
+    )
+  })
+
   it('refuses bytes that are not a tar', async () => {
     await expect(checkFilesArchive(Readable.from([Buffer.alloc(1024, 7)]), KEYS)).rejects.toThrow(/not a readable tar/)
   })

@@ -81,7 +81,11 @@ export async function checkFilesArchive(
   extract.on('entry', (header, body, next) => {
     const problem = entryProblem(header, allowedKeys)
     if (problem) {
-      extract.destroy(refusal(`entry "${header.name}" is ${problem}`, { entry: header.name.slice(0, 300) }))
+      // The entry's body is drained first: destroying the parser under an unread body leaves that body erroring
+      // with no one listening. next(error) then ends the parse with the refusal.
+      const error = refusal(`entry "${header.name}" is ${problem}`, { entry: header.name.slice(0, 300) })
+      body.on('end', () => next(error))
+      body.resume()
       return
     }
     const name = tidy(header.name)
