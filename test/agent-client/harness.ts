@@ -30,7 +30,13 @@ import {
   type ResultFrame,
 } from '@alfa/protocol'
 import { ensureFixtureImages, type FixtureImages } from '../fixtures/app/build.ts'
-import { bridgeGateway, dockerAvailable, removeContainersByLabel, removeNetworksByLabel } from '../support/docker.ts'
+import {
+  bridgeGateway,
+  dockerAvailable,
+  removeContainersByLabel,
+  removeNetworksByLabel,
+  removeVolumesByLabel,
+} from '../support/docker.ts'
 import { startMariadb, type PrivateMariadb } from '../support/mariadb.ts'
 import { startNginx, type PrivateNginx } from '../support/nginx.ts'
 import { startPostgres, type TestPostgres } from '../support/postgres.ts'
@@ -81,6 +87,7 @@ export async function startAgentClientEnv(overrides: Record<string, string> = {}
   const stopServices = async () => {
     await removeContainersByLabel(`alfa.server=${serverId}`, docker)
     await removeNetworksByLabel(`alfa.server=${serverId}`, docker)
+    await removeVolumesByLabel(`alfa.server=${serverId}`, docker)
     for (const s of started.slice(0, 3))
       if (s.status === 'fulfilled') await (s.value as { stop(): Promise<void> }).stop()
     await fs.rm(dir, { recursive: true, force: true })

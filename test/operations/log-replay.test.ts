@@ -65,14 +65,14 @@ describe('log lines an agent replays are stored once, by its seq', () => {
     })
     const logger = createLogger({ level: 'silent' })
     const line = (seq: number) => ({ message: `agent line ${seq}`, agentSeq: seq })
-    const before = createOperationLogWriter({ prisma, logger })
+    const before = createOperationLogWriter({ prisma, sql: m.master.db.sql, logger })
     await before.append(op.id, [line(0), line(1), line(2)])
     await before.flush()
     // What the master wrote itself has no agent seq and is never taken for a replay.
     await before.append(op.id, [{ message: 'master line' }])
     await before.flush()
 
-    const after = createOperationLogWriter({ prisma, logger })
+    const after = createOperationLogWriter({ prisma, sql: m.master.db.sql, logger })
     await after.append(op.id, [line(1), line(2), line(3)])
     await after.append(op.id, [{ message: 'master line' }])
     await after.flush()

@@ -75,3 +75,16 @@ export async function removeNetworksByLabel(label: string, docker = new Docker()
   }
   return networks.length
 }
+
+/** Removes the volumes carrying `label` (clients' data volumes); those still in use by a container stay. */
+export async function removeVolumesByLabel(label: string, docker = new Docker()): Promise<number> {
+  const { Volumes } = await docker.listVolumes({ filters: { label: [label] } })
+  for (const v of Volumes ?? []) {
+    try {
+      await docker.getVolume(v.Name).remove()
+    } catch (error) {
+      if ((error as { statusCode?: number }).statusCode !== 404) throw error
+    }
+  }
+  return (Volumes ?? []).length
+}

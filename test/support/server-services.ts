@@ -5,7 +5,7 @@ import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import Docker from 'dockerode'
 import { ensureFixtureImages, type FixtureImages } from '../fixtures/app/build.ts'
-import { bridgeGateway, removeContainersByLabel, removeNetworksByLabel } from './docker.ts'
+import { bridgeGateway, removeContainersByLabel, removeNetworksByLabel, removeVolumesByLabel } from './docker.ts'
 import { startMariadb, type PrivateMariadb } from './mariadb.ts'
 import { startNginx, type PrivateNginx } from './nginx.ts'
 import { startPostgres, type TestPostgres } from './postgres.ts'
@@ -77,5 +77,6 @@ export async function removeServerContainers(serverIds: string[], docker = new D
   for (const id of serverIds) {
     await removeContainersByLabel(`alfa.server=${id}`, docker)
     await removeNetworksByLabel(`alfa.server=${id}`, docker)
+    await removeVolumesByLabel(`alfa.server=${id}`, docker)
   }
 }

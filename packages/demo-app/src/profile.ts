@@ -9,4 +9,6 @@ export const APP_PROFILE: AppProfile = {
   demoUnseed: ['node', '/app/app.js', 'demo-unseed'],
   setOwnerPassword: ['node', '/app/app.js', 'set-owner-password', '{login}'],
   usersCountSql: 'SELECT COUNT(*) FROM users',
+  // Relative to the image's WORKDIR (/app): the app's files land in /app/storage/app, as in Laravel.
+  dataPaths: ['storage/app'],
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { LIMITS } from './limits.ts'
+import { dataKeyForPath, dataPathSchema } from './names.ts'
 import { portSchema } from './scalars.ts'
 
 /** One argv item: no NUL or line breaks (they could smuggle a second line into a log or an interpreter). */
@@ -39,6 +40,19 @@ export const AppProfile = z.strictObject({
     .min(1)
     .max(LIMITS.shortText)
     .regex(/^\s*select\b[^;]*$/i, 'one SELECT statement, no semicolon'),
+  /**
+   * Directories the app writes its own files to (Laravel: `storage/app`), absolute or relative to the image's
+   * working directory: each is a named volume per client that survives switch, deploy and reboot and travels with
+   * snapshots, the final backup, move and copy. Absent means none.
+   */
+  dataPaths: z
+    .array(dataPathSchema)
+    .max(8)
+    .refine(
+      (paths) => new Set(paths.map((path) => dataKeyForPath(path))).size === paths.length,
+      'two data paths name the same volume (e.g. "a/b" and "a-b")',
+    )
+    .optional(),
 })
 export type AppProfile = z.infer<typeof AppProfile>
 
@@ -51,4 +65,5 @@ export const LARAVEL_PROFILE: AppProfile = {
   demoUnseed: ['php', 'artisan', 'db:seed', '--class=DemoUnseeder', '--force'],
   setOwnerPassword: ['php', 'artisan', 'alfa:owner-password', '{login}'],
   usersCountSql: 'SELECT COUNT(*) FROM users',
+  dataPaths: ['storage/app'],
 }

@@ -108,12 +108,36 @@ export const ClientDeletePayload = z.strictObject({
 })
 export type ClientDeletePayload = z.infer<typeof ClientDeletePayload>
 
+/** A verified archive of a client's files (its data volumes), with the figures a receiver checks it against. */
+export const FilesArchive = z.object({
+  /** Where the archive is kept on the server. */
+  path: absolutePathSchema,
+  /** SHA-256 of the archive's bytes. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** Size of the archive. */
+  archiveBytes: z.int().nonnegative(),
+  /** Entries of every kind (directories, files, links). */
+  entries: z.int().nonnegative(),
+  /** Regular files, and the bytes of their contents. */
+  files: z.int().nonnegative(),
+  fileBytes: z.int().nonnegative(),
+})
+export type FilesArchive = z.infer<typeof FilesArchive>
+
 /** What the delete removed; a second delete reports nothing removed and still succeeds. */
 export const ClientDeleteResult = z.object({
   /** The final dump, kept on the server; null when there was no database left to dump. */
   dumpPath: absolutePathSchema.nullable(),
+  /** The final archive of the client's files, kept beside the dump; null when it had no data volume left. */
+  files: FilesArchive.nullable().optional(),
   /** Which pieces existed and were removed by this run. */
-  removed: z.object({ container: z.boolean(), site: z.boolean(), database: z.boolean() }),
+  removed: z.object({
+    container: z.boolean(),
+    site: z.boolean(),
+    database: z.boolean(),
+    /** Its data volumes (only once the final files archive is verified). */
+    volumes: z.boolean().optional(),
+  }),
 })
 export type ClientDeleteResult = z.infer<typeof ClientDeleteResult>
 

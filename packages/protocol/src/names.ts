@@ -44,3 +44,29 @@ export function dbNameForSlug(slug: string): string {
 export function containerNameForSlug(slug: string): string {
   return `alfa-${slugSchema.parse(slug)}`
 }
+
+/**
+ * A directory the app writes its own files to (its data path), absolute or relative to the image's working
+ * directory (Laravel: `storage/app`). Plain segments only (no `.`/`..`, no empty segment), so it names a mount
+ * point that cannot climb out of where the profile meant.
+ */
+export const dataPathSchema = ruledString(120, [
+  matches(
+    /^\/?[a-z0-9_][a-z0-9_.-]{0,63}(?:\/[a-z0-9_][a-z0-9_.-]{0,63}){0,7}$/,
+    'a data path is up to 8 segments of a-z, 0-9, "_", "." and "-", separated by "/"',
+  ),
+  excludes('..', 'a data path must not contain ".."'),
+])
+
+/** The key of a data path in volume names and archives: `storage/app` → `storage-app` (also for `/storage/app`). */
+export function dataKeyForPath(dataPath: string): string {
+  return dataPathSchema.parse(dataPath).replace(/^\//, '').replaceAll('/', '-')
+}
+
+/**
+ * The Docker volume holding one data path of a client: `alfa-<slug>.<key>`. Slugs have no ".", so the first "."
+ * tells slug and key apart (`alfa-a-data.x` can only be slug `a-data`, key `x`).
+ */
+export function volumeNameForData(slug: string, dataPath: string): string {
+  return `alfa-${slugSchema.parse(slug)}.${dataKeyForPath(dataPath)}`
+}

@@ -12,12 +12,15 @@ export { domainSchema, emailSchema, hostSchema } from './hostnames.ts'
 export { imageRefSchema, imageTag, imageTagSchema } from './image-refs.ts'
 export {
   containerNameForSlug,
+  dataKeyForPath,
+  dataPathSchema,
   dbIdentifierSchema,
   dbNameForSlug,
   envKeySchema,
   envValueSchema,
   serverNameSchema,
   slugSchema,
+  volumeNameForData,
 } from './names.ts'
 export { absolutePathSchema } from './paths.ts'
 export { isoDateSchema, portSchema, uuidSchema } from './scalars.ts'

@@ -4,6 +4,7 @@ import { containerNameForSlug, wireError } from '@alfa/protocol'
 import { CommandError, dockerFailure } from '../command-context.ts'
 import { CLIENT_LABEL, SERVER_LABEL } from '../commands/container/labels.ts'
 import { createClientNetworks } from './client-network.ts'
+import { createDataVolumes } from './data-volumes.ts'
 import { execInContainer, type ContainerExecOptions } from './container-exec.ts'
 import type { ImageGate } from './image-gate.ts'
 
@@ -21,6 +22,11 @@ export interface ContainerSpec {
   containerPort: number
   memoryMb: number
   cpus: number
+  /**
+   * The app profile's data paths: each is mounted from the client's named volume (`alfa-<slug>.<key>`, made when
+   * missing), so a `-next` container, a recreated one and the old one all see the same files.
+   */
+  dataPaths?: readonly string[]
 }
 
 export interface ClientContainer {
@@ -40,6 +46,10 @@ export interface ContainerDetails extends ClientContainer {
   hostPort: number | undefined
   memoryMb: number | undefined
   cpus: number | undefined
+  /** The named volumes mounted in it (the client's data volumes). */
+  volumes: string[]
+  /** Its working directory (relative data paths are under it). */
+  workingDir: string
 }
 
 const isNotFound = (error: unknown) => (error as { statusCode?: unknown }).statusCode === 404
@@ -85,6 +95,20 @@ export function createContainers(o: {
 }) {
   const { docker } = o
   const networks = createClientNetworks({ docker, serverId: o.serverId, pool: o.hardening.networkPool })
+  const volumes = createDataVolumes({ docker, serverId: o.serverId })
+
+  /** `volume:/abs/path` binds of the spec's data paths, relative ones under the image's working directory. */
+  async function dataBinds(spec: ContainerSpec): Promise<string[]> {
+    if (!spec.dataPaths?.length) return []
+    const image = await docker
+      .getImage(spec.image)
+      .inspect()
+      .catch((error: unknown) => {
+        throw dockerFailure(error, `inspecting image ${spec.image}`)
+      })
+    const client = { slug: spec.slug, clientId: spec.clientId }
+    return volumes.binds(client, spec.dataPaths, image.Config.WorkingDir ?? '')
+  }
 
   /** Docker's inspect of `name` when it is ours; undefined when absent; CONFLICT when it is not this server's. */
   async function inspectOurs(name: string): Promise<Dockerode.ContainerInspectInfo | undefined> {
@@ -139,10 +163,11 @@ export function createContainers(o: {
   async function createAndStart(spec: ContainerSpec): Promise<{ id: string; name: string; hostPort: number }> {
     const name = spec.name ?? containerNameForSlug(spec.slug)
     const network = await networks.ensure(spec.slug, spec.clientId)
+    const binds = await dataBinds(spec)
     for (let attempt = 1; ; attempt++) {
       const hostPort = await freePort(o.bind)
       try {
-        const container = await createContainer(spec, name, network, hostPort)
+        const container = await createContainer(spec, name, { network, hostPort, binds })
         try {
           await container.start()
         } catch (error) {
@@ -160,8 +185,7 @@ export function createContainers(o: {
   function createContainer(
     spec: ContainerSpec,
     name: string,
-    network: string,
-    hostPort: number,
+    { network, hostPort, binds }: { network: string; hostPort: number; binds: string[] },
   ): Promise<Dockerode.Container> {
     const portKey = `${spec.containerPort}/tcp`
     const memory = spec.memoryMb * 1024 * 1024
@@ -175,6 +199,7 @@ export function createContainers(o: {
         HostConfig: {
           PortBindings: { [portKey]: [{ HostIp: o.bind, HostPort: String(hostPort) }] },
           RestartPolicy: { Name: 'unless-stopped' },
+          ...(binds.length > 0 ? { Binds: binds } : {}),
           // Its own network: no other client's container shares a bridge with it.
           NetworkMode: network,
           SecurityOpt: ['no-new-privileges'],
@@ -223,6 +248,8 @@ export function createContainers(o: {
       hostPort: Number.isInteger(hostPort) && hostPort > 0 ? hostPort : undefined,
       memoryMb: info.HostConfig.Memory ? Math.round(info.HostConfig.Memory / 1024 / 1024) : undefined,
       cpus: info.HostConfig.NanoCpus ? info.HostConfig.NanoCpus / 1e9 : undefined,
+      workingDir: info.Config.WorkingDir ?? '',
+      volumes: (info.Mounts ?? []).flatMap((m) => (m.Type === 'volume' && m.Name ? [m.Name] : [])),
     }
   }
 

@@ -17,13 +17,16 @@ describe('operation log writer: one statement per batch', () => {
       CREATE TABLE "Operation" (id uuid PRIMARY KEY, "logSeq" int NOT NULL DEFAULT 0);
       CREATE TABLE "OperationLog" (id bigserial PRIMARY KEY, "operationId" uuid NOT NULL, seq int NOT NULL,
         ts timestamp(3) NOT NULL, stream text NOT NULL, level text NOT NULL, step text, message text NOT NULL,
-        UNIQUE ("operationId", seq));
+        "agentSeq" int, UNIQUE ("operationId", seq), UNIQUE ("operationId", "agentSeq"));
       INSERT INTO "Operation" (id, "logSeq") VALUES ('${A}', 0), ('${B}', 5);
       INSERT INTO "OperationLog" ("operationId", seq, ts, stream, level, message)
         VALUES ('${B}', 6, now(), 'info', 'info', 'already there');`)
     const writer = createOperationLogWriter({
       // Only the seq of an operation not started here is read through the ORM.
-      prisma: { operation: { findUnique: async () => ({ logSeq: 5 }) } } as unknown as PrismaClient,
+      prisma: {
+        operation: { findUnique: async () => ({ logSeq: 5 }) },
+        operationLog: { aggregate: async () => ({ _max: { agentSeq: null } }) },
+      } as unknown as PrismaClient,
       sql: pgliteSql(db),
       logger: pino({ level: 'silent' }),
       flushMs: 10_000,

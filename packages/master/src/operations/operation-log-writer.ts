@@ -78,9 +78,10 @@ export function createOperationLogWriter(deps: {
       // One statement (one transaction): the lines, and each operation's last seq for readers polling with since=.
       await deps.sql.query(
         `WITH lines AS (
-           INSERT INTO "OperationLog" ("operationId", seq, ts, stream, level, step, message)
-           SELECT * FROM unnest($1::uuid[], $2::int[], $3::timestamp(3)[], $4::text[], $5::text[], $6::text[], $7::text[])
-           ON CONFLICT ("operationId", seq) DO NOTHING)
+           INSERT INTO "OperationLog" ("operationId", seq, ts, stream, level, step, message, "agentSeq")
+           SELECT * FROM unnest($1::uuid[], $2::int[], $3::timestamp(3)[], $4::text[], $5::text[], $6::text[], $7::text[],
+                                $10::int[])
+           ON CONFLICT DO NOTHING)
          UPDATE "Operation" o SET "logSeq" = m.seq
            FROM unnest($8::uuid[], $9::int[]) AS m(id, seq)
           WHERE o.id = m.id AND o."logSeq" < m.seq`,
@@ -94,6 +95,7 @@ export function createOperationLogWriter(deps: {
           batch.map((l) => l.message),
           [...maxSeq.keys()],
           [...maxSeq.values()],
+          batch.map((l) => l.agentSeq ?? null),
         ],
         'operation-log-batch',
       )

@@ -27,6 +27,8 @@ interface Made {
   database: boolean
   container: boolean
   site: boolean
+  /** The client had no data volume before this run: the ones it made go with a rollback. */
+  volumes?: { clientId: string }
 }
 
 /**
@@ -56,7 +58,7 @@ async function runPipeline(
   ctx: CommandContext<'client.create'>,
   deps: HandlerDeps,
   p: ClientCreatePayload,
-  { sites, containers, probeTarget }: ClientDrivers,
+  { sites, containers, probeTarget, files }: ClientDrivers,
   db: DbAdmin,
   made: Made,
 ): Promise<ClientCreateResult> {
@@ -99,6 +101,12 @@ async function runPipeline(
       url: p.tls ? `https://${p.domain}` : url,
       version,
     })
+    // Volumes that existed before hold the client's files (a re-run after a failed one): only new ones may go.
+    const client = { slug: p.slug, clientId: p.clientId }
+    if ((await files.list(client)).length === 0) {
+      made.volumes = client
+      await ctx.checkpoint({ volumesCreatedByRun: p.clientId })
+    }
     made.container = true
     const started = await containers.createAndStart({
       slug: p.slug,
@@ -108,6 +116,7 @@ async function runPipeline(
       containerPort: profile.containerPort,
       memoryMb: p.memoryLimitMb ?? deps.config.containerMemoryMb,
       cpus: p.cpuLimit ?? deps.config.containerCpus,
+      dataPaths: profile.dataPaths,
     })
     log(
       `${started.name} started from ${p.image}, port ${profile.containerPort} published on ${deps.config.containerBind}:${started.hostPort}`,
@@ -221,6 +230,8 @@ async function rollback(
   const { attempt } = rollbackSteps(ctx)
   // The container and the site are ours by name and label, and useless without each other: always removed.
   if (made.container) await attempt(`container ${containerNameForSlug(slug)} removed`, () => d.containers.remove(slug))
+  const volumes = made.volumes
+  if (volumes) await attempt('data volumes removed', () => d.files.remove({ slug, clientId: volumes.clientId }))
   if (made.site) await attempt('site removed, nginx reloaded', () => d.sites.remove(slug))
   // A database that existed before this run may hold the client's data: only one made by this run is dropped.
   if (made.database)

@@ -10,6 +10,7 @@ import { CommandError, type CommandHandler } from '../../command-context.ts'
 import { dbAdminFor } from '../../drivers/database.ts'
 import { confirmGone } from './confirm-served.ts'
 import { clientDrivers } from './drivers.ts'
+import { describeArchive, filesArchiveName, verifiedFilesArchive } from './files-backup.ts'
 import { stamp, verifiedSnapshot } from './snapshot.ts'
 import { stepLog, stepRunner } from './steps.ts'
 
@@ -23,7 +24,8 @@ export const clientDelete: CommandHandler<'client.delete'> = async (ctx, deps) =
   if (!parsed.success)
     throw new CommandError(wireErrorFromZod('INVALID_PAYLOAD', 'client.delete payload', parsed.error))
   const p = parsed.data
-  const { sites, containers, confirm } = clientDrivers(deps, ctx.signal)
+  const { sites, containers, confirm, files } = clientDrivers(deps, ctx.signal)
+  const client = { slug: p.slug, clientId: p.clientId }
   const db = dbAdminFor(p.dbEngine, deps)
   const dbName = dbNameForSlug(p.slug)
   const step = stepRunner(ctx)
@@ -36,27 +38,37 @@ export const clientDelete: CommandHandler<'client.delete'> = async (ctx, deps) =
     )
   }
 
-  await ctx.checkpoint({ slug: p.slug, dbEngine: p.dbEngine })
-  const dumpPath = await step('dump', async () => {
+  await ctx.checkpoint({ slug: p.slug, dbEngine: p.dbEngine, clientId: p.clientId })
+  // The final backup is the database dump and the files archive beside it; both are verified before anything is
+  // removed, and the journal says "dumpPath" only once both are (a recovery then finishes the delete).
+  const { dumpPath, filesArchive } = await step('dump', async () => {
     const log = stepLog(ctx, 'dump')
+    const name = `${p.slug}-${stamp(deps.now())}.sql`
+    const filesName = filesArchiveName(name)
+    await ctx.checkpoint({ dumpName: name, filesName })
+    let file: string | null = null
     if (!(await db.exists(dbName)).database) {
       log(`no database ${dbName}: nothing to dump`)
-      await ctx.checkpoint({ dumpPath: null })
-      return null
+    } else {
+      // Verified before anything is dropped: exit 0, header, completion line, every byte read back.
+      const dump = await verifiedSnapshot(db, dbName, deps.config.backupDir, name, ctx.signal)
+      file = dump.file
+      log(`dumped ${dbName} to ${dump.file} (${dump.size} bytes, sha256 ${dump.sha256}), dump verified complete`)
     }
-    // Verified before anything is dropped: exit 0, header, completion line, every byte read back.
-    const name = `${p.slug}-${stamp(deps.now())}.sql`
-    await ctx.checkpoint({ dumpName: name })
-    const dump = await verifiedSnapshot(db, dbName, deps.config.backupDir, name, ctx.signal)
-    await ctx.checkpoint({ dumpPath: dump.file })
-    log(`dumped ${dbName} to ${dump.file} (${dump.size} bytes, sha256 ${dump.sha256}), dump verified complete`)
-    return dump.file
+    const archive = await verifiedFilesArchive(files, client, deps.config.backupDir, filesName, ctx.signal)
+    log(archive ? `files archived to ${describeArchive(archive)}, read back and verified` : 'no data volume to archive')
+    await ctx.checkpoint({ dumpPath: file, filesPath: archive?.path ?? null })
+    return { dumpPath: file, filesArchive: archive ?? null }
   })
 
-  const removed = { container: false, site: false, database: false }
+  const removed = { container: false, site: false, database: false, volumes: false }
   await step('container', async () => {
     removed.container = await containers.remove(p.slug)
     stepLog(ctx, 'container')(removed.container ? `${containerNameForSlug(p.slug)} removed` : 'no container to remove')
+    // Only now: the files archive above is verified, and no container holds the volumes any more.
+    const volumes = await files.remove(client)
+    removed.volumes = volumes.length > 0
+    if (volumes.length > 0) stepLog(ctx, 'container')(`data volumes removed: ${volumes.join(', ')}`)
   })
   await step('nginx', async () => {
     const served = await sites.current(p.slug)
@@ -72,6 +84,6 @@ export const clientDelete: CommandHandler<'client.delete'> = async (ctx, deps) =
     removed.database = before.database || before.user
     stepLog(ctx, 'database')(removed.database ? `database and user ${dbName} dropped` : 'no database to drop')
   })
-  const result: ClientDeleteResult = { dumpPath, removed }
+  const result: ClientDeleteResult = { dumpPath, files: filesArchive, removed }
   return result
 }

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { recreateReason, type CurrentContainer, type WantedContainer } from './deploy-container.ts'
 
-const wanted: WantedContainer = { image: 'alfa/app:1.0.0', memoryMb: 256, cpus: 1, url: 'http://lab.example.com' }
+const wanted: WantedContainer = {
+  image: 'alfa/app:1.0.0',
+  memoryMb: 256,
+  cpus: 1,
+  url: 'http://lab.example.com',
+  volumes: ['alfa-lab.storage-app'],
+}
 const current: CurrentContainer = {
   id: 'a'.repeat(64),
   name: 'alfa-lab',
@@ -13,6 +19,8 @@ const current: CurrentContainer = {
   memoryMb: 256,
   cpus: 1,
   image: 'alfa/app:1.0.0',
+  volumes: ['alfa-lab.storage-app'],
+  workingDir: '/app',
 }
 
 describe('recreateReason', () => {
@@ -31,5 +39,7 @@ describe('recreateReason', () => {
       /APP_URL/,
     )
     expect(recreateReason({ ...current, env: ['APP_URL=http://lab.example.com'] }, wanted)).toMatch(/credentials/)
+    // A container made before the app had data volumes is recreated with them mounted.
+    expect(recreateReason({ ...current, volumes: [] }, wanted)).toBe('data volume alfa-lab.storage-app is not mounted')
   })
 })

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { containerNameForSlug, dbNameForSlug, type ClientDeployPayload } from '@alfa/protocol'
+import { containerNameForSlug, dbNameForSlug, volumeNameForData, type ClientDeployPayload } from '@alfa/protocol'
 import type { HandlerDeps } from '../../command-context.ts'
 import type { DbAdmin } from '../../drivers/database.ts'
 import type { ContainerDetails, Containers } from '../../drivers/containers.ts'
@@ -12,6 +12,8 @@ export interface WantedContainer {
   memoryMb: number
   cpus: number
   url: string
+  /** The data volumes the profile's data paths need mounted (`alfa-<slug>.<key>`). */
+  volumes: string[]
 }
 
 /** The container as it stands, with the image it was created from (details() does not carry it). */
@@ -23,6 +25,7 @@ export function wantedContainer(p: ClientDeployPayload, deps: HandlerDeps, tls: 
     memoryMb: p.memoryLimitMb ?? deps.config.containerMemoryMb,
     cpus: p.cpuLimit ?? deps.config.containerCpus,
     url: `${tls ? 'https' : 'http'}://${p.domain}`,
+    volumes: (p.profile.dataPaths ?? []).map((dataPath) => volumeNameForData(p.slug, dataPath)),
   }
 }
 
@@ -35,6 +38,8 @@ export function recreateReason(current: CurrentContainer | undefined, wanted: Wa
     return `limits ${current.memoryMb ?? 'none'} MB / ${current.cpus ?? 'none'} CPU instead of ${wanted.memoryMb} MB / ${wanted.cpus} CPU`
   if (envValue(current.env, 'APP_URL') !== wanted.url) return `APP_URL is not ${wanted.url}`
   if (envValue(current.env, 'DB_PASSWORD') === undefined) return 'its database credentials are missing'
+  const unmounted = wanted.volumes.filter((volume) => !current.volumes.includes(volume))
+  if (unmounted.length > 0) return `data volume ${unmounted.join(', ')} is not mounted`
   return undefined
 }
 
@@ -85,6 +90,7 @@ export async function recreateContainer(
     containerPort: p.profile.containerPort,
     memoryMb: wanted.memoryMb,
     cpus: wanted.cpus,
+    dataPaths: p.profile.dataPaths,
   })
   return { id: started.id, hostPort: started.hostPort, secrets: [password] }
 }

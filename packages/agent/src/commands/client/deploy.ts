@@ -15,6 +15,7 @@ import { recreateContainer, recreateReason, wantedContainer, type CurrentContain
 import { clientDrivers, type ClientDrivers } from './drivers.ts'
 import { probeHealth, unhealthy } from './health.ts'
 import { stepLog, stepRunner } from './steps.ts'
+import { adoptContainerFiles } from './adopt-files.ts'
 
 /**
  * client.deploy: database (must exist) → container → nginx → flags → settings → restart → health. Each piece is
@@ -28,7 +29,7 @@ export const clientDeploy: CommandHandler<'client.deploy'> = async (ctx, deps) =
     throw new CommandError(wireErrorFromZod('INVALID_PAYLOAD', 'client.deploy payload', parsed.error))
   const p = parsed.data
   const drivers = clientDrivers(deps, ctx.signal)
-  const { containers, sites } = drivers
+  const { containers, sites, files } = drivers
   const db = dbAdminFor(p.dbEngine, deps)
   const step = stepRunner(ctx)
   const name = containerNameForSlug(p.slug)
@@ -60,6 +61,11 @@ export const clientDeploy: CommandHandler<'client.deploy'> = async (ctx, deps) =
     if (reason === undefined) {
       log(`${name} matches the record (${wanted.image}, port ${current!.hostPort})`)
       return { id: current!.id, hostPort: current!.hostPort! }
+    }
+    // A container from before data volumes: its files are copied into them before it is replaced.
+    if (current) {
+      const client = { slug: p.slug, clientId: p.clientId }
+      await adoptContainerFiles(files, client, current, p.profile.dataPaths ?? [], log, ctx.signal)
     }
     const made = await recreateContainer(p, deps, containers, db, current, wanted)
     log(`${name} recreated from ${wanted.image} (${reason}), port ${made.hostPort}`)

@@ -1,4 +1,6 @@
+import path from 'node:path'
 import type { HandlerDeps } from '../../command-context.ts'
+import { createClientFiles } from '../../drivers/client-files.ts'
 import { confirmSite, type SiteExpectation } from '../../drivers/confirm-site.ts'
 import { createContainers } from '../../drivers/containers.ts'
 import { createNginxSites } from '../../drivers/nginx-sites.ts'
@@ -37,6 +39,12 @@ export function clientDrivers(deps: HandlerDeps, signal: AbortSignal) {
         networkPool: config.containerNetworkPool,
       },
       imageGate: deps.imageGate,
+    }),
+    /** The client's data volumes and their archives (spooled under the state dir while an archive is checked). */
+    files: createClientFiles({
+      docker: deps.docker,
+      serverId: deps.serverId,
+      spoolDir: path.join(config.stateDir, 'spool'),
     }),
     probeTarget: target,
     /** Confirms through the local nginx, with the client's Host header, what visitors of `site` get now. */

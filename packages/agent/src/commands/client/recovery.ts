@@ -36,10 +36,21 @@ export const recoversFromCheckpoints = (type: CommandType): boolean => RECOVERED
 /** What every multi-step client command journals first (no secret: never the payload itself). */
 const baseRecord = z.object({ slug: slugSchema, dbEngine: dbEngineSchema, step: z.string().optional() })
 
-const createRecord = baseRecord.extend({ dbCreatedByRun: z.boolean().optional() })
+const createRecord = baseRecord.extend({
+  dbCreatedByRun: z.boolean().optional(),
+  /** The client id, when the run found no data volume of the client and made them. */
+  volumesCreatedByRun: z.string().optional(),
+})
 const CREATE_STEPS = ['database', 'container', 'nginx', 'tls', 'settings', 'migrate', 'owner', 'health']
 
-const deleteRecord = baseRecord.extend({ dumpName: z.string().optional(), dumpPath: z.string().nullable().optional() })
+const deleteRecord = baseRecord.extend({
+  clientId: z.string().optional(),
+  dumpName: z.string().optional(),
+  dumpPath: z.string().nullable().optional(),
+  /** The files archive beside the dump: its name while it is written, its path once verified (null: no volume). */
+  filesName: z.string().optional(),
+  filesPath: z.string().nullable().optional(),
+})
 
 const switchRecord = baseRecord.extend({
   switch: switchStateSchema,
@@ -80,6 +91,8 @@ export async function recoverCommand(
     const reached = CREATE_STEPS.indexOf(r.step ?? '')
     log(`the agent restarted during the create (step ${r.step ?? 'none'}): rolling back`, 'warn')
     if (reached >= 1) await undo(`container ${containerNameForSlug(r.slug)} removed`, () => d.containers.remove(r.slug))
+    const clientId = r.volumesCreatedByRun
+    if (clientId) await undo('data volumes removed', () => d.files.remove({ slug: r.slug, clientId }))
     if (reached >= 2) await undo('site removed, nginx reloaded', () => d.sites.remove(r.slug))
     if (r.dbCreatedByRun) {
       const db = dbAdminFor(r.dbEngine, deps)
@@ -94,17 +107,23 @@ export async function recoverCommand(
       // No verified dump: nothing was dropped; a dump file it was writing is incomplete and goes.
       if (r.dumpName)
         await undo(`incomplete dump ${r.dumpName} removed`, () => removeInside(deps.config.backupDir, r.dumpName!))
+      if (r.filesName)
+        await undo(`incomplete files archive ${r.filesName} removed`, () =>
+          removeInside(deps.config.backupDir, r.filesName!),
+        )
       return interrupted(`during the dump; nothing was removed${undone.length ? ` (${undone.join('; ')})` : ''}`)
     }
     log(`the agent restarted during the delete (step ${r.step ?? 'none'}); the dump is verified: finishing`, 'warn')
     const db = dbAdminFor(r.dbEngine, deps)
     const removed = { container: false, site: false, database: false }
     removed.container = await d.containers.remove(r.slug)
+    // The files archive was verified with the dump (dumpPath is journaled after both): the volumes may go.
+    const volumes = r.clientId ? await d.files.remove({ slug: r.slug, clientId: r.clientId }) : []
     removed.site = await d.sites.remove(r.slug)
     const before = await db.drop(dbNameForSlug(r.slug))
     removed.database = before.database || before.user
     log(`finished after the restart: container, site and database ${dbNameForSlug(r.slug)} removed`)
-    const result: ClientDeleteResult = { dumpPath: r.dumpPath, removed }
+    const result: ClientDeleteResult = { dumpPath: r.dumpPath, removed: { ...removed, volumes: volumes.length > 0 } }
     return { ok: true, data: result }
   }
 

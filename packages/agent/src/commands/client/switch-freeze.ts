@@ -4,6 +4,7 @@ import { CommandError } from '../../command-context.ts'
 import type { DbAdmin } from '../../drivers/database.ts'
 import { removeInside } from '../../drivers/safe-files.ts'
 import type { ClientDrivers } from './drivers.ts'
+import { filesArchiveName } from './files-backup.ts'
 
 /** Room kept free beyond the estimate: a dump's text can outgrow the pages it came from, and the disk is shared. */
 const ROOM_MARGIN_BYTES = 16 * 1024 * 1024
@@ -67,6 +68,10 @@ export async function pruneSnapshots(dir: string, slug: string, keep: number): P
   const prefix = `${slug}-switch-`
   const mine = (await fs.readdir(dir)).filter((n) => n.startsWith(prefix) && n.endsWith('.sql')).sort()
   const old = mine.slice(0, Math.max(0, mine.length - keep))
-  for (const name of old) await removeInside(dir, name)
+  for (const name of old) {
+    await removeInside(dir, name)
+    // The files archive taken with it goes with it (absent when the client had no data volume).
+    await removeInside(dir, filesArchiveName(name))
+  }
   return old
 }

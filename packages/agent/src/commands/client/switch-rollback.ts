@@ -6,6 +6,7 @@ import type { SiteSpec } from '../../drivers/nginx-sites.ts'
 import { clientDrivers } from './drivers.ts'
 import { probeHealth, unhealthy } from './health.ts'
 import { rollbackSteps } from './steps.ts'
+import { restoreFilesSnapshot } from './switch-files.ts'
 import { thawWrites } from './switch-freeze.ts'
 import { RestoreFailure, type RestoreStep } from '../../drivers/database-restore.ts'
 
@@ -21,6 +22,12 @@ export const switchStateSchema = z.object({
   site: z.object({ slug: z.string(), domain: z.string(), upstreamPort: z.int(), tls: z.boolean() }),
   /** The verified dump taken before anything changed. */
   snapshot: z.string().optional(),
+  /** The client's id (its data volumes carry it as a label). */
+  clientId: z.string().optional(),
+  /** The verified archive of the client's files taken with the snapshot, and its figures. */
+  files: z
+    .object({ path: z.string(), sha256: z.string(), entries: z.int(), files: z.int(), fileBytes: z.int() })
+    .optional(),
   /** The new container was started: it may have written to the database (migrations, the app itself). */
   newStarted: z.boolean(),
   siteSwitched: z.boolean().optional(),
@@ -96,6 +103,12 @@ export async function rollbackSwitch(
       const message = `${why}; ${step === 'restore-swap' ? `${dbName} holds either all its own tables or all the restored ones (views, triggers, routines may be missing)` : `${dbName} was left as it was`}, the client stays in maintenance with ${oldName} stopped: restore it from ${file}`
       log(message, 'warn')
       return { ok: false, step, message }
+    }
+    if (!(await restoreFilesSnapshot(d.files, attempt, state))) {
+      // As with a short restore: the old version must not start on files the new one changed.
+      const message = `the client stays in maintenance, ${oldName} stopped: restore its files from ${state.files?.path}`
+      log(message, 'warn')
+      return { ok: false, step: 'restore-files', message }
     }
   }
   await attempt(

@@ -17,9 +17,11 @@ import {
 import { dbAdminFor, type DbAdmin } from '../../drivers/database.ts'
 import type { SiteSpec } from '../../drivers/nginx-sites.ts'
 import { clientDrivers, type ClientDrivers } from './drivers.ts'
+import { adoptContainerFiles } from './adopt-files.ts'
 import { successorEnv } from './env.ts'
 import { probeHealth, unhealthy } from './health.ts'
 import { rowCounts } from '../../drivers/row-counts.ts'
+import { describeArchive, filesArchiveName, verifiedFilesArchive } from './files-backup.ts'
 import { stamp, verifiedSnapshot } from './snapshot.ts'
 import { ensureRoomForSnapshot, freezeWrites, pruneSnapshots, thawWrites } from './switch-freeze.ts'
 import { switchPreflight } from './switch-preflight.ts'
@@ -43,6 +45,7 @@ export const clientSwitch: CommandHandler<'client.switch'> = async (ctx, deps) =
   const site = await switchPreflight(ctx, drivers, p)
   const state: SwitchState = {
     slug: p.slug,
+    clientId: p.clientId,
     domain: p.domain,
     healthPath: p.profile.healthPath,
     site,
@@ -125,18 +128,26 @@ async function runSwitch(
     log(`writes frozen at ${new Date(state.frozen.at).toISOString()}: maintenance page on, ${oldName} stopped`)
     state.rowCounts = await rowCounts(p.dbEngine, deps.config, dbName)
     await save()
-    const { file, size, sha256 } = await verifiedSnapshot(
-      db,
-      dbName,
-      deps.config.backupDir,
-      `${p.slug}-switch-${stamp(deps.now())}.sql`,
-      ctx.signal,
-    )
+    const snapshotName = `${p.slug}-switch-${stamp(deps.now())}.sql`
+    const { file, size, sha256 } = await verifiedSnapshot(db, dbName, deps.config.backupDir, snapshotName, ctx.signal)
     state.snapshot = file
     // Counted again: nothing wrote during the dump when both agree, and a restore must match them.
     state.rowCountsAfter = await rowCounts(p.dbEngine, deps.config, dbName)
     await save()
     log(`${dbName} dumped to ${file} (${size} bytes, 0600, sha256 ${sha256}), dump verified complete`)
+    const client = { slug: p.slug, clientId: p.clientId }
+    const files = await verifiedFilesArchive(
+      drivers.files,
+      client,
+      deps.config.backupDir,
+      filesArchiveName(snapshotName),
+      ctx.signal,
+    )
+    if (files) {
+      state.files = files
+      await save()
+      log(`files archived to ${describeArchive(files)}, read back and verified`)
+    }
     const pruned = await pruneSnapshots(deps.config.backupDir, p.slug, deps.config.snapshotsKeep)
     if (pruned.length > 0) log(`older snapshots removed (keeping ${deps.config.snapshotsKeep}): ${pruned.join(', ')}`)
   })
@@ -147,6 +158,9 @@ async function runSwitch(
   const next = await step('start-new', async () => {
     const old = await containers.details(oldName)
     if (!old) throw new CommandError(wireError('NOT_FOUND', `${oldName} disappeared`))
+    const client = { slug: p.slug, clientId: p.clientId }
+    const adoptLog = stepLog(ctx, 'start-new')
+    await adoptContainerFiles(drivers.files, client, old, p.profile.dataPaths ?? [], adoptLog, ctx.signal)
     const env = successorEnv(old.env, old.imageEnv, version)
     if (env.DB_PASSWORD) secrets.push(env.DB_PASSWORD)
     // createAndStart removes a container it could not start, so only a started one counts as made.
@@ -159,6 +173,7 @@ async function runSwitch(
       containerPort: p.profile.containerPort,
       memoryMb: p.memoryLimitMb ?? old.memoryMb ?? deps.config.containerMemoryMb,
       cpus: p.cpuLimit ?? old.cpus ?? deps.config.containerCpus,
+      dataPaths: p.profile.dataPaths,
     })
     state.newStarted = true
     await save()
