@@ -9,6 +9,7 @@ import { createDispatcher } from './dispatcher.ts'
 import type { Exec } from './exec.ts'
 import { createJournal } from './journal.ts'
 import { createSampler } from './metrics/sampler.ts'
+import { masterChannel } from './transfer/master-channel.ts'
 import { createOutbox } from './outbox.ts'
 import { createRegistry } from './registry.ts'
 import { statePaths, type AgentIdentity } from './state.ts'
@@ -42,7 +43,14 @@ export function createAgent(deps: AgentDeps) {
     logger,
   })
   const registry = createRegistry({ testCommands: config.testCommands })
-  const handlerDeps: HandlerDeps = { docker: deps.docker, exec: deps.exec, config, serverId: identity.serverId, now }
+  const handlerDeps: HandlerDeps = {
+    docker: deps.docker,
+    exec: deps.exec,
+    config,
+    serverId: identity.serverId,
+    now,
+    master: masterChannel(masterEndpoints(config.masterUrl ?? identity.masterUrl).wsUrl, deps.credential),
+  }
   const sampler = createSampler({
     docker: deps.docker,
     serverId: identity.serverId,

@@ -4,6 +4,7 @@ import { wireError, type WireError } from '@alfa/protocol'
 import type { Logger } from 'pino'
 import type { AgentConfig } from './config.ts'
 import type { Exec } from './exec.ts'
+import type { MasterChannel } from './transfer/master-channel.ts'
 
 /** What handlers may use, passed in by createAgent: nothing reaches for a global client. */
 export interface HandlerDeps {
@@ -13,6 +14,8 @@ export interface HandlerDeps {
   /** The server this agent speaks for (labels `alfa.server=<id>` mark its containers). */
   serverId: string
   now: () => number
+  /** Plain HTTP(S) to the master for transfers (absent in tests of single handlers). */
+  master?: MasterChannel
 }
 
 /** Options of one log line a handler narrates or relays. */

@@ -162,7 +162,12 @@ export function isOperationKind(value: string): value is OperationKind {
 
 /** The kinds that exclude each other on their target, for the check in `begin`. */
 export const EXCLUSIVE_KINDS: Record<'client' | 'server', string[]> = {
-  client: OPERATION_KIND_NAMES.filter((k) => OPERATION_KINDS[k].exclusive && OPERATION_KINDS[k].target === 'client'),
+  client: [
+    ...OPERATION_KIND_NAMES.filter((k) => OPERATION_KINDS[k].exclusive && OPERATION_KINDS[k].target === 'client'),
+    // Run by the master itself step by step (moves/move-service.ts), exclusive on their client like the rest.
+    'client.move',
+    'client.copy',
+  ],
   server: OPERATION_KIND_NAMES.filter((k) => OPERATION_KINDS[k].exclusive && OPERATION_KINDS[k].target === 'server'),
 }
 
