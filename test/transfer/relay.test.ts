@@ -4,7 +4,19 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { Readable } from 'node:stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { checkedSpool, receiveIntoSpool, upload } from '@alfa/agent'
+import Docker from 'dockerode'
+import {
+  checkedSpool,
+  createAgentLogger,
+  exec,
+  imageLoad,
+  loadAgentConfig,
+  receiveIntoSpool,
+  transferSend,
+  upload,
+  type HandlerDeps,
+} from '@alfa/agent'
+import { BUSYBOX_IMAGE, ensureBaseImages } from '../support/docker.ts'
 import { processMemory, sampleRss } from '../support/proc-memory.ts'
 import { makeTempDir } from '../support/process.ts'
 import { startRelay, type RelayProcess } from './relay-process.ts'
@@ -126,6 +138,55 @@ describe('transfer channel: source agent → master relay → target agent (real
     for (const [what, cred, id, token, status] of tries) {
       const err = await upload(relay.channel(cred), id, token, generated(MB).stream, signal()).catch((e: unknown) => e)
       expect((err as { wire?: { message: string } }).wire?.message, what).toMatch(status)
+    }
+  })
+
+  it('carries an image the target lacks: docker save on the source → relay → docker load on the target', async () => {
+    const docker = new Docker()
+    await ensureBaseImages(docker)
+    const tag = `probe-${Date.now()}`
+    const image = `alfa-test/transfer-probe:${tag}`
+    await docker.getImage(BUSYBOX_IMAGE).tag({ repo: 'alfa-test/transfer-probe', tag })
+    const config = loadAgentConfig({ ALFA_AGENT_STATE_DIR: spool, ALFA_MASTER_URL: 'http://127.0.0.1:1' })
+    const deps = (serverId: string, credential: string): HandlerDeps => ({
+      docker,
+      exec,
+      config,
+      serverId,
+      now: Date.now,
+      master: relay.channel(credential),
+    })
+    const ctx = <P>(type: string, payload: P) => ({
+      id: randomUUID(),
+      type,
+      payload,
+      signal: signal(),
+      log: () => undefined,
+      progress: () => undefined,
+      logger: createAgentLogger({ level: 'silent' }),
+      checkpoint: async () => undefined,
+    })
+    const t = await relay.open(SOURCE, TARGET)
+    try {
+      const sendCtx = ctx('transfer.send', { transferId: t.id, token: t.sendToken, source: { kind: 'image', image } })
+      const [sent, got] = await Promise.all([
+        transferSend(sendCtx as Parameters<typeof transferSend>[0], deps(SOURCE, SOURCE_CRED)),
+        receiveIntoSpool(relay.channel(TARGET_CRED), spool, t.id, t.receiveToken, signal()),
+      ])
+      expect(got).toEqual({ bytes: sent.bytes, sha256: sent.sha256 })
+      expect(sent.bytes).toBeGreaterThan(1024 * 1024)
+      // The target lacks it now (the tag goes; the layers stay with the base image).
+      await docker.getImage(image).remove()
+      await expect(docker.getImage(image).inspect()).rejects.toThrow()
+      const loadCtx = ctx('image.load', { transferId: t.id, sha256: sent.sha256, image })
+      expect(await imageLoad(loadCtx as Parameters<typeof imageLoad>[0], deps(TARGET, TARGET_CRED))).toEqual({ image })
+      expect((await docker.getImage(image).inspect()).Id).toBe((await docker.getImage(BUSYBOX_IMAGE).inspect()).Id)
+      console.log(`image: ${image} carried as ${sent.bytes} bytes, loaded on the target`)
+    } finally {
+      await docker
+        .getImage(image)
+        .remove()
+        .catch(() => undefined)
     }
   })
 })
