@@ -7,15 +7,12 @@ import type { ExpiryCalendar } from '../clients/expiry-calendar.ts'
 import { AgentOffline, Conflict, Invalid, NotFound } from '../errors.ts'
 import type { Operation, Prisma, PrismaClient } from '../generated/prisma/client.ts'
 import { lockKeyOf } from '../operations/kind-spec.ts'
-import { EXCLUSIVE_KINDS } from '../operations/operation-kinds.ts'
+import { EXCLUSIVE_KINDS, type MASTER_RUN_KINDS } from '../operations/operation-kinds.ts'
 import type { OperationService } from '../operations/operation-service.ts'
 import type { TransferRelay } from '../transfers/transfer-relay.ts'
 import { COPY_STEPS, runCopy } from './copy-run.ts'
 import { MOVE_STEPS, runMove } from './move-run.ts'
 import { createStepTools, StepFailed } from './move-steps.ts'
-
-/** The operations the master runs itself, step by step, each step an agent request (no command of their own). */
-export const MASTER_RUN_KINDS = ['client.move', 'client.copy'] as const
 
 const param = (name: string, detail: string) => ({ parameter: name, detail, code: 'invalid_parameter' })
 
