@@ -143,7 +143,8 @@ describe('move_to and copy_to between two servers (real agents, nginx, MariaDB, 
     expect(Number(count.last)).toBe(SEED_ROWS + written)
     const onTarget = await visit(nginxB.port, client.domain, '/api/settings')
     expect(onTarget).toMatchObject({ status: 200, site: 'mv-move' })
-    expect((await c.api('GET', `/clients/${client.id}`)).json.data.relationships?.server?.data?.id ?? b.id).toBe(b.id)
+    const record = (await c.api('GET', `/clients/${client.id}`)).json.data
+    expect(record.attributes.serverId).toBe(b.id)
 
     // The source kept only its dumps: no database, no container; its nginx forwards the domain to the target.
     const srcAdmin = await admin(services.mariadb)
