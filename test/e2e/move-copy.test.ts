@@ -201,9 +201,9 @@ describe('move_to and copy_to between two servers (real agents, nginx, MariaDB, 
     await dst.end()
     expect(rows.map((r: Json) => r.body)).toEqual(['one', 'two', 'three'])
     // Its own database user, not the origin's.
-    const [users] = (await (
-      await admin(mariadbB)
-    ).query("SELECT User FROM mysql.user WHERE User LIKE 'alfa_mv_orig%'")) as Json
+    const bAdmin = await admin(mariadbB)
+    const [users] = (await bAdmin.query("SELECT User FROM mysql.user WHERE User LIKE 'alfa_mv_orig%'")) as Json
+    await bAdmin.end()
     expect(users.map((u: Json) => u.User)).toEqual(['alfa_mv_orig_stage'])
     const [[still]] = (await src.query('SELECT COUNT(*) AS n FROM notes')) as Json
     await src.end()
