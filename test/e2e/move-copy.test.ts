@@ -99,6 +99,7 @@ describe('move_to and copy_to between two servers (real agents, nginx, MariaDB, 
     await src.query(
       'CREATE TABLE move_rows (id INT AUTO_INCREMENT PRIMARY KEY, n INT NOT NULL, at TIMESTAMP(3) DEFAULT CURRENT_TIMESTAMP(3))',
     )
+    await src.query('SET SESSION max_recursive_iterations = 100000')
     await src.query(
       'INSERT INTO move_rows (n) WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < ?) SELECT n FROM s',
       [SEED_ROWS],

@@ -64,7 +64,8 @@ export async function upload(
   const req = request(ch, 'PUT', transferId, token, signal)
   const answered = new Promise<http.IncomingMessage>((resolve, reject) => {
     req.once('response', resolve)
-    req.once('error', reject)
+    // A relay that refuses before reading closes while we write: its answer may still arrive just after the error.
+    req.on('error', (error) => setTimeout(() => reject(error), 250).unref())
   })
   // The relay may refuse before reading anything (401, 404): its answer, not the broken pipe, is the reason.
   const sent = pipeline(body, req).catch((error: unknown) => error)
