@@ -9,6 +9,7 @@ import { createDispatcher } from './dispatcher.ts'
 import type { Exec } from './exec.ts'
 import { createJournal } from './journal.ts'
 import { createSampler } from './metrics/sampler.ts'
+import { masterChannel } from './transfer/master-channel.ts'
 import { createOutbox } from './outbox.ts'
 import { createRegistry } from './registry.ts'
 import { statePaths, type AgentIdentity } from './state.ts'
@@ -52,6 +53,7 @@ export function createAgent(deps: AgentDeps) {
     serverId: identity.serverId,
     now,
     imageGate: createImageGate(),
+    master: masterChannel(masterEndpoints(config.masterUrl ?? identity.masterUrl).wsUrl, deps.credential),
   }
   const sampler = createSampler({
     docker: deps.docker,

@@ -9,6 +9,7 @@ import { exec } from './exec.ts'
 import { createAgentLogger } from './logger.ts'
 import { createStateStore } from './state.ts'
 import { AGENT_VERSION } from './version.ts'
+import { namespacedDocker } from './drivers/docker-namespace.ts'
 
 /** Exit codes: 0 ok, 1 failure, 2 wrong usage. */
 export const EXIT = { ok: 0, failure: 1, usage: 2 } as const
@@ -52,7 +53,10 @@ function parseOptions(command: string, args: readonly string[]): Map<string, str
   return options
 }
 
-const dockerFor = (config: AgentConfig) => new Dockerode({ socketPath: config.dockerSocket })
+function dockerFor(config: AgentConfig): Dockerode {
+  const docker = new Dockerode({ socketPath: config.dockerSocket })
+  return config.dockerNamePrefix ? namespacedDocker(docker, config.dockerNamePrefix) : docker
+}
 
 async function runEnroll(options: Map<string, string>, config: AgentConfig, logger: Logger): Promise<number> {
   const masterUrl = options.get('master')

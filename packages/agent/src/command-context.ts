@@ -5,6 +5,7 @@ import type { Logger } from 'pino'
 import type { AgentConfig } from './config.ts'
 import type { Exec } from './exec.ts'
 import type { ImageGate } from './drivers/image-gate.ts'
+import type { MasterChannel } from './transfer/master-channel.ts'
 
 /** What handlers may use, passed in by createAgent: nothing reaches for a global client. */
 export interface HandlerDeps {
@@ -16,6 +17,8 @@ export interface HandlerDeps {
   now: () => number
   /** Container creation vs image removal on this engine (see drivers/image-gate.ts). */
   imageGate: ImageGate
+  /** Plain HTTP(S) to the master for transfers (absent in tests of single handlers). */
+  master?: MasterChannel
 }
 
 /** Options of one log line a handler narrates or relays. */

@@ -86,6 +86,14 @@ const agentConfigSchema = z
     /** How long that pause lasts (default: until the command's deadline); the master-kill test lets it go on. */
     testPauseMs: z.int().min(1).max(600_000).optional(),
     dockerSocket: z.string().min(1).default('/var/run/docker.sock'),
+    /**
+     * Two servers on one Docker engine (tests): a prefix on every container and network name this agent makes, so
+     * the servers' `alfa-<slug>` never collide (drivers/docker-namespace.ts). Unset on a real server.
+     */
+    dockerNamePrefix: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]{0,30}-$/, 'lower-case letters, digits and -, ending in -')
+      .optional(),
     diskMounts: z.array(z.string().regex(/^\//, 'an absolute path')).max(LIMITS.mounts).optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** How long a graceful stop waits for running commands before closing the socket. */
@@ -181,6 +189,7 @@ const ENV_VARS: Record<string, { key: ConfigKey; kind: EnvKind }> = {
   ALFA_AGENT_CONTAINER_CPUS: { key: 'containerCpus', kind: 'number' },
   ALFA_AGENT_CONTAINER_CAPABILITIES: { key: 'containerCapabilities', kind: 'json' },
   ALFA_AGENT_CONTAINER_PIDS_LIMIT: { key: 'containerPidsLimit', kind: 'int' },
+  ALFA_AGENT_DOCKER_NAME_PREFIX: { key: 'dockerNamePrefix', kind: 'text' },
   ALFA_AGENT_CONTAINER_NETWORK_POOL: { key: 'containerNetworkPool', kind: 'text' },
   ALFA_AGENT_CERTBOT_ARGV_PREFIX: { key: 'certbotArgvPrefix', kind: 'json' },
   ALFA_AGENT_ACME_WEBROOT: { key: 'acmeWebroot', kind: 'text' },

@@ -17,6 +17,11 @@ import { serverInfo } from './commands/server/info.ts'
 import { serverInventory } from './commands/server/inventory.ts'
 import { serverReboot } from './commands/server/reboot.ts'
 import { testSleep } from './commands/test/sleep.ts'
+import { clientForward } from './commands/client/forward.ts'
+import { clientRestore } from './commands/client/restore.ts'
+import { imageLoad } from './commands/image/load.ts'
+import { transferDiscard, transferReceive } from './commands/transfer/receive.ts'
+import { transferSend } from './commands/transfer/send.ts'
 
 /** The handlers this agent has, by command type; a type missing here is answered UNKNOWN_COMMAND. */
 export type HandlerMap = { [T in CommandType]?: CommandHandler<T> }
@@ -40,6 +45,12 @@ export function createRegistry(opts: { testCommands: boolean }) {
     'client.deploy': clientDeploy,
     'image.build': imageBuild,
     'image.prune': imagePrune,
+    'transfer.send': transferSend,
+    'transfer.receive': transferReceive,
+    'transfer.discard': transferDiscard,
+    'client.restore': clientRestore,
+    'image.load': imageLoad,
+    'client.forward': clientForward,
     // Test commands are announced only when enabled, so a production master can never send them.
     ...(opts.testCommands ? { 'test.sleep': testSleep } : {}),
   }

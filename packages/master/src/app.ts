@@ -25,6 +25,7 @@ import { serverActionRoutes } from './servers/server-action-routes.ts'
 import { serverMetricsRoutes } from './servers/server-metrics-routes.ts'
 import { serverRoutes } from './servers/server-routes.ts'
 import type { Services } from './services.ts'
+import { moveRoutes } from './moves/move-routes.ts'
 
 export interface AppOptions {
   maxBodyBytes?: number
@@ -81,6 +82,7 @@ export function createApp(services: Services, opts: AppOptions = {}): OpenAPIHon
   app.route('/', serverMetricsRoutes({ metrics: services.metrics, servers: services.servers }))
   app.route('/', clientRoutes({ clients: services.clients, actions: services.clientActions }))
   app.route('/', clientActionRoutes({ actions: services.clientActions }))
+  app.route('/', moveRoutes({ moves: services.moves }))
   app.route('/', operationRoutes({ operations: services.operations, parents: services.parents }))
   app.route('/', operationEventRoutes({ prisma: services.prisma }))
   if (opts.testOperations)

@@ -86,6 +86,7 @@ function readTuning() {
       maxFailures: num('ALFA_FLEET_MAX_FAILURES'),
     }),
     builds: readBuildConfig(process.env),
+    ...(num('ALFA_MOVE_FORWARD_HOURS') ? { moveForwardHours: num('ALFA_MOVE_FORWARD_HOURS') } : {}),
   }
 }
 

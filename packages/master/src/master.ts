@@ -65,6 +65,7 @@ export async function startMaster(opts: {
     ...(tls ? { createServer: https.createServer, serverOptions: tls } : {}),
   }) as HttpServer
   services.hub.attach(http)
+  services.transfers.attach(http)
   // Agents reconnect by the thousand after a restart: a backlog of 4096 (somaxconn here) instead of Node's 511.
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject)

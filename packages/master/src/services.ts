@@ -28,6 +28,8 @@ import { createImageBuilds } from './images/image-builds.ts'
 import { createImageCatalog } from './images/image-catalog.ts'
 import { DEFAULT_FLEET_LIMITS, type FleetLimits } from './fleet/fleet-plan.ts'
 import { createFleetService } from './fleet/fleet-service.ts'
+import { createTransferRelay } from './transfers/transfer-relay.ts'
+import { createMoveService } from './moves/move-service.ts'
 
 export interface ServicesDeps {
   prisma: PrismaClient
@@ -55,6 +57,8 @@ export interface ServicesDeps {
   builds?: BuildConfig
   /** Fleet operations: children at once and failures before no new child starts (ALFA_FLEET_*). */
   fleet?: Partial<FleetLimits>
+  /** ALFA_MOVE_FORWARD_HOURS: how long a moved client's old server forwards its domain (24). */
+  moveForwardHours?: number
 }
 
 /** The composition root of the master's services: each built once from explicit dependencies, no module singletons. */
@@ -92,6 +96,7 @@ export function createServices(deps: ServicesDeps) {
     ...deps.hub,
   })
   const begin = createBegin({ prisma, sql: deps.sql, courier: hub.courier, clock, logger })
+  const transfers = createTransferRelay({ auth: agentCredentials, logger })
   const parents = (late.parents = createParentRunner({
     prisma,
     clock,
@@ -154,6 +159,17 @@ export function createServices(deps: ServicesDeps) {
     calendar,
     limits: { ...DEFAULT_FLEET_LIMITS, ...deps.fleet },
   })
+  const moves = createMoveService({
+    prisma,
+    hub,
+    transfers,
+    operations,
+    profiles,
+    calendar,
+    clock,
+    logger,
+    forwardHours: deps.moveForwardHours ?? 24,
+  })
   return {
     prisma,
     logger,
@@ -166,6 +182,7 @@ export function createServices(deps: ServicesDeps) {
     begin,
     parents,
     hub,
+    transfers,
     adminCredentials,
     servers,
     serverActions,
@@ -177,6 +194,7 @@ export function createServices(deps: ServicesDeps) {
     expiryEnforcer,
     mail,
     fleet,
+    moves,
 
     /** Background work that must run while the master serves: metric flushes, reconciliation of old operations. */
     async start() {

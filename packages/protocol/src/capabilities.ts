@@ -25,6 +25,12 @@ export const COMMAND_CAPABILITIES = {
   'client.deploy': 'client.deploy',
   'image.build': 'image.build',
   'image.prune': 'image.prune',
+  'transfer.send': 'transfer.send',
+  'transfer.receive': 'transfer.receive',
+  'transfer.discard': 'transfer.discard',
+  'client.restore': 'client.restore',
+  'image.load': 'image.load',
+  'client.forward': 'client.forward',
 } as const satisfies Record<CommandType, string>
 
 /** A capability this protocol defines. */

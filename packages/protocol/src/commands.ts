@@ -34,6 +34,20 @@ import {
   ServerInventoryPayload,
   ServerInventoryResult,
 } from './fleet-commands.ts'
+import {
+  ClientForwardPayload,
+  ClientForwardResult,
+  ClientRestorePayload,
+  ClientRestoreResult,
+  ImageLoadPayload,
+  ImageLoadResult,
+  TransferDiscardPayload,
+  TransferDiscardResult,
+  TransferReceivePayload,
+  TransferReceiveResult,
+  TransferSendPayload,
+  TransferSendResult,
+} from './transfer-commands.ts'
 
 function variant<T extends string, P extends z.ZodType, S extends z.ZodRawShape>(type: T, payload: P, extra: S) {
   return z.strictObject({ ...extra, type: z.literal(type), payload })
@@ -64,6 +78,12 @@ export function commandUnion<S extends z.ZodRawShape>(extra: S) {
     variant('client.deploy', ClientDeployPayload, extra),
     variant('image.build', ImageBuildPayload, extra),
     variant('image.prune', ImagePrunePayload, extra),
+    variant('transfer.send', TransferSendPayload, extra),
+    variant('transfer.receive', TransferReceivePayload, extra),
+    variant('transfer.discard', TransferDiscardPayload, extra),
+    variant('client.restore', ClientRestorePayload, extra),
+    variant('image.load', ImageLoadPayload, extra),
+    variant('client.forward', ClientForwardPayload, extra),
   ])
 }
 
@@ -92,6 +112,12 @@ export const commandResultSchemas = {
   'client.deploy': ClientDeployResult,
   'image.build': ImageBuildResult,
   'image.prune': ImagePruneResult,
+  'transfer.send': TransferSendResult,
+  'transfer.receive': TransferReceiveResult,
+  'transfer.discard': TransferDiscardResult,
+  'client.restore': ClientRestoreResult,
+  'image.load': ImageLoadResult,
+  'client.forward': ClientForwardResult,
 } as const satisfies Record<CommandType, z.ZodType>
 
 /** The schema of each command's payload, so a stored command is read back typed by its type. */
@@ -113,6 +139,12 @@ export const commandPayloadSchemas = {
   'client.deploy': ClientDeployPayload,
   'image.build': ImageBuildPayload,
   'image.prune': ImagePrunePayload,
+  'transfer.send': TransferSendPayload,
+  'transfer.receive': TransferReceivePayload,
+  'transfer.discard': TransferDiscardPayload,
+  'client.restore': ClientRestorePayload,
+  'image.load': ImageLoadPayload,
+  'client.forward': ClientForwardPayload,
 } as const satisfies Record<CommandType, z.ZodType>
 
 /** Every command type, in declaration order. */

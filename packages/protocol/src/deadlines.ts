@@ -32,4 +32,12 @@ export const COMMAND_DEADLINES_MS = {
   'image.build': 60 * MINUTE,
   /** Removes unused images one by one. */
   'image.prune': 10 * MINUTE,
+  /** A dump or an image streamed through the master (gigabytes at tens of MB/s). */
+  'transfer.send': 60 * MINUTE,
+  'transfer.receive': 60 * MINUTE,
+  'transfer.discard': MINUTE,
+  /** A whole database loaded and counted. */
+  'client.restore': 60 * MINUTE,
+  'image.load': 15 * MINUTE,
+  'client.forward': 2 * MINUTE,
 } as const satisfies Record<CommandType, number>

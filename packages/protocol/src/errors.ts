@@ -41,6 +41,8 @@ export const ERROR_CODES = {
   UNSUPPORTED: 'not supported by this agent',
   /** A bug or an unexpected state: the message says what, the log says more. */
   INTERNAL: 'internal error',
+  /** A transfer between servers broke off or arrived other than sent (size or SHA-256): nothing of it is used. */
+  TRANSFER_FAILED: 'the transfer failed',
 } as const
 
 /** One of the codes in `ERROR_CODES`. */

@@ -161,9 +161,21 @@ export function isOperationKind(value: string): value is OperationKind {
   return Object.hasOwn(OPERATION_KINDS, value)
 }
 
+/**
+ * Kinds the master runs itself step by step, each step an agent request (moves/move-service.ts): no command of
+ * their own, exclusive on their client like the rest.
+ */
+export const MASTER_RUN_KINDS = ['client.move', 'client.copy'] as const
+
+/** Every kind an operation row may have: the table's and the master-run ones (for the API's enums). */
+export const ALL_KIND_NAMES = [...OPERATION_KIND_NAMES, ...MASTER_RUN_KINDS] as [string, ...string[]]
+
 /** The kinds that exclude each other on their target, for the check in `begin`. */
 export const EXCLUSIVE_KINDS: Record<'client' | 'server', string[]> = {
-  client: OPERATION_KIND_NAMES.filter((k) => OPERATION_KINDS[k].exclusive && OPERATION_KINDS[k].target === 'client'),
+  client: [
+    ...OPERATION_KIND_NAMES.filter((k) => OPERATION_KINDS[k].exclusive && OPERATION_KINDS[k].target === 'client'),
+    ...MASTER_RUN_KINDS,
+  ],
   server: OPERATION_KIND_NAMES.filter((k) => OPERATION_KINDS[k].exclusive && OPERATION_KINDS[k].target === 'server'),
 }
 

@@ -11,7 +11,7 @@ import {
   resourceDocumentSchema,
 } from '../http/resource-schemas.ts'
 import { validationHook } from '../http/validation.ts'
-import { OPERATION_KIND_NAMES } from './operation-kinds.ts'
+import { ALL_KIND_NAMES } from './operation-kinds.ts'
 import type { OperationService } from './operation-service.ts'
 import type { ParentRunner } from './parent-runner.ts'
 import { operationResource } from './operation-serializer.ts'
@@ -21,7 +21,7 @@ const JSONAPI = 'application/vnd.api+json'
 const linkage = z.object({ type: z.literal('operations'), id: z.string() })
 
 const operationAttributes = z.object({
-  kind: z.enum(OPERATION_KIND_NAMES),
+  kind: z.enum(ALL_KIND_NAMES),
   status: z.enum(['queued', 'running', 'succeeded', 'failed', 'interrupted']),
   serverId: z.string().nullable(),
   clientId: z.string().nullable(),
@@ -90,7 +90,7 @@ const listQuery = listQuerySchema({
     server: z.uuid(),
     client: z.uuid(),
     status: z.enum(['queued', 'running', 'succeeded', 'failed', 'interrupted']),
-    kind: z.enum(OPERATION_KIND_NAMES),
+    kind: z.enum(ALL_KIND_NAMES),
   },
 })
 

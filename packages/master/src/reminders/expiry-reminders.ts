@@ -122,6 +122,8 @@ export function createExpiryReminders(opts: ExpiryRemindersOptions) {
       where: {
         status: 'active',
         deletedAt: null,
+        // Copies on stage servers (copy_to) get no reminders: their owner is the origin's.
+        remindersEnabled: true,
         expireDate: { gte: from, lte: new Date(from.getTime() + reach * 86_400_000) },
       },
       include: { server: { select: { tlsEnabled: true, sitesPort: true } } },

@@ -1,0 +1,112 @@
+// bench/move: a client's move between two servers on this machine against the raw pipe an operator would type,
+// `mysqldump | mysql` between the same two MariaDB instances. Fills the client's database with --mb MB (100),
+// times the raw pipe into a scratch database on B, then moves the client with move_to and reads its steps:
+// throughput = dump bytes / (dump + restore steps) against dump bytes / raw pipe time (target ≥ 0.8), and the
+// downtime (freeze → serving on the target; target < 30 s). Prints a table and one BENCH_JSON line.
+//   npx -y pnpm@12.4.2 run bench:move [-- --mb 100]
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import mysql from 'mysql2/promise'
+import { cleanup, installExitHandlers } from './lib/cleanup.ts'
+import { startMoveRig } from './lib/move-rig.ts'
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
+const { values: opt } = parseArgs({
+  args: process.argv.slice(2).filter((a) => a !== '--'),
+  options: { mb: { type: 'string', default: '100' } },
+})
+const MB = Math.max(1, Number(opt.mb))
+const SLUG = 'bench-mv'
+const DB = 'alfa_bench_mv'
+const ROW = 1000
+
+type Db = { port: number; adminUser: string; adminPassword: string }
+const connect = (db: Db, database?: string) =>
+  mysql.createConnection({
+    host: '127.0.0.1',
+    port: db.port,
+    user: db.adminUser,
+    password: db.adminPassword,
+    ...(database ? { database } : {}),
+  })
+
+/** `mysqldump --single-transaction <db> | mysql <scratch>` between the two instances; ms and bytes piped. */
+function rawPipe(from: Db, to: Db, scratch: string): Promise<{ ms: number; bytes: number }> {
+  const started = Date.now()
+  const auth = (db: Db) => ['-h', '127.0.0.1', '-P', String(db.port), '-u', db.adminUser]
+  const dump = spawn('mysqldump', [...auth(from), '--single-transaction', '--quick', DB], {
+    env: { ...process.env, MYSQL_PWD: from.adminPassword },
+  })
+  const load = spawn('mysql', [...auth(to), scratch], { env: { ...process.env, MYSQL_PWD: to.adminPassword } })
+  let bytes = 0
+  dump.stdout.on('data', (chunk: Buffer) => (bytes += chunk.length))
+  dump.stdout.pipe(load.stdin)
+  const exit = (p: ReturnType<typeof spawn>, what: string) =>
+    new Promise<void>((resolve, reject) =>
+      p.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${what} exited ${code}`)))),
+    )
+  return Promise.all([exit(dump, 'mysqldump'), exit(load, 'mysql')]).then(() => ({ ms: Date.now() - started, bytes }))
+}
+
+const stepMs = (steps: { name: string; startedAt?: string; endedAt?: string }[], name: string) => {
+  const s = steps.find((x) => x.name === name)
+  return s?.startedAt && s.endedAt ? Date.parse(s.endedAt) - Date.parse(s.startedAt) : NaN
+}
+
+async function main() {
+  installExitHandlers(1_800_000)
+  const rig = await startMoveRig(ROOT, SLUG)
+  const src = await connect(rig.a.services.mariadb, DB)
+  await src.query(`CREATE TABLE payload (id INT AUTO_INCREMENT PRIMARY KEY, data VARCHAR(${ROW}) NOT NULL)`)
+  const rows = Math.round((MB * 1024 * 1024) / ROW)
+  for (let done = 0; done < rows; done += 2000) {
+    const n = Math.min(2000, rows - done)
+    const values = Array.from({ length: n }, (_, i) => [`${done + i}:`.padEnd(ROW, 'x')])
+    await src.query('INSERT INTO payload (data) VALUES ?', [values])
+  }
+  await src.end()
+
+  const dst = await connect(rig.b.mariadb)
+  await dst.query('CREATE DATABASE raw_copy')
+  const raw = await rawPipe(rig.a.services.mariadb, rig.b.mariadb, 'raw_copy')
+  await dst.query('DROP DATABASE raw_copy')
+  await dst.end()
+
+  const started = Date.now()
+  const res = await rig.api('POST', `/clients/${rig.client.id}/move_to/${rig.b.id}`)
+  if (res.status !== 202) throw new Error(`move_to: ${res.status} ${JSON.stringify(res.json)}`)
+  const op = await rig.waitOperation(res.json.data.id)
+  const totalMs = Date.now() - started
+  if (op.attributes.status !== 'succeeded')
+    throw new Error(`move ${op.attributes.status}: ${JSON.stringify(op.attributes.error)}`)
+  const steps = op.attributes.steps
+  const moveMs = stepMs(steps, 'dump') + stepMs(steps, 'restore')
+  const dumpBytes: number = op.attributes.result.dumpBytes
+  const rawRate = raw.bytes / 1024 / 1024 / (raw.ms / 1000)
+  const moveRate = dumpBytes / 1024 / 1024 / (moveMs / 1000)
+  const figures = {
+    mb: MB,
+    rows,
+    rawPipeMs: raw.ms,
+    rawPipeMBps: Number(rawRate.toFixed(1)),
+    dumpBytes,
+    dumpMs: stepMs(steps, 'dump'),
+    restoreMs: stepMs(steps, 'restore'),
+    moveMBps: Number(moveRate.toFixed(1)),
+    ratio: Number((moveRate / rawRate).toFixed(2)),
+    downtimeMs: op.attributes.result.downtimeMs,
+    totalMoveMs: totalMs,
+  }
+  console.log('| measure | value |\n|---|---|')
+  for (const [k, v] of Object.entries(figures)) console.log(`| ${k} | ${v} |`)
+  console.log(`targets: ratio ≥ 0.8 (${figures.ratio}), downtime < 30 s (${(figures.downtimeMs / 1000).toFixed(1)} s)`)
+  console.log(`BENCH_JSON ${JSON.stringify({ bench: 'move', ...figures })}`)
+}
+
+main()
+  .catch((err: unknown) => {
+    console.error(err)
+    process.exitCode = 1
+  })
+  .finally(() => cleanup())

@@ -1,0 +1,39 @@
+import { wireError } from '@alfa/protocol'
+import { CommandError, type CommandHandler } from '../../command-context.ts'
+import { renderForward } from '../../drivers/forward-site.ts'
+import { siteFileName } from '../../drivers/nginx-sites.ts'
+import { probeTarget, probeUntil } from '../../drivers/probe.ts'
+import { removeInside, writeInside } from '../../drivers/safe-files.ts'
+import { clientDrivers } from './drivers.ts'
+
+/**
+ * client.forward: after a move, the client's site file on the old server becomes a proxy to the new server, so
+ * visitors whose DNS still points here reach the moved client. Tested by nginx before the reload; confirmed by a
+ * request through this nginx with the client's Host header that the new server answers.
+ */
+export const clientForward: CommandHandler<'client.forward'> = async (ctx, deps) => {
+  const p = ctx.payload
+  const { config } = deps
+  const { sites } = clientDrivers(deps, ctx.signal)
+  const name = siteFileName(p.slug)
+  const file = await writeInside(config.nginxSitesDir, name, renderForward(config.nginxListen, p))
+  try {
+    await sites.test()
+  } catch (error) {
+    await removeInside(config.nginxSitesDir, name)
+    throw error
+  }
+  await sites.reload()
+  const answer = await probeUntil(probeTarget(config.nginxListen), p.domain, '/', {
+    withinMs: 15_000,
+    signal: ctx.signal,
+    stable: 2,
+    accept: (a) => a.statusCode !== null && a.statusCode < 500 && a.site === p.slug,
+  })
+  if (answer.statusCode === null || answer.statusCode >= 500 || answer.site !== p.slug)
+    throw new CommandError(
+      wireError('NGINX_ERROR', `the forward of ${p.domain} does not reach the new server (${answer.statusCode})`),
+    )
+  ctx.log(`${p.domain} forwarded to ${p.targetHost}:${p.targetPort} until ${new Date(p.until).toISOString()}`)
+  return { site: file }
+}

@@ -1,0 +1,39 @@
+import { domainSchema, hostSchema, portSchema, slugSchema } from '@alfa/protocol'
+
+/** The mark of a forward's answers, so a test (and an operator) can tell them from a local site's. */
+export const FORWARD_HEADER = 'x-alfa-forward'
+
+/**
+ * The vhost that keeps a moved client's old address working while DNS follows: the domain on this server proxies
+ * to the new server's nginx with the visitor's Host header. The line `# alfa-forward-until: <ms>` says when it may
+ * be removed. Every value is re-validated: this text is executed by nginx as configuration.
+ */
+export function renderForward(
+  listen: string,
+  f: { slug: string; domain: string; targetHost: string; targetPort: number; until: number },
+): string {
+  const slug = slugSchema.parse(f.slug)
+  const domain = domainSchema.parse(f.domain)
+  const host = hostSchema.parse(f.targetHost)
+  const port = portSchema.parse(f.targetPort)
+  const upstream = host.includes(':') ? `[${host}]` : host
+  return [
+    `# Managed by alfa-agent: client ${slug} moved to ${upstream}:${port}; forwarded while DNS follows.`,
+    `# alfa-forward-until: ${Math.trunc(f.until)}`,
+    'server {',
+    `  listen ${listen};`,
+    `  server_name ${domain};`,
+    `  add_header X-Alfa-Forward ${slug} always;`,
+    '  location / {',
+    `    proxy_pass http://${upstream}:${port};`,
+    '    proxy_http_version 1.1;',
+    '    proxy_set_header Host $host;',
+    '    proxy_set_header X-Real-IP $remote_addr;',
+    '    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+    '    proxy_set_header X-Forwarded-Proto $scheme;',
+    '    proxy_read_timeout 120s;',
+    '  }',
+    '}',
+    '',
+  ].join('\n')
+}

@@ -1,0 +1,85 @@
+import type { Client, Server } from '../generated/prisma/client.ts'
+import { configureCommand, stageCommand } from './client-commands.ts'
+import { ensureImage, type MoveDeps } from './move-run.ts'
+import { StepFailed, type StepTools } from './move-steps.ts'
+
+export const COPY_STEPS = ['preflight', 'image', 'stage', 'dump', 'files', 'restore', 'verify'] as const
+
+/**
+ * copy_to: the origin's data under a new client on a stage server (own slug, domain, database user and passwords,
+ * made by the stage server's create). The origin is only read: a consistent dump while it keeps serving, never
+ * frozen. A failure removes what was staged and leaves the copy's record failed.
+ */
+export async function runCopy(
+  deps: MoveDeps,
+  tools: StepTools,
+  origin: Client,
+  copy: Client,
+  source: Server,
+  target: Server,
+) {
+  const { step, ask, log } = tools
+  let staged = false
+  try {
+    await step('preflight', async () => {
+      if (source.dbEngine !== target.dbEngine)
+        throw new StepFailed('preflight', 'CONFLICT', `engines differ: ${source.dbEngine} → ${target.dbEngine}`)
+      await ask('preflight', target.id, 'server.info', {})
+    })
+    await step('image', () => ensureImage(tools, copy.image ?? '', source, target))
+    await step('stage', async () => {
+      staged = true
+      await ask('stage', target.id, 'client.create', stageCommand(copy, target, deps.profiles).payload)
+    })
+    const dump = await step('dump', () =>
+      tools.transfer('dump', source.id, target.id, { kind: 'dump', slug: origin.slug, dbEngine: source.dbEngine }),
+    )
+    // PLUG-IN POINT for the client's files (engineer `files`), as in a move.
+    await step('files', () => log('files: this build copies the database only (the files archive is not merged yet)'))
+    await step('restore', async () => {
+      // No row counts to hold it to: the origin kept writing after its dump; the dump is what the copy holds.
+      const restored = await ask('restore', target.id, 'client.restore', {
+        slug: copy.slug,
+        dbEngine: target.dbEngine,
+        transferId: dump.transferId,
+        sha256: dump.sent.sha256,
+      })
+      const rows = Object.values(restored.rowCounts).reduce((a, b) => a + b, 0)
+      await log(`copy restored: ${rows} rows`)
+    })
+    await step('verify', async () => {
+      // The copy's own settings over the origin's (its cloud_settings came with the dump); confirmed through nginx.
+      await ask(
+        'verify',
+        target.id,
+        'client.configure',
+        configureCommand(copy, target, {}, deps.clock.now(), deps.calendar).payload,
+      )
+    })
+    await deps.prisma.client.update({
+      where: { id: copy.id },
+      data: { status: 'active', available: true, availableCheckedAt: deps.clock.now() },
+    })
+    return {
+      copyId: copy.id,
+      copiedFrom: origin.id,
+      slug: copy.slug,
+      domain: copy.domain,
+      server: target.id,
+      address: target.host,
+      sitesPort: target.sitesPort,
+      dumpBytes: dump.sent.bytes,
+    }
+  } catch (error) {
+    if (staged)
+      await ask('rollback', target.id, 'client.delete', {
+        clientId: copy.id,
+        slug: copy.slug,
+        dbEngine: target.dbEngine,
+      })
+        .then(() => log(`rolled back: ${copy.slug} removed from ${target.name}`))
+        .catch((e: unknown) => log(`NOT rolled back: ${copy.slug} on ${target.name}: ${(e as Error).message}`, 'error'))
+    await deps.prisma.client.update({ where: { id: copy.id }, data: { status: 'failed' } })
+    throw error
+  }
+}

@@ -1,0 +1,212 @@
+import type { Logger } from 'pino'
+import type { Clock } from '../clock.ts'
+import type { ProfileResolver } from '../clients/app-profiles.ts'
+import type { ExpiryCalendar } from '../clients/expiry-calendar.ts'
+import type { Client, PrismaClient, Server } from '../generated/prisma/client.ts'
+import type { OperationService } from '../operations/operation-service.ts'
+import { configureCommand, stageCommand } from './client-commands.ts'
+import { StepFailed, type StepTools } from './move-steps.ts'
+
+export const MOVE_STEPS = [
+  'preflight',
+  'image',
+  'stage',
+  'freeze',
+  'dump',
+  'files',
+  'restore',
+  'verify',
+  'record',
+  'cleanup',
+  'forward',
+] as const
+
+/** Least free disk on the target before a move stages anything there. */
+const MIN_FREE_BYTES = 512 * 2 ** 20
+
+export interface MoveDeps {
+  prisma: PrismaClient
+  operations: OperationService
+  profiles: ProfileResolver
+  calendar: ExpiryCalendar
+  clock: Clock
+  logger: Logger
+  forwardHours: number
+}
+
+/** Makes sure `image` is on `target`: present already, else `docker save` on the source → relay → `docker load`. */
+export async function ensureImage(tools: StepTools, image: string, source: Server, target: Server) {
+  const listed = await tools.ask('image', target.id, 'image.list', {})
+  if (listed.images.some((i) => i.tags.includes(image))) return void (await tools.log(`${image} is on the target`))
+  await tools.log(`${image} is not on the target: transferring it`)
+  const t = await tools.transfer('image', source.id, target.id, { kind: 'image', image })
+  await tools.ask('image', target.id, 'image.load', { transferId: t.transferId, sha256: t.sent.sha256, image })
+}
+
+/**
+ * A move of one client to another server, step by step (see MOVE_STEPS). Until the record switches, any failure
+ * leaves the client whole on the source: the target's staged client and spool are removed and the source is
+ * unfrozen. Downtime runs from the freeze until the target serves the client through its nginx.
+ */
+export async function runMove(
+  deps: MoveDeps,
+  tools: StepTools,
+  opId: string,
+  c: Client,
+  source: Server,
+  target: Server,
+) {
+  const { step, ask, log } = tools
+  let staged = false
+  let frozen = false
+  let frozeAt = 0
+  try {
+    await step('preflight', async () => {
+      if (source.dbEngine !== target.dbEngine)
+        throw new StepFailed('preflight', 'CONFLICT', `engines differ: ${source.dbEngine} → ${target.dbEngine}`)
+      const info = await ask('preflight', target.id, 'server.info', {})
+      if (!info.dbEngines.includes(target.dbEngine))
+        throw new StepFailed('preflight', 'UNSUPPORTED', `${target.name} offers no ${target.dbEngine}`)
+      const free = Math.max(0, ...info.disk.map((d) => d.total - d.used))
+      if (free < MIN_FREE_BYTES)
+        throw new StepFailed('preflight', 'NO_ROOM', `${target.name} has ${Math.round(free / 2 ** 20)} MB free`)
+      await log(`target ${target.name} online, ${target.dbEngine}, ${Math.round(free / 2 ** 30)} GB free`)
+    })
+    await step('image', () => ensureImage(tools, c.image ?? '', source, target))
+    await step('stage', async () => {
+      staged = true
+      await ask('stage', target.id, 'client.create', stageCommand(c, target, deps.profiles).payload)
+      await log(`${c.slug} staged on ${target.name}: database, container and site answer`)
+    })
+    await step('freeze', async () => {
+      frozeAt = Date.now()
+      frozen = true
+      const cmd = configureCommand(c, source, { maintenance: true }, deps.clock.now(), deps.calendar)
+      await ask('freeze', source.id, 'client.configure', cmd.payload)
+      await log(`${c.slug} frozen on ${source.name}: maintenance page served by its nginx`)
+    })
+    const dump = await step('dump', () =>
+      tools.transfer('dump', source.id, target.id, { kind: 'dump', slug: c.slug, dbEngine: source.dbEngine }),
+    )
+    // PLUG-IN POINT for the client's files (engineer `files`): transfer { kind: 'files', slug } here and unpack it
+    // on the target (a checked tar) before the verify.
+    await step('files', () => log('files: this build moves the database only (the files archive is not merged yet)'))
+    await step('restore', async () => {
+      const restored = await ask('restore', target.id, 'client.restore', {
+        slug: c.slug,
+        dbEngine: target.dbEngine,
+        transferId: dump.transferId,
+        sha256: dump.sent.sha256,
+        ...(dump.sent.rowCounts ? { rowCounts: dump.sent.rowCounts } : {}),
+      })
+      const rows = Object.values(restored.rowCounts).reduce((a, b) => a + b, 0)
+      await log(
+        `restored on ${target.name}: ${Object.keys(restored.rowCounts).length} tables, ${rows} rows, as counted at the freeze`,
+      )
+    })
+    await step('verify', async () => {
+      // Also undoes the freeze the dump carried in cloud_settings; confirmed through the target's nginx.
+      const cmd = configureCommand(c, target, {}, deps.clock.now(), deps.calendar)
+      await ask('verify', target.id, 'client.configure', cmd.payload)
+      const probe = await ask('verify', target.id, 'client.probe', {
+        slug: c.slug,
+        domain: c.domain,
+        healthPath: deps.profiles(c.image ?? '').healthPath,
+      })
+      if (!probe.available)
+        throw new StepFailed(
+          'verify',
+          'UNAVAILABLE',
+          `${c.domain} answers ${probe.statusCode} through the target's nginx`,
+        )
+    })
+    const downtimeMs = Date.now() - frozeAt
+    await step('record', async () => {
+      await deps.prisma.client.update({ where: { id: c.id }, data: { serverId: target.id } })
+      await log(`record moved to ${target.name}; downtime ${downtimeMs} ms (freeze → serving on the target)`)
+    })
+    return await finishMove(deps, tools, c, source, target, {
+      downtimeMs,
+      dumpFile: dump.sent.file,
+      bytes: dump.sent.bytes,
+    })
+  } catch (error) {
+    await undoMove(deps, tools, c, source, target, { staged, frozen })
+    throw error
+  }
+}
+
+/** After the point of no return: the source is cleaned (its dumps kept) and forwards the domain to the target. */
+async function finishMove(
+  deps: MoveDeps,
+  tools: StepTools,
+  c: Client,
+  source: Server,
+  target: Server,
+  facts: { downtimeMs: number; dumpFile: string | undefined; bytes: number },
+) {
+  const { step, ask, log } = tools
+  const notes: string[] = []
+  await step('cleanup', async () => {
+    const removed = await ask('cleanup', source.id, 'client.delete', {
+      clientId: c.id,
+      slug: c.slug,
+      dbEngine: source.dbEngine,
+    })
+    await log(`source cleaned; final dumps kept: ${facts.dumpFile ?? ''} ${removed.dumpPath ?? ''}`.trim())
+  }).catch((error: unknown) => notes.push(`cleanup: ${(error as Error).message}`))
+  const until = Date.now() + deps.forwardHours * 3_600_000
+  await step('forward', async () => {
+    await ask('forward', source.id, 'client.forward', {
+      slug: c.slug,
+      domain: c.domain,
+      targetHost: target.host,
+      targetPort: target.sitesPort ?? 80,
+      until,
+    })
+  }).catch((error: unknown) => notes.push(`forward: ${(error as Error).message}`))
+  return {
+    from: source.id,
+    to: target.id,
+    address: target.host,
+    sitesPort: target.sitesPort,
+    dnsChange: `point ${c.domain} at ${target.host}`,
+    downtimeMs: facts.downtimeMs,
+    dumpBytes: facts.bytes,
+    forwardUntil: new Date(until).toISOString(),
+    ...(notes.length ? { notes } : {}),
+  }
+}
+
+/** Before the point of no return: the target's staged client goes, the source serves again. Each undo is tried. */
+async function undoMove(
+  deps: MoveDeps,
+  tools: StepTools,
+  c: Client,
+  source: Server,
+  target: Server,
+  done: { staged: boolean; frozen: boolean },
+) {
+  const { ask, log } = tools
+  const attempt = async (what: string, work: () => Promise<unknown>) => {
+    try {
+      await work()
+      await log(`rolled back: ${what}`)
+    } catch (error) {
+      await log(`NOT rolled back: ${what}: ${(error as Error).message}`, 'error')
+    }
+  }
+  if (done.staged)
+    await attempt(`${c.slug} removed from ${target.name}`, () =>
+      ask('rollback', target.id, 'client.delete', { clientId: c.id, slug: c.slug, dbEngine: target.dbEngine }),
+    )
+  if (done.frozen)
+    await attempt(`${c.slug} unfrozen on ${source.name}`, () =>
+      ask(
+        'rollback',
+        source.id,
+        'client.configure',
+        configureCommand(c, source, {}, deps.clock.now(), deps.calendar).payload,
+      ),
+    )
+}

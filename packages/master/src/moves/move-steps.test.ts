@@ -1,0 +1,74 @@
+import pino from 'pino'
+import { describe, expect, it } from 'vitest'
+import type { OperationService } from '../operations/operation-service.ts'
+import { createTransferRelay } from '../transfers/transfer-relay.ts'
+import { createStepTools, StepFailed, TRANSFER_ATTEMPTS } from './move-steps.ts'
+
+const SHA = (c: string) => c.repeat(64)
+
+/** A hub whose agents answer transfer commands from a script, one answer per attempt. */
+function scriptedHub(script: { send: string; receive: string }[]) {
+  const calls: { type: string; payload: Record<string, unknown> }[] = []
+  let attempt = -1
+  return {
+    calls,
+    hub: {
+      async request(_serverId: string, type: string, payload: Record<string, unknown>) {
+        calls.push({ type, payload })
+        if (type === 'transfer.send') attempt++
+        const step = script[Math.max(0, attempt)]!
+        if (type === 'transfer.send')
+          return step.send === 'fail'
+            ? { ok: false as const, error: { code: 'TRANSFER_FAILED', message: 'broke off' } }
+            : { ok: true as const, data: { bytes: 10, sha256: SHA(step.send) } }
+        if (type === 'transfer.receive') return { ok: true as const, data: { bytes: 10, sha256: SHA(step.receive) } }
+        return { ok: true as const, data: { removed: true } }
+      },
+    },
+  }
+}
+
+function tools(hub: ReturnType<typeof scriptedHub>['hub']) {
+  const lines: string[] = []
+  const operations = {
+    log: async (_id: string, l: { message: string }[]) => void lines.push(...l.map((x) => x.message)),
+    step: async () => undefined,
+  } as unknown as OperationService
+  const transfers = createTransferRelay({ auth: { authenticate: async () => 'x' }, logger: pino({ level: 'silent' }) })
+  return {
+    lines,
+    t: createStepTools({ hub: hub as never, transfers, operations, operationId: 'op' }),
+  }
+}
+
+describe('move step tools: transfer', () => {
+  it('retries a transfer that arrived other than sent from the start, under a new transfer id', async () => {
+    const s = scriptedHub([
+      { send: 'a', receive: 'b' },
+      { send: 'c', receive: 'c' },
+    ])
+    const { t, lines } = tools(s.hub)
+    const done = await t.transfer('dump', 'S', 'T', { kind: 'image', image: 'alfa/demo:1' })
+    expect(done.sent.sha256).toBe(SHA('c'))
+    const ids = s.calls.filter((c) => c.type === 'transfer.send').map((c) => c.payload.transferId)
+    expect(new Set(ids).size).toBe(2)
+    // The broken attempt's spool is discarded on the target before the next starts.
+    expect(s.calls.map((c) => c.type)).toEqual([
+      'transfer.send',
+      'transfer.receive',
+      'transfer.discard',
+      'transfer.send',
+      'transfer.receive',
+    ])
+    expect(lines.some((l) => /attempt 1 of image failed/.test(l))).toBe(true)
+  })
+
+  it('fails the step naming it after the last attempt', async () => {
+    const s = scriptedHub(Array.from({ length: TRANSFER_ATTEMPTS }, () => ({ send: 'fail', receive: 'x' })))
+    const { t } = tools(s.hub)
+    const error = await t.transfer('dump', 'S', 'T', { kind: 'image', image: 'alfa/demo:1' }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(StepFailed)
+    expect(error).toMatchObject({ step: 'dump', code: 'TRANSFER_FAILED' })
+    expect(s.calls.filter((c) => c.type === 'transfer.discard')).toHaveLength(TRANSFER_ATTEMPTS)
+  })
+})

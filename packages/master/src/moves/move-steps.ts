@@ -1,0 +1,118 @@
+import {
+  COMMAND_DEADLINES_MS,
+  type CommandPayload,
+  type CommandResult,
+  type CommandType,
+  type TransferSource,
+} from '@alfa/protocol'
+import type { AgentHub } from '../agent-hub/agent-hub.ts'
+import type { OperationService } from '../operations/operation-service.ts'
+import type { TransferRelay } from '../transfers/transfer-relay.ts'
+
+/** A move or copy step that failed: its name and the agent's (or relay's) error. */
+export class StepFailed extends Error {
+  override name = 'StepFailed'
+  constructor(
+    readonly step: string,
+    readonly code: string,
+    message: string,
+  ) {
+    super(`${step}: ${message}`)
+  }
+}
+
+/** Attempts of one transfer before the step fails; each attempt starts from the first byte. */
+export const TRANSFER_ATTEMPTS = 3
+
+/** What a move or copy works with: agent requests, the relay and its own operation's steps and log. */
+export function createStepTools(deps: {
+  hub: Pick<AgentHub, 'request'>
+  transfers: TransferRelay
+  operations: OperationService
+  operationId: string
+}) {
+  const { operations, operationId } = deps
+  const log = (message: string, level: 'info' | 'warn' | 'error' = 'info') =>
+    operations.log(operationId, [{ message, level }])
+
+  /** One agent command on `serverId`, its result or StepFailed naming `step`. */
+  async function ask<T extends CommandType>(
+    step: string,
+    serverId: string,
+    type: T,
+    payload: CommandPayload<T>,
+  ): Promise<CommandResult<T>> {
+    let outcome
+    try {
+      outcome = await deps.hub.request(serverId, type, payload, COMMAND_DEADLINES_MS[type])
+    } catch (error) {
+      // Offline agent or a type it cannot run: thrown by the hub before sending.
+      throw new StepFailed(step, 'AGENT_OFFLINE', error instanceof Error ? error.message : String(error))
+    }
+    if (!outcome.ok) throw new StepFailed(step, outcome.error.code, `${type} on ${serverId}: ${outcome.error.message}`)
+    return outcome.data
+  }
+
+  /** Runs `work` as the named step of the operation (running → done | failed). */
+  async function step<R>(name: string, work: () => Promise<R>): Promise<R> {
+    await operations.step(operationId, name, 'running')
+    try {
+      const result = await work()
+      await operations.step(operationId, name, 'done')
+      return result
+    } catch (error) {
+      await operations.step(operationId, name, 'failed')
+      if (error instanceof StepFailed) throw error
+      throw new StepFailed(name, 'INTERNAL', error instanceof Error ? error.message : String(error))
+    }
+  }
+
+  /**
+   * Streams `source` from one server to another through the relay: the sender and the receiver run at once, and
+   * the receiver's bytes and SHA-256 must equal the sender's. A broken attempt is discarded on the target and the
+   * transfer starts again from the first byte, up to TRANSFER_ATTEMPTS times. Returns the sender's result and the
+   * id under which the checked bytes wait in the target's spool.
+   */
+  async function transfer(stepName: string, from: string, to: string, source: TransferSource) {
+    let last: StepFailed | undefined
+    for (let attempt = 1; attempt <= TRANSFER_ATTEMPTS; attempt++) {
+      const t = deps.transfers.open(from, to)
+      const started = Date.now()
+      // One side failing ends the relay's transfer at once, so the other side is cut instead of waiting.
+      const cut = (error: unknown) => {
+        deps.transfers.abort(t.id, error instanceof Error ? error.message : String(error))
+        throw error
+      }
+      const [sent, received] = await Promise.allSettled([
+        ask(stepName, from, 'transfer.send', { transferId: t.id, token: t.sendToken, source }).catch(cut),
+        ask(stepName, to, 'transfer.receive', { transferId: t.id, token: t.receiveToken }).catch(cut),
+      ])
+      if (sent.status === 'fulfilled' && received.status === 'fulfilled') {
+        const same = sent.value.sha256 === received.value.sha256 && sent.value.bytes === received.value.bytes
+        if (same) {
+          const ms = Date.now() - started
+          await log(
+            `${source.kind} transferred: ${sent.value.bytes} bytes in ${ms} ms, sha256 ${sent.value.sha256} checked at the target`,
+          )
+          return { transferId: t.id, sent: sent.value, ms }
+        }
+        last = new StepFailed(
+          stepName,
+          'TRANSFER_FAILED',
+          `received ${received.value.sha256}, sent ${sent.value.sha256}`,
+        )
+      } else {
+        const reason = [sent, received].find((r) => r.status === 'rejected')?.reason as unknown
+        last = reason instanceof StepFailed ? reason : new StepFailed(stepName, 'TRANSFER_FAILED', String(reason))
+      }
+      deps.transfers.abort(t.id, last.message)
+      await ask(stepName, to, 'transfer.discard', { transferId: t.id }).catch(() => undefined)
+      await log(`transfer attempt ${attempt} of ${source.kind} failed: ${last.message}`, 'warn')
+    }
+    throw last ?? new StepFailed(stepName, 'TRANSFER_FAILED', 'no attempt ran')
+  }
+
+  return { ask, step, transfer, log }
+}
+
+export type StepTools = ReturnType<typeof createStepTools>

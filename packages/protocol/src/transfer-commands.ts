@@ -1,0 +1,121 @@
+import { z } from 'zod'
+import { dbEngineSchema } from './db-engine.ts'
+import { domainSchema, hostSchema } from './hostnames.ts'
+import { imageRefSchema } from './image-refs.ts'
+import { slugSchema } from './names.ts'
+import { absolutePathSchema } from './paths.ts'
+import { portSchema, uuidSchema } from './scalars.ts'
+
+/** SECRET: the one-time token of one side of a transfer (256 random bits, base64url); never logged. */
+export const transferTokenSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a transfer token')
+/** A SHA-256 in lower-case hex. */
+export const sha256Schema = z.string().regex(/^[0-9a-f]{64}$/, 'a SHA-256 in hex')
+/** Rows per base table, to prove a restore brought back what the dump held. */
+export const RowCountsSchema = z
+  .record(z.string().max(200), z.int().min(0))
+  .refine((r) => Object.keys(r).length <= 5000)
+
+/**
+ * What a transfer's sender streams. `files` is the per-client files archive (engineer `files`'s checked tar,
+ * drivers/client-files.ts); until it is merged an agent answers it with UNSUPPORTED.
+ */
+export const TransferSource = z.discriminatedUnion('kind', [
+  /** A verified dump of the client's database, kept in the backup dir (a move's final dump). */
+  z.strictObject({ kind: z.literal('dump'), slug: slugSchema, dbEngine: dbEngineSchema }),
+  /** `docker save` of one image. */
+  z.strictObject({ kind: z.literal('image'), image: imageRefSchema }),
+  /** The client's files archive (plugs in with client-files.ts). */
+  z.strictObject({ kind: z.literal('files'), slug: slugSchema }),
+])
+export type TransferSource = z.infer<typeof TransferSource>
+
+/** `transfer.send`: stream one source to the master's relay for transfer `transferId` (the target reads it there). */
+export const TransferSendPayload = z.strictObject({
+  /** The master's id of this transfer (one attempt; a retry is a new id). */
+  transferId: uuidSchema,
+  /** SECRET: proves to the relay that this agent is the transfer's sender. */
+  token: transferTokenSchema,
+  /** What to stream. */
+  source: TransferSource,
+})
+export type TransferSendPayload = z.infer<typeof TransferSendPayload>
+
+export const TransferSendResult = z.object({
+  /** Bytes sent. */
+  bytes: z.int().min(0),
+  /** SHA-256 of the bytes sent: the target must have received exactly these. */
+  sha256: sha256Schema,
+  /** A dump: its rows per table at the time of the dump (after the freeze). */
+  rowCounts: RowCountsSchema.optional(),
+  /** A dump: where the kept copy lies on the source. */
+  file: absolutePathSchema.optional(),
+})
+export type TransferSendResult = z.infer<typeof TransferSendResult>
+
+/** `transfer.receive`: read transfer `transferId` from the relay into the agent's spool (never used before checked). */
+export const TransferReceivePayload = z.strictObject({
+  transferId: uuidSchema,
+  /** SECRET: proves to the relay that this agent is the transfer's receiver. */
+  token: transferTokenSchema,
+})
+export type TransferReceivePayload = z.infer<typeof TransferReceivePayload>
+
+export const TransferReceiveResult = z.object({
+  /** Bytes received and spooled. */
+  bytes: z.int().min(0),
+  /** SHA-256 of what was received. */
+  sha256: sha256Schema,
+})
+export type TransferReceiveResult = z.infer<typeof TransferReceiveResult>
+
+/** `client.restore`: load a received dump into the client's (staged) database, checked first, counted after. */
+export const ClientRestorePayload = z.strictObject({
+  slug: slugSchema,
+  dbEngine: dbEngineSchema,
+  /** The spooled transfer holding the dump. */
+  transferId: uuidSchema,
+  /** What the sender sent: the spool must hash to it before a byte is loaded. */
+  sha256: sha256Schema,
+  /**
+   * The source's rows per table at its freeze: the restored database must hold exactly these. Absent for a copy of
+   * a live origin (it keeps writing after the dump; the dump itself is the truth).
+   */
+  rowCounts: RowCountsSchema.optional(),
+})
+export type ClientRestorePayload = z.infer<typeof ClientRestorePayload>
+
+export const ClientRestoreResult = z.object({ rowCounts: RowCountsSchema })
+export type ClientRestoreResult = z.infer<typeof ClientRestoreResult>
+
+/** `image.load`: `docker load` a received image, checked first. */
+export const ImageLoadPayload = z.strictObject({
+  transferId: uuidSchema,
+  sha256: sha256Schema,
+  /** The image the archive must hold once loaded. */
+  image: imageRefSchema,
+})
+export type ImageLoadPayload = z.infer<typeof ImageLoadPayload>
+
+export const ImageLoadResult = z.object({ image: imageRefSchema })
+export type ImageLoadResult = z.infer<typeof ImageLoadResult>
+
+/** `client.forward`: the domain's site on this server proxies to another server (a moved client, while DNS follows). */
+export const ClientForwardPayload = z.strictObject({
+  slug: slugSchema,
+  domain: domainSchema,
+  /** The new server's address and sites port (its nginx answers for the domain). */
+  targetHost: hostSchema,
+  targetPort: portSchema,
+  /** When the forward should be dropped (ms since the epoch); the agent removes it at or after that time. */
+  until: z.int().min(0),
+})
+export type ClientForwardPayload = z.infer<typeof ClientForwardPayload>
+
+export const ClientForwardResult = z.object({ site: absolutePathSchema })
+export type ClientForwardResult = z.infer<typeof ClientForwardResult>
+
+/** `transfer.discard`: removes a transfer's spool (a failed or abandoned move); idempotent. */
+export const TransferDiscardPayload = z.strictObject({ transferId: uuidSchema })
+export type TransferDiscardPayload = z.infer<typeof TransferDiscardPayload>
+export const TransferDiscardResult = z.object({ removed: z.boolean() })
+export type TransferDiscardResult = z.infer<typeof TransferDiscardResult>

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Client" ADD COLUMN     "copiedFromId" UUID,
+ADD COLUMN     "remindersEnabled" BOOLEAN NOT NULL DEFAULT true;

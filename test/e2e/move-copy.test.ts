@@ -1,0 +1,213 @@
+import http from 'node:http'
+import { readdir } from 'node:fs/promises'
+import path from 'node:path'
+import mysql from 'mysql2/promise'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startCluster, type Cluster } from '../support/cluster.ts'
+import { bridgeGateway } from '../support/docker.ts'
+import { createClients } from '../support/fleet.ts'
+import { startMariadb, type PrivateMariadb } from '../support/mariadb.ts'
+import { startNginx, type PrivateNginx } from '../support/nginx.ts'
+import { makeTempDir } from '../support/process.ts'
+import {
+  agentEnvFor,
+  removeServerContainers,
+  startServerServices,
+  type ServerServices,
+} from '../support/server-services.ts'
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- documents are inspected loosely in tests
+type Json = any
+const SEED_ROWS = 10_000
+
+/** One GET through an nginx with a Host header, with the vhost marks. */
+function visit(port: number, host: string, urlPath = '/health') {
+  return new Promise<{
+    status: number
+    site: string | undefined
+    page: string | undefined
+    forward: string | undefined
+  }>((resolve, reject) => {
+    const req = http.get(
+      { host: '127.0.0.1', port, path: urlPath, headers: { host }, agent: false, timeout: 10_000 },
+      (res) => {
+        res.resume()
+        const h = (name: string) => res.headers[name] as string | undefined
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            site: h('x-alfa-site'),
+            page: h('x-alfa-page'),
+            forward: h('x-alfa-forward'),
+          }),
+        )
+      },
+    )
+    req.on('error', reject)
+  })
+}
+
+const admin = (db: PrivateMariadb, database?: string) =>
+  mysql.createConnection({
+    host: '127.0.0.1',
+    port: db.port,
+    user: db.adminUser,
+    password: db.adminPassword,
+    ...(database ? { database } : {}),
+  })
+
+/** Issue 14: move_to and copy_to between two servers on this machine, each with its own agent, nginx and MariaDB. */
+describe('move_to and copy_to between two servers (real agents, nginx, MariaDB, Docker)', () => {
+  let services: ServerServices
+  let nginxB: PrivateNginx
+  let mariadbB: PrivateMariadb
+  let c: Cluster
+  let dir: string
+  let a: { id: string }
+  let b: { id: string }
+  let clients: Map<string, { id: string; domain: string }>
+
+  beforeAll(async () => {
+    ;[services, nginxB, mariadbB] = await Promise.all([startServerServices(), startNginx(), startMariadb()])
+    dir = await makeTempDir('alfa-e2e-move')
+    c = await startCluster({ masterEnv: { ALFA_APP_PROFILES: await services.profilesFile(dir) } })
+    a = await c.addAgent('mv-a', {
+      env: services.agentEnv(path.join(dir, 'a')),
+      attributes: { sitesPort: services.nginx.port },
+    })
+    const gateway = await bridgeGateway()
+    b = await c.addAgent('mv-b', {
+      env: {
+        ...agentEnvFor({ nginx: nginxB, mariadb: mariadbB, postgres: services.postgres, gateway }, path.join(dir, 'b')),
+        // Both servers share this machine's Docker: B's names carry a prefix, its networks another pool.
+        ALFA_AGENT_DOCKER_NAME_PREFIX: 'mvb-',
+        ALFA_AGENT_CONTAINER_NETWORK_POOL: '10.214.0.0/16',
+      },
+      attributes: { sitesPort: nginxB.port, role: 'stage' },
+    })
+    clients = await createClients(c, a.id, services.images.good1, ['mv-move', 'mv-orig'])
+  }, 600_000)
+  afterAll(async () => {
+    await c?.stop()
+    await removeServerContainers([a?.id, b?.id].filter(Boolean) as string[])
+    await Promise.allSettled([services?.stop(), nginxB?.stop(), mariadbB?.stop()])
+  })
+
+  it('moves a client with 10,000 rows while a writer inserts until the freeze: no row lost, source cleaned, forward', async () => {
+    const client = clients.get('mv-move')!
+    const src = await admin(services.mariadb, 'alfa_mv_move')
+    await src.query(
+      'CREATE TABLE move_rows (id INT AUTO_INCREMENT PRIMARY KEY, n INT NOT NULL, at TIMESTAMP(3) DEFAULT CURRENT_TIMESTAMP(3))',
+    )
+    await src.query('SET SESSION max_recursive_iterations = 100000')
+    await src.query(
+      'INSERT INTO move_rows (n) WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < ?) SELECT n FROM s',
+      [SEED_ROWS],
+    )
+
+    // The writer inserts one row at a time and looks through the source's nginx after each: it stops once the
+    // maintenance page (the freeze) is what visitors get. Every row it wrote was written before it saw the freeze.
+    let written = 0
+    let frozenSeen = false
+    const writer = (async () => {
+      for (let n = SEED_ROWS + 1; !frozenSeen; n++) {
+        await src.query('INSERT INTO move_rows (n) VALUES (?)', [n])
+        written++
+        const seen = await visit(services.nginx.port, client.domain)
+        if (seen.page === 'maintenance') frozenSeen = true
+      }
+    })()
+    const res = await c.api('GET', `/clients/${client.id}/move_to/${b.id}`)
+    expect(res.status, JSON.stringify(res.json)).toBe(202)
+    expect(res.json.data.attributes.kind).toBe('client.move')
+    const again = await c.api('POST', `/clients/${client.id}/move_to/${b.id}`)
+    expect(again.status).toBe(409)
+    const op: Json = await c.waitOperation(res.json.data.id, 300_000)
+    await writer
+    await src.end()
+    const logText = (await c.api('GET', `/operations/${op.id}`)).json.data.attributes
+    expect(op.attributes.status, JSON.stringify({ error: op.attributes.error, steps: logText.steps })).toBe('succeeded')
+    const result = op.attributes.result
+    console.log(
+      `move: ${SEED_ROWS} + ${written} rows, downtime ${result.downtimeMs} ms, dump ${result.dumpBytes} bytes; result ${JSON.stringify(result)}`,
+    )
+    expect(result).toMatchObject({ from: a.id, to: b.id, address: '127.0.0.1', sitesPort: nginxB.port })
+    expect(result.downtimeMs).toBeGreaterThan(0)
+    expect(frozenSeen).toBe(true)
+    expect(written).toBeGreaterThan(0)
+
+    // Every row is on the target, and the target serves the client through its own nginx.
+    const dst = await admin(mariadbB, 'alfa_mv_move')
+    const [[count]] = (await dst.query('SELECT COUNT(*) AS n, MAX(n) AS last FROM move_rows')) as Json
+    await dst.end()
+    expect(Number(count.n)).toBe(SEED_ROWS + written)
+    expect(Number(count.last)).toBe(SEED_ROWS + written)
+    const onTarget = await visit(nginxB.port, client.domain, '/api/settings')
+    expect(onTarget).toMatchObject({ status: 200, site: 'mv-move' })
+    const record = (await c.api('GET', `/clients/${client.id}`)).json.data
+    expect(record.attributes.serverId).toBe(b.id)
+
+    // The source kept only its dumps: no database, no container; its nginx forwards the domain to the target.
+    const srcAdmin = await admin(services.mariadb)
+    const [dbs] = (await srcAdmin.query("SHOW DATABASES LIKE 'alfa_mv_move'")) as Json
+    await srcAdmin.end()
+    expect(dbs).toEqual([])
+    await expect(services.docker.getContainer('alfa-mv-move').inspect()).rejects.toThrow()
+    const kept = await readdir(path.join(dir, 'a', 'backups'))
+    expect(kept.some((f) => f.startsWith('mv-move-move-'))).toBe(true)
+    const forwarded = await visit(services.nginx.port, client.domain, '/api/settings')
+    expect(forwarded).toMatchObject({ status: 200, site: 'mv-move', forward: 'mv-move' })
+  })
+
+  it('copy_to a production server is refused with 422 naming server_id', async () => {
+    const origin = clients.get('mv-orig')!
+    const refused = await c.api('GET', `/clients/${origin.id}/copy_to/${a.id}`)
+    expect(refused.status).toBe(422)
+    expect(refused.json.errors[0].source.parameter).toBe('server_id')
+    const bad = await c.api('GET', `/clients/${origin.id}/copy_to/${b.id}?slug=${encodeURIComponent('a; rm -rf /')}`)
+    expect(bad.status).toBe(422)
+    expect(bad.json.errors[0].source.parameter).toBe('slug')
+  })
+
+  it('copy_to a stage server makes a new client from the origin while the origin keeps serving, untouched', async () => {
+    const origin = clients.get('mv-orig')!
+    const src = await admin(services.mariadb, 'alfa_mv_orig')
+    await src.query('CREATE TABLE notes (id INT AUTO_INCREMENT PRIMARY KEY, body VARCHAR(100))')
+    await src.query("INSERT INTO notes (body) VALUES ('one'), ('two'), ('three')")
+    const res = await c.api('POST', `/clients/${origin.id}/copy_to/${b.id}`)
+    expect(res.status, JSON.stringify(res.json)).toBe(202)
+    // The origin answers with the app (never the maintenance page) for the whole copy.
+    let originPages = 0
+    let polling = true
+    const poll = (async () => {
+      while (polling) {
+        const seen = await visit(services.nginx.port, origin.domain)
+        if (seen.status !== 200 || seen.page) originPages++
+        await new Promise((r) => setTimeout(r, 100))
+      }
+    })()
+    const op: Json = await c.waitOperation(res.json.data.id, 300_000)
+    polling = false
+    await poll
+    expect(op.attributes.status, JSON.stringify(op.attributes.error)).toBe('succeeded')
+    expect(originPages).toBe(0)
+    const copy = (await c.api('GET', `/clients/${op.attributes.result.copyId}`)).json.data
+    expect(copy.attributes).toMatchObject({ slug: 'mv-orig-stage', domain: 'mv-orig-stage.mv-b.test.localhost' })
+    expect(await visit(nginxB.port, 'mv-orig-stage.mv-b.test.localhost')).toMatchObject({
+      status: 200,
+      site: 'mv-orig-stage',
+    })
+    const dst = await admin(mariadbB, 'alfa_mv_orig_stage')
+    const [rows] = (await dst.query('SELECT body FROM notes ORDER BY id')) as Json
+    await dst.end()
+    expect(rows.map((r: Json) => r.body)).toEqual(['one', 'two', 'three'])
+    // Its own database user, not the origin's.
+    const bAdmin = await admin(mariadbB)
+    const [users] = (await bAdmin.query("SELECT User FROM mysql.user WHERE User LIKE 'alfa_mv_orig%'")) as Json
+    await bAdmin.end()
+    expect(users.map((u: Json) => u.User)).toEqual(['alfa_mv_orig_stage'])
+    const [[still]] = (await src.query('SELECT COUNT(*) AS n FROM notes')) as Json
+    await src.end()
+    expect(Number(still.n)).toBe(3)
+  })
+})
