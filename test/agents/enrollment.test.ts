@@ -19,7 +19,9 @@ async function logLine(c: Cluster, pred: (l: { msg?: string; reason?: string }) 
 describe('agent enrollment and identity', () => {
   let c: Cluster
   beforeAll(async () => {
-    c = await startCluster({ masterEnv: { ALFA_ENROLLMENT_TTL_MS: '10000' } })
+    // Every token of this cluster lives 40 s: long enough for an enrollment on a loaded machine (10 s expired under
+    // a load of 17 between createServer and enroll), short enough for the expiry case to wait it out.
+    c = await startCluster({ masterEnv: { ALFA_ENROLLMENT_TTL_MS: '40000' } })
   })
   afterAll(async () => {
     await c?.stop()
@@ -41,7 +43,7 @@ describe('agent enrollment and identity', () => {
 
   it('refuses an expired token and an unknown one', async () => {
     const { token } = await c.createServer('enr-expired')
-    await new Promise((r) => setTimeout(r, 10_500))
+    await new Promise((r) => setTimeout(r, 40_500))
     const expired = await c.enroll(c.newAgent('enr-expired'), token)
     expect(expired.code).toBe(1)
     expect(expired.output).toMatch(/expired/)
