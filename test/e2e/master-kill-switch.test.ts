@@ -59,7 +59,14 @@ describe('a master killed at every step of a switch (real master and agent proce
       const client = clients.get(slug)!
       await agentPausingAt(step)
       const image = services.images.good2
-      const res = await c.api('POST', `/clients/${client.id}/switch/${encodeURIComponent(image)}`)
+      // The restarted agent may not have its socket yet although the server still shows online (the old one's
+      // grace): a 503 starts nothing (refused before the transaction), so it is asked again.
+      const post = () => c.api('POST', `/clients/${client.id}/switch/${encodeURIComponent(image)}`)
+      let res = await post()
+      for (let i = 0; res.status === 503 && i < 30; i++) {
+        await new Promise((r) => setTimeout(r, 1000))
+        res = await post()
+      }
       expect(res.status, JSON.stringify(res.json)).toBe(202)
       const opId: string = res.json.data.id
       const marker = path.join(server.agent.stateDir, 'test-markers', 'paused')
