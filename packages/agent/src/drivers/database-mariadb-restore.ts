@@ -6,6 +6,7 @@ import { DUMP_TIMEOUT_MS, identifier } from './database-types.ts'
 import { isAsideOf, type RestorePrimitives } from './database-restore.ts'
 import { rowCounts } from './row-counts.ts'
 import type { TenantLogin, TenantLoginSource } from './tenant-login.ts'
+import { grantPattern } from './mariadb-grant.ts'
 
 type WithConnection = <T>(
   target: { database?: string; login?: TenantLogin },
@@ -22,9 +23,6 @@ const OBJECTS = {
   tables:
     "SELECT TABLE_NAME AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE IN ('BASE TABLE', 'SEQUENCE')",
 } as const
-
-/** A database name as a GRANT pattern: "_" is a wildcard there (`alfa_a_b` would also match `alfaxa_b`). */
-const grantPattern = (db: string) => db.replaceAll('_', '\\_')
 
 /**
  * MariaDB's restore into a fresh database. MariaDB cannot rename a database, so the swap moves every base table

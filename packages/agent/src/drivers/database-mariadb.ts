@@ -15,6 +15,7 @@ import {
 import type { TenantLogin, TenantLoginSource } from './tenant-login.ts'
 import { mariadbRestore } from './database-mariadb-restore.ts'
 import { restoreFresh } from './database-restore.ts'
+import { grantPattern } from './mariadb-grant.ts'
 
 /** Client users may connect from any container address on the bridge; the password is their guard. */
 const USER_HOST = '%'
@@ -135,7 +136,7 @@ export function createMariadbAdmin(o: { url: string; exec: Exec; tenantLogin: Te
           await c.query('CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?', [db, USER_HOST, password])
           // A user left by an earlier half-done run gets this run's password (the new container carries it).
           await c.query('ALTER USER ?@? IDENTIFIED BY ?', [db, USER_HOST, password])
-          await c.query(`GRANT ALL PRIVILEGES ON ${c.escapeId(db)}.* TO ?@?`, [db, USER_HOST])
+          await c.query(`GRANT ALL PRIVILEGES ON ${c.escapeId(grantPattern(db))}.* TO ?@?`, [db, USER_HOST])
           return { database: !before.database, user: !before.user }
         },
         [password],
