@@ -31,6 +31,8 @@ interface Transfer {
   settle(outcome: RelayOutcome): void
 }
 
+/** How long a refused sender's bytes are read and dropped so that it can read the refusal. */
+const LINGER_MS = 1_000
 const PATH = /^\/agent\/transfers\/([0-9a-f-]{36})$/
 const hashOf = (token: string) => createHash('sha256').update(token).digest()
 
@@ -50,6 +52,13 @@ export function createTransferRelay(deps: { auth: RelayAuth; logger: Logger; wai
     if (res.headersSent) return void res.destroy()
     const body = JSON.stringify({ code, message })
     res.writeHead(status, { 'Content-Type': 'application/json', Connection: 'close' }).end(body)
+    // A lingering close: the refused sender is still writing, and a socket closed under it would lose the answer.
+    // What it sends is discarded (never buffered) for at most a second, then the socket goes.
+    const req = res.req
+    if (!req.complete) {
+      req.resume()
+      setTimeout(() => req.socket.destroy(), LINGER_MS).unref()
+    }
   }
 
   function end(t: Transfer, outcome: RelayOutcome) {
