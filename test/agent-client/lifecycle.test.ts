@@ -175,7 +175,12 @@ describe('client.create failures', () => {
     expect(error.data).toMatchObject({ step: 'migrate' })
     expect(run.progress.at(-1)).toMatchObject({ step: 'migrate', status: 'failed' })
     expect(run.logs.some((l) => l.step === 'migrate' && l.level === 'error')).toBe(true)
-    expect(run.logs.filter((l) => l.step === 'rollback').map((l) => l.line)).toHaveLength(3)
+    const rollback = run.logs.filter((l) => l.step === 'rollback').map((l) => l.line)
+    // Container, data volumes (made by this run), site, database.
+    expect(rollback).toHaveLength(4)
+    expect(rollback).toContain('rolled back: data volumes removed')
+    const volumes = await env.docker.listVolumes({ filters: { label: [`alfa.slug=${p.slug}`] } })
+    expect(volumes.Volumes ?? []).toEqual([])
     expect(await containerExists(p.slug)).toBe(false)
     expect(siteExists(p.slug)).toBe(false)
     expect(await mariadbHas(dbNameForSlug(p.slug))).toEqual({ database: false, user: false })
