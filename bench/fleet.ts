@@ -47,7 +47,7 @@ async function main() {
   async function started(method: string, route: string, body?: unknown) {
     const res = await api(method, route, body)
     if (res.status !== 202) throw new Error(`${route}: ${res.status} ${JSON.stringify(res.json)}`)
-    const op = await waitEnd(res.json.meta?.operation?.id ?? res.json.data.id)
+    const op = await waitEnd(res.json.data.meta?.operation?.id ?? res.json.data.id)
     if (op.attributes.status !== 'succeeded')
       throw new Error(
         `${route} ended ${op.attributes.status}: ${JSON.stringify(op.attributes.result ?? op.attributes.error)}`,
