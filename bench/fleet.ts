@@ -34,7 +34,7 @@ async function main() {
   const { services, api } = rig
   const { good1, good2 } = services.images
   await services.docker.getImage(good2).tag({ repo: 'alfa-test/app', tag: '2.0.0-bench' })
-  const serverId: string = (await api('GET', `/clients/${rig.client.id}`)).json.data.attributes.server
+  const serverId: string = (await api('GET', `/clients/${rig.client.id}`)).json.data.attributes.serverId
   onCleanup(() => removeServerContainers([serverId], services.docker))
 
   async function waitEnd(id: string) {
