@@ -34,7 +34,7 @@ async function main() {
   const { services, api } = rig
   const { good1, good2 } = services.images
   await services.docker.getImage(good2).tag({ repo: 'alfa-test/app', tag: '2.0.0-bench' })
-  const serverId: string = (await api('GET', `/clients/${rig.client.id}`)).json.data.attributes.server
+  const serverId: string = (await api('GET', `/clients/${rig.client.id}`)).json.data.attributes.serverId
   onCleanup(() => removeServerContainers([serverId], services.docker))
 
   async function waitEnd(id: string) {
@@ -47,7 +47,7 @@ async function main() {
   async function started(method: string, route: string, body?: unknown) {
     const res = await api(method, route, body)
     if (res.status !== 202) throw new Error(`${route}: ${res.status} ${JSON.stringify(res.json)}`)
-    const op = await waitEnd(res.json.meta?.operation?.id ?? res.json.data.id)
+    const op = await waitEnd(res.json.data.meta?.operation?.id ?? res.json.data.id)
     if (op.attributes.status !== 'succeeded')
       throw new Error(
         `${route} ended ${op.attributes.status}: ${JSON.stringify(op.attributes.result ?? op.attributes.error)}`,

@@ -50,7 +50,10 @@ export async function rawSwitch(services: ServerServices, slug: string, domain: 
     Labels: old.Config.Labels,
     ExposedPorts: { [port]: {} },
     HostConfig: { ...old.HostConfig, PortBindings: { [port]: [{ HostIp: '127.0.0.1', HostPort: '' }] } },
-    NetworkingConfig: { EndpointsConfig: old.NetworkSettings.Networks },
+    // The same networks by name only: the old endpoint's addresses and ids belong to it.
+    NetworkingConfig: {
+      EndpointsConfig: Object.fromEntries(Object.keys(old.NetworkSettings.Networks).map((n) => [n, {}])),
+    },
   })
   await next.start()
   const hostPort = (await next.inspect()).NetworkSettings.Ports[port]![0]!.HostPort
