@@ -109,8 +109,10 @@ describe('move_to and copy_to between two servers (real agents, nginx, MariaDB, 
     // maintenance page (the freeze) is what visitors get. Every row it wrote was written before it saw the freeze.
     let written = 0
     let frozenSeen = false
+    let moveEnded = false
     const writer = (async () => {
-      for (let n = SEED_ROWS + 1; !frozenSeen; n++) {
+      // Also stops when the move ended without a freeze (a failed move must fail the test, not hang it).
+      for (let n = SEED_ROWS + 1; !frozenSeen && !moveEnded; n++) {
         await src.query('INSERT INTO move_rows (n) VALUES (?)', [n])
         written++
         const seen = await visit(services.nginx.port, client.domain)
@@ -122,7 +124,7 @@ describe('move_to and copy_to between two servers (real agents, nginx, MariaDB, 
     expect(res.json.data.attributes.kind).toBe('client.move')
     const again = await c.api('POST', `/clients/${client.id}/move_to/${b.id}`)
     expect(again.status).toBe(409)
-    const op: Json = await c.waitOperation(res.json.data.id, 300_000)
+    const op: Json = await c.waitOperation(res.json.data.id, 300_000).finally(() => (moveEnded = true))
     await writer
     await src.end()
     const logText = (await c.api('GET', `/operations/${op.id}`)).json.data.attributes
@@ -157,7 +159,7 @@ describe('move_to and copy_to between two servers (real agents, nginx, MariaDB, 
     expect(kept.some((f) => f.startsWith('mv-move-move-'))).toBe(true)
     const forwarded = await visit(services.nginx.port, client.domain, '/api/settings')
     expect(forwarded).toMatchObject({ status: 200, site: 'mv-move', forward: 'mv-move' })
-  })
+  }, 600_000) // its own wait allows the move 300 s; the default 120 s cut it short
 
   it('copy_to a production server is refused with 422 naming server_id', async () => {
     const origin = clients.get('mv-orig')!

@@ -48,4 +48,28 @@ describe('namespacedDocker', () => {
       'rename srv2-alfa-lab → srv2-alfa-lab-next',
     ])
   })
+
+  it('prefixes volume names, named volumes in binds (never host paths), and lists its own volumes by logical name', async () => {
+    const calls: string[] = []
+    const docker = {
+      getVolume: (name: string) => (calls.push(`getVolume ${name}`), { name }),
+      createVolume: async (o: { Name: string }) => (calls.push(`createVolume ${o.Name}`), { name: o.Name }),
+      listVolumes: async () => ({ Volumes: [{ Name: 'srv2-alfa-lab.storage-app' }, { Name: 'alfa-lab.storage-app' }] }),
+      createContainer: async (o: { HostConfig?: { Binds?: string[] } }) => {
+        calls.push(`binds ${o.HostConfig?.Binds?.join(' ')}`)
+        return { id: 'x' }
+      },
+    } as unknown as Dockerode
+    const d = namespacedDocker(docker, 'srv2-')
+    d.getVolume('alfa-lab.storage-app')
+    await d.createVolume({ Name: 'alfa-lab.storage-app' })
+    await d.createContainer({ HostConfig: { Binds: ['alfa-lab.storage-app:/app/storage/app', '/etc/x:/x:ro'] } })
+    const listed = await d.listVolumes()
+    expect(listed.Volumes.map((v) => v.Name)).toEqual(['alfa-lab.storage-app'])
+    expect(calls).toEqual([
+      'getVolume srv2-alfa-lab.storage-app',
+      'createVolume srv2-alfa-lab.storage-app',
+      'binds srv2-alfa-lab.storage-app:/app/storage/app /etc/x:/x:ro',
+    ])
+  })
 })

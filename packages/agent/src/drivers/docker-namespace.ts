@@ -5,7 +5,7 @@ const isId = (name: string) => /^[0-9a-f]{12,64}$/.test(name)
 const BUILT_IN_NETWORKS = new Set(['bridge', 'host', 'none', 'default'])
 
 /**
- * Two servers on one Docker engine (tests, a laptop): every container and network name this agent uses gets
+ * Two servers on one Docker engine (tests, a laptop): every container, network and volume name this agent uses gets
  * `prefix` in Docker, so `alfa-<slug>` of server A and of server B never meet while a move has the client on both.
  * The agent's code keeps using the logical names; only this wrapper knows. Production servers have their own
  * engine and no prefix (then this is never used).
@@ -27,8 +27,11 @@ export function namespacedDocker(docker: Dockerode, prefix: string): Dockerode {
       if (prop === 'createContainer')
         return async (opts: Dockerode.ContainerCreateOptions) => {
           const mode = opts.HostConfig?.NetworkMode
-          const hostConfig =
+          const withNetwork =
             mode && !BUILT_IN_NETWORKS.has(mode) ? { ...opts.HostConfig, NetworkMode: inner(mode) } : opts.HostConfig
+          // Named volumes in binds (`name:/path[:mode]`) are ours too; a host path (starting with /) is not a name.
+          const binds = withNetwork?.Binds?.map((bind) => (bind.startsWith('/') ? bind : inner(bind)))
+          const hostConfig = binds ? { ...withNetwork, Binds: binds } : withNetwork
           return wrapContainer(
             await target.createContainer({
               ...opts,
@@ -36,6 +39,17 @@ export function namespacedDocker(docker: Dockerode, prefix: string): Dockerode {
               ...(hostConfig ? { HostConfig: hostConfig } : {}),
             }),
           )
+        }
+      if (prop === 'getVolume') return (name: string) => target.getVolume(inner(name))
+      if (prop === 'createVolume')
+        return (opts: Dockerode.VolumeCreateOptions) =>
+          target.createVolume({ ...opts, ...(opts.Name ? { Name: inner(opts.Name) } : {}) })
+      if (prop === 'listVolumes')
+        // Listed under the logical names the agent's code uses (the volumes' labels still say whose they are).
+        return async (opts?: object) => {
+          const listed = await target.listVolumes(opts)
+          const mine = (listed.Volumes ?? []).filter((v) => v.Name.startsWith(prefix))
+          return { ...listed, Volumes: mine.map((v) => ({ ...v, Name: v.Name.slice(prefix.length) })) }
         }
       if (prop === 'createNetwork')
         return (opts: Dockerode.NetworkCreateOptions) => target.createNetwork({ ...opts, Name: inner(opts.Name) })
