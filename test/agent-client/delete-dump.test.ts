@@ -11,7 +11,7 @@ import { makeTempDir } from '../support/process.ts'
 import { fetchVhost } from '../support/nginx.ts'
 import { clientQuery, containersOf } from './client-db.ts'
 import { allLines, FIXTURE_PROFILE, startAgentClientEnv, type AgentClientEnv } from './harness.ts'
-import { leftoversOf } from './leftovers.ts'
+import { leftoversOf, wholeClient } from './leftovers.ts'
 
 const run = promisify(execFile)
 let env: AgentClientEnv
@@ -44,12 +44,7 @@ describe('a backup disk without room: delete and switch', () => {
     expect(deleted.result).toMatchObject({ ok: false, error: { code: 'DB_ERROR' } })
     const message = (deleted.result as { error: { message: string } }).error.message
     expect(message).toMatch(new RegExp(`^dump failed: the dump of ${db} into ${backupDir}/${slug}-\\S+\\.sql `))
-    expect(await leftoversOf(env, slug)).toEqual({
-      containers: [`alfa-${slug}`],
-      site: true,
-      database: true,
-      user: true,
-    })
+    expect(await leftoversOf(env, slug)).toEqual(wholeClient(slug))
     const [{ n }] = (await clientQuery(env, db, 'SELECT COUNT(*) AS n FROM padding')) as [{ n: number }]
     expect(Number(n)).toBe(20)
     expect(await fs.readdir(backupDir)).toEqual([])

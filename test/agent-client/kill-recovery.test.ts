@@ -14,7 +14,7 @@ import { removeServerContainers, startServerServices, type ServerServices } from
 import { startScriptedAgent } from './agent-process.ts'
 import { clientQuery } from './client-db.ts'
 import type { AgentClientEnv } from './harness.ts'
-import { countLeftovers, leftoversOf, NOTHING_LEFT } from './leftovers.ts'
+import { countLeftovers, leftoversOf, NOTHING_LEFT, wholeClient } from './leftovers.ts'
 
 const CREATE = ['database', 'container', 'nginx', 'tls', 'settings', 'migrate', 'owner', 'health']
 const DELETE = ['dump', 'container', 'nginx', 'database']
@@ -126,7 +126,7 @@ describe('an agent killed at every step of create, delete and switch', () => {
     const id = agent.send('client.delete', { clientId: p.clientId, slug, dbEngine: 'mariadb' })
     const result = await killAndRecover(id, point, nextOf(point))
     const left = await leftoversOf(look, slug)
-    const whole = { containers: [`alfa-${slug}`], site: true, database: true, user: true }
+    const whole = wholeClient(slug)
     table.push({
       point,
       outcome: result.ok ? 'succeeded' : result.error.code,
@@ -169,12 +169,11 @@ describe('an agent killed at every step of create, delete and switch', () => {
     table.push({
       point,
       outcome: result.ok ? 'succeeded' : result.error.code,
-      leftovers:
-        countLeftovers(left) - countLeftovers({ containers: [`alfa-${slug}`], site: true, database: true, user: true }),
+      leftovers: countLeftovers(left) - countLeftovers(wholeClient(slug)),
       rowsLost: lost,
     })
     console.log(`${point}: ${result.ok ? 'succeeded' : result.error.message}`)
-    expect(left).toEqual({ containers: [`alfa-${slug}`], site: true, database: true, user: true })
+    expect(left).toEqual(wholeClient(slug))
     expect(lost).toBe(0)
     if (result.ok) {
       expect(page.body).toContain('<p id="version">version 2.0.0</p>')

@@ -86,7 +86,10 @@ describe('a master killed at every step of a switch (real master and agent proce
       const record = (await c.api('GET', `/clients/${client.id}`)).json.data.attributes
       const running = await services.docker.getContainer(`alfa-${slug}`).inspect()
       const page = await fetchVhost(services.nginx.port, client.domain, '/')
-      const snapshots = (await readdir(path.join(dir, 'backups'))).filter((f) => f.startsWith(`${slug}-switch-`))
+      // The database dumps (each snapshot also has its files archive beside it, `<dump>.files.tar`).
+      const snapshots = (await readdir(path.join(dir, 'backups'))).filter(
+        (f) => f.startsWith(`${slug}-switch-`) && !f.endsWith('.files.tar'),
+      )
       const log: string[] = op.attributes.log?.map((l: Json) => l.message) ?? []
       const starts = log.filter((m) => m.includes(`alfa-${slug}-next started from`)).length
       const agentImage = running.Config.Image

@@ -71,7 +71,7 @@ export async function startLiveMaster(opts: { graceMs?: number; testOperations?:
         script,
         ...more,
       })
-    return { serverId: enrolled.serverId, agent: await connect(), connect }
+    return { serverId: enrolled.serverId, credential: enrolled.credential, agent: await connect(), connect }
   }
 
   /** The admin's Authorization header, for requests `api` does not make (streams). */
