@@ -158,8 +158,15 @@ describe('fleet operations under faults (real master, agent, Docker, nginx, Mari
     })
     const tries = await switchesSince(c, clients.get('ff-a')!.id, parent.createdAt)
     expect(tries.map((t: Json) => t.attributes.status)).toEqual(['interrupted', 'interrupted'])
-    // Both attempts were rolled back: the client serves its old version through nginx.
-    expect(await Promise.all(SLUGS.map(probe.version))).toEqual(['1.0.0', '1.0.0', '1.0.0'])
+    // Both attempts were rolled back: the client serves its old version through nginx. The restarted agent's
+    // recovery may still be thawing the freeze (maintenance page) when the parent has ended: wait for it.
+    const versions = async () =>
+      Promise.all(SLUGS.map((slug) => probe.version(slug).catch(() => 'not yet (a page, not the app)')))
+    await waitUntil(async () => (await versions()).every((v) => v === '1.0.0'), {
+      timeoutMs: 60_000,
+      what: 'every client serving 1.0.0 again',
+      describe: async () => JSON.stringify(await versions()),
+    })
   }, 300_000)
 
   it('cancel: the running children end, no new child starts, the parent ends interrupted (CANCELLED)', async () => {
