@@ -1,4 +1,5 @@
 import { domainSchema, hostSchema, portSchema, slugSchema } from '@alfa/protocol'
+import { PROXY_DIRECTIVES } from './nginx-sites.ts'
 
 /** The mark of a forward's answers, so a test (and an operator) can tell them from a local site's. */
 export const FORWARD_HEADER = 'x-alfa-forward'
@@ -26,12 +27,7 @@ export function renderForward(
     `  add_header X-Alfa-Forward ${slug} always;`,
     '  location / {',
     `    proxy_pass http://${upstream}:${port};`,
-    '    proxy_http_version 1.1;',
-    '    proxy_set_header Host $host;',
-    '    proxy_set_header X-Real-IP $remote_addr;',
-    '    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
-    '    proxy_set_header X-Forwarded-Proto $scheme;',
-    '    proxy_read_timeout 120s;',
+    ...PROXY_DIRECTIVES,
     '  }',
     '}',
     '',

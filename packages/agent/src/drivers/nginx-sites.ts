@@ -30,6 +30,16 @@ export interface SiteSpec {
 }
 
 /** The static pages nginx serves by itself, and the flag files (per client) that switch them on. */
+/** How a site's location proxies to its upstream: the visitor's Host and address passed on (sites and forwards). */
+export const PROXY_DIRECTIVES = [
+  '    proxy_http_version 1.1;',
+  '    proxy_set_header Host $host;',
+  '    proxy_set_header X-Real-IP $remote_addr;',
+  '    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
+  '    proxy_set_header X-Forwarded-Proto $scheme;',
+  '    proxy_read_timeout 120s;',
+] as const
+
 export const MAINTENANCE_PAGE = 'maintenance.html'
 export const EXPIRED_PAGE = 'expired.html'
 export const maintenanceFlag = (slug: string): string => `${slugSchema.parse(slug)}.maintenance`
@@ -115,12 +125,7 @@ export function renderSite(
     // The app cannot forge the marks the agent trusts.
     '    proxy_hide_header X-Alfa-Site;',
     '    proxy_hide_header X-Alfa-Page;',
-    '    proxy_http_version 1.1;',
-    '    proxy_set_header Host $host;',
-    '    proxy_set_header X-Real-IP $remote_addr;',
-    '    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;',
-    '    proxy_set_header X-Forwarded-Proto $scheme;',
-    '    proxy_read_timeout 120s;',
+    ...PROXY_DIRECTIVES,
     '  }',
     '}',
     '',
