@@ -20,8 +20,11 @@ start_local_mariadb() {
     # Into a side directory renamed when complete: an install cut short is redone, never taken for a data dir.
     # Fewer fsyncs while the system tables are written. root authenticates by unix socket only (the default for
     # an install run as root): there is no password-less TCP root.
+    # A private --tmpdir: installs running side by side in one /tmp collide on their temporary tables.
     rm -rf "$data.installing"
-    mariadb-install-db --no-defaults --datadir="$data.installing" --user=root --skip-test-db --skip-name-resolve \
+    mkdir -p "$dir/tmp"
+    mariadb-install-db --no-defaults --datadir="$data.installing" --tmpdir="$dir/tmp" --user=root --skip-test-db \
+      --skip-name-resolve \
       --innodb-flush-log-at-trx-commit=0 --innodb-doublewrite=0 >"$dir/install.log" 2>&1 ||
       { tail -n 20 "$dir/install.log" >&2; die "mariadb-install-db failed (log: $dir/install.log)"; }
     mv "$data.installing" "$data"

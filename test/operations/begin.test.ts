@@ -146,7 +146,12 @@ describe('operations start through one begin (in-process master, fake agents)', 
     expect(refused.json.errors[0].code).toBe('operation_running')
     const startedOpId = started.json.data.meta?.operation?.id ?? started.json.data.id
     expect(refused.json.errors[0].meta.operationId).toBe(startedOpId)
-    await waitUntil(() => held.commands.length === 1, { timeoutMs: 5_000, what: 'one command' })
+    // Generous: on a loaded CI machine the dispatch after the 202 once took longer than 5 s.
+    await waitUntil(() => held.commands.length === 1, {
+      timeoutMs: 30_000,
+      what: 'one command',
+      describe: async () => JSON.stringify((await m.api('GET', `/operations/${startedOpId}`)).json.data.attributes),
+    })
     expect(held.commands).toHaveLength(1)
     await held.close()
   })

@@ -61,7 +61,9 @@ export async function runCommand(
       { timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024, encoding: 'utf8' },
       (error, stdout, stderr) => {
         if (!error) return resolve({ stdout, stderr })
-        const tail = `${stderr}\n${stdout}`.trim().split('\n').slice(-20).join('\n')
+        // Each stream's own tail: a tool may print its error on stderr and a page of help on stdout after it.
+        const last = (text: string) => text.trim().split('\n').slice(-20).join('\n')
+        const tail = `stderr:\n${last(stderr)}\nstdout:\n${last(stdout)}`
         reject(
           new Error(
             `${[command, ...args].join(' ')} failed (${error.code ?? error.signal ?? error.message}):\n${tail}`,
