@@ -8,18 +8,14 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { createLogger } from '../packages/master/src/logger.ts'
-import { openDatabase } from '../packages/master/src/db/open-database.ts'
 import { freePort } from '../test/support/ports.ts'
-import { createTestDatabase, startPostgres } from '../test/support/postgres.ts'
-import { makeTempDir } from '../test/support/process.ts'
-import { cleanup, installExitHandlers, onCleanup, trackChild } from './lib/cleanup.ts'
+import { cleanup, installExitHandlers, trackChild } from './lib/cleanup.ts'
 import { startMasterProcess } from './lib/master-process.ts'
 import { runPhase, type PhaseOptions, type Target } from './lib/phase.ts'
 import { parentPid } from './lib/proc.ts'
 import { benchArgs } from './lib/cli-args.ts'
 import { printReport, type BenchReport } from './lib/report.ts'
-import { committedTransactions, seedAgents, storedFrameCount } from './lib/seed.ts'
+import { committedTransactions, seedAgents, startBenchDatabase, storedFrameCount } from './lib/seed.ts'
 import { SimPool } from './lib/sim-pool.ts'
 import { findTopout } from './lib/topout.ts'
 
@@ -74,15 +70,7 @@ const addresses = (block: number, count = 8) => Array.from({ length: count }, (_
 
 async function main() {
   installExitHandlers(int('timeout-min', opt['timeout-min'], 1, 180) * 60_000)
-  const tmp = await makeTempDir('bench-agents')
-  onCleanup(() => fs.rm(tmp, { recursive: true, force: true }))
-
-  log('starting PostgreSQL')
-  const postgres = await startPostgres()
-  onCleanup(() => postgres.stop())
-  const databaseUrl = await createTestDatabase(postgres.url)
-  const db = await openDatabase({ databaseUrl, dataDir: tmp, logger: createLogger({ level: 'warn' }) })
-  onCleanup(() => db.close())
+  const { tmp, databaseUrl, db } = await startBenchDatabase('bench-agents', log)
   // Our backend's parent is the postmaster: its process tree is PostgreSQL's whole CPU.
   const [{ pid: backendPid }] = await db.prisma.$queryRawUnsafe<[{ pid: number }]>('SELECT pg_backend_pid() AS pid')
   const postgresPid = parentPid(backendPid) ?? 0

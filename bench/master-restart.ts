@@ -8,15 +8,12 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { openDatabase } from '../packages/master/src/db/open-database.ts'
-import { createLogger } from '../packages/master/src/logger.ts'
 import { freePort } from '../test/support/ports.ts'
-import { createTestDatabase, startPostgres } from '../test/support/postgres.ts'
-import { makeTempDir, tailFile } from '../test/support/process.ts'
+import { tailFile } from '../test/support/process.ts'
 import { cleanup, installExitHandlers, onCleanup, trackChild } from './lib/cleanup.ts'
 import { startMasterProcess, type MasterProcess } from './lib/master-process.ts'
 import type { RestartFromWorker, RestartToWorker } from './lib/restart-worker.ts'
-import { seedAgents } from './lib/seed.ts'
+import { seedAgents, startBenchDatabase } from './lib/seed.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const WORKER = fileURLToPath(new URL('./lib/restart-worker.ts', import.meta.url))
@@ -60,14 +57,7 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promis
 
 async function main() {
   installExitHandlers(15 * 60_000)
-  const tmp = await makeTempDir('bench-restart')
-  onCleanup(() => fs.rm(tmp, { recursive: true, force: true }))
-  log('starting PostgreSQL')
-  const postgres = await startPostgres()
-  onCleanup(() => postgres.stop())
-  const databaseUrl = await createTestDatabase(postgres.url)
-  const db = await openDatabase({ databaseUrl, dataDir: tmp, logger: createLogger({ level: 'warn' }) })
-  onCleanup(() => db.close())
+  const { tmp, databaseUrl, db } = await startBenchDatabase('bench-restart', log)
   log(`seeding ${N} servers and agent credentials`)
   const agents = await seedAgents(db, N, 'restart')
   const masterDir = path.join(tmp, 'master')

@@ -1,11 +1,32 @@
 // Servers and agent credentials written straight into the database (N enrollments over HTTP would only measure
 // enrollment). The secrets are generated here; the database holds their hashes, exactly as enrollment stores them.
 import { randomBytes, randomUUID } from 'node:crypto'
+import fs from 'node:fs/promises'
 import { hashSecret } from '../../packages/master/src/agent-hub/agent-credentials.ts'
-import type { Database } from '../../packages/master/src/db/open-database.ts'
+import { openDatabase, type Database } from '../../packages/master/src/db/open-database.ts'
+import { createLogger } from '../../packages/master/src/logger.ts'
+import { createTestDatabase, startPostgres } from '../../test/support/postgres.ts'
+import { makeTempDir } from '../../test/support/process.ts'
+import { onCleanup } from './cleanup.ts'
 import type { SimIdentity } from './sim-protocol.ts'
 
 const CHUNK = 2_000
+
+/**
+ * A temp dir, a private PostgreSQL with a fresh database and the master's own connection to it (migrations
+ * applied), each removed at exit. `log` says what is starting.
+ */
+export async function startBenchDatabase(name: string, log: (line: string) => void) {
+  const tmp = await makeTempDir(name)
+  onCleanup(() => fs.rm(tmp, { recursive: true, force: true }))
+  log('starting PostgreSQL')
+  const postgres = await startPostgres()
+  onCleanup(() => postgres.stop())
+  const databaseUrl = await createTestDatabase(postgres.url)
+  const db = await openDatabase({ databaseUrl, dataDir: tmp, logger: createLogger({ level: 'warn' }) })
+  onCleanup(() => db.close())
+  return { tmp, databaseUrl, db }
+}
 
 export async function seedAgents(db: Database, count: number, prefix: string): Promise<SimIdentity[]> {
   const agents: SimIdentity[] = Array.from({ length: count }, () => ({

@@ -6,29 +6,8 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { Writable } from 'node:stream'
 import Docker from 'dockerode'
-import {
-  createAgentLogger,
-  createImageGate,
-  createDispatcher,
-  createJournal,
-  createOutbox,
-  createRegistry,
-  exec,
-  loadAgentConfig,
-  type AgentConfig,
-  type HandlerDeps,
-} from '@alfa/agent'
-import {
-  agentFrameSchema,
-  commandFrame,
-  type AgentFrame,
-  type ClientCreatePayload,
-  type CommandPayload,
-  type CommandType,
-  type LogFrame,
-  type ProgressFrame,
-  type ResultFrame,
-} from '@alfa/protocol'
+import { createAgentLogger, loadAgentConfig, type AgentConfig, type HandlerDeps } from '@alfa/agent'
+import type { ClientCreatePayload, CommandPayload, CommandType } from '@alfa/protocol'
 import { ensureFixtureImages, type FixtureImages } from '../fixtures/app/build.ts'
 import {
   bridgeGateway,
@@ -40,18 +19,15 @@ import {
 import { startMariadb, type PrivateMariadb } from '../support/mariadb.ts'
 import { startNginx, type PrivateNginx } from '../support/nginx.ts'
 import { startPostgres, type TestPostgres } from '../support/postgres.ts'
-import { makeTempDir, waitUntil } from '../support/process.ts'
+import { clientCreatePayload } from '../support/create-payload.ts'
+import { startInProcessAgent, type Run } from '../support/in-process-agent.ts'
+import { makeTempDir } from '../support/process.ts'
 import { FIXTURE_PROFILE } from '../fixtures/app/profile.ts'
 import { agentEnvFor } from '../support/server-services.ts'
 
 export { FIXTURE_PROFILE }
 
-/** Everything one command run produced on the wire. */
-export interface Run {
-  result: ResultFrame
-  logs: LogFrame[]
-  progress: ProgressFrame[]
-}
+export type { Run }
 
 export interface AgentClientEnv {
   docker: Docker
@@ -115,26 +91,8 @@ export async function startAgentClientEnv(overrides: Record<string, string> = {}
     },
   })
   const logger = createAgentLogger({ level: 'trace', destination })
-  const imageGate = createImageGate()
-  const deps: HandlerDeps = { docker, exec, config, serverId, now: Date.now, imageGate }
-  const journal = createJournal({ dir: path.join(dir, 'journal'), logger })
-  await journal.open()
-  const frames: AgentFrame[] = []
-  const send = (frame: AgentFrame) => {
-    // Every frame must pass the master's schema, as it would on the wire.
-    const checked = agentFrameSchema.safeParse(frame)
-    if (!checked.success) throw new Error(`agent sent an invalid frame: ${checked.error.message}`)
-    frames.push(frame)
-    return true
-  }
-  const dispatcher = createDispatcher({
-    journal,
-    registry: createRegistry({ testCommands: false }),
-    deps,
-    send,
-    outbox: createOutbox({ dir: path.join(dir, 'journal'), send, logger }),
-    logger,
-  })
+  const agent = await startInProcessAgent({ docker, config, serverId, logger, journalDir: path.join(dir, 'journal') })
+  const { deps } = agent
 
   return {
     docker,
@@ -147,40 +105,8 @@ export async function startAgentClientEnv(overrides: Record<string, string> = {}
     serverId,
     dir,
     loggerOutput: () => logText,
-    async run(type, payload, deadlineMs = 180_000) {
-      const id = randomUUID()
-      await dispatcher.handle(commandFrame(id, type, payload, deadlineMs))
-      let result: ResultFrame | undefined
-      await waitUntil(
-        () => (result = frames.find((f): f is ResultFrame => f.kind === 'result' && f.id === id)) !== undefined,
-        {
-          timeoutMs: deadlineMs + 5000,
-          what: `${type} result`,
-        },
-      )
-      const mine = frames.filter((f) => 'id' in f && f.id === id)
-      return {
-        result: result as ResultFrame,
-        logs: mine.filter((f): f is LogFrame => f.kind === 'log'),
-        progress: mine.filter((f): f is ProgressFrame => f.kind === 'progress'),
-      }
-    },
-    createPayload(slug, patch = {}) {
-      return {
-        clientId: randomUUID(),
-        slug,
-        domain: `${slug}.clients.test`,
-        image: images.good1,
-        dbEngine: 'mariadb',
-        env: {},
-        ownerLogin: 'owner@lab',
-        ownerPassword: `Owner-${randomUUID()}`,
-        tls: false,
-        settings: { maintenance: false, expireDate: '2031-12-31', turbostart: true, tutorial: false, version: null },
-        profile: FIXTURE_PROFILE,
-        ...patch,
-      }
-    },
+    run: (type, payload, deadlineMs) => agent.run(type, payload, deadlineMs),
+    createPayload: (slug, patch = {}) => clientCreatePayload(slug, images.good1, patch),
     stop: stopServices,
   }
 }

@@ -1,13 +1,13 @@
 // SIGKILL the real agent process at every step of client.create, client.delete and client.switch (the test hook
 // pauses the command at the step, already journaled), start it again, and check from outside: the command ended,
 // nothing is left behind, and a switched client runs entirely the old or entirely the new version with no row lost.
-import { randomUUID } from 'node:crypto'
 import { rm } from 'node:fs/promises'
 import path from 'node:path'
 import { loadAgentConfig } from '@alfa/agent'
 import { dbNameForSlug, type ClientCreatePayload } from '@alfa/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FIXTURE_PROFILE } from '../fixtures/app/profile.ts'
+import { clientCreatePayload } from '../support/create-payload.ts'
 import { fetchVhost } from '../support/nginx.ts'
 import { makeTempDir } from '../support/process.ts'
 import { removeServerContainers, startServerServices, type ServerServices } from '../support/server-services.ts'
@@ -48,19 +48,7 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true })
 })
 
-const createPayload = (slug: string): ClientCreatePayload => ({
-  clientId: randomUUID(),
-  slug,
-  domain: `${slug}.clients.test`,
-  image: services.images.good1,
-  dbEngine: 'mariadb',
-  env: {},
-  ownerLogin: 'owner@lab',
-  ownerPassword: `Owner-${randomUUID()}`,
-  tls: false,
-  settings: { maintenance: false, expireDate: '2031-12-31', turbostart: true, tutorial: false, version: null },
-  profile: FIXTURE_PROFILE,
-})
+const createPayload = (slug: string) => clientCreatePayload(slug, services.images.good1)
 
 /** Creates a client to work on (the current pause is for another command type, so this runs to the end). */
 async function created(slug: string): Promise<ClientCreatePayload> {

@@ -2,16 +2,16 @@
 // real agent process is SIGKILLed at each step of that restore (the test hook pauses it there, already journaled),
 // started again, and the result is checked from outside: the command ended rolled back, the rows are the
 // snapshot's, the old version serves, and no set-aside database, container or site is left.
-import { randomUUID } from 'node:crypto'
 import { rm } from 'node:fs/promises'
 import path from 'node:path'
 import { exec, loadAgentConfig } from '@alfa/agent'
-import { dbNameForSlug, type ClientCreatePayload, type DbEngine } from '@alfa/protocol'
+import { dbNameForSlug, type DbEngine } from '@alfa/protocol'
 import mysql from 'mysql2/promise'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dbAdminFor } from '../../packages/agent/src/drivers/database.ts'
 import { FIXTURE_PROFILE } from '../fixtures/app/profile.ts'
+import { clientCreatePayload } from '../support/create-payload.ts'
 import { fetchVhost } from '../support/nginx.ts'
 import { makeTempDir } from '../support/process.ts'
 import { removeServerContainers, startServerServices, type ServerServices } from '../support/server-services.ts'
@@ -80,21 +80,8 @@ async function sql(engine: DbEngine, slug: string, statements: string[]) {
   await c.end()
 }
 
-function createPayload(slug: string, dbEngine: DbEngine): ClientCreatePayload {
-  return {
-    clientId: randomUUID(),
-    slug,
-    domain: `${slug}.clients.test`,
-    image: services.images.good1,
-    dbEngine,
-    env: {},
-    ownerLogin: 'owner@lab',
-    ownerPassword: `Owner-${randomUUID()}`,
-    tls: false,
-    settings: { maintenance: false, expireDate: '2031-12-31', turbostart: true, tutorial: false, version: null },
-    profile: FIXTURE_PROFILE,
-  }
-}
+const createPayload = (slug: string, dbEngine: DbEngine) =>
+  clientCreatePayload(slug, services.images.good1, { dbEngine })
 
 describe('an agent killed at every step of a switch rollback’s restore', () => {
   it.each(POINTS)(

@@ -31,7 +31,15 @@ describe('fleet operations under faults (real master, agent, Docker, nginx, Mari
   beforeAll(async () => {
     services = await startServerServices()
     const dir = await makeTempDir('alfa-e2e-fleet-faults')
-    c = await startCluster({ masterEnv: { ALFA_APP_PROFILES: await services.profilesFile(dir) } })
+    c = await startCluster({
+      masterEnv: {
+        ALFA_APP_PROFILES: await services.profilesFile(dir),
+        // The killed agent's restart (tsx compiling it anew) took over 8 s on a loaded CI machine: the grace ran
+        // out, the master ended the child itself and its retry found the agent still offline. These tests are about
+        // the restarted agent reporting INTERRUPTED, so it gets the time to come back.
+        ALFA_RECONNECT_GRACE_MS: '45000',
+      },
+    })
     agentEnv = services.agentEnv(path.join(dir, 'agent'))
     server = await c.addAgent('e2e-fleet-faults', { env: agentEnv })
     for (const [slug, client] of await createClients(c, server.id, services.images.good1, SLUGS))

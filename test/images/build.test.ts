@@ -2,10 +2,12 @@
 // commit, a failing Dockerfile, hostile repository settings refused before git runs, and prune's guarantees.
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs/promises'
+import path from 'node:path'
 import { parseMasterFrame, type ImageBuildPayload, type ImageBuildResult } from '@alfa/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { BUSYBOX_IMAGE, ensureBaseImages } from '../support/docker.ts'
 import { appDockerfile, createTestRepo, type TestRepo } from '../support/git-repo.ts'
+import { makeTempDir } from '../support/process.ts'
 import { startAgentRunner, type AgentRun } from './agent-runner.ts'
 
 let agent: Awaited<ReturnType<typeof startAgentRunner>>
@@ -102,22 +104,24 @@ describe('image.build', () => {
     await repo.commit('master', 'Dockerfile', appDockerfile(BUSYBOX_IMAGE))
   })
 
+  // The files a hostile value would make if git ran it: in a directory of this test's own, so nothing else on the
+  // machine (a /tmp/x of someone else's) decides the outcome.
   it.each([
-    ['repoUrl', { repoUrl: 'ext::sh -c touch% /tmp/pwned' }],
-    ['repoUrl', { repoUrl: '--upload-pack=touch /tmp/x' }],
-    ['branch', { branch: '--orphan' }],
-    ['branch', { branch: '-x' }],
-    ['branch', { branch: 'a;b' }],
-  ])('does refuse a hostile %s before git runs (INVALID_PAYLOAD)', async (_field, patch) => {
-    await fs.rm('/tmp/pwned', { force: true })
-    await fs.rm('/tmp/x', { force: true })
+    ['repoUrl', (canary: string) => ({ repoUrl: `ext::sh -c touch% ${canary}` })],
+    ['repoUrl', (canary: string) => ({ repoUrl: `--upload-pack=touch ${canary}` })],
+    ['branch', () => ({ branch: '--orphan' })],
+    ['branch', () => ({ branch: '-x' })],
+    ['branch', () => ({ branch: 'a;b' })],
+  ])('does refuse a hostile %s before git runs (INVALID_PAYLOAD)', async (_field, hostile) => {
+    const canary = path.join(await makeTempDir('hostile-build'), 'pwned')
+    const patch = hostile(canary)
     const frame = { kind: 'command', id: crypto.randomUUID(), type: 'image.build', payload: payload(patch) }
     const parsed = parseMasterFrame(JSON.stringify({ ...frame, deadlineMs: 60_000 }))
     expect(parsed).toMatchObject({ ok: false, error: { code: 'INVALID_PAYLOAD' } })
     // A frame that skipped the schema still meets the handler's own check, before any git process.
     const run = await agent.runRaw('image.build', payload(patch))
     expect(run.result).toMatchObject({ ok: false, error: { code: 'INVALID_PAYLOAD' } })
-    await expect(fs.stat('/tmp/pwned')).rejects.toThrow()
-    await expect(fs.stat('/tmp/x')).rejects.toThrow()
+    await expect(fs.stat(canary)).rejects.toThrow()
+    await fs.rm(path.dirname(canary), { recursive: true, force: true })
   })
 })
