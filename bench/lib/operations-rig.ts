@@ -7,7 +7,7 @@ import { startServerServices, type ServerServices } from '../../test/support/ser
 import { startBenchMaster, type Json } from './bench-control.ts'
 import { onCleanup } from './cleanup.ts'
 
-/** Removes the bench client's container and network, if any (by name: they are named after the slug). */
+/** Removes the bench client's container, network and data volumes, if any (named after the slug). */
 async function removeLeftovers(slug: string): Promise<void> {
   const docker = new Docker()
   await docker
@@ -18,6 +18,9 @@ async function removeLeftovers(slug: string): Promise<void> {
     .getNetwork(`alfa-${slug}`)
     .remove()
     .catch(() => undefined) // absent: nothing to remove
+  const { Volumes } = await docker.listVolumes()
+  for (const v of Volumes ?? [])
+    if (v.Name.startsWith(`alfa-${slug}.`)) await docker.getVolume(v.Name).remove({ force: true })
 }
 const ADMIN = { user: 'admin', password: 'Bench-Operations-Pass-7' }
 
