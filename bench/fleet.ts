@@ -10,10 +10,11 @@ import { cleanup, installExitHandlers, onCleanup } from './lib/cleanup.ts'
 import { startOperationsRig } from './lib/operations-rig.ts'
 import { rawSwitch } from './lib/raw-switch.ts'
 import { percentile } from './lib/stats.ts'
+import { benchArgs } from './lib/cli-args.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const { values: opt } = parseArgs({
-  args: process.argv.slice(2).filter((a) => a !== '--'),
+  args: benchArgs(),
   options: { clients: { type: 'string', default: '20' } },
 })
 const CLIENTS = Math.max(2, Number(opt.clients))

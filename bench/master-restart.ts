@@ -14,10 +14,12 @@ import { cleanup, installExitHandlers, onCleanup, trackChild } from './lib/clean
 import { startMasterProcess, type MasterProcess } from './lib/master-process.ts'
 import type { RestartFromWorker, RestartToWorker } from './lib/restart-worker.ts'
 import { seedAgents, startBenchDatabase } from './lib/seed.ts'
+import { benchArgs } from './lib/cli-args.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const WORKER = fileURLToPath(new URL('./lib/restart-worker.ts', import.meta.url))
 const { values: opt } = parseArgs({
+  args: benchArgs(),
   options: {
     agents: { type: 'string', default: '1000' },
     procs: { type: 'string', default: '2' },

@@ -10,10 +10,11 @@ import { parseArgs } from 'node:util'
 import mysql from 'mysql2/promise'
 import { cleanup, installExitHandlers } from './lib/cleanup.ts'
 import { startMoveRig } from './lib/move-rig.ts'
+import { benchArgs } from './lib/cli-args.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const { values: opt } = parseArgs({
-  args: process.argv.slice(2).filter((a) => a !== '--'),
+  args: benchArgs(),
   options: { mb: { type: 'string', default: '100' } },
 })
 const MB = Math.max(1, Number(opt.mb))

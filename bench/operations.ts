@@ -15,10 +15,11 @@ import { cleanup, installExitHandlers } from './lib/cleanup.ts'
 import { startOperationsRig, type OperationsRig } from './lib/operations-rig.ts'
 import { traceAction } from './lib/operation-trace.ts'
 import { percentile } from './lib/stats.ts'
+import { benchArgs } from './lib/cli-args.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const { values: opt } = parseArgs({
-  args: process.argv.slice(2).filter((a) => a !== '--'),
+  args: benchArgs(),
   options: { rounds: { type: 'string', default: '5' }, trace: { type: 'boolean', default: false } },
 })
 const ROUNDS = Math.max(1, Number(opt.rounds))
