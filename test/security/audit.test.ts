@@ -90,6 +90,15 @@ describe('audit log', () => {
     }
   })
 
+  securityCase('anonymous reads (GET /health, unknown paths) write no audit row', async () => {
+    const before = await t.db.prisma.auditEntry.count()
+    // Registered before the authentication middleware: the last route it matches is a middleware's `/*`, and once
+    // that was taken for its route every probe of a load balancer (or a stranger) wrote a row.
+    for (let i = 0; i < 5; i++) expect((await t.app.request('/health')).status).toBe(200)
+    expect((await t.app.request('/no-such-page')).status).toBe(401)
+    expect(await t.db.prisma.auditEntry.count()).toBe(before)
+  })
+
   securityCase('GET /audit filters by actor, target and time, and pages', async () => {
     const server = await t.api('POST', '/servers', serverDoc({ name: 'audit-srv-2' }))
     const id: string = server.json.data.id

@@ -1,8 +1,17 @@
 // Anything that grows with traffic has a bound: each case here pushes past the bound and checks what a user sees.
-import type { MetricsSample } from '@alfa/protocol'
+import { randomUUID } from 'node:crypto'
+import { readdir } from 'node:fs/promises'
+import type { AddressInfo } from 'node:net'
+import { encodeFrame, type AgentFrame, type MetricsSample } from '@alfa/protocol'
+import { createLogger } from '@alfa/master'
+import { WebSocket, WebSocketServer } from 'ws'
+import { createJournal } from '../../packages/agent/src/journal.ts'
+import { MAX_PENDING_FRAMES, openAgentSocket } from '../../packages/master/src/agent-hub/agent-socket.ts'
+import type { AgentConnection } from '../../packages/master/src/agent-hub/agent-connection.ts'
 import { MAX_STREAM_QUEUE } from '../../packages/master/src/servers/server-metrics-routes.ts'
 import { afterAll, beforeAll, describe, expect } from 'vitest'
 import { createTestApp, serverDoc, type TestApp } from '../support/master-app.ts'
+import { makeTempDir, waitUntil } from '../support/process.ts'
 import { securityCase } from './report.ts'
 
 function sample(ts: number): MetricsSample {
@@ -73,4 +82,68 @@ describe('bounds', () => {
     expect(last!.message).toBe('…5001 lines dropped (an operation keeps at most 20000 log lines)')
     expect(last!.seq).toBe(20_000)
   })
+
+  securityCase("an agent's journal keeps at most its bound of finished commands, files included", async () => {
+    const dir = await makeTempDir('alfa-journal-bound')
+    const journal = createJournal({ dir, logger: createLogger({ level: 'silent' }), maxFinished: 300 })
+    await journal.open()
+    // Commands the master never acknowledges (it refused the results, say): before the bound, all were kept a week.
+    for (let i = 0; i < 1_000; i++) {
+      const id = randomUUID()
+      await journal.begin(id, 'client.configure', { readOnly: i % 2 === 0 })
+      await journal.complete(id, { ok: true, data: {} })
+    }
+    expect(journal.size).toBeLessThanOrEqual(300)
+    expect((await readdir(dir)).length).toBeLessThanOrEqual(300)
+    expect(journal.unackedResults().length).toBe(journal.size)
+  })
+
+  securityCase(
+    `an agent socket that sends faster than its frames are handled queues at most ~${MAX_PENDING_FRAMES} of them`,
+    async () => {
+      // A real WebSocket pair; the hub's per-connection chain is what is bounded, so its handler is held shut.
+      const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' })
+      let conn: AgentConnection | undefined
+      let release!: () => void
+      const gate = new Promise<void>((r) => (release = r))
+      const handled: number[] = []
+      wss.on('connection', (ws) => {
+        conn = openAgentSocket({
+          ws,
+          serverId: randomUUID(),
+          logger: createLogger({ level: 'silent' }),
+          helloTimeoutMs: 60_000,
+          metrics: { ingest: () => undefined } as never,
+          onFrame: async (_c, frame) => {
+            await gate
+            if (frame.kind === 'log') handled.push(frame.seq)
+          },
+          onClose: () => undefined,
+        })
+      })
+      await new Promise((r) => wss.once('listening', r))
+      const client = new WebSocket(`ws://127.0.0.1:${(wss.address() as AddressInfo).port}`)
+      await new Promise((r) => client.once('open', r))
+      const id = randomUUID()
+      const total = 30_000
+      for (let seq = 0; seq < total; seq++) {
+        const frame: AgentFrame = { kind: 'log', id, seq, stream: 'stdout', line: `line ${seq} ${'x'.repeat(40)}` }
+        client.send(encodeFrame(frame))
+      }
+      // Everything the client could push has arrived by now (loopback): what the master holds is what it read.
+      await new Promise((r) => setTimeout(r, 1_500))
+      const held = conn!.pendingFrames
+      process.stdout.write(`frames sent ${total}, held by the master while its handler is stuck: ${held}\n`)
+      // The bound, plus what was already parsed from the chunk being read when the socket paused.
+      expect(held).toBeLessThan(MAX_PENDING_FRAMES * 2)
+      expect(held).toBeGreaterThanOrEqual(MAX_PENDING_FRAMES)
+      // Released: every frame is handled, in order, none lost.
+      release()
+      await waitUntil(() => handled.length === total, { timeoutMs: 60_000, what: 'all frames handled' })
+      expect(handled.every((seq, i) => seq === i)).toBe(true)
+      client.close()
+      await new Promise((r) => wss.close(r))
+    },
+    90_000,
+  )
 })

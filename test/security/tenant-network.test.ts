@@ -70,6 +70,26 @@ describe('client networks', () => {
     expect(networkB.map(([name]) => name)).toEqual([containerNameForSlug(b.slug)])
   })
 
+  it("A's container reaches neither the Docker socket nor a Docker API port of the host", async () => {
+    const info = await inspect(a.slug)
+    const gateway = Object.values(info.NetworkSettings.Networks)[0]!.Gateway
+    const container = env.docker.getContainer(info.Id)
+    // No socket mounted: nothing under the usual paths, and no bind of a docker.sock anywhere.
+    const look = `const fs = require('fs')
+      process.exit(['/var/run/docker.sock', '/run/docker.sock'].some((p) => fs.existsSync(p)) ? 3 : 0)`
+    const socket = await execInContainer(env.docker, container, ['node', '-e', look], { timeoutMs: 10_000 })
+    const mounts = (info.Mounts ?? []).map((m) => m.Source ?? '')
+    // Exit 0 is "looked and found none" (a failed look would be another code).
+    const noSocket = socket.exitCode === 0 && !mounts.some((m) => m.includes('docker.sock'))
+    expect(recordCase("A's container holds no Docker socket", noSocket)).toBe(true)
+    // The engine's TCP API (2375 plain, 2376 TLS) on every host address the container can name.
+    const probes = [gateway, env.config.dbHostForContainers].flatMap((host) =>
+      [2375, 2376].map((port) => ({ host, port })),
+    )
+    const open = await Promise.all(probes.map((p) => opensFrom(a.slug, p.host, p.port)))
+    expect(recordCase("A's container opens no Docker API port on the host", !open.some(Boolean))).toBe(true)
+  })
+
   it('every client container runs hardened: no new privileges, no capabilities, pids and memory limits', async () => {
     const info = await inspect(a.slug)
     expect(info.HostConfig.SecurityOpt).toContain('no-new-privileges')

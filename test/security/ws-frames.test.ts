@@ -1,6 +1,6 @@
 // The agents' WebSocket endpoint against a peer that holds a valid credential but misbehaves: a frame over
-// MAX_FRAME_BYTES is refused by closing (1009) before it is buffered whole, and a peer that stops answering pings is
-// dropped after two heartbeats. Real master, raw `ws` client (the fake agent answers correctly, so it cannot).
+// MAX_FRAME_BYTES is refused by closing (1009) before it is buffered whole, a peer that stops answering pings is
+// dropped after two heartbeats, and frames about another server's command are refused. Real master, raw `ws` client (the fake agent answers correctly, so it cannot).
 import { MAX_FRAME_BYTES } from '@alfa/protocol'
 import WebSocket from 'ws'
 import { afterAll, beforeAll, describe, expect } from 'vitest'
@@ -64,5 +64,35 @@ describe('agent WebSocket: frame size and silent peers', () => {
       timeoutMs: 15_000,
       what: 'the server shown offline',
     })
+  })
+
+  securityCase("frames about another server's command (result, log, ack) are refused and change nothing", async () => {
+    const victim = await m.addAgent('ws-victim', { 'server.reboot': () => 'hold' })
+    const thief = await m.addAgent('ws-thief')
+    const started = await m.api('POST', `/servers/${victim.serverId}/reboot_server`)
+    expect(started.status).toBe(202)
+    const opId: string = started.json.data.id
+    const command = await victim.agent.waitForCommand('server.reboot')
+    // The thief, authenticated as its own server, answers the victim's command and writes into its log.
+    thief.agent.send({ kind: 'ack', id: command.id })
+    thief.agent.send({ kind: 'log', id: command.id, seq: 0, stream: 'stdout', line: 'planted by another server' })
+    thief.agent.send({ kind: 'result', id: command.id, ok: false, error: { code: 'INTERNAL', message: 'planted' } })
+    const refusals = () =>
+      thief.agent.received.filter(
+        (f) => f.kind === 'error' && f.refId === command.id && f.error.code === 'FORBIDDEN_SERVER',
+      ).length
+    await waitUntil(() => refusals() >= 3, { timeoutMs: 10_000, what: 'the three frames refused' })
+    let op = (await m.api('GET', `/operations/${opId}`)).json.data.attributes
+    expect(op.status).toBe('running')
+    expect(JSON.stringify(op.log)).not.toContain('planted')
+    // The real agent's result still decides the operation.
+    victim.agent.reply(command.id, { ok: true, data: { requestedAt: Date.now() } })
+    await waitUntil(async () => (await m.api('GET', `/operations/${opId}`)).json.data.attributes.status !== 'running', {
+      timeoutMs: 10_000,
+      what: 'the operation to end',
+    })
+    op = (await m.api('GET', `/operations/${opId}`)).json.data.attributes
+    expect(op.status).toBe('succeeded')
+    expect(JSON.stringify(op.log)).not.toContain('planted')
   })
 })

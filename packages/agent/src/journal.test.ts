@@ -121,4 +121,29 @@ describe('journal', () => {
     expect(restarted.get(plain)?.result).toMatchObject({ ok: false, error: { code: 'INTERRUPTED' } })
     expect(restarted.inFlight().sort()).toEqual([stepped, plain].sort())
   })
+
+  it('keeps at most maxFinished finished entries: oldest and acknowledged ones go first, running ones stay', async () => {
+    let clock = 1_000_000
+    const journal = createJournal({ dir: tempDir(), logger: silentLogger, now: () => clock, maxFinished: 50 })
+    await journal.open()
+    const running = newId()
+    await journal.begin(running, 'client.switch')
+    const unacked: string[] = []
+    for (let i = 0; i < 120; i++) {
+      clock++
+      const id = newId()
+      await journal.begin(id, 'client.configure', { readOnly: i % 3 === 0 })
+      await journal.complete(id, { ok: true, data: {} })
+      if (i % 2 === 0) await journal.ack(id)
+      else unacked.push(id)
+    }
+    const finished = journal.size - 1
+    expect(finished).toBeLessThanOrEqual(50)
+    expect(journal.get(running)?.status).toBe('running')
+    // The newest unacknowledged results are still there to be re-sent; the files follow the map.
+    expect(journal.unackedResults().map((e) => e.id)).toEqual(unacked.slice(-journal.unackedResults().length))
+    expect(journal.unackedResults().length).toBeGreaterThan(0)
+    const files = await fs.readdir(tempDir())
+    for (const f of files) expect(journal.get(f.replace('.json', ''))).toBeDefined()
+  })
 })

@@ -12,6 +12,13 @@ import { writeFileAtomic } from './atomic-file.ts'
 export const JOURNAL_RETENTION_MS = 7 * 24 * 60 * 60 * 1000
 /** Read-only requests live in memory only, until acked or this old (a re-run of one is harmless). */
 export const VOLATILE_RETENTION_MS = 60 * 60 * 1000
+/**
+ * Finished entries kept at most, whatever their age: a master (or whoever holds its credential) sending commands
+ * faster than the week of retention ages them out would otherwise grow the directory and the map without end. Past
+ * it the oldest go first, acknowledged ones before the results still to be re-sent, down to 90% of the bound (so a
+ * sweep happens once per tenth of the bound, not on every command). Running entries are never dropped.
+ */
+export const MAX_JOURNAL_FINISHED = 20_000
 
 const journalResultSchema = z.union([
   z.object({ ok: z.literal(true), data: z.unknown() }),
@@ -40,8 +47,9 @@ export type JournalEntry = z.infer<typeof journalEntrySchema>
  * The on-disk record of every command id this agent has seen, one small JSON file per id, so a command re-sent after
  * a reconnect or a restart is answered from here and never run twice.
  */
-export function createJournal(deps: { dir: string; now?: () => number; logger: Logger }) {
+export function createJournal(deps: { dir: string; now?: () => number; logger: Logger; maxFinished?: number }) {
   const { dir } = deps
+  const maxFinished = deps.maxFinished ?? MAX_JOURNAL_FINISHED
   const now = deps.now ?? Date.now
   const log = deps.logger.child({ component: 'journal' })
   const entries = new Map<string, JournalEntry>()
@@ -80,9 +88,25 @@ export function createJournal(deps: { dir: string; now?: () => number; logger: L
       }
       if (entry.at >= cutoff) continue
       if (!entry.acked) log.warn({ commandId: entry.id, type: entry.type }, 'result never acknowledged: pruned')
-      entries.delete(entry.id)
-      await fs.rm(fileOf(entry.id), { force: true })
+      await drop(entry)
     }
+    await bound()
+  }
+
+  async function drop(entry: JournalEntry) {
+    entries.delete(entry.id)
+    if (!volatile.delete(entry.id)) await fs.rm(fileOf(entry.id), { force: true })
+  }
+
+  /** The count bound (MAX_JOURNAL_FINISHED): oldest finished entries first, acknowledged before unacknowledged. */
+  async function bound() {
+    const finished = [...entries.values()].filter((e) => e.status === 'done')
+    if (finished.length <= maxFinished) return
+    finished.sort((a, b) => Number(a.acked === false) - Number(b.acked === false) || a.at - b.at)
+    const excess = finished.slice(0, finished.length - Math.floor(maxFinished * 0.9))
+    const unacked = excess.filter((e) => !e.acked).length
+    log.warn({ dropped: excess.length, unacked, bound: maxFinished }, 'journal over its bound: oldest entries dropped')
+    for (const entry of excess) await drop(entry)
   }
 
   async function update(id: string, change: Partial<JournalEntry>): Promise<JournalEntry | undefined> {
@@ -146,6 +170,7 @@ export function createJournal(deps: { dir: string; now?: () => number; logger: L
     /** Stores the command's result; it stays unacked (and is re-sent on reconnect) until the master acks it. */
     async complete(id: string, result: JournalResult): Promise<void> {
       await update(id, { status: 'done', result })
+      if (entries.size > maxFinished) await bound()
     },
 
     /** The master stored the result: mark it acked, and prune acked entries past retention. */

@@ -10,6 +10,8 @@ export class AgentConnection {
   lastHeard = Date.now()
   /** Set once `hello` was accepted; before that only `hello` is allowed. */
   ready = false
+  /** Frames read from the socket and not handled yet (bounded: see agent-socket.ts). */
+  pendingFrames = 0
 
   constructor(
     readonly serverId: string,

@@ -4,6 +4,9 @@ import type { WebSocket } from 'ws'
 import type { MetricsStore } from '../metrics/metrics-store.ts'
 import { AgentConnection } from './agent-connection.ts'
 
+/** Frames of one connection read and waiting to be handled, at most (plus the rest of the chunk being parsed). */
+export const MAX_PENDING_FRAMES = 1_000
+
 /**
  * The life of one authenticated agent socket: hello within a timeout, frames parsed and handled in order (so a
  * command's log lines are stored before its result), liveness noted for the heartbeat, and the close reported.
@@ -15,11 +18,14 @@ export function openAgentSocket(deps: {
   helloTimeoutMs: number
   metrics: MetricsStore
   onFrame(conn: AgentConnection, frame: AgentFrame): Promise<void>
+  /** Frames read and not yet handled before the socket stops reading (default MAX_PENDING_FRAMES). */
+  maxPendingFrames?: number
   /** The socket closed; `settled` resolves once its queued frames were handled. */
   onClose(conn: AgentConnection, code: number, reason: string, settled: Promise<void>): void
 }): AgentConnection {
   const { ws } = deps
   const conn = new AgentConnection(deps.serverId, ws, deps.logger)
+  const maxPending = deps.maxPendingFrames ?? MAX_PENDING_FRAMES
   let queue: Promise<void> = Promise.resolve()
   const helloTimer = setTimeout(() => {
     if (!conn.ready) conn.close(AGENT_CLOSE.noHello, 'no hello')
@@ -41,9 +47,19 @@ export function openAgentSocket(deps: {
     }
     // Metrics need no ordering and ingest is synchronous: skip the queue, which is the ingest hot path.
     if (parsed.frame.kind === 'metrics' && conn.ready) return deps.metrics.ingest(conn.serverId, parsed.frame)
+    conn.pendingFrames++
+    // Bounded by count: past the bound the socket stops reading until half the queue is handled, so a peer sending
+    // faster than its frames are stored waits in TCP's flow control instead of growing this chain (nothing dropped).
+    if (conn.pendingFrames >= maxPending && !ws.isPaused) ws.pause()
     queue = queue
       .then(() => deps.onFrame(conn, parsed.frame))
       .catch((err: unknown) => conn.logger.error({ err, kind: parsed.frame.kind }, 'agent frame failed'))
+      .finally(() => {
+        conn.pendingFrames--
+        // Behind on its frames is not silent: the heartbeat must not drop a peer whose pongs wait behind them.
+        conn.lastHeard = Date.now()
+        if (ws.isPaused && conn.pendingFrames <= maxPending / 2) ws.resume()
+      })
   })
   const heard = () => {
     conn.lastHeard = Date.now()

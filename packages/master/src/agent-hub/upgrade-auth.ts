@@ -1,4 +1,5 @@
 import type { IncomingMessage, Server as HttpServer } from 'node:http'
+import type { Socket } from 'node:net'
 import type { Duplex } from 'node:stream'
 import { MAX_FRAME_BYTES } from '@alfa/protocol'
 import type { Logger } from 'pino'
@@ -55,8 +56,18 @@ export function createUpgradeAuth(deps: {
   }
 
   return {
-    /** Takes over WebSocket upgrades on /agent of the master's HTTP server. */
+    /**
+     * Takes over WebSocket upgrades on /agent of the master's HTTP server, and cuts connections from addresses
+     * throttled for failed upgrades before they are parsed.
+     */
     attach(server: HttpServer) {
+      // The HTTP (or TLS) server's own connection listeners run only for sockets the throttle lets through.
+      const parsers = server.listeners('connection') as ((socket: Socket) => void)[]
+      server.removeAllListeners('connection')
+      server.on('connection', (socket: Socket) => {
+        if (deps.throttle.refuseConnection(socket)) return
+        for (const parse of parsers) parse.call(server, socket)
+      })
       server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
         const path = (req.url ?? '').split('?')[0]
         if (path === '/agent') void onUpgrade(req, socket, head)

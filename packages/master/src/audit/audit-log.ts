@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono'
-import { routePath } from 'hono/route'
+import { matchedRoutes, routePath } from 'hono/route'
 import type { Logger } from 'pino'
 import type { PrismaClient } from '../generated/prisma/client.ts'
 import type { AppEnv } from '../http/app-env.ts'
@@ -93,6 +93,17 @@ async function createdId(c: Context): Promise<string | null> {
 }
 
 /**
+ * The pattern of the route the request was for: the last matched one that is not a middleware (`app.use` registers
+ * method ALL). The last matched one alone is wrong for routes registered before the authenticating middlewares:
+ * GET /health matched `/*` last, and every anonymous probe wrote an audit row.
+ */
+function answeredRoute(c: Context): string {
+  const routes = matchedRoutes(c)
+  for (let i = routes.length - 1; i >= 0; i--) if (routes[i]!.method !== 'ALL') return routes[i]!.path
+  return routePath(c, -1)
+}
+
+/**
  * Records every change made through the API, mounted once before every route so none is forgotten: method, route
  * pattern, target id, who (the authenticated login, or the login a refused password was tried for), from where,
  * the status and the time. Bodies are never read for it, so no password or secret can end up in the log.
@@ -103,7 +114,7 @@ export function auditMiddleware(deps: {
 }): MiddlewareHandler<AppEnv> {
   return async function auditTrail(c, next) {
     await next()
-    const route = routePath(c, -1)
+    const route = answeredRoute(c)
     const refused = c.get('refusedLogin')
     const isRead = (c.req.method === 'GET' || c.req.method === 'HEAD') && READ_ONLY_GETS.has(route)
     const unmatched = c.res.status === 404 && (route === '*' || route === '/*')

@@ -113,4 +113,20 @@ describe('login-throttle', () => {
     throttle.reserve(['addr:49999']).failed()
     expect(throttle.size()).toBeLessThanOrEqual(1_000)
   })
+
+  it('says a key has spent its budget only past maxFailures and while it must wait, not at its parallel limit', () => {
+    const clock = manualClock(1_000_000)
+    const throttle = createLoginThrottle(clock, { maxFailures: 2, windowMs: 60_000, maxLockMs: 60_000, maxParallel: 1 })
+    const first = throttle.reserve(['k'])
+    // At its parallel limit within the budget: refused with 429, but not spent.
+    expect(throttle.retryAfter(['k'])).toBeGreaterThan(0)
+    expect(throttle.spentAndWaiting('k')).toBe(false)
+    first.failed()
+    throttle.reserve(['k']).failed()
+    expect(throttle.spentAndWaiting('k')).toBe(true)
+    clock.advance(60_000)
+    // The delay over and the failures out of the window: a fresh start.
+    expect(throttle.spentAndWaiting('k')).toBe(false)
+    expect(throttle.spentAndWaiting('unknown')).toBe(false)
+  })
 })

@@ -143,6 +143,16 @@ export function createLoginThrottle(clock: Clock, opts: ThrottleOptions = DEFAUL
       const now = clock.now().getTime()
       return Math.max(0, ...keys.map((k) => (entries.has(k) ? waitOf(entries.get(k)!, now) : 0)))
     },
+    /**
+     * Whether the key has spent its failure budget in the window and must wait before its next attempt (a key merely
+     * at its parallel limit within the budget is not).
+     */
+    spentAndWaiting(key: string): boolean {
+      const entry = entries.get(key)
+      if (!entry) return false
+      const now = clock.now().getTime()
+      return waitOf(entry, now) > 0 && entry.failures.length >= opts.maxFailures
+    },
     /** Keys currently remembered (for the bound's test). */
     size: () => entries.size,
   }

@@ -25,6 +25,10 @@ export function bodyLimitGuard(opts: { maxBodyBytes: number; linger?: LingerBoun
     },
   })
   return async function bodyLimitGuard(c, next) {
+    // A request with neither Content-Length nor Transfer-Encoding has no body (RFC 9112 6.3): its next bytes are the
+    // next request. Such requests (GET /health among them) skip the limit, whose check builds a web Request.
+    const headers = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.headers
+    if (headers && headers['content-length'] === undefined && headers['transfer-encoding'] === undefined) return next()
     return limit(c, next)
   }
 }
