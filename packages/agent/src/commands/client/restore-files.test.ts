@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest'
 import type { ClientRestoreFilesPayload } from '@alfa/protocol'
 import { CommandError, type CommandContext, type HandlerDeps } from '../../command-context.ts'
 import { loadAgentConfig } from '../../config.ts'
+import { createClientFiles } from '../../drivers/client-files.ts'
 import { createImageGate } from '../../drivers/image-gate.ts'
 import { exec } from '../../exec.ts'
 import { silentLogger, useTempDir } from '../../test-helpers.ts'
@@ -98,6 +99,17 @@ describe('client.restore_files', () => {
     })
     expect(got.used).toEqual([])
     expect(got.spoolLeft).toBe(false)
+  })
+
+  it("takes the sender's archive of a client without data volumes (an empty one) as nothing", async () => {
+    // The sender's own packing, with a Docker that lists no volume for the client: no helper, no archive call.
+    const docker = { listVolumes: async () => ({ Volumes: [] }) } as unknown as Dockerode
+    const files = createClientFiles({ docker, serverId: randomUUID(), spoolDir: path.join(dir(), 'spool') })
+    const packed = await files.packToFile({ slug: 'lab-one', clientId: randomUUID() }, dir(), 'x.files.tar')
+    expect(packed).toMatchObject({ entries: 0, files: 0, fileBytes: 0, keys: [] })
+    const got = await run(await fs.readFile(packed.file), { sha256: packed.sha256 })
+    expect(got.error).toBeUndefined()
+    expect(got.data).toMatchObject({ unpacked: { entries: 0, files: 0, fileBytes: 0 } })
   })
 
   it('refuses a spool that hashes other than the sender said, before reading it as an archive', async () => {
