@@ -1,5 +1,7 @@
 import http from 'node:http'
+import { existsSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
+import { setTimeout as sleep } from 'node:timers/promises'
 import path from 'node:path'
 import mysql from 'mysql2/promise'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -8,7 +10,8 @@ import { bridgeGateway } from '../support/docker.ts'
 import { createClients } from '../support/fleet.ts'
 import { startMariadb, type PrivateMariadb } from '../support/mariadb.ts'
 import { startNginx, type PrivateNginx } from '../support/nginx.ts'
-import { makeTempDir } from '../support/process.ts'
+import { makeTempDir, waitUntil } from '../support/process.ts'
+import { bytesOf, filesServed, uploadFiles } from '../support/app-files.ts'
 import {
   agentEnvFor,
   removeServerContainers,
@@ -19,6 +22,9 @@ import {
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- documents are inspected loosely in tests
 type Json = any
 const SEED_ROWS = 10_000
+const MOVED_FILES = 50
+/** The forward lasts 1/64 h (56.25 s; a binary fraction, so `until` stays a whole number of ms). */
+const FORWARD_HOURS = 1 / 64
 
 /** One GET through an nginx with a Host header, with the vhost marks. */
 function visit(port: number, host: string, urlPath = '/health') {
@@ -63,14 +69,20 @@ describe('move_to and copy_to between two servers (real agents, nginx, MariaDB, 
   let mariadbB: PrivateMariadb
   let c: Cluster
   let dir: string
-  let a: { id: string }
+  let a: Awaited<ReturnType<Cluster['addAgent']>>
   let b: { id: string }
   let clients: Map<string, { id: string; domain: string }>
+  let forwardUntil: string | undefined
 
   beforeAll(async () => {
     ;[services, nginxB, mariadbB] = await Promise.all([startServerServices(), startNginx(), startMariadb()])
     dir = await makeTempDir('alfa-e2e-move')
-    c = await startCluster({ masterEnv: { ALFA_APP_PROFILES: await services.profilesFile(dir) } })
+    c = await startCluster({
+      masterEnv: {
+        ALFA_APP_PROFILES: await services.profilesFile(dir),
+        ALFA_MOVE_FORWARD_HOURS: String(FORWARD_HOURS),
+      },
+    })
     a = await c.addAgent('mv-a', {
       env: services.agentEnv(path.join(dir, 'a')),
       attributes: { sitesPort: services.nginx.port },
@@ -93,7 +105,7 @@ describe('move_to and copy_to between two servers (real agents, nginx, MariaDB, 
     await Promise.allSettled([services?.stop(), nginxB?.stop(), mariadbB?.stop()])
   })
 
-  it('moves a client with 10,000 rows while a writer inserts until the freeze: no row lost, source cleaned, forward', async () => {
+  it('moves a client with 10,000 rows and 50 files while a writer inserts until the freeze: nothing lost, source cleaned, forward', async () => {
     const client = clients.get('mv-move')!
     const src = await admin(services.mariadb, 'alfa_mv_move')
     await src.query(
@@ -104,6 +116,9 @@ describe('move_to and copy_to between two servers (real agents, nginx, MariaDB, 
       'INSERT INTO move_rows (n) WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < ?) SELECT n FROM s',
       [SEED_ROWS],
     )
+    // 50 files in the client's data volume, uploaded through the app as visitors would; nothing else is in it.
+    const files = await uploadFiles(services.nginx.port, client.domain, 'move', MOVED_FILES)
+    expect(await filesServed(services.nginx.port, client.domain)).toEqual(files)
 
     // The writer inserts one row at a time and looks through the source's nginx after each: it stops once the
     // maintenance page (the freeze) is what visitors get. Every row it wrote was written before it saw the freeze.
@@ -130,8 +145,17 @@ describe('move_to and copy_to between two servers (real agents, nginx, MariaDB, 
     const logText = (await c.api('GET', `/operations/${op.id}`)).json.data.attributes
     expect(op.attributes.status, JSON.stringify({ error: op.attributes.error, steps: logText.steps })).toBe('succeeded')
     const result = op.attributes.result
+    forwardUntil = result.forwardUntil
+    // First the forward, while it lasts (the next test waits for its end).
+    const forwarded = await visit(services.nginx.port, client.domain, '/api/settings')
+    expect(forwarded).toMatchObject({ status: 200, site: 'mv-move', forward: 'mv-move' })
+    const lines: string[] = logText.log.map((l: Json) => l.message)
+    const verified = lines.find((l) => l.startsWith('files verified:'))
     console.log(
-      `move: ${SEED_ROWS} + ${written} rows, downtime ${result.downtimeMs} ms, dump ${result.dumpBytes} bytes; result ${JSON.stringify(result)}`,
+      `move: ${SEED_ROWS} + ${written} rows, ${MOVED_FILES} files (${bytesOf(files)} bytes), downtime ${result.downtimeMs} ms, dump ${result.dumpBytes} bytes; ${verified}; result ${JSON.stringify(result)}`,
+    )
+    expect(verified).toBe(
+      `files verified: ${MOVED_FILES} files, ${bytesOf(files)} bytes on the target as on the source, each read back with its sha256`,
     )
     expect(result).toMatchObject({ from: a.id, to: b.id, address: '127.0.0.1', sitesPort: nginxB.port })
     expect(result.downtimeMs).toBeGreaterThan(0)
@@ -146,6 +170,15 @@ describe('move_to and copy_to between two servers (real agents, nginx, MariaDB, 
     expect(Number(count.last)).toBe(SEED_ROWS + written)
     const onTarget = await visit(nginxB.port, client.domain, '/api/settings')
     expect(onTarget).toMatchObject({ status: 200, site: 'mv-move' })
+    // Every file, byte for byte, read by the target's container from its own volume, through the target's nginx.
+    expect(await filesServed(nginxB.port, client.domain)).toEqual(files)
+    const volumesOn = async (serverId: string) =>
+      (
+        await services.docker.listVolumes({
+          filters: { label: [`alfa.server=${serverId}`, `alfa.client=${client.id}`] },
+        })
+      ).Volumes ?? []
+    expect((await volumesOn(b.id)).map((v) => v.Labels['alfa.data-path'])).toEqual(['storage/app'])
     const record = (await c.api('GET', `/clients/${client.id}`)).json.data
     expect(record.attributes.serverId).toBe(b.id)
 
@@ -155,11 +188,40 @@ describe('move_to and copy_to between two servers (real agents, nginx, MariaDB, 
     await srcAdmin.end()
     expect(dbs).toEqual([])
     await expect(services.docker.getContainer('alfa-mv-move').inspect()).rejects.toThrow()
+    expect(await volumesOn(a.id)).toEqual([])
     const kept = await readdir(path.join(dir, 'a', 'backups'))
-    expect(kept.some((f) => f.startsWith('mv-move-move-'))).toBe(true)
-    const forwarded = await visit(services.nginx.port, client.domain, '/api/settings')
-    expect(forwarded).toMatchObject({ status: 200, site: 'mv-move', forward: 'mv-move' })
+    expect(kept.some((f) => /^mv-move-move-.*\.sql$/.test(f))).toBe(true)
+    expect(kept.some((f) => /^mv-move-move-.*\.files\.tar$/.test(f))).toBe(true)
   }, 600_000) // its own wait allows the move 300 s; the default 120 s cut it short
+
+  it('the forward ends at its until, also when the agent was down then: nginx stops forwarding the domain', async () => {
+    const client = clients.get('mv-move')!
+    expect(forwardUntil, 'the move test ran and forwarded').toBeDefined()
+    const until = Date.parse(forwardUntil!)
+    const site = path.join(services.nginx.confDir, 'alfa-mv-move.conf')
+    expect(until).toBeGreaterThan(Date.now())
+    expect(await visit(services.nginx.port, client.domain, '/api/settings')).toMatchObject({ forward: 'mv-move' })
+    // The old server's agent is down when the forward ends: nothing else removes it meanwhile.
+    await a.agent.proc!.stop({ timeoutMs: 10_000 })
+    await c.waitOnline(a.id, false, 30_000)
+    await sleep(Math.max(0, until - Date.now()) + 1_000)
+    expect(await visit(services.nginx.port, client.domain, '/api/settings')).toMatchObject({ forward: 'mv-move' })
+    expect(existsSync(site)).toBe(true)
+    // Restarted with an hour between sweeps: only its start-up sweep can end the forward within seconds.
+    c.startAgent(a.agent, { ...services.agentEnv(path.join(dir, 'a')), ALFA_AGENT_FORWARD_SWEEP_MS: '3600000' })
+    await c.waitOnline(a.id, true, 30_000)
+    await waitUntil(async () => (await visit(services.nginx.port, client.domain)).forward === undefined, {
+      timeoutMs: 20_000,
+      what: 'the forward to end',
+    })
+    // nginx's default server answers the name now: no site, no forward.
+    const after = await visit(services.nginx.port, client.domain, '/api/settings')
+    expect(after).toMatchObject({ status: 404, site: undefined, forward: undefined })
+    expect(existsSync(site)).toBe(false)
+    console.log(
+      `forward until ${forwardUntil}, gone through nginx at ${new Date().toISOString()} after an agent restart`,
+    )
+  }, 180_000)
 
   it('copy_to a production server is refused with 422 naming server_id', async () => {
     const origin = clients.get('mv-orig')!
@@ -176,6 +238,7 @@ describe('move_to and copy_to between two servers (real agents, nginx, MariaDB, 
     const src = await admin(services.mariadb, 'alfa_mv_orig')
     await src.query('CREATE TABLE notes (id INT AUTO_INCREMENT PRIMARY KEY, body VARCHAR(100))')
     await src.query("INSERT INTO notes (body) VALUES ('one'), ('two'), ('three')")
+    const originFiles = await uploadFiles(services.nginx.port, origin.domain, 'orig', 5)
     const res = await c.api('POST', `/clients/${origin.id}/copy_to/${b.id}`)
     expect(res.status, JSON.stringify(res.json)).toBe(202)
     // The origin answers with the app (never the maintenance page) for the whole copy.
@@ -199,6 +262,10 @@ describe('move_to and copy_to between two servers (real agents, nginx, MariaDB, 
       status: 200,
       site: 'mv-orig-stage',
     })
+    // The origin's files are in the copy's own volume, and the origin's are as they were.
+    expect(await filesServed(nginxB.port, 'mv-orig-stage.mv-b.test.localhost')).toEqual(originFiles)
+    expect(await filesServed(services.nginx.port, origin.domain)).toEqual(originFiles)
+    expect(op.attributes.result).toMatchObject({ files: 5, fileBytes: bytesOf(originFiles) })
     const dst = await admin(mariadbB, 'alfa_mv_orig_stage')
     const [rows] = (await dst.query('SELECT body FROM notes ORDER BY id')) as Json
     await dst.end()

@@ -15,6 +15,8 @@ import { createRegistry } from './registry.ts'
 import { statePaths, type AgentIdentity } from './state.ts'
 import { AGENT_VERSION } from './version.ts'
 import { createImageGate } from './drivers/image-gate.ts'
+import { clientDrivers } from './commands/client/drivers.ts'
+import { createForwardExpiry } from './forward-expiry.ts'
 
 /** Everything the agent needs, passed in: the CLI builds the Docker client, tests may pass their own. */
 export interface AgentDeps {
@@ -55,6 +57,13 @@ export function createAgent(deps: AgentDeps) {
     imageGate: createImageGate(),
     master: masterChannel(masterEndpoints(config.masterUrl ?? identity.masterUrl).wsUrl, deps.credential),
   }
+  const forwards = createForwardExpiry({
+    sitesDir: config.nginxSitesDir,
+    sites: (signal) => clientDrivers(handlerDeps, signal).sites,
+    now,
+    intervalMs: config.forwardSweepMs,
+    logger,
+  })
   const sampler = createSampler({
     docker: deps.docker,
     serverId: identity.serverId,
@@ -142,6 +151,8 @@ export function createAgent(deps: AgentDeps) {
       // Multi-step commands a killed process left half-done are finished or rolled back (their clients locked
       // until then) while the master already sees them in flight.
       void dispatcher.recoverAll()
+      // Forwards of moved clients whose time ended (also while the agent was down) are removed.
+      forwards.start()
       metricsTimer = setInterval(() => void sendMetrics(), config.metricsIntervalMs)
       // Results nobody acknowledges are pruned past retention even when no ack ever comes to trigger it.
       pruneTimer = setInterval(
@@ -155,6 +166,7 @@ export function createAgent(deps: AgentDeps) {
     async stop(): Promise<void> {
       clearInterval(metricsTimer)
       clearInterval(pruneTimer)
+      forwards.stop()
       const drained = await dispatcher.drain(config.shutdownGraceMs)
       if (!drained)
         log.warn(

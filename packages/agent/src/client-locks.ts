@@ -8,6 +8,7 @@ const CHANGES_CLIENT = new Set<CommandFrame['type']>([
   'client.restart',
   'client.configure',
   'client.app',
+  'client.restore_files',
 ])
 
 /** Read-only requests (monitoring, listings): re-running one is harmless, so they are not journaled on disk. */

@@ -142,6 +142,8 @@ const agentConfigSchema = z
     certDir: absoluteDir.default('/etc/letsencrypt/live'),
     /** How long create waits for the app to answer its health path through nginx. */
     healthTimeoutMs: ms(1000, 600_000).default(60_000),
+    /** How often expired move forwards are looked for (also at start-up, and at the next forward's end). */
+    forwardSweepMs: ms(200, 3_600_000).default(60_000),
   })
   .refine((c) => c.backoffBaseMs <= c.backoffMaxMs, {
     message: 'must not exceed the maximum backoff',
@@ -195,6 +197,7 @@ const ENV_VARS: Record<string, { key: ConfigKey; kind: EnvKind }> = {
   ALFA_AGENT_ACME_WEBROOT: { key: 'acmeWebroot', kind: 'text' },
   ALFA_AGENT_CERT_DIR: { key: 'certDir', kind: 'text' },
   ALFA_AGENT_HEALTH_TIMEOUT_MS: { key: 'healthTimeoutMs', kind: 'int' },
+  ALFA_AGENT_FORWARD_SWEEP_MS: { key: 'forwardSweepMs', kind: 'int' },
 }
 
 /** A configuration problem, naming the variable or file key to fix. */

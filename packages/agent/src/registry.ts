@@ -19,6 +19,7 @@ import { serverReboot } from './commands/server/reboot.ts'
 import { testSleep } from './commands/test/sleep.ts'
 import { clientForward } from './commands/client/forward.ts'
 import { clientRestore } from './commands/client/restore.ts'
+import { clientRestoreFiles } from './commands/client/restore-files.ts'
 import { imageLoad } from './commands/image/load.ts'
 import { transferDiscard, transferReceive } from './commands/transfer/receive.ts'
 import { transferSend } from './commands/transfer/send.ts'
@@ -51,6 +52,7 @@ export function createRegistry(opts: { testCommands: boolean }) {
     'client.restore': clientRestore,
     'image.load': imageLoad,
     'client.forward': clientForward,
+    'client.restore_files': clientRestoreFiles,
     // Test commands are announced only when enabled, so a production master can never send them.
     ...(opts.testCommands ? { 'test.sleep': testSleep } : {}),
   }

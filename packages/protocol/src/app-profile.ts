@@ -49,7 +49,12 @@ export const AppProfile = z.strictObject({
     .array(dataPathSchema)
     .max(8)
     .refine(
-      (paths) => new Set(paths.map((path) => dataKeyForPath(path))).size === paths.length,
+      // Only the valid paths are keyed: an invalid one already fails its own check, and keying it would throw
+      // out of safeParse instead of answering (a hostile profile must get an error, not a crash).
+      (paths) => {
+        const valid = paths.filter((path) => dataPathSchema.safeParse(path).success)
+        return new Set(valid.map((path) => dataKeyForPath(path))).size === valid.length
+      },
       'two data paths name the same volume (e.g. "a/b" and "a-b")',
     )
     .optional(),

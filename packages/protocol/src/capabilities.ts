@@ -31,6 +31,7 @@ export const COMMAND_CAPABILITIES = {
   'client.restore': 'client.restore',
   'image.load': 'image.load',
   'client.forward': 'client.forward',
+  'client.restore_files': 'client.restore_files',
 } as const satisfies Record<CommandType, string>
 
 /** A capability this protocol defines. */

@@ -37,6 +37,8 @@ import {
 import {
   ClientForwardPayload,
   ClientForwardResult,
+  ClientRestoreFilesPayload,
+  ClientRestoreFilesResult,
   ClientRestorePayload,
   ClientRestoreResult,
   ImageLoadPayload,
@@ -84,6 +86,7 @@ export function commandUnion<S extends z.ZodRawShape>(extra: S) {
     variant('client.restore', ClientRestorePayload, extra),
     variant('image.load', ImageLoadPayload, extra),
     variant('client.forward', ClientForwardPayload, extra),
+    variant('client.restore_files', ClientRestoreFilesPayload, extra),
   ])
 }
 
@@ -118,6 +121,7 @@ export const commandResultSchemas = {
   'client.restore': ClientRestoreResult,
   'image.load': ImageLoadResult,
   'client.forward': ClientForwardResult,
+  'client.restore_files': ClientRestoreFilesResult,
 } as const satisfies Record<CommandType, z.ZodType>
 
 /** The schema of each command's payload, so a stored command is read back typed by its type. */
@@ -145,6 +149,7 @@ export const commandPayloadSchemas = {
   'client.restore': ClientRestorePayload,
   'image.load': ImageLoadPayload,
   'client.forward': ClientForwardPayload,
+  'client.restore_files': ClientRestoreFilesPayload,
 } as const satisfies Record<CommandType, z.ZodType>
 
 /** Every command type, in declaration order. */

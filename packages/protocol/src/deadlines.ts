@@ -40,4 +40,6 @@ export const COMMAND_DEADLINES_MS = {
   'client.restore': 60 * MINUTE,
   'image.load': 15 * MINUTE,
   'client.forward': 2 * MINUTE,
+  /** A whole files archive checked, unpacked through Docker and read back. */
+  'client.restore_files': 60 * MINUTE,
 } as const satisfies Record<CommandType, number>

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { AppProfile } from './app-profile.ts'
 import { dbEngineSchema } from './db-engine.ts'
 import { domainSchema, hostSchema } from './hostnames.ts'
 import { imageRefSchema } from './image-refs.ts'
@@ -15,17 +16,29 @@ export const RowCountsSchema = z
   .record(z.string().max(200), z.int().min(0))
   .refine((r) => Object.keys(r).length <= 5000)
 
-/**
- * What a transfer's sender streams. `files` is the per-client files archive (engineer `files`'s checked tar,
- * drivers/client-files.ts); until it is merged an agent answers it with UNSUPPORTED.
- */
+/** What a files archive holds, counted by its sender and again by its receiver: the two must agree. */
+export const FilesCount = z.object({
+  /** Entries of every kind (directories, files, links). */
+  entries: z.int().min(0),
+  /** Regular files. */
+  files: z.int().min(0),
+  /** Bytes of the regular files' contents. */
+  fileBytes: z.int().min(0),
+})
+export type FilesCount = z.infer<typeof FilesCount>
+
+/** What a transfer's sender streams. */
 export const TransferSource = z.discriminatedUnion('kind', [
   /** A verified dump of the client's database, kept in the backup dir (a move's final dump). */
   z.strictObject({ kind: z.literal('dump'), slug: slugSchema, dbEngine: dbEngineSchema }),
   /** `docker save` of one image. */
   z.strictObject({ kind: z.literal('image'), image: imageRefSchema }),
-  /** The client's files archive (plugs in with client-files.ts). */
-  z.strictObject({ kind: z.literal('files'), slug: slugSchema }),
+  /**
+   * The client's files: a tar of its data volumes (`<key>/…`), kept in the backup dir beside the move's dump; an
+   * empty archive when it has none. `clientId` finds the volumes by label (no agent ever served this variant
+   * before it gained the field, so making it required breaks no one).
+   */
+  z.strictObject({ kind: z.literal('files'), slug: slugSchema, clientId: uuidSchema }),
 ])
 export type TransferSource = z.infer<typeof TransferSource>
 
@@ -47,8 +60,10 @@ export const TransferSendResult = z.object({
   sha256: sha256Schema,
   /** A dump: its rows per table at the time of the dump (after the freeze). */
   rowCounts: RowCountsSchema.optional(),
-  /** A dump: where the kept copy lies on the source. */
+  /** A dump or a files archive: where the kept copy lies on the source. */
   file: absolutePathSchema.optional(),
+  /** A files archive: what it holds, for the target's unpack and the move's verify. */
+  archive: FilesCount.optional(),
 })
 export type TransferSendResult = z.infer<typeof TransferSendResult>
 
@@ -119,3 +134,34 @@ export const TransferDiscardPayload = z.strictObject({ transferId: uuidSchema })
 export type TransferDiscardPayload = z.infer<typeof TransferDiscardPayload>
 export const TransferDiscardResult = z.object({ removed: z.boolean() })
 export type TransferDiscardResult = z.infer<typeof TransferDiscardResult>
+
+/**
+ * `client.restore_files`: unpack a received files archive into the client's data volumes on this server (a move's
+ * or copy's staged client). The spool must hash to what the sender sent, and the archive pass the hostile-entry
+ * checks with the sender's figures, before anything is written; the volumes are read back afterwards.
+ */
+export const ClientRestoreFilesPayload = z.strictObject({
+  /** The client the volumes belong to (their label). */
+  clientId: uuidSchema,
+  /** Names the volumes (`alfa-<slug>.<key>`). */
+  slug: slugSchema,
+  /** The spooled transfer holding the archive. */
+  transferId: uuidSchema,
+  /** What the sender sent: the spool must hash to it before a byte is unpacked. */
+  sha256: sha256Schema,
+  /** The app profile's data paths on this server: the archive may hold only their keys. */
+  dataPaths: AppProfile.shape.dataPaths.unwrap(),
+  /** The sender's count of the archive: the archive must hold exactly this. */
+  expected: FilesCount,
+})
+export type ClientRestoreFilesPayload = z.infer<typeof ClientRestoreFilesPayload>
+
+export const ClientRestoreFilesResult = z.object({
+  /** What the archive held, counted here while it was checked. */
+  unpacked: FilesCount,
+  /** Files of the archive found in the volumes afterwards with the same size and SHA-256, and their bytes. */
+  readBack: z.object({ files: z.int().min(0), fileBytes: z.int().min(0) }),
+  /** Files in the volumes that the archive does not hold (left as they were: the image's own, say). */
+  extraFiles: z.int().min(0),
+})
+export type ClientRestoreFilesResult = z.infer<typeof ClientRestoreFilesResult>

@@ -132,9 +132,7 @@ export function createClientFiles(o: { docker: Dockerode; serverId: string; spoo
 
   /**
    * Unpacks a files archive into the client's volumes for `dataPaths` (made when missing). The archive is spooled
-   * to disk and checked whole first: no absolute path, no "..", no link out of its volume, no device or FIFO, only
-   * keys of `dataPaths`, and the figures in `expected`; any bad entry refuses it as a whole, with nothing written.
-   * Files the archive holds replace those in the volume; files it does not hold are left as they are.
+   * to disk and checked whole first (see unpackFile); any bad entry refuses it as a whole, with nothing written.
    */
   async function unpack(
     client: ClientRef,
@@ -142,27 +140,41 @@ export function createClientFiles(o: { docker: Dockerode; serverId: string; spoo
     input: Readable,
     opts: FilesOptions & { expected?: ExpectedArchive } = {},
   ): Promise<FilesArchiveSummary> {
-    const wanted = volumes.forPaths(client, dataPaths)
     await fs.mkdir(o.spoolDir, { recursive: true, mode: 0o700 })
     const name = `files-${client.slug}-${randomBytes(6).toString('hex')}.tar`
     const spool = await createEmptyInside(o.spoolDir, name, 0o600)
     try {
       await pipeline(input, createWriteStream(spool), { signal: opts.signal })
-      const keys = new Set(wanted.map((v) => v.key))
-      const summary = await checkFilesArchive(createReadStream(spool), keys, opts.expected, opts.signal)
-      if (summary.entries === 0) return summary
-      await volumes.ensure(client, dataPaths)
-      await withHelper(client, wanted, { ...opts, readOnly: false }, async (helper) => {
-        try {
-          await helper.putArchive(createReadStream(spool), { path: HELPER_ROOT })
-        } catch (error) {
-          throw dockerFailure(error, `writing the files archive into the volumes of ${client.slug}`)
-        }
-      })
-      return summary
+      return await unpackFile(client, dataPaths, spool, opts)
     } finally {
       await removeInside(o.spoolDir, name).catch(() => undefined)
     }
+  }
+
+  /**
+   * Unpacks an archive that is already on disk (the agent's own spool or backup dir), checked whole first: no
+   * absolute path, no "..", no link out of its volume, no device or FIFO, only keys of `dataPaths`, and the figures
+   * in `expected`. Files the archive holds replace those in the volume; files it does not hold are left as they are.
+   */
+  async function unpackFile(
+    client: ClientRef,
+    dataPaths: readonly string[],
+    file: string,
+    opts: FilesOptions & { expected?: ExpectedArchive } = {},
+  ): Promise<FilesArchiveSummary> {
+    const wanted = volumes.forPaths(client, dataPaths)
+    const keys = new Set(wanted.map((v) => v.key))
+    const summary = await checkFilesArchive(createReadStream(file), keys, opts.expected, opts.signal)
+    if (summary.entries === 0) return summary
+    await volumes.ensure(client, dataPaths)
+    await withHelper(client, wanted, { ...opts, readOnly: false }, async (helper) => {
+      try {
+        await helper.putArchive(createReadStream(file), { path: HELPER_ROOT })
+      } catch (error) {
+        throw dockerFailure(error, `writing the files archive into the volumes of ${client.slug}`)
+      }
+    })
+    return summary
   }
 
   /**
@@ -237,6 +249,7 @@ export function createClientFiles(o: { docker: Dockerode; serverId: string; spoo
     pack,
     packToFile,
     unpack,
+    unpackFile,
     adopt,
     verifyFile,
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { renderForward } from './forward-site.ts'
+import { forwardUntil, renderForward } from './forward-site.ts'
+import { renderSite } from './nginx-sites.ts'
 
 const good = { slug: 'lab-one', domain: 'lab-one.example.com', targetHost: '10.0.0.7', targetPort: 8880, until: 1 }
 
@@ -22,5 +23,27 @@ describe('renderForward', () => {
     ['a slug with a path', { slug: '../etc' }],
   ])('refuses %s', (_what, patch) => {
     expect(() => renderForward('80', { ...good, ...patch })).toThrow()
+  })
+})
+
+describe('forwardUntil', () => {
+  it('reads the end of a forward back from the text renderForward wrote', () => {
+    expect(forwardUntil(renderForward('80', { ...good, until: 1_767_000_000_000 }))).toBe(1_767_000_000_000)
+  })
+
+  it("never takes a client's own site, or a forged line in another file, for a forward", () => {
+    const site = renderSite(
+      {
+        pagesDir: '/var/www/alfa-pages',
+        acmeWebroot: '/var/www/alfa-acme',
+        certDir: '/etc/letsencrypt/live',
+        listen: '80',
+        listenTls: '443',
+        upstreamHost: '127.0.0.1',
+      },
+      { slug: 'lab-one', domain: 'lab-one.example.com', upstreamPort: 32001, tls: false },
+    )
+    expect(forwardUntil(site)).toBeUndefined()
+    expect(forwardUntil(`server {}\n# alfa-forward-until: 1\n`)).toBeUndefined()
   })
 })

@@ -1,6 +1,19 @@
 import { domainSchema, hostSchema, portSchema, slugSchema } from '@alfa/protocol'
 import { PROXY_DIRECTIVES } from './nginx-sites.ts'
 
+const FORWARD_FIRST_LINE = /^# Managed by alfa-agent: client [a-z][a-z0-9-]* moved to /
+const UNTIL_LINE = /^# alfa-forward-until: (\d{1,16})$/m
+
+/**
+ * When a site file's forward ends (ms since the epoch), or undefined when the text is not a forward this agent
+ * rendered (a client's own site, or anything else, is never taken for one).
+ */
+export function forwardUntil(text: string): number | undefined {
+  if (!FORWARD_FIRST_LINE.test(text)) return undefined
+  const until = UNTIL_LINE.exec(text)?.[1]
+  return until === undefined ? undefined : Number(until)
+}
+
 /** The mark of a forward's answers, so a test (and an operator) can tell them from a local site's. */
 export const FORWARD_HEADER = 'x-alfa-forward'
 

@@ -164,6 +164,31 @@ export function createNginxSites(o: NginxSitesOptions) {
     }
   }
 
+  const put = (slug: string, content: string): Promise<string> =>
+    serialized(o.sitesDir, async () => {
+      const name = siteFileName(slug)
+      const previous = await readInside(o.sitesDir, name)
+      const file = await writeInside(o.sitesDir, name, content)
+      try {
+        await test()
+      } catch (error) {
+        if (previous === undefined) await removeInside(o.sitesDir, name)
+        else await writeInside(o.sitesDir, name, previous)
+        throw error
+      }
+      await reload()
+      return file
+    })
+
+  const removeWhen = (slug: string, check: (text: string) => boolean): Promise<boolean> =>
+    serialized(o.sitesDir, async () => {
+      const text = await readInside(o.sitesDir, siteFileName(slug))
+      if (text === undefined || !check(text)) return false
+      if (!(await removeInside(o.sitesDir, siteFileName(slug)))) return false
+      await reload()
+      return true
+    })
+
   return {
     render: (site: SiteSpec) => renderSite(o, site),
 
@@ -177,30 +202,19 @@ export function createNginxSites(o: NginxSitesOptions) {
      * Writes the site atomically, runs `nginx -t`, and on failure puts back the previous file (or removes the new
      * one) before throwing NGINX_ERROR with nginx's message; on success reloads. Returns the file path.
      */
-    apply: (site: SiteSpec): Promise<string> =>
-      serialized(o.sitesDir, async () => {
-        const name = siteFileName(site.slug)
-        const content = renderSite(o, site)
-        const previous = await readInside(o.sitesDir, name)
-        const file = await writeInside(o.sitesDir, name, content)
-        try {
-          await test()
-        } catch (error) {
-          if (previous === undefined) await removeInside(o.sitesDir, name)
-          else await writeInside(o.sitesDir, name, previous)
-          throw error
-        }
-        await reload()
-        return file
-      }),
+    apply: async (site: SiteSpec): Promise<string> => put(site.slug, renderSite(o, site)),
+
+    /** As apply, with a site text rendered elsewhere (a move's forward, drivers/forward-site.ts). */
+    putRendered: (slug: string, content: string): Promise<string> => put(slug, content),
 
     /** Removes the site and reloads; false (and no reload) when there was none. */
-    remove: (slug: string): Promise<boolean> =>
-      serialized(o.sitesDir, async () => {
-        if (!(await removeInside(o.sitesDir, siteFileName(slug)))) return false
-        await reload()
-        return true
-      }),
+    remove: (slug: string): Promise<boolean> => removeWhen(slug, () => true),
+
+    /**
+     * Removes the site only if its text, read under the same lock that writes sites, passes `test` (an expired
+     * forward that no create has replaced since it was looked at); reloads when removed.
+     */
+    removeIf: (slug: string, test: (text: string) => boolean): Promise<boolean> => removeWhen(slug, test),
 
     /**
      * The spec of the client's current site, read back from the file we rendered (the upstream port and whether it

@@ -1,5 +1,6 @@
 import type { Client, Server } from '../generated/prisma/client.ts'
 import { configureCommand, stageCommand } from './client-commands.ts'
+import { carryFiles, verifyFiles } from './move-files.ts'
 import { ensureImage, type MoveDeps } from './move-run.ts'
 import { StepFailed, type StepTools } from './move-steps.ts'
 
@@ -34,8 +35,16 @@ export async function runCopy(
     const dump = await step('dump', () =>
       tools.transfer('dump', source.id, target.id, { kind: 'dump', slug: origin.slug, dbEngine: source.dbEngine }),
     )
-    // PLUG-IN POINT for the client's files (engineer `files`), as in a move.
-    await step('files', () => log('files: this build copies the database only (the files archive is not merged yet)'))
+    // The origin is not frozen: its files as they are at the copy, into the copy's own volumes.
+    const files = await step('files', () =>
+      carryFiles(
+        tools,
+        'files',
+        { serverId: source.id, clientId: origin.id, slug: origin.slug },
+        { serverId: target.id, clientId: copy.id, slug: copy.slug },
+        deps.profiles(copy.image ?? '').dataPaths ?? [],
+      ),
+    )
     await step('restore', async () => {
       // No row counts to hold it to: the origin kept writing after its dump; the dump is what the copy holds.
       const restored = await ask('restore', target.id, 'client.restore', {
@@ -48,6 +57,7 @@ export async function runCopy(
       await log(`copy restored: ${rows} rows`)
     })
     await step('verify', async () => {
+      await verifyFiles(tools, 'verify', files)
       // The copy's own settings over the origin's (its cloud_settings came with the dump); confirmed through nginx.
       await ask(
         'verify',
@@ -69,6 +79,8 @@ export async function runCopy(
       address: target.host,
       sitesPort: target.sitesPort,
       dumpBytes: dump.sent.bytes,
+      files: files.sent.files,
+      fileBytes: files.sent.fileBytes,
     }
   } catch (error) {
     if (staged)

@@ -5,6 +5,7 @@ import type { ExpiryCalendar } from '../clients/expiry-calendar.ts'
 import type { Client, PrismaClient, Server } from '../generated/prisma/client.ts'
 import type { OperationService } from '../operations/operation-service.ts'
 import { configureCommand, stageCommand } from './client-commands.ts'
+import { carryFiles, verifyFiles } from './move-files.ts'
 import { StepFailed, type StepTools } from './move-steps.ts'
 
 export const MOVE_STEPS = [
@@ -57,6 +58,7 @@ export async function runMove(
   target: Server,
 ) {
   const { step, ask, log } = tools
+  const dataPathsOf = (client: Client) => deps.profiles(client.image ?? '').dataPaths ?? []
   let staged = false
   let frozen = false
   let frozeAt = 0
@@ -88,9 +90,11 @@ export async function runMove(
     const dump = await step('dump', () =>
       tools.transfer('dump', source.id, target.id, { kind: 'dump', slug: c.slug, dbEngine: source.dbEngine }),
     )
-    // PLUG-IN POINT for the client's files (engineer `files`): transfer { kind: 'files', slug } here and unpack it
-    // on the target (a checked tar) before the verify.
-    await step('files', () => log('files: this build moves the database only (the files archive is not merged yet)'))
+    // Still frozen: the files are as the source's app left them at the freeze.
+    const ends = { clientId: c.id, slug: c.slug }
+    const files = await step('files', () =>
+      carryFiles(tools, 'files', { ...ends, serverId: source.id }, { ...ends, serverId: target.id }, dataPathsOf(c)),
+    )
     await step('restore', async () => {
       const restored = await ask('restore', target.id, 'client.restore', {
         slug: c.slug,
@@ -105,6 +109,7 @@ export async function runMove(
       )
     })
     await step('verify', async () => {
+      await verifyFiles(tools, 'verify', files)
       // Also undoes the freeze the dump carried in cloud_settings; confirmed through the target's nginx.
       const cmd = configureCommand(c, target, {}, deps.clock.now(), deps.calendar)
       await ask('verify', target.id, 'client.configure', cmd.payload)

@@ -1,29 +1,21 @@
 import { wireError } from '@alfa/protocol'
 import { CommandError, type CommandHandler } from '../../command-context.ts'
 import { renderForward } from '../../drivers/forward-site.ts'
-import { siteFileName } from '../../drivers/nginx-sites.ts'
 import { probeTarget, probeUntil } from '../../drivers/probe.ts'
-import { removeInside, writeInside } from '../../drivers/safe-files.ts'
 import { clientDrivers } from './drivers.ts'
 
 /**
  * client.forward: after a move, the client's site file on the old server becomes a proxy to the new server, so
  * visitors whose DNS still points here reach the moved client. Tested by nginx before the reload; confirmed by a
- * request through this nginx with the client's Host header that the new server answers.
+ * request through this nginx with the client's Host header that the new server answers. The file carries its end
+ * (`until`); the agent's forward expiry (forward-expiry.ts) removes it at or after that time, across restarts.
  */
 export const clientForward: CommandHandler<'client.forward'> = async (ctx, deps) => {
   const p = ctx.payload
   const { config } = deps
   const { sites } = clientDrivers(deps, ctx.signal)
-  const name = siteFileName(p.slug)
-  const file = await writeInside(config.nginxSitesDir, name, renderForward(config.nginxListen, p))
-  try {
-    await sites.test()
-  } catch (error) {
-    await removeInside(config.nginxSitesDir, name)
-    throw error
-  }
-  await sites.reload()
+  // Tested by nginx before the reload (the previous file is put back on a refusal), under the sites lock.
+  const file = await sites.putRendered(p.slug, renderForward(config.nginxListen, p))
   const answer = await probeUntil(probeTarget(config.nginxListen), p.domain, '/', {
     withinMs: 15_000,
     signal: ctx.signal,

@@ -6,6 +6,7 @@ import { dbAdminFor } from '../../drivers/database.ts'
 import { rowCounts } from '../../drivers/row-counts.ts'
 import { hashing } from '../../transfer/spool.ts'
 import { upload } from '../../transfer/master-channel.ts'
+import { clientDrivers } from '../client/drivers.ts'
 import { stamp, verifiedSnapshot } from '../client/snapshot.ts'
 
 /** The master channel, or UNSUPPORTED when this agent runs without one (tests of single handlers). */
@@ -17,13 +18,16 @@ export function channelOf(deps: HandlerDeps) {
 /**
  * transfer.send: streams one source to the master's relay. A dump is made and verified first, into the backup dir,
  * where it stays (a move's final dump is kept on the source); its rows per table travel in the result so the target
- * proves its restore against them. An image is `docker save` streamed as Docker produces it.
+ * proves its restore against them. The client's files are packed the same way (a tar of its data volumes, empty when
+ * it has none, kept beside the dump) and their counts travel in the result. An image is `docker save` streamed as
+ * Docker produces it.
  */
 export const transferSend: CommandHandler<'transfer.send'> = async (ctx, deps) => {
   const { transferId, token, source } = ctx.payload
   const master = channelOf(deps)
   let body: Readable
-  let extra: Pick<TransferSendResult, 'rowCounts' | 'file'> = {}
+  let extra: Pick<TransferSendResult, 'rowCounts' | 'file' | 'archive'> = {}
+  let packedSha256: string | undefined
   if (source.kind === 'dump') {
     const db = dbAdminFor(source.dbEngine, deps)
     const dbName = dbNameForSlug(source.slug)
@@ -42,14 +46,37 @@ export const transferSend: CommandHandler<'transfer.send'> = async (ctx, deps) =
         throw dockerFailure(error, `saving ${source.image}`)
       })
   } else {
-    // PLUG-IN POINT for the files archive (engineer `files`, drivers/client-files.ts): pack the client's volume
-    // as a checked tar here and stream it like the dump.
-    throw new CommandError(wireError('UNSUPPORTED', `files archive of ${source.slug}: not in this agent yet`))
+    const { files } = clientDrivers(deps, ctx.signal)
+    const name = `${source.slug}-move-${stamp(deps.now())}.files.tar`
+    const packed = await files.packToFile(
+      { slug: source.slug, clientId: source.clientId },
+      deps.config.backupDir,
+      name,
+      {
+        signal: ctx.signal,
+      },
+    )
+    if (packed.skipped.length > 0) ctx.log(`left out of the archive (not files): ${packed.skipped.join(', ')}`)
+    ctx.log(
+      `files of ${source.slug} packed: ${packed.files} files, ${packed.fileBytes} bytes in ${packed.entries} entries` +
+        ` (${packed.keys.join(', ') || 'no data volume'}), kept at ${packed.file}`,
+    )
+    extra = {
+      file: packed.file,
+      archive: { entries: packed.entries, files: packed.files, fileBytes: packed.fileBytes },
+    }
+    packedSha256 = packed.sha256
+    body = createReadStream(packed.file)
   }
   const h = hashing()
   const started = deps.now()
   await upload(master, transferId, token, body.pipe(h.stream), ctx.signal)
   const sent = h.digest()
+  // The kept archive is read back whole by the send itself: it must be the bytes that were packed.
+  if (packedSha256 !== undefined && sent.sha256 !== packedSha256)
+    throw new CommandError(
+      wireError('INTERNAL', `the kept files archive reads back as ${sent.sha256}, packed as ${packedSha256}`),
+    )
   const seconds = Math.max(1, deps.now() - started) / 1000
   ctx.log(`sent ${sent.bytes} bytes of ${source.kind} in ${seconds.toFixed(1)} s (sha256 ${sent.sha256})`)
   return { ...sent, ...extra }
