@@ -75,9 +75,9 @@ export function createUpgradeThrottle(deps: { clock: Clock; logger: Logger; opti
   return {
     /**
      * At accept, before the HTTP (or TLS) server sees the socket: a connection from an address that has spent its
-     * failure budget and would be answered 429 is cut unread, whatever it was going to ask. Parsing a request, answering 429 and closing
-     * gracefully cost the master most of a millisecond of CPU each on a loaded 2-core machine, and a flood of them
-     * arrives in one event-loop turn (measured: /health p95 77 ms with a bare Node HTTP server answering 1,000 forged
+     * failure budget and would be answered 429 is cut unread, whatever it was going to ask. Parsing a request,
+     * answering 429 and closing gracefully cost the master most of a millisecond of CPU each on a loaded 2-core
+     * machine, and a flood of them arrives in one event-loop turn (measured: /health p95 77 ms with a bare Node HTTP server answering 1,000 forged
      * upgrades 429, 29-40 ms with them cut at accept). Such an address has given up its API requests too until its
      * delay ends (at most maxLockMs). A trusted proxy's own address is never cut: its clients are told apart by
      * X-Forwarded-For only, after parsing. Returns true when the socket was cut.
