@@ -1,60 +1,16 @@
-import http from 'node:http'
 import { readdir } from 'node:fs/promises'
 import path from 'node:path'
-import mysql from 'mysql2/promise'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startCluster, type Cluster } from '../support/cluster.ts'
-import { bridgeGateway } from '../support/docker.ts'
+import type { Cluster } from '../support/cluster.ts'
 import { createClients } from '../support/fleet.ts'
-import { startMariadb, type PrivateMariadb } from '../support/mariadb.ts'
-import { startNginx, type PrivateNginx } from '../support/nginx.ts'
-import { makeTempDir } from '../support/process.ts'
-import {
-  agentEnvFor,
-  removeServerContainers,
-  startServerServices,
-  type ServerServices,
-} from '../support/server-services.ts'
+import type { PrivateMariadb } from '../support/mariadb.ts'
+import type { PrivateNginx } from '../support/nginx.ts'
+import type { ServerServices } from '../support/server-services.ts'
+import { mariadbAdmin as admin, startTwoServers, visit, type TwoServers } from '../support/two-servers.ts'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- documents are inspected loosely in tests
 type Json = any
 const SEED_ROWS = 10_000
-
-/** One GET through an nginx with a Host header, with the vhost marks. */
-function visit(port: number, host: string, urlPath = '/health') {
-  return new Promise<{
-    status: number
-    site: string | undefined
-    page: string | undefined
-    forward: string | undefined
-  }>((resolve, reject) => {
-    const req = http.get(
-      { host: '127.0.0.1', port, path: urlPath, headers: { host }, agent: false, timeout: 10_000 },
-      (res) => {
-        res.resume()
-        const h = (name: string) => res.headers[name] as string | undefined
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            site: h('x-alfa-site'),
-            page: h('x-alfa-page'),
-            forward: h('x-alfa-forward'),
-          }),
-        )
-      },
-    )
-    req.on('error', reject)
-  })
-}
-
-const admin = (db: PrivateMariadb, database?: string) =>
-  mysql.createConnection({
-    host: '127.0.0.1',
-    port: db.port,
-    user: db.adminUser,
-    password: db.adminPassword,
-    ...(database ? { database } : {}),
-  })
 
 /** Issue 14: move_to and copy_to between two servers on this machine, each with its own agent, nginx and MariaDB. */
 describe('move_to and copy_to between two servers (real agents, nginx, MariaDB, Docker)', () => {
@@ -67,30 +23,15 @@ describe('move_to and copy_to between two servers (real agents, nginx, MariaDB, 
   let b: { id: string }
   let clients: Map<string, { id: string; domain: string }>
 
+  let servers: TwoServers
+
   beforeAll(async () => {
-    ;[services, nginxB, mariadbB] = await Promise.all([startServerServices(), startNginx(), startMariadb()])
-    dir = await makeTempDir('alfa-e2e-move')
-    c = await startCluster({ masterEnv: { ALFA_APP_PROFILES: await services.profilesFile(dir) } })
-    a = await c.addAgent('mv-a', {
-      env: services.agentEnv(path.join(dir, 'a')),
-      attributes: { sitesPort: services.nginx.port },
-    })
-    const gateway = await bridgeGateway()
-    b = await c.addAgent('mv-b', {
-      env: {
-        ...agentEnvFor({ nginx: nginxB, mariadb: mariadbB, postgres: services.postgres, gateway }, path.join(dir, 'b')),
-        // Both servers share this machine's Docker: B's names carry a prefix, its networks another pool.
-        ALFA_AGENT_DOCKER_NAME_PREFIX: 'mvb-',
-        ALFA_AGENT_CONTAINER_NETWORK_POOL: '10.214.0.0/16',
-      },
-      attributes: { sitesPort: nginxB.port, role: 'stage' },
-    })
+    servers = await startTwoServers({ name: 'mv', dockerPrefix: 'mvb-', networkPool: '10.214.0.0/16', roleB: 'stage' })
+    ;({ services, nginxB, mariadbB, c, dir, a, b } = servers)
     clients = await createClients(c, a.id, services.images.good1, ['mv-move', 'mv-orig'])
   }, 600_000)
   afterAll(async () => {
-    await c?.stop()
-    await removeServerContainers([a?.id, b?.id].filter(Boolean) as string[])
-    await Promise.allSettled([services?.stop(), nginxB?.stop(), mariadbB?.stop()])
+    await servers?.stop()
   })
 
   it('moves a client with 10,000 rows while a writer inserts until the freeze: no row lost, source cleaned, forward', async () => {
