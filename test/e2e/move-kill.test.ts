@@ -70,6 +70,8 @@ const KILLS: Kill[] = [
   },
 ]
 const slugOf = (k: Kill) => `kill-${k.point}-${k.killed}`
+/** The origin of a copy_to whose master is killed during the copy's restore. */
+const COPIED = 'kill-copy'
 
 let s: TwoServers
 let clients: Map<string, { id: string; domain: string }>
@@ -82,11 +84,12 @@ beforeAll(async () => {
     name: 'kill',
     dockerPrefix: 'kb-',
     networkPool: '10.215.0.0/16',
+    roleB: 'stage',
     masterEnv: { ALFA_MOVE_AGENT_WAIT_MS: '120000' },
   })
-  clients = await createClients(s.c, s.a.id, s.services.images.good1, KILLS.map(slugOf))
-  for (const k of KILLS) {
-    const db = await mariadbAdmin(s.services.mariadb, dbNameForSlug(slugOf(k)))
+  clients = await createClients(s.c, s.a.id, s.services.images.good1, [...KILLS.map(slugOf), COPIED])
+  for (const slug of [...KILLS.map(slugOf), COPIED]) {
+    const db = await mariadbAdmin(s.services.mariadb, dbNameForSlug(slug))
     await db.query('CREATE TABLE kill_rows (id INT AUTO_INCREMENT PRIMARY KEY, n INT NOT NULL)')
     await db.query('SET SESSION max_recursive_iterations = 100000')
     await db.query(
@@ -239,4 +242,47 @@ describe('a move killed at dump, transfer, restore, verify and cleanup (master, 
     },
     420_000,
   )
+})
+
+describe('a copy_to whose master is killed during the restore', () => {
+  it('ends interrupted, removes the copy from the stage server and marks it failed; the origin is untouched', async () => {
+    const origin = clients.get(COPIED)!
+    await agentHolding('b', 'client.restore:start', HOLD_MS.master)
+    await agentHolding('a', undefined)
+    let res = await s.c.api('POST', `/clients/${origin.id}/copy_to/${s.b.id}`)
+    for (let i = 0; res.status === 503 && i < 30; i++) {
+      await new Promise((r) => setTimeout(r, 1000))
+      res = await s.c.api('POST', `/clients/${origin.id}/copy_to/${s.b.id}`)
+    }
+    expect(res.status, JSON.stringify(res.json)).toBe(202)
+    const opId: string = res.json.data.id
+    const copyId: string = res.json.data.attributes.clientId
+    const marker = path.join(s.b.agent.stateDir, 'test-markers', 'paused')
+    await waitUntil(async () => (await readFile(marker, 'utf8').catch(() => '')).trim() === 'client.restore:start', {
+      timeoutMs: 180_000,
+      what: 'the copy to reach its restore',
+    })
+    await s.c.master.stop({ signal: 'SIGKILL' })
+    const killedAt = Date.now()
+    await s.c.startMaster()
+    const op: Json = await s.c.waitOperation(opId, 300_000)
+    table.push(
+      `copy       | master | ${op.attributes.status.padEnd(11)} | ${op.attributes.error?.data?.step ?? '-'} | ${Date.now() - killedAt}`,
+    )
+    expect(op.attributes.status, JSON.stringify(op.attributes.error)).toBe('interrupted')
+    expect(op.attributes.error.data.step).toBe('restore')
+    const copy = (await s.c.api('GET', `/clients/${copyId}`)).json.data.attributes
+    expect(copy.status).toBe('failed')
+    expect(await leftOnTarget(copyId, copy.slug)).toEqual([])
+    // The origin serves its app through its own nginx, with every row.
+    expect(await visit(s.services.nginx.port, origin.domain)).toMatchObject({
+      status: 200,
+      site: COPIED,
+      page: undefined,
+    })
+    const db = await mariadbAdmin(s.services.mariadb, dbNameForSlug(COPIED))
+    const [[count]] = (await db.query('SELECT COUNT(*) AS n FROM kill_rows')) as Json
+    await db.end()
+    expect(Number(count.n)).toBe(ROWS)
+  }, 420_000)
 })
