@@ -56,7 +56,7 @@ export async function finishMove(
     dnsChange: `point ${c.domain} at ${target.host}`,
     ...(facts.downtimeMs !== undefined ? { downtimeMs: facts.downtimeMs } : {}),
     ...(facts.bytes !== undefined ? { dumpBytes: facts.bytes } : {}),
-    forwardUntil: new Date(until).toISOString(),
+    ...(!skip.has('forward') ? { forwardUntil: new Date(until).toISOString() } : {}),
     ...(notes.length ? { notes } : {}),
   }
 }
