@@ -19,10 +19,9 @@ describe('move_to and copy_to between two servers (real agents, nginx, MariaDB, 
   let mariadbB: PrivateMariadb
   let c: Cluster
   let dir: string
-  let a: { id: string }
-  let b: { id: string }
+  let a: TwoServers['a']
+  let b: TwoServers['b']
   let clients: Map<string, { id: string; domain: string }>
-
   let servers: TwoServers
 
   beforeAll(async () => {
