@@ -6,8 +6,8 @@ import type { Client, PrismaClient, Server } from '../generated/prisma/client.ts
 import type { OperationService } from '../operations/operation-service.ts'
 import type { AgentHub } from '../agent-hub/agent-hub.ts'
 import { configureCommand, stageCommand } from './client-commands.ts'
-import { finishMove } from './move-finish.ts'
 import { StepFailed, type StepTools } from './move-steps.ts'
+import { finishMove } from './move-finish.ts'
 import { undoMove } from './move-undo.ts'
 
 export const MOVE_STEPS = [
