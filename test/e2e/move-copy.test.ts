@@ -1,23 +1,16 @@
-import http from 'node:http'
 import { existsSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import path from 'node:path'
-import mysql from 'mysql2/promise'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startCluster, type Cluster } from '../support/cluster.ts'
-import { bridgeGateway } from '../support/docker.ts'
+import type { Cluster } from '../support/cluster.ts'
 import { createClients } from '../support/fleet.ts'
-import { startMariadb, type PrivateMariadb } from '../support/mariadb.ts'
-import { startNginx, type PrivateNginx } from '../support/nginx.ts'
-import { makeTempDir, waitUntil } from '../support/process.ts'
+import type { PrivateMariadb } from '../support/mariadb.ts'
+import type { PrivateNginx } from '../support/nginx.ts'
+import type { ServerServices } from '../support/server-services.ts'
+import { waitUntil } from '../support/process.ts'
 import { bytesOf, filesServed, uploadFiles } from '../support/app-files.ts'
-import {
-  agentEnvFor,
-  removeServerContainers,
-  startServerServices,
-  type ServerServices,
-} from '../support/server-services.ts'
+import { mariadbAdmin as admin, startTwoServers, visit, type TwoServers } from '../support/two-servers.ts'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- documents are inspected loosely in tests
 type Json = any
@@ -26,42 +19,6 @@ const MOVED_FILES = 50
 /** The forward lasts 1/64 h (56.25 s; a binary fraction, so `until` stays a whole number of ms). */
 const FORWARD_HOURS = 1 / 64
 
-/** One GET through an nginx with a Host header, with the vhost marks. */
-function visit(port: number, host: string, urlPath = '/health') {
-  return new Promise<{
-    status: number
-    site: string | undefined
-    page: string | undefined
-    forward: string | undefined
-  }>((resolve, reject) => {
-    const req = http.get(
-      { host: '127.0.0.1', port, path: urlPath, headers: { host }, agent: false, timeout: 10_000 },
-      (res) => {
-        res.resume()
-        const h = (name: string) => res.headers[name] as string | undefined
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            site: h('x-alfa-site'),
-            page: h('x-alfa-page'),
-            forward: h('x-alfa-forward'),
-          }),
-        )
-      },
-    )
-    req.on('error', reject)
-  })
-}
-
-const admin = (db: PrivateMariadb, database?: string) =>
-  mysql.createConnection({
-    host: '127.0.0.1',
-    port: db.port,
-    user: db.adminUser,
-    password: db.adminPassword,
-    ...(database ? { database } : {}),
-  })
-
 /** Issue 14: move_to and copy_to between two servers on this machine, each with its own agent, nginx and MariaDB. */
 describe('move_to and copy_to between two servers (real agents, nginx, MariaDB, Docker)', () => {
   let services: ServerServices
@@ -69,40 +26,25 @@ describe('move_to and copy_to between two servers (real agents, nginx, MariaDB, 
   let mariadbB: PrivateMariadb
   let c: Cluster
   let dir: string
-  let a: Awaited<ReturnType<Cluster['addAgent']>>
-  let b: { id: string }
+  let a: TwoServers['a']
+  let b: TwoServers['b']
   let clients: Map<string, { id: string; domain: string }>
+  let servers: TwoServers
   let forwardUntil: string | undefined
 
   beforeAll(async () => {
-    ;[services, nginxB, mariadbB] = await Promise.all([startServerServices(), startNginx(), startMariadb()])
-    dir = await makeTempDir('alfa-e2e-move')
-    c = await startCluster({
-      masterEnv: {
-        ALFA_APP_PROFILES: await services.profilesFile(dir),
-        ALFA_MOVE_FORWARD_HOURS: String(FORWARD_HOURS),
-      },
+    servers = await startTwoServers({
+      name: 'mv',
+      dockerPrefix: 'mvb-',
+      networkPool: '10.214.0.0/16',
+      roleB: 'stage',
+      masterEnv: { ALFA_MOVE_FORWARD_HOURS: String(FORWARD_HOURS) },
     })
-    a = await c.addAgent('mv-a', {
-      env: services.agentEnv(path.join(dir, 'a')),
-      attributes: { sitesPort: services.nginx.port },
-    })
-    const gateway = await bridgeGateway()
-    b = await c.addAgent('mv-b', {
-      env: {
-        ...agentEnvFor({ nginx: nginxB, mariadb: mariadbB, postgres: services.postgres, gateway }, path.join(dir, 'b')),
-        // Both servers share this machine's Docker: B's names carry a prefix, its networks another pool.
-        ALFA_AGENT_DOCKER_NAME_PREFIX: 'mvb-',
-        ALFA_AGENT_CONTAINER_NETWORK_POOL: '10.214.0.0/16',
-      },
-      attributes: { sitesPort: nginxB.port, role: 'stage' },
-    })
+    ;({ services, nginxB, mariadbB, c, dir, a, b } = servers)
     clients = await createClients(c, a.id, services.images.good1, ['mv-move', 'mv-orig'])
   }, 600_000)
   afterAll(async () => {
-    await c?.stop()
-    await removeServerContainers([a?.id, b?.id].filter(Boolean) as string[])
-    await Promise.allSettled([services?.stop(), nginxB?.stop(), mariadbB?.stop()])
+    await servers?.stop()
   })
 
   it('moves a client with 10,000 rows and 50 files while a writer inserts until the freeze: nothing lost, source cleaned, forward', async () => {

@@ -78,6 +78,7 @@ const agentConfigSchema = z
     /**
      * Fault tests only (honoured with testCommands on): `<command type>:<step>`; that command stops at the start of
      * the step, after journaling it, and writes test-markers/paused, so a test can SIGKILL the agent right there.
+     * The step `start` holds any command before its handler runs (a move's transfer, restore or verify).
      */
     testPauseAt: z
       .string()

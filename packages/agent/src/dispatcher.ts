@@ -162,6 +162,8 @@ export function createDispatcher(opts: {
       async (signal) => {
         const release = key ? await locks.acquire(key, signal) : undefined
         try {
+          // The fault tests' hook (`<type>:start`): hold any command, journaled and acked, before it does anything.
+          await pauseIfAsked(deps.config, frame.type, 'start', signal)
           ctx = makeContext(frame, parsed.payload, signal)
           return await handler(ctx, deps)
         } finally {

@@ -59,6 +59,8 @@ export interface ServicesDeps {
   fleet?: Partial<FleetLimits>
   /** ALFA_MOVE_FORWARD_HOURS: how long a moved client's old server forwards its domain (24). */
   moveForwardHours?: number
+  /** ALFA_MOVE_AGENT_WAIT_MS: how long a move's undo or cleanup waits for an agent that is away (5 minutes). */
+  moveAgentWaitMs?: number
 }
 
 /** The composition root of the master's services: each built once from explicit dependencies, no module singletons. */
@@ -169,6 +171,7 @@ export function createServices(deps: ServicesDeps) {
     clock,
     logger,
     forwardHours: deps.moveForwardHours ?? 24,
+    agentWaitMs: deps.moveAgentWaitMs ?? 5 * 60_000,
   })
   return {
     prisma,
@@ -200,6 +203,7 @@ export function createServices(deps: ServicesDeps) {
     async start() {
       metrics.start()
       await hub.reconcileAtStart()
+      await moves.recoverAtStart()
       clientMonitor.start()
       expiryEnforcer.start()
       mail.start()

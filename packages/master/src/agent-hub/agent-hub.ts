@@ -140,6 +140,7 @@ export function createAgentHub(deps: AgentHubDeps) {
         onFrame,
         onClose(closed, code, reason, settled) {
           sockets.delete(closed)
+          requests.closed(closed)
           if (!registry.remove(closed)) return
           closed.logger.info({ code, reason }, 'agent offline')
           // Unless the agent came back on a new connection while this one's frames were still being handled.

@@ -26,7 +26,10 @@ export function createAgentRequests(deps: {
   connection(serverId: string): AgentConnection | undefined
   assertOnline(serverId: string, type: CommandType): void
 }) {
-  const pending = new Map<string, { serverId: string; answer: (frame: ResultFrame) => void; timer: NodeJS.Timeout }>()
+  const pending = new Map<
+    string,
+    { serverId: string; conn: AgentConnection | undefined; answer: (frame: ResultFrame) => void; timer: NodeJS.Timeout }
+  >()
 
   return {
     request<T extends CommandType>(
@@ -48,9 +51,32 @@ export function createAgentRequests(deps: {
           const checked = parseCommandResult(type, frame.data)
           resolve(checked.ok ? { ok: true, data: checked.result } : { ok: false, error: checked.error })
         }
-        pending.set(id, { serverId, answer, timer })
-        deps.connection(serverId)?.send(commandFrame(id, type, payload, deadlineMs))
+        const conn = deps.connection(serverId)
+        pending.set(id, { serverId, conn, answer, timer })
+        conn?.send(commandFrame(id, type, payload, deadlineMs))
       })
+    },
+
+    /**
+     * Answers INTERRUPTED to every request sent on a connection that closed. A request is never re-sent, and an
+     * agent killed under it forgets read-only ones: waiting for the deadline (an hour for a transfer) would hold a
+     * move's freeze that long. A request whose agent only lost its socket fails too; its caller retries or undoes.
+     */
+    closed(conn: AgentConnection): void {
+      for (const [id, request] of pending) {
+        if (request.conn !== conn) continue
+        pending.delete(id)
+        clearTimeout(request.timer)
+        request.answer({
+          kind: 'result',
+          id,
+          ok: false,
+          error: wireError(
+            'INTERRUPTED',
+            `the connection to the agent of ${request.serverId} closed under this request`,
+          ),
+        })
+      }
     },
 
     /** True when the frame answered (or belongs to) a pending request of this connection; it is handled then. */

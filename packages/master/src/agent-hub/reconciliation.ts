@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.ts'
 import type { PrismaClient } from '../generated/prisma/client.ts'
-import { PARENT_KIND_NAMES } from '../operations/operation-kinds.ts'
+import { MASTER_RUN_KINDS, PARENT_KIND_NAMES } from '../operations/operation-kinds.ts'
 import type { CommandTracker } from './command-tracker.ts'
 
 /**
@@ -67,7 +67,8 @@ export function createReconciliation(deps: {
     async atStart(): Promise<void> {
       await prisma.server.updateMany({ where: { online: true }, data: { online: false } })
       const left = await prisma.operation.findMany({
-        where: { status: { in: ['queued', 'running'] }, kind: { notIn: PARENT_KIND_NAMES } },
+        // Parents resume and moves are finished or undone by their own recovery (moves/move-recovery.ts).
+        where: { status: { in: ['queued', 'running'] }, kind: { notIn: [...PARENT_KIND_NAMES, ...MASTER_RUN_KINDS] } },
         select: { id: true, commandId: true, serverId: true },
       })
       const servers = new Set<string>()

@@ -4,9 +4,12 @@ import type { ProfileResolver } from '../clients/app-profiles.ts'
 import type { ExpiryCalendar } from '../clients/expiry-calendar.ts'
 import type { Client, PrismaClient, Server } from '../generated/prisma/client.ts'
 import type { OperationService } from '../operations/operation-service.ts'
+import type { AgentHub } from '../agent-hub/agent-hub.ts'
 import { configureCommand, stageCommand } from './client-commands.ts'
 import { carryFiles, verifyFiles } from './move-files.ts'
 import { StepFailed, type StepTools } from './move-steps.ts'
+import { finishMove } from './move-finish.ts'
+import { undoMove } from './move-undo.ts'
 
 export const MOVE_STEPS = [
   'preflight',
@@ -33,6 +36,10 @@ export interface MoveDeps {
   clock: Clock
   logger: Logger
   forwardHours: number
+  /** Whether an agent is connected: undo and cleanup wait for it. */
+  hub: Pick<AgentHub, 'isOnline'>
+  /** How long an undo or cleanup step waits for an agent that is away (ALFA_MOVE_AGENT_WAIT_MS). */
+  agentWaitMs: number
 }
 
 /** Makes sure `image` is on `target`: present already, else `docker save` on the source → relay → `docker load`. */
@@ -62,6 +69,7 @@ export async function runMove(
   let staged = false
   let frozen = false
   let frozeAt = 0
+  let switched = false
   try {
     await step('preflight', async () => {
       if (source.dbEngine !== target.dbEngine)
@@ -128,6 +136,7 @@ export async function runMove(
     const downtimeMs = Date.now() - frozeAt
     await step('record', async () => {
       await deps.prisma.client.update({ where: { id: c.id }, data: { serverId: target.id } })
+      switched = true
       await log(`record moved to ${target.name}; downtime ${downtimeMs} ms (freeze → serving on the target)`)
     })
     return await finishMove(deps, tools, c, source, target, {
@@ -136,82 +145,8 @@ export async function runMove(
       bytes: dump.sent.bytes,
     })
   } catch (error) {
-    await undoMove(deps, tools, c, source, target, { staged, frozen })
+    // Past the record's switch the target is the client: nothing may be undone there any more.
+    if (!switched) await undoMove(deps, tools, opId, c, source, target, { staged, frozen })
     throw error
   }
-}
-
-/** After the point of no return: the source is cleaned (its dumps kept) and forwards the domain to the target. */
-async function finishMove(
-  deps: MoveDeps,
-  tools: StepTools,
-  c: Client,
-  source: Server,
-  target: Server,
-  facts: { downtimeMs: number; dumpFile: string | undefined; bytes: number },
-) {
-  const { step, ask, log } = tools
-  const notes: string[] = []
-  await step('cleanup', async () => {
-    const removed = await ask('cleanup', source.id, 'client.delete', {
-      clientId: c.id,
-      slug: c.slug,
-      dbEngine: source.dbEngine,
-    })
-    await log(`source cleaned; final dumps kept: ${facts.dumpFile ?? ''} ${removed.dumpPath ?? ''}`.trim())
-  }).catch((error: unknown) => notes.push(`cleanup: ${(error as Error).message}`))
-  const until = Date.now() + deps.forwardHours * 3_600_000
-  await step('forward', async () => {
-    await ask('forward', source.id, 'client.forward', {
-      slug: c.slug,
-      domain: c.domain,
-      targetHost: target.host,
-      targetPort: target.sitesPort ?? 80,
-      until,
-    })
-  }).catch((error: unknown) => notes.push(`forward: ${(error as Error).message}`))
-  return {
-    from: source.id,
-    to: target.id,
-    address: target.host,
-    sitesPort: target.sitesPort,
-    dnsChange: `point ${c.domain} at ${target.host}`,
-    downtimeMs: facts.downtimeMs,
-    dumpBytes: facts.bytes,
-    forwardUntil: new Date(until).toISOString(),
-    ...(notes.length ? { notes } : {}),
-  }
-}
-
-/** Before the point of no return: the target's staged client goes, the source serves again. Each undo is tried. */
-async function undoMove(
-  deps: MoveDeps,
-  tools: StepTools,
-  c: Client,
-  source: Server,
-  target: Server,
-  done: { staged: boolean; frozen: boolean },
-) {
-  const { ask, log } = tools
-  const attempt = async (what: string, work: () => Promise<unknown>) => {
-    try {
-      await work()
-      await log(`rolled back: ${what}`)
-    } catch (error) {
-      await log(`NOT rolled back: ${what}: ${(error as Error).message}`, 'error')
-    }
-  }
-  if (done.staged)
-    await attempt(`${c.slug} removed from ${target.name}`, () =>
-      ask('rollback', target.id, 'client.delete', { clientId: c.id, slug: c.slug, dbEngine: target.dbEngine }),
-    )
-  if (done.frozen)
-    await attempt(`${c.slug} unfrozen on ${source.name}`, () =>
-      ask(
-        'rollback',
-        source.id,
-        'client.configure',
-        configureCommand(c, source, {}, deps.clock.now(), deps.calendar).payload,
-      ),
-    )
 }

@@ -12,6 +12,8 @@ import type { OperationService } from '../operations/operation-service.ts'
 import type { TransferRelay } from '../transfers/transfer-relay.ts'
 import { COPY_STEPS, runCopy } from './copy-run.ts'
 import { MOVE_STEPS, runMove } from './move-run.ts'
+import { recordTransfer, type MoveFacts } from './move-facts.ts'
+import { createMoveRecovery } from './move-recovery.ts'
 import { createStepTools, StepFailed } from './move-steps.ts'
 
 const param = (name: string, detail: string) => ({ parameter: name, detail, code: 'invalid_parameter' })
@@ -30,6 +32,8 @@ export function createMoveService(deps: {
   clock: Clock
   logger: Logger
   forwardHours: number
+  /** How long an undo or cleanup waits for an agent that is away (ALFA_MOVE_AGENT_WAIT_MS). */
+  agentWaitMs: number
 }) {
   const { prisma } = deps
   const log = deps.logger.child({ component: 'moves' })
@@ -50,7 +54,7 @@ export function createMoveService(deps: {
   async function record(
     kind: (typeof MASTER_RUN_KINDS)[number],
     lock: string,
-    row: { serverId: string; clientId: string; requestedBy: string; steps: readonly string[] },
+    row: { serverId: string; clientId: string; requestedBy: string; steps: readonly string[]; facts: MoveFacts },
     change?: (tx: Prisma.TransactionClient) => Promise<unknown>,
   ): Promise<Operation> {
     return prisma.$transaction(async (tx) => {
@@ -73,6 +77,7 @@ export function createMoveService(deps: {
           clientId: row.clientId,
           requestedBy: row.requestedBy,
           steps: row.steps.map((name) => ({ name, status: 'pending' })),
+          recovery: row.facts,
           startedAt: deps.clock.now(),
         },
       })
@@ -81,7 +86,11 @@ export function createMoveService(deps: {
 
   /** Runs a recorded operation in the background until it ends, whatever happens. */
   function launch(op: Operation, work: (tools: ReturnType<typeof createStepTools>) => Promise<unknown>) {
-    const tools = createStepTools({ ...deps, operationId: op.id })
+    const tools = createStepTools({
+      ...deps,
+      operationId: op.id,
+      onTransferOpened: (id) => recordTransfer(prisma, op.id, id),
+    })
     void (async () => {
       try {
         const result = await work(tools)
@@ -97,7 +106,12 @@ export function createMoveService(deps: {
     })().catch((err: unknown) => log.error({ err, operationId: op.id }, 'ending a move failed'))
   }
 
+  const recovery = createMoveRecovery(deps)
+
   return {
+    /** At master start: moves and copies the last run left running are finished or undone (move-recovery.ts). */
+    recoverAtStart: recovery.recoverAtStart,
+
     /** move_to: the client with its data to another server of any role; the record follows once verified. */
     async move(clientId: string, serverId: string, requestedBy: string): Promise<Operation> {
       const { client, source, target } = await load(clientId, serverId)
@@ -107,6 +121,7 @@ export function createMoveService(deps: {
         clientId: client.id,
         requestedBy,
         steps: MOVE_STEPS,
+        facts: { targetServerId: target.id, transfers: [] },
       })
       launch(op, (tools) => runMove(deps, tools, op.id, client, source, target))
       return op
@@ -131,7 +146,13 @@ export function createMoveService(deps: {
       const op = await record(
         'client.copy',
         lockKeyOf.client(slug),
-        { serverId: target.id, clientId: origin.id, requestedBy, steps: COPY_STEPS },
+        {
+          serverId: target.id,
+          clientId: origin.id,
+          requestedBy,
+          steps: COPY_STEPS,
+          facts: { targetServerId: target.id, transfers: [] },
+        },
         async (tx) => {
           if (await tx.client.findFirst({ where: { OR: [{ slug }, { domain }] } }))
             throw new Conflict(`slug ${slug} or domain ${domain} is taken`, 'slug_taken')

@@ -30,6 +30,8 @@ export function createStepTools(deps: {
   transfers: TransferRelay
   operations: OperationService
   operationId: string
+  /** Told each transfer's id before its bytes flow, so an undo (also a restarted master's) can discard its spool. */
+  onTransferOpened?: (transferId: string, to: string) => Promise<void>
 }) {
   const { operations, operationId } = deps
   const log = (message: string, level: 'info' | 'warn' | 'error' = 'info') =>
@@ -77,6 +79,7 @@ export function createStepTools(deps: {
     let last: StepFailed | undefined
     for (let attempt = 1; attempt <= TRANSFER_ATTEMPTS; attempt++) {
       const t = deps.transfers.open(from, to)
+      await deps.onTransferOpened?.(t.id, to)
       const started = Date.now()
       // One side failing ends the relay's transfer at once, so the other side is cut instead of waiting.
       const cut = (error: unknown) => {

@@ -49,6 +49,7 @@ export const operationColumns = (o: string) =>
     '"childIndex"',
     'plan',
     '"cancelledAt"',
+    'recovery',
   ]
     .map((c) => (c === 'status' ? `${o}status::text AS status` : `${o}${c}`))
     .join(', ')
