@@ -99,7 +99,14 @@ describe('move_to and copy_to between two servers (real agents, nginx, MariaDB, 
     expect(verified).toBe(
       `files verified: ${MOVED_FILES} files, ${bytesOf(files)} bytes on the target as on the source, each read back with its sha256`,
     )
-    expect(result).toMatchObject({ from: a.id, to: b.id, address: '127.0.0.1', sitesPort: nginxB.port })
+    expect(result).toMatchObject({
+      from: a.id,
+      to: b.id,
+      address: '127.0.0.1',
+      sitesPort: nginxB.port,
+      files: MOVED_FILES,
+      fileBytes: bytesOf(files),
+    })
     expect(result.downtimeMs).toBeGreaterThan(0)
     expect(frozenSeen).toBe(true)
     expect(written).toBeGreaterThan(0)

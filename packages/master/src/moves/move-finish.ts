@@ -9,6 +9,8 @@ export interface MoveFigures {
   downtimeMs?: number
   dumpFile?: string
   bytes?: number
+  /** The files the target holds as the source packed them (checked by the verify step). */
+  files?: { files: number; fileBytes: number }
 }
 
 /**
@@ -56,6 +58,7 @@ export async function finishMove(
     dnsChange: `point ${c.domain} at ${target.host}`,
     ...(facts.downtimeMs !== undefined ? { downtimeMs: facts.downtimeMs } : {}),
     ...(facts.bytes !== undefined ? { dumpBytes: facts.bytes } : {}),
+    ...(facts.files ? { files: facts.files.files, fileBytes: facts.files.fileBytes } : {}),
     ...(!skip.has('forward') ? { forwardUntil: new Date(until).toISOString() } : {}),
     ...(notes.length ? { notes } : {}),
   }

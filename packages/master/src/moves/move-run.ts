@@ -143,6 +143,7 @@ export async function runMove(
       downtimeMs,
       dumpFile: dump.sent.file,
       bytes: dump.sent.bytes,
+      files: { files: files.sent.files, fileBytes: files.sent.fileBytes },
     })
   } catch (error) {
     // Past the record's switch the target is the client: nothing may be undone there any more.
