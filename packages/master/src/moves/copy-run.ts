@@ -3,17 +3,19 @@ import { configureCommand, stageCommand } from './client-commands.ts'
 import { carryFiles, verifyFiles } from './move-files.ts'
 import { ensureImage, type MoveDeps } from './move-run.ts'
 import { StepFailed, type StepTools } from './move-steps.ts'
+import { undoMove } from './move-undo.ts'
 
 export const COPY_STEPS = ['preflight', 'image', 'stage', 'dump', 'files', 'restore', 'verify'] as const
 
 /**
  * copy_to: the origin's data under a new client on a stage server (own slug, domain, database user and passwords,
  * made by the stage server's create). The origin is only read: a consistent dump while it keeps serving, never
- * frozen. A failure removes what was staged and leaves the copy's record failed.
+ * frozen. A failure removes what was staged (and the transfers' spools) and leaves the copy's record failed.
  */
 export async function runCopy(
   deps: MoveDeps,
   tools: StepTools,
+  opId: string,
   origin: Client,
   copy: Client,
   source: Server,
@@ -83,14 +85,9 @@ export async function runCopy(
       fileBytes: files.sent.fileBytes,
     }
   } catch (error) {
-    if (staged)
-      await ask('rollback', target.id, 'client.delete', {
-        clientId: copy.id,
-        slug: copy.slug,
-        dbEngine: target.dbEngine,
-      })
-        .then(() => log(`rolled back: ${copy.slug} removed from ${target.name}`))
-        .catch((e: unknown) => log(`NOT rolled back: ${copy.slug} on ${target.name}: ${(e as Error).message}`, 'error'))
+    // As a move's undo, with nothing frozen: the staged copy and every spool go from the stage server, waiting for
+    // its agent if it is away.
+    await undoMove(deps, tools, opId, copy, source, target, { staged, frozen: false })
     await deps.prisma.client.update({ where: { id: copy.id }, data: { status: 'failed' } })
     throw error
   }

@@ -178,7 +178,7 @@ export function createMoveService(deps: {
       // The copy's own operation row names the new client.
       const moved = await prisma.operation.update({ where: { id: op.id }, data: { clientId: copyId } })
       const copy = await prisma.client.findUniqueOrThrow({ where: { id: copyId } })
-      launch(moved, (tools) => runCopy(deps, tools, origin, copy, source, target))
+      launch(moved, (tools) => runCopy(deps, tools, moved.id, origin, copy, source, target))
       return moved
     },
   }
