@@ -109,16 +109,30 @@ async function main() {
     { name: 'maintenance on + off (503, then 200)', rest: [], raw: [] },
     { name: 'demo seed (then unseed, not timed)', rest: [], raw: [] },
   ]
-  // Alternate REST and raw in every round, so drift of the machine's load hits both alike.
+  // REST and raw in every round, so drift of the machine's load hits both alike, and in turn first (ABBA): what ran
+  // just before (a fresh container after the other's reboot, a toggle after a seed) must not favour one side.
+  const both = async (first: () => Promise<void>, second: () => Promise<void>, i: number) =>
+    i % 2 === 0 ? (await first(), await second()) : (await second(), await first())
   for (let i = 0; i < ROUNDS; i++) {
-    pairs[0]!.rest.push(await timed(rest.reboot))
-    pairs[0]!.raw.push(await timed(raw.reboot))
-    pairs[1]!.rest.push(await timed(async () => (await rest.maintenance(true), await rest.maintenance(false))))
-    pairs[1]!.raw.push(await timed(async () => (await raw.maintenance(true), await raw.maintenance(false))))
-    pairs[2]!.rest.push(await timed(() => rest.demo(true)))
-    await rest.demo(false)
-    pairs[2]!.raw.push(await timed(() => raw.demo(true)))
-    await raw.demo(false)
+    await both(
+      async () => void pairs[0]!.rest.push(await timed(rest.reboot)),
+      async () => void pairs[0]!.raw.push(await timed(raw.reboot)),
+      i,
+    )
+    await both(
+      async () =>
+        void pairs[1]!.rest.push(
+          await timed(async () => (await rest.maintenance(true), await rest.maintenance(false))),
+        ),
+      async () =>
+        void pairs[1]!.raw.push(await timed(async () => (await raw.maintenance(true), await raw.maintenance(false)))),
+      i,
+    )
+    await both(
+      async () => (pairs[2]!.rest.push(await timed(() => rest.demo(true))), await rest.demo(false)),
+      async () => (pairs[2]!.raw.push(await timed(() => raw.demo(true))), await raw.demo(false)),
+      i,
+    )
   }
   await db.end()
   if (opt.trace) {
