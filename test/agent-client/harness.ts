@@ -60,7 +60,9 @@ export async function startAgentClientEnv(overrides: Record<string, string> = {}
     ensureFixtureImages(docker),
     bridgeGateway(docker),
   ])
+  let endSessions = async () => {}
   const stopServices = async () => {
+    await endSessions()
     await removeContainersByLabel(`alfa.server=${serverId}`, docker)
     await removeNetworksByLabel(`alfa.server=${serverId}`, docker)
     await removeVolumesByLabel(`alfa.server=${serverId}`, docker)
@@ -93,6 +95,7 @@ export async function startAgentClientEnv(overrides: Record<string, string> = {}
   const logger = createAgentLogger({ level: 'trace', destination })
   const agent = await startInProcessAgent({ docker, config, serverId, logger, journalDir: path.join(dir, 'journal') })
   const { deps } = agent
+  endSessions = async () => await deps.tenantSessions?.close()
 
   return {
     docker,

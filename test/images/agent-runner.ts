@@ -41,6 +41,7 @@ export async function startAgentRunner() {
     /** A raw frame, for payloads the schema must refuse before any handler runs. */
     runRaw: async (type: string, payload: unknown) => withText(await agent.runRaw(type, payload)),
     async stop() {
+      await agent.deps.tenantSessions?.close()
       await fs.rm(dir, { recursive: true, force: true })
     },
   }

@@ -9,6 +9,7 @@ import {
   createJournal,
   createOutbox,
   createRegistry,
+  createTenantSessions,
   exec,
   type AgentConfig,
   type HandlerDeps,
@@ -47,6 +48,9 @@ export async function startInProcessAgent(o: {
     serverId: o.serverId,
     now: Date.now,
     imageGate: createImageGate(),
+    // As the real agent: tenant sessions kept between commands (closed by the caller's stop), idle for longer, so
+    // that what ends one in a test is what the test did, never a slow machine's idle timer.
+    tenantSessions: createTenantSessions({ idleMs: 60_000 }),
   }
   const journal = createJournal({ dir: o.journalDir, logger: o.logger })
   await journal.open()

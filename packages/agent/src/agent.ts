@@ -15,6 +15,7 @@ import { createRegistry } from './registry.ts'
 import { statePaths, type AgentIdentity } from './state.ts'
 import { AGENT_VERSION } from './version.ts'
 import { createImageGate } from './drivers/image-gate.ts'
+import { createTenantSessions } from './drivers/tenant-sessions.ts'
 import { clientDrivers } from './commands/client/drivers.ts'
 import { createForwardExpiry } from './forward-expiry.ts'
 
@@ -48,6 +49,7 @@ export function createAgent(deps: AgentDeps) {
     logger,
   })
   const registry = createRegistry({ testCommands: config.testCommands })
+  const tenantSessions = createTenantSessions()
   const handlerDeps: HandlerDeps = {
     docker: deps.docker,
     exec: deps.exec,
@@ -55,6 +57,7 @@ export function createAgent(deps: AgentDeps) {
     serverId: identity.serverId,
     now,
     imageGate: createImageGate(),
+    tenantSessions,
     master: masterChannel(masterEndpoints(config.masterUrl ?? identity.masterUrl).wsUrl, deps.credential),
   }
   const forwards = createForwardExpiry({
@@ -174,6 +177,7 @@ export function createAgent(deps: AgentDeps) {
           'stopping with commands still running (reported as interrupted on restart)',
         )
       await connection.stop()
+      await tenantSessions.close()
       await outbox.settled()
       log.info('agent stopped')
     },

@@ -4,6 +4,7 @@ import { wireError, type WireError } from '@alfa/protocol'
 import type { Logger } from 'pino'
 import type { AgentConfig } from './config.ts'
 import type { Exec } from './exec.ts'
+import type { TenantSessions } from './drivers/tenant-sessions.ts'
 import type { ImageGate } from './drivers/image-gate.ts'
 import type { MasterChannel } from './transfer/master-channel.ts'
 
@@ -19,6 +20,8 @@ export interface HandlerDeps {
   imageGate: ImageGate
   /** Plain HTTP(S) to the master for transfers (absent in tests of single handlers). */
   master?: MasterChannel
+  /** Tenant database sessions kept between commands (absent: every statement batch opens its own). */
+  tenantSessions?: TenantSessions
 }
 
 /** Options of one log line a handler narrates or relays. */

@@ -13,6 +13,7 @@ import {
   type DbAdmin,
 } from './database-types.ts'
 import type { TenantLogin, TenantLoginSource } from './tenant-login.ts'
+import type { TenantSessions } from './tenant-sessions.ts'
 import { mariadbRestore } from './database-mariadb-restore.ts'
 import { restoreFresh } from './database-restore.ts'
 import { grantPattern } from './mariadb-grant.ts'
@@ -41,8 +42,47 @@ const TRAILER_WINDOW = 4096
  * MariaDB (or MySQL) administration through mysql2; identifiers validated and quoted with escapeId. Statements on
  * the tenant's objects log in as the tenant: an `SQL SECURITY INVOKER` view or function then has only its rights.
  */
-export function createMariadbAdmin(o: { url: string; exec: Exec; tenantLogin: TenantLoginSource }): DbAdmin {
+export function createMariadbAdmin(o: {
+  url: string
+  exec: Exec
+  tenantLogin: TenantLoginSource
+  /** The agent's kept tenant sessions; without it every call opens its own connection. */
+  sessions?: TenantSessions
+}): DbAdmin {
   const admin = parseAdminUrl(o.url, 3306)
+
+  /** A connection as `target` with the session's limits set (the caller ends it). */
+  async function openConnection(target: { database?: string; login?: TenantLogin }): Promise<mysql.Connection> {
+    const connection = await mysql.createConnection({
+      host: admin.host,
+      port: admin.port,
+      user: target.login?.user ?? admin.user,
+      password: target.login?.password ?? admin.password,
+      ...(target.database ? { database: target.database } : {}),
+      connectTimeout: DB_TIMEOUTS.connectMs,
+    })
+    try {
+      // Seconds here; the metadata lock wait (lock_wait_timeout) defaults to a year, InnoDB's row wait to 50 s.
+      const lockS = DB_TIMEOUTS.lockMs / 1000
+      await connection.query(
+        `SET SESSION max_statement_time = ${DB_TIMEOUTS.statementMs / 1000}, lock_wait_timeout = ${lockS}, innodb_lock_wait_timeout = ${lockS}`,
+      )
+      return connection
+    } catch (error) {
+      connection.destroy()
+      throw error
+    }
+  }
+
+  /** The client-side backstop, for one whole call: destroying the connection ends a statement that hangs anyway. */
+  async function guarded<T>(c: mysql.Connection, work: () => Promise<T>): Promise<T> {
+    const watchdog = setTimeout(() => c.destroy(), DB_TIMEOUTS.clientMs)
+    try {
+      return await work()
+    } finally {
+      clearTimeout(watchdog)
+    }
+  }
 
   async function withConnection<T>(
     target: { database?: string; login?: TenantLogin },
@@ -51,38 +91,35 @@ export function createMariadbAdmin(o: { url: string; exec: Exec; tenantLogin: Te
     secrets: string[] = [],
   ): Promise<T> {
     let connection: mysql.Connection | undefined
-    let watchdog: NodeJS.Timeout | undefined
     try {
-      connection = await mysql.createConnection({
-        host: admin.host,
-        port: admin.port,
-        user: target.login?.user ?? admin.user,
-        password: target.login?.password ?? admin.password,
-        ...(target.database ? { database: target.database } : {}),
-        connectTimeout: DB_TIMEOUTS.connectMs,
-      })
-      // Seconds here; the metadata lock wait (lock_wait_timeout) defaults to a year, InnoDB's row wait to 50 s.
-      const lockS = DB_TIMEOUTS.lockMs / 1000
-      await connection.query(
-        `SET SESSION max_statement_time = ${DB_TIMEOUTS.statementMs / 1000}, lock_wait_timeout = ${lockS}, innodb_lock_wait_timeout = ${lockS}`,
-      )
-      // The client-side backstop, for the whole call: destroying the connection ends a statement that hangs anyway.
+      connection = await openConnection(target)
       const c = connection
-      watchdog = setTimeout(() => c.destroy(), DB_TIMEOUTS.clientMs)
-      return await work(c)
+      return await guarded(c, () => work(c))
     } catch (error) {
       throw dbFailure(error, what, [...secrets, admin.password, target.login?.password ?? ''])
     } finally {
-      clearTimeout(watchdog)
       await connection?.end().catch(() => connection?.destroy())
     }
   }
 
-  /** A session in the client's database logged in as the tenant. */
+  /**
+   * A session in the client's database logged in as the tenant: the agent's kept session of this database and
+   * login when it has one (tenant-sessions.ts), else a connection of its own for this call.
+   */
   async function asTenant<T>(name: string, what: string, work: (c: mysql.Connection) => Promise<T>): Promise<T> {
     const db = identifier(name)
     const login = await o.tenantLogin(db)
-    return withConnection({ database: db, login }, what, work, [login.password])
+    const sessions = o.sessions
+    if (!sessions) return withConnection({ database: db, login }, what, work, [login.password])
+    try {
+      return await sessions.use(
+        { server: `${admin.host}:${admin.port}`, database: db, user: login.user, password: login.password },
+        () => openConnection({ database: db, login }),
+        (c) => guarded(c, () => work(c)),
+      )
+    } catch (error) {
+      throw dbFailure(error, what, [login.password, admin.password])
+    }
   }
 
   async function exists(c: mysql.Connection, name: string) {
@@ -145,6 +182,8 @@ export function createMariadbAdmin(o: { url: string; exec: Exec; tenantLogin: Te
     drop: (name) =>
       withConnection({}, `dropping database ${name}`, async (c) => {
         const db = identifier(name)
+        // No session of the tenant outlives its login: a re-created client must never find one.
+        await o.sessions?.forget(db)
         const before = await exists(c, db)
         await c.query(`DROP DATABASE IF EXISTS ${c.escapeId(db)}`)
         await c.query('DROP USER IF EXISTS ?@?', [db, USER_HOST])
@@ -153,9 +192,17 @@ export function createMariadbAdmin(o: { url: string; exec: Exec; tenantLogin: Te
 
     writeSettings: (name, settings) =>
       asTenant(name, `writing cloud_settings of ${name}`, async (c) => {
-        // The user's grant covers the whole database, so the table needs no grant of its own.
-        await c.query(SETTINGS_DDL)
-        await c.query(SETTINGS_UPSERT, [...settingsValues(settings)])
+        // The upsert first: the table exists after the first write, and its DDL was a round trip on every toggle.
+        // Missing (a new or restored database), it is made (the user's grant covers the whole database) and the
+        // upsert runs again.
+        const values = [...settingsValues(settings)]
+        try {
+          await c.query(SETTINGS_UPSERT, values)
+        } catch (error) {
+          if ((error as { code?: unknown }).code !== 'ER_NO_SUCH_TABLE') throw error
+          await c.query(SETTINGS_DDL)
+          await c.query(SETTINGS_UPSERT, values)
+        }
       }),
 
     count: (name, sql) =>
@@ -195,6 +242,8 @@ export function createMariadbAdmin(o: { url: string; exec: Exec; tenantLogin: Te
     verify,
 
     ...restore,
-    restore: (name, file, opts) => restoreFresh(restore, name, file, opts),
+    // A database restored is a new one under the old name: no session kept from before carries into it.
+    restore: (name, file, opts) =>
+      restoreFresh(restore, name, file, opts).finally(() => o.sessions?.forget(identifier(name))),
   }
 }

@@ -13,7 +13,7 @@ export type { DbAdmin } from './database-types.ts'
  */
 export function dbAdminFor(
   engine: DbEngine,
-  deps: Pick<HandlerDeps, 'config' | 'exec' | 'docker' | 'serverId'>,
+  deps: Pick<HandlerDeps, 'config' | 'exec' | 'docker' | 'serverId' | 'tenantSessions'>,
 ): DbAdmin {
   const url = engine === 'mariadb' ? deps.config.dbMariadbUrl : deps.config.dbPostgresUrl
   if (url === undefined) {
@@ -21,5 +21,7 @@ export function dbAdminFor(
     throw new CommandError(wireError('UNSUPPORTED', `this server has no ${engine} configured (${variable})`))
   }
   const o = { url, exec: deps.exec, tenantLogin: tenantLoginFromContainers(deps.docker, deps.serverId) }
-  return engine === 'mariadb' ? createMariadbAdmin(o) : createPostgresAdmin(o)
+  // Only MariaDB keeps tenant sessions so far (the toggles' cloud_settings writes measured there).
+  const sessions = deps.tenantSessions ? { sessions: deps.tenantSessions } : {}
+  return engine === 'mariadb' ? createMariadbAdmin({ ...o, ...sessions }) : createPostgresAdmin(o)
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises'
 import { absolutePathSchema, domainSchema, portSchema, slugSchema, wireError } from '@alfa/protocol'
 import { CommandError } from '../command-context.ts'
 import { ExecError, type Exec } from '../exec.ts'
-import { readInside, removeInside, writeInside } from './safe-files.ts'
+import { ensureEmptyInside, readInside, removeInside, writeInside } from './safe-files.ts'
 
 export interface NginxSitesOptions {
   exec: Exec
@@ -254,7 +254,7 @@ export function createNginxSites(o: NginxSitesOptions) {
         [maintenanceFlag(slug), flags.maintenance],
         [expiredFlag(slug), flags.expired],
       ] as const) {
-        if (on) await writeInside(o.pagesDir, name, '')
+        if (on) await ensureEmptyInside(o.pagesDir, name, 0o644)
         else await removeInside(o.pagesDir, name)
       }
     },

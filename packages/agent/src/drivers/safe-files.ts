@@ -58,6 +58,35 @@ export async function removeInside(dir: string, name: string): Promise<boolean> 
   }
 }
 
+/**
+ * Makes sure the empty file `name` exists in `dir` (a flag: its presence is all it says), durable when this resolves.
+ * An empty file has no content a crash could tear, so no temp file and rename as writeInside: created exclusively
+ * (never following an entry someone put there), then one fsync of the directory that holds its entry, where
+ * writeInside pays two (the file's and the directory's).
+ */
+export async function ensureEmptyInside(dir: string, name: string, mode: number): Promise<void> {
+  const file = await pathInside(dir, name)
+  try {
+    const handle = await fs.open(file, 'wx', mode)
+    try {
+      // open()'s mode passes through the umask (the unit sets 0077).
+      await handle.chmod(mode)
+    } finally {
+      await handle.close()
+    }
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+    // There already: a regular file (checked again: an entry made since may be a symlink); synced below all the same.
+    await pathInside(dir, name)
+  }
+  const dirHandle = await fs.open(path.dirname(file), 'r')
+  try {
+    await dirHandle.sync()
+  } finally {
+    await dirHandle.close()
+  }
+}
+
 /** Creates `name` in `dir` empty with `mode` (exclusive: never reuses or follows an existing entry). */
 export async function createEmptyInside(dir: string, name: string, mode: number): Promise<string> {
   const file = await pathInside(dir, name)
