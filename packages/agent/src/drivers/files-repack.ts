@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto'
-import { Transform, type Readable, type Writable } from 'node:stream'
+import type { Readable, Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import tarStream from 'tar-stream'
+import { hashing } from '../transfer/spool.ts'
 import type { FilesArchiveSummary } from './files-archive-check.ts'
 
 /** Entry types copied into a files archive; a tenant's FIFOs or device nodes are left out and named. */
@@ -23,20 +23,13 @@ export async function repackVolumesArchive(
   key?: string,
 ): Promise<FilesArchiveSummary & { skipped: string[] }> {
   const strip = renamer(key)
-  const hash = createHash('sha256')
-  let archiveBytes = 0
-  const counter = new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      archiveBytes += chunk.length
-      hash.update(chunk)
-      done(null, chunk)
-    },
-  })
+  const counter = hashing()
+
   const counts = { entries: 0, files: 0, fileBytes: 0 }
   const keys = new Set<string>()
   const skipped: string[] = []
   const pack = tarStream.pack()
-  const writing = pipeline(pack, counter, out, { signal })
+  const writing = pipeline(pack, counter.stream, out, { signal })
   if (raw) {
     const extract = tarStream.extract()
     extract.on('entry', (header, body, next) => {
@@ -64,5 +57,6 @@ export async function repackVolumesArchive(
   }
   pack.finalize()
   await writing
-  return { sha256: hash.digest('hex'), archiveBytes, ...counts, keys: [...keys].sort(), skipped }
+  const { sha256, bytes: archiveBytes } = counter.digest()
+  return { sha256, archiveBytes, ...counts, keys: [...keys].sort(), skipped }
 }
