@@ -2,7 +2,7 @@ import type { Client, Server } from '../generated/prisma/client.ts'
 import { configureCommand, stageCommand } from './client-commands.ts'
 import { carryFiles, verifyFiles } from './move-files.ts'
 import { ensureImage, type MoveDeps } from './move-run.ts'
-import { StepFailed, type StepTools } from './move-steps.ts'
+import { restoreDump, StepFailed, type StepTools } from './move-steps.ts'
 import { undoMove } from './move-undo.ts'
 
 export const COPY_STEPS = ['preflight', 'image', 'stage', 'dump', 'files', 'restore', 'verify'] as const
@@ -21,7 +21,7 @@ export async function runCopy(
   source: Server,
   target: Server,
 ) {
-  const { step, ask, log } = tools
+  const { step, ask } = tools
   let staged = false
   try {
     await step('preflight', async () => {
@@ -47,17 +47,8 @@ export async function runCopy(
         deps.profiles(copy.image ?? '').dataPaths ?? [],
       ),
     )
-    await step('restore', async () => {
-      // No row counts to hold it to: the origin kept writing after its dump; the dump is what the copy holds.
-      const restored = await ask('restore', target.id, 'client.restore', {
-        slug: copy.slug,
-        dbEngine: target.dbEngine,
-        transferId: dump.transferId,
-        sha256: dump.sent.sha256,
-      })
-      const rows = Object.values(restored.rowCounts).reduce((a, b) => a + b, 0)
-      await log(`copy restored: ${rows} rows`)
-    })
+    // No row counts to hold it to: the origin kept writing after its dump; the dump is what the copy holds.
+    await step('restore', () => restoreDump(tools, target, copy.slug, dump, undefined))
     await step('verify', async () => {
       await verifyFiles(tools, 'verify', files)
       // The copy's own settings over the origin's (its cloud_settings came with the dump); confirmed through nginx.

@@ -7,7 +7,7 @@ import type { OperationService } from '../operations/operation-service.ts'
 import type { AgentHub } from '../agent-hub/agent-hub.ts'
 import { configureCommand, stageCommand } from './client-commands.ts'
 import { carryFiles, verifyFiles } from './move-files.ts'
-import { StepFailed, type StepTools } from './move-steps.ts'
+import { restoreDump, StepFailed, type StepTools } from './move-steps.ts'
 import { finishMove } from './move-finish.ts'
 import { undoMove } from './move-undo.ts'
 
@@ -103,19 +103,7 @@ export async function runMove(
     const files = await step('files', () =>
       carryFiles(tools, 'files', { ...ends, serverId: source.id }, { ...ends, serverId: target.id }, dataPathsOf(c)),
     )
-    await step('restore', async () => {
-      const restored = await ask('restore', target.id, 'client.restore', {
-        slug: c.slug,
-        dbEngine: target.dbEngine,
-        transferId: dump.transferId,
-        sha256: dump.sent.sha256,
-        ...(dump.sent.rowCounts ? { rowCounts: dump.sent.rowCounts } : {}),
-      })
-      const rows = Object.values(restored.rowCounts).reduce((a, b) => a + b, 0)
-      await log(
-        `restored on ${target.name}: ${Object.keys(restored.rowCounts).length} tables, ${rows} rows, as counted at the freeze`,
-      )
-    })
+    await step('restore', () => restoreDump(tools, target, c.slug, dump, dump.sent.rowCounts))
     await step('verify', async () => {
       await verifyFiles(tools, 'verify', files)
       // Also undoes the freeze the dump carried in cloud_settings; confirmed through the target's nginx.

@@ -1,5 +1,7 @@
 import {
   COMMAND_DEADLINES_MS,
+  type ClientRestorePayload,
+  type DbEngine,
   type CommandPayload,
   type CommandResult,
   type CommandType,
@@ -119,3 +121,29 @@ export function createStepTools(deps: {
 }
 
 export type StepTools = ReturnType<typeof createStepTools>
+
+/**
+ * The restore step of a move or a copy: the target loads the checked dump of transfer `dump` into `slug`'s staged
+ * database. `holdTo` is the source's rows per table at its freeze (a move); a copy of a live origin has none, its
+ * dump being the truth. Logs what the target holds.
+ */
+export async function restoreDump(
+  tools: StepTools,
+  target: { id: string; name: string; dbEngine: DbEngine },
+  slug: string,
+  dump: { transferId: string; sent: { sha256: string } },
+  holdTo: ClientRestorePayload['rowCounts'],
+) {
+  const restored = await tools.ask('restore', target.id, 'client.restore', {
+    slug,
+    dbEngine: target.dbEngine,
+    transferId: dump.transferId,
+    sha256: dump.sent.sha256,
+    ...(holdTo ? { rowCounts: holdTo } : {}),
+  })
+  const rows = Object.values(restored.rowCounts).reduce((a, b) => a + b, 0)
+  const tables = Object.keys(restored.rowCounts).length
+  await tools.log(
+    `restored on ${target.name}: ${tables} tables, ${rows} rows${holdTo ? ', as counted at the freeze' : ''}`,
+  )
+}
