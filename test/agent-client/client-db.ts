@@ -4,9 +4,10 @@ import { containerNameForSlug } from '@alfa/protocol'
 import mysql from 'mysql2/promise'
 import type { AgentClientEnv } from './harness.ts'
 
+/** `sql` as the server's admin in `dbName`, or in no database when it is null. */
 export async function clientQuery(
   env: AgentClientEnv,
-  dbName: string,
+  dbName: string | null,
   sql: string,
   params: unknown[] = [],
 ): Promise<Record<string, unknown>[]> {
@@ -15,7 +16,7 @@ export async function clientQuery(
     port: env.mariadb.port,
     user: env.mariadb.adminUser,
     password: env.mariadb.adminPassword,
-    database: dbName,
+    database: dbName ?? undefined,
     dateStrings: true,
   })
   try {

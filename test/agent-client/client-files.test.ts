@@ -3,16 +3,16 @@
 // come back); the delete's final backup holds them, verified, and only then are the volumes removed.
 import { randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import http from 'node:http'
 import {
   volumeNameForData,
   type ClientCreatePayload,
   type ClientDeletePayload,
   type ClientDeployPayload,
-  type ClientSwitchPayload,
 } from '@alfa/protocol'
 import tarStream from 'tar-stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { filesServed, putFile } from '../support/app-files.ts'
+import { clientSwitchPayload } from '../support/create-payload.ts'
 import { fetchVhost } from '../support/nginx.ts'
 import { allLines, FIXTURE_PROFILE, startAgentClientEnv, type AgentClientEnv, type Run } from './harness.ts'
 
@@ -32,7 +32,7 @@ beforeAll(async () => {
   const run = await env.run('client.create', p)
   expect(run.result, allLines(run)).toMatchObject({ ok: true })
   for (const [name, content] of Object.entries(written)) {
-    const answer = await putVhost(env.nginx.port, p.domain, `/files/${name}`, content)
+    const answer = await putFile(env.nginx.port, p.domain, name, content)
     expect(answer.status, answer.body).toBe(201)
   }
 })
@@ -40,51 +40,7 @@ afterAll(async () => {
   await env?.stop()
 })
 
-/** A PUT through the client's nginx site, with its Host header, as a visitor's upload. */
-function putVhost(
-  port: number,
-  host: string,
-  urlPath: string,
-  body: string,
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const request = http.request(
-      { host: '127.0.0.1', port, path: urlPath, method: 'PUT', headers: { host }, agent: false, timeout: 10_000 },
-      (response) => {
-        let text = ''
-        response.setEncoding('utf8')
-        response.on('data', (chunk: string) => (text += chunk))
-        response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }))
-      },
-    )
-    request.on('error', reject)
-    request.end(body)
-  })
-}
-
-/** Every file the app serves back now, through nginx: name → content. */
-async function filesServed(): Promise<Record<string, string>> {
-  const list = await fetchVhost(env.nginx.port, p.domain, '/files')
-  expect(list.status, list.body).toBe(200)
-  const out: Record<string, string> = {}
-  for (const { name } of JSON.parse(list.body) as { name: string }[]) {
-    out[name] = (await fetchVhost(env.nginx.port, p.domain, `/files/${name}`)).body
-  }
-  return out
-}
-
-const switchTo = (image: string): Promise<Run> => {
-  const payload: ClientSwitchPayload = {
-    clientId: p.clientId,
-    slug,
-    domain: p.domain,
-    dbEngine: 'mariadb',
-    image,
-    profile: FIXTURE_PROFILE,
-    settings: { ...p.settings, version: null },
-  }
-  return env.run('client.switch', payload)
-}
+const switchTo = (image: string): Promise<Run> => env.run('client.switch', clientSwitchPayload(p, image))
 
 /** The regular files of a tar on disk: name → content. */
 async function tarFiles(file: string): Promise<Record<string, string>> {
@@ -100,12 +56,12 @@ async function tarFiles(file: string): Promise<Record<string, string>> {
 
 describe('client files', () => {
   it('live in the labelled volume alfa-<slug>.storage-app and survive a reboot', async () => {
-    expect(await filesServed()).toEqual(written)
+    expect(await filesServed(env.nginx.port, p.domain)).toEqual(written)
     const info = await env.docker.getVolume(volume).inspect()
     expect(info.Labels).toMatchObject({ 'alfa.server': env.serverId, 'alfa.client': p.clientId, 'alfa.slug': slug })
     const run = await env.run('client.restart', { slug, domain: p.domain, profile: FIXTURE_PROFILE })
     expect(run.result, allLines(run)).toMatchObject({ ok: true })
-    expect(await filesServed()).toEqual(written)
+    expect(await filesServed(env.nginx.port, p.domain)).toEqual(written)
   })
 
   it('survive a deploy that recreates a hand-removed container', async () => {
@@ -123,21 +79,21 @@ describe('client files', () => {
     }
     const run = await env.run('client.deploy', payload)
     expect(run.result, allLines(run)).toMatchObject({ ok: true })
-    expect(await filesServed()).toEqual(written)
+    expect(await filesServed(env.nginx.port, p.domain)).toEqual(written)
   })
 
   it('survive a switch (the -next container mounts the same volume)', async () => {
     const run = await switchTo(env.images.good2)
     expect(run.result, allLines(run)).toMatchObject({ ok: true })
     expect(allLines(run)).toMatch(/files archived to \S+\.files\.tar \(3 files, \d+ bytes in 4 entries, 0600/)
-    expect(await filesServed()).toEqual(written)
+    expect(await filesServed(env.nginx.port, p.domain)).toEqual(written)
   })
 
   it('come back after a switch rollback undoes a migrate that clobbered them', async () => {
     const run = await switchTo(env.images.brokenMigrate)
     expect(run.result.ok).toBe(false)
     expect(allLines(run)).toMatch(/rolled back: files restored from \S+ \(3 files/)
-    const served = await filesServed()
+    const served = await filesServed(env.nginx.port, p.domain)
     // What the failed version wrote over them is gone; a file only it created stays (see restoreFilesSnapshot).
     expect({ ...served, 'left-by-broken-migrate.txt': undefined }).toEqual({
       ...written,
@@ -150,7 +106,7 @@ describe('client files', () => {
     const old = env.createPayload('files-old', { profile: { ...FIXTURE_PROFILE, dataPaths: [] } })
     const created = await env.run('client.create', old)
     expect(created.result, allLines(created)).toMatchObject({ ok: true })
-    const put = await putVhost(env.nginx.port, old.domain, '/files/legacy.txt', 'written before volumes\n')
+    const put = await putFile(env.nginx.port, old.domain, 'legacy.txt', 'written before volumes\n')
     expect(put.status, put.body).toBe(201)
     const payload: ClientDeployPayload = {
       clientId: old.clientId,

@@ -7,10 +7,11 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import { dbNameForSlug } from '@alfa/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { clientSwitchPayload } from '../support/create-payload.ts'
 import { makeTempDir } from '../support/process.ts'
 import { fetchVhost } from '../support/nginx.ts'
 import { clientQuery, containersOf } from './client-db.ts'
-import { allLines, FIXTURE_PROFILE, startAgentClientEnv, type AgentClientEnv } from './harness.ts'
+import { allLines, startAgentClientEnv, type AgentClientEnv } from './harness.ts'
 import { leftoversOf, wholeClient } from './leftovers.ts'
 
 const run = promisify(execFile)
@@ -50,15 +51,7 @@ describe('a backup disk without room: delete and switch', () => {
     expect(await fs.readdir(backupDir)).toEqual([])
 
     // A switch of the same client is refused before it changes anything: the snapshot would not fit.
-    const switched = await env.run('client.switch', {
-      clientId: p.clientId,
-      slug,
-      domain: p.domain,
-      dbEngine: 'mariadb',
-      image: env.images.good2,
-      profile: FIXTURE_PROFILE,
-      settings: { ...p.settings, version: null },
-    })
+    const switched = await env.run('client.switch', clientSwitchPayload(p, env.images.good2))
     expect(switched.result).toMatchObject({
       ok: false,
       error: { code: 'CONFLICT', message: expect.stringMatching(/backup disk .* bytes free.*nothing was changed/) },

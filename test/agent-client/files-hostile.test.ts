@@ -10,8 +10,7 @@ import tarStream from 'tar-stream'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureBaseImages, removeVolumesByLabel } from '../support/docker.ts'
 import { makeTempDir } from '../support/process.ts'
-
-type EntryHeader = Parameters<ReturnType<typeof tarStream.pack>['entry']>[0]
+import { tarOf, type TarEntryHeader } from '../../packages/agent/src/test-helpers.ts'
 
 const docker = new Docker()
 const serverId = randomUUID()
@@ -20,16 +19,6 @@ const DATA_PATHS = ['storage/app']
 let dir: string
 let image: string
 let files: ClientFiles
-
-/** A tar of `entries`, as bytes. */
-async function tarOf(entries: { header: EntryHeader; body?: string }[]): Promise<Buffer> {
-  const pack = tarStream.pack()
-  for (const { header, body } of entries) pack.entry(header, body ?? '')
-  pack.finalize()
-  const chunks: Buffer[] = []
-  for await (const chunk of pack as AsyncIterable<Buffer>) chunks.push(chunk)
-  return Buffer.concat(chunks)
-}
 
 /** The volume's archive now: its sha256 and entry names. */
 async function volumeNow(): Promise<{ sha256: string; names: string[] }> {
@@ -68,7 +57,7 @@ afterAll(async () => {
 })
 
 describe('unpacking a hostile files archive', () => {
-  const cases: [string, { header: EntryHeader; body?: string }[], RegExp][] = [
+  const cases: [string, { header: TarEntryHeader; body?: string }[], RegExp][] = [
     ['an absolute path', [good, { header: { name: '/etc/alfa-pwned', type: 'file' }, body: 'x' }], /absolute path/],
     ['a ".." path', [good, { header: { name: 'storage-app/../../alfa-pwned', type: 'file' }, body: 'x' }], /"\.\."/],
     [

@@ -6,8 +6,7 @@ import path from 'node:path'
 import { loadAgentConfig } from '@alfa/agent'
 import { dbNameForSlug, type ClientCreatePayload } from '@alfa/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FIXTURE_PROFILE } from '../fixtures/app/profile.ts'
-import { clientCreatePayload } from '../support/create-payload.ts'
+import { clientCreatePayload, clientSwitchPayload } from '../support/create-payload.ts'
 import { fetchVhost } from '../support/nginx.ts'
 import { makeTempDir } from '../support/process.ts'
 import { removeServerContainers, startServerServices, type ServerServices } from '../support/server-services.ts'
@@ -135,15 +134,7 @@ describe('an agent killed at every step of create, delete and switch', () => {
     const point = `client.switch:${step}`
     const slug = `ks-${step}`
     const p = await created(slug)
-    const id = agent.send('client.switch', {
-      clientId: p.clientId,
-      slug,
-      domain: p.domain,
-      dbEngine: 'mariadb',
-      image: services.images.good2,
-      profile: FIXTURE_PROFILE,
-      settings: { ...p.settings, version: null },
-    })
+    const id = agent.send('client.switch', clientSwitchPayload(p, services.images.good2))
     const result = await killAndRecover(id, point, nextOf(point))
     const left = await leftoversOf(look, slug)
     const page = await fetchVhost(services.nginx.port, p.domain, '/')

@@ -15,6 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { verifyPassword } from '../../packages/demo-app/src/app/password.ts'
 import { fetchVhost } from '../support/nginx.ts'
 import { waitUntil } from '../support/process.ts'
+import { clientQuery } from './client-db.ts'
 import { allLines, FIXTURE_PROFILE, startAgentClientEnv, type AgentClientEnv } from './harness.ts'
 
 let env: AgentClientEnv
@@ -30,19 +31,9 @@ const containerExists = async (slug: string) =>
   (await env.docker.listContainers({ all: true, filters: { name: [`^/${containerNameForSlug(slug)}$`] } })).length > 0
 const siteExists = (slug: string) => existsSync(path.join(env.nginx.confDir, `alfa-${slug}.conf`))
 async function mariadbHas(name: string): Promise<{ database: boolean; user: boolean }> {
-  const c = await mysql.createConnection({
-    host: '127.0.0.1',
-    port: env.mariadb.port,
-    user: env.mariadb.adminUser,
-    password: env.mariadb.adminPassword,
-  })
-  try {
-    const [dbs] = await c.query('SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [name])
-    const [users] = await c.query('SELECT 1 FROM mysql.user WHERE User = ?', [name])
-    return { database: (dbs as unknown[]).length > 0, user: (users as unknown[]).length > 0 }
-  } finally {
-    await c.end()
-  }
+  const dbs = await clientQuery(env, null, 'SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [name])
+  const users = await clientQuery(env, null, 'SELECT 1 FROM mysql.user WHERE User = ?', [name])
+  return { database: dbs.length > 0, user: users.length > 0 }
 }
 
 describe('client.create on MariaDB with the 1.0.0 fixture', () => {

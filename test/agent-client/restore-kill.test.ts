@@ -10,8 +10,7 @@ import mysql from 'mysql2/promise'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dbAdminFor } from '../../packages/agent/src/drivers/database.ts'
-import { FIXTURE_PROFILE } from '../fixtures/app/profile.ts'
-import { clientCreatePayload } from '../support/create-payload.ts'
+import { clientCreatePayload, clientSwitchPayload } from '../support/create-payload.ts'
 import { fetchVhost } from '../support/nginx.ts'
 import { makeTempDir } from '../support/process.ts'
 import { removeServerContainers, startServerServices, type ServerServices } from '../support/server-services.ts'
@@ -100,15 +99,7 @@ describe('an agent killed at every step of a switch rollback’s restore', () =>
       const before = await admin(engine).rowCounts(dbNameForSlug(slug))
 
       // broken-migrate fails the switch: the rollback restores the snapshot, and the agent is killed inside it.
-      const id = agent.send('client.switch', {
-        clientId: p.clientId,
-        slug,
-        domain: p.domain,
-        dbEngine: engine,
-        image: services.images.brokenMigrate,
-        profile: FIXTURE_PROFILE,
-        settings: { ...p.settings, version: null },
-      })
+      const id = agent.send('client.switch', clientSwitchPayload(p, services.images.brokenMigrate))
       await agent.killAtPause(point)
       const next = POINTS[POINTS.findIndex(([e, s]) => e === engine && s === step) + 1]
       await agent.start(next ? `client.switch:${next[1]}` : undefined)

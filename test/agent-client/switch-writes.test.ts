@@ -5,9 +5,10 @@
 import { dbNameForSlug, type ClientSwitchPayload } from '@alfa/protocol'
 import mysql from 'mysql2/promise'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { clientSwitchPayload } from '../support/create-payload.ts'
 import { fetchVhost } from '../support/nginx.ts'
 import { clientQuery } from './client-db.ts'
-import { allLines, FIXTURE_PROFILE, startAgentClientEnv, type AgentClientEnv } from './harness.ts'
+import { allLines, startAgentClientEnv, type AgentClientEnv } from './harness.ts'
 
 let env: AgentClientEnv
 beforeAll(async () => {
@@ -50,15 +51,7 @@ describe('client.switch with a writer throughout and a migration that fails', ()
       await c.end()
     })()
     await new Promise((r) => setTimeout(r, 1500))
-    const payload: ClientSwitchPayload = {
-      clientId: p.clientId,
-      slug,
-      domain: p.domain,
-      dbEngine: 'mariadb',
-      image: env.images.brokenMigrate,
-      profile: FIXTURE_PROFILE,
-      settings: { ...p.settings, version: null },
-    }
+    const payload: ClientSwitchPayload = clientSwitchPayload(p, env.images.brokenMigrate)
     const run = await env.run('client.switch', payload)
     writing = false
     await writer

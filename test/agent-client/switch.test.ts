@@ -1,14 +1,10 @@
 // client.switch on a client made by client.create (MariaDB, fixture 1.0.0): an upgrade to 2.0.0, then two broken
 // images that must roll back to exactly the database and the container the client had.
 import fs from 'node:fs/promises'
-import {
-  dbNameForSlug,
-  type ClientCreatePayload,
-  type ClientSwitchPayload,
-  type ClientSwitchResult,
-} from '@alfa/protocol'
+import { dbNameForSlug, type ClientCreatePayload, type ClientSwitchResult } from '@alfa/protocol'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { clientSwitchPayload } from '../support/create-payload.ts'
 import { fetchVhost } from '../support/nginx.ts'
 import { clientQuery, containersOf, databasePicture, mainContainer } from './client-db.ts'
 import { allLines, FIXTURE_PROFILE, startAgentClientEnv, type AgentClientEnv, type Run } from './harness.ts'
@@ -36,18 +32,7 @@ afterAll(async () => {
   await env?.stop()
 })
 
-const switchTo = (image: string): Promise<Run> => {
-  const payload: ClientSwitchPayload = {
-    clientId: p.clientId,
-    slug,
-    domain: p.domain,
-    dbEngine: 'mariadb',
-    image,
-    profile: FIXTURE_PROFILE,
-    settings: { ...p.settings, version: null },
-  }
-  return env.run('client.switch', payload)
-}
+const switchTo = (image: string): Promise<Run> => env.run('client.switch', clientSwitchPayload(p, image))
 const page = (urlPath = '/') => fetchVhost(env.nginx.port, p.domain, urlPath)
 const errorOf = (run: Run) => (run.result as { error: { code: string; message: string } }).error
 const snapshotPath = (run: Run) =>
@@ -173,15 +158,7 @@ describe('client.switch on PostgreSQL', () => {
     expect((await env.run('client.create', q)).result).toMatchObject({ ok: true })
     const name = dbNameForSlug(q.slug)
     const before = await pgPicture(name)
-    const run = await env.run('client.switch', {
-      clientId: q.clientId,
-      slug: q.slug,
-      domain: q.domain,
-      dbEngine: 'postgresql',
-      image: env.images.brokenMigrate,
-      profile: FIXTURE_PROFILE,
-      settings: q.settings,
-    })
+    const run = await env.run('client.switch', clientSwitchPayload(q, env.images.brokenMigrate))
     expect(errorOf(run).message).toMatch(/^migrate failed: /)
     expect(allLines(run)).toContain('restarted (the restore ended its database connections)')
     expect(allLines(run)).toContain('the old version answers again')

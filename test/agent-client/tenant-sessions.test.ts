@@ -2,7 +2,6 @@
 // through the real dispatcher: a toggle's second write runs on the first one's session, still as the tenant; a
 // cloud_settings table the tenant dropped is made again; deleting the client ends the session it kept.
 import { dbNameForSlug, type ClientCreatePayload } from '@alfa/protocol'
-import mysql from 'mysql2/promise'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mariadbAs } from '../security/tenant-access.ts'
 import { clientQuery } from './client-db.ts'
@@ -32,18 +31,8 @@ const configure = (maintenance: boolean) =>
   })
 /** Which of these sessions are open on the server right now (asked as the admin, in no database). */
 async function openSessions(ids: number[]): Promise<number[]> {
-  const c = await mysql.createConnection({
-    host: '127.0.0.1',
-    port: env.mariadb.port,
-    user: env.mariadb.adminUser,
-    password: env.mariadb.adminPassword,
-  })
-  try {
-    const [rows] = await c.query('SELECT ID AS id FROM information_schema.PROCESSLIST')
-    return (rows as { id: number }[]).map((r) => Number(r.id)).filter((id) => ids.includes(id))
-  } finally {
-    await c.end()
-  }
+  const rows = await clientQuery(env, null, 'SELECT ID AS id FROM information_schema.PROCESSLIST')
+  return rows.map((r) => Number(r.id)).filter((id) => ids.includes(id))
 }
 
 describe('tenant sessions kept by the agent', () => {

@@ -4,6 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import pino from 'pino'
 import type { Logger } from 'pino'
+import tarStream from 'tar-stream'
 import { afterEach, beforeEach } from 'vitest'
 
 /** Helpers shared by this package's unit tests only (never imported by product code). */
@@ -40,4 +41,17 @@ export function useTempDir(prefix: string): () => string {
     await fs.rm(dir, { recursive: true, force: true })
   })
   return () => dir
+}
+
+/** One entry's header as tar-stream takes it. */
+export type TarEntryHeader = Parameters<ReturnType<typeof tarStream.pack>['entry']>[0]
+
+/** A tar of `entries` (header + optional content), as bytes: how the hostile-archive tests build their input. */
+export async function tarOf(entries: { header: TarEntryHeader; body?: string }[]): Promise<Buffer> {
+  const pack = tarStream.pack()
+  for (const { header, body } of entries) pack.entry(header, body ?? '')
+  pack.finalize()
+  const chunks: Buffer[] = []
+  for await (const chunk of pack as AsyncIterable<Buffer>) chunks.push(chunk)
+  return Buffer.concat(chunks)
 }

@@ -1,21 +1,9 @@
 import { Readable } from 'node:stream'
-import tarStream from 'tar-stream'
 import { describe, expect, it } from 'vitest'
+import { tarOf } from '../test-helpers.ts'
 import { checkFilesArchive, entryProblem } from './files-archive-check.ts'
 
 const KEYS = new Set(['storage-app'])
-
-/** A tar of `entries` (header + optional content), as bytes. */
-type EntryHeader = Parameters<ReturnType<typeof tarStream.pack>['entry']>[0]
-
-async function tarOf(entries: { header: EntryHeader; body?: string }[]): Promise<Buffer> {
-  const pack = tarStream.pack()
-  for (const { header, body } of entries) pack.entry(header, body ?? '')
-  pack.finalize()
-  const chunks: Buffer[] = []
-  for await (const chunk of pack as AsyncIterable<Buffer>) chunks.push(chunk)
-  return Buffer.concat(chunks)
-}
 
 describe('entryProblem', () => {
   it('accepts files, directories and links that stay inside their volume', () => {

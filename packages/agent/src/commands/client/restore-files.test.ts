@@ -2,7 +2,6 @@ import { createHash, randomUUID } from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import type Dockerode from 'dockerode'
-import tarStream from 'tar-stream'
 import { describe, expect, it } from 'vitest'
 import type { ClientRestoreFilesPayload } from '@alfa/protocol'
 import { CommandError, type CommandContext, type HandlerDeps } from '../../command-context.ts'
@@ -10,20 +9,9 @@ import { loadAgentConfig } from '../../config.ts'
 import { createClientFiles } from '../../drivers/client-files.ts'
 import { createImageGate } from '../../drivers/image-gate.ts'
 import { exec } from '../../exec.ts'
-import { silentLogger, useTempDir } from '../../test-helpers.ts'
+import { silentLogger, tarOf, useTempDir, type TarEntryHeader } from '../../test-helpers.ts'
 import { spoolDir } from '../../transfer/spool.ts'
 import { clientRestoreFiles } from './restore-files.ts'
-
-type EntryHeader = Parameters<ReturnType<typeof tarStream.pack>['entry']>[0]
-
-async function tarOf(entries: { header: EntryHeader; body?: string }[]): Promise<Buffer> {
-  const pack = tarStream.pack()
-  for (const { header, body } of entries) pack.entry(header, body ?? '')
-  pack.finalize()
-  const chunks: Buffer[] = []
-  for await (const chunk of pack as AsyncIterable<Buffer>) chunks.push(chunk)
-  return Buffer.concat(chunks)
-}
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
 
@@ -126,17 +114,20 @@ describe('client.restore_files', () => {
     ['a symlink out of the volume', { name: 'storage-app/l', type: 'symlink', linkname: '/etc' }, /absolute/],
     ['a volume of another profile', { name: 'home-user/.ssh/authorized_keys' }, /not one of this client's/],
     ['a device node', { name: 'storage-app/sda', type: 'block-device' }, /block-device/],
-  ] as [string, EntryHeader, RegExp][])('refuses an archive with %s, writing nothing', async (_what, header, why) => {
-    const tar = await tarOf([
-      { header: { name: 'storage-app/ok.txt' }, body: 'fine' },
-      { header, body: header.type === undefined ? 'x' : '' },
-    ])
-    const got = await run(tar, { expected: { entries: 2, files: 2, fileBytes: 5 } })
-    expect(got.error).toMatchObject({ code: 'INVALID_PAYLOAD' })
-    expect((got.error as { message: string }).message).toMatch(why)
-    expect(got.used).toEqual([])
-    expect(got.spoolLeft).toBe(false)
-  })
+  ] as [string, TarEntryHeader, RegExp][])(
+    'refuses an archive with %s, writing nothing',
+    async (_what, header, why) => {
+      const tar = await tarOf([
+        { header: { name: 'storage-app/ok.txt' }, body: 'fine' },
+        { header, body: header.type === undefined ? 'x' : '' },
+      ])
+      const got = await run(tar, { expected: { entries: 2, files: 2, fileBytes: 5 } })
+      expect(got.error).toMatchObject({ code: 'INVALID_PAYLOAD' })
+      expect((got.error as { message: string }).message).toMatch(why)
+      expect(got.used).toEqual([])
+      expect(got.spoolLeft).toBe(false)
+    },
+  )
 
   it.each([
     ['files', { entries: 2, files: 3, fileBytes: 7 }],
