@@ -1,7 +1,7 @@
 // One measured run against one target (the master or the raw baseline): the same agents, frames and requests, so
 // the two sets of figures can be divided by each other.
 import { setTimeout as sleep } from 'node:timers/promises'
-import { perRequest, transactions } from './db-transactions.ts'
+import { perRequest, transactions, type TransactionsPerRequest } from './db-transactions.ts'
 import { runLoad, type LoadResult } from './http-load.ts'
 import { openFiles, rssMiB } from './proc.ts'
 import { cpuBetween, cpuSnapshot } from './window-cpu.ts'
@@ -23,7 +23,7 @@ export interface Target {
   /** How long `ingested` may lag (the master copies latest samples to the database once a minute). */
   ingestLagMs: number
   /** PostgreSQL transactions committed so far (pg_stat_database), to count database round trips per request. */
-  dbTransactions?: () => Promise<number>
+  dbTransactions?: () => Promise<{ all: number; writes: number }>
   /** PostgreSQL's postmaster, to count its CPU with the master's. */
   postgresPid?: number
 }
@@ -78,14 +78,7 @@ export interface PhaseResult {
    * presence included; `background` is that other work's rate alone (per second, measured over the steady window,
    * agents streaming and no requests), and the `…Net` figures take it out: what the requests themselves cost.
    */
-  dbTransactionsPerRequest?: {
-    list: number
-    command: number
-    commandConcurrent: number
-    backgroundPerSec: number
-    commandNet: number
-    commandConcurrentNet: number
-  }
+  dbTransactionsPerRequest?: TransactionsPerRequest
   burst: { frames: number; answered: number; seconds: number; framesPerSec: number; ingested: number; sent: number }
   agentErrors: { dropped: number; errorFrames: number; badFrames: number }
 }

@@ -67,6 +67,8 @@ describe('a read-only query is recorded once, when it ends (in-process master, f
       a.serverId,
     ])
     expect(img!.xmin).toBe(row.xmin)
+    // Nothing else is written for it: a read-only GET gets no audit row (its operation row says who asked).
+    expect(await m.master.db.prisma.auditEntry.count({ where: { route: '/servers/:id/images' } })).toBe(0)
 
     // The same list again: a second row, and the unchanged image record is not rewritten.
     const again = m.api('GET', `/servers/${a.serverId}/images`)
