@@ -61,8 +61,8 @@ export interface PhaseResult {
     loadAvg1: number
     cpuUsPerFrame: number
   }
-  /** CPU over both command runs (one at a time, then in flight), "not ours" and the load average at their end. */
-  commandWindow: ReturnType<typeof cpuBetween>
+  /** CPU over the commands run `commandConcurrency` at a time, "not ours" and the load average at its end. */
+  commandWindow: ReturnType<typeof cpuBetween> & { targetCpuUsPerCommand: number; postgresCpuUsPerCommand: number }
   ingestCheck: { sent: number; ingested: number; waitedMs: number }
   /** GET /servers one at a time: the latency a user's request sees while the agents stream. */
   listSerial: LoadResult
@@ -169,7 +169,6 @@ export async function runPhase(target: Target, pool: SimPool, o: PhaseOptions): 
   o.log(`${target.name}: GET ${target.listPath}, ${o.listConcurrency} at a time ${JSON.stringify(list)}`)
   const x1 = await transactions(target.dbTransactions)
   const pick = (i: number) => open[(i * 7919) % open.length]!
-  const wc0 = cpuSnapshot(target.pid, target.postgresPid, (await pool.stats()).cpuSeconds)
   const commandSerial = await runLoad({
     baseUrl: target.httpUrl,
     path: (i) => target.commandPath(pick(i)),
@@ -179,6 +178,7 @@ export async function runPhase(target: Target, pool: SimPool, o: PhaseOptions): 
   })
   o.log(`${target.name}: command round trip, one at a time ${JSON.stringify(commandSerial)}`)
   const x2 = await transactions(target.dbTransactions)
+  const wc0 = cpuSnapshot(target.pid, target.postgresPid, (await pool.stats()).cpuSeconds)
   const command = await runLoad({
     baseUrl: target.httpUrl,
     path: (i) => target.commandPath(pick(i + o.requests)),
@@ -187,8 +187,14 @@ export async function runPhase(target: Target, pool: SimPool, o: PhaseOptions): 
     headers: target.headers,
   })
   o.log(`${target.name}: command round trip, ${o.commandConcurrency} at a time ${JSON.stringify(command)}`)
-  const commandWindow = cpuBetween(wc0, cpuSnapshot(target.pid, target.postgresPid, (await pool.stats()).cpuSeconds))
-  o.log(`${target.name}: CPU over the command runs ${JSON.stringify(commandWindow)}`)
+  const wc1 = cpuSnapshot(target.pid, target.postgresPid, (await pool.stats()).cpuSeconds)
+  const commandWindow = {
+    ...cpuBetween(wc0, wc1),
+    // Per command, everything the process did meanwhile included (the master also ingests metrics).
+    targetCpuUsPerCommand: Math.round(((wc1.target - wc0.target) * 1e6) / o.requests),
+    postgresCpuUsPerCommand: Math.round(((wc1.postgres - wc0.postgres) * 1e6) / o.requests),
+  }
+  o.log(`${target.name}: CPU over the commands ${o.commandConcurrency} at a time ${JSON.stringify(commandWindow)}`)
   const x3 = await transactions(target.dbTransactions)
   const dbTransactionsPerRequest =
     xs0 && xs1 && x0 && x1 && x2 && x3 ? perRequest({ xs0, xs1, x0, x1, x2, x3 }, o.requests) : undefined

@@ -76,6 +76,7 @@ export function createHeldQueries(now: () => Date) {
               entry.onEnd = undefined
               resolve(undefined)
             }, ms)
+            t.unref() // a stopping master does not wait for it: the query is lost like in a crash (see above)
             entry.onEnd = (record) => {
               clearTimeout(t)
               resolve(record)
