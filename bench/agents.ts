@@ -2,6 +2,7 @@
 // child process on PostgreSQL, and the same load against a raw baseline (bare ws + bare Hono route) for ratios.
 //   npx -y pnpm@12.4.2 exec tsx bench/agents.ts [--agents N] [--procs P] [--duration S] [--topout] ...
 // See bench/README.md for every option and how to read the figures.
+import { loadavg } from 'node:os'
 import { fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs/promises'
@@ -63,10 +64,16 @@ const COMMAND_CONCURRENCY = int('command-concurrency', opt['command-concurrency'
 
 const started = Date.now()
 const log = (line: string) =>
-  process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`)
+  process.stderr.write(
+    `[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s, load ${loadavg()[0]!.toFixed(1)}] ${line}\n`,
+  )
 
-/** Source addresses per run: ~28,000 ephemeral ports per address, and a run's closed sockets linger in TIME_WAIT. */
-const addresses = (block: number, count = 8) => Array.from({ length: count }, (_, i) => `127.0.${block}.${i + 1}`)
+/**
+ * Source addresses per run: ~28,000 ephemeral ports per address, and a run's closed sockets linger in TIME_WAIT. 32 of
+ * them, because the master checks at most 64 upgrades of one address at a time (upgrade-throttle.ts maxParallel) and
+ * answers the rest 429: with 8, a wave of 500 refused a fifth of the agents, whose commands then answered 503 fast.
+ */
+const addresses = (block: number, count = 32) => Array.from({ length: count }, (_, i) => `127.0.${block}.${i + 1}`)
 
 async function main() {
   installExitHandlers(int('timeout-min', opt['timeout-min'], 1, 180) * 60_000)

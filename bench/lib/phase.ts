@@ -1,9 +1,10 @@
 // One measured run against one target (the master or the raw baseline): the same agents, frames and requests, so
 // the two sets of figures can be divided by each other.
-import { cpus } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { perRequest, transactions, type TransactionsPerRequest } from './db-transactions.ts'
 import { runLoad, type LoadResult } from './http-load.ts'
-import { cpuSeconds, machineCpu, openFiles, rssMiB, treeCpuSeconds } from './proc.ts'
+import { openFiles, rssMiB } from './proc.ts'
+import { cpuBetween, cpuSnapshot } from './window-cpu.ts'
 import type { ConnectResult, SimPool } from './sim-pool.ts'
 import type { SimIdentity } from './sim-protocol.ts'
 
@@ -22,7 +23,7 @@ export interface Target {
   /** How long `ingested` may lag (the master copies latest samples to the database once a minute). */
   ingestLagMs: number
   /** PostgreSQL transactions committed so far (pg_stat_database), to count database round trips per request. */
-  dbTransactions?: () => Promise<number>
+  dbTransactions?: () => Promise<{ all: number; writes: number }>
   /** PostgreSQL's postmaster, to count its CPU with the master's. */
   postgresPid?: number
 }
@@ -57,8 +58,11 @@ export interface PhaseResult {
     machineBusyPct: number
     /** Busy CPU of processes that are not part of the bench (other work on a shared machine), % of one core. */
     foreignCpuPct: number
+    loadAvg1: number
     cpuUsPerFrame: number
   }
+  /** CPU over the commands run `commandConcurrency` at a time, "not ours" and the load average at its end. */
+  commandWindow: ReturnType<typeof cpuBetween> & { targetCpuUsPerCommand: number; postgresCpuUsPerCommand: number }
   ingestCheck: { sent: number; ingested: number; waitedMs: number }
   /** GET /servers one at a time: the latency a user's request sees while the agents stream. */
   listSerial: LoadResult
@@ -68,22 +72,15 @@ export interface PhaseResult {
   commandSerial: LoadResult
   /** Commands `commandConcurrency` at a time: the round trip plus waiting behind the others. */
   command: LoadResult
-  /** Committed PostgreSQL transactions per request (each autocommit statement is one), metrics flushes included. */
-  dbTransactionsPerRequest?: { list: number; command: number }
+  /**
+   * Committed PostgreSQL transactions per request (each autocommit statement is one, a read too): `list`, `command`
+   * (one at a time) and `commandConcurrent` count everything committed in their window, metrics flushes and agent
+   * presence included; `background` is that other work's rate alone (per second, measured over the steady window,
+   * agents streaming and no requests), and the `…Net` figures take it out: what the requests themselves cost.
+   */
+  dbTransactionsPerRequest?: TransactionsPerRequest
   burst: { frames: number; answered: number; seconds: number; framesPerSec: number; ingested: number; sent: number }
   agentErrors: { dropped: number; errorFrames: number; badFrames: number }
-}
-
-function selfCpu(): number {
-  const u = process.cpuUsage()
-  return (u.user + u.system) / 1e6
-}
-
-/** Committed transactions after PostgreSQL's statistics caught up (backends report them about once a second). */
-async function transactions(target: Target): Promise<number | undefined> {
-  if (!target.dbTransactions) return undefined
-  await sleep(1_500)
-  return target.dbTransactions()
 }
 
 /** Polls `ingested` until it reaches `sent` or the lag allowance runs out; returns what it saw. */
@@ -101,7 +98,6 @@ async function awaitIngested(
 }
 
 export async function runPhase(target: Target, pool: SimPool, o: PhaseOptions): Promise<PhaseResult> {
-  const pct = (v: number) => Math.round(v * 1000) / 10
   const rssIdleMiB = rssMiB(target.pid)
   o.log(`${target.name}: connecting ${o.agents.length} agents, ${o.wave} at a time`)
   const connect = await pool.connect(target.wsUrl, o.agents, o.localAddresses, o.wave)
@@ -114,39 +110,24 @@ export async function runPhase(target: Target, pool: SimPool, o: PhaseOptions): 
   await pool.stream(true, o.intervalMs)
   o.log(`${target.name}: streaming metrics; warm-up ${o.intervalMs / 1000} s, then a ${o.durationS} s steady window`)
   await sleep(o.intervalMs)
+  const xs0 = await transactions(target.dbTransactions)
   const s0 = await pool.stats()
-  const [c0, p0, m0, t0, b0] = [
-    cpuSeconds(target.pid),
-    target.postgresPid ? treeCpuSeconds(target.postgresPid) : 0,
-    machineCpu(),
-    performance.now(),
-    selfCpu(),
-  ]
+  const w0 = cpuSnapshot(target.pid, target.postgresPid, s0.cpuSeconds)
   await sleep(o.durationS * 1000)
   const s1 = await pool.stats()
-  const [c1, p1, m1, t1, b1] = [
-    cpuSeconds(target.pid),
-    target.postgresPid ? treeCpuSeconds(target.postgresPid) : 0,
-    machineCpu(),
-    performance.now(),
-    selfCpu(),
-  ]
-  const seconds = (t1 - t0) / 1000
+  const w1 = cpuSnapshot(target.pid, target.postgresPid, s1.cpuSeconds)
+  const xs1 = await transactions(target.dbTransactions)
+  const { seconds, postgresCpuPct, loadAvg1, ...cpu } = cpuBetween(w0, w1)
   const framesSent = s1.sent - s0.sent
-  const cores = cpus().length
-  const machineBusyPct = pct((m1.busy - m0.busy) / (m1.total - m0.total))
-  const ours = c1 - c0 + (p1 - p0) + (s1.cpuSeconds - s0.cpuSeconds) + (b1 - b0)
   const steady = {
     seconds: Math.round(seconds * 10) / 10,
     framesSent,
     framesPerSec: Math.round(framesSent / seconds),
     offeredPerSec: Math.round((s1.open * 1000) / o.intervalMs),
-    targetCpuPct: pct((c1 - c0) / seconds),
-    ...(target.postgresPid ? { postgresCpuPct: pct((p1 - p0) / seconds) } : {}),
-    simCpuPct: pct((s1.cpuSeconds - s0.cpuSeconds) / seconds),
-    machineBusyPct,
-    foreignCpuPct: Math.max(0, Math.round(machineBusyPct * cores - pct(ours / seconds))),
-    cpuUsPerFrame: framesSent ? Math.round(((c1 - c0) * 1e6) / framesSent) : Number.NaN,
+    ...cpu,
+    ...(target.postgresPid ? { postgresCpuPct } : {}),
+    loadAvg1,
+    cpuUsPerFrame: framesSent ? Math.round(((w1.target - w0.target) * 1e6) / framesSent) : Number.NaN,
   }
   o.log(`${target.name}: steady ${JSON.stringify(steady)}`)
   const rssAtNMiB = rssMiB(target.pid)
@@ -177,7 +158,7 @@ export async function runPhase(target: Target, pool: SimPool, o: PhaseOptions): 
     headers: target.headers,
   })
   o.log(`${target.name}: GET ${target.listPath}, one at a time ${JSON.stringify(listSerial)}`)
-  const x0 = await transactions(target)
+  const x0 = await transactions(target.dbTransactions)
   const list = await runLoad({
     baseUrl: target.httpUrl,
     path: () => target.listPath,
@@ -186,7 +167,7 @@ export async function runPhase(target: Target, pool: SimPool, o: PhaseOptions): 
     headers: target.headers,
   })
   o.log(`${target.name}: GET ${target.listPath}, ${o.listConcurrency} at a time ${JSON.stringify(list)}`)
-  const x1 = await transactions(target)
+  const x1 = await transactions(target.dbTransactions)
   const pick = (i: number) => open[(i * 7919) % open.length]!
   const commandSerial = await runLoad({
     baseUrl: target.httpUrl,
@@ -196,7 +177,8 @@ export async function runPhase(target: Target, pool: SimPool, o: PhaseOptions): 
     headers: target.headers,
   })
   o.log(`${target.name}: command round trip, one at a time ${JSON.stringify(commandSerial)}`)
-  const x2 = await transactions(target)
+  const x2 = await transactions(target.dbTransactions)
+  const wc0 = cpuSnapshot(target.pid, target.postgresPid, (await pool.stats()).cpuSeconds)
   const command = await runLoad({
     baseUrl: target.httpUrl,
     path: (i) => target.commandPath(pick(i + o.requests)),
@@ -205,9 +187,17 @@ export async function runPhase(target: Target, pool: SimPool, o: PhaseOptions): 
     headers: target.headers,
   })
   o.log(`${target.name}: command round trip, ${o.commandConcurrency} at a time ${JSON.stringify(command)}`)
-  const perRequest = (a: number, b: number) => Math.round(((b - a) / o.requests) * 10) / 10
+  const wc1 = cpuSnapshot(target.pid, target.postgresPid, (await pool.stats()).cpuSeconds)
+  const commandWindow = {
+    ...cpuBetween(wc0, wc1),
+    // Per command, everything the process did meanwhile included (the master also ingests metrics).
+    targetCpuUsPerCommand: Math.round(((wc1.target - wc0.target) * 1e6) / o.requests),
+    postgresCpuUsPerCommand: Math.round(((wc1.postgres - wc0.postgres) * 1e6) / o.requests),
+  }
+  o.log(`${target.name}: CPU over the commands ${o.commandConcurrency} at a time ${JSON.stringify(commandWindow)}`)
+  const x3 = await transactions(target.dbTransactions)
   const dbTransactionsPerRequest =
-    x0 === undefined ? undefined : { list: perRequest(x0, x1!), command: perRequest(x1!, x2!) }
+    xs0 && xs1 && x0 && x1 && x2 && x3 ? perRequest({ xs0, xs1, x0, x1, x2, x3 }, o.requests) : undefined
   if (dbTransactionsPerRequest)
     o.log(`${target.name}: PostgreSQL transactions per request ${JSON.stringify(dbTransactionsPerRequest)}`)
 
@@ -236,6 +226,7 @@ export async function runPhase(target: Target, pool: SimPool, o: PhaseOptions): 
     rssPeakMiB: rssMiB(target.pid, 'VmHWM'),
     openFilesAtN,
     steady,
+    commandWindow,
     ingestCheck,
     listSerial,
     list,

@@ -31,6 +31,12 @@ export function targets(r: BenchReport) {
     commandP50Under5ms: m.commandSerial.latency.p50 < 5,
     /** Not a target of the issue: the same bound with several commands in flight, reported beside it. */
     commandP50Under5msConcurrent: m.command.latency.p50 < 5,
+    /** Issue 11: at most one PostgreSQL transaction per command (without the background work, printed apart). */
+    oneTransactionPerCommand:
+      (m.dbTransactionsPerRequest?.commandNet ?? Infinity) <= 1.05 &&
+      (m.dbTransactionsPerRequest?.commandConcurrentNet ?? Infinity) <= 1.05,
+    /** Issue 11: commands/s with 4 in flight at least a third of the baseline's (undefined without a baseline). */
+    commandsThirdOfBaseline: r.baseline ? m.command.rps >= r.baseline.command.rps / 3 : undefined,
   }
 }
 
@@ -127,8 +133,57 @@ export function printReport(r: BenchReport, out: (s: string) => void = (s) => pr
       '',
     ],
     [
-      '  PostgreSQL transactions per request',
-      m.dbTransactionsPerRequest && `${m.dbTransactionsPerRequest.list}, ${m.dbTransactionsPerRequest.command}`,
+      '  PostgreSQL transactions per list, command (all work in the window)',
+      m.dbTransactionsPerRequest &&
+        `${m.dbTransactionsPerRequest.list}, ${m.dbTransactionsPerRequest.command} ` +
+          `(${m.dbTransactionsPerRequest.commandConcurrent} with ${r.commandConcurrency} in flight)`,
+      undefined,
+      undefined,
+      '',
+    ],
+    [
+      `  while ${r.commandConcurrency} in flight: load average (1 min), not-ours CPU %`,
+      `${m.commandWindow.loadAvg1}, ${m.commandWindow.foreignCpuPct}`,
+      b && `${b.commandWindow.loadAvg1}, ${b.commandWindow.foreignCpuPct}`,
+      undefined,
+      '',
+    ],
+    [
+      `  while ${r.commandConcurrency} in flight: server CPU % of 1 core, µs per command`,
+      `${m.commandWindow.targetCpuPct}, ${m.commandWindow.targetCpuUsPerCommand}`,
+      b && `${b.commandWindow.targetCpuPct}, ${b.commandWindow.targetCpuUsPerCommand}`,
+      ratio(m.commandWindow.targetCpuUsPerCommand, b?.commandWindow.targetCpuUsPerCommand),
+      '',
+    ],
+    [
+      `  while ${r.commandConcurrency} in flight: PostgreSQL CPU %, µs per command`,
+      `${m.commandWindow.postgresCpuPct}, ${m.commandWindow.postgresCpuUsPerCommand}`,
+      undefined,
+      undefined,
+      '',
+    ],
+    [
+      '  of which background (metrics flush, presence): transactions/s',
+      m.dbTransactionsPerRequest?.backgroundPerSec,
+      undefined,
+      undefined,
+      '',
+    ],
+    [
+      '  PostgreSQL transactions per command without background',
+      m.dbTransactionsPerRequest &&
+        `${m.dbTransactionsPerRequest.commandNet} (${m.dbTransactionsPerRequest.commandConcurrentNet} with ` +
+          `${r.commandConcurrency} in flight)`,
+      undefined,
+      undefined,
+      '<= 1',
+    ],
+    [
+      '  write transactions per list, command; background/s; per command without it',
+      m.dbTransactionsPerRequest &&
+        `${m.dbTransactionsPerRequest.writes.list}, ${m.dbTransactionsPerRequest.writes.command} ` +
+          `(${m.dbTransactionsPerRequest.writes.commandConcurrent}); ${m.dbTransactionsPerRequest.writes.backgroundPerSec}` +
+          `; ${m.dbTransactionsPerRequest.writes.commandNet} (${m.dbTransactionsPerRequest.writes.commandConcurrentNet})`,
       undefined,
       undefined,
       '',
@@ -194,6 +249,11 @@ export function printReport(r: BenchReport, out: (s: string) => void = (s) => pr
   out('')
   out(
     `targets: N=15,000 connected ${yes(t.allConnected)}; ingest keeps up ${yes(t.ingestKeepsUp)}; GET /servers p99 < 50 ms ${yes(t.listP99Under50ms)} (with ${r.listConcurrency} in flight: ${t.listP99Under50msConcurrent ? 'also under' : 'over'}); command p50 < 5 ms ${yes(t.commandP50Under5ms)} (with ${r.commandConcurrency} in flight: ${t.commandP50Under5msConcurrent ? 'also under' : 'over'})`,
+  )
+  out(
+    `issue 11: <= 1 PostgreSQL transaction per command ${yes(t.oneTransactionPerCommand)}; commands/s with ` +
+      `${r.commandConcurrency} in flight >= 1/3 of the baseline's ` +
+      (t.commandsThirdOfBaseline === undefined ? 'no baseline in this run' : yes(t.commandsThirdOfBaseline)),
   )
   out(`BENCH_JSON ${JSON.stringify({ ...r, targets: t })}`)
 }

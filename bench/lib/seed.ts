@@ -62,10 +62,15 @@ export async function storedFrameCount(db: Database): Promise<{ servers: number;
   return { servers: rows[0]?.servers ?? 0, frames: Number(rows[0]?.frames ?? 0) }
 }
 
-/** Transactions committed in this database so far, as PostgreSQL's statistics report them. */
-export async function committedTransactions(db: Database): Promise<number> {
-  const rows = await db.prisma.$queryRawUnsafe<{ n: string }[]>(
-    `SELECT xact_commit::text AS n FROM pg_stat_database WHERE datname = current_database()`,
+/**
+ * Transactions committed in this database so far, as PostgreSQL's statistics report them (every one, reads too; a
+ * backend reports its count when idle, up to 10 s late), and write transactions so far: the next transaction id,
+ * exact at once (only a transaction that writes takes an id; the bench's private cluster has no other writer).
+ */
+export async function committedTransactions(db: Database): Promise<{ all: number; writes: number }> {
+  const rows = await db.prisma.$queryRawUnsafe<{ n: string; xid: string }[]>(
+    `SELECT xact_commit::text AS n, pg_snapshot_xmax(pg_current_snapshot())::text AS xid
+       FROM pg_stat_database WHERE datname = current_database()`,
   )
-  return Number(rows[0]?.n ?? 0)
+  return { all: Number(rows[0]?.n ?? 0), writes: Number(rows[0]?.xid ?? 0) }
 }

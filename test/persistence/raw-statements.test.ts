@@ -16,7 +16,7 @@ import {
   type OperationService,
 } from '../../packages/master/src/operations/operation-service.ts'
 import { createServerListQuery } from '../../packages/master/src/servers/server-list-query.ts'
-import { recordImages } from '../../packages/master/src/servers/server-actions.ts'
+import { recordImages } from '../../packages/master/src/images/image-record.ts'
 import { backends } from '../support/backends.ts'
 import { createDatabaseFixture, type DatabaseFixture } from '../support/database-fixture.ts'
 

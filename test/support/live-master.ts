@@ -13,7 +13,9 @@ const ADMIN = { user: 'admin', password: 'Live-Master-Pass-42' }
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- documents are inspected loosely in tests
 type Json = any
 
-export async function startLiveMaster(opts: { graceMs?: number; testOperations?: boolean } = {}) {
+export async function startLiveMaster(
+  opts: { graceMs?: number; testOperations?: boolean; imagesWaitMs?: number } = {},
+) {
   const databaseUrl = await createTestDatabase(inject('postgresAdminUrl'))
   const master = await startMaster({
     config: {
@@ -31,6 +33,7 @@ export async function startLiveMaster(opts: { graceMs?: number; testOperations?:
       hashParams: FAST_HASH,
       hub: { heartbeatMs: 2_000, graceMs: opts.graceMs ?? 1_500, deadlineSlackMs: 1_000 },
       clientMonitor: { intervalMs: 3_600_000 },
+      ...(opts.imagesWaitMs ? { imagesWaitMs: opts.imagesWaitMs } : {}),
     },
     app: { testOperations: opts.testOperations ?? true },
   })

@@ -77,7 +77,7 @@ export function createApp(services: Services, opts: AppOptions = {}): OpenAPIHon
     }),
   )
   app.route('/', fleetRoutes({ fleet: services.fleet }))
-  app.route('/', serverActionRoutes({ actions: services.serverActions, catalog: services.imageCatalog }))
+  app.route('/', serverActionRoutes({ actions: services.serverActions }))
   app.route('/', imageRoutes({ builds: services.imageBuilds, catalog: services.imageCatalog }))
   app.route('/', serverMetricsRoutes({ metrics: services.metrics, servers: services.servers }))
   app.route('/', clientRoutes({ clients: services.clients, actions: services.clientActions }))

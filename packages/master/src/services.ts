@@ -61,6 +61,8 @@ export interface ServicesDeps {
   moveForwardHours?: number
   /** ALFA_MOVE_AGENT_WAIT_MS: how long a move's undo or cleanup waits for an agent that is away (5 minutes). */
   moveAgentWaitMs?: number
+  /** How long GET /servers/{id}/images waits for the agent before answering 202 with the operation (15 s). */
+  imagesWaitMs?: number
 }
 
 /** The composition root of the master's services: each built once from explicit dependencies, no module singletons. */
@@ -115,7 +117,14 @@ export function createServices(deps: ServicesDeps) {
     ...(deps.hashParams ? { hashParams: deps.hashParams } : {}),
   })
   const servers = createServerService({ prisma, sql: deps.sql })
-  const serverActions = createServerActions({ prisma, hub, begin, operations })
+  const serverActions = createServerActions({
+    prisma,
+    sql: deps.sql,
+    hub,
+    begin,
+    operations,
+    imagesWaitMs: deps.imagesWaitMs ?? 15_000,
+  })
   const imageBuilds = createImageBuilds({ prisma, hub, begin, config: deps.builds ?? readBuildConfig({}) })
   const imageCatalog = createImageCatalog({ prisma, sql: deps.sql })
   const mail = createMailServices({ prisma, clock, logger, secretBox, config: deps.mail })

@@ -109,7 +109,6 @@ export function createAgentHub(deps: AgentHubDeps) {
   const onFrame = createFrameRouter({
     metrics: deps.metrics,
     tracker,
-    operations,
     requests,
     onHello: createHandshake({
       heartbeatMs,

@@ -48,6 +48,7 @@ export function createCommandDispatch(deps: {
         deadlineAt: new Date(now.getTime() + deadlineMs + deps.slackMs),
       }
     },
+    hold: (op, steps) => tracker.hold(op, steps),
     deliver(op, command, deadlineMs) {
       tracker.remember(op.commandId, op.id, op.serverId, command.type)
       deps.operations.logs.started(op.id)

@@ -4,7 +4,9 @@ import { z } from 'zod'
 import type { Operation, PrismaClient } from '../generated/prisma/client.ts'
 import { createCoalescingWriter } from '../db/coalescing-writer.ts'
 import type { Sql } from '../db/sql.ts'
-import type { OperationError, OperationService } from '../operations/operation-service.ts'
+import type { LogLine } from '../operations/operation-log-writer.ts'
+import type { OperationError, OperationService, OperationStep } from '../operations/operation-service.ts'
+import { createHeldQueries } from './held-queries.ts'
 
 export type CommandOutcome = { ok: true; data: unknown } | { ok: false; error: WireError }
 
@@ -75,6 +77,15 @@ export function createCommandTracker(deps: {
     },
   })
   const waiters = new Map<string, Set<(o: Settled) => void>>()
+  /** Read-only queries whose row is written once, by their owner, when they end (held-queries.ts). */
+  const held = createHeldQueries(() => new Date())
+
+  /** Log lines of an operation: kept with a held query, else queued once its row exists. */
+  async function log(operationId: string, lines: LogLine[]) {
+    if (held.log(operationId, lines)) return
+    await held.recorded(operationId)
+    return operations.log(operationId, lines)
+  }
 
   function notify(operationId: string, settled: Settled) {
     const set = waiters.get(operationId)
@@ -89,6 +100,12 @@ export function createCommandTracker(deps: {
   async function settle(operationId: string, settled: Settled, fromAgent = false): Promise<boolean> {
     const commandId = commandOf.get(operationId)
     if (commandId !== undefined) forgetCommand(commandId)
+    // A held query's owner writes its row, outcome included, in one statement; it waits for nothing else.
+    if (held.end(operationId, settled)) {
+      operations.logs.forget(operationId)
+      return true
+    }
+    await held.recorded(operationId) // its owner stopped waiting and is writing the row as it stood
     const ended = await operations.finish(operationId, settled, { replaceMasterEnding: fromAgent })
     if (ended) {
       if (ended.previousStatus !== 'running' && ended.previousStatus !== 'queued') {
@@ -120,7 +137,7 @@ export function createCommandTracker(deps: {
 
   /** Ends, as the master's own decision, an operation whose agent never answered (a later result replaces it). */
   async function giveUp(operationId: string, status: 'failed' | 'interrupted', code: string, message: string) {
-    await operations.log(operationId, [{ level: 'error', message }])
+    await log(operationId, [{ level: 'error', message }])
     return settle(operationId, { status, error: { code, message, origin: 'master' } })
   }
 
@@ -128,6 +145,22 @@ export function createCommandTracker(deps: {
     /** Starts tracking a delivered command (and one re-sent after a reconnect). */
     remember(commandId: string, operationId: string, serverId: string, type: CommandType) {
       keep(commandId, { operationId, serverId, type })
+    },
+
+    /** Holds a read-only query's operation in memory until it ends (its row not written yet). */
+    hold: held.hold,
+
+    /** Held queries of a server or past their deadline (reconciliation ends them like stored ones). */
+    heldIds: held.ids,
+
+    /** Log lines for an operation (kept with a held query until its row is written). */
+    log,
+
+    /** A step's progress (kept with a held query until its row is written). */
+    async step(operationId: string, name: string, status: OperationStep['status']) {
+      if (held.step(operationId, name, status)) return
+      await held.recorded(operationId)
+      return operations.step(operationId, name, status)
     },
 
     /** Command ids currently remembered (for the bound's test). */
@@ -153,6 +186,7 @@ export function createCommandTracker(deps: {
      * waits on them, and one write per command was a quarter of a command's database work.
      */
     acked(operationId: string) {
+      if (held.acked(operationId)) return
       acks.update(operationId, (queued) => queued ?? new Date())
     },
 
@@ -167,7 +201,7 @@ export function createCommandTracker(deps: {
       forgetCommand(commandId)
       if (outcome.ok) return void (await settle(operationId, { status: 'succeeded', result: outcome.data }, true))
       const status = outcome.error.code === 'INTERRUPTED' ? 'interrupted' : 'failed'
-      await operations.log(operationId, [
+      await log(operationId, [
         { level: 'error', stream: 'info', message: `${outcome.error.code}: ${outcome.error.message}` },
       ])
       await settle(
@@ -195,6 +229,7 @@ export function createCommandTracker(deps: {
           where: { status: 'running', deadlineAt: { lt: now } },
           select: { id: true },
         })
+        for (const id of held.ids({ deadlineBefore: now })) late.push({ id })
         for (const op of late)
           await giveUp(op.id, 'failed', 'DEADLINE_EXCEEDED', 'no result from the agent before the deadline')
       } catch (err) {

@@ -1,6 +1,5 @@
 import { AGENT_CLOSE, parseCommandResult, wireError, type AgentFrame, type ResultFrame } from '@alfa/protocol'
 import type { MetricsStore } from '../metrics/metrics-store.ts'
-import type { OperationService } from '../operations/operation-service.ts'
 import type { AgentConnection } from './agent-connection.ts'
 import type { createAgentRequests } from './agent-requests.ts'
 import type { CommandOutcome, CommandRef, CommandTracker } from './command-tracker.ts'
@@ -13,11 +12,10 @@ import type { CommandOutcome, CommandRef, CommandTracker } from './command-track
 export function createFrameRouter(deps: {
   metrics: MetricsStore
   tracker: CommandTracker
-  operations: OperationService
   requests: ReturnType<typeof createAgentRequests>
   onHello(conn: AgentConnection, frame: Extract<AgentFrame, { kind: 'hello' }>): Promise<void>
 }) {
-  const { tracker, operations } = deps
+  const { tracker } = deps
 
   async function onResult(conn: AgentConnection, ref: CommandRef, frame: ResultFrame) {
     let outcome: CommandOutcome = frame.ok ? { ok: true, data: frame.data } : { ok: false, error: frame.error }
@@ -69,7 +67,7 @@ export function createFrameRouter(deps: {
         }
         if (frame.kind === 'ack') return tracker.acked(ref.operationId)
         if (frame.kind === 'log')
-          return operations.log(ref.operationId, [
+          return tracker.log(ref.operationId, [
             {
               stream: frame.stream,
               level: frame.level ?? (frame.stream === 'stderr' ? 'warn' : 'info'),
@@ -78,7 +76,7 @@ export function createFrameRouter(deps: {
               agentSeq: frame.seq,
             },
           ])
-        if (frame.kind === 'progress') return operations.step(ref.operationId, frame.step, frame.status)
+        if (frame.kind === 'progress') return tracker.step(ref.operationId, frame.step, frame.status)
         return onResult(conn, ref, frame)
       }
     }

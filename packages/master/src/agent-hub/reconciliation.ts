@@ -42,6 +42,7 @@ export function createReconciliation(deps: {
         where: { serverId, status: { in: ['queued', 'running'] }, commandId: { not: null } },
         select: { id: true },
       })
+      for (const id of tracker.heldIds({ serverId })) stuck.push({ id })
       for (const op of stuck) await tracker.giveUp(op.id, 'interrupted', 'INTERRUPTED', reason)
     })
   }

@@ -11,6 +11,9 @@ const READ_ONLY_GETS = new Set([
   '/servers/:id',
   '/servers/:id/metrics',
   '/servers/:id/metrics/stream',
+  // A read-only query of the agent: it changes nothing on the server, and its operation row already says who asked
+  // and when (requestedBy, createdAt). An audit row each was a second write, through the ORM, on a command's hot path.
+  '/servers/:id/images',
   '/operations',
   '/operations/:id',
   '/clients',

@@ -2,7 +2,7 @@ import type { AgentHub } from '../agent-hub/agent-hub.ts'
 import type { Sql } from '../db/sql.ts'
 import { Conflict, Invalid } from '../errors.ts'
 import type { PrismaClient } from '../generated/prisma/client.ts'
-import { recordImages } from '../servers/server-actions.ts'
+import { recordImages } from '../images/image-record.ts'
 
 /** The channel of production builds (the app's `master` branch); `dev` builds are never picked by default. */
 export const PRODUCTION_CHANNEL = 'master'

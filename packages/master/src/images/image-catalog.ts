@@ -41,6 +41,45 @@ export function imageResource(image: Image, clientIds: string[]) {
   }
 }
 
+/** One row of onServerSelect: an image record or a client using a ref. */
+export interface CatalogRow {
+  what: 'image' | 'client'
+  ref: string
+  gitCommit: string | null
+  branch: string | null
+  buildOperationId: string | null
+  clientId: string | null
+}
+
+/** What the master recorded of each image on a server, and the clients there using each ref. */
+export interface ServerCatalog {
+  record: Map<string, Pick<Image, 'gitCommit' | 'branch' | 'buildOperationId'>>
+  clientsOf(ref: string): string[]
+}
+
+/**
+ * The statement reading a server's catalog (`server` a parameter name such as $1), so it can also end a statement
+ * that writes (an image list's end: servers/image-list-end.ts).
+ */
+export const onServerSelect = (server: string) =>
+  `SELECT 'image' AS what, ref, "gitCommit", branch, "buildOperationId", NULL::uuid AS "clientId", NULL AS slug
+     FROM "Image" WHERE "serverId" = ${server}::uuid
+   UNION ALL
+   SELECT 'client', image, NULL, NULL, NULL, id, slug
+     FROM "Client"
+    WHERE "serverId" = ${server}::uuid AND "deletedAt" IS NULL AND status <> 'deleted' AND image IS NOT NULL
+    ORDER BY what, slug`
+
+export function serverCatalogOf(rows: CatalogRow[]): ServerCatalog {
+  const record: ServerCatalog['record'] = new Map()
+  const users = new Map<string, string[]>()
+  for (const r of rows) {
+    if (r.what === 'image') record.set(r.ref, r)
+    else users.set(r.ref, [...(users.get(r.ref) ?? []), r.clientId!])
+  }
+  return { record, clientsOf: (ref: string) => users.get(ref) ?? [] }
+}
+
 /** Image records across servers (GET /images): filtered by server, channel and version, newest build first. */
 export function createImageCatalog(deps: { prisma: PrismaClient; sql: Sql }) {
   const { prisma } = deps
@@ -68,32 +107,10 @@ export function createImageCatalog(deps: { prisma: PrismaClient; sql: Sql }) {
      * Recorded build facts and users of the images on one server, by ref (GET /servers/{id}/images). One statement
      * straight through the driver: it answers every image list, the hot path of a command's round trip.
      */
-    async onServer(serverId: string) {
-      const rows = await deps.sql.query<{
-        what: 'image' | 'client'
-        ref: string
-        gitCommit: string | null
-        branch: string | null
-        buildOperationId: string | null
-        clientId: string | null
-      }>(
-        `SELECT 'image' AS what, ref, "gitCommit", branch, "buildOperationId", NULL::uuid AS "clientId", NULL AS slug
-           FROM "Image" WHERE "serverId" = $1::uuid
-         UNION ALL
-         SELECT 'client', image, NULL, NULL, NULL, id, slug
-           FROM "Client"
-          WHERE "serverId" = $1::uuid AND "deletedAt" IS NULL AND status <> 'deleted' AND image IS NOT NULL
-          ORDER BY what, slug`,
-        [serverId],
-        'image-catalog-on-server',
+    async onServer(serverId: string): Promise<ServerCatalog> {
+      return serverCatalogOf(
+        await deps.sql.query<CatalogRow>(onServerSelect('$1'), [serverId], 'image-catalog-on-server'),
       )
-      const record = new Map<string, Pick<Image, 'gitCommit' | 'branch' | 'buildOperationId'>>()
-      const users = new Map<string, string[]>()
-      for (const r of rows) {
-        if (r.what === 'image') record.set(r.ref, r)
-        else users.set(r.ref, [...(users.get(r.ref) ?? []), r.clientId!])
-      }
-      return { record, clientsOf: (ref: string) => users.get(ref) ?? [] }
     },
   }
 }

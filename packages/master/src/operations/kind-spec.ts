@@ -33,6 +33,13 @@ export interface CommandKindDef<T extends CommandType> extends CommonSpec {
   command: T
   /** The steps shown before the agent reports any (the agent may add more). */
   steps: readonly string[]
+  /**
+   * A read-only query of the agent (it changes nothing on the server): its row is written once, when it ends or when
+   * its caller stops waiting, by the caller that holds it (agent-hub/held-queries.ts), instead of at begin and again
+   * at its end. A master that dies before then loses nothing to recover; the caller gets an error. Never for a kind
+   * that changes state: those commit before dispatch, so a crash leaves a row to reconcile.
+   */
+  recordOnEnd?: boolean
   /** Record changes once the server made them, so the record never claims what the server does not do. */
   onSuccess?: (ctx: KindContext, op: Operation, payload: CommandPayload<T>, result: CommandResult<T>) => Promise<void>
   onFailure?: (ctx: KindContext, op: Operation, payload: CommandPayload<T>, error: OperationError) => Promise<void>

@@ -5,7 +5,9 @@ import { Conflict } from '../errors.ts'
 import type { Operation, Prisma, PrismaClient } from '../generated/prisma/client.ts'
 import type { Sql } from '../db/sql.ts'
 import type { CommandOf } from './kind-spec.ts'
-import { insertOperation } from './operation-insert.ts'
+import { insertOperation, unrecordedOperation } from './operation-insert.ts'
+import type { HeldQuery } from '../agent-hub/held-queries.ts'
+import type { OperationStep } from './operation-service.ts'
 export { lockKeyOf } from './kind-spec.ts'
 import { EXCLUSIVE_KINDS, OPERATION_KINDS, type CommandKind, type CommandTypeOf } from './operation-kinds.ts'
 
@@ -21,6 +23,8 @@ export interface CommandCourier {
     deadlineMs: number,
     now: Date,
   ): { commandId: string; stored: Prisma.InputJsonValue; deadlineAt: Date }
+  /** Keeps a read-only query's operation in memory until it ends (kinds with recordOnEnd); before deliver. */
+  hold(op: Operation, steps: OperationStep[]): HeldQuery
   /** Hands a stored command to its agent; an offline agent gets it on reconnect. Never throws. */
   deliver(op: { id: string; serverId: string; commandId: string }, command: Command, deadlineMs: number): void
 }
@@ -78,12 +82,43 @@ export function createBegin(deps: {
       })
   }
 
+  /**
+   * A read-only query (recordOnEnd): no lock, no row yet. The operation is held in memory and its command sent; the
+   * caller writes the row once, with its outcome (held-queries.ts), so the query costs one transaction, not three.
+   */
+  function beginQuery<K extends CommandKind, C>(req: BeginRequest<K, C>, type: CommandType, deadlineMs: number) {
+    const spec = OPERATION_KINDS[req.kind]
+    if (spec.exclusive || req.change || req.parent)
+      throw new Error(`${req.kind} is held until it ends: no lock or change`)
+    const command = typeof req.command === 'function' ? req.command(undefined as C) : req.command
+    if (command.type !== type) throw new Error(`${req.kind} sends ${type}, not ${command.type}`)
+    const now = deps.clock.now()
+    const prepared = courier.prepare(command, deadlineMs, now)
+    const steps: OperationStep[] = spec.steps.map((name) => ({ name, status: 'pending' }))
+    const operation = unrecordedOperation({
+      kind: req.kind,
+      status: 'running',
+      serverId: req.serverId,
+      clientId: req.clientId ?? null,
+      requestedBy: req.requestedBy,
+      steps,
+      commandId: prepared.commandId,
+      command: prepared.stored,
+      startedAt: now,
+      deadlineAt: prepared.deadlineAt,
+    })
+    const held = courier.hold(operation, steps)
+    courier.deliver({ id: operation.id, serverId: req.serverId, commandId: prepared.commandId }, command, deadlineMs)
+    return { operation, changed: undefined as C, held }
+  }
+
   return async function begin<K extends CommandKind, C = undefined>(
     req: BeginRequest<K, C>,
-  ): Promise<{ operation: Operation; changed: C }> {
+  ): Promise<{ operation: Operation; changed: C; held?: HeldQuery }> {
     const spec = OPERATION_KINDS[req.kind]
     const deadlineMs = COMMAND_DEADLINES_MS[spec.command]
     courier.assertOnline(req.serverId, spec.command)
+    if (spec.recordOnEnd) return beginQuery(req, spec.command, deadlineMs)
     // Nothing to serialise for a non-exclusive kind without row changes (image lists, test sleeps): one INSERT, the
     // hot path of fleets of agents, instead of a transaction holding a lock.
     const lockFree = !spec.exclusive && !req.change

@@ -20,6 +20,39 @@ export interface NewOperation {
 }
 
 /**
+ * The row of a read-only query held in memory until it ends (kind-spec.ts recordOnEnd), in the ORM's shape: the id
+ * and timestamps made as insertOperation makes them, nothing written.
+ */
+export function unrecordedOperation(op: NewOperation): Operation {
+  return {
+    id: randomUUID(),
+    kind: op.kind,
+    status: op.status,
+    serverId: op.serverId,
+    clientId: op.clientId,
+    requestedBy: op.requestedBy,
+    // The stored forms as the database would give them back (plain JSON values).
+    steps: JSON.parse(JSON.stringify(op.steps)),
+    commandId: op.commandId,
+    command: JSON.parse(JSON.stringify(op.command)),
+    ackedAt: null,
+    deadlineAt: op.deadlineAt,
+    result: null,
+    error: null,
+    logSeq: 0,
+    createdAt: op.startedAt,
+    startedAt: op.startedAt,
+    finishedAt: null,
+    updatedAt: op.startedAt,
+    parentId: null,
+    childIndex: null,
+    plan: null,
+    cancelledAt: null,
+    recovery: null,
+  }
+}
+
+/**
  * Inserts an operation row in one statement straight through the driver and returns it in the ORM's shape: the
  * lock-free start (image lists, test sleeps) is one INSERT, and the ORM cost several times the driver's CPU per
  * statement (db/sql.ts). The id and updatedAt are made here as the ORM would (neither has a database default).

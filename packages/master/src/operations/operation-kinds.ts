@@ -3,7 +3,7 @@ import { z } from 'zod'
 import type { Prisma } from '../generated/prisma/client.ts'
 import { IMAGE_KINDS } from '../images/image-kinds.ts'
 import { FLEET_KINDS } from '../fleet/fleet-kinds.ts'
-import { recordImages } from '../servers/server-actions.ts'
+import { recordImages } from '../images/image-record.ts'
 import type { KindContext } from './kind-context.ts'
 import { commandKind, lockKeyOf, parentKind } from './kind-spec.ts'
 
@@ -113,11 +113,14 @@ export const OPERATION_KINDS = {
     steps: ['database', 'container', 'nginx', 'flags', 'settings', 'restart', 'health'],
   }),
   // Images the agent reports are recorded, so the client forms can offer them without asking the agent each time.
+  // A read-only query: its row is written once, when it ends, with the images (servers/image-list-end.ts); the
+  // handler records them when it ends later, after its caller stopped waiting.
   'server.images': commandKind({
     target: 'server',
     exclusive: false,
     command: 'image.list',
     steps: [],
+    recordOnEnd: true,
     onSuccess: (ctx, op, _payload, result) =>
       op.serverId ? recordImages(ctx.sql, op.serverId, result.images) : Promise.resolve(),
   }),

@@ -7,7 +7,6 @@ import { commonErrorResponses, errorDocumentSchema, idParamSchema } from '../htt
 import { validationHook } from '../http/validation.ts'
 import { operationDocumentSchema } from '../operations/operation-routes.ts'
 import { operationResource } from '../operations/operation-serializer.ts'
-import type { ImageCatalog } from '../images/image-catalog.ts'
 import type { ServerActions } from './server-actions.ts'
 import type { ImageListResult } from '@alfa/protocol'
 
@@ -52,9 +51,6 @@ function buildFacts(
   }
 }
 
-/** How long GET images waits for the agent before answering 202 with the operation instead. */
-const IMAGES_WAIT_MS = 15_000
-
 function actionRoute<R extends Record<number, { description: string; content?: object }>>(
   method: 'get' | 'post',
   path: string,
@@ -80,18 +76,19 @@ function actionRoute<R extends Record<number, { description: string; content?: o
  * The seed's server actions, reachable with GET exactly as the seed writes them and with POST. Each goes through the
  * server's agent as an operation; an offline agent is a 503 at once.
  */
-export function serverActionRoutes(deps: { actions: ServerActions; catalog: ImageCatalog }) {
+export function serverActionRoutes(deps: { actions: ServerActions }) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
 
   const images = async (c: Context<AppEnv>, id: string) => {
-    const { operation, images: list, failed } = await deps.actions.images(id, c.get('adminUser'), IMAGES_WAIT_MS)
+    const answer = await deps.actions.images(id, c.get('adminUser'))
+    const { operation, images: list, failed } = answer
     if (failed) return sendDocument(c, resourceDocument(operationResource(operation)), 502)
-    if (!list) {
+    if (!list || !answer.catalog) {
       c.header('Location', `/operations/${operation.id}`)
       return sendDocument(c, resourceDocument(operationResource(operation)), 202)
     }
-    // What the master recorded of each build, and the clients on this server using each image.
-    const known = await deps.catalog.onServer(id)
+    // What the master recorded of each build, and the clients on this server using each image (read with the end).
+    const known = answer.catalog
     return sendDocument(c, {
       jsonapi: { version: '1.1' },
       data: list.map((img) => ({

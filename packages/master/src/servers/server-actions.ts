@@ -1,4 +1,4 @@
-import { parseCommandResult, type ImageListResult } from '@alfa/protocol'
+import { parseCommandResult } from '@alfa/protocol'
 import type { AgentHub } from '../agent-hub/agent-hub.ts'
 import { NotFound } from '../errors.ts'
 import type { PrismaClient } from '../generated/prisma/client.ts'
@@ -6,50 +6,18 @@ import type { Sql } from '../db/sql.ts'
 import { lockKeyOf } from '../operations/kind-spec.ts'
 import type { Begin } from '../operations/operation-begin.ts'
 import type { OperationService } from '../operations/operation-service.ts'
-
-/**
- * Makes the server's recorded images exactly the reported ones (one row per tag), in one statement: it runs before
- * the images request is answered, so it is one round trip rather than a transaction of one upsert per tag.
- */
-export async function recordImages(sql: Sql, serverId: string, images: ImageListResult['images']): Promise<void> {
-  const byRef = new Map(
-    images.flatMap((img) =>
-      img.tags.map(
-        (ref) =>
-          [
-            ref,
-            {
-              ref,
-              version: img.labels?.['alfa.version'] ?? null,
-              channel: img.labels?.['alfa.channel'] ?? null,
-              sizeBytes: img.sizeBytes,
-              builtAt: new Date(img.createdAt).toISOString(),
-            },
-          ] as const,
-      ),
-    ),
-  )
-  await sql.query(
-    `WITH reported AS (
-       SELECT * FROM jsonb_to_recordset($2::jsonb) AS r(ref text, version text, channel text, "sizeBytes" bigint, "builtAt" timestamp(3))
-     ), gone AS (
-       DELETE FROM "Image" WHERE "serverId" = $1::uuid AND ref NOT IN (SELECT ref FROM reported)
-     )
-     INSERT INTO "Image" (id, "serverId", ref, version, channel, "sizeBytes", "builtAt", "createdAt")
-     SELECT gen_random_uuid(), $1::uuid, ref, version, channel, "sizeBytes", "builtAt", $3 FROM reported
-     ON CONFLICT ("serverId", ref) DO UPDATE
-       SET "sizeBytes" = EXCLUDED."sizeBytes", version = EXCLUDED.version, channel = EXCLUDED.channel, "builtAt" = EXCLUDED."builtAt"`,
-    [serverId, JSON.stringify([...byRef.values()]), new Date()],
-    'images-record',
-  )
-}
+import { recordOperation } from '../operations/operation-record.ts'
+import { recordImageList } from './image-list-end.ts'
 
 /** Actions on a server that go through its agent, each an operation started by `begin`. */
 export function createServerActions(deps: {
   prisma: PrismaClient
   hub: AgentHub
+  sql: Sql
   begin: Begin
   operations: OperationService
+  /** How long an image list waits for the agent before the answer is the operation as it stands. */
+  imagesWaitMs: number
 }) {
   const { prisma, hub, operations } = deps
 
@@ -61,23 +29,35 @@ export function createServerActions(deps: {
 
   return {
     /**
-     * Lists the server's images through its agent; waits up to `waitMs` so the usual answer is the list itself
-     * (`images`), else the operation as it stands (`images` undefined, `failed` when the agent answered an error).
+     * Lists the server's images through its agent; waits up to `imagesWaitMs` so the usual answer is the list itself
+     * (`images`, with the `catalog` that decorates it), else the operation as it stands (`images` undefined, `failed`
+     * when the agent answered an error). A read-only query: its row is written once, when it ends, together with the
+     * images and the catalog read (image-list-end.ts); or when the wait gives up, as it stands (then the operation
+     * goes on as any other: a late result, the deadline sweep or a lost agent ends it).
      */
-    async images(serverId: string, requestedBy: string, waitMs: number) {
+    async images(serverId: string, requestedBy: string) {
       // A connected agent proves its server exists; look the server up only to tell 404 from 503.
       if (!hub.isOnline(serverId)) await server(serverId)
-      const { operation } = await deps.begin({
+      const { operation, held } = await deps.begin({
         kind: 'server.images',
         serverId,
         lock: lockKeyOf.server(serverId),
         requestedBy,
         command: { type: 'image.list', payload: {} },
       })
-      const settled = await hub.waitFor(operation.id, waitMs)
+      if (!held) throw new Error('server.images is recorded when it ends (recordOnEnd)')
+      let ended = await held.wait(deps.imagesWaitMs)
+      if (!ended && (await held.record((r) => recordOperation(deps.sql, r).then(() => undefined))))
+        return { operation: await operations.get(operation.id), images: undefined, failed: false }
+      ended ??= await held.wait(0) // it ended just as the wait gave up
+      const settled = ended?.settled
       const listed = settled?.status === 'succeeded' ? parseCommandResult('image.list', settled.result) : undefined
-      if (listed?.ok) return { operation, images: listed.result.images, failed: false }
-      return { operation: await operations.get(operation.id), images: undefined, failed: settled !== undefined }
+      if (ended && listed?.ok) {
+        const catalog = await recordImageList(deps.sql, ended, serverId, listed.result.images)
+        return { operation, images: listed.result.images, catalog, failed: false }
+      }
+      const row = ended ? await recordOperation(deps.sql, ended) : await operations.get(operation.id)
+      return { operation: row, images: undefined, failed: true }
     },
 
     /** Reboots the server (one at a time); answers with the operation at once. */

@@ -1,0 +1,119 @@
+// A read-only query's row is written once, when it ends, by one statement built from the held state
+// (operation-record.ts, image-list-end.ts). These hold that statement to the ORM's shape on both databases: the row
+// read back through Prisma equals the one returned, times stay UTC (PGlite in a far time zone), lines are numbered,
+// and an image list's end records the images and reads the catalog as it stood.
+import { randomUUID } from 'node:crypto'
+import type { ImageSummary } from '@alfa/protocol'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createHeldQueries } from '../../packages/master/src/agent-hub/held-queries.ts'
+import type { Database } from '../../packages/master/src/db/open-database.ts'
+import { unrecordedOperation } from '../../packages/master/src/operations/operation-insert.ts'
+import { recordOperation } from '../../packages/master/src/operations/operation-record.ts'
+import { recordImageList } from '../../packages/master/src/servers/image-list-end.ts'
+import { backends } from '../support/backends.ts'
+import { createDatabaseFixture, type DatabaseFixture } from '../support/database-fixture.ts'
+
+describe.each(backends())('a held query recorded when it ends, on $name', (backend) => {
+  let fixture: DatabaseFixture
+  let db: Database
+  let serverId: string
+  beforeAll(async () => {
+    fixture = await createDatabaseFixture(backend)
+    db = await fixture.open()
+    // PGlite is one session: a zone far from UTC shows a timestamp read through it.
+    if (db.kind !== 'postgres') await db.prisma.$executeRawUnsafe(`SET TIME ZONE 'Pacific/Kiritimati'`)
+    serverId = (await db.prisma.server.create({ data: { name: 'held-1', host: '10.0.0.1', baseDomain: 'h.example' } }))
+      .id
+  })
+  afterAll(async () => {
+    await db?.close()
+    await fixture?.dispose()
+  })
+
+  const started = new Date('2026-12-01T08:00:00.123Z')
+  const held = createHeldQueries(() => new Date('2026-12-01T08:00:01.456Z'))
+  const hold = () => {
+    const op = unrecordedOperation({
+      kind: 'server.images',
+      status: 'running',
+      serverId,
+      clientId: null,
+      requestedBy: 'admin',
+      steps: [],
+      commandId: randomUUID(),
+      command: { type: 'image.list', payload: {} },
+      startedAt: started,
+      deadlineAt: new Date(started.getTime() + 90_000),
+    })
+    return { op, query: held.hold(op, []) }
+  }
+
+  it('writes the row as the ORM reads it, with its ack, outcome and numbered lines', async () => {
+    const { op, query } = hold()
+    held.acked(op.id)
+    held.log(op.id, [{ message: 'first' }, { level: 'error', message: 'INTERNAL: docker is down' }])
+    held.end(op.id, { status: 'failed', error: { code: 'INTERNAL', message: 'docker is down' } })
+    const record = (await query.wait(0))!
+    const row = await recordOperation(db.sql, record)
+    expect(row).toEqual(await db.prisma.operation.findUniqueOrThrow({ where: { id: op.id } }))
+    expect(row).toMatchObject({
+      status: 'failed',
+      error: { code: 'INTERNAL', message: 'docker is down' },
+      result: null,
+      logSeq: 2,
+      startedAt: started,
+      createdAt: started,
+      ackedAt: new Date('2026-12-01T08:00:01.456Z'),
+      finishedAt: new Date('2026-12-01T08:00:01.456Z'),
+    })
+    const lines = await db.prisma.operationLog.findMany({ where: { operationId: op.id }, orderBy: { seq: 'asc' } })
+    expect(lines.map((l) => [l.seq, l.level, l.message])).toEqual([
+      [1, 'info', 'first'],
+      [2, 'error', 'INTERNAL: docker is down'],
+    ])
+    // Ended once: the held state is gone, a second ending takes the ordinary path.
+    expect(held.end(op.id, { status: 'succeeded' })).toBe(false)
+  })
+
+  it("records an image list's end: the images, and the catalog as it stood before", async () => {
+    await db.prisma.image.create({
+      data: { serverId, ref: 'mol:1.0.0', gitCommit: 'c'.repeat(40), branch: 'master', sizeBytes: 1n },
+    })
+    await db.prisma.image.create({ data: { serverId, ref: 'mol:0.1.0' } })
+    const client = await db.prisma.client.create({
+      data: {
+        slug: 'held-user',
+        name: 'User',
+        domain: 'held-user.example.com',
+        serverId,
+        status: 'active',
+        image: 'mol:1.0.0',
+        ownerLogin: 'owner',
+        ownerEmail: 'o@example.com',
+      },
+    })
+    const images: ImageSummary[] = ['mol:1.0.0', 'mol:2.0.0'].map((ref) => ({
+      ref,
+      id: `sha256:${'d'.repeat(64)}`,
+      tags: [ref],
+      sizeBytes: 5,
+      createdAt: Date.parse('2026-11-01T12:00:00.000Z'),
+      labels: {},
+    }))
+    const { op, query } = hold()
+    held.end(op.id, { status: 'succeeded', result: { images } })
+    const catalog = await recordImageList(db.sql, (await query.wait(0))!, serverId, images)
+    expect(catalog.record.get('mol:1.0.0')).toMatchObject({ gitCommit: 'c'.repeat(40), branch: 'master' })
+    expect(catalog.clientsOf('mol:1.0.0')).toEqual([client.id])
+    expect(catalog.clientsOf('mol:2.0.0')).toEqual([])
+    const stored = await db.prisma.image.findMany({ where: { serverId }, orderBy: { ref: 'asc' } })
+    expect(stored.map((i) => [i.ref, i.sizeBytes, i.gitCommit])).toEqual([
+      ['mol:1.0.0', 5n, 'c'.repeat(40)],
+      ['mol:2.0.0', 5n, null],
+    ])
+    expect(await db.prisma.operation.findUniqueOrThrow({ where: { id: op.id } })).toMatchObject({
+      status: 'succeeded',
+      result: { images },
+    })
+  })
+})
