@@ -1,5 +1,5 @@
 // bench/operations: what the control plane adds to a client action. A reboot, a maintenance toggle and a demo seed
-// through the REST API (POST, then the operation polled every 5 ms until it ends), against the same steps done raw
+// through the REST API (POST with `Prefer: wait`, answered once the operation ended), against the same steps done raw
 // on the same machine by a script: `docker restart` + health probe through nginx, a flag file + the cloud_settings
 // row + a probe through nginx, `docker exec` of the seeder. Prints a table and one BENCH_JSON line.
 //   npx -y pnpm@12.4.2 run bench:operations [-- --rounds 5] [--trace: one more of each, with its timeline]
@@ -162,7 +162,9 @@ async function main() {
     }
   })
   const out = (s: string) => process.stdout.write(`${s}\n`)
-  out(`\nbench/operations: median of ${ROUNDS} rounds, REST (polled every 5 ms) against the same steps raw`)
+  out(
+    `\nbench/operations: median of ${ROUNDS} rounds, REST (POST with Prefer: wait, answered at the end) against the same steps raw`,
+  )
   out(
     `${'action'.padEnd(44)} ${'REST ms'.padStart(9)} ${'raw ms'.padStart(9)} ${'added ms'.padStart(9)} ${'ratio'.padStart(7)}`,
   )
