@@ -5,6 +5,11 @@ import path from 'node:path'
 import pino from 'pino'
 import type { Logger } from 'pino'
 import { afterEach, beforeEach } from 'vitest'
+import type Dockerode from 'dockerode'
+import type { HandlerDeps } from './command-context.ts'
+import { loadAgentConfig } from './config.ts'
+import { createImageGate } from './drivers/image-gate.ts'
+import { exec } from './exec.ts'
 
 /** Helpers shared by this package's unit tests only (never imported by product code). */
 
@@ -40,4 +45,16 @@ export function useTempDir(prefix: string): () => string {
     await fs.rm(dir, { recursive: true, force: true })
   })
   return () => dir
+}
+
+/** Handler dependencies for dispatcher tests: real exec and config under `stateDir`, no Docker (handlers are fakes). */
+export function testHandlerDeps(stateDir: string): HandlerDeps {
+  return {
+    docker: {} as Dockerode,
+    exec,
+    config: loadAgentConfig({ ALFA_AGENT_STATE_DIR: stateDir }),
+    serverId: newId(),
+    now: Date.now,
+    imageGate: createImageGate(),
+  }
 }
