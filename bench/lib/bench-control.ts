@@ -38,10 +38,16 @@ export async function startBenchMaster(
   onCleanup(async () => void master.child.kill('SIGTERM'))
 
   /** One REST call as the Mol admin makes it. */
-  async function api(method: string, route: string, body?: unknown): Promise<{ status: number; json: Json }> {
+  async function api(
+    method: string,
+    route: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<{ status: number; json: Json }> {
     const res = await fetch(master.url + route, {
       method,
       headers: {
+        ...headers,
         Authorization: basic(admin.user, admin.password),
         ...(body === undefined ? {} : { 'Content-Type': 'application/vnd.api+json' }),
       },

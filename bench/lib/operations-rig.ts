@@ -30,8 +30,16 @@ export interface OperationsRig {
   pagesDir: string
   client: { id: string; slug: string; domain: string }
   /** One REST call as the Mol admin makes it. */
-  api(method: string, route: string, body?: unknown): Promise<{ status: number; json: Json }>
-  /** Calls an action route and waits (polling every `pollMs`) until its operation ends; returns the operation. */
+  api(
+    method: string,
+    route: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; json: Json }>
+  /**
+   * Calls an action route with `Prefer: wait` and returns the operation once it ended: the answer itself (200), or,
+   * should the wait run out (202), by polling every `pollMs` from there.
+   */
   action(route: string, pollMs?: number): Promise<Json>
 }
 
@@ -60,9 +68,11 @@ export async function startOperationsRig(root: string): Promise<OperationsRig> {
     client,
     api,
     async action(route, pollMs = 5) {
-      const started = await api('POST', route)
-      if (started.status !== 202) throw new Error(`${route}: ${started.status} ${JSON.stringify(started.json)}`)
-      const done = await waitOperation(started.json.data.id, pollMs, 300_000)
+      const started = await api('POST', route, undefined, { Prefer: 'wait=60' })
+      if (started.status !== 200 && started.status !== 202)
+        throw new Error(`${route}: ${started.status} ${JSON.stringify(started.json)}`)
+      const done =
+        started.status === 200 ? started.json.data : await waitOperation(started.json.data.id, pollMs, 300_000)
       if (done.attributes.status !== 'succeeded') throw new Error(`${route} ended ${done.attributes.status}`)
       return done
     },

@@ -90,10 +90,13 @@ export async function startCluster(
     method: string,
     route: string,
     body?: unknown,
+    /** More request headers (e.g. Prefer). */
+    headers: Record<string, string> = {},
   ): Promise<{ status: number; json: Json; headers: Headers }> {
     const init = {
       method,
       headers: {
+        ...headers,
         Authorization: basic(ADMIN.user, ADMIN.password),
         ...(body !== undefined ? { 'Content-Type': 'application/vnd.api+json' } : {}),
       },

@@ -1,4 +1,4 @@
-import type { CommandFrame } from '@alfa/protocol'
+import type { CommandFrame, CommandType } from '@alfa/protocol'
 
 /** Commands that change a client: one at a time per client, and never while an earlier one still rolls back. */
 const CHANGES_CLIENT = new Set<CommandFrame['type']>([
@@ -21,6 +21,16 @@ export function isReadOnly(frame: CommandFrame): boolean {
     frame.type === 'container.list'
   )
 }
+
+/**
+ * Commands safe to run twice: they set an absolute state (flags, settings row, site) or restart, so a second run
+ * ends where the first did, and they write no step record (which must not race the begin record). The dispatcher
+ * starts them while their begin record is being written; the ack still waits for it.
+ */
+const REPEATABLE = new Set<CommandType>(['client.configure', 'client.restart'])
+
+/** True for a command the dispatcher may start before its begin record is on disk (see REPEATABLE). */
+export const startsWhileJournaled = (type: CommandType): boolean => REPEATABLE.has(type)
 
 /** The lock key of a command that changes a client (its slug), or undefined. */
 export function clientLockKey(frame: CommandFrame): string | undefined {

@@ -1,16 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import type Dockerode from 'dockerode'
 import { agentFrameSchema, commandFrame, LARAVEL_PROFILE, type AgentFrame } from '@alfa/protocol'
 import { beforeEach, describe, expect, it } from 'vitest'
-import type { CommandHandler, HandlerDeps } from './command-context.ts'
-import { loadAgentConfig } from './config.ts'
+import type { CommandHandler } from './command-context.ts'
 import { createDispatcher } from './dispatcher.ts'
-import { exec } from './exec.ts'
 import { createJournal } from './journal.ts'
 import { createOutbox } from './outbox.ts'
 import { registryFrom } from './registry.ts'
-import { newId, silentLogger, useTempDir, waitFor } from './test-helpers.ts'
-import { createImageGate } from './drivers/image-gate.ts'
+import { newId, silentLogger, testHandlerDeps, useTempDir, waitFor } from './test-helpers.ts'
 
 describe('dispatcher', () => {
   const tempDir = useTempDir('dispatcher')
@@ -30,14 +26,7 @@ describe('dispatcher', () => {
   async function setup(handlers = {}, rollbackGraceMs = 300) {
     const journal = createJournal({ dir: tempDir(), logger: silentLogger })
     await journal.open()
-    const deps: HandlerDeps = {
-      docker: {} as Dockerode,
-      exec,
-      config: loadAgentConfig({ ALFA_AGENT_STATE_DIR: tempDir() }),
-      serverId: newId(),
-      now: Date.now,
-      imageGate: createImageGate(),
-    }
+    const deps = testHandlerDeps(tempDir())
     const send = (frame: AgentFrame) => {
       // Every frame the agent would put on the wire must pass the master's own schema.
       expect(agentFrameSchema.safeParse(frame).success).toBe(true)
@@ -191,14 +180,7 @@ describe('dispatcher: deadlines, client locks and frames kept while disconnected
       if (connected) sent.push(frame)
       return connected
     }
-    const deps: HandlerDeps = {
-      docker: {} as Dockerode,
-      exec,
-      config: loadAgentConfig({ ALFA_AGENT_STATE_DIR: tempDir() }),
-      serverId: newId(),
-      now: Date.now,
-      imageGate: createImageGate(),
-    }
+    const deps = testHandlerDeps(tempDir())
     const outbox = createOutbox({ dir: tempDir(), send, logger: silentLogger })
     await outbox.open()
     const registry = registryFrom({ 'client.restart': rollingBack })

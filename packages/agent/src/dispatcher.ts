@@ -8,14 +8,12 @@ import {
   type CommandFrame,
   type CommandPayload,
   type CommandType,
-  type ResultFrame,
-  type WireError,
 } from '@alfa/protocol'
 import type { Logger } from 'pino'
-import { clientLockKey, createClientLocks, isReadOnly } from './client-locks.ts'
-import { CommandError, type CommandContext, type HandlerDeps, type LogOptions } from './command-context.ts'
+import { clientLockKey, createClientLocks, isReadOnly, startsWhileJournaled } from './client-locks.ts'
+import type { CommandContext, HandlerDeps, LogOptions } from './command-context.ts'
+import { resultFrame, toWireError } from './command-outcome.ts'
 import { deadlineError, ROLLBACK_GRACE_MS, runWithDeadline } from './deadline.ts'
-import { ExecError } from './exec.ts'
 import type { Journal, JournalEntry, JournalResult } from './journal.ts'
 import type { Outbox } from './outbox.ts'
 import type { Registry } from './registry.ts'
@@ -24,21 +22,6 @@ import { pauseIfAsked } from './test-pause.ts'
 
 /** Sends a frame if connected; false when it was dropped (the connection is down). */
 export type SendFrame = (frame: AgentFrame) => boolean
-
-/** The `result` frame for a stored outcome. */
-export function resultFrame(id: string, result: JournalResult): ResultFrame {
-  return result.ok
-    ? { kind: 'result', id, ok: true, data: result.data }
-    : { kind: 'result', id, ok: false, error: result.error }
-}
-
-/** The wire error for whatever a handler threw; the deadline wins, because an aborted process fails as a side effect. */
-export function toWireError(error: unknown, signal: AbortSignal, deadlineMs: number): WireError {
-  if (signal.aborted) return deadlineError(deadlineMs, true)
-  if (error instanceof CommandError) return error.wire
-  if (error instanceof ExecError) return error.toWire()
-  return wireError('INTERNAL', error instanceof Error ? error.message : String(error))
-}
 
 /**
  * Runs command frames: at most once per id (the journal decides), acked once stored, streaming log and progress
@@ -150,7 +133,10 @@ export function createDispatcher(opts: {
   }
 
   /** Runs the handler under its deadline (and its client's lock); the outcome as it will be journaled. */
-  async function outcomeOf(frame: CommandFrame): Promise<{ result: JournalResult; logger: Logger }> {
+  async function outcomeOf(
+    frame: CommandFrame,
+    stored: Promise<boolean>,
+  ): Promise<{ result: JournalResult; logger: Logger }> {
     // The one check of the payload against its type's schema, before the handler (which takes it as parsed): a
     // frame from the socket passed the same schema already; one handed in any other way is refused here.
     const parsed = parseCommandPayload(frame.type, frame.payload)
@@ -163,6 +149,7 @@ export function createDispatcher(opts: {
         const release = key ? await locks.acquire(key, signal) : undefined
         try {
           // The fault tests' hook (`<type>:start`): hold any command, journaled and acked, before it does anything.
+          if (deps.config.testPauseAt === `${frame.type}:start`) await stored
           await pauseIfAsked(deps.config, frame.type, 'start', signal)
           ctx = makeContext(frame, parsed.payload, signal)
           return await handler(ctx, deps)
@@ -196,14 +183,17 @@ export function createDispatcher(opts: {
     return { result, logger }
   }
 
-  async function execute(frame: CommandFrame): Promise<void> {
-    const outcome = await outcomeOf(frame)
+  /** Runs the command; its result is journaled (and sent) only once `stored` says its begin record is written. */
+  async function execute(frame: CommandFrame, stored: Promise<boolean>): Promise<void> {
+    const outcome = await outcomeOf(frame, stored)
     const logger = outcome.logger
     let result = outcome.result
     if (exceedsFrameLimit(JSON.stringify(resultFrame(frame.id, result)))) {
       result = { ok: false, error: wireError('INTERNAL', 'the result is larger than a frame may be') }
     }
-    // Journal before sending: if the socket is down now, the result is re-sent after reconnect.
+    // Journal before sending: if the socket is down now, the result is re-sent after reconnect. After the begin
+    // record, whose write must not land over this one; the ack went out with it, so the result follows the ack.
+    await stored
     await journal.complete(frame.id, result)
     logger.info({ ok: result.ok }, 'command finished')
     // Frames still waiting go first: the result is sent with them when the connection is back.
@@ -227,12 +217,26 @@ export function createDispatcher(opts: {
         })
         return
       }
-      if (!(await journal.begin(frame.id, frame.type, { readOnly: isReadOnly(frame) }))) return answerKnown(frame.id)
-      send({ kind: 'ack', id: frame.id })
-      const work = execute(frame)
-        .catch((error: unknown) => log.error({ err: error, commandId: frame.id }, 'could not record a command result'))
-        .finally(() => running.delete(frame.id))
-      running.set(frame.id, work)
+      // The ack still waits for the begin record: until then the master re-sends the command after a reconnect.
+      const stored = journal.begin(frame.id, frame.type, { readOnly: isReadOnly(frame) }).then((fresh) => {
+        if (fresh) send({ kind: 'ack', id: frame.id })
+        return fresh
+      })
+      const start = () => {
+        const work = execute(frame, stored)
+          .catch((error: unknown) =>
+            log.error({ err: error, commandId: frame.id }, 'could not record a command result'),
+          )
+          .finally(() => running.delete(frame.id))
+        running.set(frame.id, work)
+      }
+      // A command safe to run twice starts while its begin record is written (an fsync, often 5-15 ms): should the
+      // agent die before the record is on disk, the master re-sends it and the second run ends in the same state.
+      // journal.get() above was checked in this same tick, so the begin claims the id (it is never run twice here).
+      const early = startsWhileJournaled(frame.type)
+      if (early) start()
+      if (!(await stored)) return answerKnown(frame.id)
+      if (!early) start()
     },
 
     /**

@@ -6,6 +6,11 @@ import pino from 'pino'
 import type { Logger } from 'pino'
 import tarStream from 'tar-stream'
 import { afterEach, beforeEach } from 'vitest'
+import type Dockerode from 'dockerode'
+import type { HandlerDeps } from './command-context.ts'
+import { loadAgentConfig } from './config.ts'
+import { createImageGate } from './drivers/image-gate.ts'
+import { exec } from './exec.ts'
 
 /** Helpers shared by this package's unit tests only (never imported by product code). */
 
@@ -54,4 +59,16 @@ export async function tarOf(entries: { header: TarEntryHeader; body?: string }[]
   const chunks: Buffer[] = []
   for await (const chunk of pack as AsyncIterable<Buffer>) chunks.push(chunk)
   return Buffer.concat(chunks)
+}
+
+/** Handler dependencies for dispatcher tests: real exec and config under `stateDir`, no Docker (handlers are fakes). */
+export function testHandlerDeps(stateDir: string): HandlerDeps {
+  return {
+    docker: {} as Dockerode,
+    exec,
+    config: loadAgentConfig({ ALFA_AGENT_STATE_DIR: stateDir }),
+    serverId: newId(),
+    now: Date.now,
+    imageGate: createImageGate(),
+  }
 }

@@ -15,6 +15,7 @@ import { requestLog } from './http/request-log.ts'
 import { validationHook } from './http/validation.ts'
 import { docsPage } from './openapi/docs-page.ts'
 import { fleetRoutes } from './fleet/fleet-routes.ts'
+import { createOperationAnswer } from './operations/operation-answer.ts'
 import { operationRoutes } from './operations/operation-routes.ts'
 import { operationEventRoutes } from './operations/operation-events.ts'
 import { testBatchRoute } from './operations/test-batch-route.ts'
@@ -63,6 +64,9 @@ export function createApp(services: Services, opts: AppOptions = {}): OpenAPIHon
   app.get('/health', (c) => c.json({ status: 'ok', version: API_VERSION }))
   app.route('/', enrollRoute({ credentials: services.agentCredentials, throttle, logger, clientAddress }))
 
+  // Routes that start an operation answer through it (202 at once, or after the operation with `Prefer: wait`).
+  const operationAnswer = createOperationAnswer({ operations: services.operations, untilEnded: services.untilEnded })
+
   app.use('*', basicAuth({ credentials: services.adminCredentials, throttle, logger, clientAddress }))
   app.use('*', mediaTypeGuard())
 
@@ -81,7 +85,7 @@ export function createApp(services: Services, opts: AppOptions = {}): OpenAPIHon
   app.route('/', imageRoutes({ builds: services.imageBuilds, catalog: services.imageCatalog }))
   app.route('/', serverMetricsRoutes({ metrics: services.metrics, servers: services.servers }))
   app.route('/', clientRoutes({ clients: services.clients, actions: services.clientActions }))
-  app.route('/', clientActionRoutes({ actions: services.clientActions }))
+  app.route('/', clientActionRoutes({ actions: services.clientActions, answer: operationAnswer }))
   app.route('/', moveRoutes({ moves: services.moves }))
   app.route('/', operationRoutes({ operations: services.operations, parents: services.parents }))
   app.route('/', operationEventRoutes({ prisma: services.prisma }))

@@ -11,6 +11,7 @@ import { createOperationLogWriter } from './operations/operation-log-writer.ts'
 import { createOperationService } from './operations/operation-service.ts'
 import { createBegin } from './operations/operation-begin.ts'
 import { createOperationCompletions } from './operations/operation-completions.ts'
+import { createOperationWaiter } from './operations/operation-wait.ts'
 import { createParentRunner, type ParentRunner } from './operations/parent-runner.ts'
 import type { KindContext } from './operations/kind-context.ts'
 import { createServerActions } from './servers/server-actions.ts'
@@ -207,6 +208,12 @@ export function createServices(deps: ServicesDeps) {
     mail,
     fleet,
     moves,
+    /** Waits for an operation to end, for `Prefer: wait` (in-process wake-up, database read as the fallback). */
+    untilEnded: createOperationWaiter({
+      waitFor: hub.waitFor,
+      readStatus: async (id) =>
+        (await prisma.operation.findUnique({ where: { id }, select: { status: true } }))?.status,
+    }),
 
     /** Background work that must run while the master serves: metric flushes, reconciliation of old operations. */
     async start() {

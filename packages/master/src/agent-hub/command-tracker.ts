@@ -237,20 +237,28 @@ export function createCommandTracker(deps: {
       }
     },
 
-    /** Waits up to `ms` for the operation to settle in this process; undefined on timeout. */
-    waitFor(operationId: string, ms: number): Promise<Settled | undefined> {
+    /**
+     * Waits up to `ms` for the operation to settle in this process (after its completion handler ran); undefined on
+     * timeout or once `signal` aborts (the waiter is dropped then, not left until its timer).
+     */
+    waitFor(operationId: string, ms: number, signal?: AbortSignal): Promise<Settled | undefined> {
       return new Promise((resolve) => {
+        if (signal?.aborted) return resolve(undefined)
         let set = waiters.get(operationId)
         if (!set) waiters.set(operationId, (set = new Set()))
-        const fn = (s: Settled) => {
+        const done = (s: Settled | undefined) => {
           clearTimeout(t)
+          signal?.removeEventListener('abort', drop)
           resolve(s)
         }
-        const t = setTimeout(() => {
-          set.delete(fn)
-          resolve(undefined)
-        }, ms)
-        set.add(fn)
+        const drop = () => {
+          set.delete(done)
+          if (set.size === 0 && waiters.get(operationId) === set) waiters.delete(operationId)
+          done(undefined)
+        }
+        const t = setTimeout(drop, ms)
+        signal?.addEventListener('abort', drop, { once: true })
+        set.add(done)
       })
     },
   }

@@ -1,6 +1,5 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi'
 import { imageRefSchema, isoDateSchema } from '@alfa/protocol'
-import type { Context } from 'hono'
 import type { AppEnv } from '../http/app-env.ts'
 import { collectionDocument, resourceDocument } from '../http/jsonapi.ts'
 import { listQuerySchema, pageOf } from '../http/list-query.ts'
@@ -12,8 +11,8 @@ import {
   writeDocumentSchema,
 } from '../http/resource-schemas.ts'
 import { validationHook } from '../http/validation.ts'
-import { operationDocumentSchema } from '../operations/operation-routes.ts'
-import { operationResource } from '../operations/operation-serializer.ts'
+import type { OperationAnswer } from '../operations/operation-answer.ts'
+import { operationDocumentSchema, preferenceAppliedHeader, preferWaitHeaders } from '../operations/operation-routes.ts'
 import { MAX_PASSWORD_LENGTH } from '../auth/password-policy.ts'
 import type { Operation } from '../generated/prisma/client.ts'
 import type { ClientActions } from './client-actions.ts'
@@ -22,8 +21,16 @@ import { clientResource, isoDay } from './client-serializer.ts'
 const JSONAPI = 'application/vnd.api+json'
 const err = (description: string) => ({ description, content: { [JSONAPI]: { schema: errorDocumentSchema } } })
 const accepted = {
+  200: {
+    description:
+      'Asked with `Prefer: wait=<seconds>` and ended within them: the final operation (as GET /operations/{id})',
+    headers: preferenceAppliedHeader,
+    content: { [JSONAPI]: { schema: operationDocumentSchema } },
+  },
   202: {
-    description: 'Started: the operation (poll /operations/{id})',
+    description:
+      'Started: the operation (poll /operations/{id}); with `Prefer: wait`, still running when the wait ran out',
+    headers: preferenceAppliedHeader,
     content: { [JSONAPI]: { schema: operationDocumentSchema } },
   },
 }
@@ -62,12 +69,9 @@ const switchParams = z.object({
 })
 
 /** The seed's per-client actions: GET exactly as the seed writes them, and POST. */
-export function clientActionRoutes(deps: { actions: ClientActions }) {
+export function clientActionRoutes(deps: { actions: ClientActions; answer: OperationAnswer }) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
-  const started = (c: Context<AppEnv>, op: Operation) => {
-    c.header('Location', `/operations/${op.id}`)
-    return sendDocument(c, resourceDocument(operationResource(op)), 202)
-  }
+  const started = deps.answer
   const simple: [string, string, (id: string, by: string) => Promise<Operation>][] = [
     ['reboot', "Restart the client's container and wait for health", (id, by) => deps.actions.reboot(id, by)],
     ['migrate', "Run the client's database migrations (artisan migrate)", (id, by) => deps.actions.migrate(id, by)],
@@ -88,7 +92,7 @@ export function clientActionRoutes(deps: { actions: ClientActions }) {
           path: `/clients/{id}/${path}`,
           tags: ['client actions'],
           summary,
-          request: { params: idParamSchema },
+          request: { params: idParamSchema, headers: preferWaitHeaders },
           responses: { ...accepted, ...actionErrors },
         }),
         async (c) => started(c, await act(c.req.valid('param').id, c.get('adminUser'))),
@@ -102,7 +106,7 @@ export function clientActionRoutes(deps: { actions: ClientActions }) {
         path: '/clients/{id}/switch/{image}',
         tags: ['client actions'],
         summary: 'Switch the client to another image version (snapshot, migrate, health, rollback on failure)',
-        request: { params: switchParams },
+        request: { params: switchParams, headers: preferWaitHeaders },
         responses: { ...accepted, ...actionErrors },
       }),
       async (c) =>
@@ -119,7 +123,11 @@ export function clientActionRoutes(deps: { actions: ClientActions }) {
       path: '/clients/{id}/owner_password',
       tags: ['client actions'],
       summary: "Set the laboratory administrator's password (stored encrypted, never returned)",
-      request: { params: idParamSchema, body: { required: true, content: { [JSONAPI]: { schema: passwordBody } } } },
+      request: {
+        params: idParamSchema,
+        headers: preferWaitHeaders,
+        body: { required: true, content: { [JSONAPI]: { schema: passwordBody } } },
+      },
       responses: { ...accepted, 422: err('Weak or invalid password'), ...actionErrors },
     }),
     async (c) =>

@@ -84,6 +84,24 @@ export const operationDocumentSchema = resourceDocumentSchema('operations', oper
   })
   .openapi('Operation')
 
+/** The request header of the routes that start an operation: wait for its end (RFC 7240), see operation-answer.ts. */
+export const preferWaitHeaders = z.object({
+  prefer: z
+    .string()
+    .optional()
+    .openapi({
+      description:
+        '`wait=<seconds>` (at most 60): answer once the operation ended (200) or the wait ran out (202). ' +
+        'Other preferences, and a wait in another form, are ignored.',
+      example: 'wait=30',
+    }),
+})
+
+/** Says the wait of `Prefer` was honoured (RFC 7240 §3). */
+export const preferenceAppliedHeader = z.object({
+  'Preference-Applied': z.string().optional().openapi({ example: 'wait=30' }),
+})
+
 const listQuery = listQuerySchema({
   sortable: ['createdAt', 'kind', 'status'],
   filters: {
