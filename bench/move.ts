@@ -2,9 +2,15 @@
 // `mysqldump | mysql` between the same two MariaDB instances. Fills the client's database with --mb MB (100),
 // times the raw pipe into a scratch database on B, then moves the client with move_to and reads its steps:
 // throughput = dump bytes / (dump + restore steps) against dump bytes / raw pipe time (target ≥ 0.8), and the
-// downtime (freeze → serving on the target; target < 30 s). Prints a table and one BENCH_JSON line.
+// downtime (freeze → serving on the target; target < 30 s). The move's dump step streams mysqldump through the
+// relay into a fresh database on B while it is made; its restore step checks (sha256, rows per table) and swaps it
+// in: together they are the raw pipe's work plus the checks, from the dump's start to the verified restore's end.
+// The files step runs between the two (the client's volumes, not the database): the wall time from the dump's
+// start to the restore's end, files included, is printed too. Prints the load average beside the figures, a table
+// and one BENCH_JSON line.
 //   npx -y pnpm@12.4.2 run bench:move [-- --mb 100]
 import { spawn } from 'node:child_process'
+import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import mysql from 'mysql2/promise'
@@ -50,10 +56,17 @@ function rawPipe(from: Db, to: Db, scratch: string): Promise<{ ms: number; bytes
   return Promise.all([exit(dump, 'mysqldump'), exit(load, 'mysql')]).then(() => ({ ms: Date.now() - started, bytes }))
 }
 
-const stepMs = (steps: { name: string; startedAt?: string; endedAt?: string }[], name: string) => {
-  const s = steps.find((x) => x.name === name)
-  return s?.startedAt && s.endedAt ? Date.parse(s.endedAt) - Date.parse(s.startedAt) : NaN
+type Step = { name: string; startedAt?: string; endedAt?: string }
+const at = (steps: Step[], name: string, end: 'startedAt' | 'endedAt') => {
+  const t = steps.find((x) => x.name === name)?.[end]
+  return t ? Date.parse(t) : NaN
 }
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')
+
+const stepMs = (steps: Step[], name: string) => at(steps, name, 'endedAt') - at(steps, name, 'startedAt')
 
 async function main() {
   installExitHandlers(1_800_000)
@@ -70,10 +83,12 @@ async function main() {
 
   const dst = await connect(rig.b.mariadb)
   await dst.query('CREATE DATABASE raw_copy')
+  const loadBeforeRaw = load()
   const raw = await rawPipe(rig.a.services.mariadb, rig.b.mariadb, 'raw_copy')
   await dst.query('DROP DATABASE raw_copy')
   await dst.end()
 
+  const loadBeforeMove = load()
   const started = Date.now()
   const res = await rig.api('POST', `/clients/${rig.client.id}/move_to/${rig.b.id}`)
   if (res.status !== 202) throw new Error(`move_to: ${res.status} ${JSON.stringify(res.json)}`)
@@ -81,9 +96,11 @@ async function main() {
   const totalMs = Date.now() - started
   if (op.attributes.status !== 'succeeded')
     throw new Error(`move ${op.attributes.status}: ${JSON.stringify(op.attributes.error)}`)
-  const steps = op.attributes.steps
+  const steps: Step[] = op.attributes.steps
   const moveMs = stepMs(steps, 'dump') + stepMs(steps, 'restore')
   const dumpBytes: number = op.attributes.result.dumpBytes
+  // Files step included: the same bytes over the whole stretch.
+  const wallMs = at(steps, 'restore', 'endedAt') - at(steps, 'dump', 'startedAt')
   const rawRate = raw.bytes / 1024 / 1024 / (raw.ms / 1000)
   const moveRate = dumpBytes / 1024 / 1024 / (moveMs / 1000)
   const figures = {
@@ -96,8 +113,20 @@ async function main() {
     restoreMs: stepMs(steps, 'restore'),
     moveMBps: Number(moveRate.toFixed(1)),
     ratio: Number((moveRate / rawRate).toFixed(2)),
+    dumpStartToRestoreEndMs: wallMs,
+    ratioWall: Number((dumpBytes / wallMs / (raw.bytes / raw.ms)).toFixed(2)),
     downtimeMs: op.attributes.result.downtimeMs,
     totalMoveMs: totalMs,
+    loadBeforeRaw,
+    loadBeforeMove,
+    loadAfter: load(),
+  }
+  // Where the time goes: the operation's log from the dump's start to the restore's end, in ms from that start.
+  const from = at(steps, 'dump', 'startedAt')
+  const logged = (await rig.api('GET', `/operations/${op.id}`)).json.data.attributes.log ?? []
+  for (const l of logged as { ts: string; message: string }[]) {
+    const t = Date.parse(l.ts) - from
+    if (t >= 0 && t <= wallMs + 50) console.log(`+${String(t).padStart(5)} ms  ${l.message.slice(0, 150)}`)
   }
   console.log('| measure | value |\n|---|---|')
   for (const [k, v] of Object.entries(figures)) console.log(`| ${k} | ${v} |`)

@@ -2,7 +2,12 @@
 // its Docker names prefixed), a master child process on PostgreSQL, one agent per server, a client on A.
 import path from 'node:path'
 import Docker from 'dockerode'
-import { bridgeGateway, removeContainersByLabel, removeNetworksByLabel } from '../../test/support/docker.ts'
+import {
+  bridgeGateway,
+  removeContainersByLabel,
+  removeNetworksByLabel,
+  removeVolumesByLabel,
+} from '../../test/support/docker.ts'
 import { startMariadb, type PrivateMariadb } from '../../test/support/mariadb.ts'
 import { startNginx, type PrivateNginx } from '../../test/support/nginx.ts'
 import { makeTempDir } from '../../test/support/process.ts'
@@ -21,6 +26,9 @@ export interface MoveRig {
 }
 
 export async function startMoveRig(root: string, slug: string): Promise<MoveRig> {
+  // A run that died before its cleanup leaves the client's data volumes (named after the slug, on both servers):
+  // the next run's client could not take those names.
+  await removeVolumesByLabel(`alfa.slug=${slug}`)
   const [services, nginx, mariadb] = await Promise.all([startServerServices(), startNginx(), startMariadb()])
   onCleanup(() => Promise.allSettled([services.stop(), nginx.stop(), mariadb.stop()]).then(() => undefined))
   const dir = await makeTempDir('bench-move')
@@ -35,6 +43,7 @@ export async function startMoveRig(root: string, slug: string): Promise<MoveRig>
     onCleanup(async () => {
       await removeContainersByLabel(`alfa.server=${id}`, docker)
       await removeNetworksByLabel(`alfa.server=${id}`, docker)
+      await removeVolumesByLabel(`alfa.server=${id}`, docker)
     })
     return id
   }

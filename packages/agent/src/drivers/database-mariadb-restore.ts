@@ -1,7 +1,7 @@
 import type mysql from 'mysql2/promise'
 import { wireError } from '@alfa/protocol'
 import { CommandError } from '../command-context.ts'
-import type { Exec } from '../exec.ts'
+import type { Exec, ExecOptions } from '../exec.ts'
 import { DUMP_TIMEOUT_MS, identifier } from './database-types.ts'
 import { isAsideOf, type RestorePrimitives } from './database-restore.ts'
 import { rowCounts } from './row-counts.ts'
@@ -49,31 +49,40 @@ export function mariadbRestore(o: {
     return text
   }
 
+  /** Makes `scratch` (granted to the client's user) and loads a dump into it logged in as the tenant. */
+  async function load(name: string, scratch: string, input: ExecOptions, signal?: AbortSignal) {
+    const db = identifier(name)
+    identifier(scratch)
+    // The login first: without it nothing is made.
+    const login = await o.tenantLogin(db)
+    await withConnection({}, `making ${scratch} for the restore`, async (c) => {
+      await c.query(`CREATE DATABASE ${c.escapeId(scratch)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`)
+      await c.query(`GRANT ALL PRIVILEGES ON ${c.escapeId(grantPattern(scratch))}.* TO ?@'%'`, [db])
+    })
+    // Loaded logged in as the tenant (the dump's DEFINER clauses name the tenant itself, which it may set);
+    // --binary-mode: the client runs none of its own commands (`\!`, `source`) from the file.
+    const argv = ['mysql', '--no-defaults', '--host', admin.host, '--port', String(admin.port), '--user', login.user]
+    argv.push('--binary-mode', '--database', scratch)
+    await o.exec(argv, {
+      ...input,
+      env: { ...process.env, MYSQL_PWD: login.password },
+      redact: [admin.password, login.password],
+      timeoutMs: DUMP_TIMEOUT_MS,
+      ...(signal ? { signal } : {}),
+    })
+  }
+
   return {
     rowCounts: (name) => rowCounts('mariadb', { dbMariadbUrl: o.url }, name),
 
     async loadInto(name, scratch, file, signal) {
-      const db = identifier(name)
-      identifier(scratch)
-      // The login and a complete dump first: without them nothing is made.
-      const login = await o.tenantLogin(db)
+      // A complete dump first: without it nothing is made.
       await o.verify(file)
-      await withConnection({}, `making ${scratch} for the restore`, async (c) => {
-        await c.query(`CREATE DATABASE ${c.escapeId(scratch)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`)
-        await c.query(`GRANT ALL PRIVILEGES ON ${c.escapeId(grantPattern(scratch))}.* TO ?@'%'`, [db])
-      })
-      // Loaded logged in as the tenant (the dump's DEFINER clauses name the tenant itself, which it may set);
-      // --binary-mode: the client runs none of its own commands (`\!`, `source`) from the file.
-      const argv = ['mysql', '--no-defaults', '--host', admin.host, '--port', String(admin.port), '--user', login.user]
-      argv.push('--binary-mode', '--database', scratch)
-      await o.exec(argv, {
-        env: { ...process.env, MYSQL_PWD: login.password },
-        stdinFile: file,
-        redact: [admin.password, login.password],
-        timeoutMs: DUMP_TIMEOUT_MS,
-        ...(signal ? { signal } : {}),
-      })
+      await load(name, scratch, { stdinFile: file }, signal)
     },
+
+    // Nothing to verify before: the bytes are still arriving. Their sha256 and row counts are checked before use.
+    loadStreamInto: (name, scratch, input, signal) => load(name, scratch, { stdinStream: input }, signal),
 
     async swapIn(name, scratch, trash) {
       const db = identifier(name)

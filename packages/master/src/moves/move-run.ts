@@ -95,9 +95,11 @@ export async function runMove(
       await ask('freeze', source.id, 'client.configure', cmd.payload)
       await log(`${c.slug} frozen on ${source.name}: maintenance page served by its nginx`)
     })
-    const dump = await step('dump', () =>
-      tools.transfer('dump', source.id, target.id, { kind: 'dump', slug: c.slug, dbEngine: source.dbEngine }),
-    )
+    // Dumped, carried and loaded into a fresh database on the target at once; swapped in by the restore step.
+    const dump = await step('dump', () => {
+      const what = { slug: c.slug, dbEngine: source.dbEngine }
+      return tools.transfer('dump', source.id, target.id, { kind: 'dump', ...what }, what)
+    })
     // Still frozen: the files are as the source's app left them at the freeze.
     const ends = { clientId: c.id, slug: c.slug }
     const files = await step('files', () =>
