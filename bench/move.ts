@@ -1,10 +1,11 @@
 // bench/move: a client's move between two servers on this machine against the raw pipe an operator would type,
 // `mysqldump | mysql` between the same two MariaDB instances. Fills the client's database with --mb MB (100),
-// times the raw pipe into a scratch database on B, then moves the client with move_to and reads its steps:
-// throughput = dump bytes / (dump + restore steps) against dump bytes / raw pipe time (target ≥ 0.8), and the
-// downtime (freeze → serving on the target; target < 30 s). The move's dump step streams mysqldump through the
-// relay into a fresh database on B while it is made; its restore step checks (sha256, rows per table) and swaps it
-// in: together they are the raw pipe's work plus the checks, from the dump's start to the verified restore's end.
+// times the raw pipe into a scratch database on B, then moves the client with move_to and reads its steps, then
+// times the raw pipe back from B into A; throughput = dump bytes / (dump + restore steps) against dump bytes / the
+// faster raw pipe's time (target ≥ 0.8), and the downtime (freeze → serving on the target; target < 30 s). The
+// move's dump step streams mysqldump through the relay into a fresh database on B while it is made; its restore
+// step checks (sha256, rows per table) and swaps it in: together they are the raw pipe's work plus the checks,
+// from the dump's start to the verified restore's end.
 // The files step runs between the two (the client's volumes, not the database): the wall time from the dump's
 // start to the restore's end, files included, is printed too. Prints the load average beside the figures, a table
 // and one BENCH_JSON line.
@@ -81,12 +82,17 @@ async function main() {
   }
   await src.end()
 
-  const dst = await connect(rig.b.mariadb)
-  await dst.query('CREATE DATABASE raw_copy')
+  /** The raw pipe into a scratch database on `to`, made and dropped around it. */
+  async function rawInto(from: Db, to: Db) {
+    const dst = await connect(to)
+    await dst.query('CREATE DATABASE raw_copy')
+    const timed = await rawPipe(from, to, 'raw_copy')
+    await dst.query('DROP DATABASE raw_copy')
+    await dst.end()
+    return timed
+  }
   const loadBeforeRaw = load()
-  const raw = await rawPipe(rig.a.services.mariadb, rig.b.mariadb, 'raw_copy')
-  await dst.query('DROP DATABASE raw_copy')
-  await dst.end()
+  const rawBefore = await rawInto(rig.a.services.mariadb, rig.b.mariadb)
 
   const loadBeforeMove = load()
   const started = Date.now()
@@ -96,6 +102,11 @@ async function main() {
   const totalMs = Date.now() - started
   if (op.attributes.status !== 'succeeded')
     throw new Error(`move ${op.attributes.status}: ${JSON.stringify(op.attributes.error)}`)
+  // The machine is shared: a raw pipe again after the move, back from B (the moved database) into A, and the
+  // faster of the two is the one compared (the stricter comparison).
+  const loadBeforeRawAfter = load()
+  const rawAfter = await rawInto(rig.b.mariadb, rig.a.services.mariadb)
+  const raw = rawAfter.bytes / rawAfter.ms > rawBefore.bytes / rawBefore.ms ? rawAfter : rawBefore
   const steps: Step[] = op.attributes.steps
   const moveMs = stepMs(steps, 'dump') + stepMs(steps, 'restore')
   const dumpBytes: number = op.attributes.result.dumpBytes
@@ -106,6 +117,8 @@ async function main() {
   const figures = {
     mb: MB,
     rows,
+    rawPipeBeforeMs: rawBefore.ms,
+    rawPipeAfterMs: rawAfter.ms,
     rawPipeMs: raw.ms,
     rawPipeMBps: Number(rawRate.toFixed(1)),
     dumpBytes,
@@ -119,6 +132,7 @@ async function main() {
     totalMoveMs: totalMs,
     loadBeforeRaw,
     loadBeforeMove,
+    loadBeforeRawAfter,
     loadAfter: load(),
   }
   // Where the time goes: the operation's log from the dump's start to the restore's end, in ms from that start.

@@ -72,6 +72,15 @@ export function mariadbRestore(o: {
     })
   }
 
+  /** Takes the client's user's grant on `aside` away (none, or no user any more: nothing to take). */
+  async function revokeOn(c: mysql.Connection, db: string, aside: string) {
+    await c.query(`REVOKE ALL PRIVILEGES ON ${c.escapeId(grantPattern(aside))}.* FROM ?@'%'`, [db]).catch((error) => {
+      // 1141: no such grant (the trash never had one, a sealed load no more); 1269: the user is gone.
+      const errno = (error as { errno?: unknown }).errno
+      if (errno !== 1141 && errno !== 1269 && errno !== 1147) throw error
+    })
+  }
+
   return {
     rowCounts: (name) => rowCounts('mariadb', { dbMariadbUrl: o.url }, name),
 
@@ -82,7 +91,15 @@ export function mariadbRestore(o: {
     },
 
     // Nothing to verify before: the bytes are still arriving. Their sha256 and row counts are checked before use.
-    loadStreamInto: (name, scratch, input, signal) => load(name, scratch, { stdinStream: input }, signal),
+    async loadStreamInto(name, scratch, input, signal) {
+      await load(name, scratch, { stdinStream: input }, signal)
+      // Sealed: only the admin reaches it from now on, so the rows counted next are the rows swapped in later.
+      await withConnection({}, `sealing ${scratch}`, async (c) => {
+        await revokeOn(c, identifier(name), scratch)
+        const [sessions] = await c.query('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = ?', [scratch])
+        for (const { id } of sessions as { id: number }[]) await c.query('KILL CONNECTION ?', [id])
+      })
+    },
 
     async swapIn(name, scratch, trash) {
       const db = identifier(name)
@@ -179,13 +196,7 @@ export function mariadbRestore(o: {
           await c.query('KILL CONNECTION ?', [id]).catch(() => undefined)
         await c.query(`DROP DATABASE IF EXISTS ${c.escapeId(aside)}`)
         // A dropped database keeps its grants (they would apply to a database made later under that name).
-        await c
-          .query(`REVOKE ALL PRIVILEGES ON ${c.escapeId(grantPattern(aside))}.* FROM ?@'%'`, [db])
-          .catch((error) => {
-            // 1141: no such grant (the trash never had one); 1269: the user is gone.
-            const errno = (error as { errno?: unknown }).errno
-            if (errno !== 1141 && errno !== 1269 && errno !== 1147) throw error
-          })
+        await revokeOn(c, db, aside)
       }),
   }
 }

@@ -11,7 +11,9 @@ export interface RestorePrimitives {
   /** Makes the new database `scratch` (as create() makes a client's: owner / grants for the client's user) and loads
    * the dump into it logged in as the client's user, with a tool that runs no client commands. */
   loadInto(name: string, scratch: string, file: string, signal?: AbortSignal): Promise<void>
-  /** The same, from a stream read while it arrives (a move's transfer); absent for an engine that needs the file. */
+  /** The same, from a stream read while it arrives (a move's transfer); absent for an engine that needs the file.
+   * Once loaded, `scratch` is sealed: only the admin reaches it (the user's grant on it taken away, its sessions
+   * ended), so its rows stay as counted until the swap. */
   loadStreamInto?(name: string, scratch: string, input: Readable, signal?: AbortSignal): Promise<void>
   /** Rows per base table of a database, counted by the admin without running anything of the tenant's. */
   rowCounts(name: string): Promise<RowCounts>
@@ -72,8 +74,9 @@ export function freshNames(name: string, now: () => number = Date.now) {
 
 /**
  * restoreFresh's load for a dump that is still arriving on `input` (a move's transfer): what earlier restores left
- * aside is dropped, then the dump is loaded into the new database `scratch`. The live database is not touched, and
- * `scratch` is used only by swapFresh, once the caller checked what arrived; a failure drops it.
+ * aside is dropped, then the dump is loaded into the new database `scratch`, sealed, and its rows counted (what the
+ * swap will bring in). The live database is not touched, and `scratch` is used only by swapFresh, once the caller
+ * checked what arrived; a failure drops it.
  */
 export async function loadFresh(
   db: RestorePrimitives,
@@ -87,6 +90,7 @@ export async function loadFresh(
   try {
     for (const aside of await db.asideOf(name)) await db.dropAside(name, aside)
     await db.loadStreamInto(name, scratch, input, signal)
+    return await db.rowCounts(scratch)
   } catch (error) {
     await db.dropAside(name, scratch).catch(() => undefined)
     throw error

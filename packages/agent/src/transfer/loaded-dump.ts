@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises'
 import { dbEngineSchema, wireError, type DbEngine } from '@alfa/protocol'
 import { CommandError } from '../command-context.ts'
 import type { DbAdmin } from '../drivers/database.ts'
+import type { RowCounts } from '../drivers/row-counts.ts'
 import { freshNames, isAsideOf, loadFresh } from '../drivers/database-restore.ts'
 import { download, type MasterChannel } from './master-channel.ts'
 import { hashing, spoolDir } from './spool.ts'
@@ -20,9 +21,10 @@ interface LoadRecord {
   name: string
   /** The fresh database it was loaded into (`<name>__restore_<n>`). */
   scratch: string
-  /** Bytes and SHA-256 of what arrived, once complete. */
+  /** Bytes and SHA-256 of what arrived, and the rows per table it loaded, once complete. */
   bytes?: number
   sha256?: string
+  rowCounts?: RowCounts
 }
 
 const recordPath = (stateDir: string, id: string) => path.join(spoolDir(stateDir), `${id}.load`)
@@ -55,14 +57,16 @@ async function readRecord(stateDir: string, id: string): Promise<LoadRecord | un
   const dbEngine = dbEngineSchema.safeParse(r.dbEngine)
   if (!dbEngine.success || typeof r.name !== 'string' || typeof r.scratch !== 'string' || !isAsideOf(r.name, r.scratch))
     throw failed(`the load record of transfer ${id} is not one this agent wrote`)
-  const { name, scratch } = r
-  return { dbEngine: dbEngine.data, name, scratch, ...(typeof r.sha256 === 'string' ? { sha256: r.sha256 } : {}) }
+  const { name, scratch, sha256, rowCounts } = r
+  const done = typeof sha256 === 'string' && typeof rowCounts === 'object' && rowCounts !== null
+  return { dbEngine: dbEngine.data, name, scratch, ...(done ? { sha256, rowCounts } : {}) }
 }
 
 /**
  * Reads transfer `id` from the relay straight into a fresh database of `name` (loadFresh), hashing as it goes: the
  * load overlaps the sender's dump and the transfer, and no spool is written. The database is only recorded as
- * loaded (with what arrived) once the stream ended cleanly and the load exited 0; anything else drops it.
+ * loaded (with what arrived and the rows it holds, counted once it was sealed) once the stream ended cleanly and
+ * the load exited 0; anything else drops it.
  */
 export async function receiveIntoDatabase(
   ch: MasterChannel,
@@ -99,7 +103,7 @@ export async function receiveIntoDatabase(
     if (l.status === 'rejected') throw l.reason
     const got = h.digest()
     await o.onLoaded?.()
-    await writeRecord(stateDir, id, { dbEngine, name, scratch, ...got }, 'w')
+    await writeRecord(stateDir, id, { dbEngine, name, scratch, ...got, rowCounts: l.value }, 'w')
     return got
   } catch (error) {
     await db.dropAside(name, scratch).catch(() => undefined)
@@ -116,7 +120,8 @@ export async function receiveIntoDatabase(
 export async function checkedLoad(stateDir: string, db: DbAdmin, id: string, sha256: string) {
   const record = await readRecord(stateDir, id)
   if (!record) return undefined
-  if (record.sha256 === sha256) return { scratch: record.scratch, forget: () => forgetLoad(stateDir, id) }
+  if (record.sha256 === sha256 && record.rowCounts)
+    return { scratch: record.scratch, rowCounts: record.rowCounts, forget: () => forgetLoad(stateDir, id) }
   await discardLoad(stateDir, () => db, id)
   throw failed(
     record.sha256

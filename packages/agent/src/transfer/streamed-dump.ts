@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { createWriteStream } from 'node:fs'
+import type { FileHandle } from 'node:fs/promises'
 import fs from 'node:fs/promises'
 import { Transform, type Readable, type Writable } from 'node:stream'
 import { wireError } from '@alfa/protocol'
@@ -10,21 +11,35 @@ import { ExecError } from '../exec.ts'
 
 /** Buffered per stage: a little slack between the dump, the disk and the relay (one hiccup does not stall all). */
 const CHUNK = 1024 * 1024
+/** Bytes written between two background syncs of the kept copy. */
+const SYNC_EVERY = 16 * 1024 * 1024
 
 /**
  * A pass-through that counts and hashes what flows by and writes it to `file` on the way, with backpressure from
  * both the disk and the reader; the stream ends once the copy is written (synced to disk afterwards, while the
  * target finishes its load).
  */
-function keepingCopy(file: string) {
+function keepingCopy(file: string, syncer: FileHandle) {
   const hash = createHash('sha256')
   let bytes = 0
+  let unsynced = 0
+  let syncing: Promise<unknown> | false = false
   const copy = createWriteStream(file, { flags: 'r+', highWaterMark: CHUNK })
   const stream = new Transform({
     highWaterMark: CHUNK,
     transform(chunk: Buffer, _enc, done) {
       bytes += chunk.length
       hash.update(chunk)
+      unsynced += chunk.length
+      // Synced as it goes (one sync at a time): the last sync, after the stream, then has little left to write.
+      if (unsynced >= SYNC_EVERY && !syncing) {
+        unsynced = 0
+        // A failed background sync is not this stream's failure: the final sync after the stream reports it.
+        syncing = syncer.sync().then(
+          () => (syncing = false),
+          () => (syncing = false),
+        )
+      }
       if (copy.write(chunk)) done(null, chunk)
       else copy.once('drain', () => done(null, chunk))
     },
@@ -62,8 +77,10 @@ export async function streamDump(
   const file = await createEmptyInside(dir, name, 0o600)
   const refuse = (why: string, data?: Record<string, unknown>) =>
     new CommandError(wireError('DB_ERROR', `the dump of ${dbName} into ${file} ${why}`, { file, ...data }))
+  // Its own descriptor for the syncs and the checks: the stream's closes as soon as the copy is written.
+  const handle = await fs.open(file, 'r')
   try {
-    const kept = keepingCopy(file)
+    const kept = keepingCopy(file, handle)
     const [dumped, sent] = await Promise.allSettled([tool.dumpTo(kept.stream), send(kept.stream)])
     if (dumped.status === 'rejected') {
       const error: unknown = dumped.reason
@@ -76,22 +93,18 @@ export async function streamDump(
     }
     if (sent.status === 'rejected') throw sent.reason
     const { bytes, sha256 } = kept.digest()
-    const handle = await fs.open(file, 'r')
-    await handle.sync().finally(() => handle.close())
-    const { size } = await fs.stat(file)
+    await handle.sync()
+    const { size } = await handle.stat()
     if (size === 0) throw refuse('is empty')
     if (size !== bytes) throw refuse(`holds ${size} of the ${bytes} bytes sent`)
     const head = Buffer.alloc(Math.min(size, 256))
-    const reading = await fs.open(file, 'r')
-    try {
-      await reading.read(head, 0, head.length, 0)
-    } finally {
-      await reading.close()
-    }
+    await handle.read(head, 0, head.length, 0)
     if (!DUMP_HEADER.test(head.toString('latin1'))) throw refuse(`does not begin like a dump (${size} bytes)`)
     await tool.verify(file)
+    await handle.close()
     return { file, bytes, sha256 }
   } catch (error) {
+    await handle.close().catch(() => undefined)
     await removeInside(dir, name).catch(() => undefined)
     throw error
   }

@@ -3,7 +3,7 @@ import type { Readable, Writable } from 'node:stream'
 import { dbNameForSlug, wireError, type TransferSendResult } from '@alfa/protocol'
 import { CommandError, dockerFailure, type CommandHandler, type HandlerDeps } from '../../command-context.ts'
 import { dbAdminFor } from '../../drivers/database.ts'
-import { rowCounts, type RowCounts } from '../../drivers/row-counts.ts'
+import { rowCounts } from '../../drivers/row-counts.ts'
 import { hashing } from '../../transfer/spool.ts'
 import { upload } from '../../transfer/master-channel.ts'
 import { streamDump } from '../../transfer/streamed-dump.ts'
@@ -41,15 +41,13 @@ export const transferSend: CommandHandler<'transfer.send'> = async (ctx, deps) =
         dumpTo: (sink: Writable) => dumpTo(dbName, sink, ctx.signal),
         verify: (file: string) => db.verify(file, ctx.signal),
       }
-      let counting: Promise<RowCounts> | undefined
-      const send = async (stream: Readable) => {
-        await upload(master, transferId, token, stream, ctx.signal)
-        // Counted while the kept copy is synced and verified (the freeze holds the rows still).
-        counting = rowCounts(source.dbEngine, deps.config, dbName)
-        counting.catch(() => undefined)
-      }
+      // Counted while the dump runs rather than after it: the freeze holds the rows still (a copy's origin is not
+      // frozen, and its counts hold the copy to nothing).
+      const counting = rowCounts(source.dbEngine, deps.config, dbName)
+      counting.catch(() => undefined)
+      const send = (stream: Readable) => upload(master, transferId, token, stream, ctx.signal)
       const dump = await streamDump(tool, dbName, deps.config.backupDir, name, send)
-      const counts = await (counting ?? rowCounts(source.dbEngine, deps.config, dbName))
+      const counts = await counting
       const seconds = Math.max(1, deps.now() - started) / 1000
       ctx.log(
         `dump of ${dbName} streamed and verified: ${dump.bytes} bytes in ${seconds.toFixed(1)} s, sha256 ` +
