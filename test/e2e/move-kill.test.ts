@@ -29,18 +29,18 @@ interface Kill {
 }
 
 const KILLS: Kill[] = [
-  // mysqldump on the source, its bytes held at the relay.
+  // The source as it starts its dump (the files, carried before it, are on the target).
   {
     point: 'dump',
     killed: 'source',
-    hold: { on: 'a', at: 'transfer.send:start' },
+    hold: { on: 'a', at: 'transfer.send:dump' },
     outcome: { status: 'failed', step: 'dump' },
   },
-  // The relay is the master: the source streams into it while the target has not started reading.
+  // The relay is the master: the source streams its dump into it while the target has not started reading.
   {
     point: 'transfer',
     killed: 'master',
-    hold: { on: 'b', at: 'transfer.receive:start' },
+    hold: { on: 'b', at: 'transfer.receive:load' },
     outcome: { status: 'interrupted', step: 'dump' },
   },
   // The target loaded the dump into a fresh database as it arrived, not yet checked against the sender's sha256.

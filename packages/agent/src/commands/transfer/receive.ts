@@ -15,6 +15,8 @@ export const transferReceive: CommandHandler<'transfer.receive'> = async (ctx, d
   const db = load ? dbAdminFor(load.dbEngine, deps) : undefined
   if (load && db?.loadStreamInto) {
     const name = dbNameForSlug(load.slug)
+    // The fault tests' pause points: before a byte is read, and once loaded (not yet recorded as such).
+    await ctx.checkpoint({ step: 'load' })
     const onLoaded = () => ctx.checkpoint({ step: 'loaded' })
     const o = { stateDir: deps.config.stateDir, db, dbEngine: load.dbEngine, name, now: deps.now, onLoaded }
     const got = await receiveIntoDatabase(channelOf(deps), o, transferId, token, ctx.signal)

@@ -36,6 +36,7 @@ export const transferSend: CommandHandler<'transfer.send'> = async (ctx, deps) =
     const { dumpTo } = db
     if (dumpTo) {
       // Streamed while it is made: the dump, the transfer and the target's load overlap.
+      await ctx.checkpoint({ step: 'dump' })
       const started = deps.now()
       const tool = {
         dumpTo: (sink: Writable) => dumpTo(dbName, sink, ctx.signal),
