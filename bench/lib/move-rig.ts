@@ -1,5 +1,6 @@
 // The rig of bench/move: two servers on this machine (A: the shared test services; B: its own nginx and MariaDB,
 // its Docker names prefixed), a master child process on PostgreSQL, one agent per server, a client on A.
+import { rm } from 'node:fs/promises'
 import path from 'node:path'
 import Docker from 'dockerode'
 import {
@@ -32,6 +33,8 @@ export async function startMoveRig(root: string, slug: string): Promise<MoveRig>
   const [services, nginx, mariadb] = await Promise.all([startServerServices(), startNginx(), startMariadb()])
   onCleanup(() => Promise.allSettled([services.stop(), nginx.stop(), mariadb.stop()]).then(() => undefined))
   const dir = await makeTempDir('bench-move')
+  // The master's and the agents' state: removed after their own undos (registered later, run earlier).
+  onCleanup(() => rm(dir, { recursive: true, force: true }))
   const control = await startBenchMaster(root, services, dir, ADMIN)
   const gateway = await bridgeGateway()
   const docker = new Docker()
