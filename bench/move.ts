@@ -1,10 +1,15 @@
 // bench/move: a client's move between two servers on this machine against the raw pipe an operator would type,
 // `mysqldump | mysql` between the same two MariaDB instances. Fills the client's database with --mb MB (100),
-// times the raw pipe into a scratch database on B, then moves the client with move_to and reads its steps:
-// throughput = dump bytes / (dump + restore steps) against dump bytes / raw pipe time (target ≥ 0.8), and the
-// downtime (freeze → serving on the target; target < 30 s). Prints a table and one BENCH_JSON line.
+// times the raw pipe into a scratch database on B, then moves the client with move_to and reads its steps, then
+// times the raw pipe back from B into A. The move's dump step streams mysqldump through the relay into a fresh
+// database on B while it is made (hashed, the source's copy kept, rows counted); its restore step checks (sha256,
+// rows per table) and swaps it in. Throughput = dump bytes / wall time from the dump's start to the verified
+// restore's end (the raw pipe's work plus our checks; the files step runs before) against dump bytes / the faster
+// raw pipe's time (target ≥ 0.8); also the downtime (freeze → serving on the target; target < 30 s). Prints the
+// load average beside the figures, the operation's log over that stretch, a table and one BENCH_JSON line.
 //   npx -y pnpm@12.4.2 run bench:move [-- --mb 100]
 import { spawn } from 'node:child_process'
+import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import mysql from 'mysql2/promise'
@@ -50,10 +55,17 @@ function rawPipe(from: Db, to: Db, scratch: string): Promise<{ ms: number; bytes
   return Promise.all([exit(dump, 'mysqldump'), exit(load, 'mysql')]).then(() => ({ ms: Date.now() - started, bytes }))
 }
 
-const stepMs = (steps: { name: string; startedAt?: string; endedAt?: string }[], name: string) => {
-  const s = steps.find((x) => x.name === name)
-  return s?.startedAt && s.endedAt ? Date.parse(s.endedAt) - Date.parse(s.startedAt) : NaN
+type Step = { name: string; startedAt?: string; endedAt?: string }
+const at = (steps: Step[], name: string, end: 'startedAt' | 'endedAt') => {
+  const t = steps.find((x) => x.name === name)?.[end]
+  return t ? Date.parse(t) : NaN
 }
+const load = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')
+
+const stepMs = (steps: Step[], name: string) => at(steps, name, 'endedAt') - at(steps, name, 'startedAt')
 
 async function main() {
   installExitHandlers(1_800_000)
@@ -68,12 +80,19 @@ async function main() {
   }
   await src.end()
 
-  const dst = await connect(rig.b.mariadb)
-  await dst.query('CREATE DATABASE raw_copy')
-  const raw = await rawPipe(rig.a.services.mariadb, rig.b.mariadb, 'raw_copy')
-  await dst.query('DROP DATABASE raw_copy')
-  await dst.end()
+  /** The raw pipe into a scratch database on `to`, made and dropped around it. */
+  async function rawInto(from: Db, to: Db) {
+    const dst = await connect(to)
+    await dst.query('CREATE DATABASE raw_copy')
+    const timed = await rawPipe(from, to, 'raw_copy')
+    await dst.query('DROP DATABASE raw_copy')
+    await dst.end()
+    return timed
+  }
+  const loadBeforeRaw = load()
+  const rawBefore = await rawInto(rig.a.services.mariadb, rig.b.mariadb)
 
+  const loadBeforeMove = load()
   const started = Date.now()
   const res = await rig.api('POST', `/clients/${rig.client.id}/move_to/${rig.b.id}`)
   if (res.status !== 202) throw new Error(`move_to: ${res.status} ${JSON.stringify(res.json)}`)
@@ -81,23 +100,46 @@ async function main() {
   const totalMs = Date.now() - started
   if (op.attributes.status !== 'succeeded')
     throw new Error(`move ${op.attributes.status}: ${JSON.stringify(op.attributes.error)}`)
-  const steps = op.attributes.steps
-  const moveMs = stepMs(steps, 'dump') + stepMs(steps, 'restore')
+  // The machine is shared: a raw pipe again after the move, back from B (the moved database) into A, and the
+  // faster of the two is the one compared (the stricter comparison).
+  const loadBeforeRawAfter = load()
+  const rawAfter = await rawInto(rig.b.mariadb, rig.a.services.mariadb)
+  const raw = rawAfter.bytes / rawAfter.ms > rawBefore.bytes / rawBefore.ms ? rawAfter : rawBefore
+  const steps: Step[] = op.attributes.steps
+  const stepsMs = stepMs(steps, 'dump') + stepMs(steps, 'restore')
   const dumpBytes: number = op.attributes.result.dumpBytes
+  // The measure: from the dump's start to the verified restore's end (the raw pipe's work plus our checks).
+  const wallMs = at(steps, 'restore', 'endedAt') - at(steps, 'dump', 'startedAt')
   const rawRate = raw.bytes / 1024 / 1024 / (raw.ms / 1000)
-  const moveRate = dumpBytes / 1024 / 1024 / (moveMs / 1000)
+  const moveRate = dumpBytes / 1024 / 1024 / (wallMs / 1000)
   const figures = {
     mb: MB,
     rows,
+    rawPipeBeforeMs: rawBefore.ms,
+    rawPipeAfterMs: rawAfter.ms,
     rawPipeMs: raw.ms,
     rawPipeMBps: Number(rawRate.toFixed(1)),
     dumpBytes,
     dumpMs: stepMs(steps, 'dump'),
     restoreMs: stepMs(steps, 'restore'),
     moveMBps: Number(moveRate.toFixed(1)),
+    dumpStartToRestoreEndMs: wallMs,
     ratio: Number((moveRate / rawRate).toFixed(2)),
+    /** The two steps' own times only (without the master's bookkeeping between them). */
+    ratioSteps: Number((dumpBytes / stepsMs / (raw.bytes / raw.ms)).toFixed(2)),
     downtimeMs: op.attributes.result.downtimeMs,
     totalMoveMs: totalMs,
+    loadBeforeRaw,
+    loadBeforeMove,
+    loadBeforeRawAfter,
+    loadAfter: load(),
+  }
+  // Where the time goes: the operation's log from the dump's start to the restore's end, in ms from that start.
+  const from = at(steps, 'dump', 'startedAt')
+  const logged = (await rig.api('GET', `/operations/${op.id}`)).json.data.attributes.log ?? []
+  for (const l of logged as { ts: string; message: string }[]) {
+    const t = Date.parse(l.ts) - from
+    if (t >= 0 && t <= wallMs + 50) console.log(`+${String(t).padStart(5)} ms  ${l.message.slice(0, 150)}`)
   }
   console.log('| measure | value |\n|---|---|')
   for (const [k, v] of Object.entries(figures)) console.log(`| ${k} | ${v} |`)

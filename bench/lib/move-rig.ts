@@ -1,8 +1,14 @@
 // The rig of bench/move: two servers on this machine (A: the shared test services; B: its own nginx and MariaDB,
 // its Docker names prefixed), a master child process on PostgreSQL, one agent per server, a client on A.
+import { rm } from 'node:fs/promises'
 import path from 'node:path'
 import Docker from 'dockerode'
-import { bridgeGateway, removeContainersByLabel, removeNetworksByLabel } from '../../test/support/docker.ts'
+import {
+  bridgeGateway,
+  removeContainersByLabel,
+  removeNetworksByLabel,
+  removeVolumesByLabel,
+} from '../../test/support/docker.ts'
 import { startMariadb, type PrivateMariadb } from '../../test/support/mariadb.ts'
 import { startNginx, type PrivateNginx } from '../../test/support/nginx.ts'
 import { makeTempDir } from '../../test/support/process.ts'
@@ -21,9 +27,14 @@ export interface MoveRig {
 }
 
 export async function startMoveRig(root: string, slug: string): Promise<MoveRig> {
+  // A run that died before its cleanup leaves the client's data volumes (named after the slug, on both servers):
+  // the next run's client could not take those names.
+  await removeVolumesByLabel(`alfa.slug=${slug}`)
   const [services, nginx, mariadb] = await Promise.all([startServerServices(), startNginx(), startMariadb()])
   onCleanup(() => Promise.allSettled([services.stop(), nginx.stop(), mariadb.stop()]).then(() => undefined))
   const dir = await makeTempDir('bench-move')
+  // The master's and the agents' state: removed after their own undos (registered later, run earlier).
+  onCleanup(() => rm(dir, { recursive: true, force: true }))
   const control = await startBenchMaster(root, services, dir, ADMIN)
   const gateway = await bridgeGateway()
   const docker = new Docker()
@@ -35,6 +46,7 @@ export async function startMoveRig(root: string, slug: string): Promise<MoveRig>
     onCleanup(async () => {
       await removeContainersByLabel(`alfa.server=${id}`, docker)
       await removeNetworksByLabel(`alfa.server=${id}`, docker)
+      await removeVolumesByLabel(`alfa.server=${id}`, docker)
     })
     return id
   }

@@ -1,9 +1,9 @@
 // Issue 14's kill tests: a move_to between two servers on this machine (real master and agent processes, nginx,
-// MariaDB, Docker) with one process SIGKILLed while the move is at dump, transfer, restore, verify or cleanup. An
-// agent holds the command at that point (its test hook, `<type>:<step>`), the process is killed there and started
-// again. Afterwards the operation has ended, the client answers through the nginx of the server its record names
-// (the source before the point of no return, the target after) with every row, and an undone move left nothing
-// staged on the target (container, database, site, volumes, transfer spools).
+// MariaDB, Docker) with one process SIGKILLed while the move is at dump, transfer, load (into a fresh database as
+// the dump arrives), restore, verify or cleanup. An agent holds the command at that point (its test hook,
+// `<type>:<step>`), the process is killed there and started again. Afterwards the operation has ended, the client
+// answers through the nginx of the server its record names (the source before the point of no return, the target
+// after) with every row, and an undone move left nothing on the target (container, databases, site, volumes, spools).
 import { readdir, readFile, rm } from 'node:fs/promises'
 import path from 'node:path'
 import { dbNameForSlug } from '@alfa/protocol'
@@ -29,19 +29,26 @@ interface Kill {
 }
 
 const KILLS: Kill[] = [
-  // mysqldump on the source, its bytes held at the relay.
+  // The source as it starts its dump (the files, carried before it, are on the target).
   {
     point: 'dump',
     killed: 'source',
-    hold: { on: 'a', at: 'transfer.send:start' },
+    hold: { on: 'a', at: 'transfer.send:dump' },
     outcome: { status: 'failed', step: 'dump' },
   },
-  // The relay is the master: the source streams into it while the target has not started reading.
+  // The relay is the master: the source streams its dump into it while the target has not started reading.
   {
     point: 'transfer',
     killed: 'master',
-    hold: { on: 'b', at: 'transfer.receive:start' },
+    hold: { on: 'b', at: 'transfer.receive:load' },
     outcome: { status: 'interrupted', step: 'dump' },
+  },
+  // The target loaded the dump into a fresh database as it arrived, not yet checked against the sender's sha256.
+  {
+    point: 'load',
+    killed: 'target',
+    hold: { on: 'b', at: 'transfer.receive:loaded' },
+    outcome: { status: 'failed', step: 'dump' },
   },
   {
     point: 'restore',
@@ -134,14 +141,19 @@ async function leftOnTarget(clientId: string, slug: string) {
   const containers = await s.services.docker.listContainers({ all: true, filters: label })
   const volumes = (await s.services.docker.listVolumes({ filters: label })).Volumes ?? []
   const db = await mariadbAdmin(s.mariadbB)
-  const [dbs] = (await db.query('SHOW DATABASES LIKE ?', [dbNameForSlug(slug)])) as Json
+  // With any fresh database a load made (`<name>__restore_<n>`).
+  const [all] = (await db.query('SHOW DATABASES')) as Json
+  const name = dbNameForSlug(slug)
+  const dbs = (all as Json[])
+    .map((r) => String(Object.values(r)[0]))
+    .filter((n) => n === name || n.startsWith(`${name}__`))
   await db.end()
   const sites = (await readdir(s.nginxB.confDir)).filter((f) => f === `alfa-${slug}.conf`)
   const spools = await readdir(path.join(s.b.agent.stateDir, 'transfers')).catch(() => [])
   return [
     ...containers.map((x) => `container ${x.Names[0]}`),
     ...volumes.map((v) => `volume ${v.Name}`),
-    ...dbs.map(() => `database ${dbNameForSlug(slug)}`),
+    ...dbs.map((n) => `database ${n}`),
     ...sites.map((f) => `site ${f}`),
     ...spools.map((f) => `spool ${f}`),
   ]

@@ -1,4 +1,5 @@
 import { errorFrameSchema } from '@alfa/protocol'
+import { PassThrough, Readable, Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { exec, EXEC_OUTPUT_CAP, ExecError } from './exec.ts'
 
@@ -76,5 +77,47 @@ describe('exec', () => {
     const { stdout } = await exec(['/bin/cat'], { stdin: 'x'.repeat(EXEC_OUTPUT_CAP * 3) + 'END' })
     expect(stdout.length).toBe(EXEC_OUTPUT_CAP)
     expect(stdout.endsWith('END')).toBe(true)
+  })
+
+  /** A sink that keeps what it gets, and says how it ended: cleanly ('finish') or destroyed (the error). */
+  function sink() {
+    const chunks: Buffer[] = []
+    let ended: 'finish' | Error | undefined
+    const w = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        chunks.push(chunk)
+        done()
+      },
+    })
+    w.on('finish', () => (ended ??= 'finish'))
+    w.on('error', (e) => (ended ??= e))
+    return { w, text: () => Buffer.concat(chunks).toString(), ended: () => ended }
+  }
+
+  it('streams stdin from a stream and stdout into a sink, ended only after exit 0', async () => {
+    const out = sink()
+    await exec(['/bin/cat'], { stdinStream: Readable.from(['a', 'b', 'c'.repeat(200_000)]), stdoutTo: out.w })
+    expect(out.text()).toBe(`ab${'c'.repeat(200_000)}`)
+    expect(out.ended()).toBe('finish')
+  })
+
+  it('destroys the sink of a process that fails, so its reader never takes the output for whole', async () => {
+    const out = sink()
+    const error = await failure(exec(['/bin/sh', '-c', 'printf partial; exit 3'], { stdoutTo: out.w }))
+    expect(error.exitCode).toBe(3)
+    expect(out.text()).toBe('partial')
+    expect(out.ended()).toBeInstanceOf(Error)
+  })
+
+  it('stops the process when its sink fails, and when its input stream is cut', async () => {
+    const out = sink()
+    const running = failure(exec(['/bin/sh', '-c', 'while :; do echo y; done'], { stdoutTo: out.w }))
+    setTimeout(() => out.w.destroy(new Error('the reader went away')), 50)
+    expect((await running).message).toMatch(/output failed \(the reader went away\)/)
+    const input = new PassThrough()
+    const cut = failure(exec(['/bin/cat'], { stdinStream: input }))
+    input.write('half')
+    input.destroy(new Error('cut'))
+    expect((await cut).message).toMatch(/cut/)
   })
 })

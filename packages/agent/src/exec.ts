@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { createReadStream } from 'node:fs'
+import type { Readable, Writable } from 'node:stream'
 import { StringDecoder } from 'node:string_decoder'
 import { execFailedError, LIMITS, type WireError } from '@alfa/protocol'
 
@@ -17,6 +18,13 @@ export interface ExecOptions {
   stdin?: string | Buffer
   /** A file streamed to the process's stdin instead (a database dump: too big to hold in memory). */
   stdinFile?: string
+  /** A stream piped to the process's stdin instead, with backpressure (a dump loaded while it arrives). */
+  stdinStream?: Readable
+  /**
+   * Where stdout goes instead of being collected, with backpressure (a dump streamed while it is made). It is ended
+   * only once the process exited 0; any failure destroys it, so a reader never takes a cut-short output for whole.
+   */
+  stdoutTo?: Writable
   /** The full environment of the process (default: the agent's own). */
   env?: NodeJS.ProcessEnv
   cwd?: string
@@ -137,13 +145,33 @@ export const exec: Exec = (argv, opts = {}) => {
     if (opts.signal?.aborted) onAbort()
     opts.signal?.addEventListener('abort', onAbort, { once: true })
 
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk))
+    const sink = opts.stdoutTo
+    if (sink) {
+      child.stdout.pipe(sink, { end: false })
+      // A sink that fails or closes early (the reader went away) stops the process: its output has nowhere to go.
+      const lost = (error?: Error) => {
+        if (child.exitCode !== null || child.signalCode !== null) return
+        child.stdout.unpipe(sink)
+        child.stdout.resume()
+        stop(`stopped: its output failed (${error ? clean(error.message) : 'closed early'})`)
+      }
+      sink.once('error', lost)
+      sink.once('close', () => lost())
+    } else child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk))
     child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk))
     child.stdin.on('error', (error: NodeJS.ErrnoException) => {
       // EPIPE: the program exited without reading its input; its exit status tells whether that was a failure.
       if (error.code !== 'EPIPE') startError ??= error
     })
-    if (opts.stdinFile === undefined) child.stdin.end(opts.stdin)
+    if (opts.stdinStream) {
+      const input = opts.stdinStream
+      input.once('error', (error) => {
+        // A cut input is this run's failure even if the program exits 0 on the part it got.
+        startError ??= error
+        child.stdin.end()
+      })
+      input.pipe(child.stdin)
+    } else if (opts.stdinFile === undefined) child.stdin.end(opts.stdin)
     else {
       createReadStream(opts.stdinFile)
         .once('error', (error) => {
@@ -163,7 +191,12 @@ export const exec: Exec = (argv, opts = {}) => {
       const out = clean(stdout.end())
       const err = clean(stderr.end())
       if (code === 0 && stopReason === undefined && startError === undefined) {
-        resolve({ stdout: out, stderr: err })
+        if (!sink) return resolve({ stdout: out, stderr: err })
+        sink.end((error?: Error | null) =>
+          error
+            ? reject(new ExecError(`${shownArgv[0]} output failed: ${clean(error.message)}`, shownArgv, 0, err))
+            : resolve({ stdout: out, stderr: err }),
+        )
         return
       }
       const why = startError
@@ -171,7 +204,14 @@ export const exec: Exec = (argv, opts = {}) => {
         : (stopReason ?? (code === null ? `killed by ${signal ?? 'a signal'}` : `exited with code ${code}`))
       // A process that never started reports a negative errno as its code: that is no exit code.
       const exitCode = startError || code === null || code < 0 ? null : code
-      reject(new ExecError(`${shownArgv[0]} ${why}`, shownArgv, exitCode, startError ? clean(startError.message) : err))
+      const failure = new ExecError(
+        `${shownArgv[0]} ${why}`,
+        shownArgv,
+        exitCode,
+        startError ? clean(startError.message) : err,
+      )
+      sink?.destroy(failure)
+      reject(failure)
     })
   })
 }

@@ -72,6 +72,12 @@ export const TransferReceivePayload = z.strictObject({
   transferId: uuidSchema,
   /** SECRET: proves to the relay that this agent is the transfer's receiver. */
   token: transferTokenSchema,
+  /**
+   * A dump: loaded into a fresh database of this client while it arrives instead of waiting in the spool (the load
+   * overlaps the dump), and swapped in by `client.restore` only once what arrived hashes to what the sender sent and
+   * holds the source's rows. An engine that cannot load a stream spools it as without.
+   */
+  load: z.strictObject({ slug: slugSchema, dbEngine: dbEngineSchema }).optional(),
 })
 export type TransferReceivePayload = z.infer<typeof TransferReceivePayload>
 
@@ -80,16 +86,21 @@ export const TransferReceiveResult = z.object({
   bytes: z.int().min(0),
   /** SHA-256 of what was received. */
   sha256: sha256Schema,
+  /** Loaded into a fresh database as it arrived (payload `load`), rather than spooled. */
+  loaded: z.boolean().optional(),
 })
 export type TransferReceiveResult = z.infer<typeof TransferReceiveResult>
 
-/** `client.restore`: load a received dump into the client's (staged) database, checked first, counted after. */
+/**
+ * `client.restore`: load a received dump into the client's (staged) database, checked first, counted after. A dump
+ * already loaded on arrival (`transfer.receive` with `load`) is checked the same way and swapped in.
+ */
 export const ClientRestorePayload = z.strictObject({
   slug: slugSchema,
   dbEngine: dbEngineSchema,
-  /** The spooled transfer holding the dump. */
+  /** The spooled (or loaded on arrival) transfer holding the dump. */
   transferId: uuidSchema,
-  /** What the sender sent: the spool must hash to it before a byte is loaded. */
+  /** What the sender sent: the spool (or what was loaded) must hash to it before a byte is used. */
   sha256: sha256Schema,
   /**
    * The source's rows per table at its freeze: the restored database must hold exactly these. Absent for a copy of

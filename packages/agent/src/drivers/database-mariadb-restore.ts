@@ -1,7 +1,7 @@
 import type mysql from 'mysql2/promise'
 import { wireError } from '@alfa/protocol'
 import { CommandError } from '../command-context.ts'
-import type { Exec } from '../exec.ts'
+import type { Exec, ExecOptions } from '../exec.ts'
 import { DUMP_TIMEOUT_MS, identifier } from './database-types.ts'
 import { isAsideOf, type RestorePrimitives } from './database-restore.ts'
 import { rowCounts } from './row-counts.ts'
@@ -49,29 +49,55 @@ export function mariadbRestore(o: {
     return text
   }
 
+  /** Makes `scratch` (granted to the client's user) and loads a dump into it logged in as the tenant. */
+  async function load(name: string, scratch: string, input: ExecOptions, signal?: AbortSignal) {
+    const db = identifier(name)
+    identifier(scratch)
+    // The login first: without it nothing is made.
+    const login = await o.tenantLogin(db)
+    await withConnection({}, `making ${scratch} for the restore`, async (c) => {
+      await c.query(`CREATE DATABASE ${c.escapeId(scratch)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`)
+      await c.query(`GRANT ALL PRIVILEGES ON ${c.escapeId(grantPattern(scratch))}.* TO ?@'%'`, [db])
+    })
+    // Loaded logged in as the tenant (the dump's DEFINER clauses name the tenant itself, which it may set);
+    // --binary-mode: the client runs none of its own commands (`\!`, `source`) from the file.
+    const argv = ['mysql', '--no-defaults', '--host', admin.host, '--port', String(admin.port), '--user', login.user]
+    argv.push('--binary-mode', '--database', scratch)
+    await o.exec(argv, {
+      ...input,
+      env: { ...process.env, MYSQL_PWD: login.password },
+      redact: [admin.password, login.password],
+      timeoutMs: DUMP_TIMEOUT_MS,
+      ...(signal ? { signal } : {}),
+    })
+  }
+
+  /** Takes the client's user's grant on `aside` away (none, or no user any more: nothing to take). */
+  async function revokeOn(c: mysql.Connection, db: string, aside: string) {
+    await c.query(`REVOKE ALL PRIVILEGES ON ${c.escapeId(grantPattern(aside))}.* FROM ?@'%'`, [db]).catch((error) => {
+      // 1141: no such grant (the trash never had one, a sealed load no more); 1269: the user is gone.
+      const errno = (error as { errno?: unknown }).errno
+      if (errno !== 1141 && errno !== 1269 && errno !== 1147) throw error
+    })
+  }
+
   return {
     rowCounts: (name) => rowCounts('mariadb', { dbMariadbUrl: o.url }, name),
 
     async loadInto(name, scratch, file, signal) {
-      const db = identifier(name)
-      identifier(scratch)
-      // The login and a complete dump first: without them nothing is made.
-      const login = await o.tenantLogin(db)
+      // A complete dump first: without it nothing is made.
       await o.verify(file)
-      await withConnection({}, `making ${scratch} for the restore`, async (c) => {
-        await c.query(`CREATE DATABASE ${c.escapeId(scratch)} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`)
-        await c.query(`GRANT ALL PRIVILEGES ON ${c.escapeId(grantPattern(scratch))}.* TO ?@'%'`, [db])
-      })
-      // Loaded logged in as the tenant (the dump's DEFINER clauses name the tenant itself, which it may set);
-      // --binary-mode: the client runs none of its own commands (`\!`, `source`) from the file.
-      const argv = ['mysql', '--no-defaults', '--host', admin.host, '--port', String(admin.port), '--user', login.user]
-      argv.push('--binary-mode', '--database', scratch)
-      await o.exec(argv, {
-        env: { ...process.env, MYSQL_PWD: login.password },
-        stdinFile: file,
-        redact: [admin.password, login.password],
-        timeoutMs: DUMP_TIMEOUT_MS,
-        ...(signal ? { signal } : {}),
+      await load(name, scratch, { stdinFile: file }, signal)
+    },
+
+    // Nothing to verify before: the bytes are still arriving. Their sha256 and row counts are checked before use.
+    async loadStreamInto(name, scratch, input, signal) {
+      await load(name, scratch, { stdinStream: input }, signal)
+      // Sealed: only the admin reaches it from now on, so the rows counted next are the rows swapped in later.
+      await withConnection({}, `sealing ${scratch}`, async (c) => {
+        await revokeOn(c, identifier(name), scratch)
+        const [sessions] = await c.query('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = ?', [scratch])
+        for (const { id } of sessions as { id: number }[]) await c.query('KILL CONNECTION ?', [id])
       })
     },
 
@@ -170,13 +196,7 @@ export function mariadbRestore(o: {
           await c.query('KILL CONNECTION ?', [id]).catch(() => undefined)
         await c.query(`DROP DATABASE IF EXISTS ${c.escapeId(aside)}`)
         // A dropped database keeps its grants (they would apply to a database made later under that name).
-        await c
-          .query(`REVOKE ALL PRIVILEGES ON ${c.escapeId(grantPattern(aside))}.* FROM ?@'%'`, [db])
-          .catch((error) => {
-            // 1141: no such grant (the trash never had one); 1269: the user is gone.
-            const errno = (error as { errno?: unknown }).errno
-            if (errno !== 1141 && errno !== 1269 && errno !== 1147) throw error
-          })
+        await revokeOn(c, db, aside)
       }),
   }
 }

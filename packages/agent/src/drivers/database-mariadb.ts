@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises'
+import type { Writable } from 'node:stream'
 import mysql from 'mysql2/promise'
 import { wireError } from '@alfa/protocol'
 import { CommandError } from '../command-context.ts'
@@ -15,7 +16,7 @@ import {
 import type { TenantLogin, TenantLoginSource } from './tenant-login.ts'
 import type { TenantSessions } from './tenant-sessions.ts'
 import { mariadbRestore } from './database-mariadb-restore.ts'
-import { restoreFresh } from './database-restore.ts'
+import { restoreFresh, swapFresh } from './database-restore.ts'
 import { grantPattern } from './mariadb-grant.ts'
 
 /** Client users may connect from any container address on the bridge; the password is their guard. */
@@ -145,6 +146,32 @@ export function createMariadbAdmin(o: {
     }
   }
 
+  /** mysqldump of `name` into a file, or streamed into `sink` while it is made (ended only on exit 0). */
+  async function mysqldump(name: string, to: { file: string } | { sink: Writable }, signal?: AbortSignal) {
+    const db = identifier(name)
+    // --no-defaults first: the host's my.cnf must not redirect the dump; the password only in the environment.
+    const argv = [
+      'mysqldump',
+      '--no-defaults',
+      '--host',
+      admin.host,
+      '--port',
+      String(admin.port),
+      '--user',
+      admin.user,
+    ]
+    argv.push('--single-transaction', '--routines', '--triggers')
+    if ('file' in to) argv.push('--result-file', to.file)
+    argv.push(db)
+    await o.exec(argv, {
+      env: { ...process.env, MYSQL_PWD: admin.password },
+      redact: [admin.password],
+      timeoutMs: DUMP_TIMEOUT_MS,
+      ...('sink' in to ? { stdoutTo: to.sink } : {}),
+      ...(signal ? { signal } : {}),
+    })
+  }
+
   const restore = mariadbRestore({
     url: o.url,
     exec: o.exec,
@@ -217,27 +244,9 @@ export function createMariadbAdmin(o: {
         }
       }),
 
-    async dump(name, file, signal) {
-      const db = identifier(name)
-      // --no-defaults first: the host's my.cnf must not redirect the dump; the password only in the environment.
-      const argv = [
-        'mysqldump',
-        '--no-defaults',
-        '--host',
-        admin.host,
-        '--port',
-        String(admin.port),
-        '--user',
-        admin.user,
-      ]
-      argv.push('--single-transaction', '--routines', '--triggers', '--result-file', file, db)
-      await o.exec(argv, {
-        env: { ...process.env, MYSQL_PWD: admin.password },
-        redact: [admin.password],
-        timeoutMs: DUMP_TIMEOUT_MS,
-        ...(signal ? { signal } : {}),
-      })
-    },
+    dump: (name, file, signal) => mysqldump(name, { file }, signal),
+
+    dumpTo: (name, sink, signal) => mysqldump(name, { sink }, signal),
 
     verify,
 
@@ -245,5 +254,7 @@ export function createMariadbAdmin(o: {
     // A database restored is a new one under the old name: no session kept from before carries into it.
     restore: (name, file, opts) =>
       restoreFresh(restore, name, file, opts).finally(() => o.sessions?.forget(identifier(name))),
+    swapLoaded: (name, scratch) =>
+      swapFresh(restore, name, scratch).finally(() => o.sessions?.forget(identifier(name))),
   }
 }

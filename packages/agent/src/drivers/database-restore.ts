@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream'
 import { wireError } from '@alfa/protocol'
 import { CommandError } from '../command-context.ts'
 import type { RowCounts } from './row-counts.ts'
@@ -10,6 +11,10 @@ export interface RestorePrimitives {
   /** Makes the new database `scratch` (as create() makes a client's: owner / grants for the client's user) and loads
    * the dump into it logged in as the client's user, with a tool that runs no client commands. */
   loadInto(name: string, scratch: string, file: string, signal?: AbortSignal): Promise<void>
+  /** The same, from a stream read while it arrives (a move's transfer); absent for an engine that needs the file.
+   * Once loaded, `scratch` is sealed: only the admin reaches it (the user's grant on it taken away, its sessions
+   * ended), so its rows stay as counted until the swap. */
+  loadStreamInto?(name: string, scratch: string, input: Readable, signal?: AbortSignal): Promise<void>
   /** Rows per base table of a database, counted by the admin without running anything of the tenant's. */
   rowCounts(name: string): Promise<RowCounts>
   /** Puts `scratch`'s content in place of `name`'s in one atomic change; what `name` held ends in `trash`. The
@@ -61,6 +66,57 @@ export class RestoreFailure extends CommandError {
 export const isAsideOf = (name: string, candidate: string): boolean =>
   candidate.startsWith(`${name}__`) && /^__(?:restore|old)_\d{1,8}$/.test(candidate.slice(name.length))
 
+/** One restore's fresh database and where the live one's content goes: `<name>__restore_<n>`, `<name>__old_<n>`. */
+export function freshNames(name: string, now: () => number = Date.now) {
+  const n = String(now() % 100_000_000)
+  return { scratch: `${name}__restore_${n}`, trash: `${name}__old_${n}` }
+}
+
+/**
+ * restoreFresh's load for a dump that is still arriving on `input` (a move's transfer): what earlier restores left
+ * aside is dropped, then the dump is loaded into the new database `scratch`, sealed, and its rows counted (what the
+ * swap will bring in). The live database is not touched, and `scratch` is used only by swapFresh, once the caller
+ * checked what arrived; a failure drops it.
+ */
+export async function loadFresh(
+  db: RestorePrimitives,
+  name: string,
+  scratch: string,
+  input: Readable,
+  signal?: AbortSignal,
+) {
+  if (!db.loadStreamInto || !isAsideOf(name, scratch))
+    throw new CommandError(wireError('INTERNAL', `no streamed load of ${name} into ${scratch}`))
+  try {
+    for (const aside of await db.asideOf(name)) await db.dropAside(name, aside)
+    await db.loadStreamInto(name, scratch, input, signal)
+    return await db.rowCounts(scratch)
+  } catch (error) {
+    await db.dropAside(name, scratch).catch(() => undefined)
+    throw error
+  }
+}
+
+/**
+ * restoreFresh's swap and cleanup for a database loadFresh filled and the caller checked (bytes and row counts):
+ * swapped in for `name` in one atomic change; before the swap a failure drops it and leaves the live one as it was.
+ */
+export async function swapFresh(db: RestorePrimitives, name: string, scratch: string) {
+  const trash = scratch.replace(/__restore_(\d+)$/, '__old_$1')
+  if (!isAsideOf(name, scratch) || trash === scratch)
+    throw new CommandError(wireError('INTERNAL', `${scratch} is not a restore database of ${name}`))
+  let connectionsEnded: boolean
+  try {
+    ;({ connectionsEnded } = await db.swapIn(name, scratch, trash))
+  } catch (error) {
+    for (const aside of [scratch, trash]) await db.dropAside(name, aside).catch(() => undefined)
+    throw new RestoreFailure('restore-swap', error)
+  }
+  const leftover: string[] = []
+  for (const aside of [scratch, trash]) await db.dropAside(name, aside).catch(() => leftover.push(aside))
+  return { connectionsEnded, leftover }
+}
+
 /**
  * Restores a dump without dropping anything first: loaded into a new database, its row counts checked, and only
  * then swapped in for the live one in one atomic change. Until the swap the live database is untouched whatever
@@ -73,9 +129,7 @@ export async function restoreFresh(
   file: string,
   o: RestoreOptions = {},
 ): Promise<RestoreOutcome> {
-  const n = String((o.now ?? Date.now)() % 100_000_000)
-  const scratch = `${name}__restore_${n}`
-  const trash = `${name}__old_${n}`
+  const { scratch, trash } = freshNames(name, o.now)
   const step = async <T>(s: RestoreStep, work: () => Promise<T>): Promise<T> => {
     await o.onStep?.(s)
     try {

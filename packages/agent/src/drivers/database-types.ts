@@ -1,3 +1,4 @@
+import type { Writable } from 'node:stream'
 import { dbIdentifierSchema, wireError, type ClientSettings, type DbEngine } from '@alfa/protocol'
 import { CommandError } from '../command-context.ts'
 import type { RestoreOptions, RestoreOutcome, RestorePrimitives } from './database-restore.ts'
@@ -30,6 +31,11 @@ export interface DbAdmin extends RestorePrimitives {
   count(name: string, sql: string): Promise<number>
   /** Dumps the database into `file` (already created 0600) with the engine's dump tool; password via env. */
   dump(name: string, file: string, signal?: AbortSignal): Promise<void>
+  /**
+   * The same dump streamed into `sink` while the tool makes it (a move's transfer), with backpressure; `sink` is
+   * ended only when the tool exited 0, destroyed otherwise. Absent for an engine whose dump is not streamed.
+   */
+  dumpTo?(name: string, sink: Writable, signal?: AbortSignal): Promise<void>
   /** Throws DB_ERROR unless `file` is a complete dump made by `dump` (a cut-short file must never be relied on). */
   verify(file: string, signal?: AbortSignal): Promise<void>
   /**
@@ -39,6 +45,11 @@ export interface DbAdmin extends RestorePrimitives {
    * `connectionsEnded` says whether the app's open connections were cut (then the app needs a restart).
    */
   restore(name: string, file: string, opts?: RestoreOptions): Promise<RestoreOutcome>
+  /**
+   * Swaps in a database loadFresh filled from a streamed dump, once its bytes and rows were checked (swapFresh).
+   * Present with `loadStreamInto`.
+   */
+  swapLoaded?(name: string, scratch: string): Promise<{ connectionsEnded: boolean; leftover: string[] }>
 }
 
 /**

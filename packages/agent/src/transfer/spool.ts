@@ -13,11 +13,12 @@ export const spoolDir = (stateDir: string) => path.join(stateDir, 'transfers')
 const partPath = (stateDir: string, id: string) => path.join(spoolDir(stateDir), `${id}.part`)
 const donePath = (stateDir: string, id: string) => path.join(spoolDir(stateDir), `${id}.bin`)
 
-/** A pass-through that counts and hashes what flows by. */
-export function hashing() {
+/** A pass-through that counts and hashes what flows by (`highWaterMark`: bytes it may buffer, Node's default). */
+export function hashing(highWaterMark?: number) {
   const hash = createHash('sha256')
   let bytes = 0
   const stream = new Transform({
+    ...(highWaterMark ? { highWaterMark } : {}),
     transform(chunk: Buffer, _enc, done) {
       bytes += chunk.length
       hash.update(chunk)

@@ -34,8 +34,15 @@ export async function runCopy(
       staged = true
       await ask('stage', target.id, 'client.create', stageCommand(copy, target, deps.profiles).payload)
     })
+    // Loaded on arrival into a fresh database of the copy (its own slug); swapped in by the restore step.
     const dump = await step('dump', () =>
-      tools.transfer('dump', source.id, target.id, { kind: 'dump', slug: origin.slug, dbEngine: source.dbEngine }),
+      tools.transfer(
+        'dump',
+        source.id,
+        target.id,
+        { kind: 'dump', slug: origin.slug, dbEngine: source.dbEngine },
+        { slug: copy.slug, dbEngine: target.dbEngine },
+      ),
     )
     // The origin is not frozen: its files as they are at the copy, into the copy's own volumes.
     const files = await step('files', () =>

@@ -16,8 +16,8 @@ export const MOVE_STEPS = [
   'image',
   'stage',
   'freeze',
-  'dump',
   'files',
+  'dump',
   'restore',
   'verify',
   'record',
@@ -95,14 +95,17 @@ export async function runMove(
       await ask('freeze', source.id, 'client.configure', cmd.payload)
       await log(`${c.slug} frozen on ${source.name}: maintenance page served by its nginx`)
     })
-    const dump = await step('dump', () =>
-      tools.transfer('dump', source.id, target.id, { kind: 'dump', slug: c.slug, dbEngine: source.dbEngine }),
-    )
-    // Still frozen: the files are as the source's app left them at the freeze.
+    // Frozen: the files are as the source's app left them at the freeze. Carried before the dump, so that the dump,
+    // its load on the target and the restore that swaps it in follow one another with nothing in between.
     const ends = { clientId: c.id, slug: c.slug }
     const files = await step('files', () =>
       carryFiles(tools, 'files', { ...ends, serverId: source.id }, { ...ends, serverId: target.id }, dataPathsOf(c)),
     )
+    // Dumped, carried and loaded into a fresh database on the target at once; swapped in by the restore step.
+    const dump = await step('dump', () => {
+      const what = { slug: c.slug, dbEngine: source.dbEngine }
+      return tools.transfer('dump', source.id, target.id, { kind: 'dump', ...what }, what)
+    })
     await step('restore', () => restoreDump(tools, target, c.slug, dump, dump.sent.rowCounts))
     await step('verify', async () => {
       await verifyFiles(tools, 'verify', files)

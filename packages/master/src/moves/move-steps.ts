@@ -5,6 +5,7 @@ import {
   type CommandPayload,
   type CommandResult,
   type CommandType,
+  type TransferReceivePayload,
   type TransferSource,
 } from '@alfa/protocol'
 import type { AgentHub } from '../agent-hub/agent-hub.ts'
@@ -75,9 +76,17 @@ export function createStepTools(deps: {
    * Streams `source` from one server to another through the relay: the sender and the receiver run at once, and
    * the receiver's bytes and SHA-256 must equal the sender's. A broken attempt is discarded on the target and the
    * transfer starts again from the first byte, up to TRANSFER_ATTEMPTS times. Returns the sender's result and the
-   * id under which the checked bytes wait in the target's spool.
+   * id under which the checked bytes wait in the target's spool. A dump given `loadAs` (the client on the target)
+   * is loaded there into a fresh database while it arrives, so that the dump, the transfer and the load overlap;
+   * `client.restore` swaps it in only once it hashed to what was sent and holds the source's rows.
    */
-  async function transfer(stepName: string, from: string, to: string, source: TransferSource) {
+  async function transfer(
+    stepName: string,
+    from: string,
+    to: string,
+    source: TransferSource,
+    loadAs?: TransferReceivePayload['load'],
+  ) {
     let last: StepFailed | undefined
     for (let attempt = 1; attempt <= TRANSFER_ATTEMPTS; attempt++) {
       const t = deps.transfers.open(from, to)
@@ -90,14 +99,19 @@ export function createStepTools(deps: {
       }
       const [sent, received] = await Promise.allSettled([
         ask(stepName, from, 'transfer.send', { transferId: t.id, token: t.sendToken, source }).catch(cut),
-        ask(stepName, to, 'transfer.receive', { transferId: t.id, token: t.receiveToken }).catch(cut),
+        ask(stepName, to, 'transfer.receive', {
+          transferId: t.id,
+          token: t.receiveToken,
+          ...(loadAs ? { load: loadAs } : {}),
+        }).catch(cut),
       ])
       if (sent.status === 'fulfilled' && received.status === 'fulfilled') {
         const same = sent.value.sha256 === received.value.sha256 && sent.value.bytes === received.value.bytes
         if (same) {
           const ms = Date.now() - started
+          const how = received.value.loaded ? ', loaded on arrival into a fresh database' : ''
           await log(
-            `${source.kind} transferred: ${sent.value.bytes} bytes in ${ms} ms, sha256 ${sent.value.sha256} checked at the target`,
+            `${source.kind} transferred: ${sent.value.bytes} bytes in ${ms} ms, sha256 ${sent.value.sha256} checked at the target${how}`,
           )
           return { transferId: t.id, sent: sent.value, ms }
         }

@@ -15,7 +15,8 @@ export const stamp = (ms: number): string => new Date(ms).toISOString().replace(
  * How a dump of either tool begins, within its first bytes: MariaDB 10.11+ puts a sandbox-mode comment line before
  * its header, and a custom-format PostgreSQL archive begins with its magic bytes.
  */
-const DUMP_HEADER = /^PGDMP|^(?:\/\*M![^\n]*\*\/\s*\n)?-- (?:MariaDB|MySQL) dump|^--\n-- PostgreSQL database dump/
+export const DUMP_HEADER =
+  /^PGDMP|^(?:\/\*M![^\n]*\*\/\s*\n)?-- (?:MariaDB|MySQL) dump|^--\n-- PostgreSQL database dump/
 
 /** A verified dump: where it is, its size, and the SHA-256 of the bytes read back after it was written. */
 export interface VerifiedDump {

@@ -1,11 +1,12 @@
 import { createReadStream } from 'node:fs'
-import type { Readable } from 'node:stream'
+import type { Readable, Writable } from 'node:stream'
 import { dbNameForSlug, wireError, type TransferSendResult } from '@alfa/protocol'
 import { CommandError, dockerFailure, type CommandHandler, type HandlerDeps } from '../../command-context.ts'
 import { dbAdminFor } from '../../drivers/database.ts'
 import { rowCounts } from '../../drivers/row-counts.ts'
 import { hashing } from '../../transfer/spool.ts'
 import { upload } from '../../transfer/master-channel.ts'
+import { streamDump } from '../../transfer/streamed-dump.ts'
 import { clientDrivers } from '../client/drivers.ts'
 import { stamp, verifiedSnapshot } from '../client/snapshot.ts'
 
@@ -32,6 +33,29 @@ export const transferSend: CommandHandler<'transfer.send'> = async (ctx, deps) =
     const db = dbAdminFor(source.dbEngine, deps)
     const dbName = dbNameForSlug(source.slug)
     const name = `${source.slug}-move-${stamp(deps.now())}.sql`
+    const { dumpTo } = db
+    if (dumpTo) {
+      // Streamed while it is made: the dump, the transfer and the target's load overlap.
+      await ctx.checkpoint({ step: 'dump' })
+      const started = deps.now()
+      const tool = {
+        dumpTo: (sink: Writable) => dumpTo(dbName, sink, ctx.signal),
+        verify: (file: string) => db.verify(file, ctx.signal),
+      }
+      // Counted while the dump runs rather than after it: the freeze holds the rows still (a copy's origin is not
+      // frozen, and its counts hold the copy to nothing).
+      const counting = rowCounts(source.dbEngine, deps.config, dbName)
+      counting.catch(() => undefined)
+      const send = (stream: Readable) => upload(master, transferId, token, stream, ctx.signal)
+      const dump = await streamDump(tool, dbName, deps.config.backupDir, name, send)
+      const counts = await counting
+      const seconds = Math.max(1, deps.now() - started) / 1000
+      ctx.log(
+        `dump of ${dbName} streamed and verified: ${dump.bytes} bytes in ${seconds.toFixed(1)} s, sha256 ` +
+          `${dump.sha256}, kept at ${dump.file}`,
+      )
+      return { bytes: dump.bytes, sha256: dump.sha256, rowCounts: counts, file: dump.file }
+    }
     const dump = await verifiedSnapshot(db, dbName, deps.config.backupDir, name, ctx.signal)
     const counts = await rowCounts(source.dbEngine, deps.config, dbName)
     ctx.log(`dump of ${dbName} verified: ${dump.size} bytes, sha256 ${dump.sha256}, kept at ${dump.file}`)

@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto'
+import { createWriteStream } from 'node:fs'
+import type { FileHandle } from 'node:fs/promises'
+import fs from 'node:fs/promises'
+import { Transform, type Readable, type Writable } from 'node:stream'
+import { wireError } from '@alfa/protocol'
+import { CommandError } from '../command-context.ts'
+import { DUMP_HEADER } from '../commands/client/snapshot.ts'
+import { createEmptyInside, removeInside } from '../drivers/safe-files.ts'
+import { ExecError } from '../exec.ts'
+
+/** Buffered per stage: a little slack between the dump, the disk and the relay (one hiccup does not stall all). */
+const CHUNK = 1024 * 1024
+/** Bytes written between two background syncs of the kept copy. */
+const SYNC_EVERY = 16 * 1024 * 1024
+
+/**
+ * A pass-through that counts and hashes what flows by and writes it to `file` on the way, with backpressure from
+ * both the disk and the reader; the stream ends once the copy is written (synced to disk afterwards, while the
+ * target finishes its load).
+ */
+function keepingCopy(file: string, syncer: FileHandle) {
+  const hash = createHash('sha256')
+  let bytes = 0
+  let unsynced = 0
+  let syncing: Promise<unknown> | false = false
+  const copy = createWriteStream(file, { flags: 'r+', highWaterMark: CHUNK })
+  const stream = new Transform({
+    highWaterMark: CHUNK,
+    transform(chunk: Buffer, _enc, done) {
+      bytes += chunk.length
+      hash.update(chunk)
+      unsynced += chunk.length
+      // Synced as it goes (one sync at a time): the last sync, after the stream, then has little left to write.
+      if (unsynced >= SYNC_EVERY && !syncing) {
+        unsynced = 0
+        // A failed background sync is not this stream's failure: the final sync after the stream reports it.
+        syncing = syncer.sync().then(
+          () => (syncing = false),
+          () => (syncing = false),
+        )
+      }
+      if (copy.write(chunk)) done(null, chunk)
+      else copy.once('drain', () => done(null, chunk))
+    },
+    flush(done) {
+      copy.end(() => done())
+    },
+  })
+  copy.once('error', (error) => stream.destroy(error))
+  stream.once('close', () => copy.destroy())
+  return { stream, digest: () => ({ bytes, sha256: hash.digest('hex') }) }
+}
+
+/**
+ * A move's dump streamed while the engine's tool makes it (`DbAdmin.dumpTo`), so that the dump, the transfer and the
+ * target's load overlap instead of following one another. Its bytes are hashed and written to the kept copy
+ * (`dir/name`, 0600, created exclusively) on their way to `send`. Afterwards the copy is verified as
+ * verifiedSnapshot verifies a dump file: the tool exited 0, every byte sent is on disk, the file begins with the
+ * tool's header and ends with its completion line. The bytes were hashed as they were written, so they are not
+ * read back again. Any failure cuts the stream (the target never sees a clean end, and never gets the sha256 it
+ * must match), removes the copy and throws: DB_ERROR for the dump, TRANSFER_FAILED for the send.
+ */
+export async function streamDump(
+  tool: {
+    /** Runs the dump into `sink` (DbAdmin.dumpTo of the database). */
+    dumpTo: (sink: Writable) => Promise<void>
+    /** The engine's completeness check of a dump file (DbAdmin.verify). */
+    verify: (file: string) => Promise<void>
+  },
+  dbName: string,
+  dir: string,
+  name: string,
+  send: (body: Readable) => Promise<void>,
+): Promise<{ file: string; bytes: number; sha256: string }> {
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 })
+  const file = await createEmptyInside(dir, name, 0o600)
+  const refuse = (why: string, data?: Record<string, unknown>) =>
+    new CommandError(wireError('DB_ERROR', `the dump of ${dbName} into ${file} ${why}`, { file, ...data }))
+  // Its own descriptor for the syncs and the checks: the stream's closes as soon as the copy is written.
+  const handle = await fs.open(file, 'r')
+  try {
+    const kept = keepingCopy(file, handle)
+    const [dumped, sent] = await Promise.allSettled([tool.dumpTo(kept.stream), send(kept.stream)])
+    if (dumped.status === 'rejected') {
+      const error: unknown = dumped.reason
+      // The tool's own failure names the dump; a tool stopped because the send failed is the send's failure.
+      if (error instanceof ExecError && (error.exitCode !== null || sent.status === 'fulfilled')) {
+        const tail = error.stderrTail.trim().split('\n').slice(-3).join(' | ')
+        throw refuse(`failed: ${error.message}${tail ? ` (${tail})` : ''}`, { exitCode: error.exitCode })
+      }
+      if (sent.status === 'fulfilled') throw error
+    }
+    if (sent.status === 'rejected') throw sent.reason
+    const { bytes, sha256 } = kept.digest()
+    await handle.sync()
+    const { size } = await handle.stat()
+    if (size === 0) throw refuse('is empty')
+    if (size !== bytes) throw refuse(`holds ${size} of the ${bytes} bytes sent`)
+    const head = Buffer.alloc(Math.min(size, 256))
+    await handle.read(head, 0, head.length, 0)
+    if (!DUMP_HEADER.test(head.toString('latin1'))) throw refuse(`does not begin like a dump (${size} bytes)`)
+    await tool.verify(file)
+    await handle.close()
+    return { file, bytes, sha256 }
+  } catch (error) {
+    await handle.close().catch(() => undefined)
+    await removeInside(dir, name).catch(() => undefined)
+    throw error
+  }
+}
