@@ -21,8 +21,12 @@ async function listen(linger: LingerBounds): Promise<number> {
   return (http.address() as net.AddressInfo).port
 }
 
-/** Sends a Content-Length body of `total` bytes without reading anything until it is all written (or refused). */
-function sendThenRead(port: number, total: number): Promise<{ answer: string; error?: string }> {
+/**
+ * Sends a Content-Length body of `total` bytes without reading anything until it is all written (or refused).
+ * `paceMs`: a pause after each MiB, for a sender slower than the master's 50 ms check of the bytes read (over loopback
+ * on an idle machine, 64 MiB can otherwise all arrive between two checks, and then nothing is left to cut).
+ */
+function sendThenRead(port: number, total: number, paceMs = 0): Promise<{ answer: string; error?: string }> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1')
     socket.pause()
@@ -40,7 +44,10 @@ function sendThenRead(port: number, total: number): Promise<{ answer: string; er
     const pump = () => {
       while (sent < total) {
         sent += MB
-        if (!socket.write(chunk)) return void socket.once('drain', pump)
+        const flushed = socket.write(chunk)
+        const next = paceMs > 0 ? () => setTimeout(pump, paceMs) : pump
+        if (!flushed) return void socket.once('drain', next)
+        if (paceMs > 0) return void next()
       }
       socket.resume()
     }
@@ -66,7 +73,7 @@ describe('lingerAfterRefusal', () => {
 
   it('cuts the connection once the sender has sent more than maxBytes after the refusal', async () => {
     const port = await listen({ maxMs: 10_000, maxBytes: 2 * MB })
-    const res = await sendThenRead(port, 64 * MB)
+    const res = await sendThenRead(port, 64 * MB, 5)
     expect(res.error).toMatch(/EPIPE|ECONNRESET/)
   })
 
