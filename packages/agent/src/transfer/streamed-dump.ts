@@ -15,36 +15,60 @@ const CHUNK = 1024 * 1024
 const SYNC_EVERY = 16 * 1024 * 1024
 
 /**
+ * What the dump is handed on in: mysqldump writes through stdio's 4 KiB buffer, so its pipe yields mostly 4 KiB
+ * reads (measured: 4,300 reads for 50 MB, median 4,096 bytes), and each one would cost a disk write, an HTTP chunk
+ * and a relay hop of its own on every process the bytes cross. Gathered into batches of this size, they cost one.
+ */
+const BATCH = 256 * 1024
+
+/**
  * A pass-through that counts and hashes what flows by and writes it to `file` on the way, with backpressure from
- * both the disk and the reader; the stream ends once the copy is written (synced to disk afterwards, while the
- * target finishes its load).
+ * both the disk and the reader, in batches of BATCH bytes; the stream ends once the copy is written (synced to disk
+ * afterwards, while the target finishes its load).
  */
 function keepingCopy(file: string, syncer: FileHandle) {
   const hash = createHash('sha256')
   let bytes = 0
   let unsynced = 0
   let syncing: Promise<unknown> | false = false
+  let pending: Buffer[] = []
+  let pendingBytes = 0
   const copy = createWriteStream(file, { flags: 'r+', highWaterMark: CHUNK })
+  /** Hashes, counts and writes the gathered batch; `then` runs once the copy can take more. */
+  const forward = (then: (batch: Buffer) => void) => {
+    const batch = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes)
+    pending = []
+    pendingBytes = 0
+    bytes += batch.length
+    hash.update(batch)
+    unsynced += batch.length
+    // Synced as it goes (one sync at a time): the last sync, after the stream, then has little left to write.
+    if (unsynced >= SYNC_EVERY && !syncing) {
+      unsynced = 0
+      // A failed background sync is not this stream's failure: the final sync after the stream reports it.
+      syncing = syncer.sync().then(
+        () => (syncing = false),
+        () => (syncing = false),
+      )
+    }
+    if (copy.write(batch)) then(batch)
+    else copy.once('drain', () => then(batch))
+  }
   const stream = new Transform({
     highWaterMark: CHUNK,
     transform(chunk: Buffer, _enc, done) {
-      bytes += chunk.length
-      hash.update(chunk)
-      unsynced += chunk.length
-      // Synced as it goes (one sync at a time): the last sync, after the stream, then has little left to write.
-      if (unsynced >= SYNC_EVERY && !syncing) {
-        unsynced = 0
-        // A failed background sync is not this stream's failure: the final sync after the stream reports it.
-        syncing = syncer.sync().then(
-          () => (syncing = false),
-          () => (syncing = false),
-        )
-      }
-      if (copy.write(chunk)) done(null, chunk)
-      else copy.once('drain', () => done(null, chunk))
+      pending.push(chunk)
+      pendingBytes += chunk.length
+      if (pendingBytes < BATCH) return done()
+      forward((batch) => done(null, batch))
     },
     flush(done) {
-      copy.end(() => done())
+      const end = () => copy.end(() => done())
+      if (pendingBytes === 0) return end()
+      forward((batch) => {
+        this.push(batch)
+        end()
+      })
     },
   })
   copy.once('error', (error) => stream.destroy(error))
