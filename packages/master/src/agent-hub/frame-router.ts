@@ -24,7 +24,10 @@ export function createFrameRouter(deps: {
       outcome = checked.ok ? { ok: true, data: checked.result } : { ok: false, error: checked.error }
     }
     await tracker.complete(ref.operationId, frame.id, outcome)
-    conn.send({ kind: 'ack', id: frame.id })
+    // The ack goes out once this turn of the event loop is done, so the database statement and the HTTP answer that
+    // the result unblocked are written first: the ack is a socket write on nobody's critical path (a held query's
+    // result is acked as soon as it is in memory, as before). setImmediate runs in order: acks keep the results' order.
+    setImmediate(() => conn.send({ kind: 'ack', id: frame.id }))
   }
 
   return async function onFrame(conn: AgentConnection, frame: AgentFrame): Promise<void> {
