@@ -65,7 +65,11 @@ export function createApp(services: Services, opts: AppOptions = {}): OpenAPIHon
   app.route('/', enrollRoute({ credentials: services.agentCredentials, throttle, logger, clientAddress }))
 
   // Routes that start an operation answer through it (202 at once, or after the operation with `Prefer: wait`).
-  const operationAnswer = createOperationAnswer({ operations: services.operations, untilEnded: services.untilEnded })
+  const operationAnswer = createOperationAnswer({
+    operations: services.operations,
+    untilEnded: services.untilEnded,
+    finals: services.finals,
+  })
 
   app.use('*', basicAuth({ credentials: services.adminCredentials, throttle, logger, clientAddress }))
   app.use('*', mediaTypeGuard())

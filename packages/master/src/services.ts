@@ -11,6 +11,7 @@ import { createOperationLogWriter } from './operations/operation-log-writer.ts'
 import { createOperationService } from './operations/operation-service.ts'
 import { createBegin } from './operations/operation-begin.ts'
 import { createOperationCompletions } from './operations/operation-completions.ts'
+import { createFinalRows } from './operations/final-rows.ts'
 import { createOperationWaiter } from './operations/operation-wait.ts'
 import { createParentRunner, type ParentRunner } from './operations/parent-runner.ts'
 import type { KindContext } from './operations/kind-context.ts'
@@ -83,7 +84,12 @@ export function createServices(deps: ServicesDeps) {
   // The hub, `begin`, the kinds' handlers and the parent runner need each other: bound once everything exists.
   const late: { context?: KindContext; parents?: ParentRunner } = {}
   const context = () => late.context!
-  const completions = createOperationCompletions({ context, childEnded: (id) => late.parents?.childEnded(id) })
+  const finals = createFinalRows()
+  const completions = createOperationCompletions({
+    context,
+    childEnded: (id) => late.parents?.childEnded(id),
+    ended: finals.record,
+  })
   const hub = createAgentHub({
     prisma,
     sql: deps.sql,
@@ -208,6 +214,8 @@ export function createServices(deps: ServicesDeps) {
     mail,
     fleet,
     moves,
+    /** Final rows handed from the completion path to a request waiting with `Prefer: wait` in this process. */
+    finals,
     /** Waits for an operation to end, for `Prefer: wait` (in-process wake-up, database read as the fallback). */
     untilEnded: createOperationWaiter({
       waitFor: hub.waitFor,
