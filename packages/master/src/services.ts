@@ -8,7 +8,7 @@ import type { PrismaClient } from './generated/prisma/client.ts'
 import type { Sql } from './db/sql.ts'
 import { createMetricsStore, type MetricsStoreOptions } from './metrics/metrics-store.ts'
 import { createOperationLogWriter } from './operations/operation-log-writer.ts'
-import { createOperationService } from './operations/operation-service.ts'
+import { createOperationService, type OperationStatus } from './operations/operation-service.ts'
 import { createBegin } from './operations/operation-begin.ts'
 import { createOperationCompletions } from './operations/operation-completions.ts'
 import { createFinalRows } from './operations/final-rows.ts'
@@ -191,6 +191,8 @@ export function createServices(deps: ServicesDeps) {
   })
   return {
     prisma,
+    /** The same database straight through the driver, for the hot paths' statements (db/sql.ts). */
+    sql: deps.sql,
     logger,
     clock,
     logs,
@@ -219,8 +221,15 @@ export function createServices(deps: ServicesDeps) {
     /** Waits for an operation to end, for `Prefer: wait` (in-process wake-up, database read as the fallback). */
     untilEnded: createOperationWaiter({
       waitFor: hub.waitFor,
+      // Straight through the driver: the first read runs while the agent starts the command, on the same CPU.
       readStatus: async (id) =>
-        (await prisma.operation.findUnique({ where: { id }, select: { status: true } }))?.status,
+        (
+          await deps.sql.query<{ status: OperationStatus }>(
+            `SELECT status::text AS status FROM "Operation" WHERE id = $1::uuid`,
+            [id],
+            'operation-status',
+          )
+        )[0]?.status,
     }),
 
     /** Background work that must run while the master serves: metric flushes, reconciliation of old operations. */
