@@ -47,7 +47,7 @@ export const API_VERSION = '0.1.0'
 export function createApp(services: Services, opts: AppOptions = {}): OpenAPIHono<AppEnv> {
   const { logger, clock } = services
   const throttle = createLoginThrottle(clock, opts.throttle ?? DEFAULT_THROTTLE)
-  const audit = createAuditLog({ prisma: services.prisma, logger })
+  const audit = createAuditLog({ prisma: services.prisma, sql: services.sql, logger })
   const clientAddress = opts.clientAddress ?? clientAddressResolver(opts.trustedProxies ?? parseTrustedProxies(''))
 
   // strict: false so the seed's `/servers/` and `/clients/` (with a slash) reach the same routes.
@@ -65,7 +65,11 @@ export function createApp(services: Services, opts: AppOptions = {}): OpenAPIHon
   app.route('/', enrollRoute({ credentials: services.agentCredentials, throttle, logger, clientAddress }))
 
   // Routes that start an operation answer through it (202 at once, or after the operation with `Prefer: wait`).
-  const operationAnswer = createOperationAnswer({ operations: services.operations, untilEnded: services.untilEnded })
+  const operationAnswer = createOperationAnswer({
+    operations: services.operations,
+    untilEnded: services.untilEnded,
+    finals: services.finals,
+  })
 
   app.use('*', basicAuth({ credentials: services.adminCredentials, throttle, logger, clientAddress }))
   app.use('*', mediaTypeGuard())

@@ -8,9 +8,10 @@ import type { PrismaClient } from './generated/prisma/client.ts'
 import type { Sql } from './db/sql.ts'
 import { createMetricsStore, type MetricsStoreOptions } from './metrics/metrics-store.ts'
 import { createOperationLogWriter } from './operations/operation-log-writer.ts'
-import { createOperationService } from './operations/operation-service.ts'
+import { createOperationService, type OperationStatus } from './operations/operation-service.ts'
 import { createBegin } from './operations/operation-begin.ts'
 import { createOperationCompletions } from './operations/operation-completions.ts'
+import { createFinalRows } from './operations/final-rows.ts'
 import { createOperationWaiter } from './operations/operation-wait.ts'
 import { createParentRunner, type ParentRunner } from './operations/parent-runner.ts'
 import type { KindContext } from './operations/kind-context.ts'
@@ -83,7 +84,12 @@ export function createServices(deps: ServicesDeps) {
   // The hub, `begin`, the kinds' handlers and the parent runner need each other: bound once everything exists.
   const late: { context?: KindContext; parents?: ParentRunner } = {}
   const context = () => late.context!
-  const completions = createOperationCompletions({ context, childEnded: (id) => late.parents?.childEnded(id) })
+  const finals = createFinalRows()
+  const completions = createOperationCompletions({
+    context,
+    childEnded: (id) => late.parents?.childEnded(id),
+    ended: finals.record,
+  })
   const hub = createAgentHub({
     prisma,
     sql: deps.sql,
@@ -185,6 +191,8 @@ export function createServices(deps: ServicesDeps) {
   })
   return {
     prisma,
+    /** The same database straight through the driver, for the hot paths' statements (db/sql.ts). */
+    sql: deps.sql,
     logger,
     clock,
     logs,
@@ -208,11 +216,20 @@ export function createServices(deps: ServicesDeps) {
     mail,
     fleet,
     moves,
+    /** Final rows handed from the completion path to a request waiting with `Prefer: wait` in this process. */
+    finals,
     /** Waits for an operation to end, for `Prefer: wait` (in-process wake-up, database read as the fallback). */
     untilEnded: createOperationWaiter({
       waitFor: hub.waitFor,
+      // Straight through the driver: the first read runs while the agent starts the command, on the same CPU.
       readStatus: async (id) =>
-        (await prisma.operation.findUnique({ where: { id }, select: { status: true } }))?.status,
+        (
+          await deps.sql.query<{ status: OperationStatus }>(
+            `SELECT status::text AS status FROM "Operation" WHERE id = $1::uuid`,
+            [id],
+            'operation-status',
+          )
+        )[0]?.status,
     }),
 
     /** Background work that must run while the master serves: metric flushes, reconciliation of old operations. */

@@ -61,11 +61,7 @@ export function createClientActions(deps: {
       clientId: client.id,
       lock: lockKeyOf.client(client.slug),
       requestedBy,
-      change: async (tx) => {
-        const now = await tx.client.findUnique({ where: { id: client.id }, select: { status: true } })
-        if (now?.status !== 'active')
-          throw new Conflict(`client is ${now?.status ?? 'gone'}; actions need an active client`, 'client_not_active')
-      },
+      requireActiveClient: true,
       command,
     })
     return operation

@@ -29,6 +29,11 @@ export interface Sql {
    * values, enums as text. `name` lets PostgreSQL keep the statement's plan per connection (a prepared statement).
    */
   query<Row>(text: string, params?: readonly unknown[], name?: string): Promise<Row[]>
+  /**
+   * Runs `fn`'s statements in one transaction on one connection (BEGIN … COMMIT, ROLLBACK when it throws): the
+   * locking start of an operation in four round trips instead of the ORM's interactive transaction.
+   */
+  transaction<R>(fn: (tx: Pick<Sql, 'query'>) => Promise<R>): Promise<R>
 }
 
 export function pgSql(pool: pg.Pool): Sql {
@@ -39,20 +44,45 @@ export function pgSql(pool: pg.Pool): Sql {
         ? parseTimestamp
         : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
   }
-  return {
+  const on = (db: pg.Pool | pg.PoolClient): Pick<Sql, 'query'> => ({
     async query<Row>(text: string, params: readonly unknown[] = [], name?: string) {
-      const result = await pool.query({ text, values: params.map(param), types, ...(name ? { name } : {}) })
+      const result = await db.query({ text, values: params.map(param), types, ...(name ? { name } : {}) })
       return result.rows as Row[]
+    },
+  })
+  return {
+    ...on(pool),
+    async transaction<R>(fn: (tx: Pick<Sql, 'query'>) => Promise<R>) {
+      const client = await pool.connect()
+      // A connection whose ROLLBACK failed is in an unknown state: it is destroyed instead of going back to the pool.
+      let broken: Error | undefined
+      try {
+        await client.query('BEGIN')
+        const result = await fn(on(client))
+        await client.query('COMMIT')
+        return result
+      } catch (err) {
+        await client.query('ROLLBACK').catch((rollback: unknown) => {
+          broken = rollback instanceof Error ? rollback : new Error(String(rollback))
+        })
+        throw err
+      } finally {
+        client.release(broken)
+      }
     },
   }
 }
 
 export function pgliteSql(db: PGlite): Sql {
   const parsers = { [TIMESTAMP]: parseTimestamp }
-  return {
+  const on = (q: Pick<PGlite, 'query'>): Pick<Sql, 'query'> => ({
     async query<Row>(text: string, params: readonly unknown[] = []) {
-      const result = await db.query<Row>(text, params.map(param), { parsers })
+      const result = await q.query<Row>(text, params.map(param), { parsers })
       return result.rows
     },
+  })
+  return {
+    ...on(db),
+    transaction: (fn) => db.transaction((tx) => fn(on(tx))),
   }
 }

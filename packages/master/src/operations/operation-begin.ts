@@ -5,7 +5,7 @@ import { Conflict } from '../errors.ts'
 import type { Operation, Prisma, PrismaClient } from '../generated/prisma/client.ts'
 import type { Sql } from '../db/sql.ts'
 import type { CommandOf } from './kind-spec.ts'
-import { insertOperation, unrecordedOperation } from './operation-insert.ts'
+import { insertGuardedClientOperation, insertOperation, unrecordedOperation } from './operation-insert.ts'
 import type { HeldQuery } from '../agent-hub/held-queries.ts'
 import type { OperationStep } from './operation-service.ts'
 export { lockKeyOf } from './kind-spec.ts'
@@ -45,6 +45,11 @@ export interface BeginRequest<K extends CommandKind, C> {
   command: CommandOf<CommandTypeOf<K>> | ((changed: C) => CommandOf<CommandTypeOf<K>>)
   /** The client id the operation acts on, from what `change` returned. */
   clientOf?: (changed: C) => string
+  /**
+   * Under the lock the client must still be active (a delete may have won): 409 client_not_active otherwise. Checked
+   * with the idle check in the insert's own statement (no `change`), the start of every action on a client.
+   */
+  requireActiveClient?: true
 }
 
 /**
@@ -82,34 +87,95 @@ export function createBegin(deps: {
       })
   }
 
-  /**
-   * A read-only query (recordOnEnd): no lock, no row yet. The operation is held in memory and its command sent; the
-   * caller writes the row once, with its outcome (held-queries.ts), so the query costs one transaction, not three.
-   */
-  function beginQuery<K extends CommandKind, C>(req: BeginRequest<K, C>, type: CommandType, deadlineMs: number) {
-    const spec = OPERATION_KINDS[req.kind]
-    if (spec.exclusive || req.change || req.parent)
-      throw new Error(`${req.kind} is held until it ends: no lock or change`)
-    const command = typeof req.command === 'function' ? req.command(undefined as C) : req.command
+  /** The command the request sends (built from what `change` returned), checked against its kind's command type. */
+  function commandOf<K extends CommandKind, C>(req: BeginRequest<K, C>, changed: C): Command {
+    const type = OPERATION_KINDS[req.kind].command
+    const command = typeof req.command === 'function' ? req.command(changed) : req.command
     if (command.type !== type) throw new Error(`${req.kind} sends ${type}, not ${command.type}`)
+    return command
+  }
+
+  /** The new row, the same for every path: its sealed command, deadline and pending steps. */
+  function rowOf<K extends CommandKind, C>(req: BeginRequest<K, C>, command: Command, clientId: string | null) {
     const now = deps.clock.now()
-    const prepared = courier.prepare(command, deadlineMs, now)
-    const steps: OperationStep[] = spec.steps.map((name) => ({ name, status: 'pending' }))
-    const operation = unrecordedOperation({
+    const prepared = courier.prepare(command, COMMAND_DEADLINES_MS[command.type], now)
+    const steps = OPERATION_KINDS[req.kind].steps.map((name) => ({ name, status: 'pending' as const }))
+    const data = {
       kind: req.kind,
-      status: 'running',
+      status: 'running' as const,
       serverId: req.serverId,
-      clientId: req.clientId ?? null,
+      clientId,
       requestedBy: req.requestedBy,
       steps,
       commandId: prepared.commandId,
       command: prepared.stored,
       startedAt: now,
       deadlineAt: prepared.deadlineAt,
-    })
-    const held = courier.hold(operation, steps)
-    courier.deliver({ id: operation.id, serverId: req.serverId, commandId: prepared.commandId }, command, deadlineMs)
+      ...(req.parent ? { parentId: req.parent.id, childIndex: req.parent.index } : {}),
+    }
+    return { now, data }
+  }
+
+  /**
+   * A read-only query (recordOnEnd): no lock, no row yet. The operation is held in memory and its command sent; the
+   * caller writes the row once, with its outcome (held-queries.ts), so the query costs one transaction, not three.
+   */
+  function beginQuery<K extends CommandKind, C>(req: BeginRequest<K, C>, deadlineMs: number) {
+    const spec = OPERATION_KINDS[req.kind]
+    if (spec.exclusive || req.change || req.parent)
+      throw new Error(`${req.kind} is held until it ends: no lock or change`)
+    const command = commandOf(req, undefined as C)
+    const { data } = rowOf(req, command, req.clientId ?? null)
+    const operation = unrecordedOperation(data)
+    const held = courier.hold(operation, data.steps)
+    courier.deliver({ id: operation.id, serverId: req.serverId, commandId: data.commandId }, command, deadlineMs)
     return { operation, changed: undefined as C, held }
+  }
+
+  /**
+   * An action on a known client: its whole start is four round trips on one connection (BEGIN, the client's advisory
+   * lock, one statement that checks idle and active and inserts, COMMIT) instead of the ORM's interactive
+   * transaction with a statement per check. Same guarantees: one exclusive operation per client under the lock, the
+   * running one named in the 409, nothing written on a refusal, nothing thrown after the commit.
+   */
+  async function beginGuarded<K extends CommandKind, C>(req: BeginRequest<K, C>, deadlineMs: number) {
+    const spec = OPERATION_KINDS[req.kind]
+    const clientId = req.clientId
+    if (spec.target !== 'client' || !spec.exclusive || clientId === undefined || req.change || req.parent)
+      throw new Error(`${req.kind}: requireActiveClient is for an exclusive action on a known client`)
+    const command = commandOf(req, undefined as C)
+    const { now, data } = rowOf(req, command, clientId)
+    const found = await deps.sql.transaction(async (tx) => {
+      // Serialises every start on the client, across requests and replicas; released at commit. The next statement's
+      // snapshot is taken after it, so it sees any operation a start before this one committed.
+      await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [req.lock], 'begin-lock')
+      return insertGuardedClientOperation(tx, { ...data, clientId }, now, {
+        exclusiveKinds: EXCLUSIVE_KINDS.client,
+        clientStatuses: ['active'],
+      })
+    })
+    if ('running' in found)
+      throw new Conflict(`client has a running operation (${found.running.kind})`, 'operation_running', {
+        operationId: found.running.id,
+        kind: found.running.kind,
+      })
+    if ('clientStatus' in found)
+      throw new Conflict(
+        `client is ${found.clientStatus ?? 'gone'}; actions need an active client`,
+        'client_not_active',
+      )
+    handOver({ id: found.operation.id, serverId: req.serverId, commandId: data.commandId }, command, deadlineMs)
+    return { operation: found.operation, changed: undefined as C }
+  }
+
+  /** After the commit: the hub takes the command (an offline agent gets it on reconnect); nothing is thrown. */
+  function handOver(op: { id: string; serverId: string; commandId: string }, command: Command, deadlineMs: number) {
+    try {
+      courier.deliver(op, command, deadlineMs)
+    } catch (err) {
+      // Never reached in practice (deliver does not throw): the operation is stored and ends by the sweep.
+      log.error({ err, operationId: op.id }, 'handing the command to the hub failed')
+    }
   }
 
   return async function begin<K extends CommandKind, C = undefined>(
@@ -118,7 +184,8 @@ export function createBegin(deps: {
     const spec = OPERATION_KINDS[req.kind]
     const deadlineMs = COMMAND_DEADLINES_MS[spec.command]
     courier.assertOnline(req.serverId, spec.command)
-    if (spec.recordOnEnd) return beginQuery(req, spec.command, deadlineMs)
+    if (spec.recordOnEnd) return beginQuery(req, deadlineMs)
+    if (req.requireActiveClient) return beginGuarded(req, deadlineMs)
     // Nothing to serialise for a non-exclusive kind without row changes (image lists, test sleeps): one INSERT, the
     // hot path of fleets of agents, instead of a transaction holding a lock.
     const lockFree = !spec.exclusive && !req.change
@@ -134,32 +201,12 @@ export function createBegin(deps: {
       const changed = req.change ? await req.change(tx) : (undefined as C)
       const clientId = req.clientOf ? req.clientOf(changed) : req.clientId
       if (spec.exclusive && !known) await assertIdle(tx, { ...target, clientId })
-      const command = typeof req.command === 'function' ? req.command(changed) : req.command
-      if (command.type !== spec.command) throw new Error(`${req.kind} sends ${spec.command}, not ${command.type}`)
-      const now = deps.clock.now()
-      const prepared = courier.prepare(command, deadlineMs, now)
-      const data = {
-        kind: req.kind,
-        status: 'running' as const,
-        serverId: req.serverId,
-        clientId: clientId ?? null,
-        requestedBy: req.requestedBy,
-        steps: spec.steps.map((name) => ({ name, status: 'pending' })),
-        commandId: prepared.commandId,
-        command: prepared.stored,
-        startedAt: now,
-        deadlineAt: prepared.deadlineAt,
-        ...(req.parent ? { parentId: req.parent.id, childIndex: req.parent.index } : {}),
-      }
+      const command = commandOf(req, changed)
+      const { now, data } = rowOf(req, command, clientId ?? null)
       const operation = lockFree ? await insertOperation(deps.sql, data, now) : await tx.operation.create({ data })
-      return { operation, changed, commandId: prepared.commandId, command }
+      return { operation, changed, commandId: data.commandId, command }
     })
-    try {
-      courier.deliver({ id: operation.id, serverId: req.serverId, commandId }, command, deadlineMs)
-    } catch (err) {
-      // Never reached in practice (deliver does not throw): the operation is stored and ends by the sweep.
-      log.error({ err, operationId: operation.id }, 'handing the command to the hub failed')
-    }
+    handOver({ id: operation.id, serverId: req.serverId, commandId }, command, deadlineMs)
     return { operation, changed }
   }
 }

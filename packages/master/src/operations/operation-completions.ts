@@ -11,6 +11,8 @@ import { isOperationKind, OPERATION_KINDS } from './operation-kinds.ts'
 export function createOperationCompletions(deps: {
   context(): KindContext
   childEnded(parentId: string): void
+  /** The final row, once its handler ran (for a request waiting for it in this process: final-rows.ts). */
+  ended?(op: Operation): void
 }): OperationCompletions {
   return {
     async run(op: Operation, settled: Settled) {
@@ -23,6 +25,7 @@ export function createOperationCompletions(deps: {
             : { ok: false, error: settled.error ?? { code: 'INTERNAL', message: `operation ${settled.status}` } }
         if (!spec.parent) await spec.complete(deps.context(), op, outcome)
       } finally {
+        deps.ended?.(op)
         if (op.parentId) deps.childEnded(op.parentId)
       }
     },

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.ts'
 import { NotFound } from '../errors.ts'
-import type { Operation, Prisma, PrismaClient } from '../generated/prisma/client.ts'
+import type { Operation, OperationLog, Prisma, PrismaClient } from '../generated/prisma/client.ts'
 import type { Sql } from '../db/sql.ts'
 import type { OperationLogWriter, LogLine } from './operation-log-writer.ts'
 
@@ -154,6 +154,24 @@ export function createOperationService(deps: {
       })
       if (!op) throw new NotFound('operation', id)
       return op
+    },
+
+    /**
+     * An ended operation as `get` shows it, from the row its completion just wrote (no parent: no children): only its
+     * log is read, in one statement straight through the driver, the last read before a `Prefer: wait` answer.
+     */
+    async withLog(op: Operation): Promise<Operation & { logs: OperationLog[]; children: Operation[] }> {
+      await logs.flush()
+      const rows = await sql.query<Omit<OperationLog, 'id'> & { id: string }>(
+        `SELECT id::text AS id, "operationId", seq, ts, stream, level, step, message, "agentSeq"
+           FROM "OperationLog" WHERE "operationId" = $1::uuid ORDER BY seq LIMIT 5000`,
+        [op.id],
+        'operation-final-log',
+      )
+      const lines = rows.map((l) => ({ ...l, id: BigInt(l.id) }))
+      // A line written after the row (a failed follow-up's) counts in lastSeq as GET would show it.
+      const logSeq = Math.max(op.logSeq, lines.at(-1)?.seq ?? 0)
+      return { ...op, logSeq, logs: lines, children: [] }
     },
 
     async list(opts: {
