@@ -3,9 +3,7 @@ import { createWriteStream } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import fs from 'node:fs/promises'
 import { Transform, type Readable, type Writable } from 'node:stream'
-import { wireError } from '@alfa/protocol'
-import { CommandError } from '../command-context.ts'
-import { DUMP_HEADER } from '../commands/client/snapshot.ts'
+import { checkDumpHead, dumpRefusal, toolFailure } from '../commands/client/snapshot.ts'
 import { createEmptyInside, removeInside } from '../drivers/safe-files.ts'
 import { ExecError } from '../exec.ts'
 
@@ -99,8 +97,7 @@ export async function streamDump(
 ): Promise<{ file: string; bytes: number; sha256: string }> {
   await fs.mkdir(dir, { recursive: true, mode: 0o700 })
   const file = await createEmptyInside(dir, name, 0o600)
-  const refuse = (why: string, data?: Record<string, unknown>) =>
-    new CommandError(wireError('DB_ERROR', `the dump of ${dbName} into ${file} ${why}`, { file, ...data }))
+  const refuse = dumpRefusal(dbName, file)
   // Its own descriptor for the syncs and the checks: the stream's closes as soon as the copy is written.
   const handle = await fs.open(file, 'r')
   try {
@@ -109,21 +106,16 @@ export async function streamDump(
     if (dumped.status === 'rejected') {
       const error: unknown = dumped.reason
       // The tool's own failure names the dump; a tool stopped because the send failed is the send's failure.
-      if (error instanceof ExecError && (error.exitCode !== null || sent.status === 'fulfilled')) {
-        const tail = error.stderrTail.trim().split('\n').slice(-3).join(' | ')
-        throw refuse(`failed: ${error.message}${tail ? ` (${tail})` : ''}`, { exitCode: error.exitCode })
-      }
+      if (error instanceof ExecError && (error.exitCode !== null || sent.status === 'fulfilled'))
+        throw toolFailure(refuse, error)
       if (sent.status === 'fulfilled') throw error
     }
     if (sent.status === 'rejected') throw sent.reason
     const { bytes, sha256 } = kept.digest()
     await handle.sync()
     const { size } = await handle.stat()
-    if (size === 0) throw refuse('is empty')
-    if (size !== bytes) throw refuse(`holds ${size} of the ${bytes} bytes sent`)
-    const head = Buffer.alloc(Math.min(size, 256))
-    await handle.read(head, 0, head.length, 0)
-    if (!DUMP_HEADER.test(head.toString('latin1'))) throw refuse(`does not begin like a dump (${size} bytes)`)
+    if (size !== bytes && size > 0) throw refuse(`holds ${size} of the ${bytes} bytes sent`)
+    await checkDumpHead(handle, size, refuse)
     await tool.verify(file)
     await handle.close()
     return { file, bytes, sha256 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
-import fs from 'node:fs/promises'
+import fs, { type FileHandle } from 'node:fs/promises'
 import { wireError } from '@alfa/protocol'
 import { CommandError } from '../../command-context.ts'
 import type { DbAdmin } from '../../drivers/database.ts'
@@ -10,13 +10,33 @@ import { ExecError } from '../../exec.ts'
 /** `2026-05-01T10-20-30-123Z`: sortable, and only characters a file name and the path schema accept. */
 export const stamp = (ms: number): string => new Date(ms).toISOString().replace(/[:.]/g, '-')
 
-/** How much of a dump's end is read to find the tool's completion line. */
 /**
  * How a dump of either tool begins, within its first bytes: MariaDB 10.11+ puts a sandbox-mode comment line before
  * its header, and a custom-format PostgreSQL archive begins with its magic bytes.
  */
-export const DUMP_HEADER =
-  /^PGDMP|^(?:\/\*M![^\n]*\*\/\s*\n)?-- (?:MariaDB|MySQL) dump|^--\n-- PostgreSQL database dump/
+const DUMP_HEADER = /^PGDMP|^(?:\/\*M![^\n]*\*\/\s*\n)?-- (?:MariaDB|MySQL) dump|^--\n-- PostgreSQL database dump/
+
+/** Builds the DB_ERROR that names a dump of `dbName` into `file` and says what is wrong with it. */
+export type DumpRefusal = (why: string, data?: Record<string, unknown>) => CommandError
+
+export const dumpRefusal =
+  (dbName: string, file: string): DumpRefusal =>
+  (why, data) =>
+    new CommandError(wireError('DB_ERROR', `the dump of ${dbName} into ${file} ${why}`, { file, ...data }))
+
+/** The dump tool's own failure as the dump's DB_ERROR, with the last lines the tool wrote to stderr. */
+export function toolFailure(refuse: DumpRefusal, error: ExecError): CommandError {
+  const tail = error.stderrTail.trim().split('\n').slice(-3).join(' | ')
+  return refuse(`failed: ${error.message}${tail ? ` (${tail})` : ''}`, { exitCode: error.exitCode })
+}
+
+/** Checks the dump `handle` holds (`size` bytes) is not empty and begins with a dump tool's header. */
+export async function checkDumpHead(handle: FileHandle, size: number, refuse: DumpRefusal): Promise<void> {
+  if (size === 0) throw refuse('is empty')
+  const head = Buffer.alloc(Math.min(size, 256))
+  await handle.read(head, 0, head.length, 0)
+  if (!DUMP_HEADER.test(head.toString('latin1'))) throw refuse(`does not begin like a dump (${size} bytes)`)
+}
 
 /** A verified dump: where it is, its size, and the SHA-256 of the bytes read back after it was written. */
 export interface VerifiedDump {
@@ -41,28 +61,20 @@ export async function verifiedSnapshot(
 ): Promise<VerifiedDump> {
   await fs.mkdir(dir, { recursive: true, mode: 0o700 })
   const file = await createEmptyInside(dir, name, 0o600)
-  const refuse = (why: string, data?: Record<string, unknown>) =>
-    new CommandError(wireError('DB_ERROR', `the dump of ${dbName} into ${file} ${why}`, { file, ...data }))
+  const refuse = dumpRefusal(dbName, file)
   try {
     try {
       await db.dump(dbName, file, signal)
     } catch (error) {
-      if (error instanceof ExecError) {
-        const tail = error.stderrTail.trim().split('\n').slice(-3).join(' | ')
-        throw refuse(`failed: ${error.message}${tail ? ` (${tail})` : ''}`, { exitCode: error.exitCode })
-      }
-      throw error
+      throw error instanceof ExecError ? toolFailure(refuse, error) : error
     }
     const { size } = await fs.stat(file)
-    if (size === 0) throw refuse('is empty')
     const handle = await fs.open(file, 'r')
-    const head = Buffer.alloc(Math.min(size, 256))
     try {
-      await handle.read(head, 0, head.length, 0)
+      await checkDumpHead(handle, size, refuse)
     } finally {
       await handle.close()
     }
-    if (!DUMP_HEADER.test(head.toString('latin1'))) throw refuse(`does not begin like a dump (${size} bytes)`)
     // The engine's own completeness check: mysqldump's completion line; pg_restore reading the whole archive.
     await db.verify(file, signal)
     const { bytes, sha256 } = await readBack(file, signal)
