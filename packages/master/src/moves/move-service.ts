@@ -7,7 +7,8 @@ import type { ExpiryCalendar } from '../clients/expiry-calendar.ts'
 import { AgentOffline, Conflict, Invalid, NotFound } from '../errors.ts'
 import type { Operation, Prisma, PrismaClient } from '../generated/prisma/client.ts'
 import { lockKeyOf } from '../operations/kind-spec.ts'
-import { EXCLUSIVE_KINDS, type MASTER_RUN_KINDS } from '../operations/operation-kinds.ts'
+import { assertIdle } from '../operations/operation-begin.ts'
+import type { MASTER_RUN_KINDS } from '../operations/operation-kinds.ts'
 import type { OperationService } from '../operations/operation-service.ts'
 import type { TransferRelay } from '../transfers/transfer-relay.ts'
 import { COPY_STEPS, runCopy } from './copy-run.ts'
@@ -59,15 +60,7 @@ export function createMoveService(deps: {
   ): Promise<Operation> {
     return prisma.$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${lock}))`
-      const running = await tx.operation.findFirst({
-        where: { clientId: row.clientId, kind: { in: EXCLUSIVE_KINDS.client }, status: { in: ['queued', 'running'] } },
-        select: { id: true, kind: true },
-      })
-      if (running)
-        throw new Conflict(`client has a running operation (${running.kind})`, 'operation_running', {
-          operationId: running.id,
-          kind: running.kind,
-        })
+      await assertIdle(tx, { kind: 'client', clientId: row.clientId, serverId: row.serverId })
       await change?.(tx)
       return tx.operation.create({
         data: {

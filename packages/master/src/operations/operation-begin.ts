@@ -52,6 +52,29 @@ export interface BeginRequest<K extends CommandKind, C> {
   requireActiveClient?: true
 }
 
+/** 409 naming the exclusive operation that runs on the client or server, whichever check found it. */
+const runningConflict = (target: 'client' | 'server', running: { id: string; kind: string }) =>
+  new Conflict(`${target} has a running operation (${running.kind})`, 'operation_running', {
+    operationId: running.id,
+    kind: running.kind,
+  })
+
+/**
+ * 409 naming the exclusive operation that runs on the target, if any: inside a transaction that holds the target's
+ * advisory lock (begin, a move's record, a parent's start), so that no other start can slip in after the check.
+ */
+export async function assertIdle(tx: Tx, target: { kind: 'client' | 'server'; clientId?: string; serverId: string }) {
+  const running = await tx.operation.findFirst({
+    where: {
+      ...(target.kind === 'client' ? { clientId: target.clientId ?? null } : { serverId: target.serverId }),
+      kind: { in: EXCLUSIVE_KINDS[target.kind] },
+      status: { in: ['queued', 'running'] },
+    },
+    select: { id: true, kind: true },
+  })
+  if (running) throw runningConflict(target.kind, running)
+}
+
 /**
  * Starts every operation that sends a command, the same way: the agent's presence is checked before the
  * transaction (503 when offline); then, in one transaction under the target's advisory lock, no other exclusive
@@ -69,23 +92,6 @@ export function createBegin(deps: {
 }) {
   const { prisma, courier } = deps
   const log = deps.logger.child({ component: 'operations' })
-
-  /** 409 naming the exclusive operation that runs on the target, if any. */
-  async function assertIdle(tx: Tx, target: { kind: 'client' | 'server'; clientId?: string; serverId: string }) {
-    const running = await tx.operation.findFirst({
-      where: {
-        ...(target.kind === 'client' ? { clientId: target.clientId ?? null } : { serverId: target.serverId }),
-        kind: { in: EXCLUSIVE_KINDS[target.kind] },
-        status: { in: ['queued', 'running'] },
-      },
-      select: { id: true, kind: true },
-    })
-    if (running)
-      throw new Conflict(`${target.kind} has a running operation (${running.kind})`, 'operation_running', {
-        operationId: running.id,
-        kind: running.kind,
-      })
-  }
 
   /** The command the request sends (built from what `change` returned), checked against its kind's command type. */
   function commandOf<K extends CommandKind, C>(req: BeginRequest<K, C>, changed: C): Command {
@@ -154,11 +160,7 @@ export function createBegin(deps: {
         clientStatuses: ['active'],
       })
     })
-    if ('running' in found)
-      throw new Conflict(`client has a running operation (${found.running.kind})`, 'operation_running', {
-        operationId: found.running.id,
-        kind: found.running.kind,
-      })
+    if ('running' in found) throw runningConflict('client', found.running)
     if ('clientStatus' in found)
       throw new Conflict(
         `client is ${found.clientStatus ?? 'gone'}; actions need an active client`,

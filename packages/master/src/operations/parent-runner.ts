@@ -6,16 +6,11 @@ import { isUniqueViolation } from '../db/prisma-errors.ts'
 import { AgentOffline, Conflict, NotFound } from '../errors.ts'
 import type { Operation, Prisma, PrismaClient } from '../generated/prisma/client.ts'
 import { lockKeyOf } from './kind-spec.ts'
+import { assertIdle } from './operation-begin.ts'
 import { placementOf, readiness, startOrder } from './parent-order.ts'
 import { createChildRetry } from './parent-retry.ts'
 import type { KindContext } from './kind-context.ts'
-import {
-  EXCLUSIVE_KINDS,
-  isOperationKind,
-  OPERATION_KINDS,
-  PARENT_KIND_NAMES,
-  type ParentKind,
-} from './operation-kinds.ts'
+import { isOperationKind, OPERATION_KINDS, PARENT_KIND_NAMES, type ParentKind } from './operation-kinds.ts'
 import type { OperationService } from './operation-service.ts'
 
 /** A parent's stored plan: what it runs, how many at once, and after how many failures it starts no more. */
@@ -211,15 +206,7 @@ export function createParentRunner(deps: {
         if (OPERATION_KINDS[input.kind].exclusive && serverId) {
           // One exclusive operation per server (a fleet parent, a reboot), across requests and replicas.
           await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${lockKeyOf.server(serverId)}))`
-          const running = await tx.operation.findFirst({
-            where: { serverId, kind: { in: EXCLUSIVE_KINDS.server }, status: { in: ['queued', 'running'] } },
-            select: { id: true, kind: true },
-          })
-          if (running)
-            throw new Conflict(`server has a running operation (${running.kind})`, 'operation_running', {
-              operationId: running.id,
-              kind: running.kind,
-            })
+          await assertIdle(tx, { kind: 'server', serverId })
         }
         return tx.operation.create({
           data: {
