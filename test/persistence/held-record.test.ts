@@ -10,6 +10,7 @@ import type { Database } from '../../packages/master/src/db/open-database.ts'
 import { unrecordedOperation } from '../../packages/master/src/operations/operation-insert.ts'
 import { recordOperation } from '../../packages/master/src/operations/operation-record.ts'
 import { recordImageList } from '../../packages/master/src/servers/image-list-end.ts'
+import { createImageListGroup } from '../../packages/master/src/servers/image-list-group.ts'
 import { backends } from '../support/backends.ts'
 import { createDatabaseFixture, type DatabaseFixture } from '../support/database-fixture.ts'
 
@@ -32,11 +33,11 @@ describe.each(backends())('a held query recorded when it ends, on $name', (backe
 
   const started = new Date('2026-12-01T08:00:00.123Z')
   const held = createHeldQueries(() => new Date('2026-12-01T08:00:01.456Z'))
-  const hold = () => {
+  const hold = (on = serverId) => {
     const op = unrecordedOperation({
       kind: 'server.images',
       status: 'running',
-      serverId,
+      serverId: on,
       clientId: null,
       requestedBy: 'admin',
       steps: [],
@@ -115,5 +116,64 @@ describe.each(backends())('a held query recorded when it ends, on $name', (backe
       status: 'succeeded',
       result: { images },
     })
+  })
+
+  it('groups the ends of lists of several servers ending at once, each recorded and answered as if alone', async () => {
+    const ids = await Promise.all(
+      ['held-g1', 'held-g2', 'held-g3'].map(
+        async (name, i) =>
+          (await db.prisma.server.create({ data: { name, host: `10.0.1.${i}`, baseDomain: `${name}.example` } })).id,
+      ),
+    )
+    const [one, two, gone] = ids as [string, string, string]
+    await db.prisma.image.create({ data: { serverId: two, ref: 'app:2', gitCommit: 'e'.repeat(40) } })
+    await db.prisma.image.create({ data: { serverId: two, ref: 'app:old' } })
+    const image = (ref: string): ImageSummary => ({
+      ref,
+      id: `sha256:${'f'.repeat(64)}`,
+      tags: [ref],
+      sizeBytes: 7,
+      createdAt: Date.parse('2026-11-02T12:00:00.000Z'),
+      labels: {},
+    })
+    const ended = async (on: string, images: ImageSummary[]) => {
+      const { op, query } = hold(on)
+      held.log(op.id, [{ message: `listed ${on}` }])
+      held.end(op.id, { status: 'succeeded', result: { images } })
+      return { id: op.id, end: { record: (await query.wait(0))!, serverId: on, images } }
+    }
+    const ends = [
+      await ended(one, [image('app:1')]),
+      await ended(two, [image('app:2')]),
+      await ended(one, [image('app:1'), image('app:1b')]), // the same server again: the next statement
+      await ended(gone, [image('app:9')]),
+    ]
+    // A server deleted before its list is written: its end fails (the operation's server is gone), alone.
+    await db.prisma.server.delete({ where: { id: gone } })
+    const group = createImageListGroup(db.sql)
+    const answers = await Promise.allSettled(ends.map((e) => group.record(e.end)))
+    expect(answers.map((a) => a.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected'])
+    const [first, second, third] = answers.map((a) => (a.status === 'fulfilled' ? a.value : undefined))
+    expect(first!.record.size).toBe(0) // as it stood before: nothing recorded for this server yet
+    expect(second!.record.get('app:2')).toMatchObject({ gitCommit: 'e'.repeat(40) })
+    expect(second!.record.has('app:old')).toBe(true)
+    expect([...third!.record.keys()]).toEqual(['app:1']) // written after the first
+    const stored = await db.prisma.image.findMany({ where: { serverId: { in: [one, two] } }, orderBy: { ref: 'asc' } })
+    expect(stored.map((i) => [i.serverId === one ? 'one' : 'two', i.ref, i.gitCommit])).toEqual([
+      ['one', 'app:1', null],
+      ['one', 'app:1b', null],
+      ['two', 'app:2', 'e'.repeat(40)],
+    ])
+    const rows = await db.prisma.operation.findMany({
+      where: { id: { in: ends.map((e) => e.id) } },
+      include: { logs: true },
+    })
+    expect(rows.map((r) => [r.serverId, r.status, r.logs.map((l) => l.message)]).sort()).toEqual(
+      [
+        [one, 'succeeded', [`listed ${one}`]],
+        [one, 'succeeded', [`listed ${one}`]],
+        [two, 'succeeded', [`listed ${two}`]],
+      ].sort(),
+    )
   })
 })

@@ -7,7 +7,7 @@ import { lockKeyOf } from '../operations/kind-spec.ts'
 import type { Begin } from '../operations/operation-begin.ts'
 import type { OperationService } from '../operations/operation-service.ts'
 import { recordOperation } from '../operations/operation-record.ts'
-import { recordImageList } from './image-list-end.ts'
+import { createImageListGroup } from './image-list-group.ts'
 
 /** Actions on a server that go through its agent, each an operation started by `begin`. */
 export function createServerActions(deps: {
@@ -20,6 +20,7 @@ export function createServerActions(deps: {
   imagesWaitMs: number
 }) {
   const { prisma, hub, operations } = deps
+  const imageListEnds = createImageListGroup(deps.sql)
 
   async function server(id: string) {
     const s = await prisma.server.findUnique({ where: { id } })
@@ -32,7 +33,7 @@ export function createServerActions(deps: {
      * Lists the server's images through its agent; waits up to `imagesWaitMs` so the usual answer is the list itself
      * (`images`, with the `catalog` that decorates it), else the operation as it stands (`images` undefined, `failed`
      * when the agent answered an error). A read-only query: its row is written once, when it ends, together with the
-     * images and the catalog read (image-list-end.ts); or when the wait gives up, as it stands (then the operation
+     * images and the catalog read (image-list-end.ts, grouped with other lists ending meanwhile: image-list-group.ts); or when the wait gives up, as it stands (then the operation
      * goes on as any other: a late result, the deadline sweep or a lost agent ends it).
      */
     async images(serverId: string, requestedBy: string) {
@@ -53,7 +54,7 @@ export function createServerActions(deps: {
       const settled = ended?.settled
       const listed = settled?.status === 'succeeded' ? parseCommandResult('image.list', settled.result) : undefined
       if (ended && listed?.ok) {
-        const catalog = await recordImageList(deps.sql, ended, serverId, listed.result.images)
+        const catalog = await imageListEnds.record({ record: ended, serverId, images: listed.result.images })
         return { operation, images: listed.result.images, catalog, failed: false }
       }
       const row = ended ? await recordOperation(deps.sql, ended) : await operations.get(operation.id)
