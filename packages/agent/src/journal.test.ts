@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { writeFileAtomic } from './atomic-file.ts'
 import { createJournal, JOURNAL_RETENTION_MS, VOLATILE_RETENTION_MS } from './journal.ts'
 import { newId, silentLogger, useTempDir } from './test-helpers.ts'
 
@@ -19,6 +20,28 @@ describe('journal', () => {
     await reopened.open()
     expect(await reopened.begin(id, 'test.sleep')).toBe(false)
     expect(reopened.get(id)?.result).toEqual({ ok: true, data: { sleptMs: 1 } })
+  })
+
+  it("writes an entry's changes in order: an ack made while the result is written is what stays on disk", async () => {
+    // The result's write is the slow one (a slow disk): the ack's, made after it, must still land last.
+    const writeFile = async (file: string, data: string) => {
+      const entry = JSON.parse(data) as { status: string; acked: boolean }
+      if (entry.status === 'done' && !entry.acked) await new Promise((resolve) => setTimeout(resolve, 30))
+      await writeFileAtomic(file, data)
+    }
+    const journal = createJournal({ dir: tempDir(), logger: silentLogger, writeFile })
+    await journal.open()
+    const ids = Array.from({ length: 5 }, () => newId())
+    for (const id of ids) await journal.begin(id, 'client.restart')
+    // As the dispatcher does: the result goes out while it is written, and the master's ack may come back meanwhile.
+    const writes = ids.map((id) => journal.complete(id, { ok: true, data: { healthy: true } }))
+    expect(await Promise.all(ids.map((id) => journal.ack(id)))).toEqual(ids.map(() => true))
+    await Promise.all(writes)
+
+    const reopened = createJournal({ dir: tempDir(), logger: silentLogger })
+    await reopened.open()
+    expect(ids.map((id) => reopened.get(id)?.acked)).toEqual(ids.map(() => true))
+    expect(reopened.unackedResults()).toEqual([])
   })
 
   it('turns entries left running by a dead process into INTERRUPTED results', async () => {

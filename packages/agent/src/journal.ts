@@ -47,9 +47,17 @@ export type JournalEntry = z.infer<typeof journalEntrySchema>
  * The on-disk record of every command id this agent has seen, one small JSON file per id, so a command re-sent after
  * a reconnect or a restart is answered from here and never run twice.
  */
-export function createJournal(deps: { dir: string; now?: () => number; logger: Logger; maxFinished?: number }) {
+export function createJournal(deps: {
+  dir: string
+  now?: () => number
+  logger: Logger
+  maxFinished?: number
+  /** How an entry's file is written (atomically, synced); tests slow it down. */
+  writeFile?: (file: string, data: string) => Promise<void>
+}) {
   const { dir } = deps
   const maxFinished = deps.maxFinished ?? MAX_JOURNAL_FINISHED
+  const writeFile = deps.writeFile ?? ((file: string, data: string) => writeFileAtomic(file, data))
   const now = deps.now ?? Date.now
   const log = deps.logger.child({ component: 'journal' })
   const entries = new Map<string, JournalEntry>()
@@ -58,7 +66,19 @@ export function createJournal(deps: { dir: string; now?: () => number; logger: L
 
   // The id is a validated uuid before it becomes a file name, so no frame can steer a write outside dir.
   const fileOf = (id: string) => path.join(dir, `${uuidSchema.parse(id)}.json`)
-  const persist = (entry: JournalEntry) => writeFileAtomic(fileOf(entry.id), JSON.stringify(entry))
+  /** Each id's last write in flight: an entry's writes land in the order they were made, so the newest stays. */
+  const writing = new Map<string, Promise<void>>()
+  function persist(entry: JournalEntry): Promise<void> {
+    // An earlier write's failure went to its own caller; this one is tried regardless.
+    const after = writing.get(entry.id)?.catch(() => undefined) ?? Promise.resolve()
+    const write = after.then(() => writeFile(fileOf(entry.id), JSON.stringify(entry)))
+    writing.set(entry.id, write)
+    const settled = () => {
+      if (writing.get(entry.id) === write) writing.delete(entry.id)
+    }
+    write.then(settled, settled)
+    return write
+  }
 
   async function loadEntry(name: string): Promise<JournalEntry | undefined> {
     const text = await fs.readFile(path.join(dir, name), 'utf8')

@@ -159,7 +159,7 @@ export function createServices(deps: ServicesDeps) {
     refreshClient: (clientId) =>
       void clientMonitor.refresh(clientId).catch((err: unknown) => logger.warn({ err, clientId }, 'refresh failed')),
   }
-  const clientActions = createClientActions({ prisma, hub, begin, profiles, clock, calendar })
+  const clientActions = createClientActions({ prisma, sql: deps.sql, hub, begin, profiles, clock, calendar })
   const expiryEnforcer = createExpiryEnforcer({
     prisma,
     clock,

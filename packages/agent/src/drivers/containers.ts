@@ -1,4 +1,3 @@
-import net from 'node:net'
 import type Dockerode from 'dockerode'
 import { containerNameForSlug, wireError } from '@alfa/protocol'
 import { CommandError, dockerFailure } from '../command-context.ts'
@@ -6,6 +5,7 @@ import { CLIENT_LABEL, SERVER_LABEL } from '../commands/container/labels.ts'
 import { createClientNetworks } from './client-network.ts'
 import { createDataVolumes } from './data-volumes.ts'
 import { execInContainer, type ContainerExecOptions } from './container-exec.ts'
+import { freePort, hostPortOf, isPortTaken, PORT_ATTEMPTS } from './host-ports.ts'
 import type { ImageGate } from './image-gate.ts'
 
 export const SLUG_LABEL = 'alfa.slug'
@@ -53,25 +53,9 @@ export interface ContainerDetails extends ClientContainer {
 }
 
 const isNotFound = (error: unknown) => (error as { statusCode?: unknown }).statusCode === 404
-/** Another process took the port between our check and Docker's bind. */
-const isPortTaken = (error: unknown) =>
-  /port is already allocated|address already in use/i.test(error instanceof Error ? error.message : String(error))
-const PORT_ATTEMPTS = 5
 /** Docker answers 304 to stopping a stopped container (or starting a running one): already where we want it. */
 const ignoreNotModified = (error: unknown) => {
   if ((error as { statusCode?: unknown }).statusCode !== 304) throw error
-}
-
-/** A port free on `host` right now, chosen by the kernel. */
-function freePort(host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer()
-    server.once('error', reject)
-    server.listen(0, host, () => {
-      const { port } = server.address() as net.AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
 }
 
 /** How every client container is confined beyond its own network (configuration, never the wire). */
@@ -236,8 +220,6 @@ export function createContainers(o: {
       .catch((error: unknown) => {
         throw dockerFailure(error, `inspecting the image of ${name}`)
       })
-    const binding = Object.values(info.HostConfig.PortBindings ?? {})[0] as { HostPort?: string }[] | undefined
-    const hostPort = Number(binding?.[0]?.HostPort)
     return {
       id: info.Id,
       name,
@@ -245,7 +227,7 @@ export function createContainers(o: {
       clientId: info.Config.Labels?.[CLIENT_LABEL],
       env: info.Config.Env ?? [],
       imageEnv: image.Config.Env ?? [],
-      hostPort: Number.isInteger(hostPort) && hostPort > 0 ? hostPort : undefined,
+      hostPort: hostPortOf(info),
       memoryMb: info.HostConfig.Memory ? Math.round(info.HostConfig.Memory / 1024 / 1024) : undefined,
       cpus: info.HostConfig.NanoCpus ? info.HostConfig.NanoCpus / 1e9 : undefined,
       workingDir: info.Config.WorkingDir ?? '',
@@ -266,7 +248,21 @@ export function createContainers(o: {
 
   /** Starts the container unless it runs already (Docker answers 304 then). */
   const start = (name: string) => onOurs(name, 'starting', (c) => c.start().catch(ignoreNotModified))
-  const restart = (name: string) => onOurs(name, 'restarting', (c) => c.restart({ t: STOP_TIMEOUT_S }))
+  /**
+   * Restarts the container (ours only) and returns its published port, read from the inspect that checked it is ours:
+   * a restart keeps the port bindings, so no second inspect is needed after it.
+   */
+  async function restart(name: string): Promise<number | undefined> {
+    const found = await inspectOurs(name)
+    if (!found) throw new CommandError(wireError('NOT_FOUND', `container ${name} does not exist`))
+    await docker
+      .getContainer(found.Id)
+      .restart({ t: STOP_TIMEOUT_S })
+      .catch((error: unknown) => {
+        throw dockerFailure(error, `restarting ${name}`)
+      })
+    return hostPortOf(found)
+  }
   const stopNamed = (name: string) =>
     onOurs(name, 'stopping', (c) => c.stop({ t: STOP_TIMEOUT_S }).catch(ignoreNotModified))
   const rename = (name: string, to: string) => onOurs(name, 'renaming', (c) => c.rename({ name: to }))

@@ -81,6 +81,14 @@ function getOnce(
 
 /** How long probes follow each other closely before they slow down. */
 const FAST_PROBING_MS = 5_000
+/**
+ * The pause between two probes meanwhile: a careful script's cadence after `docker restart` (bench/operations' raw
+ * side polls every 20 ms), so an action waits no longer than it for an app that has come back. One GET through nginx
+ * costs about a millisecond: a few per cent of a core while a restarted app boots.
+ */
+const FAST_PROBE_GAP_MS = 20
+/** The pause once the first seconds are over: the probe's own cadence must not add to what it waits for. */
+const SLOW_PROBE_GAP_MS = 250
 
 /**
  * GETs until `accept` holds for an answer or `withinMs` passes (nginx reloads asynchronously: an old worker may
@@ -97,11 +105,10 @@ export async function probeUntil(
   const deadline = Date.now() + o.withinMs
   const wait = (ms: number) => sleep(ms, undefined, o.signal ? { signal: o.signal } : {}).catch(() => undefined)
   const get = () => getOnce(target, domain, urlPath, Math.max(1000, Math.min(10_000, deadline - Date.now())))
-  // Every 25 ms for the first seconds (a restarted app or a reload is usually there within them, and one GET through
-  // nginx costs about a millisecond), then 250 ms apart: the probe's own cadence must not add to what it waits for.
+  // Close together for the first seconds (a restarted app or a reload is usually there within them), then apart.
   const started = Date.now()
   for (;;) {
-    const delay = Date.now() - started < FAST_PROBING_MS ? 25 : 250
+    const delay = Date.now() - started < FAST_PROBING_MS ? FAST_PROBE_GAP_MS : SLOW_PROBE_GAP_MS
     let answer = await get()
     for (let agreed = 0; o.accept(answer) && agreed < (o.stable ?? 0); agreed++) {
       await wait(50)

@@ -3,16 +3,16 @@ import { imageTag, type ClientSettings } from '@alfa/protocol'
 import type { AgentHub } from '../agent-hub/agent-hub.ts'
 import { passwordWeakness } from '../auth/password-policy.ts'
 import type { Clock } from '../clock.ts'
+import type { Sql } from '../db/sql.ts'
 import { AgentOffline, Conflict, Invalid, NotFound } from '../errors.ts'
-import type { Client, PrismaClient, Server } from '../generated/prisma/client.ts'
+import type { Client, PrismaClient } from '../generated/prisma/client.ts'
 import { lockKeyOf, type CommandOf } from '../operations/kind-spec.ts'
 import type { Begin } from '../operations/operation-begin.ts'
 import type { CommandKind, CommandTypeOf } from '../operations/operation-kinds.ts'
+import { readActionClient, type ActionClient } from './action-client.ts'
 import type { ProfileResolver } from './app-profiles.ts'
 import { isoDay } from './client-serializer.ts'
 import { isExpired, type ExpiryCalendar } from './expiry-calendar.ts'
-
-type FullClient = Client & { server: Server | null }
 
 /** The cloud_settings row as the client's record says it should be. */
 export function settingsOf(c: Client, patch: Partial<ClientSettings> = {}): ClientSettings {
@@ -32,6 +32,7 @@ export function settingsOf(c: Client, patch: Partial<ClientSettings> = {}): Clie
  */
 export function createClientActions(deps: {
   prisma: PrismaClient
+  sql: Sql
   hub: AgentHub
   begin: Begin
   profiles: ProfileResolver
@@ -40,8 +41,8 @@ export function createClientActions(deps: {
 }) {
   const { prisma, hub, clock } = deps
 
-  async function load(id: string): Promise<FullClient> {
-    const c = await prisma.client.findUnique({ where: { id }, include: { server: true } })
+  async function load(id: string): Promise<ActionClient> {
+    const c = await readActionClient(deps.sql, id)
     if (!c || c.status === 'deleted') throw new NotFound('client', id)
     if (c.status !== 'active')
       throw new Conflict(`client is ${c.status}; actions need an active client`, 'client_not_active')
@@ -50,7 +51,7 @@ export function createClientActions(deps: {
 
   /** Starts the action's operation; under the lock the client must still be active (a delete may have won). */
   async function run<K extends CommandKind>(
-    client: FullClient,
+    client: ActionClient,
     kind: K,
     command: CommandOf<CommandTypeOf<K>>,
     requestedBy: string,
@@ -67,12 +68,12 @@ export function createClientActions(deps: {
     return operation
   }
 
-  const app = (c: FullClient, action: 'migrate' | 'demoSeed' | 'demoUnseed') =>
+  const app = (c: ActionClient, action: 'migrate' | 'demoSeed' | 'demoUnseed') =>
     ({
       type: 'client.app',
       payload: { slug: c.slug, action, profile: deps.profiles(c.image ?? ''), dbEngine: c.server!.dbEngine },
     }) as const
-  const configure = (c: FullClient, patch: Partial<ClientSettings>, expired: boolean) =>
+  const configure = (c: ActionClient, patch: Partial<ClientSettings>, expired: boolean) =>
     ({
       type: 'client.configure',
       payload: { clientId: c.id, slug: c.slug, dbEngine: c.server!.dbEngine, settings: settingsOf(c, patch), expired },
@@ -201,7 +202,7 @@ export function createClientActions(deps: {
     },
 
     /** Brings the server's expiry page in line with the date (the enforcer's per-client step). */
-    async enforceExpiry(c: FullClient): Promise<boolean> {
+    async enforceExpiry(c: ActionClient): Promise<boolean> {
       const expired = isExpired(c.expireDate, clock.now(), deps.calendar)
       if (expired === c.expiryBlocked || !hub.isOnline(c.serverId)) return false
       await run(c, 'client.expiry', configure(c, {}, expired), 'expiry-enforcer')
