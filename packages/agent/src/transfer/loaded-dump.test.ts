@@ -1,14 +1,12 @@
 import { createHash } from 'node:crypto'
 import fs from 'node:fs/promises'
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
 import type { Readable } from 'node:stream'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { DbAdmin } from '../drivers/database.ts'
 import { useTempDir } from '../test-helpers.ts'
 import { checkedLoad, discardLoad, receiveIntoDatabase } from './loaded-dump.ts'
-import { masterChannel } from './master-channel.ts'
 import { spoolDir } from './spool.ts'
+import { useRelayStandIn, type RelayMode } from './test-relay-stand-in.ts'
 
 const ID = '0b6f7f2e-5c1d-4e8a-9f3b-2a7c4d5e6f71'
 const DATA = Buffer.alloc(2 * 1024 * 1024, 7)
@@ -41,27 +39,11 @@ function fakeDb(o: { failLoad?: boolean } = {}) {
 
 describe('a dump loaded on arrival', () => {
   const dir = useTempDir('loaded-dump')
-  let server: http.Server
-  let mode: 'whole' | 'cut' = 'whole'
-  let port: number
-
-  beforeEach(async () => {
-    // A stand-in for the master's relay: the whole stream, or one cut half-way.
-    server = http.createServer((_req, res) => {
-      res.writeHead(200, { 'Content-Type': 'application/octet-stream' })
-      if (mode === 'whole') return void res.end(DATA)
-      res.write(DATA.subarray(0, DATA.length / 2), () => setTimeout(() => res.destroy(), 50))
-    })
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
-    port = (server.address() as AddressInfo).port
-  })
-  afterEach(async () => {
-    server.closeAllConnections()
-    await new Promise((r) => server.close(r))
-  })
+  let mode: RelayMode = 'whole'
+  const channel = useRelayStandIn(DATA, () => mode)
   const receive = (db: DbAdmin) =>
     receiveIntoDatabase(
-      masterChannel(`ws://127.0.0.1:${port}/agent`, 'c'.repeat(40)),
+      channel(),
       { stateDir: dir(), db, dbEngine: 'mariadb', name: NAME, now: () => 1234 },
       ID,
       't'.repeat(43),

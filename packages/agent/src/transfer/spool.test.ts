@@ -1,12 +1,10 @@
 import { createHash } from 'node:crypto'
 import fs from 'node:fs/promises'
-import http from 'node:http'
-import type { AddressInfo } from 'node:net'
 import path from 'node:path'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { useTempDir } from '../test-helpers.ts'
-import { masterChannel } from './master-channel.ts'
 import { checkedSpool, discardSpool, receiveIntoSpool } from './spool.ts'
+import { useRelayStandIn, type RelayMode } from './test-relay-stand-in.ts'
 
 const ID = '0b6f7f2e-5c1d-4e8a-9f3b-2a7c4d5e6f70'
 const DATA = Buffer.alloc(2 * 1024 * 1024, 5)
@@ -14,26 +12,8 @@ const SHA = createHash('sha256').update(DATA).digest('hex')
 
 describe('transfer spool', () => {
   const dir = useTempDir('spool')
-  let server: http.Server
-  let mode: 'whole' | 'cut' | 'refuse' = 'whole'
-  let port: number
-
-  beforeEach(async () => {
-    // A stand-in for the master's relay: the whole stream, a stream cut half-way, or a refusal.
-    server = http.createServer((req, res) => {
-      if (mode === 'refuse') return void res.writeHead(403).end('{"code":"FORBIDDEN"}')
-      res.writeHead(200, { 'Content-Type': 'application/octet-stream' })
-      if (mode === 'whole') return void res.end(DATA)
-      res.write(DATA.subarray(0, DATA.length / 2), () => setTimeout(() => res.destroy(), 50))
-    })
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
-    port = (server.address() as AddressInfo).port
-  })
-  afterEach(async () => {
-    server.closeAllConnections()
-    await new Promise((r) => server.close(r))
-  })
-  const channel = () => masterChannel(`ws://127.0.0.1:${port}/agent`, 'c'.repeat(40))
+  let mode: RelayMode = 'whole'
+  const channel = useRelayStandIn(DATA, () => mode)
   const signal = () => AbortSignal.timeout(10_000)
 
   it('spools a whole stream, hashes it, and hands it out only when it hashes to what was sent', async () => {
