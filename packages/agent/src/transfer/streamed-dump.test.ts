@@ -35,18 +35,17 @@ function smallWrites(count: number, size: number) {
 
 describe('streamDump', () => {
   const dir = useTempDir('streamed-dump')
+  /** Streams the tool's dump into `dir()/name`; the result and the chunks the send received. */
+  async function streamed(tool: Parameters<typeof streamDump>[0], name: string) {
+    let got: Buffer[] = []
+    const result = await streamDump(tool, 'alfa_demo', dir(), name, async (body) => void (got = await drain(body)))
+    return { result, got }
+  }
 
   it('sends small writes on in batches, and the kept copy, bytes and sha256 are those of the whole dump', async () => {
     const { pieces, tool } = smallWrites(1_000, 4096)
     const whole = Buffer.concat(pieces)
-    let got: Buffer[] = []
-    const result = await streamDump(
-      tool,
-      'alfa_demo',
-      dir(),
-      'demo.sql',
-      async (body) => void (got = await drain(body)),
-    )
+    const { result, got } = await streamed(tool, 'demo.sql')
     const received = got.map((chunk) => chunk.length)
     expect(Buffer.concat(got).equals(whole)).toBe(true)
     expect(result.bytes).toBe(whole.length)
@@ -59,14 +58,7 @@ describe('streamDump', () => {
 
   it('sends a dump smaller than one batch whole, once the tool has ended', async () => {
     const { pieces, tool } = smallWrites(3, 100)
-    let got: Buffer[] = []
-    const result = await streamDump(
-      tool,
-      'alfa_demo',
-      dir(),
-      'small.sql',
-      async (body) => void (got = await drain(body)),
-    )
+    const { result, got } = await streamed(tool, 'small.sql')
     expect(got).toHaveLength(1)
     expect(Buffer.concat(got).equals(Buffer.concat(pieces))).toBe(true)
     expect(result.bytes).toBe(Buffer.concat(pieces).length)
