@@ -236,11 +236,15 @@ export function createContainers(o: {
   }
 
   /** Docker work on a container that must be ours, with Docker's failure named. */
-  async function onOurs(name: string, what: string, work: (c: Dockerode.Container) => Promise<unknown>): Promise<void> {
-    const found = await findNamed(name)
+  async function onOurs<T>(
+    name: string,
+    what: string,
+    work: (c: Dockerode.Container, info: Dockerode.ContainerInspectInfo) => Promise<T>,
+  ): Promise<T> {
+    const found = await inspectOurs(name)
     if (!found) throw new CommandError(wireError('NOT_FOUND', `container ${name} does not exist`))
     try {
-      await work(docker.getContainer(found.id))
+      return await work(docker.getContainer(found.Id), found)
     } catch (error) {
       throw dockerFailure(error, `${what} ${name}`)
     }
@@ -252,17 +256,11 @@ export function createContainers(o: {
    * Restarts the container (ours only) and returns its published port, read from the inspect that checked it is ours:
    * a restart keeps the port bindings, so no second inspect is needed after it.
    */
-  async function restart(name: string): Promise<number | undefined> {
-    const found = await inspectOurs(name)
-    if (!found) throw new CommandError(wireError('NOT_FOUND', `container ${name} does not exist`))
-    await docker
-      .getContainer(found.Id)
-      .restart({ t: STOP_TIMEOUT_S })
-      .catch((error: unknown) => {
-        throw dockerFailure(error, `restarting ${name}`)
-      })
-    return hostPortOf(found)
-  }
+  const restart = (name: string): Promise<number | undefined> =>
+    onOurs(name, 'restarting', async (c, info) => {
+      await c.restart({ t: STOP_TIMEOUT_S })
+      return hostPortOf(info)
+    })
   const stopNamed = (name: string) =>
     onOurs(name, 'stopping', (c) => c.stop({ t: STOP_TIMEOUT_S }).catch(ignoreNotModified))
   const rename = (name: string, to: string) => onOurs(name, 'renaming', (c) => c.rename({ name: to }))
