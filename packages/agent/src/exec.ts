@@ -163,24 +163,15 @@ export const exec: Exec = (argv, opts = {}) => {
       // EPIPE: the program exited without reading its input; its exit status tells whether that was a failure.
       if (error.code !== 'EPIPE') startError ??= error
     })
-    if (opts.stdinStream) {
-      const input = opts.stdinStream
-      input.once('error', (error) => {
-        // A cut input is this run's failure even if the program exits 0 on the part it got.
+    const input = opts.stdinStream ?? (opts.stdinFile === undefined ? undefined : createReadStream(opts.stdinFile))
+    if (input) {
+      input.once('error', (error: Error) => {
+        // An unreadable or cut input is this run's failure even if the program exits 0 on the part it got.
         startError ??= error
         child.stdin.end()
       })
       input.pipe(child.stdin)
-    } else if (opts.stdinFile === undefined) child.stdin.end(opts.stdin)
-    else {
-      createReadStream(opts.stdinFile)
-        .once('error', (error) => {
-          // An unreadable input is this run's failure even if the program exits 0 on the empty input it got.
-          startError ??= error
-          child.stdin.end()
-        })
-        .pipe(child.stdin)
-    }
+    } else child.stdin.end(opts.stdin)
     child.on('error', (error) => {
       startError = error
     })
