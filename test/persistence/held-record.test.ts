@@ -9,7 +9,7 @@ import { createHeldQueries } from '../../packages/master/src/agent-hub/held-quer
 import type { Database } from '../../packages/master/src/db/open-database.ts'
 import { unrecordedOperation } from '../../packages/master/src/operations/operation-insert.ts'
 import { recordOperation } from '../../packages/master/src/operations/operation-record.ts'
-import { recordImageList } from '../../packages/master/src/servers/image-list-end.ts'
+import { recordImageLists } from '../../packages/master/src/servers/image-list-end.ts'
 import { createImageListGroup } from '../../packages/master/src/servers/image-list-group.ts'
 import { backends } from '../support/backends.ts'
 import { createDatabaseFixture, type DatabaseFixture } from '../support/database-fixture.ts'
@@ -103,7 +103,7 @@ describe.each(backends())('a held query recorded when it ends, on $name', (backe
     }))
     const { op, query } = hold()
     held.end(op.id, { status: 'succeeded', result: { images } })
-    const catalog = await recordImageList(db.sql, (await query.wait(0))!, serverId, images)
+    const catalog = (await recordImageLists(db.sql, [{ record: (await query.wait(0))!, serverId, images }]))[0]!
     expect(catalog.record.get('mol:1.0.0')).toMatchObject({ gitCommit: 'c'.repeat(40), branch: 'master' })
     expect(catalog.clientsOf('mol:1.0.0')).toEqual([client.id])
     expect(catalog.clientsOf('mol:2.0.0')).toEqual([])

@@ -74,14 +74,3 @@ export async function recordImageLists(sql: Sql, ends: readonly ImageListEnd[]):
   )
   return ends.map((end) => serverCatalogOf(rows.filter((r) => r.server === end.serverId)))
 }
-
-/** The end of one image list, in one statement (see recordImageLists). */
-export async function recordImageList(
-  sql: Sql,
-  record: HeldRecord,
-  serverId: string,
-  images: ImageListResult['images'],
-): Promise<ServerCatalog> {
-  const [catalog] = await recordImageLists(sql, [{ record, serverId, images }])
-  return catalog!
-}
