@@ -16,18 +16,25 @@ import mysql from 'mysql2/promise'
 import { cleanup, installExitHandlers } from './lib/cleanup.ts'
 import { startMoveRig } from './lib/move-rig.ts'
 import { benchArgs } from './lib/cli-args.ts'
+import { pidOnPort, pidsWithEnv, pin, pinned } from './lib/pin.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const { values: opt } = parseArgs({
   args: benchArgs(),
-  options: { mb: { type: 'string', default: '100' } },
+  options: {
+    mb: { type: 'string', default: '100' },
+    rounds: { type: 'string', default: '1' },
+    pin: { type: 'boolean', default: false },
+  },
 })
 const MB = Math.max(1, Number(opt.mb))
+const ROUNDS = Math.max(1, Number(opt.rounds))
 const SLUG = 'bench-mv'
 const DB = 'alfa_bench_mv'
 const ROW = 1000
 
-type Db = { port: number; adminUser: string; adminPassword: string }
+/** A MariaDB instance, and with --pin the CPU its server's processes run on. */
+type Db = { port: number; adminUser: string; adminPassword: string; cpu?: number }
 const connect = (db: Db, database?: string) =>
   mysql.createConnection({
     host: '127.0.0.1',
@@ -53,8 +60,10 @@ const exited = (p: ReturnType<typeof spawn>, what: string) =>
  */
 async function rawPipe(from: Db, to: Db, scratch: string): Promise<{ ms: number }> {
   const started = Date.now()
-  const dump = spawn('mysqldump', dumpArgs(from), { env: envOf(from), stdio: ['ignore', 'pipe', 'inherit'] })
-  const load = spawn('mysql', [...auth(to), scratch], { env: envOf(to), stdio: [dump.stdout, 'ignore', 'inherit'] })
+  const [dumpCmd, ...dumpArgv] = pinned(from.cpu, ['mysqldump', ...dumpArgs(from)])
+  const [loadCmd, ...loadArgv] = pinned(to.cpu, ['mysql', ...auth(to), scratch])
+  const dump = spawn(dumpCmd!, dumpArgv, { env: envOf(from), stdio: ['ignore', 'pipe', 'inherit'] })
+  const load = spawn(loadCmd!, loadArgv, { env: envOf(to), stdio: [dump.stdout, 'ignore', 'inherit'] })
   // The pipe's read end now belongs to mysql; this process's copy is closed so that only mysql reads it.
   dump.stdout.destroy()
   await Promise.all([exited(dump, 'mysqldump'), exited(load, 'mysql')])
@@ -95,31 +104,80 @@ async function main() {
   }
   await src.end()
 
-  /** The raw pipe into a scratch database on `to`, made and dropped around it. */
-  async function rawInto(from: Db, to: Db) {
-    const dst = await connect(to)
-    await dst.query('CREATE DATABASE raw_copy')
-    const timed = await rawPipe(from, to, 'raw_copy')
-    await dst.query('DROP DATABASE raw_copy')
-    await dst.end()
-    return timed
-  }
   const rawBytes = await rawDumpBytes(rig.a.services.mariadb)
-  const loadBeforeRaw = load()
-  const rawBefore = await rawInto(rig.a.services.mariadb, rig.b.mariadb)
+  const side = {
+    a: { id: rig.a.id, db: { ...rig.a.services.mariadb, ...(opt.pin ? { cpu: 0 } : {}) } },
+    b: { id: rig.b.id, db: { ...rig.b.mariadb, ...(opt.pin ? { cpu: 1 } : {}) } },
+  }
+  if (opt.pin) {
+    // Each "server" gets a core of its own, as two machines would: its MariaDB, its agent and what the agent starts
+    // (mysqldump, mysql) on CPU 0 (A) or 1 (B). The master and the machine's other services float.
+    for (const [name, s] of [['bench-a', side.a], ['bench-b', side.b]] as const) {
+      const agents = await pidsWithEnv('ALFA_AGENT_STATE_DIR', (v) => v.endsWith(`/${name}/state`))
+      if (agents.length !== 1) throw new Error(`expected one agent of ${name}, found ${agents.length}`)
+      for (const pid of [...agents, await pidOnPort(s.db.port)]) await pin(pid, s.db.cpu!)
+    }
+    console.log('pinned: server A (MariaDB, agent and its children) on CPU 0, server B on CPU 1; the master floats')
+  }
+  const rounds: Record<string, number | string>[] = []
+  let at_ = side.a
+  for (let round = 1; round <= ROUNDS; round++) {
+    const to = at_ === side.a ? side.b : side.a
+    rounds.push(await moveRound(rig, at_.db, { id: to.id, db: to.db }, rawBytes, round === ROUNDS))
+    at_ = to
+  }
+  const ratios = rounds.map((r) => Number(r.ratio)).sort((x, y) => x - y)
+  const median = ratios[Math.floor((ratios.length - 1) / 2)]!
+  if (rounds.length > 1) {
+    console.log('| round | direction | raw ms (before / after) | move ms | ratio | downtime ms | load |\n|---|---|---|---|---|---|---|')
+    rounds.forEach((r, i) =>
+      console.log(
+        `| ${i + 1} | ${r.direction} | ${r.rawPipeBeforeMs} / ${r.rawPipeAfterMs} | ${r.dumpStartToRestoreEndMs} | ` +
+          `${r.ratio} | ${r.downtimeMs} | ${r.loadBeforeMove} |`,
+      ),
+    )
+  }
+  console.log(`ratios: ${ratios.join(', ')}; median ${median} (target ≥ 0.8)`)
+  console.log(
+    `BENCH_JSON ${JSON.stringify({ bench: 'move', mb: MB, pinned: opt.pin, rounds: rounds.length, medianRatio: median, ratios, runs: rounds })}`,
+  )
+}
 
+/** The raw pipe into a scratch database on `to`, made and dropped around it. */
+async function rawInto(from: Db, to: Db) {
+  const dst = await connect(to)
+  await dst.query('CREATE DATABASE raw_copy')
+  const timed = await rawPipe(from, to, 'raw_copy')
+  await dst.query('DROP DATABASE raw_copy')
+  await dst.end()
+  return timed
+}
+
+/**
+ * One round: the raw pipe from the client's server to `to`, the move there, and the same raw pipe again after it
+ * (the faster of the two is the one compared: the stricter comparison on a shared machine).
+ */
+async function moveRound(
+  rig: Awaited<ReturnType<typeof startMoveRig>>,
+  fromDb: Db,
+  to: { id: string; db: Db },
+  rawBytes: number,
+  last: boolean,
+) {
+  const loadBeforeRaw = load()
+  const rawBefore = await rawInto(fromDb, to.db)
   const loadBeforeMove = load()
   const started = Date.now()
-  const res = await rig.api('POST', `/clients/${rig.client.id}/move_to/${rig.b.id}`)
+  const res = await rig.api('POST', `/clients/${rig.client.id}/move_to/${to.id}`)
   if (res.status !== 202) throw new Error(`move_to: ${res.status} ${JSON.stringify(res.json)}`)
   const op = await rig.waitOperation(res.json.data.id)
   const totalMs = Date.now() - started
   if (op.attributes.status !== 'succeeded')
     throw new Error(`move ${op.attributes.status}: ${JSON.stringify(op.attributes.error)}`)
-  // The machine is shared: a raw pipe again after the move, back from B (the moved database) into A, and the
-  // faster of the two is the one compared (the stricter comparison).
   const loadBeforeRawAfter = load()
-  const rawAfter = await rawInto(rig.b.mariadb, rig.a.services.mariadb)
+  // The client's database is on `to` now; the same direction again: from the old server's copy of the data is
+  // gone, so the raw pipe after runs from `to` back (the same two instances, the same bytes).
+  const rawAfter = await rawInto(to.db, fromDb)
   const raw = rawAfter.ms < rawBefore.ms ? rawAfter : rawBefore
   const steps: Step[] = op.attributes.steps
   const stepsMs = stepMs(steps, 'dump') + stepMs(steps, 'restore')
@@ -129,8 +187,7 @@ async function main() {
   const rawRate = rawBytes / 1024 / 1024 / (raw.ms / 1000)
   const moveRate = dumpBytes / 1024 / 1024 / (wallMs / 1000)
   const figures = {
-    mb: MB,
-    rows,
+    direction: fromDb === to.db ? '?' : `${fromDb.port} → ${to.db.port}`,
     rawPipeBeforeMs: rawBefore.ms,
     rawPipeAfterMs: rawAfter.ms,
     rawPipeMs: raw.ms,
@@ -151,17 +208,19 @@ async function main() {
     loadBeforeRawAfter,
     loadAfter: load(),
   }
-  // Where the time goes: the operation's log from the dump's start to the restore's end, in ms from that start.
-  const from = at(steps, 'dump', 'startedAt')
-  const logged = (await rig.api('GET', `/operations/${op.id}`)).json.data.attributes.log ?? []
-  for (const l of logged as { ts: string; message: string }[]) {
-    const t = Date.parse(l.ts) - from
-    if (t >= 0 && t <= wallMs + 50) console.log(`+${String(t).padStart(5)} ms  ${l.message.slice(0, 150)}`)
+  if (last) {
+    // Where the time goes: the operation's log from the dump's start to the restore's end, in ms from that start.
+    const from = at(steps, 'dump', 'startedAt')
+    const logged = (await rig.api('GET', `/operations/${op.id}`)).json.data.attributes.log ?? []
+    for (const l of logged as { ts: string; message: string }[]) {
+      const t = Date.parse(l.ts) - from
+      if (t >= 0 && t <= wallMs + 50) console.log(`+${String(t).padStart(5)} ms  ${l.message.slice(0, 150)}`)
+    }
   }
   console.log('| measure | value |\n|---|---|')
   for (const [k, v] of Object.entries(figures)) console.log(`| ${k} | ${v} |`)
   console.log(`targets: ratio ≥ 0.8 (${figures.ratio}), downtime < 30 s (${(figures.downtimeMs / 1000).toFixed(1)} s)`)
-  console.log(`BENCH_JSON ${JSON.stringify({ bench: 'move', ...figures })}`)
+  return figures
 }
 
 main()
