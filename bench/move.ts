@@ -112,7 +112,10 @@ async function main() {
   if (opt.pin) {
     // Each "server" gets a core of its own, as two machines would: its MariaDB, its agent and what the agent starts
     // (mysqldump, mysql) on CPU 0 (A) or 1 (B). The master and the machine's other services float.
-    for (const [name, s] of [['bench-a', side.a], ['bench-b', side.b]] as const) {
+    for (const [name, s] of [
+      ['bench-a', side.a],
+      ['bench-b', side.b],
+    ] as const) {
       const agents = await pidsWithEnv('ALFA_AGENT_STATE_DIR', (v) => v.endsWith(`/${name}/state`))
       if (agents.length !== 1) throw new Error(`expected one agent of ${name}, found ${agents.length}`)
       for (const pid of [...agents, await pidOnPort(s.db.port)]) await pin(pid, s.db.cpu!)
@@ -129,7 +132,9 @@ async function main() {
   const ratios = rounds.map((r) => Number(r.ratio)).sort((x, y) => x - y)
   const median = ratios[Math.floor((ratios.length - 1) / 2)]!
   if (rounds.length > 1) {
-    console.log('| round | direction | raw ms (before / after) | move ms | ratio | downtime ms | load |\n|---|---|---|---|---|---|---|')
+    console.log(
+      '| round | direction | raw ms (before / after) | move ms | ratio | downtime ms | load |\n|---|---|---|---|---|---|---|',
+    )
     rounds.forEach((r, i) =>
       console.log(
         `| ${i + 1} | ${r.direction} | ${r.rawPipeBeforeMs} / ${r.rawPipeAfterMs} | ${r.dumpStartToRestoreEndMs} | ` +
