@@ -23,7 +23,13 @@ describe('transfer relay', () => {
       logger: pino({ level: 'silent' }),
       waitMs: 2_000,
     })
-    server = http.createServer((_req, res) => res.writeHead(418).end('app'))
+    // Node's request timeout (5 min by default, here 1 s, checked every 100 ms): a request whose body has not all
+    // arrived by then is cut. The app answers once it has read the body, as the REST app does.
+    const timeouts = { requestTimeout: 1_000, headersTimeout: 500, connectionsCheckingInterval: 100 }
+    server = http.createServer(timeouts, (req, res) => {
+      req.resume()
+      req.once('end', () => res.writeHead(418).end('app'))
+    })
     relay.attach(server)
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
     port = (server.address() as AddressInfo).port
@@ -108,6 +114,45 @@ describe('transfer relay', () => {
     setTimeout(() => put.destroy(), 200)
     await expect(received).rejects.toThrow(/aborted|socket hang up|ECONNRESET/)
     expect((await t.outcome).ok).toBe(false)
+  })
+
+  it("lets a transfer's stream outlast the wait for its sides and the server's request timeout", async () => {
+    const t = relay.open('S', 'T')
+    const get = req('GET', t.id, CRED.T, t.receiveToken)
+    get.end()
+    const received = answer(get)
+    const put = req('PUT', t.id, CRED.S, t.sendToken)
+    const sent = answer(put)
+    const chunk = Buffer.alloc(64 * 1024, 7)
+    // A large database streams for minutes: here 3 s of sending, against the relay's 2 s wait for both sides and the
+    // server's 1 s request timeout.
+    for (let i = 0; i < 12; i++) {
+      put.write(chunk)
+      await new Promise((r) => setTimeout(r, 250))
+    }
+    put.end()
+    const [got, answered] = await Promise.all([received, sent])
+    expect(answered.status).toBe(200)
+    expect(got.body.length).toBe(12 * chunk.length)
+    expect(await t.outcome).toEqual({ ok: true, bytes: 12 * chunk.length })
+  })
+
+  it('still cuts any other request whose body has not arrived within the request timeout', async () => {
+    const slow = http.request({
+      host: '127.0.0.1',
+      port,
+      method: 'POST',
+      path: '/clients',
+      agent: false,
+      headers: { 'Content-Type': 'application/json', 'Content-Length': '100' },
+    })
+    slow.write('{"data":')
+    // Cut: a 408, or the socket closed under it. Never the app's answer, which waits for the whole body.
+    const outcome = await new Promise<number | string>((resolve) => {
+      slow.once('response', (res) => resolve(res.statusCode ?? 0))
+      slow.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message))
+    })
+    expect([408, 'ECONNRESET', 'socket hang up']).toContain(outcome)
   })
 
   it('gives up on a transfer whose other side never comes', async () => {

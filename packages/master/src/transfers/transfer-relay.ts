@@ -31,6 +31,18 @@ interface Transfer {
   settle(outcome: RelayOutcome): void
 }
 
+/** Node's own request timeout, for one request: a body not all arrived within `ms` gets a 408 and its socket goes. */
+function cutIfIncomplete(req: IncomingMessage, res: ServerResponse, ms: number) {
+  const timer = setTimeout(() => {
+    if (req.complete) return
+    if (!res.headersSent) res.writeHead(408, { Connection: 'close' }).end()
+    req.socket.destroy()
+  }, ms)
+  timer.unref()
+  req.once('end', () => clearTimeout(timer))
+  req.once('close', () => clearTimeout(timer))
+}
+
 /** How long a refused sender's bytes are read and dropped so that it can read the refusal. */
 const LINGER_MS = 1_000
 const PATH = /^\/agent\/transfers\/([0-9a-f-]{36})$/
@@ -76,6 +88,8 @@ export function createTransferRelay(deps: { auth: RelayAuth; logger: Logger; wai
   }
 
   async function run(t: Transfer, send: Side, receive: Side) {
+    // Both sides came: the wait for them is over (a stream may rightly run for longer than that wait).
+    clearTimeout(t.timer)
     let bytes = 0
     const counter = new Transform({
       transform(chunk: Buffer, _enc, done) {
@@ -160,13 +174,21 @@ export function createTransferRelay(deps: { auth: RelayAuth; logger: Logger; wai
     /**
      * Serves /agent/transfers/<id> on the master's HTTP server ahead of the REST app (which buffers bodies under
      * its size limit): a transfer's body is a stream, read only once its sender is authenticated.
+     *
+     * Node cuts any request whose body has not all arrived within the server's `requestTimeout` (5 minutes by
+     * default), which would cut every transfer streaming for longer (a database of a few GB): every attempt of a
+     * large move failed the same way. The server's limit is lifted and applied again here to every other request;
+     * a transfer is bounded by its commands' deadlines instead.
      */
     attach(server: HttpServer) {
       const listeners = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[]
+      const bodyLimitMs = server.requestTimeout
+      server.requestTimeout = 0
       server.removeAllListeners('request')
       server.on('request', (req: IncomingMessage, res: ServerResponse) => {
         const m = PATH.exec((req.url ?? '').split('?')[0] ?? '')
         if (m?.[1]) return void handle(req, res, m[1])
+        if (bodyLimitMs > 0 && !req.complete) cutIfIncomplete(req, res, bodyLimitMs)
         for (const listener of listeners) listener.call(server, req, res)
       })
     },
