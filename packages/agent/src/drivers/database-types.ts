@@ -1,5 +1,5 @@
 import type { Writable } from 'node:stream'
-import { dbIdentifierSchema, wireError, type ClientSettings, type DbEngine } from '@alfa/protocol'
+import { COMMAND_DEADLINES_MS, dbIdentifierSchema, wireError, type ClientSettings, type DbEngine } from '@alfa/protocol'
 import { CommandError } from '../command-context.ts'
 import type { RestoreOptions, RestoreOutcome, RestorePrimitives } from './database-restore.ts'
 
@@ -59,8 +59,17 @@ export interface DbAdmin extends RestorePrimitives {
  */
 export const DB_TIMEOUTS = { connectMs: 10_000, statementMs: 30_000, lockMs: 5_000, clientMs: 40_000 } as const
 
-/** Dump and restore tools get longer than one statement, still bounded. */
-export const DUMP_TIMEOUT_MS = 600_000
+/**
+ * The bound of a dump or load tool run without a command's deadline (its signal bounds it otherwise). No stricter
+ * than the commands that dump or load a whole database: at 10 minutes, as it was, a database that took longer than
+ * that to dump, load or stream between servers failed every attempt although its command had an hour.
+ */
+export const DUMP_TIMEOUT_MS = Math.max(
+  COMMAND_DEADLINES_MS['transfer.send'],
+  COMMAND_DEADLINES_MS['transfer.receive'],
+  COMMAND_DEADLINES_MS['client.restore'],
+  COMMAND_DEADLINES_MS['client.switch'],
+)
 
 /** Validates a database/user name before it is quoted into DDL (SECURITY.md: validated and quoted). */
 export function identifier(name: string): string {
