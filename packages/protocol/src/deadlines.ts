@@ -16,7 +16,8 @@ export const COMMAND_DEADLINES_MS = {
   /** The test command's own ms is capped at 10 minutes. */
   'test.sleep': 11 * MINUTE,
   'client.create': 15 * MINUTE,
-  'client.delete': 15 * MINUTE,
+  /** Its final backup dumps the whole database first: as long as the other commands that do (a switch's snapshot). */
+  'client.delete': 60 * MINUTE,
   'client.probe': MINUTE,
   /** Migrations and seeders of a big laboratory take a while. */
   'client.app': 15 * MINUTE,
