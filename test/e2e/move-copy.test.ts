@@ -227,5 +227,8 @@ describe('move_to and copy_to between two servers (real agents, nginx, MariaDB, 
     const [[still]] = (await src.query('SELECT COUNT(*) AS n FROM notes')) as Json
     await src.end()
     expect(Number(still.n)).toBe(3)
+    // Nor is its server's disk changed: the dump and the files archive the copy was made from are not kept there.
+    const left = (await readdir(path.join(dir, 'a', 'backups'))).filter((f) => f.startsWith('mv-orig-'))
+    expect(left).toEqual([])
   })
 })

@@ -41,4 +41,21 @@ describe('client.restore_files payload', () => {
     expect(send({ kind: 'files', slug: 'lab-one' }).ok).toBe(false)
     expect(send({ kind: 'files', slug: '../x', clientId: good.clientId }).ok).toBe(false)
   })
+
+  it('takes keepCopy as a boolean only', () => {
+    const send = (keepCopy: unknown) =>
+      parseCommandPayload('transfer.send', {
+        transferId: good.transferId,
+        token: 'a'.repeat(43),
+        source: { kind: 'dump', slug: 'lab-one', dbEngine: 'mariadb' },
+        keepCopy,
+      })
+    expect(send(false).ok).toBe(true)
+    expect(send(true).ok).toBe(true)
+    for (const hostile of ['false', 0, null, { $ne: 1 }]) {
+      const parsed = send(hostile)
+      expect(parsed.ok).toBe(false)
+      if (!parsed.ok) expect(JSON.stringify(parsed.error)).toContain('keepCopy')
+    }
+  })
 })

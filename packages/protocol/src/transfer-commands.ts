@@ -50,6 +50,11 @@ export const TransferSendPayload = z.strictObject({
   token: transferTokenSchema,
   /** What to stream. */
   source: TransferSource,
+  /**
+   * A dump or a files archive: false when the sender is to keep no copy of it once sent (a copy's origin, which a
+   * copy must leave as it was); kept otherwise (a move's final dump). A failed attempt's copy is never kept.
+   */
+  keepCopy: z.boolean().optional(),
 })
 export type TransferSendPayload = z.infer<typeof TransferSendPayload>
 

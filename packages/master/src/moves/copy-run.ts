@@ -41,7 +41,8 @@ export async function runCopy(
         source.id,
         target.id,
         { kind: 'dump', slug: origin.slug, dbEngine: source.dbEngine },
-        { slug: copy.slug, dbEngine: target.dbEngine },
+        // The origin keeps no copy of the dump: a copy leaves it as it was (its disk included).
+        { load: { slug: copy.slug, dbEngine: target.dbEngine }, keepCopy: false },
       ),
     )
     // The origin is not frozen: its files as they are at the copy, into the copy's own volumes.
@@ -52,6 +53,7 @@ export async function runCopy(
         { serverId: source.id, clientId: origin.id, slug: origin.slug },
         { serverId: target.id, clientId: copy.id, slug: copy.slug },
         deps.profiles(copy.image ?? '').dataPaths ?? [],
+        { keepCopy: false },
       ),
     )
     // No row counts to hold it to: the origin kept writing after its dump; the dump is what the copy holds.

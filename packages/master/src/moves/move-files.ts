@@ -20,7 +20,8 @@ export interface CarriedFiles {
  * The files step of a move or a copy: the source packs the client's data volumes (an empty archive when it has
  * none) and streams it through the relay like the dump; the target checks the spool's SHA-256, then unpacks it
  * into the staged client's volumes for `dataPaths` with the source's figures as what it must hold, and reads the
- * volumes back. A hostile archive is refused by the target's checks with nothing written.
+ * volumes back. A hostile archive is refused by the target's checks with nothing written. With `o.keepCopy` false
+ * the source keeps no copy of the archive (a copy's origin).
  */
 export async function carryFiles(
   tools: StepTools,
@@ -28,12 +29,10 @@ export async function carryFiles(
   from: FilesEnd,
   to: FilesEnd,
   dataPaths: readonly string[],
+  o: { keepCopy?: boolean } = {},
 ): Promise<CarriedFiles> {
-  const t = await tools.transfer(stepName, from.serverId, to.serverId, {
-    kind: 'files',
-    slug: from.slug,
-    clientId: from.clientId,
-  })
+  const source = { kind: 'files', slug: from.slug, clientId: from.clientId } as const
+  const t = await tools.transfer(stepName, from.serverId, to.serverId, source, o)
   const sent = t.sent.archive
   if (!sent) throw new StepFailed(stepName, 'UNSUPPORTED', 'the source agent sent files without counting them')
   const restored = await tools.ask(stepName, to.serverId, 'client.restore_files', {

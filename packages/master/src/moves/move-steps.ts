@@ -76,17 +76,20 @@ export function createStepTools(deps: {
    * Streams `source` from one server to another through the relay: the sender and the receiver run at once, and
    * the receiver's bytes and SHA-256 must equal the sender's. A broken attempt is discarded on the target and the
    * transfer starts again from the first byte, up to TRANSFER_ATTEMPTS times. Returns the sender's result and the
-   * id under which the checked bytes wait in the target's spool. A dump given `loadAs` (the client on the target)
+   * id under which the checked bytes wait in the target's spool. A dump given `o.load` (the client on the target)
    * is loaded there into a fresh database while it arrives, so that the dump, the transfer and the load overlap;
-   * `client.restore` swaps it in only once it hashed to what was sent and holds the source's rows.
+   * `client.restore` swaps it in only once it hashed to what was sent and holds the source's rows. With
+   * `o.keepCopy` false the source keeps no copy of what it sent (a copy's origin).
    */
   async function transfer(
     stepName: string,
     from: string,
     to: string,
     source: TransferSource,
-    loadAs?: TransferReceivePayload['load'],
+    o: { load?: TransferReceivePayload['load']; keepCopy?: boolean } = {},
   ) {
+    const loadAs = o.load
+    const keep = o.keepCopy === false ? { keepCopy: false } : {}
     let last: StepFailed | undefined
     for (let attempt = 1; attempt <= TRANSFER_ATTEMPTS; attempt++) {
       const t = deps.transfers.open(from, to)
@@ -98,7 +101,7 @@ export function createStepTools(deps: {
         throw error
       }
       const [sent, received] = await Promise.allSettled([
-        ask(stepName, from, 'transfer.send', { transferId: t.id, token: t.sendToken, source }).catch(cut),
+        ask(stepName, from, 'transfer.send', { transferId: t.id, token: t.sendToken, source, ...keep }).catch(cut),
         ask(stepName, to, 'transfer.receive', {
           transferId: t.id,
           token: t.receiveToken,

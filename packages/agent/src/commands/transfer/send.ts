@@ -7,6 +7,7 @@ import { rowCounts } from '../../drivers/row-counts.ts'
 import { hashing } from '../../transfer/spool.ts'
 import { upload } from '../../transfer/master-channel.ts'
 import { streamDump } from '../../transfer/streamed-dump.ts'
+import { removeInside } from '../../drivers/safe-files.ts'
 import { clientDrivers } from '../client/drivers.ts'
 import { stamp, verifiedSnapshot } from '../client/snapshot.ts'
 
@@ -26,9 +27,19 @@ export function channelOf(deps: HandlerDeps) {
 export const transferSend: CommandHandler<'transfer.send'> = async (ctx, deps) => {
   const { transferId, token, source } = ctx.payload
   const master = channelOf(deps)
+  const { backupDir } = deps.config
+  /** The copy of a dump or files archive once sent: kept (its path goes in the result) unless told otherwise. */
+  const settle = async (name: string, file: string) => {
+    if (ctx.payload.keepCopy !== false) return { file }
+    await removeInside(backupDir, name)
+    ctx.log(`${file} removed once sent (this server keeps no copy)`)
+    return {}
+  }
   let body: Readable
   let extra: Pick<TransferSendResult, 'rowCounts' | 'file' | 'archive'> = {}
   let packedSha256: string | undefined
+  /** The dump or files archive written to the backup dir for this send, if any. */
+  let written: { name: string; file: string } | undefined
   if (source.kind === 'dump') {
     const db = dbAdminFor(source.dbEngine, deps)
     const dbName = dbNameForSlug(source.slug)
@@ -47,19 +58,20 @@ export const transferSend: CommandHandler<'transfer.send'> = async (ctx, deps) =
       const counting = rowCounts(source.dbEngine, deps.config, dbName)
       counting.catch(() => undefined)
       const send = (stream: Readable) => upload(master, transferId, token, stream, ctx.signal)
-      const dump = await streamDump(tool, dbName, deps.config.backupDir, name, send)
+      const dump = await streamDump(tool, dbName, backupDir, name, send)
       const counts = await counting
       const seconds = Math.max(1, deps.now() - started) / 1000
       ctx.log(
         `dump of ${dbName} streamed and verified: ${dump.bytes} bytes in ${seconds.toFixed(1)} s, sha256 ` +
-          `${dump.sha256}, kept at ${dump.file}`,
+          `${dump.sha256}, written to ${dump.file}`,
       )
-      return { bytes: dump.bytes, sha256: dump.sha256, rowCounts: counts, file: dump.file }
+      return { bytes: dump.bytes, sha256: dump.sha256, rowCounts: counts, ...(await settle(name, dump.file)) }
     }
-    const dump = await verifiedSnapshot(db, dbName, deps.config.backupDir, name, ctx.signal)
+    const dump = await verifiedSnapshot(db, dbName, backupDir, name, ctx.signal)
     const counts = await rowCounts(source.dbEngine, deps.config, dbName)
-    ctx.log(`dump of ${dbName} verified: ${dump.size} bytes, sha256 ${dump.sha256}, kept at ${dump.file}`)
-    extra = { rowCounts: counts, file: dump.file }
+    ctx.log(`dump of ${dbName} verified: ${dump.size} bytes, sha256 ${dump.sha256}, written to ${dump.file}`)
+    extra = { rowCounts: counts }
+    written = { name, file: dump.file }
     body = createReadStream(dump.file)
   } else if (source.kind === 'image') {
     body = await deps.docker
@@ -72,29 +84,28 @@ export const transferSend: CommandHandler<'transfer.send'> = async (ctx, deps) =
   } else {
     const { files } = clientDrivers(deps, ctx.signal)
     const name = `${source.slug}-move-${stamp(deps.now())}.files.tar`
-    const packed = await files.packToFile(
-      { slug: source.slug, clientId: source.clientId },
-      deps.config.backupDir,
-      name,
-      {
-        signal: ctx.signal,
-      },
-    )
+    const packed = await files.packToFile({ slug: source.slug, clientId: source.clientId }, backupDir, name, {
+      signal: ctx.signal,
+    })
     if (packed.skipped.length > 0) ctx.log(`left out of the archive (not files): ${packed.skipped.join(', ')}`)
     ctx.log(
       `files of ${source.slug} packed: ${packed.files} files, ${packed.fileBytes} bytes in ${packed.entries} entries` +
-        ` (${packed.keys.join(', ') || 'no data volume'}), kept at ${packed.file}`,
+        ` (${packed.keys.join(', ') || 'no data volume'}), written to ${packed.file}`,
     )
-    extra = {
-      file: packed.file,
-      archive: { entries: packed.entries, files: packed.files, fileBytes: packed.fileBytes },
-    }
+    extra = { archive: { entries: packed.entries, files: packed.files, fileBytes: packed.fileBytes } }
+    written = { name, file: packed.file }
     packedSha256 = packed.sha256
     body = createReadStream(packed.file)
   }
   const h = hashing()
   const started = deps.now()
-  await upload(master, transferId, token, body.pipe(h.stream), ctx.signal)
+  try {
+    await upload(master, transferId, token, body.pipe(h.stream), ctx.signal)
+  } catch (error) {
+    // A failed attempt's copy serves nothing: the next attempt writes its own.
+    if (written) await removeInside(backupDir, written.name).catch(() => undefined)
+    throw error
+  }
   const sent = h.digest()
   // The kept archive is read back whole by the send itself: it must be the bytes that were packed.
   if (packedSha256 !== undefined && sent.sha256 !== packedSha256)
@@ -103,5 +114,5 @@ export const transferSend: CommandHandler<'transfer.send'> = async (ctx, deps) =
     )
   const seconds = Math.max(1, deps.now() - started) / 1000
   ctx.log(`sent ${sent.bytes} bytes of ${source.kind} in ${seconds.toFixed(1)} s (sha256 ${sent.sha256})`)
-  return { ...sent, ...extra }
+  return { ...sent, ...extra, ...(written ? await settle(written.name, written.file) : {}) }
 }
