@@ -28,7 +28,12 @@ const RECOVERY_TIMEOUT_MS = 10 * 60_000
  * change nothing after a restart (it ends INTERRUPTED either way), so writing it only slowed every action down.
  * A type given a recovery below must be listed here.
  */
-const RECOVERED: ReadonlySet<CommandType> = new Set(['client.create', 'client.delete', 'client.switch'])
+const RECOVERED: ReadonlySet<CommandType> = new Set([
+  'client.create',
+  'client.delete',
+  'client.switch',
+  'transfer.send',
+])
 
 /** True when a restart recovers `type` from its checkpoints (so they must be on disk before a step acts). */
 export const recoversFromCheckpoints = (type: CommandType): boolean => RECOVERED.has(type)
@@ -59,6 +64,15 @@ const switchRecord = baseRecord.extend({
   settings: ClientSettings,
 })
 
+/** A send journals the dump or files archive it writes into the backup dir (a name transfer.send made). */
+const sendRecord = z.object({
+  step: z.string().optional(),
+  writing: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]*-move-[0-9A-Za-z-]+\.(sql|files\.tar)$/)
+    .optional(),
+})
+
 const interrupted = (what: string): JournalResult => ({
   ok: false,
   error: wireError('INTERRUPTED', `the agent restarted during this command: ${what}`),
@@ -67,7 +81,7 @@ const interrupted = (what: string): JournalResult => ({
 /**
  * Ends a multi-step client command a killed agent left half-done, from what it journaled: a create is rolled back,
  * a delete with a verified dump is finished (without one nothing was dropped), a switch is finished when the old
- * container is already gone and rolled back otherwise. Returns the command's result; undefined for other commands.
+ * container is already gone and rolled back otherwise, a send's unfinished dump or archive is removed. Returns the command's result; undefined for other commands.
  */
 export async function recoverCommand(
   entry: JournalEntry,
@@ -152,6 +166,14 @@ export async function recoverCommand(
     return interrupted(
       `step ${r.step ?? 'none'}; rolled back to the old version${undone.length ? ` (${undone.join('; ')})` : ''}`,
     )
+  }
+
+  if (entry.type === 'transfer.send') {
+    // The transfer broke off with the agent (the master retries it as a new one or undoes the move): the dump or
+    // archive it was writing is cut short somewhere and must not lie in the backup dir looking like a whole one.
+    const r = sendRecord.parse(entry.recovery)
+    if (r.writing) await undo(`incomplete ${r.writing} removed`, () => removeInside(deps.config.backupDir, r.writing!))
+    return interrupted(`while sending${undone.length ? ` (${undone.join('; ')})` : ''}`)
   }
   return undefined
 }

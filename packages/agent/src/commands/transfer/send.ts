@@ -47,7 +47,7 @@ export const transferSend: CommandHandler<'transfer.send'> = async (ctx, deps) =
     const { dumpTo } = db
     if (dumpTo) {
       // Streamed while it is made: the dump, the transfer and the target's load overlap.
-      await ctx.checkpoint({ step: 'dump' })
+      await ctx.checkpoint({ step: 'dump', writing: name })
       const started = deps.now()
       const tool = {
         dumpTo: (sink: Writable) => dumpTo(dbName, sink, ctx.signal),
@@ -67,6 +67,7 @@ export const transferSend: CommandHandler<'transfer.send'> = async (ctx, deps) =
       )
       return { bytes: dump.bytes, sha256: dump.sha256, rowCounts: counts, ...(await settle(name, dump.file)) }
     }
+    await ctx.checkpoint({ step: 'dump', writing: name })
     const dump = await verifiedSnapshot(db, dbName, backupDir, name, ctx.signal)
     const counts = await rowCounts(source.dbEngine, deps.config, dbName)
     ctx.log(`dump of ${dbName} verified: ${dump.size} bytes, sha256 ${dump.sha256}, written to ${dump.file}`)
@@ -84,6 +85,7 @@ export const transferSend: CommandHandler<'transfer.send'> = async (ctx, deps) =
   } else {
     const { files } = clientDrivers(deps, ctx.signal)
     const name = `${source.slug}-move-${stamp(deps.now())}.files.tar`
+    await ctx.checkpoint({ step: 'files', writing: name })
     const packed = await files.packToFile({ slug: source.slug, clientId: source.clientId }, backupDir, name, {
       signal: ctx.signal,
     })
