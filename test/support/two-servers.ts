@@ -1,6 +1,7 @@
 // Two servers on this machine for the move and copy tests: server A on the shared server services (nginx, MariaDB,
-// PostgreSQL), server B with its own nginx and MariaDB, each with its own agent process, one master process, and
-// both on the one Docker daemon (B's names carry a prefix, its networks another pool).
+// PostgreSQL), server B with its own nginx and MariaDB (and PostgreSQL, for servers of that engine), each with its
+// own agent process, one master process, and both on the one Docker daemon (B's names carry a prefix, its networks
+// another pool).
 import http from 'node:http'
 import path from 'node:path'
 import mysql from 'mysql2/promise'
@@ -8,6 +9,7 @@ import { startCluster, type Cluster } from './cluster.ts'
 import { bridgeGateway } from './docker.ts'
 import { startMariadb, type PrivateMariadb } from './mariadb.ts'
 import { startNginx, type PrivateNginx } from './nginx.ts'
+import { startPostgres, type TestPostgres } from './postgres.ts'
 import { makeTempDir } from './process.ts'
 import { agentEnvFor, removeServerContainers, startServerServices, type ServerServices } from './server-services.ts'
 
@@ -54,6 +56,8 @@ export interface TwoServers {
   services: ServerServices
   nginxB: PrivateNginx
   mariadbB: PrivateMariadb
+  /** B's own PostgreSQL, when both servers run PostgreSQL clients (`engine`). */
+  postgresB: TestPostgres | undefined
   c: Cluster
   dir: string
   a: AddedAgent
@@ -74,8 +78,16 @@ export async function startTwoServers(opts: {
   networkPool: string
   roleB?: 'production' | 'stage'
   masterEnv?: Record<string, string>
+  /** The servers' database engine (MariaDB by default); with PostgreSQL, B gets a PostgreSQL of its own. */
+  engine?: 'mariadb' | 'postgresql'
 }): Promise<TwoServers> {
-  const [services, nginxB, mariadbB] = await Promise.all([startServerServices(), startNginx(), startMariadb()])
+  const [services, nginxB, mariadbB, postgresB] = await Promise.all([
+    startServerServices(),
+    startNginx(),
+    startMariadb(),
+    opts.engine === 'postgresql' ? startPostgres({ containerAccess: true }) : undefined,
+  ])
+  const engine = opts.engine ? { dbEngine: opts.engine } : {}
   const dir = await makeTempDir(`alfa-e2e-${opts.name}`)
   const c = await startCluster({
     masterEnv: { ALFA_APP_PROFILES: await services.profilesFile(dir), ...opts.masterEnv },
@@ -83,27 +95,31 @@ export async function startTwoServers(opts: {
   const envA = services.agentEnv(path.join(dir, 'a'))
   const gateway = await bridgeGateway()
   const envB = {
-    ...agentEnvFor({ nginx: nginxB, mariadb: mariadbB, postgres: services.postgres, gateway }, path.join(dir, 'b')),
+    ...agentEnvFor(
+      { nginx: nginxB, mariadb: mariadbB, postgres: postgresB ?? services.postgres, gateway },
+      path.join(dir, 'b'),
+    ),
     ALFA_AGENT_DOCKER_NAME_PREFIX: opts.dockerPrefix,
     ALFA_AGENT_CONTAINER_NETWORK_POOL: opts.networkPool,
   }
   let a: AddedAgent
   let b: AddedAgent
   try {
-    a = await c.addAgent(`${opts.name}-a`, { env: envA, attributes: { sitesPort: services.nginx.port } })
+    a = await c.addAgent(`${opts.name}-a`, { env: envA, attributes: { sitesPort: services.nginx.port, ...engine } })
     b = await c.addAgent(`${opts.name}-b`, {
       env: envB,
-      attributes: { sitesPort: nginxB.port, ...(opts.roleB ? { role: opts.roleB } : {}) },
+      attributes: { sitesPort: nginxB.port, ...engine, ...(opts.roleB ? { role: opts.roleB } : {}) },
     })
   } catch (error) {
     await c.stop()
-    await Promise.allSettled([services.stop(), nginxB.stop(), mariadbB.stop()])
+    await Promise.allSettled([services.stop(), nginxB.stop(), mariadbB.stop(), postgresB?.stop()])
     throw error
   }
   return {
     services,
     nginxB,
     mariadbB,
+    postgresB,
     c,
     dir,
     a,
@@ -113,7 +129,7 @@ export async function startTwoServers(opts: {
     async stop() {
       await c.stop()
       await removeServerContainers([a.id, b.id])
-      await Promise.allSettled([services.stop(), nginxB.stop(), mariadbB.stop()])
+      await Promise.allSettled([services.stop(), nginxB.stop(), mariadbB.stop(), postgresB?.stop()])
     },
   }
 }

@@ -1,0 +1,78 @@
+// Issue 14 on PostgreSQL: a move_to between two servers whose clients run PostgreSQL (each server its own cluster).
+// The dump goes the other way than MariaDB's: made and verified first (pg_dump's custom format), then streamed,
+// spooled and checked on the target, and restored from there by client.restore.
+import { readdir } from 'node:fs/promises'
+import path from 'node:path'
+import pg from 'pg'
+import { dbNameForSlug } from '@alfa/protocol'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { bytesOf, filesServed, uploadFiles } from '../support/app-files.ts'
+import { createClients } from '../support/fleet.ts'
+import { startTwoServers, visit, type TwoServers } from '../support/two-servers.ts'
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- documents are inspected loosely in tests
+type Json = any
+const ROWS = 5_000
+const SLUG = 'pgmv-one'
+
+/** A superuser connection to `database` of the cluster at `url`. */
+async function superuser(url: string, database: string) {
+  const u = new URL(url)
+  u.pathname = `/${database}`
+  const client = new pg.Client({ connectionString: u.toString() })
+  await client.connect()
+  return client
+}
+
+describe('move_to between two PostgreSQL servers (real agents, nginx, PostgreSQL, Docker)', () => {
+  let servers: TwoServers
+  let client: { id: string; domain: string }
+
+  beforeAll(async () => {
+    servers = await startTwoServers({
+      name: 'pgmv',
+      dockerPrefix: 'pgmvb-',
+      networkPool: '10.216.0.0/16',
+      engine: 'postgresql',
+    })
+    const clients = await createClients(servers.c, servers.a.id, servers.services.images.good1, [SLUG])
+    client = clients.get(SLUG)!
+  }, 600_000)
+  afterAll(async () => {
+    await servers?.stop()
+  })
+
+  it('moves every row and file to the target, which serves the client; the source keeps only its dumps', async () => {
+    const { services, postgresB, nginxB, c, a, b, dir } = servers
+    const db = dbNameForSlug(SLUG)
+    const src = await superuser(services.postgres.url, db)
+    await src.query('CREATE TABLE move_rows (id SERIAL PRIMARY KEY, n INT NOT NULL, note TEXT)')
+    await src.query("INSERT INTO move_rows (n, note) SELECT g, 'row ' || g FROM generate_series(1, $1) g", [ROWS])
+    await src.end()
+    const files = await uploadFiles(services.nginx.port, client.domain, 'pg', 5)
+
+    const res = await c.api('POST', `/clients/${client.id}/move_to/${b.id}`)
+    expect(res.status, JSON.stringify(res.json)).toBe(202)
+    const op: Json = await c.waitOperation(res.json.data.id, 300_000)
+    expect(op.attributes.status, JSON.stringify(op.attributes.error)).toBe('succeeded')
+    expect(op.attributes.result).toMatchObject({ from: a.id, to: b.id, files: 5, fileBytes: bytesOf(files) })
+
+    // Every row in the target's own cluster; the target serves the client (its app reading that database).
+    const dst = await superuser(postgresB!.url, db)
+    const { rows } = await dst.query('SELECT COUNT(*)::int AS n, SUM(n)::bigint AS sum FROM move_rows')
+    await dst.end()
+    expect(rows[0]).toEqual({ n: ROWS, sum: String((ROWS * (ROWS + 1)) / 2) })
+    expect(await visit(nginxB.port, client.domain, '/api/settings')).toMatchObject({ status: 200, site: SLUG })
+    expect(await filesServed(nginxB.port, client.domain)).toEqual(files)
+    expect((await c.api('GET', `/clients/${client.id}`)).json.data.attributes.serverId).toBe(b.id)
+
+    // The source's cluster no longer has the database; its dump and files archive are kept.
+    const admin = await superuser(services.postgres.url, 'postgres')
+    const left = await admin.query('SELECT datname FROM pg_database WHERE datname = $1', [db])
+    await admin.end()
+    expect(left.rows).toEqual([])
+    const kept = await readdir(path.join(dir, 'a', 'backups'))
+    expect(kept.some((f) => f.startsWith(`${SLUG}-move-`) && f.endsWith('.sql'))).toBe(true)
+    expect(kept.some((f) => f.startsWith(`${SLUG}-move-`) && f.endsWith('.files.tar'))).toBe(true)
+  }, 600_000)
+})
