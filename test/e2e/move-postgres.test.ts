@@ -1,6 +1,7 @@
-// Issue 14 on PostgreSQL: a move_to between two servers whose clients run PostgreSQL (each server its own cluster).
-// The dump goes the other way than MariaDB's: made and verified first (pg_dump's custom format), then streamed,
-// spooled and checked on the target, and restored from there by client.restore.
+// Issue 14 on PostgreSQL: move_to and copy_to between two servers whose clients run PostgreSQL (each server its own
+// cluster). The dump goes the other way than MariaDB's: made and verified first (pg_dump's custom format), then
+// streamed, spooled and checked on the target, and restored from there by client.restore (a copy: into a database
+// of another name, owned by another role).
 import { readdir } from 'node:fs/promises'
 import path from 'node:path'
 import pg from 'pg'
@@ -14,6 +15,7 @@ import { startTwoServers, visit, type TwoServers } from '../support/two-servers.
 type Json = any
 const ROWS = 5_000
 const SLUG = 'pgmv-one'
+const ORIGIN = 'pgmv-orig'
 
 /** A superuser connection to `database` of the cluster at `url`. */
 async function superuser(url: string, database: string) {
@@ -27,6 +29,7 @@ async function superuser(url: string, database: string) {
 describe('move_to between two PostgreSQL servers (real agents, nginx, PostgreSQL, Docker)', () => {
   let servers: TwoServers
   let client: { id: string; domain: string }
+  let clients: Map<string, { id: string; domain: string }>
 
   beforeAll(async () => {
     servers = await startTwoServers({
@@ -34,8 +37,9 @@ describe('move_to between two PostgreSQL servers (real agents, nginx, PostgreSQL
       dockerPrefix: 'pgmvb-',
       networkPool: '10.216.0.0/16',
       engine: 'postgresql',
+      roleB: 'stage',
     })
-    const clients = await createClients(servers.c, servers.a.id, servers.services.images.good1, [SLUG])
+    clients = await createClients(servers.c, servers.a.id, servers.services.images.good1, [SLUG, ORIGIN])
     client = clients.get(SLUG)!
   }, 600_000)
   afterAll(async () => {
@@ -74,5 +78,45 @@ describe('move_to between two PostgreSQL servers (real agents, nginx, PostgreSQL
     const kept = await readdir(path.join(dir, 'a', 'backups'))
     expect(kept.some((f) => f.startsWith(`${SLUG}-move-`) && f.endsWith('.sql'))).toBe(true)
     expect(kept.some((f) => f.startsWith(`${SLUG}-move-`) && f.endsWith('.files.tar'))).toBe(true)
+  }, 600_000)
+
+  it('copies a client to the stage server: its own database and role hold the rows, its app serves; the origin is as it was', async () => {
+    const { services, postgresB, nginxB, c, b, dir } = servers
+    const origin = clients.get(ORIGIN)!
+    const src = await superuser(services.postgres.url, dbNameForSlug(ORIGIN))
+    await src.query('CREATE TABLE notes (id SERIAL PRIMARY KEY, body TEXT)')
+    await src.query("INSERT INTO notes (body) VALUES ('one'), ('two'), ('three')")
+    await src.end()
+    const files = await uploadFiles(services.nginx.port, origin.domain, 'orig', 3)
+
+    const res = await c.api('POST', `/clients/${origin.id}/copy_to/${b.id}`)
+    expect(res.status, JSON.stringify(res.json)).toBe(202)
+    const op: Json = await c.waitOperation(res.json.data.id, 300_000)
+    expect(op.attributes.status, JSON.stringify(op.attributes.error)).toBe('succeeded')
+    const copy = (await c.api('GET', `/clients/${op.attributes.result.copyId}`)).json.data
+    const copySlug: string = copy.attributes.slug
+    expect(copySlug).toBe(`${ORIGIN}-stage`)
+
+    // The copy's app reads its own database through the stage server's nginx, and serves the origin's files.
+    expect(await visit(nginxB.port, copy.attributes.domain, '/api/settings')).toMatchObject({
+      status: 200,
+      site: copySlug,
+    })
+    expect(await filesServed(nginxB.port, copy.attributes.domain)).toEqual(files)
+    const dst = await superuser(postgresB!.url, dbNameForSlug(copySlug))
+    const { rows } = await dst.query('SELECT body FROM notes ORDER BY id')
+    // Every table of the copy belongs to the copy's own role, not the origin's (which does not exist there).
+    const owners = await dst.query("SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'")
+    await dst.end()
+    expect(rows.map((r: Json) => r.body)).toEqual(['one', 'two', 'three'])
+    expect(owners.rows.map((r: Json) => r.tableowner)).toEqual([dbNameForSlug(copySlug)])
+
+    // The origin serves as before and its server keeps nothing of the copy.
+    expect(await visit(services.nginx.port, origin.domain, '/api/settings')).toMatchObject({
+      status: 200,
+      site: ORIGIN,
+    })
+    const left = (await readdir(path.join(dir, 'a', 'backups'))).filter((f) => f.startsWith(`${ORIGIN}-`))
+    expect(left).toEqual([])
   }, 600_000)
 })

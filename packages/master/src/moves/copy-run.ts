@@ -2,7 +2,7 @@ import type { Client, Server } from '../generated/prisma/client.ts'
 import { configureCommand, stageCommand } from './client-commands.ts'
 import { carryFiles, verifyFiles } from './move-files.ts'
 import { ensureImage, type MoveDeps } from './move-run.ts'
-import { restoreDump, StepFailed, type StepTools } from './move-steps.ts'
+import { confirmServed, restoreDump, StepFailed, type StepTools } from './move-steps.ts'
 import { undoMove } from './move-undo.ts'
 
 export const COPY_STEPS = ['preflight', 'image', 'stage', 'dump', 'files', 'restore', 'verify'] as const
@@ -67,6 +67,8 @@ export async function runCopy(
         'client.configure',
         configureCommand(copy, target, {}, deps.clock.now(), deps.calendar).payload,
       )
+      // The copy serves before it is called made (its app was restarted after the restore).
+      await confirmServed(tools, 'verify', target.id, copy, deps.profiles(copy.image ?? '').healthPath)
     })
     await deps.prisma.client.update({
       where: { id: copy.id },

@@ -7,7 +7,7 @@ import type { OperationService } from '../operations/operation-service.ts'
 import type { AgentHub } from '../agent-hub/agent-hub.ts'
 import { configureCommand, stageCommand } from './client-commands.ts'
 import { carryFiles, verifyFiles } from './move-files.ts'
-import { restoreDump, StepFailed, type StepTools } from './move-steps.ts'
+import { confirmServed, restoreDump, StepFailed, type StepTools } from './move-steps.ts'
 import { finishMove } from './move-finish.ts'
 import { undoMove } from './move-undo.ts'
 
@@ -112,17 +112,7 @@ export async function runMove(
       // Also undoes the freeze the dump carried in cloud_settings; confirmed through the target's nginx.
       const cmd = configureCommand(c, target, {}, deps.clock.now(), deps.calendar)
       await ask('verify', target.id, 'client.configure', cmd.payload)
-      const probe = await ask('verify', target.id, 'client.probe', {
-        slug: c.slug,
-        domain: c.domain,
-        healthPath: deps.profiles(c.image ?? '').healthPath,
-      })
-      if (!probe.available)
-        throw new StepFailed(
-          'verify',
-          'UNAVAILABLE',
-          `${c.domain} answers ${probe.statusCode} through the target's nginx`,
-        )
+      await confirmServed(tools, 'verify', target.id, c, deps.profiles(c.image ?? '').healthPath)
     })
     const downtimeMs = Date.now() - frozeAt
     await step('record', async () => {

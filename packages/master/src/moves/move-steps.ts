@@ -164,3 +164,20 @@ export async function restoreDump(
     `restored on ${target.name}: ${tables} tables, ${rows} rows${holdTo ? ', as counted at the freeze' : ''}`,
   )
 }
+
+/**
+ * Confirms from outside that `target` serves the client: its health path through the target's nginx with the
+ * client's Host header (after a restore the app was restarted, and a move or copy must not report success while it
+ * is still coming up). Fails the step UNAVAILABLE otherwise.
+ */
+export async function confirmServed(
+  tools: StepTools,
+  stepName: string,
+  targetId: string,
+  c: { slug: string; domain: string },
+  healthPath: string | undefined,
+) {
+  const probe = await tools.ask(stepName, targetId, 'client.probe', { slug: c.slug, domain: c.domain, healthPath })
+  if (!probe.available)
+    throw new StepFailed(stepName, 'UNAVAILABLE', `${c.domain} answers ${probe.statusCode} through the target's nginx`)
+}
