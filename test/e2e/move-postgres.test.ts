@@ -119,4 +119,36 @@ describe('move_to between two PostgreSQL servers (real agents, nginx, PostgreSQL
     const left = (await readdir(path.join(dir, 'a', 'backups'))).filter((f) => f.startsWith(`${ORIGIN}-`))
     expect(left).toEqual([])
   }, 600_000)
+
+  it('after them the moved client takes its actions on its new server, and deleting the copy leaves the origin', async () => {
+    const { services, nginxB, c, b } = servers
+    const act = async (method: string, route: string) => {
+      const res = await c.api(method, route)
+      expect(res.status, JSON.stringify(res.json)).toBe(202)
+      const op: Json = await c.waitOperation(res.json.data.meta?.operation?.id ?? res.json.data.id, 180_000)
+      expect(op.attributes.status, JSON.stringify(op.attributes.error)).toBe('succeeded')
+    }
+    // The moved client: maintenance on and off and a reboot, each through the target's nginx.
+    await act('POST', `/clients/${client.id}/maintain_enable`)
+    expect(await visit(nginxB.port, client.domain)).toMatchObject({ status: 503, page: 'maintenance' })
+    await act('POST', `/clients/${client.id}/maintain_disable`)
+    await act('POST', `/clients/${client.id}/reboot`)
+    expect(await visit(nginxB.port, client.domain, '/api/settings')).toMatchObject({ status: 200, site: SLUG })
+
+    // The copy deleted: gone from the stage server, while the origin serves on as it was.
+    const origin = clients.get(ORIGIN)!
+    const copies = (await c.api('GET', `/clients?filter[server]=${b.id}`)).json.data as Json[]
+    const copy = copies.find((x) => x.attributes.slug === `${ORIGIN}-stage`)
+    expect(copy).toBeDefined()
+    await act('DELETE', `/clients/${copy.id}`)
+    expect((await visit(nginxB.port, copy.attributes.domain)).site).toBeUndefined()
+    expect(await visit(services.nginx.port, origin.domain, '/api/settings')).toMatchObject({
+      status: 200,
+      site: ORIGIN,
+    })
+    const src = await superuser(services.postgres.url, dbNameForSlug(ORIGIN))
+    const { rows } = await src.query('SELECT COUNT(*)::int AS n FROM notes')
+    await src.end()
+    expect(rows[0].n).toBe(3)
+  }, 600_000)
 })
