@@ -151,4 +151,23 @@ describe('move_to between two PostgreSQL servers (real agents, nginx, PostgreSQL
     await src.end()
     expect(rows[0].n).toBe(3)
   }, 600_000)
+
+  it('a client in maintenance moves (back to the first server) and stays in maintenance there until lifted', async () => {
+    const { services, c, a } = servers
+    const run = async (method: string, route: string) => {
+      const res = await c.api(method, route)
+      expect(res.status, JSON.stringify(res.json)).toBe(202)
+      const op: Json = await c.waitOperation(res.json.data.meta?.operation?.id ?? res.json.data.id, 300_000)
+      expect(op.attributes.status, JSON.stringify(op.attributes.error)).toBe('succeeded')
+    }
+    await run('POST', `/clients/${client.id}/maintain_enable`)
+    await run('POST', `/clients/${client.id}/move_to/${a.id}`)
+    expect(await visit(services.nginx.port, client.domain)).toMatchObject({ status: 503, page: 'maintenance' })
+    expect((await c.api('GET', `/clients/${client.id}`)).json.data.attributes).toMatchObject({
+      serverId: a.id,
+      maintenance: true,
+    })
+    await run('POST', `/clients/${client.id}/maintain_disable`)
+    expect(await visit(services.nginx.port, client.domain, '/api/settings')).toMatchObject({ status: 200, site: SLUG })
+  }, 600_000)
 })

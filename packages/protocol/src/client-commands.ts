@@ -149,6 +149,12 @@ export const ClientProbePayload = z.strictObject({
   domain: domainSchema,
   /** The app profile's health path; the default (Laravel) profile's when absent. */
   healthPath: AppProfile.shape.healthPath.optional(),
+  /**
+   * true: the app's own health (a move's or copy's verify), waited for as long as a reboot's, and probed directly
+   * on the container's published port while nginx serves the maintenance or expiry page for the client. Absent:
+   * what a visitor gets through nginx, briefly (the periodic probe).
+   */
+  app: z.boolean().optional(),
 })
 export type ClientProbePayload = z.infer<typeof ClientProbePayload>
 

@@ -168,7 +168,8 @@ export async function restoreDump(
 /**
  * Confirms from outside that `target` serves the client: its health path through the target's nginx with the
  * client's Host header (after a restore the app was restarted, and a move or copy must not report success while it
- * is still coming up). Fails the step UNAVAILABLE otherwise.
+ * is still coming up); on the container's own port while nginx serves the client's maintenance or expiry page
+ * (client.configure confirmed that page already). Fails the step UNAVAILABLE otherwise.
  */
 export async function confirmServed(
   tools: StepTools,
@@ -177,7 +178,12 @@ export async function confirmServed(
   c: { slug: string; domain: string },
   healthPath: string | undefined,
 ) {
-  const probe = await tools.ask(stepName, targetId, 'client.probe', { slug: c.slug, domain: c.domain, healthPath })
+  const probe = await tools.ask(stepName, targetId, 'client.probe', {
+    slug: c.slug,
+    domain: c.domain,
+    ...(healthPath ? { healthPath } : {}),
+    app: true,
+  })
   if (!probe.available)
-    throw new StepFailed(stepName, 'UNAVAILABLE', `${c.domain} answers ${probe.statusCode} through the target's nginx`)
+    throw new StepFailed(stepName, 'UNAVAILABLE', `the app of ${c.domain} answers ${probe.statusCode} on the target`)
 }
