@@ -46,6 +46,14 @@ describe('move_to between two PostgreSQL servers (real agents, nginx, PostgreSQL
     await servers?.stop()
   })
 
+  /** A REST call that starts an operation, waited for until it succeeded. */
+  async function run(method: string, route: string) {
+    const res = await servers.c.api(method, route)
+    expect(res.status, JSON.stringify(res.json)).toBe(202)
+    const op: Json = await servers.c.waitOperation(res.json.data.meta?.operation?.id ?? res.json.data.id, 300_000)
+    expect(op.attributes.status, JSON.stringify(op.attributes.error)).toBe('succeeded')
+  }
+
   it('moves every row and file to the target, which serves the client; the source keeps only its dumps', async () => {
     const { services, postgresB, nginxB, c, a, b, dir } = servers
     const db = dbNameForSlug(SLUG)
@@ -122,17 +130,11 @@ describe('move_to between two PostgreSQL servers (real agents, nginx, PostgreSQL
 
   it('after them the moved client takes its actions on its new server, and deleting the copy leaves the origin', async () => {
     const { services, nginxB, c, b } = servers
-    const act = async (method: string, route: string) => {
-      const res = await c.api(method, route)
-      expect(res.status, JSON.stringify(res.json)).toBe(202)
-      const op: Json = await c.waitOperation(res.json.data.meta?.operation?.id ?? res.json.data.id, 180_000)
-      expect(op.attributes.status, JSON.stringify(op.attributes.error)).toBe('succeeded')
-    }
     // The moved client: maintenance on and off and a reboot, each through the target's nginx.
-    await act('POST', `/clients/${client.id}/maintain_enable`)
+    await run('POST', `/clients/${client.id}/maintain_enable`)
     expect(await visit(nginxB.port, client.domain)).toMatchObject({ status: 503, page: 'maintenance' })
-    await act('POST', `/clients/${client.id}/maintain_disable`)
-    await act('POST', `/clients/${client.id}/reboot`)
+    await run('POST', `/clients/${client.id}/maintain_disable`)
+    await run('POST', `/clients/${client.id}/reboot`)
     expect(await visit(nginxB.port, client.domain, '/api/settings')).toMatchObject({ status: 200, site: SLUG })
 
     // The copy deleted: gone from the stage server, while the origin serves on as it was.
@@ -140,7 +142,7 @@ describe('move_to between two PostgreSQL servers (real agents, nginx, PostgreSQL
     const copies = (await c.api('GET', `/clients?filter[server]=${b.id}`)).json.data as Json[]
     const copy = copies.find((x) => x.attributes.slug === `${ORIGIN}-stage`)
     expect(copy).toBeDefined()
-    await act('DELETE', `/clients/${copy.id}`)
+    await run('DELETE', `/clients/${copy.id}`)
     expect((await visit(nginxB.port, copy.attributes.domain)).site).toBeUndefined()
     expect(await visit(services.nginx.port, origin.domain, '/api/settings')).toMatchObject({
       status: 200,
@@ -154,12 +156,6 @@ describe('move_to between two PostgreSQL servers (real agents, nginx, PostgreSQL
 
   it('a client in maintenance moves (back to the first server) and stays in maintenance there until lifted', async () => {
     const { services, c, a } = servers
-    const run = async (method: string, route: string) => {
-      const res = await c.api(method, route)
-      expect(res.status, JSON.stringify(res.json)).toBe(202)
-      const op: Json = await c.waitOperation(res.json.data.meta?.operation?.id ?? res.json.data.id, 300_000)
-      expect(op.attributes.status, JSON.stringify(op.attributes.error)).toBe('succeeded')
-    }
     await run('POST', `/clients/${client.id}/maintain_enable`)
     await run('POST', `/clients/${client.id}/move_to/${a.id}`)
     expect(await visit(services.nginx.port, client.domain)).toMatchObject({ status: 503, page: 'maintenance' })
