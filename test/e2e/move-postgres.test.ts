@@ -52,6 +52,7 @@ describe('move_to between two PostgreSQL servers (real agents, nginx, PostgreSQL
     expect(res.status, JSON.stringify(res.json)).toBe(202)
     const op: Json = await servers.c.waitOperation(res.json.data.meta?.operation?.id ?? res.json.data.id, 300_000)
     expect(op.attributes.status, JSON.stringify(op.attributes.error)).toBe('succeeded')
+    return op
   }
 
   it('moves every row and file to the target, which serves the client; the source keeps only its dumps', async () => {
@@ -157,8 +158,16 @@ describe('move_to between two PostgreSQL servers (real agents, nginx, PostgreSQL
   it('a client in maintenance moves (back to the first server) and stays in maintenance there until lifted', async () => {
     const { services, c, a } = servers
     await run('POST', `/clients/${client.id}/maintain_enable`)
-    await run('POST', `/clients/${client.id}/move_to/${a.id}`)
+    const moved = await run('POST', `/clients/${client.id}/move_to/${a.id}`)
     expect(await visit(services.nginx.port, client.domain)).toMatchObject({ status: 503, page: 'maintenance' })
+    // Every step of it done, the forward too: through the old server's nginx the new one's maintenance page.
+    expect(moved.attributes.result.notes).toBeUndefined()
+    expect(moved.attributes.steps.filter((x: Json) => x.status !== 'done')).toEqual([])
+    expect(await visit(servers.nginxB.port, client.domain)).toMatchObject({
+      status: 503,
+      page: 'maintenance',
+      forward: SLUG,
+    })
     expect((await c.api('GET', `/clients/${client.id}`)).json.data.attributes).toMatchObject({
       serverId: a.id,
       maintenance: true,

@@ -1,7 +1,7 @@
 import { wireError } from '@alfa/protocol'
 import { CommandError, type CommandHandler } from '../../command-context.ts'
 import { renderForward } from '../../drivers/forward-site.ts'
-import { probeTarget, probeUntil } from '../../drivers/probe.ts'
+import { probeTarget, probeUntil, type SiteAnswer } from '../../drivers/probe.ts'
 import { clientDrivers } from './drivers.ts'
 
 /**
@@ -16,13 +16,17 @@ export const clientForward: CommandHandler<'client.forward'> = async (ctx, deps)
   const { sites } = clientDrivers(deps, ctx.signal)
   // Tested by nginx before the reload (the previous file is put back on a refusal), under the sites lock.
   const file = await sites.putRendered(p.slug, renderForward(config.nginxListen, p))
+  // The client's site on the new server answers: its app, or the maintenance or expiry page the new server's nginx
+  // serves for it (a 503 or 403 then, and no failure of the forward).
+  const reached = (a: SiteAnswer) =>
+    a.statusCode !== null && a.site === p.slug && (a.statusCode < 500 || a.page !== null)
   const answer = await probeUntil(probeTarget(config.nginxListen), p.domain, '/', {
     withinMs: 15_000,
     signal: ctx.signal,
     stable: 2,
-    accept: (a) => a.statusCode !== null && a.statusCode < 500 && a.site === p.slug,
+    accept: reached,
   })
-  if (answer.statusCode === null || answer.statusCode >= 500 || answer.site !== p.slug)
+  if (!reached(answer))
     throw new CommandError(
       wireError('NGINX_ERROR', `the forward of ${p.domain} does not reach the new server (${answer.statusCode})`),
     )
