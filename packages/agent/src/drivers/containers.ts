@@ -235,6 +235,12 @@ export function createContainers(o: {
     }
   }
 
+  /** The host port the container called `name` (ours only) is published on; undefined when absent or unpublished. */
+  async function hostPort(name: string): Promise<number | undefined> {
+    const info = await inspectOurs(name)
+    return info ? hostPortOf(info) : undefined
+  }
+
   /** Docker work on a container that must be ours, with Docker's failure named. */
   async function onOurs<T>(
     name: string,
@@ -281,6 +287,7 @@ export function createContainers(o: {
     execNamed,
     stop,
     details,
+    hostPort,
     start,
     restart,
     stopNamed,

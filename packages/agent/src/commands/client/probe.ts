@@ -28,7 +28,7 @@ export const clientProbe: CommandHandler<'client.probe'> = async (ctx, deps) => 
   /** As a reboot's health step: through nginx, or on the container's port while nginx serves a page for it. */
   async function appHealth() {
     const drivers = clientDrivers(deps, ctx.signal)
-    const hostPort = (await drivers.containers.details(containerNameForSlug(p.slug)))?.hostPort
+    const hostPort = await drivers.containers.hostPort(containerNameForSlug(p.slug))
     const withinMs = deps.config.healthTimeoutMs
     const o = await probeHealth(drivers, deps.config, {
       ...p,
