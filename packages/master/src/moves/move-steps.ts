@@ -88,7 +88,6 @@ export function createStepTools(deps: {
     source: TransferSource,
     o: { load?: TransferReceivePayload['load']; keepCopy?: boolean } = {},
   ) {
-    const loadAs = o.load
     const keep = o.keepCopy === false ? { keepCopy: false } : {}
     let last: StepFailed | undefined
     for (let attempt = 1; attempt <= TRANSFER_ATTEMPTS; attempt++) {
@@ -105,7 +104,7 @@ export function createStepTools(deps: {
         ask(stepName, to, 'transfer.receive', {
           transferId: t.id,
           token: t.receiveToken,
-          ...(loadAs ? { load: loadAs } : {}),
+          ...(o.load ? { load: o.load } : {}),
         }).catch(cut),
       ])
       if (sent.status === 'fulfilled' && received.status === 'fulfilled') {

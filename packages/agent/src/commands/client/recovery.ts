@@ -81,7 +81,8 @@ const interrupted = (what: string): JournalResult => ({
 /**
  * Ends a multi-step client command a killed agent left half-done, from what it journaled: a create is rolled back,
  * a delete with a verified dump is finished (without one nothing was dropped), a switch is finished when the old
- * container is already gone and rolled back otherwise, a send's unfinished dump or archive is removed. Returns the command's result; undefined for other commands.
+ * container is already gone and rolled back otherwise, a send's unfinished dump or archive is removed. Returns the
+ * command's result; undefined for other commands.
  */
 export async function recoverCommand(
   entry: JournalEntry,

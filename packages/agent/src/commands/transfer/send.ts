@@ -36,7 +36,7 @@ export const transferSend: CommandHandler<'transfer.send'> = async (ctx, deps) =
     return {}
   }
   let body: Readable
-  let extra: Pick<TransferSendResult, 'rowCounts' | 'file' | 'archive'> = {}
+  let extra: Pick<TransferSendResult, 'rowCounts' | 'archive'> = {}
   let packedSha256: string | undefined
   /** The dump or files archive written to the backup dir for this send, if any. */
   let written: { name: string; file: string } | undefined
