@@ -64,10 +64,7 @@ describe('move_to between two PostgreSQL servers (real agents, nginx, PostgreSQL
     await src.end()
     const files = await uploadFiles(services.nginx.port, client.domain, 'pg', 5)
 
-    const res = await c.api('POST', `/clients/${client.id}/move_to/${b.id}`)
-    expect(res.status, JSON.stringify(res.json)).toBe(202)
-    const op: Json = await c.waitOperation(res.json.data.id, 300_000)
-    expect(op.attributes.status, JSON.stringify(op.attributes.error)).toBe('succeeded')
+    const op = await run('POST', `/clients/${client.id}/move_to/${b.id}`)
     expect(op.attributes.result).toMatchObject({ from: a.id, to: b.id, files: 5, fileBytes: bytesOf(files) })
 
     // Every row in the target's own cluster; the target serves the client (its app reading that database).
@@ -98,10 +95,7 @@ describe('move_to between two PostgreSQL servers (real agents, nginx, PostgreSQL
     await src.end()
     const files = await uploadFiles(services.nginx.port, origin.domain, 'orig', 3)
 
-    const res = await c.api('POST', `/clients/${origin.id}/copy_to/${b.id}`)
-    expect(res.status, JSON.stringify(res.json)).toBe(202)
-    const op: Json = await c.waitOperation(res.json.data.id, 300_000)
-    expect(op.attributes.status, JSON.stringify(op.attributes.error)).toBe('succeeded')
+    const op = await run('POST', `/clients/${origin.id}/copy_to/${b.id}`)
     const copy = (await c.api('GET', `/clients/${op.attributes.result.copyId}`)).json.data
     const copySlug: string = copy.attributes.slug
     expect(copySlug).toBe(`${ORIGIN}-stage`)
