@@ -2,13 +2,19 @@
 // `mysqldump | mysql` between the same two MariaDB instances. Fills the client's database with --mb MB (100),
 // times the raw pipe into a scratch database on B, then moves the client with move_to and reads its steps, then
 // times the raw pipe back from B into A. The move's dump step streams mysqldump through the relay into a fresh
-// database on B while it is made (hashed, the source's copy kept, rows counted); its restore step checks (sha256,
-// rows per table) and swaps it in. Throughput = dump bytes / wall time from the dump's start to the verified
-// restore's end (the raw pipe's work plus our checks; the files step runs before) against dump bytes / the faster
-// raw pipe's time (target ≥ 0.8); also the downtime (freeze → serving on the target; target < 30 s). Prints the
-// load average beside the figures, the operation's log over that stretch, a table and one BENCH_JSON line.
-//   npx -y pnpm@12.4.2 run bench:move [-- --mb 100]
+// database on B while it is made (compressed with zstd when both agents can, hashed, the source's copy kept, rows
+// counted); its restore step checks (sha256, rows per table) and swaps it in. Throughput = the database's dump bytes
+// / wall time from the dump's start to the verified restore's end (the raw pipe's work plus our checks; the files
+// step runs before) against the same bytes / the faster raw pipe's time (target ≥ 0.8); also the downtime (freeze →
+// serving on the target; target < 30 s). --fill says what the rows hold, and so how well the dump compresses:
+// `padded` (a number padded with 'x', as measured before 2026-12-01 18:00: ~350 times smaller), `text` (words of a
+// 2,000-word vocabulary with numbers and dates: ~3 times) or `random` (base64 of random bytes: ~1.3 times, the worst
+// case). Prints the load average beside the figures, the operation's log over that stretch, a table and one
+// BENCH_JSON line.
+//   npx -y pnpm@12.4.2 run bench:move [-- --mb 100 --rounds 1 --fill padded|text|random --plain --pin]
+// (--plain: the agents announce no compression, the dump crosses as before zstd; for A/B runs.)
 import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -25,8 +31,11 @@ const { values: opt } = parseArgs({
     mb: { type: 'string', default: '100' },
     rounds: { type: 'string', default: '1' },
     pin: { type: 'boolean', default: false },
+    fill: { type: 'string', default: 'padded' },
+    plain: { type: 'boolean', default: false },
   },
 })
+if (!['padded', 'text', 'random'].includes(opt.fill)) throw new Error('--fill is padded, text or random')
 const MB = Math.max(1, Number(opt.mb))
 const ROUNDS = Math.max(1, Number(opt.rounds))
 const SLUG = 'bench-mv'
@@ -89,17 +98,41 @@ const load = () =>
     .map((l) => l.toFixed(2))
     .join(' ')
 
+/** A seeded generator (mulberry32), so that every run fills the same rows. */
+function seeded(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+const rand = seeded(20261201)
+const VOCABULARY = Array.from({ length: 2000 }, () =>
+  Array.from({ length: 2 + Math.floor(rand() * 9) }, () => String.fromCharCode(97 + Math.floor(rand() * 26))).join(''),
+)
+
+/** Row `i`'s text, ROW characters, per --fill. */
+function rowText(i: number): string {
+  if (opt.fill === 'padded') return `${i}:`.padEnd(ROW, 'x')
+  if (opt.fill === 'random') return randomBytes(ROW).toString('base64').slice(0, ROW)
+  const parts = [`${i}`, `2026-${1 + (i % 12)}-${1 + (i % 28)}`, (rand() * 1000).toFixed(3)]
+  while (parts.join(' ').length < ROW) parts.push(VOCABULARY[Math.floor(rand() * VOCABULARY.length)]!)
+  return parts.join(' ').slice(0, ROW)
+}
+
 const stepMs = (steps: Step[], name: string) => at(steps, name, 'endedAt') - at(steps, name, 'startedAt')
 
 async function main() {
   installExitHandlers(1_800_000)
-  const rig = await startMoveRig(ROOT, SLUG)
+  // --plain: the agents announce no compression, so the dump crosses as it did before zstd (for A/B runs).
+  const rig = await startMoveRig(ROOT, SLUG, opt.plain ? { ALFA_AGENT_TRANSFER_COMPRESSION: '0' } : {})
   const src = await connect(rig.a.services.mariadb, DB)
   await src.query(`CREATE TABLE payload (id INT AUTO_INCREMENT PRIMARY KEY, data VARCHAR(${ROW}) NOT NULL)`)
   const rows = Math.round((MB * 1024 * 1024) / ROW)
   for (let done = 0; done < rows; done += 2000) {
     const n = Math.min(2000, rows - done)
-    const values = Array.from({ length: n }, (_, i) => [`${done + i}:`.padEnd(ROW, 'x')])
+    const values = Array.from({ length: n }, (_, i) => [rowText(done + i)])
     await src.query('INSERT INTO payload (data) VALUES ?', [values])
   }
   await src.end()
@@ -145,7 +178,7 @@ async function main() {
   }
   console.log(`ratios: ${ratios.join(', ')}; median ${median} (target ≥ 0.8)`)
   console.log(
-    `BENCH_JSON ${JSON.stringify({ bench: 'move', mb: MB, pinned: opt.pin, rounds: rounds.length, medianRatio: median, ratios, runs: rounds })}`,
+    `BENCH_JSON ${JSON.stringify({ bench: 'move', mb: MB, fill: opt.fill, plain: opt.plain, pinned: opt.pin, rounds: rounds.length, medianRatio: median, ratios, runs: rounds })}`,
   )
 }
 
@@ -187,11 +220,15 @@ async function moveRound(
   const raw = rawAfter.ms < rawBefore.ms ? rawAfter : rawBefore
   const steps: Step[] = op.attributes.steps
   const stepsMs = stepMs(steps, 'dump') + stepMs(steps, 'restore')
+  // What crossed the relay: the plain dump, or (dumpCompression 'zstd') the compressed one.
   const dumpBytes: number = op.attributes.result.dumpBytes
-  // The measure: from the dump's start to the verified restore's end (the raw pipe's work plus our checks).
+  const compression: string = op.attributes.result.dumpCompression ?? 'none'
+  // The measure: from the dump's start to the verified restore's end (the raw pipe's work plus our checks). Both
+  // rates are of the same database's plain dump (the raw pipe's, counted beforehand; the move's own differs by its
+  // completion line's timestamp), so the ratio is the raw pipe's time over the move's, compressed or not.
   const wallMs = at(steps, 'restore', 'endedAt') - at(steps, 'dump', 'startedAt')
   const rawRate = rawBytes / 1024 / 1024 / (raw.ms / 1000)
-  const moveRate = dumpBytes / 1024 / 1024 / (wallMs / 1000)
+  const moveRate = rawBytes / 1024 / 1024 / (wallMs / 1000)
   const figures = {
     direction: `${fromDb.port} → ${to.db.port}`,
     rawPipeBeforeMs: rawBefore.ms,
@@ -200,13 +237,14 @@ async function moveRound(
     rawDumpBytes: rawBytes,
     rawPipeMBps: Number(rawRate.toFixed(1)),
     dumpBytes,
+    compression,
     dumpMs: stepMs(steps, 'dump'),
     restoreMs: stepMs(steps, 'restore'),
     moveMBps: Number(moveRate.toFixed(1)),
     dumpStartToRestoreEndMs: wallMs,
     ratio: Number((moveRate / rawRate).toFixed(2)),
     /** The two steps' own times only (without the master's bookkeeping between them). */
-    ratioSteps: Number((dumpBytes / stepsMs / (rawBytes / raw.ms)).toFixed(2)),
+    ratioSteps: Number((raw.ms / stepsMs).toFixed(2)),
     downtimeMs: op.attributes.result.downtimeMs,
     totalMoveMs: totalMs,
     loadBeforeRaw,

@@ -26,7 +26,12 @@ export interface MoveRig {
   waitOperation(id: string): Promise<Json>
 }
 
-export async function startMoveRig(root: string, slug: string): Promise<MoveRig> {
+/** `extraAgentEnv`: added to both agents' environment (e.g. ALFA_AGENT_TRANSFER_COMPRESSION=0, bench/move --plain). */
+export async function startMoveRig(
+  root: string,
+  slug: string,
+  extraAgentEnv: Record<string, string> = {},
+): Promise<MoveRig> {
   // A run that died before its cleanup leaves the client's data volumes (named after the slug, on both servers):
   // the next run's client could not take those names.
   await removeVolumesByLabel(`alfa.slug=${slug}`)
@@ -50,11 +55,15 @@ export async function startMoveRig(root: string, slug: string): Promise<MoveRig>
     })
     return id
   }
-  const a = await server('bench-a', services.nginx.port, services.agentEnv(path.join(dir, 'bench-a')))
+  const a = await server('bench-a', services.nginx.port, {
+    ...services.agentEnv(path.join(dir, 'bench-a')),
+    ...extraAgentEnv,
+  })
   const b = await server('bench-b', nginx.port, {
     ...agentEnvFor({ nginx, mariadb, postgres: services.postgres, gateway }, path.join(dir, 'bench-b')),
     ALFA_AGENT_DOCKER_NAME_PREFIX: 'bmb-',
     ALFA_AGENT_CONTAINER_NETWORK_POOL: '10.215.0.0/16',
+    ...extraAgentEnv,
   })
   const client = await control.createClient({ name: 'Bench Move', slug, server: a, image: services.images.good1 })
   return {

@@ -14,6 +14,7 @@ TEST_APT_PACKAGES=(
   nginx            # one vhost per client, `nginx -t` and reload
   mariadb-server   # mariadbd + mariadb-install-db for a private instance
   mariadb-client   # mysqldump / mysql for client dumps
+  zstd             # a move's dump crosses compressed between agents that have it
   postgresql-15    # initdb / pg_ctl under /usr/lib/postgresql/15/bin, and the `postgres` user
   git              # the agent checks out the app with simple-git
   busybox-static   # a static sh/httpd/wget: the rootfs of the locally built base images (no registry here)

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, statSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import path from 'node:path'
@@ -138,9 +139,20 @@ describe('move_to and copy_to between two servers (real agents, nginx, MariaDB, 
     expect(dbs).toEqual([])
     await expect(services.docker.getContainer('alfa-mv-move').inspect()).rejects.toThrow()
     expect(await volumesOn(a.id)).toEqual([])
+    // Both agents run zstd: the dump crossed compressed, and the kept final dump is that stream, which unpacks into
+    // a whole mysqldump holding every row (what an operator restores by hand: `zstd -dc … | mysql`).
+    expect(result).toMatchObject({ dumpCompression: 'zstd' })
     const kept = await readdir(path.join(dir, 'a', 'backups'))
-    expect(kept.some((f) => /^mv-move-move-.*\.sql$/.test(f))).toBe(true)
+    const keptDump = kept.find((f) => /^mv-move-move-.*\.sql\.zst$/.test(f))
+    expect(keptDump, kept.join(', ')).toBeDefined()
     expect(kept.some((f) => /^mv-move-move-.*\.files\.tar$/.test(f))).toBe(true)
+    const unpacked = execFileSync('zstd', ['-d', '-q', '-c', path.join(dir, 'a', 'backups', keptDump!)], {
+      maxBuffer: 256 * 1024 * 1024,
+    }).toString('utf8')
+    expect(unpacked.slice(0, 300)).toContain('-- MariaDB dump')
+    expect(unpacked.trimEnd()).toMatch(/-- Dump completed on .*$/)
+    expect(unpacked).toContain('INSERT INTO `move_rows`')
+    expect(statSync(path.join(dir, 'a', 'backups', keptDump!)).size).toBe(result.dumpBytes)
   }, 600_000) // its own wait allows the move 300 s; the default 120 s cut it short
 
   it('the forward ends at its until, also when the agent was down then: nginx stops forwarding the domain', async () => {
@@ -184,6 +196,12 @@ describe('move_to and copy_to between two servers (real agents, nginx, MariaDB, 
 
   it('copy_to a stage server makes a new client from the origin while the origin keeps serving, untouched', async () => {
     const origin = clients.get('mv-orig')!
+    // The origin's agent without compression: the dump crosses plain (an agent whose server lacks zstd, or an older
+    // one), the path every move took before compression.
+    await a.agent.proc!.stop({ timeoutMs: 10_000 })
+    await c.waitOnline(a.id, false, 30_000)
+    c.startAgent(a.agent, { ...services.agentEnv(path.join(dir, 'a')), ALFA_AGENT_TRANSFER_COMPRESSION: '0' })
+    await c.waitOnline(a.id, true, 30_000)
     const src = await admin(services.mariadb, 'alfa_mv_orig')
     await src.query('CREATE TABLE notes (id INT AUTO_INCREMENT PRIMARY KEY, body VARCHAR(100))')
     await src.query("INSERT INTO notes (body) VALUES ('one'), ('two'), ('three')")
@@ -215,6 +233,7 @@ describe('move_to and copy_to between two servers (real agents, nginx, MariaDB, 
     expect(await filesServed(nginxB.port, 'mv-orig-stage.mv-b.test.localhost')).toEqual(originFiles)
     expect(await filesServed(services.nginx.port, origin.domain)).toEqual(originFiles)
     expect(op.attributes.result).toMatchObject({ files: 5, fileBytes: bytesOf(originFiles) })
+    expect(op.attributes.result.dumpCompression).toBeUndefined()
     const dst = await admin(mariadbB, 'alfa_mv_orig_stage')
     const [rows] = (await dst.query('SELECT body FROM notes ORDER BY id')) as Json
     await dst.end()

@@ -17,6 +17,7 @@ import { AGENT_VERSION } from './version.ts'
 import { createImageGate } from './drivers/image-gate.ts'
 import { createTenantSessions } from './drivers/tenant-sessions.ts'
 import { clientDrivers } from './commands/client/drivers.ts'
+import { transferCapabilities } from './transfer/capabilities.ts'
 import { createForwardExpiry } from './forward-expiry.ts'
 
 /** Everything the agent needs, passed in: the CLI builds the Docker client, tests may pass their own. */
@@ -78,12 +79,14 @@ export function createAgent(deps: AgentDeps) {
   let pruneTimer: NodeJS.Timeout | undefined
   let sampling = false
 
+  /** Announced beside the commands (transferCapabilities), found at start. */
+  let extraCapabilities: string[] = []
   const hello = (): HelloFrame => ({
     kind: 'hello',
     agentVersion: AGENT_VERSION,
     protocolVersion: PROTOCOL_VERSION,
     serverId: identity.serverId,
-    capabilities: registry.capabilities(),
+    capabilities: [...registry.capabilities(), ...extraCapabilities],
     inFlight: journal.inFlight().slice(0, LIMITS.inFlight),
   })
 
@@ -149,7 +152,9 @@ export function createAgent(deps: AgentDeps) {
     async start(): Promise<void> {
       await outbox.open()
       await journal.open()
-      log.info({ agentVersion: AGENT_VERSION, capabilities: registry.capabilities() }, 'agent starting')
+      extraCapabilities = await transferCapabilities(config, handlerDeps.exec)
+      const capabilities = [...registry.capabilities(), ...extraCapabilities]
+      log.info({ agentVersion: AGENT_VERSION, capabilities }, 'agent starting')
       connection.start()
       // Multi-step commands a killed process left half-done are finished or rolled back (their clients locked
       // until then) while the master already sees them in flight.

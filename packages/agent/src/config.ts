@@ -73,6 +73,8 @@ const agentConfigSchema = z
     rebootArgv: z.array(z.string().min(1)).min(1).default(['systemctl', 'reboot']),
     /** Registers test.sleep: tests only, so production agents never announce it. */
     testCommands: z.boolean().default(false),
+    /** TRANSFER_ZSTD announced when zstd runs here (a move's dump crosses compressed); off: plain, as without zstd. */
+    transferCompression: z.boolean().default(true),
     /** Switch snapshots kept per client in the backup dir; older ones are removed after a new one is verified. */
     snapshotsKeep: z.int().min(1).max(1000).default(5),
     /**
@@ -174,6 +176,7 @@ const ENV_VARS: Record<string, { key: ConfigKey; kind: EnvKind }> = {
   ALFA_AGENT_TEST_PAUSE_AT: { key: 'testPauseAt', kind: 'text' },
   ALFA_AGENT_TEST_PAUSE_MS: { key: 'testPauseMs', kind: 'int' },
   ALFA_SNAPSHOTS_KEEP: { key: 'snapshotsKeep', kind: 'int' },
+  ALFA_AGENT_TRANSFER_COMPRESSION: { key: 'transferCompression', kind: 'flag' },
   DOCKER_SOCKET: { key: 'dockerSocket', kind: 'text' },
   ALFA_AGENT_DISK_MOUNTS: { key: 'diskMounts', kind: 'json' },
   ALFA_AGENT_SHUTDOWN_GRACE_MS: { key: 'shutdownGraceMs', kind: 'int' },

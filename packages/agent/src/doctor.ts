@@ -4,7 +4,15 @@ import path from 'node:path'
 import type Dockerode from 'dockerode'
 import type { AgentConfig } from './config.ts'
 import type { Exec } from './exec.ts'
-import { certbotVersion, diskUsage, dockerVersion, gitVersion, installedDbEngines, nginxVersion } from './host-facts.ts'
+import {
+  certbotVersion,
+  diskUsage,
+  dockerVersion,
+  gitVersion,
+  installedDbEngines,
+  nginxVersion,
+  zstdVersion,
+} from './host-facts.ts'
 
 /** Below either threshold a filesystem is reported as nearly full. */
 const LOW_DISK_FRACTION = 0.1
@@ -76,6 +84,8 @@ export async function runDoctor(deps: { docker: Dockerode; exec: Exec; config: A
     }),
     // TLS is per server and optional ("where the server has it enabled"): certbot missing is a warning.
     check('certbot', false, () => certbotVersion(exec)),
+    // Optional too: without it a move's dump crosses plain, several times the bytes (transfer/capabilities.ts).
+    check('zstd', false, () => zstdVersion(exec)),
     stateDirCheck(config.stateDir),
   ])
   return [...checks, ...(await diskChecks(config.diskMounts))]

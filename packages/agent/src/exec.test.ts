@@ -1,16 +1,10 @@
 import { errorFrameSchema } from '@alfa/protocol'
 import { PassThrough, Readable, Writable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
-import { exec, EXEC_OUTPUT_CAP, ExecError } from './exec.ts'
+import { execFailure } from './test-helpers.ts'
+import { exec, EXEC_OUTPUT_CAP } from './exec.ts'
 
-async function failure(promise: Promise<unknown>): Promise<ExecError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  if (!(error instanceof ExecError)) throw new Error(`expected an ExecError, got ${String(error)}`)
-  return error
-}
+const failure = execFailure
 
 describe('exec', () => {
   it('runs argv without a shell and returns its output', async () => {

@@ -65,9 +65,24 @@ export class ExecError extends Error {
 /** Runs argv[0] with argv[1..]; the signature handlers receive through their deps, so tests can pass a fake. */
 export type Exec = (argv: readonly string[], opts?: ExecOptions) => Promise<ExecResult>
 
-function redactor(secrets: readonly string[] = []): (text: string) => string {
+export function redactor(secrets: readonly string[] = []): (text: string) => string {
   const active = secrets.filter((secret) => secret.length > 0)
   return (text) => active.reduce((out, secret) => out.replaceAll(secret, '[redacted]'), text)
+}
+
+/** Calls `stop` once `opts.timeoutMs` has passed or `opts.signal` aborts; returns what cancels both. */
+export function stopOn(opts: { timeoutMs?: number; signal?: AbortSignal }, stop: (reason: string) => void) {
+  const timeout =
+    opts.timeoutMs === undefined
+      ? undefined
+      : setTimeout(() => stop(`timed out after ${opts.timeoutMs} ms`), opts.timeoutMs)
+  const onAbort = () => stop('aborted')
+  if (opts.signal?.aborted) onAbort()
+  opts.signal?.addEventListener('abort', onAbort, { once: true })
+  return () => {
+    clearTimeout(timeout)
+    opts.signal?.removeEventListener('abort', onAbort)
+  }
 }
 
 /** Collects one stream: keeps its tail under the cap and hands complete lines to onLine. */
@@ -137,13 +152,7 @@ export const exec: Exec = (argv, opts = {}) => {
       killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS)
       killTimer.unref()
     }
-    const timeout =
-      opts.timeoutMs === undefined
-        ? undefined
-        : setTimeout(() => stop(`timed out after ${opts.timeoutMs} ms`), opts.timeoutMs)
-    const onAbort = () => stop('aborted')
-    if (opts.signal?.aborted) onAbort()
-    opts.signal?.addEventListener('abort', onAbort, { once: true })
+    const cancelStop = stopOn(opts, stop)
 
     const sink = opts.stdoutTo
     if (sink) {
@@ -176,9 +185,8 @@ export const exec: Exec = (argv, opts = {}) => {
       startError = error
     })
     child.on('close', (code, signal) => {
-      clearTimeout(timeout)
+      cancelStop()
       clearTimeout(killTimer)
-      opts.signal?.removeEventListener('abort', onAbort)
       const out = clean(stdout.end())
       const err = clean(stderr.end())
       if (code === 0 && stopReason === undefined && startError === undefined) {

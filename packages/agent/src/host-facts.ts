@@ -69,6 +69,7 @@ export async function toolVersion(exec: Exec, argv: readonly string[], pattern: 
 export const nginxVersion = (exec: Exec) => toolVersion(exec, ['nginx', '-v'], /nginx\/(\S+)/)
 export const gitVersion = (exec: Exec) => toolVersion(exec, ['git', '--version'], /git version (\S+)/)
 export const certbotVersion = (exec: Exec) => toolVersion(exec, ['certbot', '--version'], /certbot (\S+)/)
+export const zstdVersion = (exec: Exec) => toolVersion(exec, ['zstd', '--version'], /(v\d+\.\d+\.\d+)/)
 
 /** Size and use of each mount that exists (df's "used" = blocks - free); missing mounts are left out. */
 export async function diskUsage(mounts: readonly string[]): Promise<DiskUsage[]> {

@@ -10,7 +10,7 @@ import type Dockerode from 'dockerode'
 import type { HandlerDeps } from './command-context.ts'
 import { loadAgentConfig } from './config.ts'
 import { createImageGate } from './drivers/image-gate.ts'
-import { exec } from './exec.ts'
+import { exec, ExecError } from './exec.ts'
 
 /** Helpers shared by this package's unit tests only (never imported by product code). */
 
@@ -71,4 +71,14 @@ export function testHandlerDeps(stateDir: string): HandlerDeps {
     now: Date.now,
     imageGate: createImageGate(),
   }
+}
+
+/** The ExecError `promise` rejects with (fails the test when it resolves or rejects with something else). */
+export async function execFailure(promise: Promise<unknown>): Promise<ExecError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  if (!(error instanceof ExecError)) throw new Error(`expected an ExecError, got ${String(error)}`)
+  return error
 }

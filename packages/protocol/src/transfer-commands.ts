@@ -7,6 +7,12 @@ import { slugSchema } from './names.ts'
 import { absolutePathSchema } from './paths.ts'
 import { portSchema, uuidSchema } from './scalars.ts'
 
+/**
+ * The capability an agent announces when it can send a dump compressed with zstd and load one so received (the
+ * `zstd` program runs on its server); a move compresses only between two such agents.
+ */
+export const TRANSFER_ZSTD = 'transfer.zstd'
+
 /** SECRET: the one-time token of one side of a transfer (256 random bits, base64url); never logged. */
 export const transferTokenSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a transfer token')
 /** A SHA-256 in lower-case hex. */
@@ -55,6 +61,12 @@ export const TransferSendPayload = z.strictObject({
    * copy must leave as it was); kept otherwise (a move's final dump). A failed attempt's copy is never kept.
    */
   keepCopy: z.boolean().optional(),
+  /**
+   * A MariaDB dump sent to a target that loads it on arrival: compressed with zstd as it is made (the kept copy is
+   * the compressed stream, `<slug>-move-<stamp>.sql.zst`). The master asks for it only when both agents announced
+   * TRANSFER_ZSTD.
+   */
+  compress: z.literal('zstd').optional(),
 })
 export type TransferSendPayload = z.infer<typeof TransferSendPayload>
 
@@ -65,7 +77,7 @@ export const TransferSendResult = z.object({
   sha256: sha256Schema,
   /** A dump: its rows per table at the time of the dump (after the freeze). */
   rowCounts: RowCountsSchema.optional(),
-  /** A dump or a files archive: where the kept copy lies on the source. */
+  /** A dump or a files archive: where the kept copy lies on the source (a compressed dump's ends in `.zst`). */
   file: absolutePathSchema.optional(),
   /** A files archive: what it holds, for the target's unpack and the move's verify. */
   archive: FilesCount.optional(),
@@ -82,7 +94,14 @@ export const TransferReceivePayload = z.strictObject({
    * overlaps the dump), and swapped in by `client.restore` only once what arrived hashes to what the sender sent and
    * holds the source's rows. An engine that cannot load a stream spools it as without.
    */
-  load: z.strictObject({ slug: slugSchema, dbEngine: dbEngineSchema }).optional(),
+  load: z
+    .strictObject({
+      slug: slugSchema,
+      dbEngine: dbEngineSchema,
+      /** The dump arrives compressed (`transfer.send` with `compress`): unpacked on its way into the load. */
+      compressed: z.literal('zstd').optional(),
+    })
+    .optional(),
 })
 export type TransferReceivePayload = z.infer<typeof TransferReceivePayload>
 

@@ -2,6 +2,7 @@ import type mysql from 'mysql2/promise'
 import { wireError } from '@alfa/protocol'
 import { CommandError } from '../command-context.ts'
 import type { Exec, ExecOptions } from '../exec.ts'
+import type { ExecPipeline } from '../exec-pipeline.ts'
 import { DUMP_TIMEOUT_MS, identifier } from './database-types.ts'
 import { isAsideOf, type RestorePrimitives } from './database-restore.ts'
 import { rowCounts } from './row-counts.ts'
@@ -33,6 +34,7 @@ const OBJECTS = {
 export function mariadbRestore(o: {
   url: string
   exec: Exec
+  pipeline: ExecPipeline
   admin: { host: string; port: number; password: string }
   tenantLogin: TenantLoginSource
   withConnection: WithConnection
@@ -49,8 +51,17 @@ export function mariadbRestore(o: {
     return text
   }
 
-  /** Makes `scratch` (granted to the client's user) and loads a dump into it logged in as the tenant. */
-  async function load(name: string, scratch: string, input: ExecOptions, signal?: AbortSignal) {
+  /**
+   * Makes `scratch` (granted to the client's user) and loads a dump into it logged in as the tenant; a `packed`
+   * stream goes through `zstd -d` first, joined to mysql by a pipe (the plain bytes never pass through the agent).
+   */
+  async function load(
+    name: string,
+    scratch: string,
+    input: Pick<ExecOptions, 'stdinFile' | 'stdinStream'>,
+    signal?: AbortSignal,
+    packed = false,
+  ) {
     const db = identifier(name)
     identifier(scratch)
     // The login first: without it nothing is made.
@@ -63,13 +74,17 @@ export function mariadbRestore(o: {
     // --binary-mode: the client runs none of its own commands (`\!`, `source`) from the file.
     const argv = ['mysql', '--no-defaults', '--host', admin.host, '--port', String(admin.port), '--user', login.user]
     argv.push('--binary-mode', '--database', scratch)
-    await o.exec(argv, {
-      ...input,
-      env: { ...process.env, MYSQL_PWD: login.password },
+    const env = { ...process.env, MYSQL_PWD: login.password }
+    const bounds = {
       redact: [admin.password, login.password],
       timeoutMs: DUMP_TIMEOUT_MS,
       ...(signal ? { signal } : {}),
-    })
+    }
+    if (packed && input.stdinStream) {
+      // zstd checks every frame's checksum; a cut or altered stream fails it, and the load with it.
+      const unpack = { argv: ['zstd', '-d', '-q', '-c'] }
+      await o.pipeline([unpack, { argv, env }], { stdinStream: input.stdinStream, ...bounds })
+    } else await o.exec(argv, { ...input, env, ...bounds })
   }
 
   /** Takes the client's user's grant on `aside` away (none, or no user any more: nothing to take). */
@@ -91,8 +106,8 @@ export function mariadbRestore(o: {
     },
 
     // Nothing to verify before: the bytes are still arriving. Their sha256 and row counts are checked before use.
-    async loadStreamInto(name, scratch, input, signal) {
-      await load(name, scratch, { stdinStream: input }, signal)
+    async loadStreamInto(name, scratch, input, signal, packed) {
+      await load(name, scratch, { stdinStream: input }, signal, packed)
       // Sealed: only the admin reaches it from now on, so the rows counted next are the rows swapped in later.
       await withConnection({}, `sealing ${scratch}`, async (c) => {
         await revokeOn(c, identifier(name), scratch)

@@ -4,9 +4,11 @@ import mysql from 'mysql2/promise'
 import { wireError } from '@alfa/protocol'
 import { CommandError } from '../command-context.ts'
 import type { Exec } from '../exec.ts'
+import { execPipeline, type ExecPipeline } from '../exec-pipeline.ts'
 import {
   DB_TIMEOUTS,
   DUMP_TIMEOUT_MS,
+  ZSTD_LEVEL,
   dbFailure,
   identifier,
   parseAdminUrl,
@@ -49,8 +51,11 @@ export function createMariadbAdmin(o: {
   tenantLogin: TenantLoginSource
   /** The agent's kept tenant sessions; without it every call opens its own connection. */
   sessions?: TenantSessions
+  /** Programs joined by pipes (a packed dump, a packed load); the real one unless a test passes its own. */
+  pipeline?: ExecPipeline
 }): DbAdmin {
   const admin = parseAdminUrl(o.url, 3306)
+  const pipeline = o.pipeline ?? execPipeline
 
   /** A connection as `target` with the session's limits set (the caller ends it). */
   async function openConnection(target: { database?: string; login?: TenantLogin }): Promise<mysql.Connection> {
@@ -146,25 +151,22 @@ export function createMariadbAdmin(o: {
     }
   }
 
-  /** mysqldump of `name` into a file, or streamed into `sink` while it is made (ended only on exit 0). */
-  async function mysqldump(name: string, to: { file: string } | { sink: Writable }, signal?: AbortSignal) {
+  /** mysqldump's argv for `name` (into `file`, else its stdout). */
+  function mysqldumpArgv(name: string, file?: string) {
     const db = identifier(name)
     // --no-defaults first: the host's my.cnf must not redirect the dump; the password only in the environment.
-    const argv = [
-      'mysqldump',
-      '--no-defaults',
-      '--host',
-      admin.host,
-      '--port',
-      String(admin.port),
-      '--user',
-      admin.user,
-    ]
-    argv.push('--single-transaction', '--routines', '--triggers')
-    if ('file' in to) argv.push('--result-file', to.file)
+    const argv = ['mysqldump', '--no-defaults', '--host', admin.host, '--port', String(admin.port)]
+    argv.push('--user', admin.user, '--single-transaction', '--routines', '--triggers')
+    if (file !== undefined) argv.push('--result-file', file)
     argv.push(db)
-    await o.exec(argv, {
-      env: { ...process.env, MYSQL_PWD: admin.password },
+    return argv
+  }
+  const dumpEnv = () => ({ ...process.env, MYSQL_PWD: admin.password })
+
+  /** mysqldump of `name` into a file, or streamed into `sink` while it is made (ended only on exit 0). */
+  async function mysqldump(name: string, to: { file: string } | { sink: Writable }, signal?: AbortSignal) {
+    await o.exec(mysqldumpArgv(name, 'file' in to ? to.file : undefined), {
+      env: dumpEnv(),
       redact: [admin.password],
       timeoutMs: DUMP_TIMEOUT_MS,
       ...('sink' in to ? { stdoutTo: to.sink } : {}),
@@ -172,9 +174,22 @@ export function createMariadbAdmin(o: {
     })
   }
 
+  /** mysqldump | zstd → sink: see DbAdmin.dumpPackedTo. */
+  async function mysqldumpPacked(name: string, sink: Writable, signal?: AbortSignal) {
+    const dump = { argv: mysqldumpArgv(name), env: dumpEnv() }
+    const zstd = { argv: ['zstd', `-${ZSTD_LEVEL}`, '-q', '-c'] }
+    await pipeline([dump, zstd], {
+      stdoutTo: sink,
+      redact: [admin.password],
+      timeoutMs: DUMP_TIMEOUT_MS,
+      ...(signal ? { signal } : {}),
+    })
+  }
+
   const restore = mariadbRestore({
     url: o.url,
     exec: o.exec,
+    pipeline,
     admin,
     tenantLogin: o.tenantLogin,
     withConnection,
@@ -247,6 +262,8 @@ export function createMariadbAdmin(o: {
     dump: (name, file, signal) => mysqldump(name, { file }, signal),
 
     dumpTo: (name, sink, signal) => mysqldump(name, { sink }, signal),
+
+    dumpPackedTo: (name, sink, signal) => mysqldumpPacked(name, sink, signal),
 
     verify,
 

@@ -14,7 +14,14 @@ export interface RestorePrimitives {
   /** The same, from a stream read while it arrives (a move's transfer); absent for an engine that needs the file.
    * Once loaded, `scratch` is sealed: only the admin reaches it (the user's grant on it taken away, its sessions
    * ended), so its rows stay as counted until the swap. */
-  loadStreamInto?(name: string, scratch: string, input: Readable, signal?: AbortSignal): Promise<void>
+  loadStreamInto?(
+    name: string,
+    scratch: string,
+    input: Readable,
+    signal?: AbortSignal,
+    /** The stream is a zstd-compressed dump (dumpPackedTo): zstd unpacks it on its way into the load. */
+    packed?: boolean,
+  ): Promise<void>
   /** Rows per base table of a database, counted by the admin without running anything of the tenant's. */
   rowCounts(name: string): Promise<RowCounts>
   /** Puts `scratch`'s content in place of `name`'s in one atomic change; what `name` held ends in `trash`. The
@@ -84,12 +91,13 @@ export async function loadFresh(
   scratch: string,
   input: Readable,
   signal?: AbortSignal,
+  packed?: boolean,
 ) {
   if (!db.loadStreamInto || !isAsideOf(name, scratch))
     throw new CommandError(wireError('INTERNAL', `no streamed load of ${name} into ${scratch}`))
   try {
     for (const aside of await db.asideOf(name)) await db.dropAside(name, aside)
-    await db.loadStreamInto(name, scratch, input, signal)
+    await db.loadStreamInto(name, scratch, input, signal, packed)
     return await db.rowCounts(scratch)
   } catch (error) {
     await db.dropAside(name, scratch).catch(() => undefined)

@@ -78,6 +78,8 @@ export async function receiveIntoDatabase(
     now: () => number
     /** Called once loaded, before it is recorded as such (the fault tests' pause point). */
     onLoaded?: () => Promise<void>
+    /** The dump arrives zstd-compressed (what is hashed is what arrived). */
+    packed?: boolean
   },
   id: string,
   token: string,
@@ -92,7 +94,7 @@ export async function receiveIntoDatabase(
     // A little slack between the relay and the load: one stalls the other less.
     const h = hashing(1024 * 1024)
     const carried = pipeline(res, h.stream)
-    const loading = loadFresh(db, name, scratch, h.stream, signal)
+    const loading = loadFresh(db, name, scratch, h.stream, signal, o.packed)
     // A load that stopped reads no more: the stream is cut so that the transfer ends (and the sender learns it).
     loading.catch(() => res.destroy())
     const [c, l] = await Promise.allSettled([carried, loading])

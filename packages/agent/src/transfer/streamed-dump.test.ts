@@ -24,10 +24,11 @@ function smallWrites(count: number, size: number) {
   return {
     pieces,
     tool: {
-      async dumpTo(sink: Writable) {
+      async dump(sink: Writable) {
         for (const piece of pieces) if (!sink.write(piece)) await new Promise((r) => sink.once('drain', r))
         sink.end()
       },
+      packed: false,
       verify: () => Promise.resolve(),
     },
   }
@@ -62,5 +63,36 @@ describe('streamDump', () => {
     expect(got).toHaveLength(1)
     expect(Buffer.concat(got).equals(Buffer.concat(pieces))).toBe(true)
     expect(result.bytes).toBe(Buffer.concat(pieces).length)
+  })
+
+  it("packed: the kept copy is the compressed stream sent, checked to begin with zstd's frame", async () => {
+    const packedBytes = Buffer.concat([Buffer.from([0x28, 0xb5, 0x2f, 0xfd]), Buffer.alloc(300_000, 7)])
+    let verified = false
+    const tool = {
+      async dump(sink: Writable) {
+        sink.end(packedBytes)
+      },
+      packed: true,
+      // The plain dump's check does not apply: its completion line lies inside the compressed frames.
+      verify: () => Promise.resolve(void (verified = true)),
+    }
+    const { result, got } = await streamed(tool, 'packed.sql.zst')
+    expect(Buffer.concat(got).equals(packedBytes)).toBe(true)
+    expect(result.bytes).toBe(packedBytes.length)
+    expect(result.sha256).toBe(createHash('sha256').update(packedBytes).digest('hex'))
+    expect((await fs.readFile(path.join(dir(), 'packed.sql.zst'))).equals(packedBytes)).toBe(true)
+    expect(verified).toBe(false)
+  })
+
+  it('packed: a copy that does not begin like zstd output is refused and removed', async () => {
+    const tool = {
+      async dump(sink: Writable) {
+        sink.end(Buffer.from(HEADER))
+      },
+      packed: true,
+      verify: () => Promise.resolve(),
+    }
+    await expect(streamed(tool, 'bad.sql.zst')).rejects.toThrow(/bad\.sql\.zst.*zstd/)
+    await expect(fs.stat(path.join(dir(), 'bad.sql.zst'))).rejects.toThrow(/ENOENT/)
   })
 })

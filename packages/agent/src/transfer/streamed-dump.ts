@@ -18,13 +18,19 @@ const SYNC_EVERY = 16 * 1024 * 1024
  * and a relay hop of its own on every process the bytes cross. Gathered into batches of this size, they cost one.
  */
 const BATCH = 256 * 1024
+/**
+ * A compressed dump is handed on as zstd writes it: one write per 128 KiB block of SQL, a few hundred bytes to a few
+ * tens of KiB. Gathered into BATCH bytes, a well-compressed dump would reach the target only near its end, and the
+ * target's load would no longer overlap the dump.
+ */
+const PACKED_BATCH = 1
 
 /**
  * A pass-through that counts and hashes what flows by and writes it to `file` on the way, with backpressure from
- * both the disk and the reader, in batches of BATCH bytes; the stream ends once the copy is written (synced to disk
+ * both the disk and the reader, in batches of `batch` bytes; the stream ends once the copy is written (synced to disk
  * afterwards, while the target finishes its load).
  */
-function keepingCopy(file: string, syncer: FileHandle) {
+function keepingCopy(file: string, syncer: FileHandle, batch: number) {
   const hash = createHash('sha256')
   let bytes = 0
   let unsynced = 0
@@ -57,7 +63,7 @@ function keepingCopy(file: string, syncer: FileHandle) {
     transform(chunk: Buffer, _enc, done) {
       pending.push(chunk)
       pendingBytes += chunk.length
-      if (pendingBytes < BATCH) return done()
+      if (pendingBytes < batch) return done()
       forward((batch) => done(null, batch))
     },
     flush(done) {
@@ -74,20 +80,27 @@ function keepingCopy(file: string, syncer: FileHandle) {
   return { stream, digest: () => ({ bytes, sha256: hash.digest('hex') }) }
 }
 
+/** zstd's frame magic number, little-endian, at the start of every compressed dump. */
+const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd])
+
 /**
- * A move's dump streamed while the engine's tool makes it (`DbAdmin.dumpTo`), so that the dump, the transfer and the
- * target's load overlap instead of following one another. Its bytes are hashed and written to the kept copy
- * (`dir/name`, 0600, created exclusively) on their way to `send`. Afterwards the copy is verified as
- * verifiedSnapshot verifies a dump file: the tool exited 0, every byte sent is on disk, the file begins with the
- * tool's header and ends with its completion line. The bytes were hashed as they were written, so they are not
- * read back again. Any failure cuts the stream (the target never sees a clean end, and never gets the sha256 it
- * must match), removes the copy and throws: DB_ERROR for the dump, TRANSFER_FAILED for the send.
+ * A move's dump streamed while the engine's tool makes it (`DbAdmin.dumpTo`, or `dumpPackedTo` compressed), so that
+ * the dump, the transfer and the target's load overlap instead of following one another. Its bytes are hashed and
+ * written to the kept copy (`dir/name`, 0600, created exclusively) on their way to `send`: compressed, the copy is
+ * compressed too (`.sql.zst`), and the plain text never passes through this process. Afterwards the copy is
+ * verified: the tool exited 0 and every byte sent is on disk; plain, also as verifiedSnapshot verifies a dump file
+ * (it begins with the tool's header and ends with its completion line); compressed, it begins with zstd's frame
+ * (mysqldump's exit status says it ended: the completion line lies inside the frames). The bytes were hashed as
+ * they were written, so they are not read back. Any failure cuts the stream (the target never sees a clean end, and
+ * never gets the sha256 it must match), removes the copy and throws: DB_ERROR for the dump, TRANSFER_FAILED for the
+ * send.
  */
 export async function streamDump(
   tool: {
-    /** Runs the dump into `sink` (DbAdmin.dumpTo of the database). */
-    dumpTo: (sink: Writable) => Promise<void>
-    /** The engine's completeness check of a dump file (DbAdmin.verify). */
+    /** Runs the dump into `sink` (DbAdmin.dumpTo, or dumpPackedTo when `packed`). */
+    dump: (sink: Writable) => Promise<void>
+    packed: boolean
+    /** The engine's completeness check of a plain dump file (DbAdmin.verify). */
     verify: (file: string) => Promise<void>
   },
   dbName: string,
@@ -101,8 +114,8 @@ export async function streamDump(
   // Its own descriptor for the syncs and the checks: the stream's closes as soon as the copy is written.
   const handle = await fs.open(file, 'r')
   try {
-    const kept = keepingCopy(file, handle)
-    const [dumped, sent] = await Promise.allSettled([tool.dumpTo(kept.stream), send(kept.stream)])
+    const kept = keepingCopy(file, handle, tool.packed ? PACKED_BATCH : BATCH)
+    const [dumped, sent] = await Promise.allSettled([tool.dump(kept.stream), send(kept.stream)])
     if (dumped.status === 'rejected') {
       const error: unknown = dumped.reason
       // The tool's own failure names the dump; a tool stopped because the send failed is the send's failure.
@@ -115,8 +128,11 @@ export async function streamDump(
     await handle.sync()
     const { size } = await handle.stat()
     if (size !== bytes && size > 0) throw refuse(`holds ${size} of the ${bytes} bytes sent`)
-    await checkDumpHead(handle, size, refuse)
-    await tool.verify(file)
+    if (tool.packed) await checkZstdHead(handle, size, refuse)
+    else {
+      await checkDumpHead(handle, size, refuse)
+      await tool.verify(file)
+    }
     await handle.close()
     return { file, bytes, sha256 }
   } catch (error) {
@@ -124,4 +140,11 @@ export async function streamDump(
     await removeInside(dir, name).catch(() => undefined)
     throw error
   }
+}
+
+async function checkZstdHead(handle: FileHandle, size: number, refuse: (why: string) => Error) {
+  if (size === 0) throw refuse('is empty')
+  const head = Buffer.alloc(ZSTD_MAGIC.length)
+  await handle.read(head, 0, head.length, 0)
+  if (!head.equals(ZSTD_MAGIC)) throw refuse(`does not begin like zstd's output (${size} bytes)`)
 }

@@ -171,6 +171,11 @@ export function createAgentHub(deps: AgentHubDeps) {
 
     assertOnline,
 
+    /** True when the server's agent announced `capability` in its last hello here (e.g. TRANSFER_ZSTD). */
+    announces(serverId: string, capability: string): boolean {
+      return announced.get(serverId)?.capabilities.includes(capability) ?? false
+    },
+
     /** What `begin` hands stored commands to. */
     courier: dispatch.courier,
 

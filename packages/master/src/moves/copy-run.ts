@@ -2,7 +2,7 @@ import type { Client, Server } from '../generated/prisma/client.ts'
 import { configureCommand, stageCommand } from './client-commands.ts'
 import { carryFiles, verifyFiles } from './move-files.ts'
 import { ensureImage, type MoveDeps } from './move-run.ts'
-import { confirmServed, restoreDump, StepFailed, type StepTools } from './move-steps.ts'
+import { confirmServed, dumpSizes, restoreDump, StepFailed, type StepTools } from './move-steps.ts'
 import { undoMove } from './move-undo.ts'
 
 export const COPY_STEPS = ['preflight', 'image', 'stage', 'dump', 'files', 'restore', 'verify'] as const
@@ -82,7 +82,7 @@ export async function runCopy(
       server: target.id,
       address: target.host,
       sitesPort: target.sitesPort,
-      dumpBytes: dump.sent.bytes,
+      ...dumpSizes(dump.sent),
       files: files.sent.files,
       fileBytes: files.sent.fileBytes,
     }

@@ -1,14 +1,15 @@
 import type { Client, Server } from '../generated/prisma/client.ts'
 import { patientAsk } from './agent-patience.ts'
 import type { MoveDeps } from './move-run.ts'
-import type { StepTools } from './move-steps.ts'
+import type { DumpSizes, StepTools } from './move-steps.ts'
 
 /** What the move's result reports besides the new address. */
 export interface MoveFigures {
   /** Freeze → serving on the target; unknown when a restarted master finishes the move. */
   downtimeMs?: number
   dumpFile?: string
-  bytes?: number
+  /** The dump's sizes (dumpSizes). */
+  sizes?: DumpSizes
   /** The files the target holds as the source packed them (checked by the verify step). */
   files?: { files: number; fileBytes: number }
 }
@@ -57,7 +58,7 @@ export async function finishMove(
     sitesPort: target.sitesPort,
     dnsChange: `point ${c.domain} at ${target.host}`,
     ...(facts.downtimeMs !== undefined ? { downtimeMs: facts.downtimeMs } : {}),
-    ...(facts.bytes !== undefined ? { dumpBytes: facts.bytes } : {}),
+    ...facts.sizes,
     ...(facts.files ? { files: facts.files.files, fileBytes: facts.files.fileBytes } : {}),
     ...(!skip.has('forward') ? { forwardUntil: new Date(until).toISOString() } : {}),
     ...(notes.length ? { notes } : {}),

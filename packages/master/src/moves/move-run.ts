@@ -7,7 +7,7 @@ import type { OperationService } from '../operations/operation-service.ts'
 import type { AgentHub } from '../agent-hub/agent-hub.ts'
 import { configureCommand, stageCommand } from './client-commands.ts'
 import { carryFiles, verifyFiles } from './move-files.ts'
-import { confirmServed, restoreDump, StepFailed, type StepTools } from './move-steps.ts'
+import { confirmServed, dumpSizes, restoreDump, StepFailed, type StepTools } from './move-steps.ts'
 import { finishMove } from './move-finish.ts'
 import { undoMove } from './move-undo.ts'
 
@@ -123,7 +123,7 @@ export async function runMove(
     return await finishMove(deps, tools, c, source, target, {
       downtimeMs,
       dumpFile: dump.sent.file,
-      bytes: dump.sent.bytes,
+      sizes: dumpSizes(dump.sent),
       files: { files: files.sent.files, fileBytes: files.sent.fileBytes },
     })
   } catch (error) {

@@ -2,7 +2,8 @@ import pino from 'pino'
 import { describe, expect, it } from 'vitest'
 import type { OperationService } from '../operations/operation-service.ts'
 import { createTransferRelay } from '../transfers/transfer-relay.ts'
-import { createStepTools, StepFailed, TRANSFER_ATTEMPTS } from './move-steps.ts'
+import { TRANSFER_ZSTD } from '@alfa/protocol'
+import { createStepTools, dumpSizes, StepFailed, TRANSFER_ATTEMPTS } from './move-steps.ts'
 
 const SHA = (c: string) => c.repeat(64)
 
@@ -28,7 +29,7 @@ function scriptedHub(script: { send: string; receive: string }[]) {
   }
 }
 
-function tools(hub: ReturnType<typeof scriptedHub>['hub']) {
+function tools(hub: ReturnType<typeof scriptedHub>['hub'] & { announces?: (id: string, c: string) => boolean }) {
   const lines: string[] = []
   const operations = {
     log: async (_id: string, l: { message: string }[]) => void lines.push(...l.map((x) => x.message)),
@@ -70,5 +71,50 @@ describe('move step tools: transfer', () => {
     expect(error).toBeInstanceOf(StepFailed)
     expect(error).toMatchObject({ step: 'dump', code: 'TRANSFER_FAILED' })
     expect(s.calls.filter((c) => c.type === 'transfer.discard')).toHaveLength(TRANSFER_ATTEMPTS)
+  })
+
+  it('compresses a MariaDB dump loaded on arrival only when both agents announced transfer.zstd', async () => {
+    const cases = [
+      { engine: 'mariadb', announced: ['S', 'T'], load: true, packed: true },
+      { engine: 'mariadb', announced: ['S'], load: true, packed: false },
+      { engine: 'mariadb', announced: ['T'], load: true, packed: false },
+      { engine: 'mariadb', announced: ['S', 'T'], load: false, packed: false },
+      { engine: 'postgresql', announced: ['S', 'T'], load: true, packed: false },
+    ] as const
+    for (const c of cases) {
+      const s = scriptedHub([{ send: 'a', receive: 'a' }])
+      const hub = {
+        ...s.hub,
+        announces: (id: string, capability: string) =>
+          capability === TRANSFER_ZSTD && (c.announced as readonly string[]).includes(id),
+      }
+      const { t } = tools(hub)
+      const what = { slug: 'acme', dbEngine: c.engine }
+      await t.transfer('dump', 'S', 'T', { kind: 'dump', ...what }, c.load ? { load: what } : {})
+      const send = s.calls.find((x) => x.type === 'transfer.send')!.payload
+      const receive = s.calls.find((x) => x.type === 'transfer.receive')!.payload
+      expect({
+        case: c,
+        compress: send.compress,
+        compressed: (receive.load as { compressed?: string })?.compressed,
+      }).toEqual({
+        case: c,
+        compress: c.packed ? 'zstd' : undefined,
+        compressed: c.packed ? 'zstd' : undefined,
+      })
+    }
+  })
+})
+
+describe('dumpSizes', () => {
+  it('reports the dump as carried and kept, and its compression when the kept copy is a .zst', () => {
+    expect(dumpSizes({ bytes: 5, sha256: SHA('a'), file: '/var/backups/alfa/acme-move-x.sql.zst' })).toEqual({
+      dumpBytes: 5,
+      dumpCompression: 'zstd',
+    })
+    expect(dumpSizes({ bytes: 9, sha256: SHA('a'), file: '/var/backups/alfa/acme-move-x.sql' })).toEqual({
+      dumpBytes: 9,
+    })
+    expect(dumpSizes({ bytes: 9, sha256: SHA('a') })).toEqual({ dumpBytes: 9 })
   })
 })

@@ -30,6 +30,7 @@ describe('recovery of a transfer.send the agent died in', () => {
     await fs.mkdir(backupDir, { recursive: true })
     for (const name of [
       'lab-one-move-2026-12-01T15-08-01-477Z.sql',
+      'lab-one-move-2026-12-01T15-08-01-500Z.sql.zst',
       'lab-one-move-2026-12-01T15-08-01-639Z.files.tar',
     ]) {
       // Cut short: no completion line; a final dump of the same client beside it stays.
@@ -51,7 +52,7 @@ describe('recovery of a transfer.send the agent died in', () => {
     })
   })
 
-  it.each(['../../state/credential', '/etc/passwd', 'lab-one.sql', 'lab-one-move-x.sql\n'])(
+  it.each(['../../state/credential', '/etc/passwd', 'lab-one.sql', 'lab-one-move-x.sql\n', 'lab-one-move-x.zst'])(
     'never removes a journaled name that is not one it makes (%j)',
     async (writing) => {
       const deps = depsIn(dir())

@@ -69,7 +69,7 @@ const sendRecord = z.object({
   step: z.string().optional(),
   writing: z
     .string()
-    .regex(/^[a-z0-9][a-z0-9-]*-move-[0-9A-Za-z-]+\.(sql|files\.tar)$/)
+    .regex(/^[a-z0-9][a-z0-9-]*-move-[0-9A-Za-z-]+\.(sql|sql\.zst|files\.tar)$/)
     .optional(),
 })
 

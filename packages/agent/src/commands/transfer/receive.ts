@@ -1,5 +1,5 @@
-import { dbNameForSlug } from '@alfa/protocol'
-import type { CommandHandler } from '../../command-context.ts'
+import { dbNameForSlug, wireError } from '@alfa/protocol'
+import { CommandError, type CommandHandler } from '../../command-context.ts'
 import { dbAdminFor } from '../../drivers/database.ts'
 import { discardLoad, receiveIntoDatabase } from '../../transfer/loaded-dump.ts'
 import { discardSpool, receiveIntoSpool } from '../../transfer/spool.ts'
@@ -13,14 +13,19 @@ import { channelOf } from './send.ts'
 export const transferReceive: CommandHandler<'transfer.receive'> = async (ctx, deps) => {
   const { transferId, token, load } = ctx.payload
   const db = load ? dbAdminFor(load.dbEngine, deps) : undefined
+  // A compressed dump is only ever loaded on arrival: spooled, nothing would unpack it before its restore.
+  if (load?.compressed && !db?.loadStreamInto)
+    throw new CommandError(wireError('UNSUPPORTED', `a ${load.dbEngine} dump is not received compressed by this agent`))
   if (load && db?.loadStreamInto) {
     const name = dbNameForSlug(load.slug)
     // The fault tests' pause points: before a byte is read, and once loaded (not yet recorded as such).
     await ctx.checkpoint({ step: 'load' })
     const onLoaded = () => ctx.checkpoint({ step: 'loaded' })
-    const o = { stateDir: deps.config.stateDir, db, dbEngine: load.dbEngine, name, now: deps.now, onLoaded }
+    const packed = load.compressed === 'zstd'
+    const o = { stateDir: deps.config.stateDir, db, dbEngine: load.dbEngine, name, now: deps.now, onLoaded, packed }
     const got = await receiveIntoDatabase(channelOf(deps), o, transferId, token, ctx.signal)
-    ctx.log(`received ${got.bytes} bytes (sha256 ${got.sha256}) into a fresh database of ${name}`)
+    const how = packed ? ' compressed, unpacked by zstd' : ''
+    ctx.log(`received ${got.bytes} bytes${how} (sha256 ${got.sha256}) into a fresh database of ${name}`)
     return { ...got, loaded: true }
   }
   const got = await receiveIntoSpool(channelOf(deps), deps.config.stateDir, transferId, token, ctx.signal)

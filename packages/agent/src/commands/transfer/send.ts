@@ -43,14 +43,19 @@ export const transferSend: CommandHandler<'transfer.send'> = async (ctx, deps) =
   if (source.kind === 'dump') {
     const db = dbAdminFor(source.dbEngine, deps)
     const dbName = dbNameForSlug(source.slug)
-    const name = `${source.slug}-move-${stamp(deps.now())}.sql`
-    const { dumpTo } = db
+    const { dumpTo, dumpPackedTo } = db
+    const packed = ctx.payload.compress === 'zstd'
+    const name = `${source.slug}-move-${stamp(deps.now())}.sql${packed ? '.zst' : ''}`
+    if (packed && !dumpPackedTo)
+      throw new CommandError(wireError('UNSUPPORTED', `a ${source.dbEngine} dump is not sent compressed by this agent`))
     if (dumpTo) {
       // Streamed while it is made: the dump, the transfer and the target's load overlap.
       await ctx.checkpoint({ step: 'dump', writing: name })
       const started = deps.now()
       const tool = {
-        dumpTo: (sink: Writable) => dumpTo(dbName, sink, ctx.signal),
+        dump: (sink: Writable) =>
+          packed && dumpPackedTo ? dumpPackedTo(dbName, sink, ctx.signal) : dumpTo(dbName, sink, ctx.signal),
+        packed,
         verify: (file: string) => db.verify(file, ctx.signal),
       }
       // Counted while the dump runs rather than after it: the freeze holds the rows still (a copy's origin is not
@@ -61,11 +66,13 @@ export const transferSend: CommandHandler<'transfer.send'> = async (ctx, deps) =
       const dump = await streamDump(tool, dbName, backupDir, name, send)
       const counts = await counting
       const seconds = Math.max(1, deps.now() - started) / 1000
+      const how = packed ? ' (compressed with zstd)' : ''
       ctx.log(
-        `dump of ${dbName} streamed and verified: ${dump.bytes} bytes in ${seconds.toFixed(1)} s, sha256 ` +
+        `dump of ${dbName} streamed and verified: ${dump.bytes} bytes${how} in ${seconds.toFixed(1)} s, sha256 ` +
           `${dump.sha256}, written to ${dump.file}`,
       )
-      return { bytes: dump.bytes, sha256: dump.sha256, rowCounts: counts, ...(await settle(name, dump.file)) }
+      const sent = { bytes: dump.bytes, sha256: dump.sha256 }
+      return { ...sent, rowCounts: counts, ...(await settle(name, dump.file)) }
     }
     await ctx.checkpoint({ step: 'dump', writing: name })
     const dump = await verifiedSnapshot(db, dbName, backupDir, name, ctx.signal)
