@@ -99,6 +99,10 @@ describe('production parity: install.sh, Debian nginx as www-data, the agent as 
     await c?.stop()
     if (serverId) await removeContainersByLabel(`alfa.server=${serverId}`, docker)
     await fs.rm(`/etc/nginx/alfa.d/alfa-${slug}.conf`, { force: true })
+    // The client's snapshots and final dumps, written where install.sh puts backups: each run left its own there.
+    const backups = '/var/backups/alfa'
+    for (const file of await fs.readdir(backups).catch(() => [] as string[]))
+      if (file.startsWith(`${slug}-`)) await fs.rm(path.join(backups, file), { force: true })
     await nginx?.stop()
     await mariadb?.stop()
     if (source?.copied) await fs.rm(source.dir, { recursive: true, force: true })

@@ -61,12 +61,24 @@ export async function tarOf(entries: { header: TarEntryHeader; body?: string }[]
   return Buffer.concat(chunks)
 }
 
-/** Handler dependencies for dispatcher tests: real exec and config under `stateDir`, no Docker (handlers are fakes). */
+/**
+ * Handler dependencies for dispatcher tests: real exec and config under `stateDir`, no Docker (handlers are fakes).
+ * Every directory the agent writes is under `stateDir` too: the defaults are the machine's own (/var/backups/alfa,
+ * the nginx sites and pages dirs), where a test once left a file.
+ */
 export function testHandlerDeps(stateDir: string): HandlerDeps {
+  const under = (name: string) => path.join(stateDir, name)
   return {
     docker: {} as Dockerode,
     exec,
-    config: loadAgentConfig({ ALFA_AGENT_STATE_DIR: stateDir }),
+    config: loadAgentConfig({
+      ALFA_AGENT_STATE_DIR: stateDir,
+      ALFA_AGENT_BACKUP_DIR: under('backups'),
+      ALFA_AGENT_NGINX_SITES_DIR: under('sites'),
+      ALFA_AGENT_PAGES_DIR: under('pages'),
+      ALFA_AGENT_ACME_WEBROOT: under('acme'),
+      ALFA_AGENT_CERT_DIR: under('certs'),
+    }),
     serverId: newId(),
     now: Date.now,
     imageGate: createImageGate(),
