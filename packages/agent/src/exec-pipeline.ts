@@ -31,8 +31,9 @@ export interface PipelineOptions {
 export type ExecPipeline = (stages: readonly PipelineStage[], opts?: PipelineOptions) => Promise<void>
 
 /**
- * `a | b | c` without a shell: each stage's stdout is the next one's stdin, a kernel pipe the agent never reads, so
- * bytes that only pass from one program to the next cost this process nothing. Resolves once every stage exited 0;
+ * `a | b | c` without a shell: each stage's stdout is the next one's stdin (the socket pair Node made for it, handed
+ * over), which the agent never reads, so bytes that only pass from one program to the next cost this process
+ * nothing. Resolves once every stage exited 0;
  * otherwise rejects with the ExecError of the stage to blame (see finish). The first failure stops the other
  * stages, as do a timeout, an abort, a failed input and a failed sink.
  */
@@ -69,8 +70,8 @@ export const execPipeline: ExecPipeline = (stages, opts = {}) => {
         // The previous stage's stdout is handed over as this one's stdin: the two programs share the pipe.
         stdio: [previous ? previous.stdout : 'pipe', 'pipe', 'pipe'],
       }) as ChildProcessWithoutNullStreams
-      // This process's copy of the read end is closed, so that only the next program reads it (and the writer gets
-      // SIGPIPE should that program die).
+      // This process's copy of the read end is closed, so that only the next program reads it (and the writer's
+      // writes fail should that program die).
       previous?.stdout.destroy()
       children.push(child)
       child.stderr.on('data', (chunk: Buffer) => {
@@ -122,8 +123,9 @@ export const execPipeline: ExecPipeline = (stages, opts = {}) => {
     function finish() {
       cancelStop()
       for (const t of timers) clearTimeout(t)
-      // Failed by itself: an exit code, a start failure, a signal other than SIGPIPE (its reader died) or the one
-      // this helper sent when it stopped the pipeline.
+      // Failed by itself: an exit code, a start failure, or a signal other than SIGPIPE (its reader died) and other
+      // than the one this helper sent when it stopped the pipeline. (A stage that answers that SIGTERM with an exit
+      // code of its own would count; mysqldump, mysql and zstd do not.)
       const stoppedBy = (sig: NodeJS.Signals | null) =>
         stopReason !== undefined && (sig === 'SIGTERM' || sig === 'SIGKILL')
       const selfFailed = stages

@@ -82,7 +82,7 @@ export async function runCopy(
       server: target.id,
       address: target.host,
       sitesPort: target.sitesPort,
-      ...dumpSizes(dump.sent),
+      ...dumpSizes(dump),
       files: files.sent.files,
       fileBytes: files.sent.fileBytes,
     }

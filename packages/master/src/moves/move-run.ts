@@ -123,7 +123,7 @@ export async function runMove(
     return await finishMove(deps, tools, c, source, target, {
       downtimeMs,
       dumpFile: dump.sent.file,
-      sizes: dumpSizes(dump.sent),
+      sizes: dumpSizes(dump),
       files: { files: files.sent.files, fileBytes: files.sent.fileBytes },
     })
   } catch (error) {

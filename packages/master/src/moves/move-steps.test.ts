@@ -107,14 +107,8 @@ describe('move step tools: transfer', () => {
 })
 
 describe('dumpSizes', () => {
-  it('reports the dump as carried and kept, and its compression when the kept copy is a .zst', () => {
-    expect(dumpSizes({ bytes: 5, sha256: SHA('a'), file: '/var/backups/alfa/acme-move-x.sql.zst' })).toEqual({
-      dumpBytes: 5,
-      dumpCompression: 'zstd',
-    })
-    expect(dumpSizes({ bytes: 9, sha256: SHA('a'), file: '/var/backups/alfa/acme-move-x.sql' })).toEqual({
-      dumpBytes: 9,
-    })
-    expect(dumpSizes({ bytes: 9, sha256: SHA('a') })).toEqual({ dumpBytes: 9 })
+  it('reports the dump as carried and kept, and its compression when it crossed compressed', () => {
+    expect(dumpSizes({ sent: { bytes: 5 }, compressed: true })).toEqual({ dumpBytes: 5, dumpCompression: 'zstd' })
+    expect(dumpSizes({ sent: { bytes: 9 }, compressed: false })).toEqual({ dumpBytes: 9 })
   })
 })

@@ -26,10 +26,9 @@ export class StepFailed extends Error {
   }
 }
 
-/** A dump's size in an operation's result, and its compression when it crossed compressed (as it was kept). */
-export function dumpSizes(sent: TransferSendResult) {
-  const packed = sent.file?.endsWith('.zst') === true
-  return { dumpBytes: sent.bytes, ...(packed ? { dumpCompression: 'zstd' as const } : {}) }
+/** A dump's size in an operation's result (as carried, and kept), and its compression when it crossed compressed. */
+export function dumpSizes(t: { sent: Pick<TransferSendResult, 'bytes'>; compressed: boolean }) {
+  return { dumpBytes: t.sent.bytes, ...(t.compressed ? { dumpCompression: 'zstd' as const } : {}) }
 }
 export type DumpSizes = ReturnType<typeof dumpSizes>
 
@@ -130,7 +129,7 @@ export function createStepTools(deps: {
           await log(
             `${source.kind} transferred: ${size} in ${ms} ms, sha256 ${sent.value.sha256} checked at the target${how}`,
           )
-          return { transferId: t.id, sent: sent.value, ms }
+          return { transferId: t.id, sent: sent.value, ms, compressed: packed }
         }
         last = new StepFailed(
           stepName,

@@ -71,8 +71,7 @@ export const transferSend: CommandHandler<'transfer.send'> = async (ctx, deps) =
         `dump of ${dbName} streamed and verified: ${dump.bytes} bytes${how} in ${seconds.toFixed(1)} s, sha256 ` +
           `${dump.sha256}, written to ${dump.file}`,
       )
-      const sent = { bytes: dump.bytes, sha256: dump.sha256 }
-      return { ...sent, rowCounts: counts, ...(await settle(name, dump.file)) }
+      return { bytes: dump.bytes, sha256: dump.sha256, rowCounts: counts, ...(await settle(name, dump.file)) }
     }
     await ctx.checkpoint({ step: 'dump', writing: name })
     const dump = await verifiedSnapshot(db, dbName, backupDir, name, ctx.signal)
