@@ -79,14 +79,14 @@ export function createAgent(deps: AgentDeps) {
   let pruneTimer: NodeJS.Timeout | undefined
   let sampling = false
 
-  /** Announced beside the commands (transferCapabilities), found at start. */
-  let extraCapabilities: string[] = []
+  /** Announced in hello: the commands, and what start() finds beside them (transferCapabilities). */
+  let capabilities = registry.capabilities()
   const hello = (): HelloFrame => ({
     kind: 'hello',
     agentVersion: AGENT_VERSION,
     protocolVersion: PROTOCOL_VERSION,
     serverId: identity.serverId,
-    capabilities: [...registry.capabilities(), ...extraCapabilities],
+    capabilities,
     inFlight: journal.inFlight().slice(0, LIMITS.inFlight),
   })
 
@@ -152,8 +152,7 @@ export function createAgent(deps: AgentDeps) {
     async start(): Promise<void> {
       await outbox.open()
       await journal.open()
-      extraCapabilities = await transferCapabilities(config, handlerDeps.exec)
-      const capabilities = [...registry.capabilities(), ...extraCapabilities]
+      capabilities = [...registry.capabilities(), ...(await transferCapabilities(config, handlerDeps.exec))]
       log.info({ agentVersion: AGENT_VERSION, capabilities }, 'agent starting')
       connection.start()
       // Multi-step commands a killed process left half-done are finished or rolled back (their clients locked

@@ -3,7 +3,7 @@ import { createWriteStream } from 'node:fs'
 import type { FileHandle } from 'node:fs/promises'
 import fs from 'node:fs/promises'
 import { Transform, type Readable, type Writable } from 'node:stream'
-import { checkDumpHead, dumpRefusal, toolFailure } from '../commands/client/snapshot.ts'
+import { checkDumpHead, dumpRefusal, toolFailure, ZSTD_HEADER } from '../commands/client/snapshot.ts'
 import { createEmptyInside, removeInside } from '../drivers/safe-files.ts'
 import { ExecError } from '../exec.ts'
 
@@ -80,9 +80,6 @@ function keepingCopy(file: string, syncer: FileHandle, batch: number) {
   return { stream, digest: () => ({ bytes, sha256: hash.digest('hex') }) }
 }
 
-/** zstd's frame magic number, little-endian, at the start of every compressed dump. */
-const ZSTD_MAGIC = Buffer.from([0x28, 0xb5, 0x2f, 0xfd])
-
 /**
  * A move's dump streamed while the engine's tool makes it (`DbAdmin.dumpTo`, or `dumpPackedTo` compressed), so that
  * the dump, the transfer and the target's load overlap instead of following one another. Its bytes are hashed and
@@ -128,7 +125,7 @@ export async function streamDump(
     await handle.sync()
     const { size } = await handle.stat()
     if (size !== bytes && size > 0) throw refuse(`holds ${size} of the ${bytes} bytes sent`)
-    if (tool.packed) await checkZstdHead(handle, size, refuse)
+    if (tool.packed) await checkDumpHead(handle, size, refuse, ZSTD_HEADER)
     else {
       await checkDumpHead(handle, size, refuse)
       await tool.verify(file)
@@ -140,11 +137,4 @@ export async function streamDump(
     await removeInside(dir, name).catch(() => undefined)
     throw error
   }
-}
-
-async function checkZstdHead(handle: FileHandle, size: number, refuse: (why: string) => Error) {
-  if (size === 0) throw refuse('is empty')
-  const head = Buffer.alloc(ZSTD_MAGIC.length)
-  await handle.read(head, 0, head.length, 0)
-  if (!head.equals(ZSTD_MAGIC)) throw refuse(`does not begin like zstd's output (${size} bytes)`)
 }

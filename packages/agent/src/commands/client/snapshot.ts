@@ -30,12 +30,24 @@ export function toolFailure(refuse: DumpRefusal, error: ExecError): CommandError
   return refuse(`failed: ${error.message}${tail ? ` (${tail})` : ''}`, { exitCode: error.exitCode })
 }
 
-/** Checks the dump `handle` holds (`size` bytes) is not empty and begins with a dump tool's header. */
-export async function checkDumpHead(handle: FileHandle, size: number, refuse: DumpRefusal): Promise<void> {
+/** zstd's frame magic number (little-endian), read as latin1: how a dump compressed with zstd begins. */
+export const ZSTD_HEADER = { pattern: /^\x28\xb5\x2f\xfd/, like: "zstd's output" }
+
+/**
+ * Checks the dump `handle` holds (`size` bytes) is not empty and begins with a dump tool's header (or, given
+ * `expected`, with that: ZSTD_HEADER for a compressed one).
+ */
+export async function checkDumpHead(
+  handle: FileHandle,
+  size: number,
+  refuse: DumpRefusal,
+  expected = { pattern: DUMP_HEADER, like: 'a dump' },
+): Promise<void> {
   if (size === 0) throw refuse('is empty')
   const head = Buffer.alloc(Math.min(size, 256))
   await handle.read(head, 0, head.length, 0)
-  if (!DUMP_HEADER.test(head.toString('latin1'))) throw refuse(`does not begin like a dump (${size} bytes)`)
+  if (!expected.pattern.test(head.toString('latin1')))
+    throw refuse(`does not begin like ${expected.like} (${size} bytes)`)
 }
 
 /** A verified dump: where it is, its size, and the SHA-256 of the bytes read back after it was written. */

@@ -43,18 +43,17 @@ export const transferSend: CommandHandler<'transfer.send'> = async (ctx, deps) =
   if (source.kind === 'dump') {
     const db = dbAdminFor(source.dbEngine, deps)
     const dbName = dbNameForSlug(source.slug)
-    const { dumpTo, dumpPackedTo } = db
     const packed = ctx.payload.compress === 'zstd'
     const name = `${source.slug}-move-${stamp(deps.now())}.sql${packed ? '.zst' : ''}`
-    if (packed && !dumpPackedTo)
+    const dumpTo = packed ? db.dumpPackedTo : db.dumpTo
+    if (packed && !dumpTo)
       throw new CommandError(wireError('UNSUPPORTED', `a ${source.dbEngine} dump is not sent compressed by this agent`))
     if (dumpTo) {
       // Streamed while it is made: the dump, the transfer and the target's load overlap.
       await ctx.checkpoint({ step: 'dump', writing: name })
       const started = deps.now()
       const tool = {
-        dump: (sink: Writable) =>
-          packed && dumpPackedTo ? dumpPackedTo(dbName, sink, ctx.signal) : dumpTo(dbName, sink, ctx.signal),
+        dump: (sink: Writable) => dumpTo(dbName, sink, ctx.signal),
         packed,
         verify: (file: string) => db.verify(file, ctx.signal),
       }
