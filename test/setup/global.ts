@@ -1,9 +1,13 @@
 // Vitest globalSetup of the integration project: one private PostgreSQL for the whole run, whose admin URL tests
-// read with inject('postgresAdminUrl') and turn into a database of their own with createTestDatabase().
+// read with inject('postgresAdminUrl') and turn into a database of their own with createTestDatabase(). First it
+// removes what a killed earlier run left in Docker (sweep-leftovers.ts).
 import { rm } from 'node:fs/promises'
+import Docker from 'dockerode'
 import type { TestProject } from 'vitest/node'
+import { dockerAvailable } from '../support/docker.ts'
 import { startPostgres } from '../support/postgres.ts'
 import { makeTempDir } from '../support/process.ts'
+import { sweepLeftovers } from './sweep-leftovers.ts'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -15,6 +19,11 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const docker = new Docker()
+  if (await dockerAvailable(docker)) {
+    const swept = await sweepLeftovers(docker)
+    if (swept.length > 0) console.info(`removed from Docker what a killed run left: ${swept.length} test server(s)`)
+  }
   const runTempDir = await makeTempDir('run')
   const postgres = await startPostgres()
   project.provide('postgresAdminUrl', postgres.url)
