@@ -68,3 +68,35 @@ export async function containersOf(
 }
 
 export const mainContainer = (slug: string) => containerNameForSlug(slug)
+
+/**
+ * The client's containers as Docker tells them (state, restarts, OOM kill, exit code, port, the last log lines):
+ * printed beside an assertion on what the client serves, so a failure says whether the app was there to answer.
+ */
+export async function containerStory(env: AgentClientEnv, slug: string): Promise<string> {
+  const lines: string[] = []
+  for (const c of await containersOf(env, slug)) {
+    const container = env.docker.getContainer(c.id)
+    const info = await container.inspect().catch(() => undefined)
+    if (!info) continue
+    const s = info.State
+    const ports = JSON.stringify(info.HostConfig.PortBindings ?? {})
+    lines.push(
+      `${c.name}: ${s.Status}, restarts ${info.RestartCount}, OOM killed ${s.OOMKilled}, exit ${s.ExitCode}, started ${s.StartedAt}, ports ${ports}`,
+    )
+    // Not a TTY: each chunk comes with an 8-byte header (stream, length), dropped here.
+    const raw = await container.logs({ stdout: true, stderr: true, tail: 15, timestamps: true }).catch(() => undefined)
+    if (!raw) continue
+    for (let at = 0; at + 8 <= raw.length;) {
+      const size = raw.readUInt32BE(at + 4)
+      lines.push(
+        `  ${raw
+          .subarray(at + 8, at + 8 + size)
+          .toString('utf8')
+          .trimEnd()}`,
+      )
+      at += 8 + size
+    }
+  }
+  return lines.join('\n')
+}

@@ -6,7 +6,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { clientSwitchPayload } from '../support/create-payload.ts'
 import { fetchVhost } from '../support/nginx.ts'
-import { clientQuery, containersOf, databasePicture, mainContainer } from './client-db.ts'
+import { clientQuery, containersOf, containerStory, databasePicture, mainContainer } from './client-db.ts'
 import { allLines, FIXTURE_PROFILE, startAgentClientEnv, type AgentClientEnv, type Run } from './harness.ts'
 
 let env: AgentClientEnv
@@ -66,8 +66,13 @@ describe('client.switch', () => {
     const snapshot = snapshotPath(run)
     expect((await fs.stat(snapshot!)).mode & 0o777).toBe(0o600)
 
-    // With the run's log: a 502 here once came after a switch whose own check through nginx had passed.
-    expect((await page('/')).body, allLines(run)).toContain('<p id="version">version 2.0.0</p>')
+    // With the run's log and the containers' story: a 502 here once came after a switch whose own check through
+    // nginx had passed.
+    const served = await page('/')
+    const nginxErrors = async () => (await fs.readFile(env.nginx.errorLogPath, 'utf8')).split('\n').slice(-8).join('\n')
+    const why =
+      served.status === 200 ? '' : `${allLines(run)}\n${await containerStory(env, slug)}\n${await nginxErrors()}`
+    expect(served.body, why).toContain('<p id="version">version 2.0.0</p>')
     expect(JSON.parse((await page('/api/settings')).body)).toMatchObject({
       appVersion: '2.0.0',
       settings: { version: '2.0.0' },
