@@ -1,11 +1,13 @@
 // The nginx site driver against a private nginx: `nginx -t` failures restore the previous file (SECURITY.md), and
 // the site file is never written through a symlink or outside the sites directory.
 import fs from 'node:fs/promises'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import path from 'node:path'
 import { exec } from '@alfa/agent'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createNginxSites, renderSite, type NginxSites } from '../../packages/agent/src/drivers/nginx-sites.ts'
-import { startNginx, type PrivateNginx } from '../support/nginx.ts'
+import { fetchVhost, startNginx, type PrivateNginx } from '../support/nginx.ts'
 import { makeTempDir } from '../support/process.ts'
 
 let nginx: PrivateNginx
@@ -60,6 +62,34 @@ describe('nginx sites', () => {
     expect(await sites.remove('keep-me')).toBe(false)
   })
 
+  it('reports a reload done only once no worker answers with the old configuration', async () => {
+    // Two upstreams that say which they are; every GET below opens a fresh connection, as a new visitor does.
+    const upstreams = await Promise.all(['one', 'two'].map((name) => answering(name)))
+    const [one, two] = upstreams.map((u) => u.port) as [number, number]
+    const spec = { slug: 'reload-lab', domain: 'reload-lab.clients.test', tls: false }
+    const answersFor = async (ms: number) => {
+      const seen = new Map<string, number>()
+      for (const end = Date.now() + ms; Date.now() < end;) {
+        const { status, body } = await fetchVhost(nginx.port, spec.domain, '/')
+        const key = status === 200 ? body : String(status)
+        seen.set(key, (seen.get(key) ?? 0) + 1)
+      }
+      return Object.fromEntries(seen)
+    }
+    try {
+      await sites.apply({ ...spec, upstreamPort: one })
+      expect(Object.keys(await answersFor(100))).toEqual(['one'])
+      // Right after the switch of upstream: nginx's old worker took about half of the new connections for ~100 ms
+      // after the reload signal, while the new one answered within milliseconds (RELOAD_SETTLE_MS).
+      await sites.apply({ ...spec, upstreamPort: two })
+      expect(Object.keys(await answersFor(300))).toEqual(['two'])
+      await sites.remove(spec.slug)
+      expect(Object.keys(await answersFor(300))).toEqual(['404'])
+    } finally {
+      await Promise.all(upstreams.map((u) => u.close()))
+    }
+  })
+
   it('refuses to write through a symlink planted at the site path', async () => {
     const target = path.join(dir, 'victim.txt')
     await fs.writeFile(target, 'precious\n')
@@ -87,3 +117,13 @@ describe('nginx sites', () => {
     expect(tls).toContain(`ssl_certificate ${path.join(dir, 'certs')}/ok.clients.test/fullchain.pem;`)
   })
 })
+
+/** An HTTP server on a free port that answers every request with `name`. */
+async function answering(name: string): Promise<{ port: number; close: () => Promise<void> }> {
+  const server = http.createServer((_, res) => res.end(name))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  }
+}

@@ -66,8 +66,8 @@ describe('client.switch', () => {
     const snapshot = snapshotPath(run)
     expect((await fs.stat(snapshot!)).mode & 0o777).toBe(0o600)
 
-    // With the run's log and the containers' story: a 502 here once came after a switch whose own check through
-    // nginx had passed.
+    // One answer, as the next visitor gets it: the switch reports success only after nginx's reload reached every
+    // worker (RELOAD_SETTLE_MS). Should it fail, with the run's log, the containers' story and nginx's errors.
     const served = await page('/')
     const nginxErrors = async () => (await fs.readFile(env.nginx.errorLogPath, 'utf8')).split('\n').slice(-8).join('\n')
     const why =

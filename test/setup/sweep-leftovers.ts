@@ -21,8 +21,12 @@ export async function sweepLeftovers(docker: Docker, alsoLabelled: readonly stri
   for (const c of containers) {
     // The inspect's Config.Image is the name the container was created from; the listing shows an id instead once
     // that tag has moved to a rebuilt image.
-    const info = await docker.getContainer(c.Id).inspect()
-    if (info.Config.Image.startsWith(TEST_IMAGE_PREFIX)) servers.add(c.Labels[SERVER_LABEL]!)
+    // Gone since the listing (or not inspectable): nothing of it to sweep, and the run must still start.
+    const info = await docker
+      .getContainer(c.Id)
+      .inspect()
+      .catch(() => undefined)
+    if (info?.Config.Image.startsWith(TEST_IMAGE_PREFIX)) servers.add(c.Labels[SERVER_LABEL]!)
   }
   await removeServerContainers([...servers], docker)
   return [...servers]

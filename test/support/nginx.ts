@@ -160,3 +160,25 @@ export function fetchVhost(port: number, serverName: string, urlPath = '/'): Pro
     request.on('error', reject)
   })
 }
+
+/**
+ * Asks until `accept` holds for `times` answers in a row (each on a fresh connection) or `timeoutMs` passes, and
+ * returns the last answer. For a test that watches nginx while an agent reloads it on its own (a forward's end):
+ * for ~100 ms after `nginx -s reload` the old worker still takes about half the new connections with the old
+ * configuration, so one answer shows the new configuration serves, not that the old one has stopped. (A command's
+ * result comes after that window: the agent waits RELOAD_SETTLE_MS after every reload.)
+ */
+export async function steadyAnswer<T>(
+  ask: () => Promise<T>,
+  accept: (answer: T) => boolean,
+  { times = 3, timeoutMs = 10_000 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let inRow = 0
+  for (;;) {
+    const answer = await ask()
+    inRow = accept(answer) ? inRow + 1 : 0
+    if (inRow >= times || Date.now() >= deadline) return answer
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}

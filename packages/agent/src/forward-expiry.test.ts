@@ -24,7 +24,7 @@ describe('forward expiry', () => {
   function setup(intervalMs = 60_000) {
     const reloads: string[] = []
     // `true` stands in for nginx: the files are real, the reloads are counted.
-    const real = () => createNginxSites({ ...conf, exec, argvPrefix: ['true'], sitesDir: dir() })
+    const real = () => createNginxSites({ ...conf, exec, argvPrefix: ['true'], sitesDir: dir(), reloadSettleMs: 0 })
     const sites = () => ({
       removeIf: async (slug: string, test: (text: string) => boolean) => {
         const removed = await real().removeIf(slug, test)
@@ -81,7 +81,7 @@ describe('forward expiry', () => {
       path.join(dir(), 'alfa-back.conf'),
       renderSite(conf, { slug: 'back', domain: 'back.example.com', upstreamPort: 32002, tls: false }),
     )
-    const sites = createNginxSites({ ...conf, exec, argvPrefix: ['true'], sitesDir: dir() })
+    const sites = createNginxSites({ ...conf, exec, argvPrefix: ['true'], sitesDir: dir(), reloadSettleMs: 0 })
     expect(await sites.removeIf('back', () => false)).toBe(false)
     expect(await exists('alfa-back.conf')).toBe(true)
   })
