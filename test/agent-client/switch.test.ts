@@ -6,6 +6,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { clientSwitchPayload } from '../support/create-payload.ts'
 import { fetchVhost } from '../support/nginx.ts'
+import { tailFile } from '../support/process.ts'
 import { clientQuery, containersOf, containerStory, databasePicture, mainContainer } from './client-db.ts'
 import { allLines, FIXTURE_PROFILE, startAgentClientEnv, type AgentClientEnv, type Run } from './harness.ts'
 
@@ -69,9 +70,10 @@ describe('client.switch', () => {
     // One answer, as the next visitor gets it: the switch reports success only after nginx's reload reached every
     // worker (RELOAD_SETTLE_MS). Should it fail, with the run's log, the containers' story and nginx's errors.
     const served = await page('/')
-    const nginxErrors = async () => (await fs.readFile(env.nginx.errorLogPath, 'utf8')).split('\n').slice(-8).join('\n')
     const why =
-      served.status === 200 ? '' : `${allLines(run)}\n${await containerStory(env, slug)}\n${await nginxErrors()}`
+      served.status === 200
+        ? ''
+        : `${allLines(run)}\n${await containerStory(env, slug)}\n${await tailFile(env.nginx.errorLogPath, 8)}`
     expect(served.body, why).toContain('<p id="version">version 2.0.0</p>')
     expect(JSON.parse((await page('/api/settings')).body)).toMatchObject({
       appVersion: '2.0.0',

@@ -3,11 +3,11 @@
 // `alfa-gr-42` meets "exists but does not belong to this server". One run per Docker engine at a time is assumed,
 // as the tests' fixed slugs already require.
 import type Docker from 'dockerode'
+import { SERVER_LABEL } from '../../packages/agent/src/commands/container/labels.ts'
 import { removeServerContainers } from '../support/server-services.ts'
 
 /** Images only the tests build (test/fixtures/app, the base images): no real or demo client runs from them. */
 const TEST_IMAGE_PREFIX = 'alfa-test/'
-const SERVER_LABEL = 'alfa.server'
 
 /**
  * Removes the containers, networks and volumes of every server that has a container made from a test image; returns
@@ -19,9 +19,8 @@ export async function sweepLeftovers(docker: Docker, alsoLabelled: readonly stri
   const containers = await docker.listContainers({ all: true, filters: { label } })
   const servers = new Set<string>()
   for (const c of containers) {
-    // The inspect's Config.Image is the name the container was created from; the listing shows an id instead once
-    // that tag has moved to a rebuilt image.
-    // Gone since the listing (or not inspectable): nothing of it to sweep, and the run must still start.
+    // The inspect's Config.Image is the name the container was created from (the listing shows an id once that tag
+    // has moved to a rebuilt image). One gone since the listing leaves nothing to sweep, and the run must still start.
     const info = await docker
       .getContainer(c.Id)
       .inspect()

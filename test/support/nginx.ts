@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises'
 import http from 'node:http'
+import { setTimeout as sleep } from 'node:timers/promises'
 import path from 'node:path'
 import { freePort, waitForPort } from './ports.ts'
 import { makeTempDir, runCommand, spawnService, tailFile, waitUntil } from './process.ts'
@@ -179,6 +180,6 @@ export async function steadyAnswer<T>(
     const answer = await ask()
     inRow = accept(answer) ? inRow + 1 : 0
     if (inRow >= times || Date.now() >= deadline) return answer
-    await new Promise((resolve) => setTimeout(resolve, 50))
+    await sleep(50)
   }
 }

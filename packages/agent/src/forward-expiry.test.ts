@@ -15,6 +15,9 @@ const conf = {
   listenTls: '443',
   upstreamHost: '127.0.0.1',
 }
+/** The real sites driver on the test's dir, with `true` standing in for nginx (no reload to wait for). */
+const fakeNginxSites = (sitesDir: string) =>
+  createNginxSites({ ...conf, exec, argvPrefix: ['true'], sitesDir, reloadSettleMs: 0 })
 const forward = (slug: string, until: number) =>
   renderForward('80', { slug, domain: `${slug}.example.com`, targetHost: '10.0.0.7', targetPort: 80, until })
 
@@ -24,7 +27,7 @@ describe('forward expiry', () => {
   function setup(intervalMs = 60_000) {
     const reloads: string[] = []
     // `true` stands in for nginx: the files are real, the reloads are counted.
-    const real = () => createNginxSites({ ...conf, exec, argvPrefix: ['true'], sitesDir: dir(), reloadSettleMs: 0 })
+    const real = () => fakeNginxSites(dir())
     const sites = () => ({
       removeIf: async (slug: string, test: (text: string) => boolean) => {
         const removed = await real().removeIf(slug, test)
@@ -81,7 +84,7 @@ describe('forward expiry', () => {
       path.join(dir(), 'alfa-back.conf'),
       renderSite(conf, { slug: 'back', domain: 'back.example.com', upstreamPort: 32002, tls: false }),
     )
-    const sites = createNginxSites({ ...conf, exec, argvPrefix: ['true'], sitesDir: dir(), reloadSettleMs: 0 })
+    const sites = fakeNginxSites(dir())
     expect(await sites.removeIf('back', () => false)).toBe(false)
     expect(await exists('alfa-back.conf')).toBe(true)
   })

@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { absolutePathSchema, domainSchema, portSchema, slugSchema, wireError } from '@alfa/protocol'
 import { CommandError } from '../command-context.ts'
 import { ExecError, type Exec } from '../exec.ts'
@@ -175,7 +176,7 @@ export function createNginxSites(o: NginxSitesOptions) {
     } catch (error) {
       throw nginxFailure('nginx reload failed', error)
     }
-    await new Promise((resolve) => setTimeout(resolve, o.reloadSettleMs ?? RELOAD_SETTLE_MS))
+    await sleep(o.reloadSettleMs ?? RELOAD_SETTLE_MS)
   }
 
   const put = (slug: string, content: string): Promise<string> =>
