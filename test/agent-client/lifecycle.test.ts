@@ -208,6 +208,7 @@ describe('client.create on PostgreSQL', () => {
       data: { removed: { container: true, site: true, database: true } },
     })
     const { dumpPath } = (gone.result as { data: ClientDeleteResult }).data
+    expect(dumpPath).toMatch(new RegExp(`^${env.config.backupDir}/pg-lab-.*\\.dump$`))
     expect(await fs.readFile(dumpPath!, 'utf8')).toContain('CREATE TABLE public.cloud_settings')
     expect(await containerExists(p.slug)).toBe(false)
     expect(siteExists(p.slug)).toBe(false)

@@ -82,7 +82,8 @@ describe('move_to between two PostgreSQL servers (real agents, nginx, PostgreSQL
     await admin.end()
     expect(left.rows).toEqual([])
     const kept = await readdir(path.join(dir, 'a', 'backups'))
-    expect(kept.some((f) => f.startsWith(`${SLUG}-move-`) && f.endsWith('.sql'))).toBe(true)
+    // pg_dump's custom format is named `.dump`: fed to psql as `.sql` it would be garbage.
+    expect(kept.some((f) => f.startsWith(`${SLUG}-move-`) && f.endsWith('.dump'))).toBe(true)
     expect(kept.some((f) => f.startsWith(`${SLUG}-move-`) && f.endsWith('.files.tar'))).toBe(true)
   }, 600_000)
 

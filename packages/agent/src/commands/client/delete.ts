@@ -11,7 +11,7 @@ import { dbAdminFor } from '../../drivers/database.ts'
 import { confirmGone } from './confirm-served.ts'
 import { clientDrivers } from './drivers.ts'
 import { describeArchive, filesArchiveName, verifiedFilesArchive } from './files-backup.ts'
-import { stamp, verifiedSnapshot } from './snapshot.ts'
+import { dumpFileName, stamp, verifiedSnapshot } from './snapshot.ts'
 import { stepLog, stepRunner } from './steps.ts'
 
 /**
@@ -43,7 +43,7 @@ export const clientDelete: CommandHandler<'client.delete'> = async (ctx, deps) =
   // removed, and the journal says "dumpPath" only once both are (a recovery then finishes the delete).
   const { dumpPath, filesArchive } = await step('dump', async () => {
     const log = stepLog(ctx, 'dump')
-    const name = `${p.slug}-${stamp(deps.now())}.sql`
+    const name = dumpFileName(`${p.slug}-${stamp(deps.now())}`, p.dbEngine)
     const filesName = filesArchiveName(name)
     await ctx.checkpoint({ dumpName: name, filesName })
     let file: string | null = null

@@ -2,8 +2,8 @@ import type { FilesArchive } from '@alfa/protocol'
 import type { ClientFiles, ClientRef } from '../../drivers/client-files.ts'
 import { removeInside } from '../../drivers/safe-files.ts'
 
-/** The archive of a client's files that sits beside a database dump: `<dump name without .sql>.files.tar`. */
-export const filesArchiveName = (dumpName: string) => `${dumpName.replace(/\.sql$/, '')}.files.tar`
+/** The archive of a client's files that sits beside a database dump: `<dump name without .sql/.dump>.files.tar`. */
+export const filesArchiveName = (dumpName: string) => `${dumpName.replace(/\.(sql|dump)$/, '')}.files.tar`
 
 /**
  * Packs the client's data volumes into `dir/name` (0600) and verifies the copy before anyone relies on it: the file

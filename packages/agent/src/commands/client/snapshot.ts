@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import fs, { type FileHandle } from 'node:fs/promises'
-import { wireError } from '@alfa/protocol'
+import { wireError, type DbEngine } from '@alfa/protocol'
 import { CommandError } from '../../command-context.ts'
 import type { DbAdmin } from '../../drivers/database.ts'
 import { createEmptyInside, removeInside } from '../../drivers/safe-files.ts'
@@ -9,6 +9,17 @@ import { ExecError } from '../../exec.ts'
 
 /** `2026-05-01T10-20-30-123Z`: sortable, and only characters a file name and the path schema accept. */
 export const stamp = (ms: number): string => new Date(ms).toISOString().replace(/[:.]/g, '-')
+
+/**
+ * A dump's file name: `.sql` for MariaDB's text, `.dump` for PostgreSQL's custom format (restored by pg_restore, not
+ * psql: an operator who finds a `.sql` file feeds it to psql and gets garbage). Kept dumps named `.sql` before this
+ * are still recognised (isDumpName).
+ */
+export const dumpFileName = (base: string, engine: DbEngine): string =>
+  `${base}${engine === 'postgresql' ? '.dump' : '.sql'}`
+
+/** Whether `name` is a database dump by its extension (either engine's, old PostgreSQL `.sql` names included). */
+export const isDumpName = (name: string): boolean => name.endsWith('.sql') || name.endsWith('.dump')
 
 /**
  * How a dump of either tool begins, within its first bytes: MariaDB 10.11+ puts a sandbox-mode comment line before

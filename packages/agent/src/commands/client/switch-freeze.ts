@@ -5,6 +5,7 @@ import type { DbAdmin } from '../../drivers/database.ts'
 import { removeInside } from '../../drivers/safe-files.ts'
 import type { ClientDrivers } from './drivers.ts'
 import { filesArchiveName } from './files-backup.ts'
+import { isDumpName } from './snapshot.ts'
 
 /** Room kept free beyond the estimate: a dump's text can outgrow the pages it came from, and the disk is shared. */
 const ROOM_MARGIN_BYTES = 16 * 1024 * 1024
@@ -66,7 +67,7 @@ export async function thawWrites(d: ClientDrivers, slug: string, frozen: Frozen,
 /** Keeps the newest `keep` switch snapshots of the client (their names sort by time) and removes the rest. */
 export async function pruneSnapshots(dir: string, slug: string, keep: number): Promise<string[]> {
   const prefix = `${slug}-switch-`
-  const mine = (await fs.readdir(dir)).filter((n) => n.startsWith(prefix) && n.endsWith('.sql')).sort()
+  const mine = (await fs.readdir(dir)).filter((n) => n.startsWith(prefix) && isDumpName(n)).sort()
   const old = mine.slice(0, Math.max(0, mine.length - keep))
   for (const name of old) {
     await removeInside(dir, name)

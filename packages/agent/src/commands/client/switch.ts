@@ -22,7 +22,7 @@ import { successorEnv } from './env.ts'
 import { probeHealth, unhealthy } from './health.ts'
 import { rowCounts } from '../../drivers/row-counts.ts'
 import { describeArchive, filesArchiveName, verifiedFilesArchive } from './files-backup.ts'
-import { stamp, verifiedSnapshot } from './snapshot.ts'
+import { dumpFileName, stamp, verifiedSnapshot } from './snapshot.ts'
 import { ensureRoomForSnapshot, freezeWrites, pruneSnapshots, thawWrites } from './switch-freeze.ts'
 import { switchPreflight } from './switch-preflight.ts'
 import { rollbackSwitch, type SwitchState } from './switch-rollback.ts'
@@ -128,7 +128,7 @@ async function runSwitch(
     log(`writes frozen at ${new Date(state.frozen.at).toISOString()}: maintenance page on, ${oldName} stopped`)
     state.rowCounts = await rowCounts(p.dbEngine, deps.config, dbName)
     await save()
-    const snapshotName = `${p.slug}-switch-${stamp(deps.now())}.sql`
+    const snapshotName = dumpFileName(`${p.slug}-switch-${stamp(deps.now())}`, p.dbEngine)
     const { file, size, sha256 } = await verifiedSnapshot(db, dbName, deps.config.backupDir, snapshotName, ctx.signal)
     state.snapshot = file
     // Counted again: nothing wrote during the dump when both agree, and a restore must match them.

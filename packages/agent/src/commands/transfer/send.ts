@@ -9,7 +9,7 @@ import { upload } from '../../transfer/master-channel.ts'
 import { streamDump } from '../../transfer/streamed-dump.ts'
 import { removeInside } from '../../drivers/safe-files.ts'
 import { clientDrivers } from '../client/drivers.ts'
-import { stamp, verifiedSnapshot } from '../client/snapshot.ts'
+import { dumpFileName, stamp, verifiedSnapshot } from '../client/snapshot.ts'
 
 /** The master channel, or UNSUPPORTED when this agent runs without one (tests of single handlers). */
 export function channelOf(deps: HandlerDeps) {
@@ -44,7 +44,7 @@ export const transferSend: CommandHandler<'transfer.send'> = async (ctx, deps) =
     const db = dbAdminFor(source.dbEngine, deps)
     const dbName = dbNameForSlug(source.slug)
     const packed = ctx.payload.compress === 'zstd'
-    const name = `${source.slug}-move-${stamp(deps.now())}.sql${packed ? '.zst' : ''}`
+    const name = `${dumpFileName(`${source.slug}-move-${stamp(deps.now())}`, source.dbEngine)}${packed ? '.zst' : ''}`
     const dumpTo = packed ? db.dumpPackedTo : db.dumpTo
     if (packed && !dumpTo)
       throw new CommandError(wireError('UNSUPPORTED', `a ${source.dbEngine} dump is not sent compressed by this agent`))
