@@ -7,6 +7,7 @@ import path from 'node:path'
 import { exec } from '@alfa/agent'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createNginxSites, renderSite, type NginxSites } from '../../packages/agent/src/drivers/nginx-sites.ts'
+import { oldWorkersStopped, servingWorkers } from '../../packages/agent/src/drivers/nginx-workers.ts'
 import { fetchVhost, startNginx, type PrivateNginx } from '../support/nginx.ts'
 import { makeTempDir } from '../support/process.ts'
 
@@ -62,7 +63,19 @@ describe('nginx sites', () => {
     expect(await sites.remove('keep-me')).toBe(false)
   })
 
-  it('reports a reload done only once no worker answers with the old configuration', async () => {
+  // With the pid file the reload watches the old workers stop in /proc, and the fixed wait is 0: a proof that read
+  // nothing, or that returned early, would let the old worker answer below. Without it: the fixed wait alone.
+  it.each([
+    ['watching the old workers stop (pid file, no fixed wait)', () => ({ pidFile: nginx.pidPath, reloadSettleMs: 0 })],
+    ['after the fixed wait (no pid file)', () => ({})],
+  ])('reports a reload done only once no worker answers with the old configuration: %s', async (_, how) => {
+    const sites = createNginxSites({
+      exec,
+      argvPrefix: ['nginx', ...nginx.nginxArgs],
+      sitesDir: nginx.confDir,
+      ...options(),
+      ...how(),
+    })
     // Two upstreams that say which they are; every GET below opens a fresh connection, as a new visitor does.
     const upstreams = await Promise.all(['one', 'two'].map((name) => answering(name)))
     const [one, two] = upstreams.map((u) => u.port) as [number, number]
@@ -80,11 +93,18 @@ describe('nginx sites', () => {
       await sites.apply({ ...spec, upstreamPort: one })
       expect(Object.keys(await answersFor(100))).toEqual(['one'])
       // Right after the switch of upstream: nginx's old worker took about half of the new connections for ~100 ms
-      // after the reload signal, while the new one answered within milliseconds (RELOAD_SETTLE_MS).
+      // after the reload signal, while the new one answered within milliseconds.
+      const before = await servingWorkers(nginx.pidPath)
+      expect(before?.length).toBeGreaterThan(0)
+      const started = Date.now()
       await sites.apply({ ...spec, upstreamPort: two })
+      const applied = Date.now() - started
+      // Done means the workers from before the reload no longer take connections.
+      expect(await oldWorkersStopped(before!, 0)).toBe(true)
       expect(Object.keys(await answersFor(300))).toEqual(['two'])
       await sites.remove(spec.slug)
       expect(Object.keys(await answersFor(300))).toEqual(['404'])
+      console.info(`apply (write, nginx -t, reload until done) took ${applied} ms`)
     } finally {
       await Promise.all(upstreams.map((u) => u.close()))
     }

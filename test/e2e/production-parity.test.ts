@@ -11,6 +11,7 @@ import { dbNameForSlug } from '@alfa/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureFixtureImages, type FixtureImages } from '../fixtures/app/build.ts'
 import { FIXTURE_PROFILE } from '../fixtures/app/profile.ts'
+import { isServingWorker } from '../../packages/agent/src/drivers/nginx-workers.ts'
 import { startCluster, type Cluster } from '../support/cluster.ts'
 import { bridgeGateway, removeContainersByLabel } from '../support/docker.ts'
 import {
@@ -117,6 +118,15 @@ describe('production parity: install.sh, Debian nginx as www-data, the agent as 
     expect(pages.mode & 0o777).toBe(0o755)
     expect(unit.ALFA_AGENT_PAGES_DIR!.startsWith(`${STATE_DIR}/`)).toBe(false)
     expect(unit.ALFA_AGENT_NGINX_ARGV_PREFIX).toBe('["sudo","-n","/usr/sbin/nginx"]')
+    // The agent's user sees nginx's master and its workers in /proc: its reloads are proven done (nginx-workers.ts)
+    // rather than waited out.
+    expect(unit.ALFA_AGENT_NGINX_PID_FILE).toBe('/run/nginx.pid')
+    const asAgentUser = async (...argv: string[]) =>
+      (await runCommand('runuser', ['-u', AGENT_USER, '--', ...argv])).stdout
+    const masterPid = (await asAgentUser('cat', '/run/nginx.pid')).trim()
+    const children = (await asAgentUser('cat', `/proc/${masterPid}/task/${masterPid}/children`)).trim().split(/\s+/)
+    const titles = await Promise.all(children.map((pid) => asAgentUser('cat', `/proc/${pid}/cmdline`)))
+    expect(titles.filter((t) => isServingWorker(t.replace(/\0+/g, ' ').trim())).length).toBeGreaterThan(0)
     expect(new Set(await nginx!.workerUsers())).toEqual(new Set(['www-data']))
     const status = await fs.readFile(`/proc/${agent!.child.pid}/status`, 'utf8')
     const { stdout: uid } = await runCommand('id', ['-u', AGENT_USER])

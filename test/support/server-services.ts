@@ -31,6 +31,7 @@ export function agentEnvFor(
 ): Record<string, string> {
   return {
     ALFA_AGENT_NGINX_ARGV_PREFIX: JSON.stringify(['nginx', ...s.nginx.nginxArgs]),
+    ALFA_AGENT_NGINX_PID_FILE: s.nginx.pidPath,
     ALFA_AGENT_NGINX_SITES_DIR: s.nginx.confDir,
     ALFA_AGENT_NGINX_LISTEN: `127.0.0.1:${s.nginx.port}`,
     // Where nginx's www-data workers can see them, as /var/www/alfa-pages on a server (not under the agent's dir).

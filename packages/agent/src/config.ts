@@ -27,10 +27,8 @@ const masterUrlSchema = z.string().refine((text) => {
 
 const ms = (min: number, max: number) => z.int().min(min).max(max)
 const argvPrefix = (fallback: string[]) => z.array(z.string().min(1)).min(1).max(16).default(fallback)
-const absoluteDir = z
-  .string()
-  .regex(/^\/[^\0\n]*$/, 'an absolute path')
-  .transform((dir) => path.resolve(dir))
+const absolutePath = (what = 'an absolute path') => z.string().regex(/^\/[^\0\n]*$/, what)
+const absoluteDir = absolutePath().transform((dir) => path.resolve(dir))
 /** A DB admin URL; it carries a password, so it is never logged (the schema only names the variable on error). */
 const dbUrl = (protocols: string[], example: string) =>
   z.string().refine((text) => {
@@ -55,10 +53,7 @@ const agentConfigSchema = z
     /** Master to dial; optional here because `enroll --master` records it in identity.json. */
     masterUrl: masterUrlSchema.optional(),
     /** PEM file of the CA the master's TLS certificate must chain to (replaces the system's CAs for the master). */
-    masterCa: z
-      .string()
-      .regex(/^\/[^\0\n]*$/, 'an absolute path to a PEM file')
-      .optional(),
+    masterCa: absolutePath('an absolute path to a PEM file').optional(),
     stateDir: z
       .string()
       .min(1)
@@ -103,6 +98,8 @@ const agentConfigSchema = z
     shutdownGraceMs: ms(0, 600_000).default(30_000),
     /** nginx's argv before `-t` / `-s reload` (production: ["sudo","-n","/usr/sbin/nginx"]; tests add -p/-c/-e). */
     nginxArgvPrefix: argvPrefix(['nginx']),
+    /** nginx's pid file (Debian: /run/nginx.pid): a reload is done once that master's old workers stopped serving. */
+    nginxPidFile: absolutePath().optional(),
     /** One file per client, `alfa-<slug>.conf`; nginx.conf must include `<dir>/*.conf`. */
     nginxSitesDir: absoluteDir.default(DEFAULT_SITES_DIR),
     /** The plain-HTTP `listen` of every client site; also where the agent's health probes connect. */
@@ -182,6 +179,7 @@ const ENV_VARS: Record<string, { key: ConfigKey; kind: EnvKind }> = {
   ALFA_AGENT_SHUTDOWN_GRACE_MS: { key: 'shutdownGraceMs', kind: 'int' },
   ALFA_LOG_LEVEL: { key: 'logLevel', kind: 'text' },
   ALFA_AGENT_NGINX_ARGV_PREFIX: { key: 'nginxArgvPrefix', kind: 'json' },
+  ALFA_AGENT_NGINX_PID_FILE: { key: 'nginxPidFile', kind: 'text' },
   ALFA_AGENT_NGINX_SITES_DIR: { key: 'nginxSitesDir', kind: 'text' },
   ALFA_AGENT_NGINX_LISTEN: { key: 'nginxListen', kind: 'text' },
   ALFA_AGENT_NGINX_LISTEN_TLS: { key: 'nginxListenTls', kind: 'text' },

@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { absolutePathSchema, domainSchema, portSchema, slugSchema, wireError } from '@alfa/protocol'
 import { CommandError } from '../command-context.ts'
 import { ExecError, type Exec } from '../exec.ts'
+import { oldWorkersStopped, servingWorkers } from './nginx-workers.ts'
 import { ensureEmptyInside, readInside, removeInside, writeInside } from './safe-files.ts'
 
 export interface NginxSitesOptions {
@@ -18,20 +19,22 @@ export interface NginxSitesOptions {
   /** The address the container port is published on; nginx proxies there. */
   upstreamHost: string
   signal?: AbortSignal
-  /** How long a reload is given to reach every worker (RELOAD_SETTLE_MS; unit tests with a fake nginx pass 0). */
+  /** nginx's pid file: a reload is done once that master's old workers stopped taking connections (nginx-workers). */
+  pidFile?: string
+  /** Without a pid file: how long a reload is given to reach every worker (unit tests with a fake nginx pass 0). */
   reloadSettleMs?: number
 }
 
 /**
  * How long after `nginx -s reload` the old configuration may still answer. The command only signals nginx's master,
- * which starts new workers and then sleeps 100 ms before it tells the old ones to stop ("allow new processes to
- * start", ngx_process_cycle.c); until they handle that, old and new workers both take new connections. Measured here
- * (1 worker, fresh connections): the new configuration answers 2-13 ms after the reload, the old one still answers
- * about half of them until ~100 ms. So one answer of the new configuration does not show what the next visitor
- * gets; a reload is only reported done after this (with room for a busy machine), and the steps after it (a
- * confirmation through nginx, an old container removed) meet the new configuration only.
+ * which starts new workers and then sleeps 100 ms before it tells the old ones to stop (ngx_process_cycle.c); until
+ * they handle that, old and new workers both take new connections. Measured here (1 worker, fresh connections): the
+ * new configuration answers 2-13 ms after the reload, the old one about half of them until ~100 ms. So a reload is
+ * done only once the old workers stopped (watched in /proc, up to RELOAD_PROOF_MS), or, without a pid file, after this.
  */
 export const RELOAD_SETTLE_MS = 250
+/** nginx's own pause is 100 ms: a reload whose old workers still serve after this was not applied by the master. */
+export const RELOAD_PROOF_MS = 5_000
 
 /** What one client's vhost needs. */
 export interface SiteSpec {
@@ -43,7 +46,6 @@ export interface SiteSpec {
   tls: boolean
 }
 
-/** The static pages nginx serves by itself, and the flag files (per client) that switch them on. */
 /** How a site's location proxies to its upstream: the visitor's Host and address passed on (sites and forwards). */
 export const PROXY_DIRECTIVES = [
   '    proxy_http_version 1.1;',
@@ -72,10 +74,8 @@ const DEFAULT_PAGES = {
 const locks = new Map<string, Promise<unknown>>()
 function serialized<T>(key: string, work: () => Promise<T>): Promise<T> {
   const run = (locks.get(key) ?? Promise.resolve()).then(work, work)
-  locks.set(
-    key,
-    run.catch(() => undefined),
-  )
+  const settled = run.catch(() => undefined)
+  locks.set(key, settled)
   return run
 }
 
@@ -171,12 +171,14 @@ export function createNginxSites(o: NginxSitesOptions) {
   }
 
   async function reload(): Promise<void> {
+    const old = o.pidFile ? await servingWorkers(o.pidFile) : undefined
     try {
       await run(['-s', 'reload'])
     } catch (error) {
       throw nginxFailure('nginx reload failed', error)
     }
-    await sleep(o.reloadSettleMs ?? RELOAD_SETTLE_MS)
+    if (old) await oldWorkersStopped(old, RELOAD_PROOF_MS)
+    else await sleep(o.reloadSettleMs ?? RELOAD_SETTLE_MS)
   }
 
   const put = (slug: string, content: string): Promise<string> =>

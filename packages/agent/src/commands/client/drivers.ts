@@ -20,6 +20,7 @@ export function clientDrivers(deps: HandlerDeps, signal: AbortSignal) {
     sites: createNginxSites({
       exec: deps.exec,
       argvPrefix: config.nginxArgvPrefix,
+      ...(config.nginxPidFile ? { pidFile: config.nginxPidFile } : {}),
       sitesDir: config.nginxSitesDir,
       pagesDir: config.pagesDir,
       acmeWebroot: config.acmeWebroot,
