@@ -65,6 +65,8 @@ export async function connectFakeAgent(opts: {
   script?: FakeScript
   /** Command ids reported in hello as running or answered without an ack. */
   inFlight?: string[]
+  /** Announced in hello; default: the command types only, as an agent older than PAYLOAD_FEATURES announces. */
+  capabilities?: string[]
 }) {
   const commands: CommandFrame[] = []
   const received: MasterFrame[] = []
@@ -103,7 +105,7 @@ export async function connectFakeAgent(opts: {
     agentVersion: '0.1.0',
     protocolVersion: PROTOCOL_VERSION,
     serverId: opts.serverId,
-    capabilities: [...COMMAND_TYPES],
+    capabilities: opts.capabilities ?? [...COMMAND_TYPES],
     inFlight: opts.inFlight ?? [],
   })
   await waitUntil(() => received.some((f) => f.kind === 'welcome'), { timeoutMs: 10_000, what: 'the welcome' })

@@ -55,7 +55,7 @@ export async function startLiveMaster(
   }
 
   /** Creates a server, enrolls it and connects a fake agent for it. */
-  async function addAgent(name: string, script?: FakeScript) {
+  async function addAgent(name: string, script?: FakeScript, hello: { capabilities?: string[] } = {}) {
     const created = await api('POST', '/servers', {
       data: { type: 'servers', attributes: { name, host: '127.0.0.1', baseDomain: `${name}.test.localhost` } },
     })
@@ -66,12 +66,13 @@ export async function startLiveMaster(
       body: JSON.stringify({ token: created.json.meta.enrollment.token, hostname: name, agentVersion: '0.1.0' }),
     })
     const enrolled = (await res.json()) as { serverId: string; credential: string }
-    const connect = (more: { script?: FakeScript; inFlight?: string[] } = {}) =>
+    const connect = (more: { script?: FakeScript; inFlight?: string[]; capabilities?: string[] } = {}) =>
       connectFakeAgent({
         url: master.url,
         credential: enrolled.credential,
         serverId: enrolled.serverId,
         script,
+        ...hello,
         ...more,
       })
     return { serverId: enrolled.serverId, credential: enrolled.credential, agent: await connect(), connect }

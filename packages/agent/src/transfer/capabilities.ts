@@ -1,15 +1,16 @@
-import { TRANSFER_ZSTD } from '@alfa/protocol'
+import { MOVE_FEATURES, TRANSFER_ZSTD } from '@alfa/protocol'
 import type { AgentConfig } from '../config.ts'
 import type { Exec } from '../exec.ts'
 import { zstdVersion } from '../host-facts.ts'
 
 /**
- * What this agent can do with transfers beyond its commands, announced in hello next to them: TRANSFER_ZSTD when
- * compression is on and the zstd program runs here (checked once at start; a server without it moves plain).
+ * What this agent can do with transfers beyond its commands, announced in hello next to them: the payload fields it
+ * takes (PAYLOAD_FEATURES), and TRANSFER_ZSTD when compression is on and the zstd program runs here (checked once at
+ * start; a server without it moves plain).
  */
 export async function transferCapabilities(config: Pick<AgentConfig, 'transferCompression'>, run: Exec) {
-  if (!config.transferCompression) return []
+  if (!config.transferCompression) return [...MOVE_FEATURES]
   // A zstd that is there but fails to run counts as absent: the agent starts either way.
   const version = await zstdVersion(run).catch(() => undefined)
-  return version === undefined ? [] : [TRANSFER_ZSTD]
+  return version === undefined ? [...MOVE_FEATURES] : [...MOVE_FEATURES, TRANSFER_ZSTD]
 }

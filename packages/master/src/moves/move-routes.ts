@@ -16,7 +16,10 @@ const responses = {
     content: { [JSONAPI]: { schema: operationDocumentSchema } },
   },
   404: err('No such client or server'),
-  409: err('Another operation runs on this client (meta.operationId), the client is not active, or already there'),
+  409: err(
+    'Another operation runs on this client (meta.operationId), the client is not active, or already there; ' +
+      'agent_outdated: an agent does not announce the payload fields a move sends (meta.serverId, meta.missing)',
+  ),
   422: err('copy_to a server whose role is not stage, or an invalid slug / domain'),
   503: err('The agent of the source or the target is offline'),
   ...commonErrorResponses,

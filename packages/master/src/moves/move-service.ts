@@ -1,5 +1,5 @@
 import type { Logger } from 'pino'
-import { domainSchema, slugSchema } from '@alfa/protocol'
+import { domainSchema, MOVE_FEATURES, slugSchema } from '@alfa/protocol'
 import type { AgentHub } from '../agent-hub/agent-hub.ts'
 import type { Clock } from '../clock.ts'
 import type { ProfileResolver } from '../clients/app-profiles.ts'
@@ -48,6 +48,16 @@ export function createMoveService(deps: {
     if (!target) throw new NotFound('server', serverId)
     const source = await prisma.server.findUniqueOrThrow({ where: { id: client.serverId } })
     for (const s of [source, target]) if (!deps.hub.isOnline(s.id)) throw new AgentOffline(s.id)
+    // Refused before anything starts: an older agent would refuse the new payload fields after the freeze.
+    for (const s of [source, target]) {
+      const missing = MOVE_FEATURES.filter((feature) => !deps.hub.announces(s.id, feature))
+      if (missing.length > 0)
+        throw new Conflict(
+          `the agent on ${s.name} is older than this master (it does not announce ${missing.join(', ')}): upgrade it first`,
+          'agent_outdated',
+          { serverId: s.id, missing },
+        )
+    }
     return { client, source, target }
   }
 
