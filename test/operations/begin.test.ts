@@ -1,26 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { wireError } from '@alfa/protocol'
-import { startLiveMaster, type LiveMaster } from '../support/live-master.ts'
+import { clientDoc, startLiveMaster, type LiveMaster } from '../support/live-master.ts'
 import { waitUntil } from '../support/process.ts'
-
-const IMAGE = 'alfa/mol:1.0-master'
-
-function clientDoc(slug: string, server: string) {
-  return {
-    data: {
-      type: 'clients',
-      attributes: {
-        name: `Lab ${slug}`,
-        slug,
-        server,
-        image: IMAGE,
-        ownerLogin: 'owner',
-        ownerEmail: 'owner@example.com',
-        ownerPassword: 'Strong-Secret-2026!x',
-      },
-    },
-  }
-}
 
 /**
  * Holds the advisory lock `begin` takes for a key, so requests pile up inside their transaction until released:
@@ -70,14 +51,7 @@ describe('operations start through one begin (in-process master, fake agents)', 
 
   async function activeClient(slug: string) {
     const a = await m.addAgent(`srv-${slug}`)
-    const res = await m.api('POST', '/clients', clientDoc(slug, a.serverId))
-    expect(res.status, JSON.stringify(res.json)).toBe(202)
-    const id: string = res.json.data.id
-    await waitUntil(async () => (await m.api('GET', `/clients/${id}`)).json.data.attributes.status === 'active', {
-      timeoutMs: 10_000,
-      what: 'the client to be active',
-    })
-    return { ...a, id }
+    return { ...a, id: await m.activeClient(slug, a.serverId) }
   }
 
   it('survives an agent that drops inside the lock transaction, and the operation still ends', async () => {

@@ -3,7 +3,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { COMMAND_TYPES, MOVE_FEATURES } from '@alfa/protocol'
 import { startLiveMaster, type LiveMaster } from '../support/live-master.ts'
-import { waitUntil } from '../support/process.ts'
 
 const CURRENT = { capabilities: [...COMMAND_TYPES, ...MOVE_FEATURES] }
 
@@ -16,35 +15,11 @@ describe('move_to with an agent older than the master (in-process master, fake a
     await m?.stop()
   })
 
-  async function activeClient(slug: string, server: string) {
-    const res = await m.api('POST', '/clients', {
-      data: {
-        type: 'clients',
-        attributes: {
-          name: `Lab ${slug}`,
-          slug,
-          server,
-          image: 'alfa/mol:1.0-master',
-          ownerLogin: 'owner',
-          ownerEmail: 'owner@example.com',
-          ownerPassword: 'Strong-Secret-2026!x',
-        },
-      },
-    })
-    expect(res.status, JSON.stringify(res.json)).toBe(202)
-    const id: string = res.json.data.id
-    await waitUntil(async () => (await m.api('GET', `/clients/${id}`)).json.data.attributes.status === 'active', {
-      timeoutMs: 10_000,
-      what: 'the client to be active',
-    })
-    return id
-  }
-
   it('is refused at once with 409 agent_outdated naming the server and what it lacks; nothing is sent', async () => {
     const a = await m.addAgent('srv-mv-old', undefined, {})
     const b = await m.addAgent('srv-mv-new', undefined, CURRENT)
-    const onOld = await activeClient('mv-old', a.serverId)
-    const onNew = await activeClient('mv-new', b.serverId)
+    const onOld = await m.activeClient('mv-old', a.serverId)
+    const onNew = await m.activeClient('mv-new', b.serverId)
     const before = [a, b].map((s) => s.agent.commands.length)
     // What a move sends first (its preflight asks the target for server.info), and what follows; the periodic
     // checks of active clients (client.probe, client.app) go on meanwhile and are not counted.

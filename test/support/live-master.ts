@@ -5,13 +5,31 @@ import { inject } from 'vitest'
 import { connectFakeAgent, type FakeScript } from './fake-agent.ts'
 import { checkJsonApiResponse } from './jsonapi-validator.ts'
 import { basic, FAST_HASH } from './master-app.ts'
-import { makeTempDir } from './process.ts'
+import { makeTempDir, waitUntil } from './process.ts'
 import { createTestDatabase } from './postgres.ts'
 
 const ADMIN = { user: 'admin', password: 'Live-Master-Pass-42' }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- documents are inspected loosely in tests
 type Json = any
+
+/** A client's create document with only what the API requires (the owner's fields), on `server`. */
+export function clientDoc(slug: string, server: string, image = 'alfa/mol:1.0-master') {
+  return {
+    data: {
+      type: 'clients',
+      attributes: {
+        name: `Lab ${slug}`,
+        slug,
+        server,
+        image,
+        ownerLogin: 'owner',
+        ownerEmail: 'owner@example.com',
+        ownerPassword: 'Strong-Secret-2026!x',
+      },
+    },
+  }
+}
 
 export async function startLiveMaster(
   opts: { graceMs?: number; testOperations?: boolean; imagesWaitMs?: number } = {},
@@ -78,9 +96,21 @@ export async function startLiveMaster(
     return { serverId: enrolled.serverId, credential: enrolled.credential, agent: await connect(), connect }
   }
 
+  /** Creates a client on `serverId` (its fake agent answers the create) and waits until it is active; its id. */
+  async function activeClient(slug: string, serverId: string): Promise<string> {
+    const res = await api('POST', '/clients', clientDoc(slug, serverId))
+    if (res.status !== 202) throw new Error(`create ${slug}: ${res.status} ${JSON.stringify(res.json)}`)
+    const id: string = res.json.data.id
+    await waitUntil(async () => (await api('GET', `/clients/${id}`)).json.data.attributes.status === 'active', {
+      timeoutMs: 10_000,
+      what: `${slug} to be active`,
+    })
+    return id
+  }
+
   /** The admin's Authorization header, for requests `api` does not make (streams). */
   const authorization = basic(ADMIN.user, ADMIN.password)
-  return { master, api, addAgent, authorization, stop: () => master.stop() }
+  return { master, api, addAgent, activeClient, authorization, stop: () => master.stop() }
 }
 
 export type LiveMaster = Awaited<ReturnType<typeof startLiveMaster>>
