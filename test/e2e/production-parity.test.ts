@@ -11,7 +11,7 @@ import { dbNameForSlug } from '@alfa/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ensureFixtureImages, type FixtureImages } from '../fixtures/app/build.ts'
 import { FIXTURE_PROFILE } from '../fixtures/app/profile.ts'
-import { isServingWorker } from '../../packages/agent/src/drivers/nginx-workers.ts'
+import { isServingWorker, processTitle } from '../../packages/agent/src/drivers/nginx-workers.ts'
 import { startCluster, type Cluster } from '../support/cluster.ts'
 import { bridgeGateway, removeContainersByLabel } from '../support/docker.ts'
 import {
@@ -126,7 +126,7 @@ describe('production parity: install.sh, Debian nginx as www-data, the agent as 
     const masterPid = (await asAgentUser('cat', '/run/nginx.pid')).trim()
     const children = (await asAgentUser('cat', `/proc/${masterPid}/task/${masterPid}/children`)).trim().split(/\s+/)
     const titles = await Promise.all(children.map((pid) => asAgentUser('cat', `/proc/${pid}/cmdline`)))
-    expect(titles.filter((t) => isServingWorker(t.replace(/\0+/g, ' ').trim())).length).toBeGreaterThan(0)
+    expect(titles.filter((t) => isServingWorker(processTitle(t))).length).toBeGreaterThan(0)
     expect(new Set(await nginx!.workerUsers())).toEqual(new Set(['www-data']))
     const status = await fs.readFile(`/proc/${agent!.child.pid}/status`, 'utf8')
     const { stdout: uid } = await runCommand('id', ['-u', AGENT_USER])

@@ -9,7 +9,7 @@ const CURRENT = { capabilities: [...COMMAND_TYPES, ...MOVE_FEATURES] }
 describe('move_to with an agent older than the master (in-process master, fake agents)', () => {
   let m: LiveMaster
   beforeAll(async () => {
-    m = await startLiveMaster({})
+    m = await startLiveMaster()
   })
   afterAll(async () => {
     await m?.stop()

@@ -84,7 +84,7 @@ export async function startLiveMaster(
       body: JSON.stringify({ token: created.json.meta.enrollment.token, hostname: name, agentVersion: '0.1.0' }),
     })
     const enrolled = (await res.json()) as { serverId: string; credential: string }
-    const connect = (more: { script?: FakeScript; inFlight?: string[]; capabilities?: string[] } = {}) =>
+    const connect = (more: { script?: FakeScript; inFlight?: string[] } = {}) =>
       connectFakeAgent({
         url: master.url,
         credential: enrolled.credential,

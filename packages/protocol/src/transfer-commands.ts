@@ -13,23 +13,6 @@ import { portSchema, uuidSchema } from './scalars.ts'
  */
 export const TRANSFER_ZSTD = 'transfer.zstd'
 
-/**
- * Payload fields added after their commands, each announced in `hello` by an agent that takes it. Payloads are
- * strict, so an older agent refuses the whole command: the master refuses a move or copy up front (409
- * agent_outdated) unless both agents announce every one, instead of failing it after the freeze.
- */
-export const PAYLOAD_FEATURES = {
-  /** transfer.receive's `load`: the dump is loaded into a fresh database as it arrives. */
-  load: 'transfer.load',
-  /** transfer.send's `keepCopy: false`: the source keeps no copy of what it sent (a copy's origin). */
-  keepCopy: 'transfer.keep-copy',
-  /** client.probe's `app`: the app is probed on its container's port while nginx serves a page for it. */
-  probeApp: 'client.probe.app',
-} as const
-
-/** What both agents of a move or copy must announce. */
-export const MOVE_FEATURES: readonly string[] = Object.values(PAYLOAD_FEATURES)
-
 /** SECRET: the one-time token of one side of a transfer (256 random bits, base64url); never logged. */
 export const transferTokenSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a transfer token')
 /** A SHA-256 in lower-case hex. */

@@ -12,10 +12,13 @@ const POLL_MS = 5
 export const isServingWorker = (title: string): boolean =>
   title.startsWith('nginx: worker process') && !title.includes('shutting down')
 
-/** A process's title as `ps` shows it (nginx rewrites its argv), or undefined once the process is gone. */
+/** A process's title as `ps` shows it, from its /proc cmdline (nginx rewrites its argv, NUL-padded). */
+export const processTitle = (cmdline: string): string => cmdline.replace(/\0+/g, ' ').trim()
+
+/** A process's title, or undefined once the process is gone. */
 async function titleOf(procDir: string, pid: number): Promise<string | undefined> {
   try {
-    return (await fs.readFile(path.join(procDir, String(pid), 'cmdline'), 'latin1')).replace(/\0+/g, ' ').trim()
+    return processTitle(await fs.readFile(path.join(procDir, String(pid), 'cmdline'), 'latin1'))
   } catch {
     return undefined
   }

@@ -9,8 +9,7 @@ import { zstdVersion } from '../host-facts.ts'
  * start; a server without it moves plain).
  */
 export async function transferCapabilities(config: Pick<AgentConfig, 'transferCompression'>, run: Exec) {
-  if (!config.transferCompression) return [...MOVE_FEATURES]
   // A zstd that is there but fails to run counts as absent: the agent starts either way.
-  const version = await zstdVersion(run).catch(() => undefined)
-  return version === undefined ? [...MOVE_FEATURES] : [...MOVE_FEATURES, TRANSFER_ZSTD]
+  const zstd = config.transferCompression && (await zstdVersion(run).catch(() => undefined)) !== undefined
+  return zstd ? [...MOVE_FEATURES, TRANSFER_ZSTD] : [...MOVE_FEATURES]
 }

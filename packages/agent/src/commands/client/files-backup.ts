@@ -1,9 +1,10 @@
 import type { FilesArchive } from '@alfa/protocol'
 import type { ClientFiles, ClientRef } from '../../drivers/client-files.ts'
 import { removeInside } from '../../drivers/safe-files.ts'
+import { dumpBaseName } from './snapshot.ts'
 
 /** The archive of a client's files that sits beside a database dump: `<dump name without .sql/.dump>.files.tar`. */
-export const filesArchiveName = (dumpName: string) => `${dumpName.replace(/\.(sql|dump)$/, '')}.files.tar`
+export const filesArchiveName = (dumpName: string) => `${dumpBaseName(dumpName)}.files.tar`
 
 /**
  * Packs the client's data volumes into `dir/name` (0600) and verifies the copy before anyone relies on it: the file

@@ -10,16 +10,23 @@ import { ExecError } from '../../exec.ts'
 /** `2026-05-01T10-20-30-123Z`: sortable, and only characters a file name and the path schema accept. */
 export const stamp = (ms: number): string => new Date(ms).toISOString().replace(/[:.]/g, '-')
 
+const DUMP_EXTENSIONS: Record<DbEngine, string> = { mariadb: '.sql', postgresql: '.dump' }
+
 /**
  * A dump's file name: `.sql` for MariaDB's text, `.dump` for PostgreSQL's custom format (restored by pg_restore, not
  * psql: an operator who finds a `.sql` file feeds it to psql and gets garbage). Kept dumps named `.sql` before this
  * are still recognised (isDumpName).
  */
-export const dumpFileName = (base: string, engine: DbEngine): string =>
-  `${base}${engine === 'postgresql' ? '.dump' : '.sql'}`
+export const dumpFileName = (base: string, engine: DbEngine): string => `${base}${DUMP_EXTENSIONS[engine]}`
 
-/** Whether `name` is a database dump by its extension (either engine's, old PostgreSQL `.sql` names included). */
-export const isDumpName = (name: string): boolean => name.endsWith('.sql') || name.endsWith('.dump')
+/** Either engine's extension at the end of a name (old PostgreSQL `.sql` names included). */
+const DUMP_EXTENSION_AT_END = /\.(sql|dump)$/
+
+/** Whether `name` is a database dump by its extension. */
+export const isDumpName = (name: string): boolean => DUMP_EXTENSION_AT_END.test(name)
+
+/** `name` without its dump extension: what files kept beside the dump are named after. */
+export const dumpBaseName = (name: string): string => name.replace(DUMP_EXTENSION_AT_END, '')
 
 /**
  * How a dump of either tool begins, within its first bytes: MariaDB 10.11+ puts a sandbox-mode comment line before
