@@ -31,6 +31,8 @@ describe('recovery of a transfer.send the agent died in', () => {
     for (const name of [
       'lab-one-move-2026-12-01T15-08-01-477Z.sql',
       'lab-one-move-2026-12-01T15-08-01-500Z.sql.zst',
+      // A PostgreSQL dump (pg_dump's custom format) is named .dump: once refused here, so a cut one stayed.
+      'lab-one-move-2026-12-01T15-08-01-550Z.dump',
       'lab-one-move-2026-12-01T15-08-01-639Z.files.tar',
     ]) {
       // Cut short: no completion line; a final dump of the same client beside it stays.
@@ -52,11 +54,15 @@ describe('recovery of a transfer.send the agent died in', () => {
     })
   })
 
-  it.each(['../../state/credential', '/etc/passwd', 'lab-one.sql', 'lab-one-move-x.sql\n', 'lab-one-move-x.zst'])(
-    'never removes a journaled name that is not one it makes (%j)',
-    async (writing) => {
-      const deps = depsIn(dir())
-      await expect(recoverCommand(entry({ writing }), narrator, deps, silentLogger)).rejects.toThrow()
-    },
-  )
+  it.each([
+    '../../state/credential',
+    '/etc/passwd',
+    'lab-one.sql',
+    'lab-one-move-x.sql\n',
+    'lab-one-move-x.zst',
+    'lab-one-move-x.tar',
+  ])('never removes a journaled name that is not one it makes (%j)', async (writing) => {
+    const deps = depsIn(dir())
+    await expect(recoverCommand(entry({ writing }), narrator, deps, silentLogger)).rejects.toThrow()
+  })
 })

@@ -18,6 +18,7 @@ import type { JournalEntry, JournalResult } from '../../journal.ts'
 import { clientDrivers } from './drivers.ts'
 import { rollbackSteps } from './steps.ts'
 import { rollbackSwitch, switchStateSchema } from './switch-rollback.ts'
+import { MOVE_FILE_NAME } from '../../transfer/move-files.ts'
 
 /** Recovery has its own time: it runs at start-up, before the agent takes new commands. */
 const RECOVERY_TIMEOUT_MS = 10 * 60_000
@@ -67,10 +68,7 @@ const switchRecord = baseRecord.extend({
 /** A send journals the dump or files archive it writes into the backup dir (a name transfer.send made). */
 const sendRecord = z.object({
   step: z.string().optional(),
-  writing: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9-]*-move-[0-9A-Za-z-]+\.(sql|sql\.zst|files\.tar)$/)
-    .optional(),
+  writing: z.string().regex(MOVE_FILE_NAME).optional(),
 })
 
 const interrupted = (what: string): JournalResult => ({

@@ -9,7 +9,8 @@ import { upload } from '../../transfer/master-channel.ts'
 import { streamDump } from '../../transfer/streamed-dump.ts'
 import { removeInside } from '../../drivers/safe-files.ts'
 import { clientDrivers } from '../client/drivers.ts'
-import { dumpFileName, stamp, verifiedSnapshot } from '../client/snapshot.ts'
+import { verifiedSnapshot } from '../client/snapshot.ts'
+import { moveArchiveName, moveDumpName } from '../../transfer/move-files.ts'
 
 /** The master channel, or UNSUPPORTED when this agent runs without one (tests of single handlers). */
 export function channelOf(deps: HandlerDeps) {
@@ -44,7 +45,7 @@ export const transferSend: CommandHandler<'transfer.send'> = async (ctx, deps) =
     const db = dbAdminFor(source.dbEngine, deps)
     const dbName = dbNameForSlug(source.slug)
     const packed = ctx.payload.compress === 'zstd'
-    const name = `${dumpFileName(`${source.slug}-move-${stamp(deps.now())}`, source.dbEngine)}${packed ? '.zst' : ''}`
+    const name = moveDumpName(source.slug, source.dbEngine, deps.now(), packed)
     const dumpTo = packed ? db.dumpPackedTo : db.dumpTo
     if (packed && !dumpTo)
       throw new CommandError(wireError('UNSUPPORTED', `a ${source.dbEngine} dump is not sent compressed by this agent`))
@@ -89,7 +90,7 @@ export const transferSend: CommandHandler<'transfer.send'> = async (ctx, deps) =
       })
   } else {
     const { files } = clientDrivers(deps, ctx.signal)
-    const name = `${source.slug}-move-${stamp(deps.now())}.files.tar`
+    const name = moveArchiveName(source.slug, deps.now())
     await ctx.checkpoint({ step: 'files', writing: name })
     const packed = await files.packToFile({ slug: source.slug, clientId: source.clientId }, backupDir, name, {
       signal: ctx.signal,
