@@ -9,6 +9,7 @@ import { dbNameForSlug } from '@alfa/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { bytesOf, filesServed, uploadFiles } from '../support/app-files.ts'
 import { createClients } from '../support/fleet.ts'
+import { waitUntil } from '../support/process.ts'
 import { startTwoServers, visit, type TwoServers } from '../support/two-servers.ts'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- documents are inspected loosely in tests
@@ -85,6 +86,14 @@ describe('move_to between two PostgreSQL servers (real agents, nginx, PostgreSQL
     // pg_dump's custom format is named `.dump`: fed to psql as `.sql` it would be garbage.
     expect(kept.some((f) => f.startsWith(`${SLUG}-move-`) && f.endsWith('.dump'))).toBe(true)
     expect(kept.some((f) => f.startsWith(`${SLUG}-move-`) && f.endsWith('.files.tar'))).toBe(true)
+    // Each is recorded as kept, so it goes ALFA_AGENT_MOVE_DUMP_KEEP_DAYS later (the last test).
+    const records = await readdir(path.join(a.agent.stateDir, 'kept-dumps'))
+    expect(records.sort()).toEqual(
+      kept
+        .filter((f) => f.startsWith(`${SLUG}-move-`))
+        .map((f) => `${f}.json`)
+        .sort(),
+    )
   }, 600_000)
 
   it('copies a client to the stage server: its own database and role hold the rows, its app serves; the origin is as it was', async () => {
@@ -170,4 +179,28 @@ describe('move_to between two PostgreSQL servers (real agents, nginx, PostgreSQL
     await run('POST', `/clients/${client.id}/maintain_disable`)
     expect(await visit(services.nginx.port, client.domain, '/api/settings')).toMatchObject({ status: 200, site: SLUG })
   }, 600_000)
+
+  it("a move's kept dump and files archive go once their days are up; the client and every other dump stay", async () => {
+    const { services, c, a, dir, envA } = servers
+    const movedFrom = async (side: 'a' | 'b') =>
+      (await readdir(path.join(dir, side, 'backups'))).filter((f) => f.startsWith(`${SLUG}-move-`))
+    expect(await movedFrom('a')).toHaveLength(2)
+    const elsewhere = (await readdir(path.join(dir, 'a', 'backups'))).filter((f) => !f.startsWith(`${SLUG}-move-`))
+    // A's agent again, keeping a move's files ~2 s: at its start-up sweep or the next, the first move's go.
+    await a.agent.proc?.stop({ timeoutMs: 10_000 })
+    c.startAgent(a.agent, { ...envA, ALFA_AGENT_MOVE_DUMP_KEEP_DAYS: '0.00002' })
+    await c.waitOnline(a.id, true, 60_000)
+    await waitUntil(async () => (await movedFrom('a')).length === 0, {
+      timeoutMs: 60_000,
+      what: "A's kept move files to go",
+    })
+    expect(await readdir(path.join(a.agent.stateDir, 'kept-dumps'))).toEqual([])
+    expect((await readdir(path.join(dir, 'a', 'backups'))).filter((f) => !f.startsWith(`${SLUG}-move-`))).toEqual(
+      elsewhere,
+    )
+    // B's agent keeps its own (the move back) for the default 30 days; the client, now on A, serves.
+    expect(await movedFrom('b')).toHaveLength(2)
+    expect(await visit(services.nginx.port, client.domain, '/api/settings')).toMatchObject({ status: 200, site: SLUG })
+    expect((await c.api('GET', `/clients/${client.id}`)).json.data.attributes.serverId).toBe(a.id)
+  }, 180_000)
 })

@@ -19,6 +19,7 @@ import { createTenantSessions } from './drivers/tenant-sessions.ts'
 import { clientDrivers } from './commands/client/drivers.ts'
 import { transferCapabilities } from './transfer/capabilities.ts'
 import { createForwardExpiry } from './forward-expiry.ts'
+import { createKeptDumpExpiry } from './kept-dumps.ts'
 
 /** Everything the agent needs, passed in: the CLI builds the Docker client, tests may pass their own. */
 export interface AgentDeps {
@@ -64,6 +65,14 @@ export function createAgent(deps: AgentDeps) {
   const forwards = createForwardExpiry({
     sitesDir: config.nginxSitesDir,
     sites: (signal) => clientDrivers(handlerDeps, signal).sites,
+    now,
+    intervalMs: config.forwardSweepMs,
+    logger,
+  })
+  const keptDumps = createKeptDumpExpiry({
+    stateDir: config.stateDir,
+    backupDir: config.backupDir,
+    keepDays: config.moveDumpKeepDays,
     now,
     intervalMs: config.forwardSweepMs,
     logger,
@@ -160,6 +169,8 @@ export function createAgent(deps: AgentDeps) {
       void dispatcher.recoverAll()
       // Forwards of moved clients whose time ended (also while the agent was down) are removed.
       forwards.start()
+      // And moves' kept dumps past their retention (moveDumpKeepDays).
+      keptDumps.start()
       metricsTimer = setInterval(() => void sendMetrics(), config.metricsIntervalMs)
       // Results nobody acknowledges are pruned past retention even when no ack ever comes to trigger it.
       pruneTimer = setInterval(
@@ -174,6 +185,7 @@ export function createAgent(deps: AgentDeps) {
       clearInterval(metricsTimer)
       clearInterval(pruneTimer)
       forwards.stop()
+      keptDumps.stop()
       const drained = await dispatcher.drain(config.shutdownGraceMs)
       if (!drained)
         log.warn(

@@ -41,6 +41,11 @@ describe('config', () => {
     expect(env({ ALFA_AGENT_NGINX_LISTEN: '80; include /etc/passwd' })).toThrow(/ALFA_AGENT_NGINX_LISTEN/)
     expect(env({ ALFA_AGENT_CONTAINER_BIND: 'localhost' })).toThrow(/ALFA_AGENT_CONTAINER_BIND/)
     expect(env({ ALFA_AGENT_DB_MARIADB_URL: 'http://x' })).toThrow(/ALFA_AGENT_DB_MARIADB_URL/)
+    // A move's kept dumps: 30 days unless told (0: for good); no negative, unbounded or non-numeric days.
+    expect(config.moveDumpKeepDays).toBe(30)
+    for (const days of ['-1', '36501', '1e3', 'soon', '7 ; rm -rf /'])
+      expect(env({ ALFA_AGENT_MOVE_DUMP_KEEP_DAYS: days }), days).toThrow(/^ALFA_AGENT_MOVE_DUMP_KEEP_DAYS: /)
+    expect(env({ ALFA_AGENT_MOVE_DUMP_KEEP_DAYS: '0.5' })().moveDumpKeepDays).toBe(0.5)
     expect(env({ ALFA_AGENT_CONTAINER_CPUS: '1.5', ALFA_AGENT_NGINX_LISTEN: '127.0.0.1:8080' })()).toMatchObject({
       containerCpus: 1.5,
       nginxListen: '127.0.0.1:8080',

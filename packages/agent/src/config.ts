@@ -15,30 +15,21 @@ export const DEFAULT_SITES_DIR = '/etc/nginx/alfa.d'
 /** Filesystems that matter on a host: the root and Docker's data; only those that exist are sampled. */
 const DEFAULT_DISK_MOUNTS = ['/', '/var/lib/docker']
 
-const MASTER_PROTOCOLS = ['ws:', 'wss:', 'http:', 'https:']
-const masterUrlSchema = z.string().refine((text) => {
-  try {
-    return MASTER_PROTOCOLS.includes(new URL(text).protocol)
-  } catch {
-    // Not a URL at all: the refinement's message says what is expected.
-    return false
-  }
-}, 'a URL such as wss://master.example:8443 or http://127.0.0.1:3000')
-
 const ms = (min: number, max: number) => z.int().min(min).max(max)
 const argvPrefix = (fallback: string[]) => z.array(z.string().min(1)).min(1).max(16).default(fallback)
 const absolutePath = (what = 'an absolute path') => z.string().regex(/^\/[^\0\n]*$/, what)
 const absoluteDir = absolutePath().transform((dir) => path.resolve(dir))
-/** A DB admin URL; it carries a password, so it is never logged (the schema only names the variable on error). */
-const dbUrl = (protocols: string[], example: string) =>
+/** A URL of one of `protocols`; a DB admin URL carries a password, so the schema only names the variable on error. */
+const urlOf = (protocols: string[], example: string) =>
   z.string().refine((text) => {
     try {
       return protocols.includes(new URL(text).protocol)
     } catch {
-      // Not a URL: the refinement's message says what is expected.
+      // Not a URL at all: the refinement's message says what is expected.
       return false
     }
   }, `a URL such as ${example}`)
+const masterUrlSchema = urlOf(['ws:', 'wss:', 'http:', 'https:'], 'wss://master.example:8443 or http://127.0.0.1:3000')
 /** Goes verbatim into nginx's `listen` directive: a port or address:port only, nothing that could end the directive. */
 const listenSchema = z
   .string()
@@ -108,11 +99,13 @@ const agentConfigSchema = z
     nginxListenTls: listenSchema.default('443'),
     /** maintenance.html, expired.html and the per-client flag files: nginx's workers must be able to read them. */
     pagesDir: absoluteDir.default(DEFAULT_PAGES_DIR),
-    /** Final dumps of deleted clients. */
+    /** Final dumps of deleted clients (kept), switch snapshots, moves' final dumps (kept moveDumpKeepDays). */
     backupDir: absoluteDir.default('/var/backups/alfa'),
+    /** Days a move's final dump and files archive stay on the old server (0: for good). */
+    moveDumpKeepDays: z.number().min(0).max(36_500).default(30),
     /** Admin connections to the server's engines (absent: that engine is not offered by this server). */
-    dbMariadbUrl: dbUrl(['mysql:', 'mariadb:'], 'mysql://alfa_admin:pw@127.0.0.1:3306').optional(),
-    dbPostgresUrl: dbUrl(['postgres:', 'postgresql:'], 'postgres://alfa_admin:pw@127.0.0.1:5432/postgres').optional(),
+    dbMariadbUrl: urlOf(['mysql:', 'mariadb:'], 'mysql://alfa_admin:pw@127.0.0.1:3306').optional(),
+    dbPostgresUrl: urlOf(['postgres:', 'postgresql:'], 'postgres://alfa_admin:pw@127.0.0.1:5432/postgres').optional(),
     /** The database host as containers see it (the docker bridge gateway). */
     dbHostForContainers: z
       .string()
@@ -142,7 +135,7 @@ const agentConfigSchema = z
     certDir: absoluteDir.default('/etc/letsencrypt/live'),
     /** How long create waits for the app to answer its health path through nginx. */
     healthTimeoutMs: ms(1000, 600_000).default(60_000),
-    /** How often expired move forwards are looked for (also at start-up, and at the next forward's end). */
+    /** How often expired move forwards and kept move dumps are looked for (also at start-up and at the next end). */
     forwardSweepMs: ms(200, 3_600_000).default(60_000),
   })
   .refine((c) => c.backoffBaseMs <= c.backoffMaxMs, {
@@ -185,6 +178,7 @@ const ENV_VARS: Record<string, { key: ConfigKey; kind: EnvKind }> = {
   ALFA_AGENT_NGINX_LISTEN_TLS: { key: 'nginxListenTls', kind: 'text' },
   ALFA_AGENT_PAGES_DIR: { key: 'pagesDir', kind: 'text' },
   ALFA_AGENT_BACKUP_DIR: { key: 'backupDir', kind: 'text' },
+  ALFA_AGENT_MOVE_DUMP_KEEP_DAYS: { key: 'moveDumpKeepDays', kind: 'number' },
   ALFA_AGENT_DB_MARIADB_URL: { key: 'dbMariadbUrl', kind: 'text' },
   ALFA_AGENT_DB_POSTGRES_URL: { key: 'dbPostgresUrl', kind: 'text' },
   ALFA_AGENT_DB_HOST_FOR_CONTAINERS: { key: 'dbHostForContainers', kind: 'text' },

@@ -4,6 +4,7 @@ import type { Logger } from 'pino'
 import { forwardUntil } from './drivers/forward-site.ts'
 import type { createNginxSites } from './drivers/nginx-sites.ts'
 import { readInside } from './drivers/safe-files.ts'
+import { createExpiryTimer } from './expiry-timer.ts'
 
 /** The sites driver the expiry needs, built per sweep (with that sweep's signal). */
 type Sites = Pick<ReturnType<typeof createNginxSites>, 'removeIf'>
@@ -26,8 +27,6 @@ export function createForwardExpiry(o: {
   logger: Logger
 }) {
   const log = o.logger.child({ component: 'forward-expiry' })
-  let timer: NodeJS.Timeout | undefined
-  let stopped = false
 
   /** Removes every expired forward; returns the slugs removed and when the next one ends. */
   async function sweep(): Promise<{ removed: string[]; next: number | undefined }> {
@@ -63,34 +62,18 @@ export function createForwardExpiry(o: {
     return { removed, next }
   }
 
-  function schedule(next: number | undefined) {
-    if (stopped) return
-    const wait = Math.min(o.intervalMs, next === undefined ? o.intervalMs : Math.max(0, next - o.now()))
-    timer = setTimeout(() => void tick(), wait)
-    timer.unref()
-  }
-
-  async function tick() {
-    let next: number | undefined
-    try {
-      next = (await sweep()).next
-    } catch (error) {
-      // Tried again at the next interval: a failed reload leaves the file removed, which the next reload applies.
-      log.error({ err: error }, 'forward expiry sweep failed')
-    }
-    schedule(next)
-  }
+  const timer = createExpiryTimer({
+    sweep: async () => (await sweep()).next,
+    now: o.now,
+    intervalMs: o.intervalMs,
+    // Tried again at the next interval: a failed reload leaves the file removed, which the next reload applies.
+    onError: (error) => log.error({ err: error }, 'forward expiry sweep failed'),
+  })
 
   return {
     sweep,
     /** Sweeps now (start-up: forwards that ended while the agent was down go at once), then on the timer. */
-    start(): void {
-      stopped = false
-      void tick()
-    },
-    stop(): void {
-      stopped = true
-      clearTimeout(timer)
-    },
+    start: timer.start,
+    stop: timer.stop,
   }
 }

@@ -11,6 +11,7 @@ import { removeInside } from '../../drivers/safe-files.ts'
 import { clientDrivers } from '../client/drivers.ts'
 import { verifiedSnapshot } from '../client/snapshot.ts'
 import { moveArchiveName, moveDumpName } from '../../transfer/move-files.ts'
+import { recordKeptDump } from '../../kept-dumps.ts'
 
 /** The master channel, or UNSUPPORTED when this agent runs without one (tests of single handlers). */
 export function channelOf(deps: HandlerDeps) {
@@ -31,7 +32,11 @@ export const transferSend: CommandHandler<'transfer.send'> = async (ctx, deps) =
   const { backupDir } = deps.config
   /** The copy of a dump or files archive once sent: kept (its path goes in the result) unless told otherwise. */
   const settle = async (name: string, file: string) => {
-    if (ctx.payload.keepCopy !== false) return { file }
+    if (ctx.payload.keepCopy !== false) {
+      // Recorded, so it goes moveDumpKeepDays from now (kept-dumps.ts) rather than lying there for good.
+      await recordKeptDump(deps.config.stateDir, name, deps.now())
+      return { file }
+    }
     await removeInside(backupDir, name)
     ctx.log(`${file} removed once sent (this server keeps no copy)`)
     return {}

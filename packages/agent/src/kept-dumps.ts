@@ -1,0 +1,95 @@
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import type { Logger } from 'pino'
+import { z } from 'zod'
+import { removeInside, writeInside } from './drivers/safe-files.ts'
+import { createExpiryTimer } from './expiry-timer.ts'
+import { MOVE_FILE_NAME } from './transfer/move-files.ts'
+
+const DAY_MS = 86_400_000
+/** Under the state dir: one `<name>.json` per dump or files archive a move's send kept in the backup dir. */
+const RECORDS = 'kept-dumps'
+const recordSchema = z.object({ keptAt: z.iso.datetime() })
+
+const recordsDir = (stateDir: string) => path.join(stateDir, RECORDS)
+
+/**
+ * Notes that the move file `name` (a dump or files archive a move's send wrote and keeps in the backup dir) was kept
+ * now, durably. Retention goes by these records, never by file names: a client whose slug ends in `-move` makes
+ * delete dumps that look like another client's move dumps, and a final dump of a deleted client is kept for good.
+ */
+export async function recordKeptDump(stateDir: string, name: string, now: number): Promise<void> {
+  if (!MOVE_FILE_NAME.test(name)) throw new Error(`${JSON.stringify(name)} is not a move's file`)
+  await fs.mkdir(recordsDir(stateDir), { recursive: true, mode: 0o700 })
+  await writeInside(
+    recordsDir(stateDir),
+    `${name}.json`,
+    JSON.stringify({ keptAt: new Date(now).toISOString() }),
+    0o600,
+  )
+}
+
+/**
+ * Removes a move's kept dumps and files archives `keepDays` after they were kept (0: never), with their records.
+ * The days are read when it sweeps, so a changed setting applies to the dumps kept before it too. A record that
+ * does not name a move's file, or that does not parse, is left alone and reported: nothing else is ever removed.
+ */
+export function createKeptDumpExpiry(o: {
+  stateDir: string
+  backupDir: string
+  keepDays: number
+  now: () => number
+  intervalMs: number
+  logger: Logger
+}) {
+  const log = o.logger.child({ component: 'kept-dumps' })
+  const dir = recordsDir(o.stateDir)
+
+  /** Removes every kept file whose time is up; returns the names removed and when the next one's is. */
+  async function sweep(): Promise<{ removed: string[]; next: number | undefined }> {
+    const removed: string[] = []
+    if (o.keepDays === 0) return { removed, next: undefined }
+    const entries = await fs.readdir(dir).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return []
+      throw error
+    })
+    let next: number | undefined
+    for (const entry of entries) {
+      const name = entry.endsWith('.json') ? entry.slice(0, -'.json'.length) : ''
+      const record = MOVE_FILE_NAME.test(name)
+        ? recordSchema.safeParse(await fs.readFile(path.join(dir, entry), 'utf8').then(parseJson, () => undefined))
+        : undefined
+      if (!record?.success) {
+        log.warn({ record: entry }, 'not a record of a kept move dump: left alone')
+        continue
+      }
+      const until = Date.parse(record.data.keptAt) + o.keepDays * DAY_MS
+      if (until > o.now()) {
+        next = Math.min(next ?? until, until)
+        continue
+      }
+      // The file first: a crash between the two leaves a record whose file is gone, removed at the next sweep.
+      const existed = await removeInside(o.backupDir, name)
+      await fs.rm(path.join(dir, entry), { force: true })
+      removed.push(name)
+      log.info({ file: name, keptAt: record.data.keptAt, keepDays: o.keepDays, existed }, 'kept move dump removed')
+    }
+    return { removed, next }
+  }
+
+  const timer = createExpiryTimer({
+    sweep: async () => (await sweep()).next,
+    now: o.now,
+    intervalMs: o.intervalMs,
+    onError: (error) => log.error({ err: error }, 'kept move dump sweep failed'),
+  })
+  return { sweep, start: timer.start, stop: timer.stop }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
