@@ -14,8 +14,9 @@ const recordSchema = z.object({ keptAt: z.iso.datetime() })
 const recordsDir = (stateDir: string) => path.join(stateDir, RECORDS)
 
 /**
- * Notes that the move file `name` (a dump or files archive a move's send wrote and keeps in the backup dir) was kept
- * now, durably. Retention goes by these records, never by file names: a client whose slug ends in `-move` makes
+ * Notes, durably, that the move file `name` (a dump or files archive a move's send is about to write into the backup
+ * dir and keep) is kept from now: recorded before it is written, so no kept file lacks its record (a record whose
+ * file a restart removed half-written is dropped when its time is up). Retention goes by these records, never by file names: a client whose slug ends in `-move` makes
  * delete dumps that look like another client's move dumps, and a final dump of a deleted client is kept for good.
  */
 export async function recordKeptDump(stateDir: string, name: string, now: number): Promise<void> {

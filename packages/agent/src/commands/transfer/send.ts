@@ -30,13 +30,18 @@ export const transferSend: CommandHandler<'transfer.send'> = async (ctx, deps) =
   const { transferId, token, source } = ctx.payload
   const master = channelOf(deps)
   const { backupDir } = deps.config
+  const keep = ctx.payload.keepCopy !== false
+  /**
+   * Before a dump or files archive is written: journaled (a restart removes it half-written) and, when it is to be
+   * kept, recorded first, so no kept file lacks the record by which it goes moveDumpKeepDays later (kept-dumps.ts).
+   */
+  const writing = async (step: 'dump' | 'files', name: string) => {
+    await ctx.checkpoint({ step, writing: name })
+    if (keep) await recordKeptDump(deps.config.stateDir, name, deps.now())
+  }
   /** The copy of a dump or files archive once sent: kept (its path goes in the result) unless told otherwise. */
   const settle = async (name: string, file: string) => {
-    if (ctx.payload.keepCopy !== false) {
-      // Recorded, so it goes moveDumpKeepDays from now (kept-dumps.ts) rather than lying there for good.
-      await recordKeptDump(deps.config.stateDir, name, deps.now())
-      return { file }
-    }
+    if (keep) return { file }
     await removeInside(backupDir, name)
     ctx.log(`${file} removed once sent (this server keeps no copy)`)
     return {}
@@ -56,7 +61,7 @@ export const transferSend: CommandHandler<'transfer.send'> = async (ctx, deps) =
       throw new CommandError(wireError('UNSUPPORTED', `a ${source.dbEngine} dump is not sent compressed by this agent`))
     if (dumpTo) {
       // Streamed while it is made: the dump, the transfer and the target's load overlap.
-      await ctx.checkpoint({ step: 'dump', writing: name })
+      await writing('dump', name)
       const started = deps.now()
       const tool = {
         dump: (sink: Writable) => dumpTo(dbName, sink, ctx.signal),
@@ -78,7 +83,7 @@ export const transferSend: CommandHandler<'transfer.send'> = async (ctx, deps) =
       )
       return { bytes: dump.bytes, sha256: dump.sha256, rowCounts: counts, ...(await settle(name, dump.file)) }
     }
-    await ctx.checkpoint({ step: 'dump', writing: name })
+    await writing('dump', name)
     const dump = await verifiedSnapshot(db, dbName, backupDir, name, ctx.signal)
     const counts = await rowCounts(source.dbEngine, deps.config, dbName)
     ctx.log(`dump of ${dbName} verified: ${dump.size} bytes, sha256 ${dump.sha256}, written to ${dump.file}`)
@@ -96,7 +101,7 @@ export const transferSend: CommandHandler<'transfer.send'> = async (ctx, deps) =
   } else {
     const { files } = clientDrivers(deps, ctx.signal)
     const name = moveArchiveName(source.slug, deps.now())
-    await ctx.checkpoint({ step: 'files', writing: name })
+    await writing('files', name)
     const packed = await files.packToFile({ slug: source.slug, clientId: source.clientId }, backupDir, name, {
       signal: ctx.signal,
     })
