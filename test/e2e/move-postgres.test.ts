@@ -131,6 +131,9 @@ describe('move_to between two PostgreSQL servers (real agents, nginx, PostgreSQL
     })
     const left = (await readdir(path.join(dir, 'a', 'backups'))).filter((f) => f.startsWith(`${ORIGIN}-`))
     expect(left).toEqual([])
+    // Nor a record of a kept file: a copy's origin keeps nothing, so nothing is due to go either.
+    const records = await readdir(path.join(servers.a.agent.stateDir, 'kept-dumps'))
+    expect(records.filter((f) => f.startsWith(`${ORIGIN}-`))).toEqual([])
   }, 600_000)
 
   it('after them the moved client takes its actions on its new server, and deleting the copy leaves the origin', async () => {
