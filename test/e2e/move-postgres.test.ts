@@ -2,7 +2,7 @@
 // cluster). The dump goes the other way than MariaDB's: made and verified first (pg_dump's custom format), then
 // streamed, spooled and checked on the target, and restored from there by client.restore (a copy: into a database
 // of another name, owned by another role).
-import { readdir } from 'node:fs/promises'
+import { readdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import pg from 'pg'
 import { dbNameForSlug } from '@alfa/protocol'
@@ -83,9 +83,11 @@ describe('move_to between two PostgreSQL servers (real agents, nginx, PostgreSQL
     await admin.end()
     expect(left.rows).toEqual([])
     const kept = await readdir(path.join(dir, 'a', 'backups'))
-    // pg_dump's custom format is named `.dump`: fed to psql as `.sql` it would be garbage.
-    expect(kept.some((f) => f.startsWith(`${SLUG}-move-`) && f.endsWith('.dump'))).toBe(true)
-    expect(kept.some((f) => f.startsWith(`${SLUG}-move-`) && f.endsWith('.files.tar'))).toBe(true)
+    // pg_dump's custom format is named `.dump`: fed to psql as `.sql` it would be garbage. Two of each: the dump and
+    // archive the move carried, and the final ones of the cleanup's client.delete, kept as a move's too.
+    expect(kept.filter((f) => f.startsWith(`${SLUG}-move-`) && f.endsWith('.dump'))).toHaveLength(2)
+    expect(kept.filter((f) => f.startsWith(`${SLUG}-move-`) && f.endsWith('.files.tar'))).toHaveLength(2)
+    expect(kept.filter((f) => f.startsWith(`${SLUG}-`) && !f.startsWith(`${SLUG}-move-`))).toEqual([])
     // Each is recorded as kept, so it goes ALFA_AGENT_MOVE_DUMP_KEEP_DAYS later (the last test).
     const records = await readdir(path.join(a.agent.stateDir, 'kept-dumps'))
     expect(records.sort()).toEqual(
@@ -187,8 +189,11 @@ describe('move_to between two PostgreSQL servers (real agents, nginx, PostgreSQL
     const { services, c, a, dir, envA } = servers
     const movedFrom = async (side: 'a' | 'b') =>
       (await readdir(path.join(dir, side, 'backups'))).filter((f) => f.startsWith(`${SLUG}-move-`))
-    expect(await movedFrom('a')).toHaveLength(2)
+    expect(await movedFrom('a')).toHaveLength(4)
+    // A final dump of a client whose slug ends in -move looks like a move's file by its name, but has no record.
+    await writeFile(path.join(dir, 'a', 'backups', 'pgmv-two-move-2026-01-01T00-00-00-000Z.dump'), 'kept for good')
     const elsewhere = (await readdir(path.join(dir, 'a', 'backups'))).filter((f) => !f.startsWith(`${SLUG}-move-`))
+    expect(elsewhere).toContain('pgmv-two-move-2026-01-01T00-00-00-000Z.dump')
     // A's agent again, keeping a move's files ~2 s: at its start-up sweep or the next, the first move's go.
     await a.agent.proc?.stop({ timeoutMs: 10_000 })
     c.startAgent(a.agent, { ...envA, ALFA_AGENT_MOVE_DUMP_KEEP_DAYS: '0.00002' })
@@ -202,7 +207,7 @@ describe('move_to between two PostgreSQL servers (real agents, nginx, PostgreSQL
       elsewhere,
     )
     // B's agent keeps its own (the move back) for the default 30 days; the client, now on A, serves.
-    expect(await movedFrom('b')).toHaveLength(2)
+    expect(await movedFrom('b')).toHaveLength(4)
     expect(await visit(services.nginx.port, client.domain, '/api/settings')).toMatchObject({ status: 200, site: SLUG })
     expect((await c.api('GET', `/clients/${client.id}`)).json.data.attributes.serverId).toBe(a.id)
   }, 180_000)

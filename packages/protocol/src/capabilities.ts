@@ -46,6 +46,8 @@ export const PAYLOAD_FEATURES = {
   keepCopy: 'transfer.keep-copy',
   /** client.probe's `app`: the app is probed on its container's port while nginx serves a page for it. */
   probeApp: 'client.probe.app',
+  /** client.delete's `movedAway`: a move's cleanup keeps its final dump as a move's, under the move retention. */
+  deleteMovedAway: 'client.delete.moved-away',
 } as const
 
 /** What both agents of a move or copy must announce. */

@@ -105,6 +105,11 @@ export const ClientDeletePayload = z.strictObject({
   slug: slugSchema,
   /** Which engine holds the database to dump and drop. */
   dbEngine: dbEngineSchema,
+  /**
+   * A move's cleanup on the old server: the final dump and files archive are named and kept as a move's
+   * (`<slug>-move-<stamp>`), so they go after the agent's retention for moves instead of staying for good.
+   */
+  movedAway: z.literal(true).optional(),
 })
 export type ClientDeletePayload = z.infer<typeof ClientDeletePayload>
 

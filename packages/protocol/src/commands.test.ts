@@ -31,6 +31,7 @@ describe('commands', () => {
       { type: 'test.sleep', payload: { ms: 100, marker: 'run-1' } },
       { type: 'client.create', payload: createPayload },
       { type: 'client.delete', payload: { clientId, slug: 'acme', dbEngine: 'postgresql' } },
+      { type: 'client.delete', payload: { clientId, slug: 'acme', dbEngine: 'mariadb', movedAway: true } },
       { type: 'client.probe', payload: { slug: 'acme', domain: 'acme.example.com' } },
     ]
     for (const command of valid) expect(commandSchema.safeParse(command).success, command.type).toBe(true)
@@ -59,6 +60,14 @@ describe('commands', () => {
     const result = commandSchema.safeParse({ type: 'client.create', payload: { ...createPayload, ...patch } })
     expect(result.success).toBe(false)
   })
+
+  it.each([false, 'true', 1, '../x', null])(
+    'does refuse a client.delete movedAway of %j (true or absent only)',
+    (v) => {
+      const payload = { clientId, slug: 'acme', dbEngine: 'mariadb', movedAway: v }
+      expect(commandSchema.safeParse({ type: 'client.delete', payload }).success).toBe(false)
+    },
+  )
 
   it('does refuse too many environment variables', () => {
     const env = Object.fromEntries(Array.from({ length: 201 }, (_, i) => [`VAR_${i}`, 'x']))

@@ -37,6 +37,8 @@ export async function finishMove(
         clientId: c.id,
         slug: c.slug,
         dbEngine: source.dbEngine,
+        // Its final dump is kept as a move's: it goes after the old server's retention for moves.
+        movedAway: true,
       })
       await log(`source cleaned; final dumps kept: ${facts.dumpFile ?? ''} ${removed.dumpPath ?? ''}`.trim())
     }).catch((error: unknown) => notes.push(`cleanup: ${(error as Error).message}`))

@@ -13,6 +13,8 @@ import { clientDrivers } from './drivers.ts'
 import { describeArchive, filesArchiveName, verifiedFilesArchive } from './files-backup.ts'
 import { dumpFileName, stamp, verifiedSnapshot } from './snapshot.ts'
 import { stepLog, stepRunner } from './steps.ts'
+import { recordKeptDump } from '../../kept-dumps.ts'
+import { moveDumpName } from '../../transfer/move-files.ts'
 
 /**
  * client.delete: dump the database into the backup directory first (nothing is dropped without a dump), then
@@ -43,9 +45,14 @@ export const clientDelete: CommandHandler<'client.delete'> = async (ctx, deps) =
   // removed, and the journal says "dumpPath" only once both are (a recovery then finishes the delete).
   const { dumpPath, filesArchive } = await step('dump', async () => {
     const log = stepLog(ctx, 'dump')
-    const name = dumpFileName(`${p.slug}-${stamp(deps.now())}`, p.dbEngine)
+    // A move's cleanup keeps them as a move's files, recorded first so they go after moveDumpKeepDays.
+    const now = deps.now()
+    const name = p.movedAway
+      ? moveDumpName(p.slug, p.dbEngine, now, false)
+      : dumpFileName(`${p.slug}-${stamp(now)}`, p.dbEngine)
     const filesName = filesArchiveName(name)
     await ctx.checkpoint({ dumpName: name, filesName })
+    if (p.movedAway) for (const kept of [name, filesName]) await recordKeptDump(deps.config.stateDir, kept, now)
     let file: string | null = null
     if (!(await db.exists(dbName)).database) {
       log(`no database ${dbName}: nothing to dump`)
