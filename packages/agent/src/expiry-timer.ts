@@ -5,7 +5,7 @@
  */
 export function createExpiryTimer(o: {
   /** Removes what has expired; resolves with when the next thing ends (undefined: nothing is waiting). */
-  sweep: () => Promise<number | undefined>
+  sweep: () => Promise<{ next: number | undefined }>
   now: () => number
   intervalMs: number
   onError: (error: unknown) => void
@@ -23,7 +23,7 @@ export function createExpiryTimer(o: {
   async function tick() {
     let next: number | undefined
     try {
-      next = await o.sweep()
+      next = (await o.sweep()).next
     } catch (error) {
       o.onError(error)
     }

@@ -63,7 +63,7 @@ export function createForwardExpiry(o: {
   }
 
   const timer = createExpiryTimer({
-    sweep: async () => (await sweep()).next,
+    sweep,
     now: o.now,
     intervalMs: o.intervalMs,
     // Tried again at the next interval: a failed reload leaves the file removed, which the next reload applies.

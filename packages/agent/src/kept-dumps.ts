@@ -2,22 +2,23 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import type { Logger } from 'pino'
 import { z } from 'zod'
-import { removeInside, writeInside } from './drivers/safe-files.ts'
+import { readInside, removeInside, writeInside } from './drivers/safe-files.ts'
 import { createExpiryTimer } from './expiry-timer.ts'
 import { MOVE_FILE_NAME } from './transfer/move-files.ts'
 
 const DAY_MS = 86_400_000
-/** Under the state dir: one `<name>.json` per dump or files archive a move's send kept in the backup dir. */
+/** Under the state dir: one `<name>.json` per dump or files archive a move kept in the backup dir. */
 const RECORDS = 'kept-dumps'
 const recordSchema = z.object({ keptAt: z.iso.datetime() })
 
 const recordsDir = (stateDir: string) => path.join(stateDir, RECORDS)
 
 /**
- * Notes, durably, that the move file `name` (a dump or files archive a move's send is about to write into the backup
- * dir and keep) is kept from now: recorded before it is written, so no kept file lacks its record (a record whose
- * file a restart removed half-written is dropped when its time is up). Retention goes by these records, never by file names: a client whose slug ends in `-move` makes
- * delete dumps that look like another client's move dumps, and a final dump of a deleted client is kept for good.
+ * Notes, durably, that the move file `name` (a dump or files archive a move's send, or a move's cleanup, is about to
+ * write into the backup dir and keep) is kept from now: recorded before it is written, so no kept file lacks its
+ * record (a record whose file a restart removed half-written is dropped when its time is up). Retention goes by these
+ * records, never by file names: a client whose slug ends in `-move` makes delete dumps that look like another
+ * client's move dumps, and a final dump of a deleted client is kept for good.
  */
 export async function recordKeptDump(stateDir: string, name: string, now: number): Promise<void> {
   if (!MOVE_FILE_NAME.test(name)) throw new Error(`${JSON.stringify(name)} is not a move's file`)
@@ -58,7 +59,12 @@ export function createKeptDumpExpiry(o: {
     for (const entry of entries) {
       const name = entry.endsWith('.json') ? entry.slice(0, -'.json'.length) : ''
       const record = MOVE_FILE_NAME.test(name)
-        ? recordSchema.safeParse(await fs.readFile(path.join(dir, entry), 'utf8').then(parseJson, () => undefined))
+        ? recordSchema.safeParse(
+            await readInside(dir, entry).then(
+              (text) => parseJson(text ?? ''),
+              () => undefined,
+            ),
+          )
         : undefined
       if (!record?.success) {
         log.warn({ record: entry }, 'not a record of a kept move dump: left alone')
@@ -71,7 +77,7 @@ export function createKeptDumpExpiry(o: {
       }
       // The file first: a crash between the two leaves a record whose file is gone, removed at the next sweep.
       const existed = await removeInside(o.backupDir, name)
-      await fs.rm(path.join(dir, entry), { force: true })
+      await removeInside(dir, entry)
       removed.push(name)
       log.info({ file: name, keptAt: record.data.keptAt, keepDays: o.keepDays, existed }, 'kept move dump removed')
     }
@@ -79,7 +85,7 @@ export function createKeptDumpExpiry(o: {
   }
 
   const timer = createExpiryTimer({
-    sweep: async () => (await sweep()).next,
+    sweep,
     now: o.now,
     intervalMs: o.intervalMs,
     onError: (error) => log.error({ err: error }, 'kept move dump sweep failed'),
