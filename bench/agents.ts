@@ -130,7 +130,7 @@ async function main() {
       ingested: askIngested,
       ingestLagMs: 0,
     }
-    baseline = await runPhase(target, pool, { ...phase, localAddresses: addresses(1) })
+    baseline = await runPhase(target, pool, { ...phase, localAddresses: addresses(1), commandRounds: 3 })
     await pool.closeAll()
     child.kill('SIGTERM')
   }

@@ -37,6 +37,13 @@ export interface PhaseOptions {
   requests: number
   listConcurrency: number
   commandConcurrency: number
+  /**
+   * How many times the commands run `commandConcurrency` at a time; the fastest round is kept. The baseline's window
+   * lasts well under a second, so one slow spell of this shared machine could halve it and flatter the ratio
+   * (2026-12-02 04:05: a baseline at 1,455/s instead of 3,000–3,700 printed "MET"): the baseline takes the best of
+   * three, the master is measured once — the stricter comparison, as bench/move takes the faster raw pipe.
+   */
+  commandRounds?: number
   burstFramesPerAgent: number
   log: (line: string) => void
 }
@@ -70,8 +77,10 @@ export interface PhaseResult {
   list: LoadResult
   /** Commands one at a time: the round trip itself, what the target is about. */
   commandSerial: LoadResult
-  /** Commands `commandConcurrency` at a time: the round trip plus waiting behind the others. */
+  /** Commands `commandConcurrency` at a time: the round trip plus waiting behind the others (the fastest round). */
   command: LoadResult
+  /** Commands per second of each round of `command` (one figure unless `commandRounds` > 1). */
+  commandRoundsRps: number[]
   /**
    * Committed PostgreSQL transactions per request (each autocommit statement is one, a read too): `list`, `command`
    * (one at a time) and `commandConcurrent` count everything committed in their window, metrics flushes and agent
@@ -178,26 +187,36 @@ export async function runPhase(target: Target, pool: SimPool, o: PhaseOptions): 
   })
   o.log(`${target.name}: command round trip, one at a time ${JSON.stringify(commandSerial)}`)
   const x2 = await transactions(target.dbTransactions)
-  const wc0 = cpuSnapshot(target.pid, target.postgresPid, (await pool.stats()).cpuSeconds)
-  const command = await runLoad({
-    baseUrl: target.httpUrl,
-    path: (i) => target.commandPath(pick(i + o.requests)),
-    count: o.requests,
-    concurrency: o.commandConcurrency,
-    headers: target.headers,
-  })
-  o.log(`${target.name}: command round trip, ${o.commandConcurrency} at a time ${JSON.stringify(command)}`)
-  const wc1 = cpuSnapshot(target.pid, target.postgresPid, (await pool.stats()).cpuSeconds)
-  const commandWindow = {
-    ...cpuBetween(wc0, wc1),
-    // Per command, everything the process did meanwhile included (the master also ingests metrics).
-    targetCpuUsPerCommand: Math.round(((wc1.target - wc0.target) * 1e6) / o.requests),
-    postgresCpuUsPerCommand: Math.round(((wc1.postgres - wc0.postgres) * 1e6) / o.requests),
+  const rounds: { command: LoadResult; commandWindow: PhaseResult['commandWindow'] }[] = []
+  for (let round = 0; round < (o.commandRounds ?? 1); round++) {
+    const wc0 = cpuSnapshot(target.pid, target.postgresPid, (await pool.stats()).cpuSeconds)
+    const command = await runLoad({
+      baseUrl: target.httpUrl,
+      path: (i) => target.commandPath(pick(i + o.requests * (round + 1))),
+      count: o.requests,
+      concurrency: o.commandConcurrency,
+      headers: target.headers,
+    })
+    o.log(`${target.name}: command round trip, ${o.commandConcurrency} at a time ${JSON.stringify(command)}`)
+    const wc1 = cpuSnapshot(target.pid, target.postgresPid, (await pool.stats()).cpuSeconds)
+    const commandWindow = {
+      ...cpuBetween(wc0, wc1),
+      // Per command, everything the process did meanwhile included (the master also ingests metrics).
+      targetCpuUsPerCommand: Math.round(((wc1.target - wc0.target) * 1e6) / o.requests),
+      postgresCpuUsPerCommand: Math.round(((wc1.postgres - wc0.postgres) * 1e6) / o.requests),
+    }
+    o.log(`${target.name}: CPU over the commands ${o.commandConcurrency} at a time ${JSON.stringify(commandWindow)}`)
+    rounds.push({ command, commandWindow })
   }
-  o.log(`${target.name}: CPU over the commands ${o.commandConcurrency} at a time ${JSON.stringify(commandWindow)}`)
+  const commandRoundsRps = rounds.map((r) => r.command.rps)
+  const { command, commandWindow } = rounds.reduce((best, r) => (r.command.rps > best.command.rps ? r : best))
+  if (rounds.length > 1) o.log(`${target.name}: commands/s per round ${commandRoundsRps.join(', ')}; kept the fastest`)
   const x3 = await transactions(target.dbTransactions)
   const dbTransactionsPerRequest =
-    xs0 && xs1 && x0 && x1 && x2 && x3 ? perRequest({ xs0, xs1, x0, x1, x2, x3 }, o.requests) : undefined
+    // Counted over one round's window only (the master's; the baseline has no database).
+    rounds.length === 1 && xs0 && xs1 && x0 && x1 && x2 && x3
+      ? perRequest({ xs0, xs1, x0, x1, x2, x3 }, o.requests)
+      : undefined
   if (dbTransactionsPerRequest)
     o.log(`${target.name}: PostgreSQL transactions per request ${JSON.stringify(dbTransactionsPerRequest)}`)
 
@@ -232,6 +251,7 @@ export async function runPhase(target: Target, pool: SimPool, o: PhaseOptions): 
     list,
     commandSerial,
     command,
+    commandRoundsRps,
     burst,
     ...(dbTransactionsPerRequest ? { dbTransactionsPerRequest } : {}),
     agentErrors: { dropped: s2.dropped, errorFrames: s2.errorFrames, badFrames: s2.badFrames },

@@ -119,9 +119,10 @@ export function printReport(r: BenchReport, out: (s: string) => void = (s) => pr
       '',
     ],
     [
-      `  commands/s with ${r.commandConcurrency} in flight`,
+      `  commands/s with ${r.commandConcurrency} in flight` +
+        (b && b.commandRoundsRps.length > 1 ? ' (baseline: fastest round)' : ''),
       m.command.rps,
-      b?.command.rps,
+      b && (b.commandRoundsRps.length > 1 ? `${b.command.rps} (${b.commandRoundsRps.join(', ')})` : b.command.rps),
       ratio(m.command.rps, b?.command.rps),
       '',
     ],
