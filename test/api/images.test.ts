@@ -126,12 +126,16 @@ describe('image routes with hostile build settings', () => {
     expect(await t.services.prisma.operation.count()).toBe(0)
   })
 
-  it('answers 409 when no repository is configured', async () => {
+  it('answers 409 to a build when no repository is configured, and prunes all the same', async () => {
     await t?.close()
     t = await createTestApp()
     const id = (await t.api('POST', '/servers', serverDoc({ name: 'img-c' }))).json.data.id
     const res = await t.api('GET', `/containers/${id}/build_prod`)
     expect(res.status).toBe(409)
     expect(res.json.errors[0].code).toBe('builds_not_configured')
+    // A prune needs no repository: it removes what the server holds, however the images got there.
+    const prune = await t.api('GET', '/containers/prune?dryRun=1')
+    expect(prune.status, JSON.stringify(prune.json)).toBe(202)
+    expect(prune.json.meta.skipped).toContainEqual({ serverId: id, reason: 'agent offline' })
   })
 })

@@ -24,14 +24,18 @@ export function createImageBuilds(deps: { prisma: PrismaClient; hub: AgentHub; b
   const { prisma, hub } = deps
 
   /** The configuration, checked again at use (a config given in code must not bypass the validators): 422. */
-  function settings(): BuildConfig & { gitUrl: string } {
-    let config: BuildConfig
+  function checked(): BuildConfig {
     try {
-      config = checkBuildConfig(deps.config)
+      return checkBuildConfig(deps.config)
     } catch (error) {
       if (!(error instanceof BuildConfigError)) throw error
       throw new Invalid([{ parameter: error.variable, detail: error.message }])
     }
+  }
+
+  /** What a build needs: the checked configuration with a repository to build from (409 without one). */
+  function settings(): BuildConfig & { gitUrl: string } {
+    const config = checked()
     if (config.gitUrl === undefined) {
       throw new Conflict('image builds are not configured: set ALFA_APP_GIT_URL', 'builds_not_configured')
     }
@@ -73,7 +77,8 @@ export function createImageBuilds(deps: { prisma: PrismaClient; hub: AgentHub; b
 
     /** Starts a prune on each online server (or the one named), one parent-less operation per server. */
     async prune(opts: { serverId?: string; dryRun: boolean }, requestedBy: string) {
-      const config = settings()
+      // No repository needed: images loaded by hand, carried by a move or built elsewhere are pruned all the same.
+      const config = checked()
       if (opts.serverId) await assertServer(opts.serverId)
       const servers = await prisma.server.findMany({
         where: opts.serverId ? { id: opts.serverId } : { active: true },
