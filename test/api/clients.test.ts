@@ -135,6 +135,9 @@ describe('clients API (validation, listing; no agent involved)', () => {
     )
     expect(upd.status).toBe(200)
     expect(upd.json.data.attributes).toMatchObject({ name: 'Renamed Lab', language: 'en', expireDate: '2030-05-01' })
+    // The new date is recorded; with the agent offline it cannot reach the server now, and the answer says so.
+    expect(upd.json.data.meta.pending).toMatch(/offline.*the settings are recorded, and the next deploy applies them/)
+    expect(await t.db.prisma.operation.count({ where: { clientId: row.id } })).toBe(0)
     const history = await t.db.prisma.expireDateHistory.findMany({ where: { clientId: row.id } })
     expect(history).toHaveLength(1)
     expect(history[0]!.changedBy).toBe('admin')

@@ -156,6 +156,46 @@ describe('client lifecycle II through the REST API (real Docker, nginx, MariaDB)
     )
   })
 
+  it('an update of turbostart, tutorial and the expire date reaches the app and nginx through an operation', async () => {
+    const update = (attributes: Record<string, unknown>) =>
+      c.api('POST', '/clients', { data: { type: 'clients', id: clientId, attributes } })
+    const settings = async () =>
+      (
+        await rows(
+          "SELECT turbostart, tutorial, DATE_FORMAT(expire_date, '%Y-%m-%d') AS expire_date FROM cloud_settings",
+        )
+      )[0]
+    const before = await settings()
+    const blocked = await update({
+      turbostart: !before!.turbostart,
+      tutorial: !before!.tutorial,
+      expireDate: '2020-01-02',
+    })
+    expect(blocked.status, JSON.stringify(blocked.json)).toBe(200)
+    const first = await c.waitOperation(blocked.json.data.meta.operation.id, 60_000)
+    expect(first.attributes).toMatchObject({ kind: 'client.settings', status: 'succeeded' })
+    // Confirmed through nginx before it succeeded: the expiry page is served at once, the app's row holds the rest.
+    expect((await page()).status).toBe(403)
+    expect(await settings()).toEqual({
+      turbostart: before!.turbostart ? 0 : 1,
+      tutorial: before!.tutorial ? 0 : 1,
+      expire_date: '2020-01-02',
+    })
+    const lifted = await update({ expireDate: '2032-06-30' })
+    expect(lifted.status).toBe(200)
+    await c.waitOperation(lifted.json.data.meta.operation.id, 60_000)
+    expect((await page('/health')).status).toBe(200)
+    expect(JSON.parse((await page('/api/settings')).body).settings).toMatchObject({
+      expire_date: '2032-06-30',
+      turbostart: !before!.turbostart,
+      tutorial: !before!.tutorial,
+    })
+    // Nothing the server shows changed: no operation.
+    const renamed = await update({ name: 'Actions Lab (renamed)' })
+    expect(renamed.status).toBe(200)
+    expect(renamed.json.data.meta).toBeUndefined()
+  })
+
   it('two concurrent actions on one client: one gets 409 naming the running operation', async () => {
     const [a, b] = await Promise.all([
       c.api('POST', `/clients/${clientId}/migrate`),

@@ -5,7 +5,7 @@ import { passwordWeakness } from '../auth/password-policy.ts'
 import type { Clock } from '../clock.ts'
 import type { Sql } from '../db/sql.ts'
 import { AgentOffline, Conflict, Invalid, NotFound } from '../errors.ts'
-import type { Client, PrismaClient } from '../generated/prisma/client.ts'
+import type { Client, Operation, PrismaClient } from '../generated/prisma/client.ts'
 import { lockKeyOf, type CommandOf } from '../operations/kind-spec.ts'
 import type { Begin } from '../operations/operation-begin.ts'
 import type { CommandKind, CommandTypeOf } from '../operations/operation-kinds.ts'
@@ -164,6 +164,22 @@ export function createClientActions(deps: {
         if (!(err instanceof Conflict) && !(err instanceof AgentOffline)) throw err
       }
       return { client: await prisma.client.findUniqueOrThrow({ where: { id }, include: { server: true } }), operation }
+    },
+
+    /**
+     * Applies the recorded settings to the server after an update changed them: cloud_settings, and the expiry page
+     * as the date says. Busy, offline or not active: they stay recorded, `pending` says why, and the next deploy (or
+     * the expiry enforcer, for the page) brings the server in line.
+     */
+    async applySettings(id: string, by: string): Promise<{ operation?: Operation; pending?: string }> {
+      try {
+        const c = await load(id)
+        const command = configure(c, {}, isExpired(c.expireDate, clock.now(), deps.calendar))
+        return { operation: await run(c, 'client.settings', command, by) }
+      } catch (err) {
+        if (!(err instanceof Conflict) && !(err instanceof AgentOffline)) throw err
+        return { pending: `${err.message}: the settings are recorded, and the next deploy applies them` }
+      }
     },
 
     /** Moves the client's site to a new domain; the record follows once nginx serves it. */

@@ -158,10 +158,20 @@ export function clientRoutes(deps: { clients: ClientService; actions: ClientActi
   app.openapi(routes.write, async (c) => {
     const { data } = c.req.valid('json')
     if (data.id) {
-      const { client, domainChange } = await deps.clients.update(data.id, data.attributes, c.get('adminUser'))
-      if (!domainChange) return sendDocument(c, resourceDocument(clientResource(client)))
-      const operation = await deps.actions.changeDomain(client.id, domainChange, c.get('adminUser'))
-      return sendDocument(c, resourceDocument(clientResource(client, operationMeta(operation))), 202)
+      const by = c.get('adminUser')
+      const { client, domainChange, settingsChange } = await deps.clients.update(data.id, data.attributes, by)
+      if (domainChange) {
+        // The configure that moves the site also writes the settings as now recorded.
+        const operation = await deps.actions.changeDomain(client.id, domainChange, by)
+        return sendDocument(c, resourceDocument(clientResource(client, operationMeta(operation))), 202)
+      }
+      if (!settingsChange) return sendDocument(c, resourceDocument(clientResource(client)))
+      // Recorded already; the answer names the operation applying them, or why they wait (as expire_date does).
+      const { operation, pending } = await deps.actions.applySettings(client.id, by)
+      return sendDocument(
+        c,
+        resourceDocument(clientResource(client, operation ? operationMeta(operation) : { pending })),
+      )
     }
     const { client, operation } = await deps.clients.create(data.attributes, c.get('adminUser'))
     c.header('Location', `/clients/${client.id}`)

@@ -98,7 +98,12 @@ export function createClientService(deps: ClientServiceDeps) {
         if (isUniqueViolation(err)) throw new Conflict('domain is taken', 'domain_taken')
         throw err
       }
-      return { client: await get(id), domainChange }
+      // What the app (cloud_settings) or nginx (the expiry page) shows: applied by an operation (client-actions).
+      const settingsChange =
+        (attrs.turbostart !== undefined && attrs.turbostart !== current.turbostart) ||
+        (attrs.tutorial !== undefined && attrs.tutorial !== current.tutorial) ||
+        (data.expireDate !== undefined && data.expireDate?.getTime() !== current.expireDate?.getTime())
+      return { client: await get(id), domainChange, settingsChange }
     },
 
     async list(opts: {

@@ -93,11 +93,21 @@ export const OPERATION_KINDS = {
         ? Promise.resolve()
         : setClient(ctx, op.clientId, { ownerPasswordEnc: ctx.secretBox.seal(payload.ownerPassword) }),
   }),
+  // An update that changed what the app or nginx shows (turbostart, tutorial, the expire date).
+  'client.settings': commandKind({
+    ...client,
+    command: 'client.configure',
+    onSuccess: (ctx, op, payload) => setClient(ctx, op.clientId, { expiryBlocked: payload.expired }),
+  }),
   'client.domain': commandKind({
     ...client,
     command: 'client.configure',
+    // The configure also applied the expiry page as the record says (an update may change both).
     onSuccess: (ctx, op, payload) =>
-      payload.domain === undefined ? Promise.resolve() : setClient(ctx, op.clientId, { domain: payload.domain }),
+      setClient(ctx, op.clientId, {
+        expiryBlocked: payload.expired,
+        ...(payload.domain === undefined ? {} : { domain: payload.domain }),
+      }),
   }),
   'client.switch': commandKind({
     ...client,
