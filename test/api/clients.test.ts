@@ -41,6 +41,8 @@ describe('clients API (validation, listing; no agent involved)', () => {
     'contactEmail',
     'expireDate',
     'language',
+    'memoryLimitMb',
+    'cpuLimit',
   ])('refuses hostile values in %s with 422 pointing at the field, creating nothing', async (field) => {
     const before = await counts()
     for (const value of HOSTILE) {
@@ -136,7 +138,11 @@ describe('clients API (validation, listing; no agent involved)', () => {
     expect(upd.status).toBe(200)
     expect(upd.json.data.attributes).toMatchObject({ name: 'Renamed Lab', language: 'en', expireDate: '2030-05-01' })
     // The new date is recorded; with the agent offline it cannot reach the server now, and the answer says so.
-    expect(upd.json.data.meta.pending).toMatch(/offline.*the settings are recorded, and the next deploy applies them/)
+    expect(upd.json.data.meta.pending).toMatch(/offline.*the change is recorded, and the next deploy applies it/)
+    const limits = await t.api('POST', '/clients', doc({ memoryLimitMb: 512, cpuLimit: 1.5 }, row.id))
+    expect(limits.status).toBe(200)
+    expect(limits.json.data.attributes).toMatchObject({ memoryLimitMb: 512, cpuLimit: 1.5 })
+    expect(limits.json.data.meta.pending).toMatch(/offline.*the change is recorded/)
     expect(await t.db.prisma.operation.count({ where: { clientId: row.id } })).toBe(0)
     const history = await t.db.prisma.expireDateHistory.findMany({ where: { clientId: row.id } })
     expect(history).toHaveLength(1)

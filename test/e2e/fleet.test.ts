@@ -221,10 +221,24 @@ describe('fleet operations on a server (real Docker, nginx, MariaDB)', () => {
     expect(await Promise.all(SLUGS.map(version))).toEqual(SLUGS.map(() => '2.0.0'))
   })
 
-  it('a changed record (memory limit) shows in the dry run; deploy recreates only that container, data kept', async () => {
+  it('a limit changed by an update is applied in place; changed behind our back it shows in the dry run, and deploy recreates only that container, data kept', async () => {
     const id = clients.get('fl-f')!.id
+    const container = services.docker.getContainer('alfa-fl-f')
+    const startedAt = (await container.inspect()).State.StartedAt
     const res = await c.api('POST', '/clients', { data: { type: 'clients', id, attributes: { memoryLimitMb: 192 } } })
     expect(res.status, JSON.stringify(res.json)).toBe(200)
+    const applied = await c.waitOperation(res.json.data.meta.operation.id, 60_000)
+    expect(applied.attributes).toMatchObject({ kind: 'client.settings', status: 'succeeded' })
+    expect(applied.attributes.result.limits).toEqual({ memoryMb: 192, cpus: 1 })
+    const now = await container.inspect()
+    expect([now.HostConfig.Memory, now.HostConfig.MemorySwap, now.State.StartedAt]).toEqual([
+      192 * 1024 * 1024,
+      192 * 1024 * 1024,
+      startedAt, // in place: not restarted
+    ])
+    expect((await c.api('GET', `/server/${server.id}/deploy?dryRun=1`)).json.data.attributes.diff.clean).toBe(true)
+    // Someone sets the old limit by hand: the record still says 192, and the deploy puts it back.
+    await container.update({ Memory: 256 * 1024 * 1024, MemorySwap: 256 * 1024 * 1024 })
     const dry = (await c.api('GET', `/server/${server.id}/deploy?dryRun=1`)).json.data.attributes.diff
     expect(dry.changed.map((x: Json) => `${x.slug} ${x.what}: ${x.detail}`)).toEqual([
       'fl-f container: memory 256 MB, the record says 192 MB',

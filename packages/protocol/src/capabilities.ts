@@ -50,6 +50,9 @@ export const PAYLOAD_FEATURES = {
   deleteMovedAway: 'client.delete.moved-away',
 } as const
 
+/** client.configure's `limits`: memory and CPU limits applied to the running container in place. */
+export const CONFIGURE_LIMITS = 'client.configure.limits'
+
 /** What both agents of a move or copy must announce. */
 export const MOVE_FEATURES: readonly string[] = Object.values(PAYLOAD_FEATURES)
 

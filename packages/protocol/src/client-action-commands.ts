@@ -56,6 +56,17 @@ export const ClientConfigurePayload = z.strictObject({
   expired: z.boolean(),
   /** A new domain for the client's site: the vhost is rewritten (nginx -t, reload; the old file back on failure). */
   domain: domainSchema.optional(),
+  /**
+   * Memory and CPU limits to apply to the running container in place (docker update, no restart); null is the
+   * agent's default, as at create. Absent: the limits are not touched. Sent only to agents announcing
+   * CONFIGURE_LIMITS (an older agent refuses the field: payloads are strict).
+   */
+  limits: z
+    .strictObject({
+      memoryMb: z.int().min(64).max(1_048_576).nullable(),
+      cpus: z.number().positive().max(256).nullable(),
+    })
+    .optional(),
 })
 export type ClientConfigurePayload = z.infer<typeof ClientConfigurePayload>
 
@@ -63,6 +74,8 @@ export const ClientConfigureResult = z.object({
   /** What nginx serves now. */
   maintenance: z.boolean(),
   expired: z.boolean(),
+  /** The limits the container has now, read back after `limits` was applied. */
+  limits: z.object({ memoryMb: z.int(), cpus: z.number() }).optional(),
 })
 export type ClientConfigureResult = z.infer<typeof ClientConfigureResult>
 

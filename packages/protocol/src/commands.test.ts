@@ -69,6 +69,31 @@ describe('commands', () => {
     },
   )
 
+  const configure = (limits: unknown) => ({
+    type: 'client.configure',
+    payload: { clientId, slug: 'acme', dbEngine: 'mariadb', settings: createPayload.settings, expired: false, limits },
+  })
+
+  it('does take client.configure limits as numbers in range, null for the default', () => {
+    expect(commandSchema.safeParse(configure({ memoryMb: 192, cpus: 0.5 })).success).toBe(true)
+    expect(commandSchema.safeParse(configure({ memoryMb: null, cpus: null })).success).toBe(true)
+  })
+
+  it.each([
+    { memoryMb: 63, cpus: 1 },
+    { memoryMb: -1, cpus: 1 },
+    { memoryMb: 1.5, cpus: 1 },
+    { memoryMb: '256; rm -rf /', cpus: 1 },
+    { memoryMb: 256, cpus: 0 },
+    { memoryMb: 256, cpus: 257 },
+    { memoryMb: 256, cpus: '1' },
+    { memoryMb: 256, cpus: 1, privileged: true },
+    { memoryMb: 256 },
+    'max',
+  ])('does refuse client.configure limits of %j', (limits) => {
+    expect(commandSchema.safeParse(configure(limits)).success).toBe(false)
+  })
+
   it('does refuse too many environment variables', () => {
     const env = Object.fromEntries(Array.from({ length: 201 }, (_, i) => [`VAR_${i}`, 'x']))
     expect(commandSchema.safeParse({ type: 'client.create', payload: { ...createPayload, env } }).success).toBe(false)

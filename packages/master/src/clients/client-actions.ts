@@ -1,5 +1,5 @@
 import { dayStart } from '../calendar-day.ts'
-import { imageTag, type ClientSettings } from '@alfa/protocol'
+import { CONFIGURE_LIMITS, imageTag, type ClientSettings } from '@alfa/protocol'
 import type { AgentHub } from '../agent-hub/agent-hub.ts'
 import { passwordWeakness } from '../auth/password-policy.ts'
 import type { Clock } from '../clock.ts'
@@ -167,18 +167,38 @@ export function createClientActions(deps: {
     },
 
     /**
-     * Applies the recorded settings to the server after an update changed them: cloud_settings, and the expiry page
-     * as the date says. Busy, offline or not active: they stay recorded, `pending` says why, and the next deploy (or
-     * the expiry enforcer, for the page) brings the server in line.
+     * Applies what an update changed to the server: the settings (cloud_settings, and the expiry page as the date
+     * says) and the container's memory and CPU limits, in place, when its agent takes them (CONFIGURE_LIMITS). Busy,
+     * offline or not active: the change stays recorded, `pending` says why, and the next deploy (or the expiry
+     * enforcer, for the page) brings the server in line.
      */
-    async applySettings(id: string, by: string): Promise<{ operation?: Operation; pending?: string }> {
+    async applyUpdate(
+      id: string,
+      change: { settings: boolean; limits: boolean },
+      by: string,
+    ): Promise<{ operation?: Operation; pending?: string }> {
       try {
         const c = await load(id)
+        // Offline (or unable to configure): the catch below says so, before announces() could only say no.
+        hub.assertOnline(c.serverId, 'client.configure')
+        const limitsInPlace = change.limits && hub.announces(c.serverId, CONFIGURE_LIMITS)
+        const later =
+          change.limits && !limitsInPlace
+            ? `the agent of server ${c.serverId} does not set limits in place: the next deploy applies them`
+            : undefined
+        if (!change.settings && !limitsInPlace) return { pending: later }
         const command = configure(c, {}, isExpired(c.expireDate, clock.now(), deps.calendar))
-        return { operation: await run(c, 'client.settings', command, by) }
+        const limits = limitsInPlace ? { limits: { memoryMb: c.memoryLimitMb, cpus: c.cpuLimit } } : {}
+        const operation = await run(
+          c,
+          'client.settings',
+          { ...command, payload: { ...command.payload, ...limits } },
+          by,
+        )
+        return later ? { operation, pending: later } : { operation }
       } catch (err) {
         if (!(err instanceof Conflict) && !(err instanceof AgentOffline)) throw err
-        return { pending: `${err.message}: the settings are recorded, and the next deploy applies them` }
+        return { pending: `${err.message}: the change is recorded, and the next deploy applies it` }
       }
     },
 

@@ -159,19 +159,25 @@ export function clientRoutes(deps: { clients: ClientService; actions: ClientActi
     const { data } = c.req.valid('json')
     if (data.id) {
       const by = c.get('adminUser')
-      const { client, domainChange, settingsChange } = await deps.clients.update(data.id, data.attributes, by)
+      const { client, domainChange, settingsChange, limitsChange } = await deps.clients.update(
+        data.id,
+        data.attributes,
+        by,
+      )
       if (domainChange) {
-        // The configure that moves the site also writes the settings as now recorded.
+        // The configure that moves the site also writes the settings as now recorded (limits: the next deploy).
         const operation = await deps.actions.changeDomain(client.id, domainChange, by)
         return sendDocument(c, resourceDocument(clientResource(client, operationMeta(operation))), 202)
       }
-      if (!settingsChange) return sendDocument(c, resourceDocument(clientResource(client)))
-      // Recorded already; the answer names the operation applying them, or why they wait (as expire_date does).
-      const { operation, pending } = await deps.actions.applySettings(client.id, by)
-      return sendDocument(
-        c,
-        resourceDocument(clientResource(client, operation ? operationMeta(operation) : { pending })),
+      if (!settingsChange && !limitsChange) return sendDocument(c, resourceDocument(clientResource(client)))
+      // Recorded already; the answer names the operation applying it, and what waits and why (as expire_date does).
+      const { operation, pending } = await deps.actions.applyUpdate(
+        client.id,
+        { settings: settingsChange, limits: limitsChange },
+        by,
       )
+      const meta = { ...(operation ? operationMeta(operation) : {}), ...(pending ? { pending } : {}) }
+      return sendDocument(c, resourceDocument(clientResource(client, meta)))
     }
     const { client, operation } = await deps.clients.create(data.attributes, c.get('adminUser'))
     c.header('Location', `/clients/${client.id}`)

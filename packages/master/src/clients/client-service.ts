@@ -103,7 +103,10 @@ export function createClientService(deps: ClientServiceDeps) {
         (attrs.turbostart !== undefined && attrs.turbostart !== current.turbostart) ||
         (attrs.tutorial !== undefined && attrs.tutorial !== current.tutorial) ||
         (data.expireDate !== undefined && data.expireDate?.getTime() !== current.expireDate?.getTime())
-      return { client: await get(id), domainChange, settingsChange }
+      const limitsChange =
+        (attrs.memoryLimitMb !== undefined && attrs.memoryLimitMb !== current.memoryLimitMb) ||
+        (attrs.cpuLimit !== undefined && attrs.cpuLimit !== current.cpuLimit)
+      return { client: await get(id), domainChange, settingsChange, limitsChange }
     },
 
     async list(opts: {

@@ -2,12 +2,13 @@ import { dbNameForSlug, wireError, type ClientConfigureResult } from '@alfa/prot
 import { CommandError, type CommandHandler } from '../../command-context.ts'
 import { dbAdminFor } from '../../drivers/database.ts'
 import { confirmServed } from './confirm-served.ts'
+import { applyContainerLimits } from './container-limits.ts'
 import { clientDrivers } from './drivers.ts'
 import { stepLog, stepRunner } from './steps.ts'
 
 /**
- * client.configure: the flag files nginx checks (maintenance / expiry page served by nginx itself, so it holds with
- * the app down), then the client's cloud_settings row for the app to read. Idempotent: it sets a state rather
+ * client.configure: the container's limits when asked (in place), the flag files nginx checks (maintenance / expiry
+ * page served by nginx itself, so it holds with the app down), then the client's cloud_settings row for the app to read. Idempotent: it sets a state rather
  * than toggling, so a repeat (or a re-sent command after a partial run) converges.
  */
 export const clientConfigure: CommandHandler<'client.configure'> = async (ctx, deps) => {
@@ -37,6 +38,19 @@ export const clientConfigure: CommandHandler<'client.configure'> = async (ctx, d
       stepLog(ctx, 'nginx')(`site of ${p.slug} rewritten for ${domain}`)
     })
   }
+  let limits: ClientConfigureResult['limits']
+  if (p.limits) {
+    const wanted = {
+      memoryMb: p.limits.memoryMb ?? deps.config.containerMemoryMb,
+      cpus: p.limits.cpus ?? deps.config.containerCpus,
+    }
+    await step('limits', async () => {
+      if (!existing) throw new CommandError(wireError('NOT_FOUND', `no container for ${p.slug} to set limits on`))
+      await applyContainerLimits(deps.docker, existing.id, wanted)
+      limits = wanted
+      stepLog(ctx, 'limits')(`limits of ${existing.name}: ${wanted.memoryMb} MB, ${wanted.cpus} CPUs (no restart)`)
+    })
+  }
   const flags = { maintenance: p.settings.maintenance, expired: p.expired }
   // Flags first: the page is what visitors see, and it must take effect even when the database is what is down.
   await step('flags', async () => {
@@ -56,6 +70,6 @@ export const clientConfigure: CommandHandler<'client.configure'> = async (ctx, d
   })
   // Last, so that what a visitor sees and what the app reads (cloud_settings) change together, as they did before.
   await step('confirm', () => confirmServed(ctx, sites, confirm, p.slug, flags, previousDomain))
-  const result: ClientConfigureResult = flags
+  const result: ClientConfigureResult = { ...flags, ...(limits ? { limits } : {}) }
   return result
 }
