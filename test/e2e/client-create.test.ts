@@ -122,10 +122,14 @@ describe('client lifecycle I through the REST API (real Docker, nginx, MariaDB, 
   it('moves a client to a new domain with an update: the site is rewritten, the old name no longer answers', async () => {
     const id = (await c.api('GET', '/clients?filter[q]=lab-maria')).json.data[0].id
     const res = await c.api('POST', '/clients', {
-      data: { type: 'clients', id, attributes: { domain: 'LAB-Moved.Example.com', name: 'Moved Lab' } },
+      data: { type: 'clients', id, attributes: { domain: 'LAB-Moved.Example.com', name: 'Moved Lab', cpuLimit: 0.75 } },
     })
     expect(res.status, JSON.stringify(res.json)).toBe(202)
-    expect((await c.waitOperation(res.json.data.meta.operation.id, 60_000)).attributes.status).toBe('succeeded')
+    const moved = await c.waitOperation(res.json.data.meta.operation.id, 60_000)
+    expect(moved.attributes.status).toBe('succeeded')
+    // The limit changed by the same update went with it, in place.
+    expect(moved.attributes.result.limits).toMatchObject({ cpus: 0.75 })
+    expect((await services.docker.getContainer('alfa-lab-maria').inspect()).HostConfig.NanoCpus).toBe(750_000_000)
     expect((await c.api('GET', `/clients/${id}`)).json.data.attributes).toMatchObject({
       domain: 'lab-moved.example.com',
       name: 'Moved Lab',

@@ -79,6 +79,9 @@ export function createClientActions(deps: {
       payload: { clientId: c.id, slug: c.slug, dbEngine: c.server!.dbEngine, settings: settingsOf(c, patch), expired },
     }) as const
 
+  /** The record's limits as client.configure takes them (null: the agent's default). */
+  const limitsOf = (c: ActionClient) => ({ limits: { memoryMb: c.memoryLimitMb, cpus: c.cpuLimit } })
+
   return {
     async reboot(id: string, by: string) {
       const c = await load(id)
@@ -188,7 +191,7 @@ export function createClientActions(deps: {
             : undefined
         if (!change.settings && !limitsInPlace) return { pending: later }
         const command = configure(c, {}, isExpired(c.expireDate, clock.now(), deps.calendar))
-        const limits = limitsInPlace ? { limits: { memoryMb: c.memoryLimitMb, cpus: c.cpuLimit } } : {}
+        const limits = limitsInPlace ? limitsOf(c) : {}
         const operation = await run(
           c,
           'client.settings',
@@ -202,14 +205,18 @@ export function createClientActions(deps: {
       }
     },
 
-    /** Moves the client's site to a new domain; the record follows once nginx serves it. */
-    async changeDomain(id: string, domain: string, by: string) {
+    /**
+     * Moves the client's site to a new domain; the record follows once nginx serves it. Limits changed by the same
+     * update go with it when the agent sets them in place (else the next deploy applies them).
+     */
+    async changeDomain(id: string, domain: string, by: string, change: { limits: boolean } = { limits: false }) {
       const c = await load(id)
       const taken = await prisma.client.findUnique({ where: { domain } })
       if (taken && taken.id !== id)
         throw new Conflict(`domain ${domain} is taken`, 'domain_taken', { clientId: taken.id })
       const command = configure(c, {}, isExpired(c.expireDate, clock.now(), deps.calendar))
-      return run(c, 'client.domain', { ...command, payload: { ...command.payload, domain } }, by)
+      const limits = change.limits && hub.announces(c.serverId, CONFIGURE_LIMITS) ? limitsOf(c) : {}
+      return run(c, 'client.domain', { ...command, payload: { ...command.payload, domain, ...limits } }, by)
     },
 
     async switchImage(id: string, image: string, by: string) {

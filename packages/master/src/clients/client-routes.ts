@@ -165,8 +165,8 @@ export function clientRoutes(deps: { clients: ClientService; actions: ClientActi
         by,
       )
       if (domainChange) {
-        // The configure that moves the site also writes the settings as now recorded (limits: the next deploy).
-        const operation = await deps.actions.changeDomain(client.id, domainChange, by)
+        // The configure that moves the site also writes the settings and limits as now recorded.
+        const operation = await deps.actions.changeDomain(client.id, domainChange, by, { limits: limitsChange })
         return sendDocument(c, resourceDocument(clientResource(client, operationMeta(operation))), 202)
       }
       if (!settingsChange && !limitsChange) return sendDocument(c, resourceDocument(clientResource(client)))
