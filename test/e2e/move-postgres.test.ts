@@ -96,6 +96,16 @@ describe('move_to between two PostgreSQL servers (real agents, nginx, PostgreSQL
         .map((f) => `${f}.json`)
         .sort(),
     )
+    // The move's log says until when the old server keeps them (its default: 30 days from the cleanup).
+    const lines: string[] = (await c.api('GET', `/operations/${op.id}`)).json.data.attributes.log.map(
+      (l: Json) => l.message,
+    )
+    const cleaned = lines.find((l) => l.startsWith('source cleaned; final dumps kept:'))
+    const until = /\(until (\S+), by the old server's ALFA_AGENT_MOVE_DUMP_KEEP_DAYS\)$/.exec(cleaned ?? '')
+    expect(until, cleaned).not.toBeNull()
+    const days = (Date.parse(until![1]!) - Date.parse(op.attributes.finishedAt)) / 86_400_000
+    expect(days).toBeGreaterThan(29.9)
+    expect(days).toBeLessThanOrEqual(30)
   }, 600_000)
 
   it('copies a client to the stage server: its own database and role hold the rows, its app serves; the origin is as it was', async () => {

@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { createKeptDumpExpiry, recordKeptDump } from './kept-dumps.ts'
+import { createKeptDumpExpiry, keptUntil, recordKeptDump } from './kept-dumps.ts'
 import { silentLogger, useTempDir } from './test-helpers.ts'
 
 const DAY = 86_400_000
@@ -54,6 +54,13 @@ describe("a move's kept dumps", () => {
     // Only what a record names ever goes: the delete's final dump stays for good.
     expect(await l.left()).toEqual([deleteDump])
     expect(await l.records()).toEqual([])
+  })
+
+  it('says until when a file kept now stays: keepDays later, or null for 0 (kept for good)', () => {
+    const at = Date.parse('2026-12-02T08:00:00.000Z')
+    expect(keptUntil(30, at)).toBe('2027-01-01T08:00:00.000Z')
+    expect(keptUntil(0.5, at)).toBe('2026-12-02T20:00:00.000Z')
+    expect(keptUntil(0, at)).toBeNull()
   })
 
   it('keeps everything when keepDays is 0, and drops the record of a file removed by hand', async () => {

@@ -31,6 +31,11 @@ export async function recordKeptDump(stateDir: string, name: string, now: number
   )
 }
 
+/** When a move file kept at `keptAt` goes by `keepDays` as it stands (the sweep reads it again each time); null: never. */
+export function keptUntil(keepDays: number, keptAt: number): string | null {
+  return keepDays === 0 ? null : new Date(keptAt + keepDays * DAY_MS).toISOString()
+}
+
 /**
  * Removes a move's kept dumps and files archives `keepDays` after they were kept (0: never), with their records.
  * The days are read when it sweeps, so a changed setting applies to the dumps kept before it too. A record that

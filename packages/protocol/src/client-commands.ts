@@ -135,6 +135,11 @@ export const ClientDeleteResult = z.object({
   dumpPath: absolutePathSchema.nullable(),
   /** The final archive of the client's files, kept beside the dump; null when it had no data volume left. */
   files: FilesArchive.nullable().optional(),
+  /**
+   * A move's cleanup (movedAway): when its final dump and files archive go, by the server's setting as it stands
+   * (ALFA_AGENT_MOVE_DUMP_KEEP_DAYS; null: kept for good). Absent for any other delete, or from an older agent.
+   */
+  keptUntil: z.iso.datetime().nullable().optional(),
   /** Which pieces existed and were removed by this run. */
   removed: z.object({
     container: z.boolean(),

@@ -13,7 +13,7 @@ import { clientDrivers } from './drivers.ts'
 import { describeArchive, filesArchiveName, verifiedFilesArchive } from './files-backup.ts'
 import { dumpFileName, stamp, verifiedSnapshot } from './snapshot.ts'
 import { stepLog, stepRunner } from './steps.ts'
-import { recordKeptDump } from '../../kept-dumps.ts'
+import { keptUntil, recordKeptDump } from '../../kept-dumps.ts'
 import { moveDumpName } from '../../transfer/move-files.ts'
 
 /**
@@ -43,6 +43,7 @@ export const clientDelete: CommandHandler<'client.delete'> = async (ctx, deps) =
   await ctx.checkpoint({ slug: p.slug, dbEngine: p.dbEngine, clientId: p.clientId })
   // The final backup is the database dump and the files archive beside it; both are verified before anything is
   // removed, and the journal says "dumpPath" only once both are (a recovery then finishes the delete).
+  let keptAt: number | undefined
   const { dumpPath, filesArchive } = await step('dump', async () => {
     const log = stepLog(ctx, 'dump')
     // A move's cleanup keeps them as a move's files, recorded first so they go after moveDumpKeepDays.
@@ -53,6 +54,7 @@ export const clientDelete: CommandHandler<'client.delete'> = async (ctx, deps) =
     const filesName = filesArchiveName(name)
     await ctx.checkpoint({ dumpName: name, filesName })
     if (p.movedAway) for (const kept of [name, filesName]) await recordKeptDump(deps.config.stateDir, kept, now)
+    if (p.movedAway) keptAt = now
     let file: string | null = null
     if (!(await db.exists(dbName)).database) {
       log(`no database ${dbName}: nothing to dump`)
@@ -91,6 +93,8 @@ export const clientDelete: CommandHandler<'client.delete'> = async (ctx, deps) =
     removed.database = before.database || before.user
     stepLog(ctx, 'database')(removed.database ? `database and user ${dbName} dropped` : 'no database to drop')
   })
-  const result: ClientDeleteResult = { dumpPath, files: filesArchive, removed }
+  // Told to the master for the move's log (a recovery that skipped the dump step does not know it: left out).
+  const until = keptAt === undefined ? {} : { keptUntil: keptUntil(deps.config.moveDumpKeepDays, keptAt) }
+  const result: ClientDeleteResult = { dumpPath, files: filesArchive, ...until, removed }
   return result
 }
