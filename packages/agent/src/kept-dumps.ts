@@ -31,7 +31,7 @@ export async function recordKeptDump(stateDir: string, name: string, now: number
   )
 }
 
-/** When a move file kept at `keptAt` goes by `keepDays` as it stands (the sweep reads it again each time); null: never. */
+/** When a move file kept at `keptAt` goes by `keepDays` as it stands (each sweep reads it again); null: never. */
 export function keptUntil(keepDays: number, keptAt: number): string | null {
   return keepDays === 0 ? null : new Date(keptAt + keepDays * DAY_MS).toISOString()
 }

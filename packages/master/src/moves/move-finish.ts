@@ -40,10 +40,9 @@ export async function finishMove(
         // Its final dump is kept as a move's: it goes after the old server's retention for moves.
         movedAway: true,
       })
+      const how = removed.keptUntil === null ? 'for good' : `until ${removed.keptUntil}`
       const until =
-        removed.keptUntil === undefined
-          ? ''
-          : ` (${removed.keptUntil === null ? 'for good' : `until ${removed.keptUntil}`}, by the old server's ALFA_AGENT_MOVE_DUMP_KEEP_DAYS)`
+        removed.keptUntil === undefined ? '' : ` (${how}, by the old server's ALFA_AGENT_MOVE_DUMP_KEEP_DAYS)`
       await log(`source cleaned; final dumps kept: ${facts.dumpFile ?? ''} ${removed.dumpPath ?? ''}`.trim() + until)
     }).catch((error: unknown) => notes.push(`cleanup: ${(error as Error).message}`))
   const until = Date.now() + deps.forwardHours * 3_600_000

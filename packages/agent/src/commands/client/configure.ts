@@ -8,8 +8,9 @@ import { stepLog, stepRunner } from './steps.ts'
 
 /**
  * client.configure: the container's limits when asked (in place), the flag files nginx checks (maintenance / expiry
- * page served by nginx itself, so it holds with the app down), then the client's cloud_settings row for the app to read. Idempotent: it sets a state rather
- * than toggling, so a repeat (or a re-sent command after a partial run) converges.
+ * page served by nginx itself, so it holds with the app down), then the client's cloud_settings row for the app to
+ * read. Idempotent: it sets a state rather than toggling, so a repeat (or a re-sent command after a partial run)
+ * converges.
  */
 export const clientConfigure: CommandHandler<'client.configure'> = async (ctx, deps) => {
   // Checked against its schema by the dispatcher already.
