@@ -31,9 +31,12 @@ export async function recordKeptDump(stateDir: string, name: string, now: number
   )
 }
 
-/** When a move file kept at `keptAt` goes by `keepDays` as it stands (each sweep reads it again); null: never. */
+/** When a move file kept at `keptAt` goes by `keepDays` as it stands (each sweep reads it again), in ms. */
+const goesAt = (keepDays: number, keptAt: number) => keptAt + keepDays * DAY_MS
+
+/** The same as an instant for the move's log; null: never (0 days keeps it for good). */
 export function keptUntil(keepDays: number, keptAt: number): string | null {
-  return keepDays === 0 ? null : new Date(keptAt + keepDays * DAY_MS).toISOString()
+  return keepDays === 0 ? null : new Date(goesAt(keepDays, keptAt)).toISOString()
 }
 
 /**
@@ -75,7 +78,7 @@ export function createKeptDumpExpiry(o: {
         log.warn({ record: entry }, 'not a record of a kept move dump: left alone')
         continue
       }
-      const until = Date.parse(record.data.keptAt) + o.keepDays * DAY_MS
+      const until = goesAt(o.keepDays, Date.parse(record.data.keptAt))
       if (until > o.now()) {
         next = Math.min(next ?? until, until)
         continue

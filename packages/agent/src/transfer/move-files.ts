@@ -4,8 +4,9 @@ import { dumpFileName, stamp } from '../commands/client/snapshot.ts'
 /**
  * The names of the files a move writes into the backup dir (its transfer.send, and the final dump of its cleanup's
  * client.delete), made here only: a dump `<slug>-move-<stamp>` with its engine's extension (`.zst` added when sent
- * compressed), or the files archive `<slug>-move-<stamp>.files.tar`. The pattern that recovery checks a journaled name against is built from the same
- * functions, so a new extension cannot be written without recovery knowing it (PostgreSQL's `.dump` once was).
+ * compressed), or the files archive `<slug>-move-<stamp>.files.tar`. The pattern that recovery checks a journaled
+ * name against is built from the same functions, so a new extension cannot be written without recovery knowing it
+ * (PostgreSQL's `.dump` once was).
  */
 export const moveDumpName = (slug: string, engine: DbEngine, ms: number, packed: boolean): string =>
   `${dumpFileName(`${slug}-move-${stamp(ms)}`, engine)}${packed ? '.zst' : ''}`

@@ -73,14 +73,25 @@ export function createClientActions(deps: {
       type: 'client.app',
       payload: { slug: c.slug, action, profile: deps.profiles(c.image ?? ''), dbEngine: c.server!.dbEngine },
     }) as const
-  const configure = (c: ActionClient, patch: Partial<ClientSettings>, expired: boolean) =>
+  /** client.configure with the record's settings (patched), and the expiry page as the record's date says. */
+  const configure = (
+    c: ActionClient,
+    patch: Partial<ClientSettings> = {},
+    expired = isExpired(c.expireDate, clock.now(), deps.calendar),
+  ) =>
     ({
       type: 'client.configure',
       payload: { clientId: c.id, slug: c.slug, dbEngine: c.server!.dbEngine, settings: settingsOf(c, patch), expired },
     }) as const
 
-  /** The record's limits as client.configure takes them (null: the agent's default). */
-  const limitsOf = (c: ActionClient) => ({ limits: { memoryMb: c.memoryLimitMb, cpus: c.cpuLimit } })
+  /**
+   * The record's limits as client.configure takes them (null: the agent's default), when an update changed them and
+   * the client's agent sets them in place (CONFIGURE_LIMITS); else nothing, and the next deploy applies them.
+   */
+  const limitsInPlace = (c: ActionClient, changed: boolean) =>
+    changed && hub.announces(c.serverId, CONFIGURE_LIMITS)
+      ? { limits: { memoryMb: c.memoryLimitMb, cpus: c.cpuLimit } }
+      : {}
 
   return {
     async reboot(id: string, by: string) {
@@ -110,7 +121,7 @@ export function createClientActions(deps: {
       return run(
         c,
         enable ? 'client.maintain_enable' : 'client.maintain_disable',
-        configure(c, { maintenance: enable }, isExpired(c.expireDate, clock.now(), deps.calendar)),
+        configure(c, { maintenance: enable }),
         by,
       )
     },
@@ -156,12 +167,7 @@ export function createClientActions(deps: {
       const updated = { ...c, expireDate: date }
       let operation
       try {
-        operation = await run(
-          updated,
-          'client.expire_date',
-          configure(updated, {}, isExpired(date, clock.now(), deps.calendar)),
-          by,
-        )
+        operation = await run(updated, 'client.expire_date', configure(updated), by)
       } catch (err) {
         // Busy or offline: the date is recorded, and the expiry enforcer applies it as soon as it can.
         if (!(err instanceof Conflict) && !(err instanceof AgentOffline)) throw err
@@ -184,14 +190,13 @@ export function createClientActions(deps: {
         const c = await load(id)
         // Offline (or unable to configure): the catch below says so, before announces() could only say no.
         hub.assertOnline(c.serverId, 'client.configure')
-        const limitsInPlace = change.limits && hub.announces(c.serverId, CONFIGURE_LIMITS)
+        const limits = limitsInPlace(c, change.limits)
         const later =
-          change.limits && !limitsInPlace
+          change.limits && !limits.limits
             ? `the agent of server ${c.serverId} does not set limits in place: the next deploy applies them`
             : undefined
-        if (!change.settings && !limitsInPlace) return { pending: later }
-        const command = configure(c, {}, isExpired(c.expireDate, clock.now(), deps.calendar))
-        const limits = limitsInPlace ? limitsOf(c) : {}
+        if (!change.settings && !limits.limits) return { pending: later }
+        const command = configure(c)
         const operation = await run(
           c,
           'client.settings',
@@ -214,8 +219,8 @@ export function createClientActions(deps: {
       const taken = await prisma.client.findUnique({ where: { domain } })
       if (taken && taken.id !== id)
         throw new Conflict(`domain ${domain} is taken`, 'domain_taken', { clientId: taken.id })
-      const command = configure(c, {}, isExpired(c.expireDate, clock.now(), deps.calendar))
-      const limits = change.limits && hub.announces(c.serverId, CONFIGURE_LIMITS) ? limitsOf(c) : {}
+      const command = configure(c)
+      const limits = limitsInPlace(c, change.limits)
       return run(c, 'client.domain', { ...command, payload: { ...command.payload, domain, ...limits } }, by)
     },
 

@@ -16,6 +16,13 @@ const setClient = (ctx: KindContext, clientId: string | null, data: Prisma.Clien
 
 const client = { target: 'client', exclusive: true, steps: [] } as const
 
+/** A client.configure that writes the record's settings: it records the expiry page it applied (expire_date, …). */
+const configureAsRecorded = commandKind({
+  ...client,
+  command: 'client.configure',
+  onSuccess: (ctx, op, payload) => setClient(ctx, op.clientId, { expiryBlocked: payload.expired }),
+})
+
 /** One planned test.sleep child of a test.batch parent. */
 const TestBatchItem = z.object({ serverId: z.uuid(), sleep: TestSleepPayload })
 
@@ -74,16 +81,8 @@ export const OPERATION_KINDS = {
     command: 'client.configure',
     onSuccess: (ctx, op) => setClient(ctx, op.clientId, { maintenance: false }),
   }),
-  'client.expire_date': commandKind({
-    ...client,
-    command: 'client.configure',
-    onSuccess: (ctx, op, payload) => setClient(ctx, op.clientId, { expiryBlocked: payload.expired }),
-  }),
-  'client.expiry': commandKind({
-    ...client,
-    command: 'client.configure',
-    onSuccess: (ctx, op, payload) => setClient(ctx, op.clientId, { expiryBlocked: payload.expired }),
-  }),
+  'client.expire_date': configureAsRecorded,
+  'client.expiry': configureAsRecorded,
   'client.owner_password': commandKind({
     ...client,
     command: 'client.app',
@@ -93,12 +92,8 @@ export const OPERATION_KINDS = {
         ? Promise.resolve()
         : setClient(ctx, op.clientId, { ownerPasswordEnc: ctx.secretBox.seal(payload.ownerPassword) }),
   }),
-  // An update that changed what the app or nginx shows (turbostart, tutorial, the expire date).
-  'client.settings': commandKind({
-    ...client,
-    command: 'client.configure',
-    onSuccess: (ctx, op, payload) => setClient(ctx, op.clientId, { expiryBlocked: payload.expired }),
-  }),
+  // An update that changed what the app, nginx or the container shows (turbostart, tutorial, the date, limits).
+  'client.settings': configureAsRecorded,
   'client.domain': commandKind({
     ...client,
     command: 'client.configure',

@@ -53,8 +53,10 @@ export const clientDelete: CommandHandler<'client.delete'> = async (ctx, deps) =
       : dumpFileName(`${p.slug}-${stamp(now)}`, p.dbEngine)
     const filesName = filesArchiveName(name)
     await ctx.checkpoint({ dumpName: name, filesName })
-    if (p.movedAway) for (const kept of [name, filesName]) await recordKeptDump(deps.config.stateDir, kept, now)
-    if (p.movedAway) keptAt = now
+    if (p.movedAway) {
+      for (const kept of [name, filesName]) await recordKeptDump(deps.config.stateDir, kept, now)
+      keptAt = now
+    }
     let file: string | null = null
     if (!(await db.exists(dbName)).database) {
       log(`no database ${dbName}: nothing to dump`)
