@@ -134,7 +134,13 @@ describe('client.switch', () => {
 describe('client.switch refusals', () => {
   it('an image this server does not have: NOT_FOUND before any snapshot or container', async () => {
     const run = await switchTo('alfa-test/app:no-such-version')
-    expect(run.result).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } })
+    expect(run.result).toMatchObject({
+      ok: false,
+      error: {
+        code: 'NOT_FOUND',
+        message: 'image alfa-test/app:no-such-version is not on this server (GET /servers/{id}/images lists what is)',
+      },
+    })
     expect(run.progress).toEqual([])
     expect((await containersOf(env, slug)).map((c) => c.name)).toEqual([mainContainer(slug)])
   })

@@ -3,12 +3,14 @@ import path from 'node:path'
 import mysql from 'mysql2/promise'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { verifyPassword } from '../../packages/demo-app/src/app/password.ts'
+import { FIXTURE_PROFILE } from '../fixtures/app/profile.ts'
 import { startCluster, type Cluster } from '../support/cluster.ts'
 import { fetchVhost } from '../support/nginx.ts'
 import { makeTempDir, waitUntil } from '../support/process.ts'
 import { removeServerContainers, startServerServices, type ServerServices } from '../support/server-services.ts'
 
 const NEW_PASSWORD = 'Fresh-Lab-Secret-77'
+const OTHER_REPO = 'alfa-test/other-profile'
 
 /** Issue 5 end to end: each per-client action through the REST API, checked where a user would see it. */
 describe('client lifecycle II through the REST API (real Docker, nginx, MariaDB)', () => {
@@ -30,9 +32,11 @@ describe('client lifecycle II through the REST API (real Docker, nginx, MariaDB)
   beforeAll(async () => {
     services = await startServerServices()
     const dir = await makeTempDir('alfa-e2e-actions')
-    c = await startCluster({
-      masterEnv: { ALFA_APP_PROFILES: await services.profilesFile(dir), ALFA_EXPIRY_CHECK_INTERVAL_MS: '1000' },
-    })
+    // A second repository whose profile's health path the fixture app does not serve (404): a Laravel image beside
+    // the demo's, say. Its image is the fixture's broken-migrate one under that name.
+    await services.docker.getImage(services.images.brokenMigrate).tag({ repo: OTHER_REPO, tag: 'broken-migrate' })
+    const profiles = await services.profilesFile(dir, { [OTHER_REPO]: { ...FIXTURE_PROFILE, healthPath: '/up' } })
+    c = await startCluster({ masterEnv: { ALFA_APP_PROFILES: profiles, ALFA_EXPIRY_CHECK_INTERVAL_MS: '1000' } })
     server = await c.addAgent('e2e-act', { env: services.agentEnv(path.join(dir, 'agent')) })
     const res = await c.api('POST', '/clients', {
       data: {
@@ -68,6 +72,10 @@ describe('client lifecycle II through the REST API (real Docker, nginx, MariaDB)
     await db?.end()
     await c?.stop()
     await removeServerContainers([server?.id].filter(Boolean) as string[])
+    await services?.docker
+      .getImage(`${OTHER_REPO}:broken-migrate`)
+      .remove()
+      .catch(() => undefined)
     await services?.stop()
   })
 
@@ -234,5 +242,24 @@ describe('client lifecycle II through the REST API (real Docker, nginx, MariaDB)
     expect((await page('/health')).status).toBe(200)
     expect(await snapshot()).toEqual(before)
     expect((await c.api('GET', `/clients/${clientId}`)).json.data.attributes.version).toBe('2.0.0')
+  })
+
+  it('a failed switch to an image of another profile confirms the old version on its own health path', async () => {
+    const before = (await c.api('GET', `/clients/${clientId}`)).json.data.attributes.image
+    const failed = await act(
+      'POST',
+      `/clients/${clientId}/switch/${encodeURIComponent(`${OTHER_REPO}:broken-migrate`)}`,
+    )
+    expect(failed.attributes.status).toBe('failed')
+    expect(failed.attributes.error.data.step).toBe('migrate')
+    const messages = (failed.attributes.log as { message: string }[]).map((l) => l.message)
+    // Before: the rollback probed the new image's /up on the old version (404) until the health timeout, then
+    // warned "after the rollback … did not answer 2xx" although the old version served.
+    expect(messages).toContainEqual(
+      `rolled back: the old version answers again (http://${domain}/health through nginx: 200)`,
+    )
+    expect(messages.filter((m) => m.startsWith('after the rollback'))).toEqual([])
+    expect((await page('/health')).status).toBe(200)
+    expect((await c.api('GET', `/clients/${clientId}`)).json.data.attributes.image).toBe(before)
   })
 })

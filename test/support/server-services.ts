@@ -9,6 +9,7 @@ import { bridgeGateway, removeContainersByLabel, removeNetworksByLabel, removeVo
 import { startMariadb, type PrivateMariadb } from './mariadb.ts'
 import { startNginx, type PrivateNginx } from './nginx.ts'
 import { startPostgres, type TestPostgres } from './postgres.ts'
+import type { AppProfile } from '@alfa/protocol'
 import { FIXTURE_PROFILE } from '../fixtures/app/profile.ts'
 
 export interface ServerServices {
@@ -19,8 +20,8 @@ export interface ServerServices {
   docker: Docker
   /** Environment for an agent driving these services. */
   agentEnv(dir: string): Record<string, string>
-  /** Writes the master's ALFA_APP_PROFILES file and returns its path. */
-  profilesFile(dir: string): Promise<string>
+  /** Writes the master's ALFA_APP_PROFILES file (the fixture's profile, and `more` per repository); returns its path. */
+  profilesFile(dir: string, more?: Record<string, AppProfile>): Promise<string>
   stop(): Promise<void>
 }
 
@@ -62,9 +63,9 @@ export async function startServerServices(): Promise<ServerServices> {
     images,
     docker,
     agentEnv: (dir) => agentEnvFor({ nginx, mariadb, postgres, gateway }, dir),
-    async profilesFile(dir) {
+    async profilesFile(dir, more = {}) {
       const file = path.join(dir, 'profiles.json')
-      await writeFile(file, JSON.stringify({ images: { 'alfa-test/app': FIXTURE_PROFILE } }))
+      await writeFile(file, JSON.stringify({ images: { 'alfa-test/app': FIXTURE_PROFILE, ...more } }))
       return file
     },
     async stop() {

@@ -156,6 +156,7 @@ export function createServices(deps: ServicesDeps) {
     logger,
     secretBox,
     begin,
+    announces: (serverId, capability) => hub.announces(serverId, capability),
     refreshClient: (clientId) =>
       void clientMonitor.refresh(clientId).catch((err: unknown) => logger.warn({ err, clientId }, 'refresh failed')),
   }

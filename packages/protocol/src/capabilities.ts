@@ -53,6 +53,9 @@ export const PAYLOAD_FEATURES = {
 /** client.configure's `limits`: memory and CPU limits applied to the running container in place. */
 export const CONFIGURE_LIMITS = 'client.configure.limits'
 
+/** client.switch's `rollbackHealthPath`: a rollback confirms the old version on its own image's health path. */
+export const SWITCH_ROLLBACK_HEALTH = 'client.switch.rollback-health'
+
 /** What both agents of a move or copy must announce. */
 export const MOVE_FEATURES: readonly string[] = Object.values(PAYLOAD_FEATURES)
 

@@ -109,6 +109,12 @@ export const ClientSwitchPayload = z.strictObject({
   image: imageRefSchema,
   /** The profile of the new image. */
   profile: AppProfile,
+  /**
+   * The health path of the image the client runs now (its own profile's): a rollback brings that version back and
+   * confirms it there, not on the new image's path. Sent only to agents announcing SWITCH_ROLLBACK_HEALTH (an older
+   * agent refuses the field: payloads are strict); without it the rollback probes the new image's path.
+   */
+  rollbackHealthPath: AppProfile.shape.healthPath.optional(),
   /** cloud_settings after the switch (its version is the new one). */
   settings: ClientSettings,
   /** Container limits, as at create. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { COMMAND_TYPES, commandSchema, isCommandType, parseCommandResult, type CommandPayload } from './commands.ts'
+import { LARAVEL_PROFILE } from './app-profile.ts'
 
 const clientId = '0b6f7f2e-5c1d-4e8a-9f3b-2a7c4d5e6f70'
 
@@ -93,6 +94,33 @@ describe('commands', () => {
   ])('does refuse client.configure limits of %j', (limits) => {
     expect(commandSchema.safeParse(configure(limits)).success).toBe(false)
   })
+
+  const switchTo = (rollbackHealthPath: unknown) => ({
+    type: 'client.switch',
+    payload: {
+      clientId,
+      slug: 'acme',
+      domain: 'acme.cloud.example.com',
+      dbEngine: 'mariadb',
+      image: 'alfa/mol:2.5.0-master',
+      profile: LARAVEL_PROFILE,
+      settings: createPayload.settings,
+      ...(rollbackHealthPath === undefined ? {} : { rollbackHealthPath }),
+    },
+  })
+
+  it('does take a client.switch rollbackHealthPath that is an absolute URL path, or none', () => {
+    expect(commandSchema.safeParse(switchTo('/health')).success).toBe(true)
+    expect(commandSchema.safeParse(switchTo('/api/v1/up')).success).toBe(true)
+    expect(commandSchema.safeParse(switchTo(undefined)).success).toBe(true)
+  })
+
+  it.each(['health', 'http://evil.example/up', '/up?x=1', '/up;rm -rf /', '/up\nHost: x', '/ up', '', 42, null])(
+    'does refuse a client.switch rollbackHealthPath of %j',
+    (v) => {
+      expect(commandSchema.safeParse(switchTo(v)).success).toBe(false)
+    },
+  )
 
   it('does refuse too many environment variables', () => {
     const env = Object.fromEntries(Array.from({ length: 201 }, (_, i) => [`VAR_${i}`, 'x']))

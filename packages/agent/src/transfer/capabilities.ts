@@ -1,4 +1,4 @@
-import { CONFIGURE_LIMITS, MOVE_FEATURES, TRANSFER_ZSTD } from '@alfa/protocol'
+import { CONFIGURE_LIMITS, MOVE_FEATURES, SWITCH_ROLLBACK_HEALTH, TRANSFER_ZSTD } from '@alfa/protocol'
 import type { AgentConfig } from '../config.ts'
 import type { Exec } from '../exec.ts'
 import { zstdVersion } from '../host-facts.ts'
@@ -11,6 +11,6 @@ import { zstdVersion } from '../host-facts.ts'
 export async function transferCapabilities(config: Pick<AgentConfig, 'transferCompression'>, run: Exec) {
   // A zstd that is there but fails to run counts as absent: the agent starts either way.
   const zstd = config.transferCompression && (await zstdVersion(run).catch(() => undefined)) !== undefined
-  // CONFIGURE_LIMITS is not a transfer's, but like them a payload field this agent takes.
-  return [...MOVE_FEATURES, CONFIGURE_LIMITS, ...(zstd ? [TRANSFER_ZSTD] : [])]
+  // CONFIGURE_LIMITS and SWITCH_ROLLBACK_HEALTH are not a transfer's, but like them payload fields this agent takes.
+  return [...MOVE_FEATURES, CONFIGURE_LIMITS, SWITCH_ROLLBACK_HEALTH, ...(zstd ? [TRANSFER_ZSTD] : [])]
 }

@@ -1,5 +1,5 @@
 import { dayStart } from '../calendar-day.ts'
-import { CONFIGURE_LIMITS, imageTag, type ClientSettings } from '@alfa/protocol'
+import { CONFIGURE_LIMITS, type ClientSettings } from '@alfa/protocol'
 import type { AgentHub } from '../agent-hub/agent-hub.ts'
 import { passwordWeakness } from '../auth/password-policy.ts'
 import type { Clock } from '../clock.ts'
@@ -13,6 +13,7 @@ import { readActionClient, type ActionClient } from './action-client.ts'
 import type { ProfileResolver } from './app-profiles.ts'
 import { isoDay } from './client-serializer.ts'
 import { isExpired, type ExpiryCalendar } from './expiry-calendar.ts'
+import { switchCommand } from './switch-command.ts'
 
 /** The cloud_settings row as the client's record says it should be. */
 export function settingsOf(c: Client, patch: Partial<ClientSettings> = {}): ClientSettings {
@@ -23,6 +24,15 @@ export function settingsOf(c: Client, patch: Partial<ClientSettings> = {}): Clie
     tutorial: c.tutorial,
     version: c.version,
     ...patch,
+  }
+}
+
+/** The container's limits as the record holds them, as a command that starts a container takes them (absent: the
+ * agent's default). */
+export function limitsOf(c: Pick<Client, 'memoryLimitMb' | 'cpuLimit'>) {
+  return {
+    ...(c.memoryLimitMb ? { memoryLimitMb: c.memoryLimitMb } : {}),
+    ...(c.cpuLimit ? { cpuLimit: c.cpuLimit } : {}),
   }
 }
 
@@ -227,26 +237,8 @@ export function createClientActions(deps: {
     async switchImage(id: string, image: string, by: string) {
       const c = await load(id)
       if (image === c.image) throw new Conflict(`client already runs ${image}`, 'same_image')
-      const profile = deps.profiles(image)
-      return run(
-        c,
-        'client.switch',
-        {
-          type: 'client.switch',
-          payload: {
-            clientId: c.id,
-            slug: c.slug,
-            domain: c.domain,
-            dbEngine: c.server!.dbEngine,
-            image,
-            profile,
-            settings: settingsOf(c, { version: imageTag(image) }),
-            ...(c.memoryLimitMb ? { memoryLimitMb: c.memoryLimitMb } : {}),
-            ...(c.cpuLimit ? { cpuLimit: c.cpuLimit } : {}),
-          },
-        },
-        by,
-      )
+      const command = switchCommand({ profiles: deps.profiles, announces: hub.announces }, c, c.server!.dbEngine, image)
+      return run(c, 'client.switch', command, by)
     },
 
     /** Brings the server's expiry page in line with the date (the enforcer's per-client step). */

@@ -10,6 +10,7 @@ import type { SecretBox } from '../secrets/secret-box.ts'
 import type { ProfileResolver } from './app-profiles.ts'
 import type { ClientWrite } from './client-schemas.ts'
 import type { DefaultImage } from './default-image.ts'
+import { limitsOf } from './client-actions.ts'
 import { isoDay } from './client-serializer.ts'
 
 const REQUIRED_ON_CREATE = ['name', 'slug', 'ownerLogin', 'ownerEmail', 'ownerPassword'] as const
@@ -139,8 +140,7 @@ export function createClientCreator(deps: {
             ownerLogin: row.ownerLogin,
             ownerPassword: attrs.ownerPassword!,
             tls: server.tlsEnabled,
-            ...(row.memoryLimitMb ? { memoryLimitMb: row.memoryLimitMb } : {}),
-            ...(row.cpuLimit ? { cpuLimit: row.cpuLimit } : {}),
+            ...limitsOf(row),
             settings: {
               maintenance: row.maintenance,
               expireDate: isoDay(row.expireDate),

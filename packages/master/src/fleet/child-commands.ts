@@ -1,31 +1,8 @@
-import { imageTag } from '@alfa/protocol'
-import { settingsOf } from '../clients/client-actions.ts'
+import { limitsOf, settingsOf } from '../clients/client-actions.ts'
 import { isExpired } from '../clients/expiry-calendar.ts'
 import type { Client, Server } from '../generated/prisma/client.ts'
 import type { KindContext } from '../operations/kind-context.ts'
 import type { CommandOf } from '../operations/kind-spec.ts'
-
-const limitsOf = (c: Client) => ({
-  ...(c.memoryLimitMb ? { memoryLimitMb: c.memoryLimitMb } : {}),
-  ...(c.cpuLimit ? { cpuLimit: c.cpuLimit } : {}),
-})
-
-/** A fleet switch child: what the per-client switch sends. */
-export function switchCommand(ctx: KindContext, c: Client, server: Server, image: string): CommandOf<'client.switch'> {
-  return {
-    type: 'client.switch',
-    payload: {
-      clientId: c.id,
-      slug: c.slug,
-      domain: c.domain,
-      dbEngine: server.dbEngine,
-      image,
-      profile: ctx.profiles(image),
-      settings: settingsOf(c, { version: imageTag(image) }),
-      ...limitsOf(c),
-    },
-  }
-}
 
 /** A fleet migrate child: the per-client migrate, with the profile of the image the client runs. */
 export function migrateCommand(ctx: KindContext, c: Client, server: Server): CommandOf<'client.app'> {

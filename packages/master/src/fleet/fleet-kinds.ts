@@ -3,7 +3,8 @@ import type { KindContext } from '../operations/kind-context.ts'
 import { lockKeyOf, parentKind } from '../operations/kind-spec.ts'
 import type { Operation } from '../generated/prisma/client.ts'
 import type { ParentPlan } from '../operations/parent-runner.ts'
-import { deployCommand, migrateCommand, switchCommand } from './child-commands.ts'
+import { switchCommand } from '../clients/switch-command.ts'
+import { deployCommand, migrateCommand } from './child-commands.ts'
 import { wavesOf, type FleetPlan } from './fleet-plan.ts'
 import { FleetItem, fleetProgress, type FleetAbout } from './fleet-progress.ts'
 
@@ -73,7 +74,11 @@ async function startChild(ctx: KindContext, parent: Operation, item: FleetItem, 
   }
   if (item.action === 'switch') {
     if (!item.image) throw new Error(`switch child ${index} of ${parent.id} names no image`)
-    await ctx.begin({ ...common, kind: 'client.switch', command: switchCommand(ctx, client, server, item.image) })
+    await ctx.begin({
+      ...common,
+      kind: 'client.switch',
+      command: switchCommand(ctx, client, server.dbEngine, item.image),
+    })
   } else if (item.action === 'migrate')
     await ctx.begin({ ...common, kind: 'client.migrate', command: migrateCommand(ctx, client, server) })
   else await ctx.begin({ ...common, kind: 'client.deploy', command: deployCommand(ctx, client, server) })

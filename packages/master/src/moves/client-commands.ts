@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { ClientSettings } from '@alfa/protocol'
 import { isExpired, type ExpiryCalendar } from '../clients/expiry-calendar.ts'
 import type { ProfileResolver } from '../clients/app-profiles.ts'
-import { settingsOf } from '../clients/client-actions.ts'
+import { limitsOf, settingsOf } from '../clients/client-actions.ts'
 import type { Client, Server } from '../generated/prisma/client.ts'
 import type { CommandOf } from '../operations/kind-spec.ts'
 
@@ -24,8 +24,7 @@ export function stageCommand(c: Client, on: Server, profiles: ProfileResolver): 
       ownerLogin: c.ownerLogin,
       ownerPassword: randomBytes(18).toString('base64url'),
       tls: on.tlsEnabled,
-      ...(c.memoryLimitMb ? { memoryLimitMb: c.memoryLimitMb } : {}),
-      ...(c.cpuLimit ? { cpuLimit: c.cpuLimit } : {}),
+      ...limitsOf(c),
       settings: settingsOf(c, { maintenance: false }),
       profile: profiles(image),
     },

@@ -20,4 +20,6 @@ export interface KindContext {
   /** How to operate the app in each image, and the customers' calendar: what a fleet child's command is built from. */
   profiles: ProfileResolver
   calendar: ExpiryCalendar
+  /** Whether a server's agent announced a capability (a payload field it takes) in its hello. */
+  announces(serverId: string, capability: string): boolean
 }

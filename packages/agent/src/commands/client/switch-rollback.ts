@@ -17,7 +17,10 @@ const ROLLBACK_TIMEOUT_MS = 15 * 60_000
 export const switchStateSchema = z.object({
   slug: z.string(),
   domain: z.string(),
+  /** The new image's health path (the new container's probes). */
   healthPath: z.string(),
+  /** The health path of the version a rollback brings back, when the master sent it (else healthPath). */
+  rollbackHealthPath: z.string().optional(),
   /** The site as it was before the switch (the old container's port). */
   site: z.object({ slug: z.string(), domain: z.string(), upstreamPort: z.int(), tls: z.boolean() }),
   /** The verified dump taken before anything changed. */
@@ -126,6 +129,8 @@ export async function rollbackSwitch(
   const withinMs = deps.config.healthTimeoutMs
   const outcome = await probeHealth(d, deps.config, {
     ...state,
+    // The old version answers on its own image's path: the new image's may not exist in it (another profile).
+    healthPath: state.rollbackHealthPath ?? state.healthPath,
     hostPort: state.site.upstreamPort,
     via: 'nginx',
     withinMs,

@@ -48,6 +48,7 @@ export const clientSwitch: CommandHandler<'client.switch'> = async (ctx, deps) =
     clientId: p.clientId,
     domain: p.domain,
     healthPath: p.profile.healthPath,
+    ...(p.rollbackHealthPath ? { rollbackHealthPath: p.rollbackHealthPath } : {}),
     site,
     newStarted: false,
   }
@@ -100,6 +101,11 @@ async function runSwitch(
     .inspect()
     .then((info) => info.Config.Labels?.['alfa.version'])
     .catch((error: unknown) => {
+      // Docker's own 404 text repeats the ref three times; say what it means and where to look instead.
+      if ((error as { statusCode?: unknown }).statusCode === 404)
+        throw new CommandError(
+          wireError('NOT_FOUND', `image ${p.image} is not on this server (GET /servers/{id}/images lists what is)`),
+        )
       throw dockerFailure(error, `image ${p.image}`)
     })
   const version = p.settings.version ?? imageVersion
