@@ -67,6 +67,9 @@ describe('agent enrollment and identity', () => {
     const res = await c.api('POST', `/servers/${id}/enrollment`)
     expect(res.status).toBe(201)
     expect(res.json.meta.enrollment.token).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    // No ALFA_PUBLIC_URL here: the command names the request's loopback origin, and says it only works on this host.
+    expect(res.json.meta.enrollment.command).toContain(`--master ${c.url} `)
+    expect(res.json.meta.enrollment.warning).toMatch(/only this machine reaches.*ALFA_PUBLIC_URL/)
     await c.waitOnline(id, false)
     await logLine(c, (l) => l.reason === 'credential_revoked')
     await agent.proc!.stop()
@@ -101,5 +104,25 @@ describe('agent enrollment and identity', () => {
     expect(frames.some((f) => f.kind === 'error' && f.error?.code === 'FORBIDDEN_SERVER')).toBe(true)
     await logLine(c, (l) => /another server/.test(l.msg ?? ''))
     expect((await c.api('GET', `/servers/${b.id}`)).json.data.attributes.online).toBe(false)
+  })
+})
+
+describe('enrollment behind ALFA_PUBLIC_URL', () => {
+  let c: Cluster
+  beforeAll(async () => {
+    c = await startCluster({ masterEnv: { ALFA_PUBLIC_URL: 'https://alfa-master.example.com:8443' } })
+  })
+  afterAll(async () => {
+    await c?.stop()
+  })
+
+  it('names the configured address in the command, with no warning, though the request came to loopback', async () => {
+    const { id } = await c.createServer('enr-public')
+    const res = await c.api('POST', `/servers/${id}/enrollment`)
+    expect(res.status).toBe(201)
+    expect(res.json.meta.enrollment.command).toBe(
+      `alfa-agent enroll --master https://alfa-master.example.com:8443 --token ${res.json.meta.enrollment.token}`,
+    )
+    expect(res.json.meta.enrollment).not.toHaveProperty('warning')
   })
 })

@@ -139,7 +139,11 @@ export function serverRoutes(deps: ServerRouteDeps) {
     const row = await deps.servers.create(data.attributes)
     const issued = await deps.agentCredentials.issueToken(row.id)
     c.header('Location', `/servers/${row.id}`)
-    return sendDocument(c, resourceDocument(serverResource(row), enrollmentMeta(issued, masterUrl(c.req.url))), 201)
+    return sendDocument(
+      c,
+      resourceDocument(serverResource(row), enrollmentMeta(issued, masterUrl(c.req.url), deps.publicUrl !== undefined)),
+      201,
+    )
   })
 
   app.openapi(deleteServer, async (c) => {
@@ -153,7 +157,11 @@ export function serverRoutes(deps: ServerRouteDeps) {
     await deps.agentCredentials.revokeCredentials(id)
     deps.hub.disconnect(id, 'credential revoked')
     const issued = await deps.agentCredentials.issueToken(id)
-    return sendDocument(c, resourceDocument(serverResource(row), enrollmentMeta(issued, masterUrl(c.req.url))), 201)
+    return sendDocument(
+      c,
+      resourceDocument(serverResource(row), enrollmentMeta(issued, masterUrl(c.req.url), deps.publicUrl !== undefined)),
+      201,
+    )
   })
 
   return app
