@@ -88,6 +88,9 @@ describe('expiry reminders', () => {
     expect(
       ruLetters.every((l) => l.text?.includes('20 марта 2027 г.') && l.html && l.html.includes('20 марта 2027 г.')),
     ).toBe(true)
+    // The default From is noreply@localhost with no Reply-To here: the letters do not ask for a reply nobody reads.
+    expect(ruLetters.every((l) => l.text?.includes('Как продлить: свяжитесь с вашим менеджером'))).toBe(true)
+    expect(smtp.letters.some((l) => /ответьте|reply to this/i.test(`${l.text}${l.html}`))).toBe(false)
     expect(lettersTo(en.ownerEmail).map((l) => l.subject)).toEqual(
       ['in 14 days', 'in 7 days', 'tomorrow', 'today'].map(
         (w) => `Reminder: your cloud system ${en.domain} expires ${w}`,

@@ -17,6 +17,29 @@ export const DEFAULT_EXTEND_TEXT: Record<LetterLanguage, string> = {
   en: 'reply to this letter or contact your Alfa Cloud manager, and we will send you an invoice for the extension.',
 }
 
+/** The default line when a reply would reach nobody: it does not invite one. */
+export const NO_REPLY_EXTEND_TEXT: Record<LetterLanguage, string> = {
+  ru: 'свяжитесь с вашим менеджером Alfa Cloud, и мы выставим счёт на продление.',
+  en: 'contact your Alfa Cloud manager, and we will send you an invoice for the extension.',
+}
+
+/**
+ * Whether a customer's reply reaches someone: a Reply-To is set, or the From is not a no-reply address. The default
+ * From (`noreply@localhost`) without ALFA_MAIL_REPLY_TO is the case this catches: "reply to this letter" there
+ * would send the customer's request for an invoice nowhere.
+ */
+export function repliesReachSomeone(from: string, replyTo: string | undefined): boolean {
+  if (replyTo) return true
+  const address = /<([^>]*)>/.exec(from)?.[1] ?? from
+  const local = address.trim().split('@')[0] ?? ''
+  return !/^(no-?reply|do-?not-?reply)$/i.test(local)
+}
+
+/** The "how to extend" line per language when ALFA_MAIL_EXTEND_TEXT does not set it. */
+export function defaultExtendText(from: string, replyTo: string | undefined): Record<LetterLanguage, string> {
+  return repliesReachSomeone(from, replyTo) ? DEFAULT_EXTEND_TEXT : NO_REPLY_EXTEND_TEXT
+}
+
 /** The client fields a letter needs, with its server's TLS flag for the URL. */
 export type LetterClient = Client & { server: { tlsEnabled: boolean; sitesPort: number | null } }
 

@@ -6,7 +6,7 @@ import type { QuietHours } from '../reminders/quiet-hours.ts'
 import type { SecretBox } from '../secrets/secret-box.ts'
 import { assertTimeZone } from './calendar.ts'
 import { createCustomerLetters } from './customer-letters.ts'
-import { DEFAULT_EXTEND_TEXT } from './letter-content.ts'
+import { defaultExtendText } from './letter-content.ts'
 import { createLetterDelivery, DEFAULT_RETRY, longestDelivery, type RetryPolicy } from './letter-delivery.ts'
 import { DEFAULT_TEMPLATES_DIR, type LetterLanguage } from './letter-templates.ts'
 import { createMailer } from './mailer.ts'
@@ -52,9 +52,10 @@ export function createMailServices(deps: {
   assertTimeZone(timeZone)
   const attemptTimeoutMs = config.attemptTimeoutMs ?? 30_000
   const retry = { ...DEFAULT_RETRY, ...config.retry }
+  const from = config.from ?? DEFAULT_MAIL_FROM
   const mailer = createMailer({
     smtpUrl: config.smtpUrl,
-    from: config.from ?? DEFAULT_MAIL_FROM,
+    from,
     replyTo: config.replyTo,
     logger,
     timeoutMs: attemptTimeoutMs,
@@ -69,7 +70,7 @@ export function createMailServices(deps: {
     settings: {
       templatesDir: config.templatesDir ?? DEFAULT_TEMPLATES_DIR,
       timeZone,
-      extendText: { ...DEFAULT_EXTEND_TEXT, ...config.extendText },
+      extendText: { ...defaultExtendText(from, config.replyTo), ...config.extendText },
     },
     ...(config.requestWaitMs !== undefined ? { requestWaitMs: config.requestWaitMs } : {}),
     // A minute of slack over the longest delivery, so a letter another replica is still retrying is not touched.
