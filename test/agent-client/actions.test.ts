@@ -123,6 +123,7 @@ describe('client.configure', () => {
     const shown = await page('/')
     expect(shown.status).toBe(403)
     expect(shown.body).toContain('Subscription expired')
+    expect(shown.body).toContain('<h1>Срок подписки истёк</h1>')
 
     const settings: ClientSettings = {
       maintenance: false,

@@ -84,6 +84,8 @@ describe('client lifecycle II through the REST API (real Docker, nginx, MariaDB)
     const blocked = await page()
     expect(blocked.status).toBe(503)
     expect(blocked.body.toLowerCase()).toContain('maintenance')
+    // In Russian first, the customers' language, then English.
+    expect(blocked.body).toMatch(/<html lang="ru">.*<h1>Технические работы<\/h1>.*<h1 lang="en">Maintenance<\/h1>/s)
     expect((await rows('SELECT maintenance FROM cloud_settings'))[0]!.maintenance).toBe(1)
     // Behind nginx, the app itself reads the setting from its database and shows its own notice.
     const info = await services.docker.getContainer('alfa-lab-act').inspect()

@@ -5,6 +5,7 @@ import { CommandError } from '../command-context.ts'
 import { ExecError, type Exec } from '../exec.ts'
 import { oldWorkersStopped, servingWorkers } from './nginx-workers.ts'
 import { ensureEmptyInside, readInside, removeInside, writeInside } from './safe-files.ts'
+import { DEFAULT_PAGE_HTML } from './default-pages.ts'
 
 export interface NginxSitesOptions {
   exec: Exec
@@ -62,11 +63,9 @@ export const maintenanceFlag = (slug: string): string => `${slugSchema.parse(slu
 export const expiredFlag = (slug: string): string => `${slugSchema.parse(slug)}.expired`
 export const siteFileName = (slug: string): string => `alfa-${slugSchema.parse(slug)}.conf`
 
-const page = (title: string, text: string) =>
-  `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1><p>${text}</p></body></html>\n`
 const DEFAULT_PAGES = {
-  [MAINTENANCE_PAGE]: page('Maintenance', 'This system is being maintained and will be back shortly.'),
-  [EXPIRED_PAGE]: page('Subscription expired', 'This system is no longer available. Please contact your provider.'),
+  [MAINTENANCE_PAGE]: DEFAULT_PAGE_HTML.maintenance,
+  [EXPIRED_PAGE]: DEFAULT_PAGE_HTML.expired,
 }
 
 // One nginx configuration per host: write → test → reload must not interleave, or one client's `nginx -t`

@@ -1,0 +1,18 @@
+// Russian first (the customers are Russian laboratories, as the letters' default language), then English. Written
+// only when missing: an operator's own pages stay.
+const page = (ru: { title: string; text: string }, en: { title: string; text: string }) =>
+  `<!doctype html><html lang="ru"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
+  `<title>${ru.title} · ${en.title}</title></head><body><h1>${ru.title}</h1><p>${ru.text}</p>` +
+  `<h1 lang="en">${en.title}</h1><p lang="en">${en.text}</p></body></html>\n`
+
+/** The pages nginx serves while a client is in maintenance or expired, as the agent writes them when missing. */
+export const DEFAULT_PAGE_HTML = {
+  maintenance: page(
+    { title: 'Технические работы', text: 'Система временно недоступна: идёт обслуживание. Зайдите немного позже.' },
+    { title: 'Maintenance', text: 'This system is being maintained and will be back shortly.' },
+  ),
+  expired: page(
+    { title: 'Срок подписки истёк', text: 'Система больше недоступна. Обратитесь к вашему поставщику.' },
+    { title: 'Subscription expired', text: 'This system is no longer available. Please contact your provider.' },
+  ),
+}
