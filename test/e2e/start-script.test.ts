@@ -5,6 +5,7 @@ import { REPO_ROOT } from '../support/cluster.ts'
 import { basic } from '../support/master-app.ts'
 import { freePort } from '../support/ports.ts'
 import { makeTempDir, spawnService, waitUntil, type ServiceProcess } from '../support/process.ts'
+import { pidsWithEnv } from '../support/proc-env.ts'
 
 const PASSWORD = 'Start-Script-Pass-9'
 
@@ -80,5 +81,24 @@ describe('./scripts/start', () => {
     expect(names).toEqual(['local', 'survivor'])
     // The local agent kept its credential: no second enrollment on the second start.
     expect(await readFile(path.join(dir!, 'start-2.log'), 'utf8')).not.toMatch(/enrolling the local agent/)
+
+    // A part that dies takes the others down, and the script says which part it was and how it ended.
+    const stateDir = path.join(dir!, 'data', 'agent')
+    const agents = await pidsWithEnv('ALFA_AGENT_STATE_DIR', (v) => v === stateDir)
+    const agent = (
+      await Promise.all(
+        agents.map(async (pid) =>
+          (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').includes('run') ? pid : 0,
+        ),
+      )
+    ).find((pid) => pid > 0)
+    expect(agent, `the local agent among ${agents.join(', ')}`).toBeDefined()
+    process.kill(agent!, 'SIGKILL')
+    await waitUntil(async () => proc!.child.exitCode !== null, { timeoutMs: 60_000, what: 'scripts/start to stop' })
+    expect(proc!.child.exitCode).toBe(137)
+    expect(await readFile(path.join(dir!, 'start-2.log'), 'utf8')).toMatch(
+      /the local agent stopped \(exit status 137\): stopping the others too/,
+    )
+    expect(await fetch(url + '/health').catch(() => 'down')).toBe('down')
   }, 420_000) // its own waits allow 150 s per start; the default 120 s would cut them short on a loaded machine
 })
