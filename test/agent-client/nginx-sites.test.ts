@@ -110,6 +110,27 @@ describe('nginx sites', () => {
     }
   })
 
+  it('a flag set while its page is missing (a cleaned pages dir) still shows the page, not nginx own 404', async () => {
+    const site = { slug: 'no-pages', domain: 'no-pages.clients.test', upstreamPort: 1, tls: false }
+    await sites.apply(site)
+    const pages = options().pagesDir
+    try {
+      for (const [flags, status, heading] of [
+        [{ maintenance: true, expired: false }, 503, '<h1>Технические работы</h1>'],
+        [{ maintenance: false, expired: true }, 403, '<h1>Срок подписки истёк</h1>'],
+      ] as const) {
+        await fs.rm(pages, { recursive: true, force: true })
+        await sites.setFlags(site.slug, flags)
+        const shown = await fetchVhost(nginx.port, site.domain, '/')
+        expect(shown.status).toBe(status)
+        expect(shown.body).toContain(heading)
+      }
+    } finally {
+      await sites.setFlags(site.slug, { maintenance: false, expired: false })
+      await sites.remove(site.slug)
+    }
+  })
+
   it('refuses to write through a symlink planted at the site path', async () => {
     const target = path.join(dir, 'victim.txt')
     await fs.writeFile(target, 'precious\n')

@@ -167,6 +167,10 @@ export function createAgent(deps: AgentDeps) {
       // Multi-step commands a killed process left half-done are finished or rolled back (their clients locked
       // until then) while the master already sees them in flight.
       void dispatcher.recoverAll()
+      // Pages a cleaned pages dir lost are put back: a flag set before shows nginx's own 404 without its page.
+      void clientDrivers(handlerDeps, AbortSignal.timeout(30_000))
+        .sites.ensurePages()
+        .catch((error: unknown) => log.warn({ err: error }, 'the maintenance and expiry pages could not be written'))
       // Forwards of moved clients whose time ended (also while the agent was down) are removed.
       forwards.start()
       // And moves' kept dumps past their retention (moveDumpKeepDays).

@@ -1,3 +1,11 @@
+import { slugSchema } from '@alfa/protocol'
+
+/** The pages nginx serves instead of the app, and the per-client flag files (in the pages dir) that turn them on. */
+export const MAINTENANCE_PAGE = 'maintenance.html'
+export const EXPIRED_PAGE = 'expired.html'
+export const maintenanceFlag = (slug: string): string => `${slugSchema.parse(slug)}.maintenance`
+export const expiredFlag = (slug: string): string => `${slugSchema.parse(slug)}.expired`
+
 // Russian first (the customers are Russian laboratories, as the letters' default language), then English. Written
 // only when missing: an operator's own pages stay.
 const page = (ru: { title: string; text: string }, en: { title: string; text: string }) =>
@@ -5,13 +13,13 @@ const page = (ru: { title: string; text: string }, en: { title: string; text: st
   `<title>${ru.title} · ${en.title}</title></head><body><h1>${ru.title}</h1><p>${ru.text}</p>` +
   `<h1 lang="en">${en.title}</h1><p lang="en">${en.text}</p></body></html>\n`
 
-/** The pages nginx serves while a client is in maintenance or expired, as the agent writes them when missing. */
-export const DEFAULT_PAGE_HTML = {
-  maintenance: page(
+/** The pages as the agent writes them when missing. */
+export const DEFAULT_PAGES = {
+  [MAINTENANCE_PAGE]: page(
     { title: 'Технические работы', text: 'Система временно недоступна: идёт обслуживание. Зайдите немного позже.' },
     { title: 'Maintenance', text: 'This system is being maintained and will be back shortly.' },
   ),
-  expired: page(
+  [EXPIRED_PAGE]: page(
     { title: 'Срок подписки истёк', text: 'Система больше недоступна. Обратитесь к вашему поставщику.' },
     { title: 'Subscription expired', text: 'This system is no longer available. Please contact your provider.' },
   ),

@@ -5,7 +5,7 @@ import { CommandError } from '../command-context.ts'
 import { ExecError, type Exec } from '../exec.ts'
 import { oldWorkersStopped, servingWorkers } from './nginx-workers.ts'
 import { ensureEmptyInside, readInside, removeInside, writeInside } from './safe-files.ts'
-import { DEFAULT_PAGE_HTML } from './default-pages.ts'
+import { DEFAULT_PAGES, EXPIRED_PAGE, expiredFlag, MAINTENANCE_PAGE, maintenanceFlag } from './default-pages.ts'
 
 export interface NginxSitesOptions {
   exec: Exec
@@ -57,16 +57,7 @@ export const PROXY_DIRECTIVES = [
   '    proxy_read_timeout 120s;',
 ] as const
 
-export const MAINTENANCE_PAGE = 'maintenance.html'
-export const EXPIRED_PAGE = 'expired.html'
-export const maintenanceFlag = (slug: string): string => `${slugSchema.parse(slug)}.maintenance`
-export const expiredFlag = (slug: string): string => `${slugSchema.parse(slug)}.expired`
 export const siteFileName = (slug: string): string => `alfa-${slugSchema.parse(slug)}.conf`
-
-const DEFAULT_PAGES = {
-  [MAINTENANCE_PAGE]: DEFAULT_PAGE_HTML.maintenance,
-  [EXPIRED_PAGE]: DEFAULT_PAGE_HTML.expired,
-}
 
 // One nginx configuration per host: write → test → reload must not interleave, or one client's `nginx -t`
 // could fail on another's half-applied file and restore the wrong thing.
@@ -160,6 +151,16 @@ function nginxFailure(what: string, error: unknown): CommandError {
 export function createNginxSites(o: NginxSitesOptions) {
   const run = (args: string[]) =>
     o.exec([...o.argvPrefix, ...args], { timeoutMs: 30_000, ...(o.signal ? { signal: o.signal } : {}) })
+
+  /** Puts default maintenance and expiry pages in place unless the operator has written their own. */
+  async function ensurePages(): Promise<void> {
+    // nginx's workers run as another user (www-data): the directory must let them in whatever the agent's umask
+    // (the unit sets 0077). Set only when the agent creates it: an operator's own modes are theirs.
+    if ((await fs.mkdir(o.pagesDir, { recursive: true })) !== undefined) await fs.chmod(o.pagesDir, 0o755)
+    for (const [name, html] of Object.entries(DEFAULT_PAGES)) {
+      if ((await readInside(o.pagesDir, name)) === undefined) await writeInside(o.pagesDir, name, html)
+    }
+  }
 
   async function test(): Promise<void> {
     try {
@@ -266,6 +267,9 @@ export function createNginxSites(o: NginxSitesOptions) {
      * on every request (nginx caches no file state unless open_file_cache is configured, which we never do).
      */
     async setFlags(slug: string, flags: { maintenance: boolean; expired: boolean }): Promise<void> {
+      // A flag without its page makes nginx answer its own 404: the page first (a switch's or a move's freeze sets
+      // the maintenance flag without a configure before it).
+      if (flags.maintenance || flags.expired) await ensurePages()
       for (const [name, on] of [
         [maintenanceFlag(slug), flags.maintenance],
         [expiredFlag(slug), flags.expired],
@@ -281,15 +285,7 @@ export function createNginxSites(o: NginxSitesOptions) {
       return { maintenance: await has(maintenanceFlag(slug)), expired: await has(expiredFlag(slug)) }
     },
 
-    /** Puts default maintenance and expiry pages in place unless the operator has written their own. */
-    async ensurePages(): Promise<void> {
-      // nginx's workers run as another user (www-data): the directory must let them in whatever the agent's umask
-      // (the unit sets 0077). Set only when the agent creates it: an operator's own modes are theirs.
-      if ((await fs.mkdir(o.pagesDir, { recursive: true })) !== undefined) await fs.chmod(o.pagesDir, 0o755)
-      for (const [name, html] of Object.entries(DEFAULT_PAGES)) {
-        if ((await readInside(o.pagesDir, name)) === undefined) await writeInside(o.pagesDir, name, html)
-      }
-    },
+    ensurePages,
 
     test,
     reload,
