@@ -174,6 +174,29 @@ describe('operations start through one begin (in-process master, fake agents)', 
     await failing.close()
   })
 
+  it('gives the slug and domain of a client deleted for good to a new customer, keeping the old record apart', async () => {
+    const c = await activeClient('again')
+    const old = (await m.api('GET', `/clients/${c.id}`)).json.data.attributes
+    expect((await m.api('DELETE', `/clients/${c.id}`)).status).toBe(202)
+    await waitUntil(async () => (await m.api('GET', `/clients/${c.id}`)).json.data.attributes.status === 'deleted', {
+      timeoutMs: 10_000,
+      what: 'the delete to end',
+    })
+    // Before: 409 slug_taken for good, naming the deleted client.
+    const again = await m.api('POST', '/clients', clientDoc('again', c.serverId))
+    expect(again.status).toBe(202)
+    expect(again.json.data.id).not.toBe(c.id)
+    expect(again.json.data.attributes).toMatchObject({ slug: 'again', domain: old.domain, status: 'creating' })
+    const tag = `~${c.id.slice(0, 8)}`
+    const gone = await m.master.db.prisma.client.findUniqueOrThrow({ where: { id: c.id } })
+    expect(gone).toMatchObject({ status: 'deleted', slug: `again${tag}`, domain: `${old.domain}${tag}` })
+    // The old record keeps its own history; the new one starts its own.
+    const oldOps = await m.api('GET', `/operations?filter[client]=${c.id}`)
+    expect(oldOps.json.data.map((o: { attributes: { kind: string } }) => o.attributes.kind)).toContain('client.delete')
+    const newOps = await m.api('GET', `/operations?filter[client]=${again.json.data.id}`)
+    expect(newOps.json.data.map((o: { attributes: { kind: string } }) => o.attributes.kind)).toEqual(['client.create'])
+  })
+
   it('takes a real result that arrives after the master gave up: the client ends active', async () => {
     const a = await m.addAgent('srv-late', { 'client.create': () => 'hold' })
     const res = await m.api('POST', '/clients', clientDoc('late', a.serverId))

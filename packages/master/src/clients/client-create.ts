@@ -11,6 +11,7 @@ import type { ProfileResolver } from './app-profiles.ts'
 import type { ClientWrite } from './client-schemas.ts'
 import type { DefaultImage } from './default-image.ts'
 import { limitsOf } from './client-actions.ts'
+import { releaseDeletedHolders } from './deleted-holders.ts'
 import { isoDay } from './client-serializer.ts'
 
 const REQUIRED_ON_CREATE = ['name', 'slug', 'ownerLogin', 'ownerEmail', 'ownerPassword'] as const
@@ -90,6 +91,7 @@ export function createClientCreator(deps: {
     }
 
     async function writeClient(tx: Prisma.TransactionClient) {
+      await releaseDeletedHolders(tx, data.slug, domain)
       // A failed create leaves its row: repeating the POST with the same slug tries again on it.
       const previous = await tx.client.findUnique({ where: { slug: data.slug } })
       if (previous && previous.status !== 'failed')

@@ -16,6 +16,7 @@ import { MOVE_STEPS, runMove } from './move-run.ts'
 import { recordTransfer, type MoveFacts } from './move-facts.ts'
 import { createMoveRecovery } from './move-recovery.ts'
 import { createStepTools, StepFailed } from './move-steps.ts'
+import { releaseDeletedHolders } from '../clients/deleted-holders.ts'
 
 const param = (name: string, detail: string) => ({ parameter: name, detail, code: 'invalid_parameter' })
 
@@ -157,6 +158,7 @@ export function createMoveService(deps: {
           facts: { targetServerId: target.id, transfers: [] },
         },
         async (tx) => {
+          await releaseDeletedHolders(tx, slug, domain)
           if (await tx.client.findFirst({ where: { OR: [{ slug }, { domain }] } }))
             throw new Conflict(`slug ${slug} or domain ${domain} is taken`, 'slug_taken')
           const { id: _id, createdAt: _c, updatedAt: _u, ...fields } = origin
