@@ -5,36 +5,15 @@ import { passwordWeakness } from '../auth/password-policy.ts'
 import type { Clock } from '../clock.ts'
 import type { Sql } from '../db/sql.ts'
 import { AgentOffline, Conflict, Invalid, NotFound } from '../errors.ts'
-import type { Client, Operation, PrismaClient } from '../generated/prisma/client.ts'
+import type { Operation, PrismaClient } from '../generated/prisma/client.ts'
 import { lockKeyOf, type CommandOf } from '../operations/kind-spec.ts'
 import type { Begin } from '../operations/operation-begin.ts'
 import type { CommandKind, CommandTypeOf } from '../operations/operation-kinds.ts'
 import { readActionClient, type ActionClient } from './action-client.ts'
 import type { ProfileResolver } from './app-profiles.ts'
-import { isoDay } from './client-serializer.ts'
 import { isExpired, type ExpiryCalendar } from './expiry-calendar.ts'
+import { settingsOf } from './command-fields.ts'
 import { switchCommand } from './switch-command.ts'
-
-/** The cloud_settings row as the client's record says it should be. */
-export function settingsOf(c: Client, patch: Partial<ClientSettings> = {}): ClientSettings {
-  return {
-    maintenance: c.maintenance,
-    expireDate: isoDay(c.expireDate),
-    turbostart: c.turbostart,
-    tutorial: c.tutorial,
-    version: c.version,
-    ...patch,
-  }
-}
-
-/** The container's limits as the record holds them, as a command that starts a container takes them (absent: the
- * agent's default). */
-export function limitsOf(c: Pick<Client, 'memoryLimitMb' | 'cpuLimit'>) {
-  return {
-    ...(c.memoryLimitMb ? { memoryLimitMb: c.memoryLimitMb } : {}),
-    ...(c.cpuLimit ? { cpuLimit: c.cpuLimit } : {}),
-  }
-}
 
 /**
  * The seed's actions on a running client, each an operation through the client's agent, started by `begin` (one

@@ -10,7 +10,7 @@ import type { SecretBox } from '../secrets/secret-box.ts'
 import type { ProfileResolver } from './app-profiles.ts'
 import type { ClientWrite } from './client-schemas.ts'
 import type { DefaultImage } from './default-image.ts'
-import { limitsOf } from './client-actions.ts'
+import { limitsOf } from './command-fields.ts'
 import { releaseDeletedHolders } from './deleted-holders.ts'
 import { isoDay } from './client-serializer.ts'
 

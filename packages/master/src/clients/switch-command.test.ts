@@ -41,7 +41,7 @@ const client: Client = {
 }
 
 describe('switchCommand', () => {
-  it('does send the new image profile, and the running image health path for the rollback to an agent that takes it', () => {
+  it('does send the new image profile, and the running image health path to an agent that takes it', () => {
     const announced: string[] = []
     const announces = (serverId: string, capability: string) => {
       announced.push(`${serverId} ${capability}`)

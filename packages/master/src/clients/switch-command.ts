@@ -2,7 +2,7 @@ import { imageTag, SWITCH_ROLLBACK_HEALTH, type DbEngine } from '@alfa/protocol'
 import type { Client } from '../generated/prisma/client.ts'
 import type { CommandOf } from '../operations/kind-spec.ts'
 import type { ProfileResolver } from './app-profiles.ts'
-import { limitsOf, settingsOf } from './client-actions.ts'
+import { limitsOf, settingsOf } from './command-fields.ts'
 
 /** What a switch command is built from: the images' profiles, and what the client's agent announced. */
 export interface SwitchCommandDeps {

@@ -1,4 +1,4 @@
-import { limitsOf, settingsOf } from '../clients/client-actions.ts'
+import { limitsOf, settingsOf } from '../clients/command-fields.ts'
 import { isExpired } from '../clients/expiry-calendar.ts'
 import type { Client, Server } from '../generated/prisma/client.ts'
 import type { KindContext } from '../operations/kind-context.ts'

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import type { ClientSettings } from '@alfa/protocol'
 import { isExpired, type ExpiryCalendar } from '../clients/expiry-calendar.ts'
 import type { ProfileResolver } from '../clients/app-profiles.ts'
-import { limitsOf, settingsOf } from '../clients/client-actions.ts'
+import { limitsOf, settingsOf } from '../clients/command-fields.ts'
 import type { Client, Server } from '../generated/prisma/client.ts'
 import type { CommandOf } from '../operations/kind-spec.ts'
 
