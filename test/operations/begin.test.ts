@@ -197,6 +197,33 @@ describe('operations start through one begin (in-process master, fake agents)', 
     expect(newOps.json.data.map((o: { attributes: { kind: string } }) => o.attributes.kind)).toEqual(['client.create'])
   })
 
+  it('gives the domain of a client deleted for good to another client that moves to it', async () => {
+    const gone = await activeClient('dom-gone')
+    const goneDomain = (await m.api('GET', `/clients/${gone.id}`)).json.data.attributes.domain
+    expect((await m.api('DELETE', `/clients/${gone.id}`)).status).toBe(202)
+    await waitUntil(async () => (await m.api('GET', `/clients/${gone.id}`)).json.data.attributes.status === 'deleted', {
+      timeoutMs: 10_000,
+      what: 'the delete to end',
+    })
+    const mover = await activeClient('dom-mover')
+    const res = await m.api('POST', '/clients', {
+      data: { type: 'clients', id: mover.id, attributes: { domain: goneDomain } },
+    })
+    // Before: 409 domain_taken, naming the deleted client.
+    expect(res.status, JSON.stringify(res.json)).toBe(202)
+    await waitUntil(
+      async () => (await m.api('GET', `/clients/${mover.id}`)).json.data.attributes.domain === goneDomain,
+      {
+        timeoutMs: 10_000,
+        what: 'the domain move',
+      },
+    )
+    expect(await m.master.db.prisma.client.findUniqueOrThrow({ where: { id: gone.id } })).toMatchObject({
+      status: 'deleted',
+      domain: `${goneDomain}~${gone.id.slice(0, 8)}`,
+    })
+  })
+
   it('takes a real result that arrives after the master gave up: the client ends active', async () => {
     const a = await m.addAgent('srv-late', { 'client.create': () => 'hold' })
     const res = await m.api('POST', '/clients', clientDoc('late', a.serverId))

@@ -13,6 +13,7 @@ import { readActionClient, type ActionClient } from './action-client.ts'
 import type { ProfileResolver } from './app-profiles.ts'
 import { isExpired, type ExpiryCalendar } from './expiry-calendar.ts'
 import { settingsOf } from './command-fields.ts'
+import { releaseDeletedHolders } from './deleted-holders.ts'
 import { switchCommand } from './switch-command.ts'
 
 /**
@@ -206,7 +207,9 @@ export function createClientActions(deps: {
     async changeDomain(id: string, domain: string, by: string, change: { limits: boolean } = { limits: false }) {
       const c = await load(id)
       const taken = await prisma.client.findUnique({ where: { domain } })
-      if (taken && taken.id !== id)
+      // A client deleted for good gives its domain up, as to a new client (deleted-holders.ts).
+      if (taken?.status === 'deleted') await prisma.$transaction((tx) => releaseDeletedHolders(tx, taken.slug, domain))
+      else if (taken && taken.id !== id)
         throw new Conflict(`domain ${domain} is taken`, 'domain_taken', { clientId: taken.id })
       const command = configure(c)
       const limits = limitsInPlace(c, change.limits)
