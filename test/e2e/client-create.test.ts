@@ -184,7 +184,13 @@ describe('client lifecycle I through the REST API (real Docker, nginx, MariaDB, 
   })
 
   it('refuses hostile values with 422 and starts nothing', async () => {
-    const before = (await services.docker.listContainers({ all: true })).length
+    // This server's containers only: other test files run beside this one on the same Docker engine, and one of
+    // them starting a container in this window made a count of all containers fail (CI, 2026-12-02 11:50).
+    const ours = async () =>
+      (await services.docker.listContainers({ all: true, filters: { label: [`alfa.server=${maria.id}`] } })).map((x) =>
+        x.Names.join(','),
+      )
+    const before = await ours()
     for (const [field, value] of [
       ['slug', 'a; rm -rf /'],
       ['domain', 'x.example.com\nserver_name evil'],
@@ -196,7 +202,8 @@ describe('client lifecycle I through the REST API (real Docker, nginx, MariaDB, 
       expect(res.status, `${field}=${JSON.stringify(value)}`).toBe(422)
       expect(res.json.errors[0].source.pointer).toBe(`/data/attributes/${field}`)
     }
-    expect((await services.docker.listContainers({ all: true })).length).toBe(before)
+    expect(await ours()).toEqual(before)
+    expect(await services.docker.listContainers({ all: true, filters: { name: ['lab-hostile'] } })).toEqual([])
     expect((await c.api('GET', '/clients?filter[q]=hostile')).json.meta.total).toBe(0)
   })
 
