@@ -54,6 +54,15 @@ describe('operations start through one begin (in-process master, fake agents)', 
     return { ...a, id: await m.activeClient(slug, a.serverId) }
   }
 
+  /** DELETE /clients/{id}, then waits until the client's status is `status` (the delete's outcome). */
+  async function deleteUntil(id: string, status: 'deleted' | 'failed') {
+    expect((await m.api('DELETE', `/clients/${id}`)).status).toBe(202)
+    await waitUntil(async () => (await m.api('GET', `/clients/${id}`)).json.data.attributes.status === status, {
+      timeoutMs: 10_000,
+      what: `the delete to end ${status}`,
+    })
+  }
+
   it('survives an agent that drops inside the lock transaction, and the operation still ends', async () => {
     const c = await activeClient('drop-in-tx')
     const lock = await holdLock(m, 'client:drop-in-tx')
@@ -162,11 +171,7 @@ describe('operations start through one begin (in-process master, fake agents)', 
     const failing = await c.connect({
       script: { 'client.delete': () => ({ ok: false, error: wireError('DB_ERROR', 'drop database failed') }) },
     })
-    expect((await m.api('DELETE', `/clients/${c.id}`)).status).toBe(202)
-    await waitUntil(async () => (await m.api('GET', `/clients/${c.id}`)).json.data.attributes.status === 'failed', {
-      timeoutMs: 10_000,
-      what: 'the delete to fail',
-    })
+    await deleteUntil(c.id, 'failed')
     const again = await m.api('POST', '/clients', clientDoc('leftover', c.serverId))
     expect(again.status).toBe(409)
     expect(again.json.errors[0]).toMatchObject({ code: 'slug_leftover', meta: { clientId: c.id } })
@@ -177,11 +182,7 @@ describe('operations start through one begin (in-process master, fake agents)', 
   it('gives the slug and domain of a client deleted for good to a new customer, keeping the old record apart', async () => {
     const c = await activeClient('again')
     const old = (await m.api('GET', `/clients/${c.id}`)).json.data.attributes
-    expect((await m.api('DELETE', `/clients/${c.id}`)).status).toBe(202)
-    await waitUntil(async () => (await m.api('GET', `/clients/${c.id}`)).json.data.attributes.status === 'deleted', {
-      timeoutMs: 10_000,
-      what: 'the delete to end',
-    })
+    await deleteUntil(c.id, 'deleted')
     // Before: 409 slug_taken for good, naming the deleted client.
     const again = await m.api('POST', '/clients', clientDoc('again', c.serverId))
     expect(again.status).toBe(202)
@@ -200,11 +201,7 @@ describe('operations start through one begin (in-process master, fake agents)', 
   it('gives the domain of a client deleted for good to another client that moves to it', async () => {
     const gone = await activeClient('dom-gone')
     const goneDomain = (await m.api('GET', `/clients/${gone.id}`)).json.data.attributes.domain
-    expect((await m.api('DELETE', `/clients/${gone.id}`)).status).toBe(202)
-    await waitUntil(async () => (await m.api('GET', `/clients/${gone.id}`)).json.data.attributes.status === 'deleted', {
-      timeoutMs: 10_000,
-      what: 'the delete to end',
-    })
+    await deleteUntil(gone.id, 'deleted')
     const mover = await activeClient('dom-mover')
     const res = await m.api('POST', '/clients', {
       data: { type: 'clients', id: mover.id, attributes: { domain: goneDomain } },

@@ -90,7 +90,9 @@ export interface ServerRouteDeps {
 
 /** Thin routes: validate, call the service, serialise. */
 export function serverRoutes(deps: ServerRouteDeps) {
-  const masterUrl = (url: string) => deps.publicUrl ?? new URL(url).origin
+  /** meta.enrollment for a token issued by the request to `url`: the master URL configured, else its origin. */
+  const enrollment = (issued: Parameters<typeof enrollmentMeta>[0], url: string) =>
+    enrollmentMeta(issued, deps.publicUrl ?? new URL(url).origin, deps.publicUrl !== undefined)
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook })
 
   app.openapi(listServers, async (c) => {
@@ -139,11 +141,7 @@ export function serverRoutes(deps: ServerRouteDeps) {
     const row = await deps.servers.create(data.attributes)
     const issued = await deps.agentCredentials.issueToken(row.id)
     c.header('Location', `/servers/${row.id}`)
-    return sendDocument(
-      c,
-      resourceDocument(serverResource(row), enrollmentMeta(issued, masterUrl(c.req.url), deps.publicUrl !== undefined)),
-      201,
-    )
+    return sendDocument(c, resourceDocument(serverResource(row), enrollment(issued, c.req.url)), 201)
   })
 
   app.openapi(deleteServer, async (c) => {
@@ -157,11 +155,7 @@ export function serverRoutes(deps: ServerRouteDeps) {
     await deps.agentCredentials.revokeCredentials(id)
     deps.hub.disconnect(id, 'credential revoked')
     const issued = await deps.agentCredentials.issueToken(id)
-    return sendDocument(
-      c,
-      resourceDocument(serverResource(row), enrollmentMeta(issued, masterUrl(c.req.url), deps.publicUrl !== undefined)),
-      201,
-    )
+    return sendDocument(c, resourceDocument(serverResource(row), enrollment(issued, c.req.url)), 201)
   })
 
   return app

@@ -55,8 +55,7 @@ export const clientConfigure: CommandHandler<'client.configure'> = async (ctx, d
   const flags = { maintenance: p.settings.maintenance, expired: p.expired }
   // Flags first: the page is what visitors see, and it must take effect even when the database is what is down.
   await step('flags', async () => {
-    await sites.ensurePages()
-    await sites.setFlags(p.slug, flags)
+    await sites.setFlags(p.slug, flags) // writes the default pages first when a flag goes on
     stepLog(ctx, 'flags')(`flags of ${p.slug}: maintenance ${flags.maintenance}, expired ${flags.expired}`)
   })
   await step('settings', async () => {
