@@ -38,6 +38,11 @@ export function createCommandDispatch(deps: {
   slackMs: number
 }) {
   const { tracker } = deps
+  /**
+   * Per connection whose hello's re-send runs: the command ids already sent on it. A command committed while the
+   * re-send's SELECT runs would otherwise go out twice on the same socket, once by its own delivery and once re-sent.
+   */
+  const resending = new WeakMap<AgentConnection, Set<string>>()
 
   const courier: CommandCourier = {
     assertOnline: deps.assertOnline,
@@ -52,8 +57,12 @@ export function createCommandDispatch(deps: {
     deliver(op, command, deadlineMs) {
       tracker.remember(op.commandId, op.id, op.serverId, command.type)
       deps.operations.logs.started(op.id)
+      const conn = deps.connection(op.serverId)
+      const sent = conn && resending.get(conn)
+      if (sent?.has(op.commandId)) return
+      sent?.add(op.commandId)
       // If the agent dropped in between, the command waits in the operation row and goes out on reconnect.
-      if (!deps.connection(op.serverId)?.send(frameOf(op.commandId, command, deadlineMs))) {
+      if (!conn?.send(frameOf(op.commandId, command, deadlineMs))) {
         deps.logger.warn({ operationId: op.id, serverId: op.serverId }, 'agent gone before delivery: command waits')
         deps.onUndelivered(op.serverId)
       }
@@ -66,15 +75,25 @@ export function createCommandDispatch(deps: {
    * after a master restart.
    */
   async function resendPending(conn: AgentConnection, hello: HelloFrame) {
+    const sent = new Set(hello.inFlight)
+    resending.set(conn, sent)
+    try {
+      await resendStored(conn, sent)
+    } finally {
+      resending.delete(conn)
+    }
+  }
+
+  /** Sends each running command of the connection's server that is not in `sent`, and adds it there. */
+  async function resendStored(conn: AgentConnection, sent: Set<string>) {
     const pending = await deps.sql.query<{ id: string; commandId: string; command: unknown; deadlineAt: Date | null }>(
       `SELECT id, "commandId", command, "deadlineAt" FROM "Operation"
         WHERE "serverId" = $1::uuid AND status = 'running' AND "commandId" IS NOT NULL`,
       [conn.serverId],
       'hello-pending-commands',
     )
-    const inFlight = new Set(hello.inFlight)
     for (const op of pending) {
-      if (inFlight.has(op.commandId)) continue
+      if (sent.has(op.commandId)) continue
       const remaining = (op.deadlineAt?.getTime() ?? 0) - deps.slackMs - deps.clock.now().getTime()
       if (remaining <= 0) continue
       const parsed = commandSchema.safeParse(openCommand(op.command, deps.secretBox))
@@ -82,6 +101,7 @@ export function createCommandDispatch(deps: {
         conn.logger.error({ operationId: op.id }, 'stored command is not a valid command: not re-sent')
         continue
       }
+      sent.add(op.commandId)
       tracker.remember(op.commandId, op.id, conn.serverId, parsed.data.type)
       conn.send(frameOf(op.commandId, parsed.data, Math.floor(remaining)))
       await deps.operations.log(op.id, `command re-sent to the agent after it reconnected`)
