@@ -138,12 +138,14 @@ describe('clients API (validation, listing; no agent involved)', () => {
     expect(upd.status).toBe(200)
     expect(upd.json.data.attributes).toMatchObject({ name: 'Renamed Lab', language: 'en', expireDate: '2030-05-01' })
     // The new date is recorded; with the agent offline it cannot reach the server now, and the answer says so.
-    expect(upd.json.data.meta.pending).toMatch(/offline.*the change is recorded, and the next deploy applies it/)
+    expect(upd.json.data.meta.pending).toMatch(/offline.*the change is recorded, and goes to the server once its agent/)
     const limits = await t.api('POST', '/clients', doc({ memoryLimitMb: 512, cpuLimit: 1.5 }, row.id))
     expect(limits.status).toBe(200)
     expect(limits.json.data.attributes).toMatchObject({ memoryLimitMb: 512, cpuLimit: 1.5 })
     expect(limits.json.data.meta.pending).toMatch(/offline.*the change is recorded/)
     expect(await t.db.prisma.operation.count({ where: { clientId: row.id } })).toBe(0)
+    // Marked for the enforcer, which sends it once the agent is back (test/operations/pending-settings).
+    expect((await t.db.prisma.client.findUniqueOrThrow({ where: { id: row.id } })).settingsPending).toBe(true)
     const history = await t.db.prisma.expireDateHistory.findMany({ where: { clientId: row.id } })
     expect(history).toHaveLength(1)
     expect(history[0]!.changedBy).toBe('admin')

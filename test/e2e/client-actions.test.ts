@@ -206,6 +206,25 @@ describe('client lifecycle II through the REST API (real Docker, nginx, MariaDB)
     expect(renamed.json.data.meta).toBeUndefined()
   })
 
+  it('an update made while a reboot runs reaches the app once the reboot ended', async () => {
+    const turbostart = async () => Boolean((await rows('SELECT turbostart FROM cloud_settings'))[0]!.turbostart)
+    const before = await turbostart()
+    const reboot = await c.api('POST', `/clients/${clientId}/reboot`)
+    expect(reboot.status).toBe(202)
+    const upd = await c.api('POST', '/clients', {
+      data: { type: 'clients', id: clientId, attributes: { turbostart: !before } },
+    })
+    expect(upd.status, JSON.stringify(upd.json)).toBe(200)
+    expect(upd.json.data.meta.pending).toMatch(/goes to the server once the client is free/)
+    expect((await c.waitOperation(reboot.json.data.id, 120_000)).attributes.status).toBe('succeeded')
+    // The enforcer's next pass (every second here) sends it: an operation of its own, confirmed through nginx.
+    await waitUntil(async () => (await turbostart()) === !before, { timeoutMs: 60_000, what: 'turbostart applied' })
+    const ops = (await c.api('GET', `/operations?filter[client]=${clientId}&filter[kind]=client.settings`)).json.data
+    const applied = await c.waitOperation(ops[0].id, 60_000)
+    expect(applied.attributes).toMatchObject({ status: 'succeeded', requestedBy: 'pending-settings' })
+    expect(JSON.parse((await page('/api/settings')).body).settings.turbostart).toBe(!before)
+  })
+
   it('two concurrent actions on one client: one gets 409 naming the running operation', async () => {
     const [a, b] = await Promise.all([
       c.api('POST', `/clients/${clientId}/migrate`),

@@ -25,6 +25,7 @@ const CLIENT_COLUMNS = {
   expireDate: 'c."expireDate"::timestamp',
   maintenance: 'c.maintenance',
   expiryBlocked: 'c."expiryBlocked"',
+  settingsPending: 'c."settingsPending"',
   demo: 'c.demo',
   turbostart: 'c.turbostart',
   tutorial: 'c.tutorial',

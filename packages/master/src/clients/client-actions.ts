@@ -4,7 +4,7 @@ import type { AgentHub } from '../agent-hub/agent-hub.ts'
 import { passwordWeakness } from '../auth/password-policy.ts'
 import type { Clock } from '../clock.ts'
 import type { Sql } from '../db/sql.ts'
-import { AgentOffline, Conflict, Invalid, NotFound } from '../errors.ts'
+import { Conflict, Invalid, NotFound } from '../errors.ts'
 import type { Operation, PrismaClient } from '../generated/prisma/client.ts'
 import { lockKeyOf, type CommandOf } from '../operations/kind-spec.ts'
 import type { Begin } from '../operations/operation-begin.ts'
@@ -15,6 +15,7 @@ import { isExpired, type ExpiryCalendar } from './expiry-calendar.ts'
 import { settingsOf } from './command-fields.ts'
 import { releaseDeletedHolders } from './deleted-holders.ts'
 import { switchCommand } from './switch-command.ts'
+import { createPendingSettings } from './pending-settings.ts'
 
 /**
  * The seed's actions on a running client, each an operation through the client's agent, started by `begin` (one
@@ -82,6 +83,17 @@ export function createClientActions(deps: {
     changed && hub.announces(c.serverId, CONFIGURE_LIMITS)
       ? { limits: { memoryMb: c.memoryLimitMb, cpus: c.cpuLimit } }
       : {}
+
+  /** What an update could not send at once, sent later with the record's settings and limits. */
+  const pending = createPendingSettings({
+    prisma,
+    hub,
+    begin: deps.begin,
+    command(c) {
+      const command = configure(c)
+      return { ...command, payload: { ...command.payload, ...limitsInPlace(c, true) } }
+    },
+  })
 
   return {
     async reboot(id: string, by: string) {
@@ -160,7 +172,7 @@ export function createClientActions(deps: {
         operation = await run(updated, 'client.expire_date', configure(updated), by)
       } catch (err) {
         // Busy or offline: the date is recorded, and the expiry enforcer applies it as soon as it can.
-        if (!(err instanceof Conflict) && !(err instanceof AgentOffline)) throw err
+        await pending.mark(id, err)
       }
       return { client: await prisma.client.findUniqueOrThrow({ where: { id }, include: { server: true } }), operation }
     },
@@ -168,8 +180,8 @@ export function createClientActions(deps: {
     /**
      * Applies what an update changed to the server: the settings (cloud_settings, and the expiry page as the date
      * says) and the container's memory and CPU limits, in place, when its agent takes them (CONFIGURE_LIMITS). Busy,
-     * offline or not active: the change stays recorded, `pending` says why, and the next deploy (or the expiry
-     * enforcer, for the page) brings the server in line.
+     * offline or not active: the change stays recorded and marked, `pending` says why, and the enforcer's first pass
+     * that finds the client free sends it (pending-settings.ts).
      */
     async applyUpdate(
       id: string,
@@ -195,10 +207,12 @@ export function createClientActions(deps: {
         )
         return later ? { operation, pending: later } : { operation }
       } catch (err) {
-        if (!(err instanceof Conflict) && !(err instanceof AgentOffline)) throw err
-        return { pending: `${err.message}: the change is recorded, and the next deploy applies it` }
+        return { pending: await pending.mark(id, err) }
       }
     },
+
+    /** Sends what an update recorded while it could not reach the server (the enforcer's per-client step). */
+    applyPending: pending.apply,
 
     /**
      * Moves the client's site to a new domain; the record follows once nginx serves it. Limits changed by the same

@@ -24,6 +24,7 @@ const client: Client = {
   expireDate: new Date('2030-12-31T00:00:00Z'),
   maintenance: false,
   expiryBlocked: false,
+  settingsPending: false,
   demo: false,
   turbostart: false,
   tutorial: true,

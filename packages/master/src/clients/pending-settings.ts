@@ -1,0 +1,68 @@
+import type { AgentHub } from '../agent-hub/agent-hub.ts'
+import { AgentOffline, Conflict } from '../errors.ts'
+import type { Operation, PrismaClient } from '../generated/prisma/client.ts'
+import { lockKeyOf, type CommandOf } from '../operations/kind-spec.ts'
+import type { Begin } from '../operations/operation-begin.ts'
+import type { ActionClient } from './action-client.ts'
+
+/** Refusals after which an update waits for the client to be free (an agent_unsupported does not pass with time). */
+const PENDING_CONFLICTS = new Set(['operation_running', 'client_not_active'])
+
+/**
+ * An update's settings and limits that could not reach the server when it was made (the client busy or not active
+ * yet, or its agent offline): the record keeps them and Client.settingsPending marks them, and the expiry enforcer's
+ * pass sends them once the client is free, the way Kubernetes' controllers bring what runs in line with what is
+ * recorded instead of dropping a change that arrived at a bad moment.
+ */
+export function createPendingSettings(deps: {
+  prisma: PrismaClient
+  hub: Pick<AgentHub, 'isOnline'>
+  begin: Begin
+  /** The client.configure that writes the record's settings, expiry page and (when the agent takes them) limits. */
+  command(c: ActionClient): CommandOf<'client.configure'>
+}) {
+  return {
+    /**
+     * Marks an update that could not reach the server; returns what the answer's `meta.pending` says. Any other error
+     * is thrown.
+     */
+    async mark(id: string, err: unknown): Promise<string> {
+      if (!(err instanceof Conflict) && !(err instanceof AgentOffline)) throw err
+      // An agent that cannot configure does not learn it with time: only a deploy brings the server in line.
+      if (err instanceof Conflict && !PENDING_CONFLICTS.has(err.code))
+        return `${err.message}: the change is recorded, and the next deploy applies it`
+      await deps.prisma.client.update({ where: { id }, data: { settingsPending: true } })
+      const when = err instanceof AgentOffline ? 'its agent is back' : 'the client is free'
+      return `${err.message}: the change is recorded, and goes to the server once ${when}`
+    },
+
+    /**
+     * Sends the record as it is now. It is read and the mark cleared under the client's lock, so an update after that
+     * read finds this operation running and marks again: never lost. Undefined when the agent is offline; 409
+     * nothing_pending (nothing written or sent) when another pass sent it first.
+     */
+    async apply(c: ActionClient): Promise<Operation | undefined> {
+      if (!deps.hub.isOnline(c.serverId)) return undefined
+      const { operation } = await deps.begin({
+        kind: 'client.settings',
+        serverId: c.serverId,
+        clientId: c.id,
+        lock: lockKeyOf.client(c.slug),
+        requestedBy: 'pending-settings',
+        async change(tx) {
+          const fresh = await tx.client.findUnique({ where: { id: c.id }, include: { server: true } })
+          // A move may have taken the client elsewhere since the pass read it: the next pass sends to the new server.
+          if (!fresh?.settingsPending || fresh.status !== 'active' || fresh.serverId !== c.serverId) return undefined
+          await tx.client.update({ where: { id: c.id }, data: { settingsPending: false } })
+          return fresh
+        },
+        command(fresh) {
+          // Thrown inside the transaction: it is rolled back and nothing is sent.
+          if (!fresh) throw new Conflict('no settings are pending', 'nothing_pending')
+          return deps.command(fresh)
+        },
+      })
+      return operation
+    },
+  }
+}
