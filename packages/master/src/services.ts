@@ -82,13 +82,16 @@ export function createServices(deps: ServicesDeps) {
   })
   const secretBox = createSecretBox(deps.secretKey)
   // The hub, `begin`, the kinds' handlers and the parent runner need each other: bound once everything exists.
-  const late: { context?: KindContext; parents?: ParentRunner } = {}
+  const late: { context?: KindContext; parents?: ParentRunner; clientFree?: (clientId: string) => void } = {}
   const context = () => late.context!
   const finals = createFinalRows()
   const completions = createOperationCompletions({
     context,
     childEnded: (id) => late.parents?.childEnded(id),
-    ended: finals.record,
+    ended(op) {
+      finals.record(op)
+      if (op.clientId) late.clientFree?.(op.clientId)
+    },
   })
   const hub = createAgentHub({
     prisma,
@@ -161,6 +164,10 @@ export function createServices(deps: ServicesDeps) {
       void clientMonitor.refresh(clientId).catch((err: unknown) => logger.warn({ err, clientId }, 'refresh failed')),
   }
   const clientActions = createClientActions({ prisma, sql: deps.sql, hub, begin, profiles, clock, calendar })
+  late.clientFree = (clientId) =>
+    void clientActions
+      .clientFree(clientId)
+      .catch((err: unknown) => logger.error({ err, clientId }, 'sending pending settings failed'))
   const expiryEnforcer = createExpiryEnforcer({
     prisma,
     clock,

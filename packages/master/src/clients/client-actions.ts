@@ -93,6 +93,7 @@ export function createClientActions(deps: {
       const command = configure(c)
       return { ...command, payload: { ...command.payload, ...limitsInPlace(c, true) } }
     },
+    read: (id) => readActionClient(deps.sql, id),
   })
 
   return {
@@ -213,6 +214,8 @@ export function createClientActions(deps: {
 
     /** Sends what an update recorded while it could not reach the server (the enforcer's per-client step). */
     applyPending: pending.apply,
+    /** An operation on the client ended (the completions' hook): what an update marked meanwhile goes out now. */
+    clientFree: pending.clientFree,
 
     /**
      * Moves the client's site to a new domain; the record follows once nginx serves it. Limits changed by the same

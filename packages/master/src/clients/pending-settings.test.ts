@@ -2,28 +2,37 @@ import { describe, expect, it } from 'vitest'
 import { AgentOffline, Conflict, NotFound } from '../errors.ts'
 import { createPendingSettings } from './pending-settings.ts'
 
-/** Only mark() here: apply() runs under the client's lock on a real database (test/operations/pending-settings). */
-function rig() {
+/**
+ * mark() and when clientFree() starts an apply; apply() itself runs under the client's lock on a real database
+ * (test/operations/pending-settings).
+ */
+function rig(begin: () => Promise<unknown> = async () => ({ operation: { id: 'op-settings' } })) {
   const marked: string[] = []
+  const begun: string[] = []
   const pending = createPendingSettings({
     prisma: {
       client: { update: async (q: { where: { id: string } }) => void marked.push(q.where.id) },
     } as never,
     hub: { isOnline: () => true },
-    begin: (() => Promise.reject(new Error('unused'))) as never,
+    begin: ((req: { clientId: string }) => {
+      begun.push(req.clientId)
+      return begin()
+    }) as never,
     command: () => {
       throw new Error('unused')
     },
+    read: async (id) => ({ id, slug: id, serverId: 'srv', status: 'active' }) as never,
   })
-  return { pending, marked }
+  return { pending, marked, begun }
 }
+
+const busy = () => new Conflict('client has a running operation (client.reboot)', 'operation_running')
 
 describe('pending-settings mark', () => {
   it('marks an update refused because the client is busy or not active yet, or the agent offline', async () => {
     const { pending, marked } = rig()
-    const busy = new Conflict('client has a running operation (client.switch)', 'operation_running')
-    expect(await pending.mark('busy', busy)).toBe(
-      'client has a running operation (client.switch): the change is recorded, and goes to the server once the ' +
+    expect(await pending.mark('busy', busy())).toBe(
+      'client has a running operation (client.reboot): the change is recorded, and goes to the server once the ' +
         'client is free',
     )
     expect(await pending.mark('creating', new Conflict('client is creating', 'client_not_active'))).toMatch(
@@ -40,5 +49,21 @@ describe('pending-settings mark', () => {
     await expect(pending.mark('gone', new NotFound('client', 'gone'))).rejects.toBeInstanceOf(NotFound)
     await expect(pending.mark('broken', new Error('database down'))).rejects.toThrow('database down')
     expect(marked).toEqual([])
+  })
+
+  it('sends what it marked once an operation on the client ends here, once, and leaves a busy client to the pass', async () => {
+    const { pending, begun } = rig()
+    expect(await pending.clientFree('unmarked')).toBeUndefined()
+    await pending.mark('lab', busy())
+    expect(await pending.clientFree('lab')).toEqual({ id: 'op-settings' })
+    expect(await pending.clientFree('lab')).toBeUndefined()
+    expect(begun).toEqual(['lab'])
+
+    const refused = rig(() => Promise.reject(busy()))
+    await refused.pending.mark('lab', busy())
+    expect(await refused.pending.clientFree('lab')).toBeUndefined()
+    const broken = rig(() => Promise.reject(new Error('database down')))
+    await broken.pending.mark('lab', busy())
+    await expect(broken.pending.clientFree('lab')).rejects.toThrow('database down')
   })
 })

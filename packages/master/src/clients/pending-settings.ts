@@ -10,9 +10,9 @@ const PENDING_CONFLICTS = new Set(['operation_running', 'client_not_active'])
 
 /**
  * An update's settings and limits that could not reach the server when it was made (the client busy or not active
- * yet, or its agent offline): the record keeps them and Client.settingsPending marks them, and the expiry enforcer's
- * pass sends them once the client is free, the way Kubernetes' controllers bring what runs in line with what is
- * recorded instead of dropping a change that arrived at a bad moment.
+ * yet, or its agent offline): the record keeps them and Client.settingsPending marks them; they go out when the
+ * operation in the way ends here, else on the expiry enforcer's first pass that finds the client free. So what runs is
+ * brought in line with what is recorded (as Kubernetes' controllers do), not left until a deploy.
  */
 export function createPendingSettings(deps: {
   prisma: PrismaClient
@@ -20,8 +20,16 @@ export function createPendingSettings(deps: {
   begin: Begin
   /** The client.configure that writes the record's settings, expiry page and (when the agent takes them) limits. */
   command(c: ActionClient): CommandOf<'client.configure'>
+  /** The client as an action reads it (action-client.ts). */
+  read(id: string): Promise<ActionClient | undefined>
 }) {
-  return {
+  /**
+   * Clients this process marked: sent the moment an operation on them ends here, instead of on the enforcer's next
+   * pass (which still sends what another replica marked, or what waited across a restart).
+   */
+  const marked = new Set<string>()
+
+  const pending = {
     /**
      * Marks an update that could not reach the server; returns what the answer's `meta.pending` says. Any other error
      * is thrown.
@@ -32,6 +40,7 @@ export function createPendingSettings(deps: {
       if (err instanceof Conflict && !PENDING_CONFLICTS.has(err.code))
         return `${err.message}: the change is recorded, and the next deploy applies it`
       await deps.prisma.client.update({ where: { id }, data: { settingsPending: true } })
+      marked.add(id)
       const when = err instanceof AgentOffline ? 'its agent is back' : 'the client is free'
       return `${err.message}: the change is recorded, and goes to the server once ${when}`
     },
@@ -64,5 +73,22 @@ export function createPendingSettings(deps: {
       })
       return operation
     },
+
+    /**
+     * An operation on the client ended in this process: what this process marked for it goes out now. A client that
+     * is busy again (a new action came first) or not active is left to the enforcer's pass.
+     */
+    async clientFree(id: string): Promise<Operation | undefined> {
+      if (!marked.delete(id)) return undefined
+      const c = await deps.read(id)
+      if (c?.status !== 'active') return undefined
+      try {
+        return await pending.apply(c)
+      } catch (err) {
+        if (err instanceof Conflict) return undefined
+        throw err
+      }
+    },
   }
+  return pending
 }
