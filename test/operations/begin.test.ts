@@ -194,6 +194,11 @@ describe('operations start through one begin (in-process master, fake agents)', 
     const tag = `~${c.id.slice(0, 8)}`
     const gone = await m.master.db.prisma.client.findUniqueOrThrow({ where: { id: c.id } })
     expect(gone).toMatchObject({ status: 'deleted', slug: `again${tag}`, domain: `${old.domain}${tag}` })
+    // Its site is gone and its renamed domain is no hostname: the API gives it no url.
+    const listed = await m.api('GET', '/clients?filter[status]=deleted')
+    const goneDoc = listed.json.data.find((d: { id: string }) => d.id === c.id)
+    expect(goneDoc.attributes).toMatchObject({ status: 'deleted', url: null })
+    expect(again.json.data.attributes.url).toBe(old.url)
     // The old record keeps its own history; the new one starts its own.
     const oldOps = await m.api('GET', `/operations?filter[client]=${c.id}`)
     expect(oldOps.json.data.map((o: { attributes: { kind: string } }) => o.attributes.kind)).toContain('client.delete')

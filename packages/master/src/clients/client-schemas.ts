@@ -84,7 +84,8 @@ export const clientAttributesSchema = z.object({
   name: z.string(),
   slug: z.string(),
   domain: z.string(),
-  url: z.string(),
+  /** The client's cloud as visitors reach it; null once the client is deleted for good (its site is gone). */
+  url: z.string().nullable(),
   status: z.string(),
   serverId: z.string(),
   image: z.string().nullable(),

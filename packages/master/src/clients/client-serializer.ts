@@ -20,7 +20,8 @@ export function clientResource(c: Client & { server?: Server | null }, meta?: Re
       name: c.name,
       slug: c.slug,
       domain: c.domain,
-      url: clientUrl(c, c.server),
+      // A client deleted for good has no site, and its domain was renamed to free it (deleted-holders.ts).
+      url: c.status === 'deleted' ? null : clientUrl(c, c.server),
       status: c.status,
       serverId: c.serverId,
       image: c.image,
