@@ -82,7 +82,12 @@ export function createServices(deps: ServicesDeps) {
   })
   const secretBox = createSecretBox(deps.secretKey)
   // The hub, `begin`, the kinds' handlers and the parent runner need each other: bound once everything exists.
-  const late: { context?: KindContext; parents?: ParentRunner; clientFree?: (clientId: string) => void } = {}
+  const late: {
+    context?: KindContext
+    parents?: ParentRunner
+    clientFree?: (clientId: string) => void
+    serverBack?: (serverId: string) => void
+  } = {}
   const context = () => late.context!
   const finals = createFinalRows()
   const completions = createOperationCompletions({
@@ -107,6 +112,7 @@ export function createServices(deps: ServicesDeps) {
       resumeAll: () => late.parents!.resumeAll(),
       agentOnline: () => late.parents?.agentOnline(),
     },
+    agentOnline: (serverId) => late.serverBack?.(serverId),
     ...deps.hub,
   })
   const begin = createBegin({ prisma, sql: deps.sql, courier: hub.courier, clock, logger })
@@ -168,6 +174,9 @@ export function createServices(deps: ServicesDeps) {
     void clientActions
       .clientFree(clientId)
       .catch((err: unknown) => logger.error({ err, clientId }, 'sending pending settings failed'))
+  late.serverBack = (serverId) => {
+    for (const clientId of clientActions.markedOn(serverId)) late.clientFree?.(clientId)
+  }
   const expiryEnforcer = createExpiryEnforcer({
     prisma,
     clock,

@@ -55,6 +55,8 @@ export interface AgentHubDeps extends AgentHubOptions {
   secretBox: SecretBox
   /** Parent operations: resumed at start, nudged when an agent comes online. */
   parents: { resumeAll(): Promise<void>; agentOnline(serverId: string): void }
+  /** Anything else waiting for a server's agent (an update's pending settings), told once its hello was answered. */
+  agentOnline?(serverId: string): void
 }
 
 /**
@@ -120,6 +122,7 @@ export function createAgentHub(deps: AgentHubDeps) {
       async resendPending(conn, hello) {
         await dispatch.resendPending(conn, hello)
         deps.parents.agentOnline(conn.serverId)
+        deps.agentOnline?.(conn.serverId)
       },
     }),
   })

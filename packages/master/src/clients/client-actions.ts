@@ -173,7 +173,7 @@ export function createClientActions(deps: {
         operation = await run(updated, 'client.expire_date', configure(updated), by)
       } catch (err) {
         // Busy or offline: the date is recorded, and the expiry enforcer applies it as soon as it can.
-        await pending.mark(id, err)
+        await pending.mark(id, c.serverId, err)
       }
       return { client: await prisma.client.findUniqueOrThrow({ where: { id }, include: { server: true } }), operation }
     },
@@ -189,8 +189,10 @@ export function createClientActions(deps: {
       change: { settings: boolean; limits: boolean },
       by: string,
     ): Promise<{ operation?: Operation; pending?: string }> {
+      let serverId: string | undefined
       try {
         const c = await load(id)
+        serverId = c.serverId
         // Offline (or unable to configure): the catch below says so, before announces() could only say no.
         hub.assertOnline(c.serverId, 'client.configure')
         const limits = limitsInPlace(c, change.limits)
@@ -208,7 +210,7 @@ export function createClientActions(deps: {
         )
         return later ? { operation, pending: later } : { operation }
       } catch (err) {
-        return { pending: await pending.mark(id, err) }
+        return { pending: await pending.mark(id, serverId, err) }
       }
     },
 
@@ -216,6 +218,7 @@ export function createClientActions(deps: {
     applyPending: pending.apply,
     /** An operation on the client ended (the completions' hook): what an update marked meanwhile goes out now. */
     clientFree: pending.clientFree,
+    markedOn: pending.markedOn,
 
     /**
      * Moves the client's site to a new domain; the record follows once nginx serves it. Limits changed by the same

@@ -11,8 +11,9 @@ const PENDING_CONFLICTS = new Set(['operation_running', 'client_not_active'])
 /**
  * An update's settings and limits that could not reach the server when it was made (the client busy or not active
  * yet, or its agent offline): the record keeps them and Client.settingsPending marks them; they go out when the
- * operation in the way ends here, else on the expiry enforcer's first pass that finds the client free. So what runs is
- * brought in line with what is recorded (as Kubernetes' controllers do), not left until a deploy.
+ * operation in the way ends here or the agent is back, else on the expiry enforcer's first pass that finds the client
+ * free. So what runs is brought in line with what is recorded (as Kubernetes' controllers do), not left until a
+ * deploy.
  */
 export function createPendingSettings(deps: {
   prisma: PrismaClient
@@ -24,23 +25,24 @@ export function createPendingSettings(deps: {
   read(id: string): Promise<ActionClient | undefined>
 }) {
   /**
-   * Clients this process marked: sent the moment an operation on them ends here, instead of on the enforcer's next
-   * pass (which still sends what another replica marked, or what waited across a restart).
+   * Clients this process marked, with their server: sent the moment an operation on them ends here or their agent
+   * comes back, instead of on the enforcer's next pass (which still sends what another replica marked, or what waited
+   * across a restart).
    */
-  const marked = new Set<string>()
+  const marked = new Map<string, string>()
 
   const pending = {
     /**
      * Marks an update that could not reach the server; returns what the answer's `meta.pending` says. Any other error
      * is thrown.
      */
-    async mark(id: string, err: unknown): Promise<string> {
+    async mark(id: string, serverId: string | undefined, err: unknown): Promise<string> {
       if (!(err instanceof Conflict) && !(err instanceof AgentOffline)) throw err
       // An agent that cannot configure does not learn it with time: only a deploy brings the server in line.
       if (err instanceof Conflict && !PENDING_CONFLICTS.has(err.code))
         return `${err.message}: the change is recorded, and the next deploy applies it`
       await deps.prisma.client.update({ where: { id }, data: { settingsPending: true } })
-      marked.add(id)
+      if (serverId) marked.set(id, serverId)
       const when = err instanceof AgentOffline ? 'its agent is back' : 'the client is free'
       return `${err.message}: the change is recorded, and goes to the server once ${when}`
     },
@@ -74,8 +76,13 @@ export function createPendingSettings(deps: {
       return operation
     },
 
+    /** The clients this process marked on the server (its agent came back). */
+    markedOn(serverId: string): string[] {
+      return [...marked].filter(([, server]) => server === serverId).map(([id]) => id)
+    },
+
     /**
-     * An operation on the client ended in this process: what this process marked for it goes out now. A client that
+     * An operation on the client ended in this process, or its agent came back: what this process marked for it goes out now. A client that
      * is busy again (a new action came first) or not active is left to the enforcer's pass.
      */
     async clientFree(id: string): Promise<Operation | undefined> {
