@@ -108,11 +108,11 @@ export function createServices(deps: ServicesDeps) {
     metrics,
     completions,
     secretBox,
-    parents: {
-      resumeAll: () => late.parents!.resumeAll(),
-      agentOnline: () => late.parents?.agentOnline(),
+    parents: { resumeAll: () => late.parents!.resumeAll() },
+    agentOnline(serverId) {
+      late.parents?.agentOnline()
+      late.serverBack?.(serverId)
     },
-    agentOnline: (serverId) => late.serverBack?.(serverId),
     ...deps.hub,
   })
   const begin = createBegin({ prisma, sql: deps.sql, courier: hub.courier, clock, logger })

@@ -53,10 +53,10 @@ export interface AgentHubDeps extends AgentHubOptions {
   completions: OperationCompletions
   /** Seals secret payload fields in the stored copy of each command. */
   secretBox: SecretBox
-  /** Parent operations: resumed at start, nudged when an agent comes online. */
-  parents: { resumeAll(): Promise<void>; agentOnline(serverId: string): void }
-  /** Anything else waiting for a server's agent (an update's pending settings), told once its hello was answered. */
-  agentOnline?(serverId: string): void
+  /** Parent operations: resumed at start. */
+  parents: { resumeAll(): Promise<void> }
+  /** Whatever waits for a server's agent (parents, an update's pending settings), told once its hello was answered. */
+  agentOnline(serverId: string): void
 }
 
 /**
@@ -121,8 +121,7 @@ export function createAgentHub(deps: AgentHubDeps) {
       },
       async resendPending(conn, hello) {
         await dispatch.resendPending(conn, hello)
-        deps.parents.agentOnline(conn.serverId)
-        deps.agentOnline?.(conn.serverId)
+        deps.agentOnline(conn.serverId)
       },
     }),
   })

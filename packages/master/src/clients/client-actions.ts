@@ -181,8 +181,8 @@ export function createClientActions(deps: {
     /**
      * Applies what an update changed to the server: the settings (cloud_settings, and the expiry page as the date
      * says) and the container's memory and CPU limits, in place, when its agent takes them (CONFIGURE_LIMITS). Busy,
-     * offline or not active: the change stays recorded and marked, `pending` says why, and the enforcer's first pass
-     * that finds the client free sends it (pending-settings.ts).
+     * offline or not active: the change stays recorded and marked, `pending` says why, and it is sent once the client
+     * is free or the agent back (pending-settings.ts).
      */
     async applyUpdate(
       id: string,
@@ -216,8 +216,9 @@ export function createClientActions(deps: {
 
     /** Sends what an update recorded while it could not reach the server (the enforcer's per-client step). */
     applyPending: pending.apply,
-    /** An operation on the client ended (the completions' hook): what an update marked meanwhile goes out now. */
+    /** An operation on the client ended, or its agent came back: what an update marked meanwhile goes out now. */
     clientFree: pending.clientFree,
+    /** The clients this process marked on a server, for when its agent comes back. */
     markedOn: pending.markedOn,
 
     /**

@@ -82,8 +82,8 @@ export function createPendingSettings(deps: {
     },
 
     /**
-     * An operation on the client ended in this process, or its agent came back: what this process marked for it goes out now. A client that
-     * is busy again (a new action came first) or not active is left to the enforcer's pass.
+     * An operation on the client ended in this process, or its agent came back: what this process marked for it goes
+     * out now. A client that is busy again (a new action came first) or not active is left to the enforcer's pass.
      */
     async clientFree(id: string): Promise<Operation | undefined> {
       if (!marked.delete(id)) return undefined
