@@ -11,8 +11,9 @@
 // 2,000-word vocabulary with numbers and dates: ~3 times) or `random` (base64 of random bytes: ~1.3 times, the worst
 // case). Prints the load average beside the figures, the operation's log over that stretch, a table and one
 // BENCH_JSON line.
-//   npx -y pnpm@12.4.2 run bench:move [-- --mb 100 --rounds 1 --fill padded|text|random --plain --pin]
-// (--plain: the agents announce no compression, the dump crosses as before zstd; for A/B runs.)
+//   npx -y pnpm@12.4.2 run bench:move [-- --mb 100 --rounds 1 --fill padded|text|random --plain --sql --pin]
+// (--plain: the agents announce no compression, the dump crosses as before zstd; --sql: compressed SQL, not the
+// tables' InnoDB files, as before 2026-12-02 17:30; both for A/B runs.)
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { loadavg } from 'node:os'
@@ -33,6 +34,7 @@ const { values: opt } = parseArgs({
     pin: { type: 'boolean', default: false },
     fill: { type: 'string', default: 'padded' },
     plain: { type: 'boolean', default: false },
+    sql: { type: 'boolean', default: false },
   },
 })
 if (!['padded', 'text', 'random'].includes(opt.fill)) throw new Error('--fill is padded, text or random')
@@ -125,8 +127,12 @@ const stepMs = (steps: Step[], name: string) => at(steps, name, 'endedAt') - at(
 
 async function main() {
   installExitHandlers(1_800_000)
-  // --plain: the agents announce no compression, so the dump crosses as it did before zstd (for A/B runs).
-  const rig = await startMoveRig(ROOT, SLUG, opt.plain ? { ALFA_AGENT_TRANSFER_COMPRESSION: '0' } : {})
+  // --plain: the agents announce no compression, so the dump crosses as it did before zstd; --sql: no InnoDB files
+  // capability, so it crosses as compressed SQL (for A/B runs).
+  const rig = await startMoveRig(ROOT, SLUG, {
+    ...(opt.plain ? { ALFA_AGENT_TRANSFER_COMPRESSION: '0' } : {}),
+    ...(opt.sql ? { ALFA_AGENT_TRANSFER_TABLESPACES: '0' } : {}),
+  })
   const src = await connect(rig.a.services.mariadb, DB)
   await src.query(`CREATE TABLE payload (id INT AUTO_INCREMENT PRIMARY KEY, data VARCHAR(${ROW}) NOT NULL)`)
   const rows = Math.round((MB * 1024 * 1024) / ROW)
@@ -178,7 +184,7 @@ async function main() {
   }
   console.log(`ratios: ${ratios.join(', ')}; median ${median} (target ≥ 0.8)`)
   console.log(
-    `BENCH_JSON ${JSON.stringify({ bench: 'move', mb: MB, fill: opt.fill, plain: opt.plain, pinned: opt.pin, rounds: rounds.length, medianRatio: median, ratios, runs: rounds })}`,
+    `BENCH_JSON ${JSON.stringify({ bench: 'move', mb: MB, fill: opt.fill, plain: opt.plain, sql: opt.sql, pinned: opt.pin, rounds: rounds.length, medianRatio: median, ratios, runs: rounds })}`,
   )
 }
 
@@ -223,6 +229,7 @@ async function moveRound(
   // What crossed the relay: the plain dump, or (dumpCompression 'zstd') the compressed one.
   const dumpBytes: number = op.attributes.result.dumpBytes
   const compression: string = op.attributes.result.dumpCompression ?? 'none'
+  const format: string = op.attributes.result.dumpFormat ?? 'sql'
   // The measure: from the dump's start to the verified restore's end (the raw pipe's work plus our checks). Both
   // rates are of the same database's plain dump (the raw pipe's, counted beforehand; the move's own differs by its
   // completion line's timestamp), so the ratio is the raw pipe's time over the move's, compressed or not.
@@ -238,6 +245,7 @@ async function moveRound(
     rawPipeMBps: Number(rawRate.toFixed(1)),
     dumpBytes,
     compression,
+    format,
     dumpMs: stepMs(steps, 'dump'),
     restoreMs: stepMs(steps, 'restore'),
     moveMBps: Number(moveRate.toFixed(1)),

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process'
 import { existsSync, statSync } from 'node:fs'
-import { readdir } from 'node:fs/promises'
+import { readdir, readFile } from 'node:fs/promises'
 import { setTimeout as sleep } from 'node:timers/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -138,20 +138,27 @@ describe('move_to and copy_to between two servers (real agents, nginx, MariaDB, 
     expect(dbs).toEqual([])
     await expect(services.docker.getContainer('alfa-mv-move').inspect()).rejects.toThrow()
     expect(await volumesOn(a.id)).toEqual([])
-    // Both agents run zstd: the dump crossed compressed, and the kept final dump is that stream, which unpacks into
-    // a whole mysqldump holding every row (what an operator restores by hand: `zstd -dc … | mysql`).
-    expect(result).toMatchObject({ dumpCompression: 'zstd' })
+    // Both agents run zstd and the same MariaDB with its files on their disks: the dump crossed as the table's
+    // InnoDB files, compressed, and the kept copy is that stream (a tar of the schema and each table's .cfg and .ibd
+    // behind zstd's skippable mark); the cleanup's own final dump is plain SQL holding every row.
+    expect(result).toMatchObject({ dumpCompression: 'zstd', dumpFormat: 'tablespaces' })
     const kept = await readdir(path.join(dir, 'a', 'backups'))
-    const keptDump = kept.find((f) => /^mv-move-move-.*\.sql\.zst$/.test(f))
+    const keptDump = kept.find((f) => /^mv-move-move-.*\.ibd\.tar\.zst$/.test(f))
     expect(keptDump, kept.join(', ')).toBeDefined()
     expect(kept.some((f) => /^mv-move-move-.*\.files\.tar$/.test(f))).toBe(true)
-    const unpacked = execFileSync('zstd', ['-d', '-q', '-c', path.join(dir, 'a', 'backups', keptDump!)], {
-      maxBuffer: 256 * 1024 * 1024,
-    }).toString('utf8')
-    expect(unpacked.slice(0, 300)).toContain('-- MariaDB dump')
-    expect(unpacked.trimEnd()).toMatch(/-- Dump completed on .*$/)
-    expect(unpacked).toContain('INSERT INTO `move_rows`')
     expect(statSync(path.join(dir, 'a', 'backups', keptDump!)).size).toBe(result.dumpBytes)
+    const archive = execFileSync('zstd', ['-d', '-q', '-c', path.join(dir, 'a', 'backups', keptDump!)], {
+      maxBuffer: 256 * 1024 * 1024,
+    })
+    const listed = execFileSync('tar', ['-t'], { input: archive }).toString('utf8').trim().split('\n')
+    expect(listed[0]).toBe('schema.sql')
+    expect(listed).toEqual(expect.arrayContaining(['move_rows.ibd', 'move_rows.cfg', 'cloud_settings.ibd']))
+    const finalDump = kept.find((f) => /^mv-move-move-.*\.sql$/.test(f))
+    expect(finalDump, kept.join(', ')).toBeDefined()
+    const sql = await readFile(path.join(dir, 'a', 'backups', finalDump!), 'utf8')
+    expect(sql.slice(0, 300)).toContain('-- MariaDB dump')
+    expect(sql.trimEnd()).toMatch(/-- Dump completed on .*$/)
+    expect(sql).toContain('INSERT INTO `move_rows`')
   }, 600_000) // its own wait allows the move 300 s; the default 120 s cut it short
 
   it('the forward ends at its until, also when the agent was down then: nginx stops forwarding the domain', async () => {

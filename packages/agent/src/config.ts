@@ -61,6 +61,8 @@ const agentConfigSchema = z
     testCommands: z.boolean().default(false),
     /** TRANSFER_ZSTD announced when zstd runs here (a move's dump crosses compressed); off: plain, as without zstd. */
     transferCompression: z.boolean().default(true),
+    /** With compression, the InnoDB files capability announced when MariaDB's files are here; off: SQL only. */
+    transferTablespaces: z.boolean().default(true),
     /** Switch snapshots kept per client in the backup dir; older ones are removed after a new one is verified. */
     snapshotsKeep: z.int().min(1).max(1000).default(5),
     /**
@@ -167,6 +169,7 @@ const ENV_VARS: Record<string, { key: ConfigKey; kind: EnvKind }> = {
   ALFA_AGENT_TEST_PAUSE_MS: { key: 'testPauseMs', kind: 'int' },
   ALFA_SNAPSHOTS_KEEP: { key: 'snapshotsKeep', kind: 'int' },
   ALFA_AGENT_TRANSFER_COMPRESSION: { key: 'transferCompression', kind: 'flag' },
+  ALFA_AGENT_TRANSFER_TABLESPACES: { key: 'transferTablespaces', kind: 'flag' },
   DOCKER_SOCKET: { key: 'dockerSocket', kind: 'text' },
   ALFA_AGENT_DISK_MOUNTS: { key: 'diskMounts', kind: 'json' },
   ALFA_AGENT_SHUTDOWN_GRACE_MS: { key: 'shutdownGraceMs', kind: 'int' },

@@ -13,6 +13,20 @@ import { portSchema, uuidSchema } from './scalars.ts'
  */
 export const TRANSFER_ZSTD = 'transfer.zstd'
 
+/**
+ * What an agent announces when it can send and import a MariaDB database as InnoDB tablespace files (its MariaDB's
+ * data directory is on its own disk, readable and writable), with the version and page size of that MariaDB: files
+ * move only between two servers that announce the same string (an .ibd is imported only by the version that wrote
+ * it, or one the import is known to take: the same is the rule kept here). `innodbCapability('10.11.19', 16384)`
+ * is `transfer.innodb.10.11.19.16k`.
+ */
+export const TRANSFER_INNODB_PREFIX = 'transfer.innodb.'
+export function innodbCapability(version: string, pageSize: number): string | undefined {
+  const release = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})/.exec(version)
+  if (!release || !Number.isInteger(pageSize) || pageSize % 1024 !== 0) return undefined
+  return `${TRANSFER_INNODB_PREFIX}${release[1]}.${release[2]}.${release[3]}.${pageSize / 1024}k`
+}
+
 /** SECRET: the one-time token of one side of a transfer (256 random bits, base64url); never logged. */
 export const transferTokenSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'a transfer token')
 /** A SHA-256 in lower-case hex. */
@@ -67,6 +81,12 @@ export const TransferSendPayload = z.strictObject({
    * TRANSFER_ZSTD.
    */
   compress: z.literal('zstd').optional(),
+  /**
+   * A compressed MariaDB dump may cross as the tables' InnoDB files (exported while the freeze holds the rows,
+   * imported on the target) instead of SQL, when every table allows it; otherwise it is SQL as without. The master
+   * asks for it only when both agents announce the same `innodbCapability`.
+   */
+  tablespaces: z.literal(true).optional(),
 })
 export type TransferSendPayload = z.infer<typeof TransferSendPayload>
 
@@ -81,6 +101,8 @@ export const TransferSendResult = z.object({
   file: absolutePathSchema.optional(),
   /** A files archive: what it holds, for the target's unpack and the move's verify. */
   archive: FilesCount.optional(),
+  /** A dump that crossed as InnoDB tablespace files rather than SQL (asked with `tablespaces`). */
+  tablespaces: z.literal(true).optional(),
 })
 export type TransferSendResult = z.infer<typeof TransferSendResult>
 

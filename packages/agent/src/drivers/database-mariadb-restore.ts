@@ -8,6 +8,7 @@ import { isAsideOf, type RestorePrimitives } from './database-restore.ts'
 import { rowCounts } from './row-counts.ts'
 import type { TenantLogin, TenantLoginSource } from './tenant-login.ts'
 import { grantPattern } from './mariadb-grant.ts'
+import { peekMark, type MariadbTablespaces } from './database-mariadb-tablespaces.ts'
 
 type WithConnection = <T>(
   target: { database?: string; login?: TenantLogin },
@@ -39,6 +40,8 @@ export function mariadbRestore(o: {
   tenantLogin: TenantLoginSource
   withConnection: WithConnection
   verify: (file: string) => Promise<void>
+  /** Imports a stream of tablespace files (the stream says whether it is one); absent, only SQL is loaded. */
+  tablespaces?: Pick<MariadbTablespaces, 'importInto'>
 }): RestorePrimitives {
   const { admin, withConnection } = o
   const names = async (c: mysql.Connection, sql: string, db: string) =>
@@ -53,7 +56,9 @@ export function mariadbRestore(o: {
 
   /**
    * Makes `scratch` (granted to the client's user) and loads a dump into it logged in as the tenant; a `packed`
-   * stream goes through `zstd -d` first, joined to mysql by a pipe (the plain bytes never pass through the agent).
+   * stream goes through `zstd -d` first, joined to mysql by a pipe (the plain bytes never pass through the agent),
+   * unless it is a tablespaces archive (it begins with TABLESPACES_MARK): then its schema is loaded so and its
+   * tables' files imported.
    */
   async function load(
     name: string,
@@ -81,9 +86,16 @@ export function mariadbRestore(o: {
       ...(signal ? { signal } : {}),
     }
     if (packed && input.stdinStream) {
+      const { mark, rest } = o.tablespaces
+        ? await peekMark(input.stdinStream)
+        : { mark: false, rest: input.stdinStream }
+      if (mark && o.tablespaces) {
+        const loadSchema = (file: string) => o.exec(argv, { stdinFile: file, env, ...bounds }).then(() => undefined)
+        return o.tablespaces.importInto(scratch, rest, loadSchema, signal)
+      }
       // zstd checks every frame's checksum; a cut or altered stream fails it, and the load with it.
       const unpack = { argv: ['zstd', '-d', '-q', '-c'] }
-      await o.pipeline([unpack, { argv, env }], { stdinStream: input.stdinStream, ...bounds })
+      await o.pipeline([unpack, { argv, env }], { stdinStream: rest, ...bounds })
     } else await o.exec(argv, { ...input, env, ...bounds })
   }
 

@@ -20,6 +20,7 @@ import type { TenantSessions } from './tenant-sessions.ts'
 import { mariadbRestore } from './database-mariadb-restore.ts'
 import { restoreFresh, swapFresh } from './database-restore.ts'
 import { grantPattern } from './mariadb-grant.ts'
+import { mariadbTablespaces } from './database-mariadb-tablespaces.ts'
 
 /** Client users may connect from any container address on the bridge; the password is their guard. */
 const USER_HOST = '%'
@@ -151,12 +152,13 @@ export function createMariadbAdmin(o: {
     }
   }
 
-  /** mysqldump's argv for `name` (into `file`, else its stdout). */
-  function mysqldumpArgv(name: string, file?: string) {
+  /** mysqldump's argv for `name` (into `file`, else its stdout; `--no-data` for the schema alone). */
+  function mysqldumpArgv(name: string, file?: string, schemaOnly = false) {
     const db = identifier(name)
     // --no-defaults first: the host's my.cnf must not redirect the dump; the password only in the environment.
     const argv = ['mysqldump', '--no-defaults', '--host', admin.host, '--port', String(admin.port)]
     argv.push('--user', admin.user, '--single-transaction', '--routines', '--triggers')
+    if (schemaOnly) argv.push('--no-data')
     if (file !== undefined) argv.push('--result-file', file)
     argv.push(db)
     return argv
@@ -186,6 +188,14 @@ export function createMariadbAdmin(o: {
     })
   }
 
+  const tablespaces = mariadbTablespaces({
+    exec: o.exec,
+    pipeline,
+    openAdmin: () => openConnection({}),
+    schemaDump: (name, file) => ({ argv: mysqldumpArgv(name, file, true), env: dumpEnv() }),
+    redact: [admin.password],
+  })
+
   const restore = mariadbRestore({
     url: o.url,
     exec: o.exec,
@@ -194,6 +204,7 @@ export function createMariadbAdmin(o: {
     tenantLogin: o.tenantLogin,
     withConnection,
     verify,
+    tablespaces,
   })
 
   return {
@@ -264,6 +275,8 @@ export function createMariadbAdmin(o: {
     dumpTo: (name, sink, signal) => mysqldump(name, { sink }, signal),
 
     dumpPackedTo: (name, sink, signal) => mysqldumpPacked(name, sink, signal),
+
+    tablespaces,
 
     verify,
 

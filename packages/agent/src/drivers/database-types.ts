@@ -1,3 +1,4 @@
+import type { MariadbTablespaces } from './database-mariadb-tablespaces.ts'
 import type { Writable } from 'node:stream'
 import { COMMAND_DEADLINES_MS, dbIdentifierSchema, wireError, type ClientSettings, type DbEngine } from '@alfa/protocol'
 import { CommandError } from '../command-context.ts'
@@ -42,6 +43,11 @@ export interface DbAdmin extends RestorePrimitives {
    * exited 0. Absent for an engine whose dump is compressed already (PostgreSQL's custom format).
    */
   dumpPackedTo?(name: string, sink: Writable, signal?: AbortSignal): Promise<void>
+  /**
+   * A move's dump as the tables' InnoDB files (database-mariadb-tablespaces.ts): `exportable` says which tables, or
+   * why the database crosses as SQL; `exportTo` writes the archive into `sink`. MariaDB only.
+   */
+  tablespaces?: Pick<MariadbTablespaces, 'exportable' | 'exportTo'>
   /** Throws DB_ERROR unless `file` is a complete dump made by `dump` (a cut-short file must never be relied on). */
   verify(file: string, signal?: AbortSignal): Promise<void>
   /**

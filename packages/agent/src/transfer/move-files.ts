@@ -11,6 +11,9 @@ import { dumpFileName, stamp } from '../commands/client/snapshot.ts'
 export const moveDumpName = (slug: string, engine: DbEngine, ms: number, packed: boolean): string =>
   `${dumpFileName(`${slug}-move-${stamp(ms)}`, engine)}${packed ? '.zst' : ''}`
 
+/** A MariaDB dump sent as its tables' InnoDB files (database-mariadb-tablespaces.ts): a compressed tar. */
+export const moveTablespacesName = (slug: string, ms: number): string => `${slug}-move-${stamp(ms)}.ibd.tar.zst`
+
 export const moveArchiveName = (slug: string, ms: number): string => `${slug}-move-${stamp(ms)}.files.tar`
 
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
@@ -21,6 +24,7 @@ const ENDINGS = [
     [false, true].map((packed) => moveDumpName('', engine, 0, packed).slice(`-move-${stamp(0)}`.length)),
   ),
   moveArchiveName('', 0).slice(`-move-${stamp(0)}`.length),
+  moveTablespacesName('', 0).slice(`-move-${stamp(0)}`.length),
 ]
 
 /** A name this agent's sends make (a slug, `-move-`, a stamp, one of their endings), and nothing else. */

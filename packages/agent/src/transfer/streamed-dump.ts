@@ -97,6 +97,8 @@ export async function streamDump(
     /** Runs the dump into `sink` (DbAdmin.dumpTo, or dumpPackedTo when `packed`). */
     dump: (sink: Writable) => Promise<void>
     packed: boolean
+    /** What a packed copy must begin with, when not zstd's own frame (a tablespaces archive's mark). */
+    head?: { pattern: RegExp; like: string }
     /** The engine's completeness check of a plain dump file (DbAdmin.verify). */
     verify: (file: string) => Promise<void>
   },
@@ -125,7 +127,7 @@ export async function streamDump(
     await handle.sync()
     const { size } = await handle.stat()
     if (size !== bytes && size > 0) throw refuse(`holds ${size} of the ${bytes} bytes sent`)
-    if (tool.packed) await checkDumpHead(handle, size, refuse, ZSTD_HEADER)
+    if (tool.packed) await checkDumpHead(handle, size, refuse, tool.head ?? ZSTD_HEADER)
     else {
       await checkDumpHead(handle, size, refuse)
       await tool.verify(file)

@@ -178,6 +178,11 @@ export function createAgentHub(deps: AgentHubDeps) {
       return announced.get(serverId)?.capabilities.includes(capability) ?? false
     },
 
+    /** The first capability starting with `prefix` the server's agent announced (one that carries a value). */
+    announcedWith(serverId: string, prefix: string): string | undefined {
+      return announced.get(serverId)?.capabilities.find((c) => c.startsWith(prefix))
+    },
+
     /** What `begin` hands stored commands to. */
     courier: dispatch.courier,
 

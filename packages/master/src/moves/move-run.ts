@@ -104,7 +104,7 @@ export async function runMove(
     // Dumped, carried and loaded into a fresh database on the target at once; swapped in by the restore step.
     const dump = await step('dump', () => {
       const what = { slug: c.slug, dbEngine: source.dbEngine }
-      return tools.transfer('dump', source.id, target.id, { kind: 'dump', ...what }, { load: what })
+      return tools.transfer('dump', source.id, target.id, { kind: 'dump', ...what }, { load: what, frozen: true })
     })
     await step('restore', () => restoreDump(tools, target, c.slug, dump, dump.sent.rowCounts))
     await step('verify', async () => {

@@ -2,7 +2,7 @@ import pino from 'pino'
 import { describe, expect, it } from 'vitest'
 import type { OperationService } from '../operations/operation-service.ts'
 import { createTransferRelay } from '../transfers/transfer-relay.ts'
-import { TRANSFER_ZSTD } from '@alfa/protocol'
+import { TRANSFER_INNODB_PREFIX, TRANSFER_ZSTD } from '@alfa/protocol'
 import { createStepTools, dumpSizes, StepFailed, TRANSFER_ATTEMPTS } from './move-steps.ts'
 
 const SHA = (c: string) => c.repeat(64)
@@ -104,11 +104,43 @@ describe('move step tools: transfer', () => {
       })
     }
   })
+
+  it('asks for InnoDB files only from a frozen source, compressed, when both agents announce the same MariaDB', async () => {
+    const same = 'transfer.innodb.10.11.19.16k'
+    const cases = [
+      { innodb: { S: same, T: same }, frozen: true, zstd: true, files: true },
+      { innodb: { S: same, T: same }, frozen: false, zstd: true, files: false },
+      { innodb: { S: same, T: same }, frozen: true, zstd: false, files: false },
+      { innodb: { S: same, T: 'transfer.innodb.10.11.6.16k' }, frozen: true, zstd: true, files: false },
+      { innodb: { S: same, T: same.replace('16k', '64k') }, frozen: true, zstd: true, files: false },
+      { innodb: { S: same }, frozen: true, zstd: true, files: false },
+      { innodb: {}, frozen: true, zstd: true, files: false },
+    ] as const
+    for (const c of cases) {
+      const s = scriptedHub([{ send: 'a', receive: 'a' }])
+      const hub = {
+        ...s.hub,
+        announces: (_id: string, capability: string) => capability === TRANSFER_ZSTD && c.zstd,
+        announcedWith: (id: string, prefix: string) =>
+          prefix === TRANSFER_INNODB_PREFIX ? (c.innodb as Record<string, string>)[id] : undefined,
+      }
+      const { t } = tools(hub)
+      const what = { slug: 'acme', dbEngine: 'mariadb' as const }
+      await t.transfer('dump', 'S', 'T', { kind: 'dump', ...what }, { load: what, frozen: c.frozen })
+      const send = s.calls.find((x) => x.type === 'transfer.send')!.payload
+      expect({ case: c, tablespaces: send.tablespaces }).toEqual({ case: c, tablespaces: c.files ? true : undefined })
+    }
+  })
 })
 
 describe('dumpSizes', () => {
   it('reports the dump as carried and kept, and its compression when it crossed compressed', () => {
     expect(dumpSizes({ sent: { bytes: 5 }, compressed: true })).toEqual({ dumpBytes: 5, dumpCompression: 'zstd' })
     expect(dumpSizes({ sent: { bytes: 9 }, compressed: false })).toEqual({ dumpBytes: 9 })
+    expect(dumpSizes({ sent: { bytes: 7, tablespaces: true }, compressed: true })).toEqual({
+      dumpBytes: 7,
+      dumpCompression: 'zstd',
+      dumpFormat: 'tablespaces',
+    })
   })
 })

@@ -8,6 +8,7 @@ import {
   type TransferReceivePayload,
   type TransferSendResult,
   type TransferSource,
+  TRANSFER_INNODB_PREFIX,
   TRANSFER_ZSTD,
 } from '@alfa/protocol'
 import type { AgentHub } from '../agent-hub/agent-hub.ts'
@@ -26,9 +27,16 @@ export class StepFailed extends Error {
   }
 }
 
-/** A dump's size in an operation's result (as carried, and kept), and its compression when it crossed compressed. */
-export function dumpSizes(t: { sent: Pick<TransferSendResult, 'bytes'>; compressed: boolean }) {
-  return { dumpBytes: t.sent.bytes, ...(t.compressed ? { dumpCompression: 'zstd' as const } : {}) }
+/**
+ * A dump's size in an operation's result (as carried, and kept), its compression when it crossed compressed, and
+ * `dumpFormat: 'tablespaces'` when it crossed as the tables' InnoDB files rather than SQL.
+ */
+export function dumpSizes(t: { sent: Pick<TransferSendResult, 'bytes' | 'tablespaces'>; compressed: boolean }) {
+  return {
+    dumpBytes: t.sent.bytes,
+    ...(t.compressed ? { dumpCompression: 'zstd' as const } : {}),
+    ...(t.sent.tablespaces ? { dumpFormat: 'tablespaces' as const } : {}),
+  }
 }
 export type DumpSizes = ReturnType<typeof dumpSizes>
 
@@ -38,7 +46,7 @@ export const TRANSFER_ATTEMPTS = 3
 /** What a move or copy works with: agent requests, the relay and its own operation's steps and log. */
 export function createStepTools(deps: {
   /** `announces` absent (a test's stand-in): no transfer is compressed. */
-  hub: Pick<AgentHub, 'request'> & Partial<Pick<AgentHub, 'announces'>>
+  hub: Pick<AgentHub, 'request'> & Partial<Pick<AgentHub, 'announces' | 'announcedWith'>>
   transfers: TransferRelay
   operations: OperationService
   operationId: string
@@ -95,14 +103,20 @@ export function createStepTools(deps: {
     from: string,
     to: string,
     source: TransferSource,
-    o: { load?: TransferReceivePayload['load']; keepCopy?: boolean } = {},
+    o: { load?: TransferReceivePayload['load']; keepCopy?: boolean; frozen?: boolean } = {},
   ) {
     const keep = o.keepCopy === false ? { keepCopy: false } : {}
     // A MariaDB dump loaded on arrival crosses compressed when both agents can (zstd on both servers): SQL text
     // shrinks 3–300 times, so the agents and the relay carry that much less (PostgreSQL's dump is compressed already).
     const zstd = (id: string) => deps.hub.announces?.(id, TRANSFER_ZSTD) === true
     const packed = source.kind === 'dump' && o.load?.dbEngine === 'mariadb' && zstd(from) && zstd(to)
-    const pack = packed ? { compress: 'zstd' as const } : {}
+    // Compressed, it may cross as the tables' InnoDB files when both servers run the same MariaDB with its files on
+    // their own disks (the agents announce the same innodbCapability): imported, not re-inserted row by row. Only
+    // from a frozen source (a move's): the export read-locks the tables while they are read, which would stall a
+    // live origin's writes (a copy's) for as long.
+    const innodb = (id: string) => deps.hub.announcedWith?.(id, TRANSFER_INNODB_PREFIX)
+    const files = packed && o.frozen === true && innodb(from) !== undefined && innodb(from) === innodb(to)
+    const pack = packed ? { compress: 'zstd' as const, ...(files ? { tablespaces: true as const } : {}) } : {}
     const load = o.load ? { load: { ...o.load, ...(packed ? { compressed: 'zstd' as const } : {}) } } : {}
     let last: StepFailed | undefined
     for (let attempt = 1; attempt <= TRANSFER_ATTEMPTS; attempt++) {
@@ -125,7 +139,8 @@ export function createStepTools(deps: {
         if (same) {
           const ms = Date.now() - started
           const how = received.value.loaded ? ', loaded on arrival into a fresh database' : ''
-          const size = `${sent.value.bytes} bytes${packed ? ' compressed with zstd' : ''}`
+          const as = sent.value.tablespaces ? ' as InnoDB tablespace files' : ''
+          const size = `${sent.value.bytes} bytes${as}${packed ? ' compressed with zstd' : ''}`
           await log(
             `${source.kind} transferred: ${size} in ${ms} ms, sha256 ${sent.value.sha256} checked at the target${how}`,
           )

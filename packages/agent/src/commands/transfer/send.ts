@@ -10,7 +10,8 @@ import { streamDump } from '../../transfer/streamed-dump.ts'
 import { removeInside } from '../../drivers/safe-files.ts'
 import { clientDrivers } from '../client/drivers.ts'
 import { verifiedSnapshot } from '../client/snapshot.ts'
-import { moveArchiveName, moveDumpName } from '../../transfer/move-files.ts'
+import { moveArchiveName, moveDumpName, moveTablespacesName } from '../../transfer/move-files.ts'
+import { TABLESPACES_HEADER } from '../../drivers/database-mariadb-tablespaces.ts'
 import { recordKeptDump } from '../../kept-dumps.ts'
 
 /** The master channel, or UNSUPPORTED when this agent runs without one (tests of single handlers). */
@@ -55,8 +56,22 @@ export const transferSend: CommandHandler<'transfer.send'> = async (ctx, deps) =
     const db = dbAdminFor(source.dbEngine, deps)
     const dbName = dbNameForSlug(source.slug)
     const packed = ctx.payload.compress === 'zstd'
-    const name = moveDumpName(source.slug, source.dbEngine, deps.now(), packed)
-    const dumpTo = packed ? db.dumpPackedTo : db.dumpTo
+    // Asked for (both servers run the same MariaDB with its files on their disks), the tables' files cross instead
+    // of SQL when every table allows it; otherwise the dump is SQL, and the log says why.
+    const files =
+      packed && ctx.payload.tablespaces && db.tablespaces ? await db.tablespaces.exportable(dbName) : undefined
+    if (files && 'why' in files) ctx.log(`the dump crosses as SQL, not as tablespace files: ${files.why}`)
+    const tables = files && 'tables' in files ? files.tables : undefined
+    const name = tables
+      ? moveTablespacesName(source.slug, deps.now())
+      : moveDumpName(source.slug, source.dbEngine, deps.now(), packed)
+    const exportTo = db.tablespaces?.exportTo
+    const dumpTo =
+      tables && exportTo
+        ? (n: string, sink: Writable, signal?: AbortSignal) => exportTo(n, tables, sink, signal)
+        : packed
+          ? db.dumpPackedTo
+          : db.dumpTo
     if (packed && !dumpTo)
       throw new CommandError(wireError('UNSUPPORTED', `a ${source.dbEngine} dump is not sent compressed by this agent`))
     if (dumpTo) {
@@ -66,6 +81,7 @@ export const transferSend: CommandHandler<'transfer.send'> = async (ctx, deps) =
       const tool = {
         dump: (sink: Writable) => dumpTo(dbName, sink, ctx.signal),
         packed,
+        ...(tables ? { head: TABLESPACES_HEADER } : {}),
         verify: (file: string) => db.verify(file, ctx.signal),
       }
       // Counted while the dump runs rather than after it: the freeze holds the rows still (a copy's origin is not
@@ -76,12 +92,17 @@ export const transferSend: CommandHandler<'transfer.send'> = async (ctx, deps) =
       const dump = await streamDump(tool, dbName, backupDir, name, send)
       const counts = await counting
       const seconds = Math.max(1, deps.now() - started) / 1000
-      const how = packed ? ' (compressed with zstd)' : ''
+      const how = tables
+        ? ` (${tables.length} tables' InnoDB files, compressed with zstd)`
+        : packed
+          ? ' (compressed with zstd)'
+          : ''
       ctx.log(
         `dump of ${dbName} streamed and verified: ${dump.bytes} bytes${how} in ${seconds.toFixed(1)} s, sha256 ` +
           `${dump.sha256}, written to ${dump.file}`,
       )
-      return { bytes: dump.bytes, sha256: dump.sha256, rowCounts: counts, ...(await settle(name, dump.file)) }
+      const kind = tables ? { tablespaces: true as const } : {}
+      return { bytes: dump.bytes, sha256: dump.sha256, rowCounts: counts, ...kind, ...(await settle(name, dump.file)) }
     }
     await writing('dump', name)
     const dump = await verifiedSnapshot(db, dbName, backupDir, name, ctx.signal)
