@@ -9,7 +9,8 @@ import { PassThrough, Readable } from 'node:stream'
 import { dbNameForSlug } from '@alfa/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dbAdminFor } from '../../packages/agent/src/drivers/database.ts'
-import { TABLESPACES_MARK } from '../../packages/agent/src/drivers/database-mariadb-tablespaces.ts'
+import { TABLESPACES_MARK } from '../../packages/agent/src/drivers/tablespaces-mark.ts'
+import { tablespacesChoice } from '../../packages/agent/src/commands/transfer/tablespaces-choice.ts'
 import { mariadbAs } from '../security/tenant-access.ts'
 import { allLines, startAgentClientEnv, type AgentClientEnv } from './harness.ts'
 
@@ -145,6 +146,35 @@ describe('a MariaDB database moved as its InnoDB files', () => {
     expect(await reason()).toEqual({ why: 'docs has a FULLTEXT index' })
     await asTenant('ts-b', ['DROP TABLE docs', 'CREATE TABLE `odd-name` (id INT PRIMARY KEY)'])
     expect(await reason()).toEqual({ why: '"odd-name" is not a plain file name' })
+  })
+
+  it("sends SQL when the export lock is not taken (an app's open transaction holds a table), and says why", async () => {
+    await created('ts-d')
+    const name = dbNameForSlug('ts-d')
+    await asTenant('ts-d', ['CREATE TABLE t (id INT PRIMARY KEY)', 'INSERT INTO t VALUES (1)'])
+    const held = await mariadbAs(env, 'ts-d', 'tenant')
+    try {
+      await held.query('START TRANSACTION')
+      await held.query('UPDATE t SET id = 2 WHERE id = 1')
+      const lines: string[] = []
+      const chosen = await tablespacesChoice(db(), name, {
+        log: (l: string) => lines.push(l),
+        signal: new AbortController().signal,
+      })
+      expect(chosen).toBeUndefined()
+      expect(lines.join('\n')).toMatch(
+        /the dump crosses as SQL, not as tablespace files: the export lock was not taken/,
+      )
+      await held.query('ROLLBACK')
+      const free = await tablespacesChoice(db(), name, {
+        log: (l: string) => lines.push(l),
+        signal: new AbortController().signal,
+      })
+      expect(free?.tables).toEqual(expect.arrayContaining(['t']))
+      await free?.locked.release()
+    } finally {
+      await held.end()
+    }
   })
 
   it('fails a cut archive and one naming a file of no table, and the fresh database goes without a trace', async () => {

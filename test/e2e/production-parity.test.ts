@@ -70,7 +70,11 @@ describe('production parity: install.sh, Debian nginx as www-data, the agent as 
     if (process.getuid?.() !== 0) throw new Error('the production-parity test installs the agent: run it as root')
     dir = await makeTempDir('parity')
     source = await readableSource()
-    ;[images, mariadb] = await Promise.all([ensureFixtureImages(docker), startMariadb()])
+    // MariaDB as Debian runs it (its own user), with the setting install.sh's drop-in gives it (UMASK_DIR=0770).
+    ;[images, mariadb] = await Promise.all([
+      ensureFixtureImages(docker),
+      startMariadb({ asMysql: true, env: { UMASK_DIR: '0770' } }),
+    ])
     installOutput = await runInstall(source.dir, '80')
     nginx = await startSystemNginx()
     // What an operator puts in /etc/alfa-agent/agent.env: the DB admin account, and this host's docker gateway.
@@ -170,6 +174,15 @@ describe('production parity: install.sh, Debian nginx as www-data, the agent as 
       password: mariadb!.adminPassword,
       database: dbNameForSlug(slug),
     })
+  })
+
+  it("the agent's user reaches the client's InnoDB files, as a move that carries them needs (install.sh)", async () => {
+    expect((await runCommand('id', ['-nG', AGENT_USER])).stdout.split(/\s+/)).toContain('mysql')
+    const dropIn = await fs.readFile('/etc/systemd/system/mariadb.service.d/alfa-agent.conf', 'utf8')
+    expect(dropIn).toMatch(/^Environment=UMASK_DIR=0770$/m)
+    const file = path.join(mariadb!.dataDir, dbNameForSlug(slug), 'cloud_settings.ibd')
+    await runCommand('runuser', ['-u', AGENT_USER, '--', 'test', '-r', file])
+    await runCommand('runuser', ['-u', AGENT_USER, '--', 'test', '-w', path.dirname(file)])
   })
 
   it('maintenance: 503 through nginx the moment the operation succeeds; off: 200', async () => {

@@ -31,20 +31,24 @@ async function readableBy(user: string, file: string): Promise<boolean> {
 
 /**
  * The repository as install.sh's --source: the checkout itself when others can read it, else a hard-linked copy
- * under /opt (CI clones into a `mktemp -d` directory, 0700). Returns the directory and whether it is a copy.
+ * at `copy` (CI clones into a `mktemp -d` directory, 0700), with `extra` parts of the repository beside the
+ * packages. Returns the directory and whether it is a copy.
  */
-export async function readableSource(): Promise<{ dir: string; copied: boolean }> {
+export async function readableSource(
+  copy = READABLE_COPY,
+  extra: string[] = [],
+): Promise<{ dir: string; copied: boolean }> {
   if (await readableBy('nobody', path.join(REPO_ROOT, 'packages/agent/bin/alfa-agent.mjs')))
     return { dir: REPO_ROOT, copied: false }
-  await fs.rm(READABLE_COPY, { recursive: true, force: true })
-  await fs.mkdir(READABLE_COPY, { mode: 0o755 })
-  const parts = ['package.json', 'pnpm-workspace.yaml', 'tsconfig.base.json', 'node_modules', 'packages']
+  await fs.rm(copy, { recursive: true, force: true })
+  await fs.mkdir(copy, { mode: 0o755 })
+  const parts = ['package.json', 'pnpm-workspace.yaml', 'tsconfig.base.json', 'node_modules', 'packages', ...extra]
   const sources = parts.map((p) => path.join(REPO_ROOT, p)).filter((p) => existsSync(p))
   // Hard links cost no space and keep pnpm's relative symlinks; another filesystem needs a real copy.
-  await runCommand('cp', ['-al', ...sources, READABLE_COPY], { timeoutMs: 300_000 }).catch(() =>
-    runCommand('cp', ['-a', ...sources, READABLE_COPY], { timeoutMs: 600_000 }),
+  await runCommand('cp', ['-al', ...sources, copy], { timeoutMs: 300_000 }).catch(() =>
+    runCommand('cp', ['-a', ...sources, copy], { timeoutMs: 600_000 }),
   )
-  return { dir: READABLE_COPY, copied: true }
+  return { dir: copy, copied: true }
 }
 
 /** Runs install.sh as root, as an operator would. */

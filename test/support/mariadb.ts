@@ -22,8 +22,22 @@ const ADMIN_USER = 'alfa_admin'
 // Throwaway data: trade crash safety for speed (fewer fsyncs in install and in every DDL the tests run).
 const NO_DURABILITY = ['--innodb-flush-log-at-trx-commit=0', '--innodb-doublewrite=0', '--innodb-buffer-pool-size=64M']
 
-export async function startMariadb(): Promise<PrivateMariadb> {
-  const dir = await makeTempDir('mariadb')
+/**
+ * `asMysql`: runs as the `mysql` system user, as Debian's MariaDB does (its files owned by it), with `env` (e.g.
+ * UMASK_DIR, as install.sh's drop-in sets it); by default as root, as every other test runs it.
+ */
+export async function startMariadb(
+  o: { asMysql?: boolean; env?: Record<string, string> } = {},
+): Promise<PrivateMariadb> {
+  const top = await makeTempDir('mariadb')
+  // As mysql: its own directory inside ours (mkdtemp's is 0700 root), the way to it searchable.
+  const dir = o.asMysql ? path.join(top, 'm') : top
+  if (o.asMysql) {
+    await fs.chmod(top, 0o755)
+    await fs.mkdir(dir, { mode: 0o750 })
+    await runCommand('chown', ['mysql:mysql', dir])
+  }
+  const user = o.asMysql ? 'mysql' : 'root'
   const dataDir = path.join(dir, 'data')
   const socket = path.join(dir, 'mariadb.sock')
   const errorLog = path.join(dir, 'error.log')
@@ -36,11 +50,13 @@ export async function startMariadb(): Promise<PrivateMariadb> {
     '--no-defaults',
     `--datadir=${dataDir}`,
     `--tmpdir=${dir}`,
-    '--user=root',
+    `--user=${user}`,
     '--auth-root-authentication-method=normal',
     '--skip-test-db',
     ...NO_DURABILITY,
   ])
+  // As Debian's /var/lib/mysql: the data directory searchable (its databases' own modes say who gets further).
+  if (o.asMysql) await fs.chmod(dataDir, 0o755)
   // Bind beyond loopback: containers reach the server through the bridge gateway (172.17.0.1).
   const port = await freePort('0.0.0.0')
   const service = spawnService(
@@ -52,7 +68,7 @@ export async function startMariadb(): Promise<PrivateMariadb> {
       `--socket=${socket}`,
       `--port=${port}`,
       '--bind-address=0.0.0.0',
-      '--user=root',
+      `--user=${user}`,
       `--pid-file=${path.join(dir, 'mariadbd.pid')}`,
       `--log-error=${errorLog}`,
       `--tmpdir=${dir}`,
@@ -60,11 +76,15 @@ export async function startMariadb(): Promise<PrivateMariadb> {
       '--skip-name-resolve',
       ...NO_DURABILITY,
     ],
-    { logPath: path.join(dir, 'stdout.log'), extraLogs: [errorLog] },
+    {
+      logPath: path.join(dir, 'stdout.log'),
+      extraLogs: [errorLog],
+      ...(o.env ? { env: { ...process.env, ...o.env } } : {}),
+    },
   )
   const stop = async () => {
     await service.stop({ timeoutMs: 30_000 })
-    await fs.rm(dir, { recursive: true, force: true })
+    await fs.rm(top, { recursive: true, force: true })
   }
 
   try {

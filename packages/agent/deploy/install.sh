@@ -50,6 +50,18 @@ if ! id -u "${AGENT_USER}" >/dev/null 2>&1; then
 fi
 usermod -a -G docker "${AGENT_USER}"
 
+# A move carries a MariaDB database as its tables' InnoDB files (packages/agent/README.md, "Moves and copies") when
+# the agent can reach them: as a member of MariaDB's group, with MariaDB making new database directories open to
+# that group (UMASK_DIR; its files are group read-write by default). Takes effect for databases made after
+# MariaDB's next restart; until then, and for older databases, moves carry SQL, as without this.
+if getent group mysql >/dev/null; then
+  usermod -a -G mysql "${AGENT_USER}"
+  install -d -m 0755 -o root -g root /etc/systemd/system/mariadb.service.d
+  printf '%s\n' '# Installed by alfa-agent install.sh: new database directories open to the mysql group (alfa-agent).' \
+    '[Service]' 'Environment=UMASK_DIR=0770' >/etc/systemd/system/mariadb.service.d/alfa-agent.conf
+  chmod 0644 /etc/systemd/system/mariadb.service.d/alfa-agent.conf
+fi
+
 # It must be able to read the code it runs (a checkout in a private directory, e.g. a CI's mktemp -d, is not).
 runuser -u "${AGENT_USER}" -- test -r "${SOURCE}/packages/agent/bin/alfa-agent.mjs" ||
   fail "${AGENT_USER} cannot read ${SOURCE}: put the repository where it can (e.g. /opt/alfa-cloud) and use --source"
@@ -104,7 +116,9 @@ The agent is installed. Next steps:
   1. Check this server:   alfa-agent doctor
   2. Enroll it, with the token from POST /servers (meta.enrollment.token), as the agent's user:
        sudo -u ${AGENT_USER} ALFA_AGENT_STATE_DIR=${STATE_DIR} alfa-agent enroll --master https://MASTER:PORT --token TOKEN
-  3. Start it now and at boot:
+  3. For moves that carry InnoDB files rather than SQL (when this server runs MariaDB): restart MariaDB once
+     (systemctl restart mariadb) so that the databases it makes are open to ${AGENT_USER} (its group, mysql).
+  4. Start it now and at boot:
        systemctl enable --now alfa-agent
      Logs: journalctl -u alfa-agent -f
 NEXT

@@ -8,7 +8,8 @@ import { isAsideOf, type RestorePrimitives } from './database-restore.ts'
 import { rowCounts } from './row-counts.ts'
 import type { TenantLogin, TenantLoginSource } from './tenant-login.ts'
 import { grantPattern } from './mariadb-grant.ts'
-import { peekMark, type MariadbTablespaces } from './database-mariadb-tablespaces.ts'
+import type { MariadbTablespaces } from './database-mariadb-tablespaces.ts'
+import { peekMark } from './tablespaces-mark.ts'
 
 type WithConnection = <T>(
   target: { database?: string; login?: TenantLogin },

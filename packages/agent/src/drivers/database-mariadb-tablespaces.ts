@@ -2,71 +2,37 @@ import { createWriteStream, type WriteStream } from 'node:fs'
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { Readable, type Writable } from 'node:stream'
+import type { Readable, Writable } from 'node:stream'
 import type mysql from 'mysql2/promise'
 import { wireError } from '@alfa/protocol'
 import { CommandError } from '../command-context.ts'
 import type { Exec } from '../exec.ts'
 import type { ExecPipeline } from '../exec-pipeline.ts'
 import { tarReader, type TarMember } from '../transfer/tar-members.ts'
+import { TABLESPACES_MARK } from './tablespaces-mark.ts'
 import { DUMP_TIMEOUT_MS, ZSTD_LEVEL, identifier } from './database-types.ts'
-
-/**
- * The first bytes of a dump that crosses as tablespace files: a zstd skippable frame (magic 0x184D2A50, length 8,
- * "alfa-ibd"), which `zstd -d` passes over, so the rest is the compressed tar. A compressed SQL dump begins with
- * zstd's own frame magic instead: the receiver tells the two apart by these bytes alone.
- */
-export const TABLESPACES_MARK = Buffer.concat([
-  Buffer.from([0x50, 0x2a, 0x4d, 0x18, 8, 0, 0, 0]),
-  Buffer.from('alfa-ibd', 'latin1'),
-])
-/** The kept copy's head, as snapshot.ts checks a dump's (the mark's bytes, escaped: it holds control characters). */
-export const TABLESPACES_HEADER = {
-  pattern: new RegExp(`^${[...TABLESPACES_MARK].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join('')}`),
-  like: 'a tablespaces archive',
-}
 
 /** A table whose files can move: its name is its file name (MariaDB encodes any other character). */
 const PLAIN_TABLE = /^[A-Za-z0-9_]{1,64}$/
 const SCHEMA = 'schema.sql'
 
 /**
- * Whether `stream` begins with TABLESPACES_MARK, and the stream to read from then on: the bytes read to tell, then
- * the rest of `stream` (its errors with it; destroyed with it).
+ * A file written into MariaDB's data directory, made MariaDB's: read-write for its user and group (the agent's
+ * umask would take the group's write away), and its user and group as root, else its group only: an agent that is
+ * not root reaches these directories as a member of MariaDB's group (install.sh), which is then how MariaDB reaches
+ * the file.
  */
-export async function peekMark(stream: Readable): Promise<{ mark: boolean; rest: Readable }> {
-  const chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>
-  const head: Buffer[] = []
-  let got = 0
-  let ended = false
-  while (got < TABLESPACES_MARK.length) {
-    const next = await chunks.next()
-    if (next.done) {
-      ended = true
-      break
-    }
-    head.push(next.value)
-    got += next.value.length
-  }
-  const first = Buffer.concat(head)
-  async function* all() {
-    let finished = ended
-    try {
-      if (first.length > 0) yield first
-      while (!finished) {
-        const next = await chunks.next()
-        if (next.done) finished = true
-        else yield next.value
-      }
-    } finally {
-      // Given up early (the reader failed): the source is destroyed, as pipe would.
-      if (!finished) await chunks.return?.()
-    }
-  }
-  return {
-    mark: first.subarray(0, TABLESPACES_MARK.length).equals(TABLESPACES_MARK),
-    rest: Readable.from(all(), { objectMode: false }),
-  }
+async function ownAsMariadb(file: string, owner: { uid: number; gid: number }) {
+  await fs.chmod(file, 0o660)
+  await fs.chown(file, process.getuid?.() === 0 ? owner.uid : -1, owner.gid)
+}
+
+/**
+ * A file written exclusively, whose errors reach its writer through the write and end callbacks: a listener keeps a
+ * write still in flight when a failed import destroys the stream from crashing the agent as an unhandled 'error'.
+ */
+function quietStream(file: string, mode: number): WriteStream {
+  return createWriteStream(file, { flags: 'wx', mode }).on('error', () => undefined)
 }
 
 const failed = (message: string) => new CommandError(wireError('DB_ERROR', message))
@@ -145,13 +111,17 @@ export function mariadbTablespaces(o: {
   }
 
   /**
-   * Writes TABLESPACES_MARK, then `tar(schema.sql, <t>.cfg, <t>.ibd …) | zstd` into `sink`, with the tables locked
-   * FOR EXPORT until tar has read them (sink ended only on success, as a dump's). The session holding the lock is
-   * watched: should it end before tar does, the stream is cut, so no half-copied file is ever sent whole.
+   * Writes the schema aside and locks `tables` FOR EXPORT (a session held until `release`); then `to` writes
+   * TABLESPACES_MARK and `tar(schema.sql, <t>.cfg, <t>.ibd …) | zstd` into `sink` (ended only on success, as a
+   * dump's). The session holding the lock is watched: should it end before tar does, the stream is cut, so no
+   * half-copied file is ever sent whole. Nothing is written anywhere until the lock is held, so a caller whose lock
+   * fails (an open transaction of the app holding a table past the lock wait) can still send SQL instead.
    */
-  async function exportTo(name: string, tables: string[], sink: Writable, signal?: AbortSignal): Promise<void> {
+  async function exportLocked(name: string, tables: string[], signal?: AbortSignal) {
     const db = identifier(name)
     const work = await fs.mkdtemp(path.join(os.tmpdir(), 'alfa-ibd-'))
+    const removeWork = () => fs.rm(work, { recursive: true, force: true })
+    let c: mysql.Connection | undefined
     try {
       const schema = o.schemaDump(db, path.join(work, SCHEMA))
       await o.exec(schema.argv, {
@@ -160,33 +130,53 @@ export function mariadbTablespaces(o: {
         timeoutMs: DUMP_TIMEOUT_MS,
         ...(signal ? { signal } : {}),
       })
-      await withAdmin(async (c) => {
-        const dir = path.join(await datadirOf(c), db)
-        await c.query(`FLUSH TABLES ${tables.map((t) => `${c.escapeId(db)}.${c.escapeId(t)}`).join(', ')} FOR EXPORT`)
-        // The .cfg files appear with the lock: their presence proves `dir` is this MariaDB's own.
-        for (const t of tables)
-          await fs.access(path.join(dir, `${t}.cfg`)).catch(() => {
-            throw failed(`${t}.cfg did not appear in ${dir}: MariaDB's files are not on this server's disk`)
-          })
-        const lost = new AbortController()
-        const onLost = () => lost.abort(new Error('the session holding the export lock ended'))
-        c.once('end', onLost)
-        c.once('error', onLost)
-        const stop = signal ? AbortSignal.any([signal, lost.signal]) : lost.signal
-        const members = tables.flatMap((t) => [`${t}.cfg`, `${t}.ibd`])
-        const tar = ['tar', '--format=gnu', '-c', '-f', '-', '-C', work, SCHEMA, '-C', dir, ...members]
-        sink.write(TABLESPACES_MARK)
-        await o.pipeline([{ argv: tar }, { argv: ['zstd', `-${ZSTD_LEVEL}`, '-q', '-c'] }], {
-          stdoutTo: sink,
-          timeoutMs: DUMP_TIMEOUT_MS,
-          signal: stop,
+      c = await o.openAdmin()
+      const session = c
+      const dir = path.join(await datadirOf(session), db)
+      await session.query(
+        `FLUSH TABLES ${tables.map((t) => `${session.escapeId(db)}.${session.escapeId(t)}`).join(', ')} FOR EXPORT`,
+      )
+      // The .cfg files appear with the lock: their presence proves `dir` is this MariaDB's own.
+      for (const t of tables)
+        await fs.access(path.join(dir, `${t}.cfg`)).catch(() => {
+          throw failed(`${t}.cfg did not appear in ${dir}: MariaDB's files are not on this server's disk`)
         })
-        c.off('end', onLost)
-        c.off('error', onLost)
-        await c.query('UNLOCK TABLES')
-      })
+      const lost = new AbortController()
+      const onLost = () => lost.abort(new Error('the session holding the export lock ended'))
+      session.once('end', onLost).once('error', onLost)
+      return {
+        to: async (sink: Writable, stopOn?: AbortSignal) => {
+          const stop = stopOn ? AbortSignal.any([stopOn, lost.signal]) : lost.signal
+          const members = tables.flatMap((t) => [`${t}.cfg`, `${t}.ibd`])
+          const tar = ['tar', '--format=gnu', '-c', '-f', '-', '-C', work, SCHEMA, '-C', dir, ...members]
+          sink.write(TABLESPACES_MARK)
+          await o.pipeline([{ argv: tar }, { argv: ['zstd', `-${ZSTD_LEVEL}`, '-q', '-c'] }], {
+            stdoutTo: sink,
+            timeoutMs: DUMP_TIMEOUT_MS,
+            signal: stop,
+          })
+        },
+        release: async () => {
+          session.off('end', onLost).off('error', onLost)
+          await session.query('UNLOCK TABLES').catch(() => undefined)
+          await session.end().catch(() => session.destroy())
+          await removeWork()
+        },
+      }
+    } catch (error) {
+      if (c) await c.end().catch(() => c?.destroy())
+      await removeWork()
+      throw error
+    }
+  }
+
+  /** exportLocked, streamed into `sink` and released. */
+  async function exportTo(name: string, tables: string[], sink: Writable, signal?: AbortSignal): Promise<void> {
+    const locked = await exportLocked(name, tables, signal)
+    try {
+      await locked.to(sink, signal)
     } finally {
-      await fs.rm(work, { recursive: true, force: true })
+      await locked.release()
     }
   }
 
@@ -220,7 +210,7 @@ export function mariadbTablespaces(o: {
         open: async (m: TarMember) => {
           if (!tables) {
             if (m.name !== SCHEMA) throw failed(`the archive begins with ${m.name}, not ${SCHEMA}`)
-            out = createWriteStream(path.join(work, SCHEMA), { flags: 'wx', mode: 0o600 })
+            out = quietStream(path.join(work, SCHEMA), 0o600)
             return
           }
           const file = /^([A-Za-z0-9_]{1,64})\.(ibd|cfg)$/.exec(m.name)
@@ -229,13 +219,13 @@ export function mariadbTablespaces(o: {
           if (seen.has(file[2]!)) throw failed(`the archive holds ${m.name} twice`)
           seen.add(file[2]!)
           written.set(file[1]!, seen)
-          out = createWriteStream(path.join(dir, m.name), { flags: 'wx', mode: 0o660 })
+          out = quietStream(path.join(dir, m.name), 0o660)
         },
         data: (piece) => new Promise<void>((resolve, reject) => out!.write(piece, (e) => (e ? reject(e) : resolve()))),
         close: async (m) => {
           const stream = out!
           await new Promise<void>((resolve, reject) => stream.end((e?: Error | null) => (e ? reject(e) : resolve())))
-          if (tables) return fs.chown(path.join(dir, m.name), owner.uid, owner.gid)
+          if (tables) return ownAsMariadb(path.join(dir, m.name), owner)
           await loadSchema(path.join(work, SCHEMA))
           tables = await withAdmin(async (c) => {
             const [rows] = await c.query(
@@ -272,7 +262,7 @@ export function mariadbTablespaces(o: {
     }
   }
 
-  return { exportable, exportTo, importInto }
+  return { exportable, exportLocked, exportTo, importInto }
 }
 
 export type MariadbTablespaces = ReturnType<typeof mariadbTablespaces>

@@ -45,9 +45,9 @@ export interface DbAdmin extends RestorePrimitives {
   dumpPackedTo?(name: string, sink: Writable, signal?: AbortSignal): Promise<void>
   /**
    * A move's dump as the tables' InnoDB files (database-mariadb-tablespaces.ts): `exportable` says which tables, or
-   * why the database crosses as SQL; `exportTo` writes the archive into `sink`. MariaDB only.
+   * why the database crosses as SQL; `exportLocked` locks them and then writes the archive. MariaDB only.
    */
-  tablespaces?: Pick<MariadbTablespaces, 'exportable' | 'exportTo'>
+  tablespaces?: Pick<MariadbTablespaces, 'exportable' | 'exportLocked' | 'exportTo'>
   /** Throws DB_ERROR unless `file` is a complete dump made by `dump` (a cut-short file must never be relied on). */
   verify(file: string, signal?: AbortSignal): Promise<void>
   /**

@@ -13,10 +13,14 @@ import { DB_TIMEOUTS, parseAdminUrl } from '../drivers/database-types.ts'
 import type { Exec } from '../exec.ts'
 import { zstdVersion } from '../host-facts.ts'
 
+/** Made and dropped at start to see whether a new database's files are this agent's to reach; no slug gives it. */
+const PROBE = 'alfa__innodb_files_probe'
+
 /**
  * The InnoDB capability of this server's MariaDB (innodbCapability: its version and page size), when its data
- * directory is on this disk and this agent may read and write there; undefined otherwise (MariaDB elsewhere, down
- * at start, or its files closed to this user), and then every move of this server's clients crosses as SQL.
+ * directory is on this disk and the agent may read and write a new database's files there; undefined otherwise
+ * (MariaDB elsewhere, down at start, or its files closed to this user), and then every move of this server's
+ * clients crosses as SQL.
  */
 async function innodbFiles(url: string | undefined): Promise<string | undefined> {
   if (!url) return undefined
@@ -29,8 +33,14 @@ async function innodbFiles(url: string | undefined): Promise<string | undefined>
     const r = (rows as { v: string; p: number | string; d: string; f: number | string }[])[0]
     // Without a file per table, a table made for an import lives in the system tablespace and cannot take one.
     if (!r || !path.isAbsolute(r.d) || Number(r.f) !== 1) return undefined
-    // The system database's directory: present only if the data directory is this MariaDB's, here.
-    await fs.access(path.join(r.d, 'mysql'), fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK)
+    // A database made now must be this agent's to read and write: true when the data directory is here and the
+    // agent is root or (install.sh) in MariaDB's group with MariaDB making its directories open to that group.
+    await c.query(`CREATE DATABASE IF NOT EXISTS ${PROBE}`)
+    try {
+      await fs.access(path.join(r.d, PROBE), fs.constants.R_OK | fs.constants.W_OK | fs.constants.X_OK)
+    } finally {
+      await c.query(`DROP DATABASE IF EXISTS ${PROBE}`)
+    }
     return innodbCapability(r.v, Number(r.p))
   } finally {
     await c.end().catch(() => c.destroy())

@@ -11,7 +11,8 @@ import { removeInside } from '../../drivers/safe-files.ts'
 import { clientDrivers } from '../client/drivers.ts'
 import { verifiedSnapshot } from '../client/snapshot.ts'
 import { moveArchiveName, moveDumpName, moveTablespacesName } from '../../transfer/move-files.ts'
-import { TABLESPACES_HEADER } from '../../drivers/database-mariadb-tablespaces.ts'
+import { TABLESPACES_HEADER } from '../../drivers/tablespaces-mark.ts'
+import { tablespacesChoice } from './tablespaces-choice.ts'
 import { recordKeptDump } from '../../kept-dumps.ts'
 
 /** The master channel, or UNSUPPORTED when this agent runs without one (tests of single handlers). */
@@ -57,52 +58,57 @@ export const transferSend: CommandHandler<'transfer.send'> = async (ctx, deps) =
     const dbName = dbNameForSlug(source.slug)
     const packed = ctx.payload.compress === 'zstd'
     // Asked for (both servers run the same MariaDB with its files on their disks), the tables' files cross instead
-    // of SQL when every table allows it; otherwise the dump is SQL, and the log says why.
-    const files =
-      packed && ctx.payload.tablespaces && db.tablespaces ? await db.tablespaces.exportable(dbName) : undefined
-    if (files && 'why' in files) ctx.log(`the dump crosses as SQL, not as tablespace files: ${files.why}`)
-    const tables = files && 'tables' in files ? files.tables : undefined
-    const name = tables
+    // of SQL when every table allows it and their export lock is taken; otherwise SQL (tablespacesChoice).
+    const files = packed && ctx.payload.tablespaces ? await tablespacesChoice(db, dbName, ctx) : undefined
+    const name = files
       ? moveTablespacesName(source.slug, deps.now())
       : moveDumpName(source.slug, source.dbEngine, deps.now(), packed)
-    const exportTo = db.tablespaces?.exportTo
-    const dumpTo =
-      tables && exportTo
-        ? (n: string, sink: Writable, signal?: AbortSignal) => exportTo(n, tables, sink, signal)
-        : packed
-          ? db.dumpPackedTo
-          : db.dumpTo
+    const dumpTo = files
+      ? (_n: string, sink: Writable, signal?: AbortSignal) => files.locked.to(sink, signal)
+      : packed
+        ? db.dumpPackedTo
+        : db.dumpTo
     if (packed && !dumpTo)
       throw new CommandError(wireError('UNSUPPORTED', `a ${source.dbEngine} dump is not sent compressed by this agent`))
     if (dumpTo) {
-      // Streamed while it is made: the dump, the transfer and the target's load overlap.
-      await writing('dump', name)
-      const started = deps.now()
-      const tool = {
-        dump: (sink: Writable) => dumpTo(dbName, sink, ctx.signal),
-        packed,
-        ...(tables ? { head: TABLESPACES_HEADER } : {}),
-        verify: (file: string) => db.verify(file, ctx.signal),
+      try {
+        // Streamed while it is made: the dump, the transfer and the target's load overlap.
+        await writing('dump', name)
+        const started = deps.now()
+        const tool = {
+          dump: (sink: Writable) => dumpTo(dbName, sink, ctx.signal),
+          packed,
+          ...(files ? { head: TABLESPACES_HEADER } : {}),
+          verify: (file: string) => db.verify(file, ctx.signal),
+        }
+        // Counted while the dump runs rather than after it: the freeze holds the rows still (a copy's origin is not
+        // frozen, and its counts hold the copy to nothing).
+        const counting = rowCounts(source.dbEngine, deps.config, dbName)
+        counting.catch(() => undefined)
+        const send = (stream: Readable) => upload(master, transferId, token, stream, ctx.signal)
+        const dump = await streamDump(tool, dbName, backupDir, name, send)
+        const counts = await counting
+        const seconds = Math.max(1, deps.now() - started) / 1000
+        const how = files
+          ? ` (${files.tables.length} tables' InnoDB files, compressed with zstd)`
+          : packed
+            ? ' (compressed with zstd)'
+            : ''
+        ctx.log(
+          `dump of ${dbName} streamed and verified: ${dump.bytes} bytes${how} in ${seconds.toFixed(1)} s, sha256 ` +
+            `${dump.sha256}, written to ${dump.file}`,
+        )
+        const kind = files ? { tablespaces: true as const } : {}
+        return {
+          bytes: dump.bytes,
+          sha256: dump.sha256,
+          rowCounts: counts,
+          ...kind,
+          ...(await settle(name, dump.file)),
+        }
+      } finally {
+        await files?.locked.release()
       }
-      // Counted while the dump runs rather than after it: the freeze holds the rows still (a copy's origin is not
-      // frozen, and its counts hold the copy to nothing).
-      const counting = rowCounts(source.dbEngine, deps.config, dbName)
-      counting.catch(() => undefined)
-      const send = (stream: Readable) => upload(master, transferId, token, stream, ctx.signal)
-      const dump = await streamDump(tool, dbName, backupDir, name, send)
-      const counts = await counting
-      const seconds = Math.max(1, deps.now() - started) / 1000
-      const how = tables
-        ? ` (${tables.length} tables' InnoDB files, compressed with zstd)`
-        : packed
-          ? ' (compressed with zstd)'
-          : ''
-      ctx.log(
-        `dump of ${dbName} streamed and verified: ${dump.bytes} bytes${how} in ${seconds.toFixed(1)} s, sha256 ` +
-          `${dump.sha256}, written to ${dump.file}`,
-      )
-      const kind = tables ? { tablespaces: true as const } : {}
-      return { bytes: dump.bytes, sha256: dump.sha256, rowCounts: counts, ...kind, ...(await settle(name, dump.file)) }
     }
     await writing('dump', name)
     const dump = await verifiedSnapshot(db, dbName, backupDir, name, ctx.signal)

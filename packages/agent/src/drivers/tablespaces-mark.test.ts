@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { PassThrough, Readable } from 'node:stream'
 import { describe, expect, it } from 'vitest'
 import { innodbCapability } from '@alfa/protocol'
-import { peekMark, TABLESPACES_HEADER, TABLESPACES_MARK } from './database-mariadb-tablespaces.ts'
+import { peekMark, TABLESPACES_HEADER, TABLESPACES_MARK } from './tablespaces-mark.ts'
 
 /** What a consumer reads next (the receiver pipes the stream on, so read as pipe reads: 'data' events). */
 const readAll = (s: Readable) =>
