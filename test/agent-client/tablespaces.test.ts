@@ -6,12 +6,14 @@ import { execFileSync } from 'node:child_process'
 import fs from 'node:fs'
 import path from 'node:path'
 import { PassThrough, Readable } from 'node:stream'
-import { dbNameForSlug } from '@alfa/protocol'
+import { TRANSFER_INNODB_PREFIX, dbNameForSlug } from '@alfa/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dbAdminFor } from '../../packages/agent/src/drivers/database.ts'
 import { TABLESPACES_MARK } from '../../packages/agent/src/drivers/tablespaces-mark.ts'
 import { tablespacesChoice } from '../../packages/agent/src/commands/transfer/tablespaces-choice.ts'
+import { transferCapabilities } from '../../packages/agent/src/transfer/capabilities.ts'
 import { mariadbAs } from '../security/tenant-access.ts'
+import { exportWhole } from '../support/tablespaces-export.ts'
 import { allLines, startAgentClientEnv, type AgentClientEnv } from './harness.ts'
 
 let env: AgentClientEnv
@@ -49,12 +51,12 @@ async function created(slug: string) {
   expect(done.result, allLines(done)).toMatchObject({ ok: true })
 }
 
-/** The archive exportTo writes for `slug`'s `tables`, whole. */
+/** The archive an export writes for `slug`'s `tables`, whole. */
 async function exported(slug: string, tables: string[]): Promise<Buffer> {
   const sink = new PassThrough()
   const parts: Buffer[] = []
   sink.on('data', (p: Buffer) => parts.push(p))
-  await db().tablespaces!.exportTo(dbNameForSlug(slug), tables, sink)
+  await exportWhole(db().tablespaces!, dbNameForSlug(slug), tables, sink)
   return Buffer.concat(parts)
 }
 
@@ -214,5 +216,15 @@ describe('a MariaDB database moved as its InnoDB files', () => {
       expect(fs.existsSync(path.join(await datadir('ts-c'), scratch))).toBe(false)
     }
     expect(await db().asideOf(name)).toEqual([])
+  })
+
+  it('is found by agents that probe one MariaDB at the same time, and no probe database stays', async () => {
+    // The probe database was one fixed name: a second agent's DROP could remove the first's before it looked.
+    const probes = await Promise.all(
+      Array.from({ length: 6 }, () => transferCapabilities(env.deps.config, env.deps.exec)),
+    )
+    for (const found of probes) expect(found.some((c) => c.startsWith(TRANSFER_INNODB_PREFIX))).toBe(true)
+    const left = await asAdmin(async (c) => (await c.query("SHOW DATABASES LIKE 'alfa\\_\\_innodb%'"))[0], 'ts-a')
+    expect(left).toEqual([])
   })
 })

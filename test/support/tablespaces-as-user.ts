@@ -9,6 +9,7 @@ import { peekMark } from '../../packages/agent/src/drivers/tablespaces-mark.ts'
 import { exec } from '../../packages/agent/src/exec.ts'
 import { execPipeline } from '../../packages/agent/src/exec-pipeline.ts'
 import { transferCapabilities } from '../../packages/agent/src/transfer/capabilities.ts'
+import { exportWhole } from './tablespaces-export.ts'
 
 const env = (name: string) => {
   const value = process.env[name]
@@ -23,9 +24,18 @@ const args = (db: string, file?: string) => {
   if (file) argv.push('--result-file', file)
   return [...argv, db]
 }
+const withAdmin = async <T>(_what: string, work: (c: mysql.Connection) => Promise<T>): Promise<T> => {
+  const c = await mysql.createConnection(admin)
+  try {
+    return await work(c)
+  } finally {
+    await c.end()
+  }
+}
 const files = mariadbTablespaces({
   exec,
   pipeline: execPipeline,
+  withAdmin,
   openAdmin: () => mysql.createConnection(admin),
   schemaDump: (db, file) => ({ argv: args(db, file), env: { ...process.env, MYSQL_PWD: admin.password } }),
   redact: [admin.password],
@@ -39,7 +49,7 @@ if (action === 'probe') {
 } else if (action === 'export') {
   const can = await files.exportable(env('DB'))
   if ('why' in can) throw new Error(can.why)
-  await files.exportTo(env('DB'), can.tables, fs.createWriteStream(env('FILE'), { flags: 'wx' }))
+  await exportWhole(files, env('DB'), can.tables, fs.createWriteStream(env('FILE'), { flags: 'wx' }))
   console.log(JSON.stringify({ uid, tables: can.tables }))
 } else if (action === 'import') {
   const { mark, rest } = await peekMark(fs.createReadStream(env('FILE')))

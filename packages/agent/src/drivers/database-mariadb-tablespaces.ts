@@ -13,7 +13,10 @@ import { TABLESPACES_MARK } from './tablespaces-mark.ts'
 import { DUMP_TIMEOUT_MS, ZSTD_LEVEL, identifier } from './database-types.ts'
 
 /** A table whose files can move: its name is its file name (MariaDB encodes any other character). */
-const PLAIN_TABLE = /^[A-Za-z0-9_]{1,64}$/
+const PLAIN_NAME = '[A-Za-z0-9_]{1,64}'
+const PLAIN_TABLE = new RegExp(`^${PLAIN_NAME}$`)
+/** One of the two files a moving table has: its tablespace and the metadata its export wrote. */
+const TABLE_FILE = new RegExp(`^(${PLAIN_NAME})\\.(ibd|cfg)$`)
 const SCHEMA = 'schema.sql'
 
 /**
@@ -39,6 +42,8 @@ const failed = (message: string) => new CommandError(wireError('DB_ERROR', messa
 
 /** An admin session held for as long as the caller needs it (no watchdog: a lock held through a long copy). */
 type OpenAdmin = () => Promise<mysql.Connection>
+/** A short admin session for `work`, watched and its errors worded as the driver words them (withConnection). */
+type WithAdmin = <T>(what: string, work: (c: mysql.Connection) => Promise<T>) => Promise<T>
 
 async function datadirOf(c: mysql.Connection): Promise<string> {
   const [rows] = await c.query('SELECT @@datadir AS d')
@@ -60,12 +65,14 @@ async function datadirOf(c: mysql.Connection): Promise<string> {
 export function mariadbTablespaces(o: {
   exec: Exec
   pipeline: ExecPipeline
+  withAdmin: WithAdmin
   openAdmin: OpenAdmin
   /** mysqldump's argv and environment for `name`'s schema only (no rows), into `file`. */
   schemaDump: (name: string, file: string) => { argv: string[]; env: NodeJS.ProcessEnv }
   redact: string[]
 }) {
-  async function withAdmin<T>(work: (c: mysql.Connection) => Promise<T>): Promise<T> {
+  /** Statements that may run for as long as a copy does (an import): an unwatched session, ended after. */
+  async function withLongAdmin<T>(work: (c: mysql.Connection) => Promise<T>): Promise<T> {
     const c = await o.openAdmin()
     try {
       return await work(c)
@@ -77,7 +84,7 @@ export function mariadbTablespaces(o: {
   /** The tables of `name` whose files can move, or why the database crosses as SQL. */
   async function exportable(name: string): Promise<{ tables: string[] } | { why: string }> {
     const db = identifier(name)
-    return withAdmin(async (c) => {
+    return o.withAdmin(`reading the tables of ${db}`, async (c) => {
       const [rows] = await c.query(
         'SELECT TABLE_NAME AS n, TABLE_TYPE AS t, ENGINE AS e, CREATE_OPTIONS AS o FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?',
         [db],
@@ -170,16 +177,6 @@ export function mariadbTablespaces(o: {
     }
   }
 
-  /** exportLocked, streamed into `sink` and released. */
-  async function exportTo(name: string, tables: string[], sink: Writable, signal?: AbortSignal): Promise<void> {
-    const locked = await exportLocked(name, tables, signal)
-    try {
-      await locked.to(sink, signal)
-    } finally {
-      await locked.release()
-    }
-  }
-
   /**
    * Reads such a stream (`input`, TABLESPACES_MARK first) into `scratch`, made and granted by the caller: the schema
    * first, loaded by `loadSchema` (logged in as the tenant), then every table's files written into the scratch
@@ -197,7 +194,7 @@ export function mariadbTablespaces(o: {
     const work = await fs.mkdtemp(path.join(os.tmpdir(), 'alfa-ibd-'))
     let out: WriteStream | undefined
     try {
-      const { dir, owner } = await withAdmin(async (c) => {
+      const { dir, owner } = await o.withAdmin(`finding ${scratch}'s directory`, async (c) => {
         const d = path.join(await datadirOf(c), scratch)
         // Made a moment ago under a fresh name: found here only if MariaDB's files are on this server's disk.
         const stat = await fs.lstat(d).catch(() => undefined)
@@ -213,7 +210,7 @@ export function mariadbTablespaces(o: {
             out = quietStream(path.join(work, SCHEMA), 0o600)
             return
           }
-          const file = /^([A-Za-z0-9_]{1,64})\.(ibd|cfg)$/.exec(m.name)
+          const file = TABLE_FILE.exec(m.name)
           if (!file || !tables.has(file[1]!)) throw failed(`the archive holds ${m.name}, no table of ${scratch}`)
           const seen = written.get(file[1]!) ?? new Set<string>()
           if (seen.has(file[2]!)) throw failed(`the archive holds ${m.name} twice`)
@@ -227,7 +224,7 @@ export function mariadbTablespaces(o: {
           await new Promise<void>((resolve, reject) => stream.end((e?: Error | null) => (e ? reject(e) : resolve())))
           if (tables) return ownAsMariadb(path.join(dir, m.name), owner)
           await loadSchema(path.join(work, SCHEMA))
-          tables = await withAdmin(async (c) => {
+          tables = await o.withAdmin(`discarding the tablespaces of ${scratch}`, async (c) => {
             const [rows] = await c.query(
               "SELECT TABLE_NAME AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE = 'BASE TABLE'",
               [scratch],
@@ -249,7 +246,7 @@ export function mariadbTablespaces(o: {
       if (!tables) throw failed(`the archive held no ${SCHEMA}`)
       const missing = [...tables].filter((t) => written.get(t)?.size !== 2)
       if (missing.length > 0) throw failed(`the archive lacks the files of ${missing.join(', ')}`)
-      await withAdmin(async (c) => {
+      await withLongAdmin(async (c) => {
         await c.query(`SET SESSION foreign_key_checks = 0, max_statement_time = ${DUMP_TIMEOUT_MS / 1000}`)
         for (const t of tables!) {
           await c.query(`ALTER TABLE ${c.escapeId(scratch)}.${c.escapeId(t)} IMPORT TABLESPACE`)
@@ -262,7 +259,7 @@ export function mariadbTablespaces(o: {
     }
   }
 
-  return { exportable, exportLocked, exportTo, importInto }
+  return { exportable, exportLocked, importInto }
 }
 
 export type MariadbTablespaces = ReturnType<typeof mariadbTablespaces>

@@ -191,6 +191,7 @@ export function createMariadbAdmin(o: {
   const tablespaces = mariadbTablespaces({
     exec: o.exec,
     pipeline,
+    withAdmin: (what, work) => withConnection({}, what, work),
     openAdmin: () => openConnection({}),
     schemaDump: (name, file) => ({ argv: mysqldumpArgv(name, file, true), env: dumpEnv() }),
     redact: [admin.password],

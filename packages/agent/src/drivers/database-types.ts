@@ -47,7 +47,7 @@ export interface DbAdmin extends RestorePrimitives {
    * A move's dump as the tables' InnoDB files (database-mariadb-tablespaces.ts): `exportable` says which tables, or
    * why the database crosses as SQL; `exportLocked` locks them and then writes the archive. MariaDB only.
    */
-  tablespaces?: Pick<MariadbTablespaces, 'exportable' | 'exportLocked' | 'exportTo'>
+  tablespaces?: Pick<MariadbTablespaces, 'exportable' | 'exportLocked'>
   /** Throws DB_ERROR unless `file` is a complete dump made by `dump` (a cut-short file must never be relied on). */
   verify(file: string, signal?: AbortSignal): Promise<void>
   /**

@@ -77,9 +77,9 @@ describe('tarReader', () => {
     await expect(read(archive.subarray(0, 512 + 5120))).rejects.toThrow(/cut short/)
     const damaged = Buffer.from(archive)
     damaged[10] = damaged[10]! ^ 0xff
-    await expect(read(damaged)).rejects.toThrow(/checksum/)
+    await expect(read(damaged)).rejects.toThrow(/Invalid tar header/)
     const trailing = Buffer.concat([archive, Buffer.from('more')])
-    await expect(read(trailing)).rejects.toThrow(/after the end/)
+    await expect(read(trailing)).rejects.toThrow(/cut short/)
   })
 
   it('stops at the first error its sink throws (a name the receiver refuses)', async () => {

@@ -1,6 +1,11 @@
-import { Writable } from 'node:stream'
+import { once } from 'node:events'
+import { PassThrough, Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import tarStream from 'tar-stream'
 
 const BLOCK = 512
+/** Tar ends an archive with two zero blocks: fewer after the last member means the archive was cut there. */
+const END_OF_ARCHIVE = 2 * BLOCK
 
 /** One regular file of the archive, announced before its bytes. */
 export interface TarMember {
@@ -18,101 +23,67 @@ export interface TarSink {
   close(member: TarMember): Promise<void> | void
 }
 
-/** A size field: octal digits, or GNU's base-256 (first byte 0x80) for members of 8 GiB and more. */
-function sizeOf(field: Buffer): number {
-  if ((field[0]! & 0x80) !== 0) {
-    let n = 0
-    for (let i = 1; i < field.length; i++) n = n * 256 + field[i]!
-    if (!Number.isSafeInteger(n)) throw new Error('a tar member larger than this reader counts')
-    return n
-  }
-  const text = field
-    .toString('latin1')
-    .replace(/[\0 ]+$/g, '')
-    .trim()
-  if (!/^[0-7]+$/.test(text)) throw new Error(`a tar size field that is not octal: ${JSON.stringify(text)}`)
-  return parseInt(text, 8)
-}
+/** tar-stream 3 sets `byteOffset` (where the member's bytes begin in the archive); its types do not declare it. */
+type Located = tarStream.Header & { byteOffset?: number }
 
-/** The header's checksum: the sum of its bytes with the checksum field read as spaces. */
-function checksumOk(header: Buffer): boolean {
-  let sum = 0
-  for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 0x20 : header[i]!
-  const stored = parseInt(
-    header
-      .subarray(148, 156)
-      .toString('latin1')
-      .replace(/[\0 ]+/g, ''),
-    8,
-  )
-  return stored === sum
+/** A member's name, or why it is refused: the archives read here hold flat regular files only. */
+function plainFile(header: tarStream.Header): string {
+  const name = header.name
+  if (header.type !== 'file') throw new Error(`tar member ${JSON.stringify(name)} is not a regular file`)
+  if (name === '' || name === '.' || name === '..' || name.includes('/') || name.includes('\0'))
+    throw new Error(`tar member ${JSON.stringify(name)} is not a plain file name`)
+  return name
 }
 
 /**
- * Reads a tar stream (ustar or GNU, as GNU tar writes them) and hands its regular files to `sink`; anything else (a
- * link, a directory, a device, a long-name or pax record, a name with a slash) fails the stream: the archives read
- * here hold flat files only, so there is nothing to resolve and nothing can point outside where the sink writes.
- * The stream must end with tar's end-of-archive blocks: a cut archive is an error, never a shorter one.
+ * Reads a tar stream written into it (tar-stream parses it: ustar, GNU and pax alike) and hands its regular files to
+ * `sink`; anything else (a link, a directory, a device, a name with a slash) fails the stream, so there is nothing
+ * to resolve and nothing can point outside where the sink writes. The stream must end with tar's end-of-archive
+ * blocks: tar-stream accepts an archive cut between two members, this reader fails it (a cut archive is an error,
+ * never a shorter one). It finishes only once the sink closed the last member.
  */
 export function tarReader(sink: TarSink): Writable {
-  let buffered: Buffer = Buffer.alloc(0)
-  let member: (TarMember & { left: number; padding: number }) | undefined
-  let ended = false
+  const extract = tarStream.extract()
+  const feed = new PassThrough({ highWaterMark: 1024 * 1024 })
+  let received = 0
+  let membersEnd = 0
 
-  async function consume(): Promise<void> {
-    for (;;) {
-      if (ended) {
-        if (buffered.some((b) => b !== 0)) throw new Error('bytes after the end of the tar archive')
-        buffered = Buffer.alloc(0)
-        return
-      }
-      if (member && member.left > 0) {
-        if (buffered.length === 0) return
-        const piece = buffered.subarray(0, Math.min(member.left, buffered.length))
-        buffered = buffered.subarray(piece.length)
-        member.left -= piece.length
-        await sink.data(piece)
-        continue
-      }
-      if (member) {
-        if (buffered.length < member.padding) return
-        buffered = buffered.subarray(member.padding)
-        const done = member
-        member = undefined
-        await sink.close(done)
-        continue
-      }
-      if (buffered.length < BLOCK) return
-      const header = buffered.subarray(0, BLOCK)
-      if (header.every((b) => b === 0)) {
-        // The first of the two zero blocks that end an archive: whatever follows must be zeros too.
-        ended = true
-        buffered = buffered.subarray(BLOCK)
-        continue
-      }
-      if (!checksumOk(header)) throw new Error('a tar header whose checksum does not match')
-      const type = String.fromCharCode(header[156]!)
-      const name = header.subarray(0, 100).toString('utf8').replace(/\0.*$/s, '')
-      const prefix = header.subarray(345, 500).toString('utf8').replace(/\0.*$/s, '')
-      if (type !== '0' && type !== '\0') throw new Error(`tar member ${JSON.stringify(name)} is not a regular file`)
-      if (prefix !== '' || name === '' || name.includes('/'))
-        throw new Error(`tar member ${JSON.stringify(name)} is not a plain file name`)
-      const size = sizeOf(header.subarray(124, 136))
-      buffered = buffered.subarray(BLOCK)
-      member = { name, size, left: size, padding: (BLOCK - (size % BLOCK)) % BLOCK }
-      await sink.open({ name, size })
-    }
+  async function take(header: Located, body: AsyncIterable<unknown>): Promise<void> {
+    const member = { name: plainFile(header), size: header.size ?? 0 }
+    await sink.open(member)
+    for await (const piece of body) await sink.data(piece as Buffer)
+    await sink.close(member)
+    if (typeof header.byteOffset !== 'number') throw new Error('tar-stream did not say where a member begins')
+    membersEnd = header.byteOffset + Math.ceil(member.size / BLOCK) * BLOCK
   }
+
+  extract.on('entry', (header, body, next) => {
+    // A refused member fails the whole parse, which destroys the body; its error is the parse's, said once.
+    body.on('error', () => undefined)
+    take(header, body).then(() => next(), next)
+  })
+  const reading = pipeline(feed, extract)
+  reading.catch(() => undefined) // said through write() and final()
 
   return new Writable({
     highWaterMark: 1024 * 1024,
     write(chunk: Buffer, _enc, done) {
-      buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk])
-      consume().then(() => done(), done)
+      received += chunk.length
+      if (feed.write(chunk)) return done()
+      Promise.race([once(feed, 'drain'), reading]).then(() => done(), done)
     },
     final(done) {
-      if (!ended || member) return done(new Error('the tar archive was cut short (no end-of-archive blocks)'))
-      done()
+      feed.end()
+      reading.then(
+        () => done(received - membersEnd >= END_OF_ARCHIVE ? null : cutShort()),
+        (error: Error) => done(/end of data/i.test(error.message) ? cutShort() : error),
+      )
+    },
+    destroy(error, done) {
+      feed.destroy(error ?? undefined)
+      done(error)
     },
   })
 }
+
+const cutShort = () => new Error('the tar archive was cut short (no end-of-archive blocks)')
