@@ -1,7 +1,7 @@
 // What an earlier integration run left in Docker when it was killed before its teardown (Ctrl-C, a stopped job):
 // the containers of its test agents keep running (restart policy) and keep their names, so the next run's client
-// `alfa-gr-42` meets "exists but does not belong to this server". One run per Docker engine at a time is assumed,
-// as the tests' fixed slugs already require.
+// `alfa-gr-42` meets "exists but does not belong to this server". One run per Docker engine at a time, as the tests'
+// fixed slugs already require: global.ts takes the machine's run lock (run-lock.ts) before it sweeps.
 import type Docker from 'dockerode'
 import { SERVER_LABEL } from '../../packages/agent/src/commands/container/labels.ts'
 import { removeServerContainers } from '../support/server-services.ts'
