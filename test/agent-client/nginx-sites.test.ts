@@ -131,6 +131,31 @@ describe('nginx sites', () => {
     }
   })
 
+  it("an app that does not answer gets nginx's own page (still 502); the app's own 502 passes untouched", async () => {
+    let status = 200
+    const app = http.createServer((_req, res) => res.writeHead(status).end(`the app's own ${status}`))
+    await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve))
+    const site = {
+      slug: 'down-app',
+      domain: 'down-app.clients.test',
+      upstreamPort: (app.address() as AddressInfo).port,
+    }
+    await sites.ensurePages()
+    await sites.apply({ ...site, tls: false })
+    try {
+      expect(await fetchVhost(nginx.port, site.domain, '/')).toEqual({ status: 200, body: "the app's own 200" })
+      status = 502
+      expect(await fetchVhost(nginx.port, site.domain, '/')).toEqual({ status: 502, body: "the app's own 502" })
+      await new Promise((resolve) => app.close(resolve))
+      const shown = await fetchVhost(nginx.port, site.domain, '/any/path')
+      expect(shown.status).toBe(502)
+      expect(shown.body).toContain('<h1 lang="en">Temporarily unavailable</h1>')
+    } finally {
+      app.close()
+      await sites.remove(site.slug)
+    }
+  })
+
   it('refuses to write through a symlink planted at the site path', async () => {
     const target = path.join(dir, 'victim.txt')
     await fs.writeFile(target, 'precious\n')

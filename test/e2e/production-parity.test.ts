@@ -14,6 +14,7 @@ import { FIXTURE_PROFILE } from '../fixtures/app/profile.ts'
 import { isServingWorker, processTitle } from '../../packages/agent/src/drivers/nginx-workers.ts'
 import { startCluster, type Cluster } from '../support/cluster.ts'
 import { bridgeGateway, removeContainersByLabel } from '../support/docker.ts'
+import { mainContainer } from '../agent-client/client-db.ts'
 import {
   AGENT_USER,
   enrollAsAgent,
@@ -194,6 +195,20 @@ describe('production parity: install.sh, Debian nginx as www-data, the agent as 
     expect(await fs.stat(path.join(unit.ALFA_AGENT_PAGES_DIR!, `${slug}.maintenance`))).toBeTruthy()
     await act('GET', `/clients/${clientId}/maintain_disable`)
     expect((await page('/health')).status).toBe(200)
+  })
+
+  it("a stopped app: nginx's own page for it, readable by www-data (502, not the bare error); started: 200", async () => {
+    const container = docker.getContainer(mainContainer(slug))
+    await container.stop({ t: 2 })
+    try {
+      const shown = await page('/')
+      expect(shown.status).toBe(502)
+      expect(shown.body).toContain('Temporarily unavailable')
+      expect(await fs.stat(path.join(unit.ALFA_AGENT_PAGES_DIR!, 'unavailable.html'))).toBeTruthy()
+    } finally {
+      await container.start()
+    }
+    await waitUntil(async () => (await page('/health')).status === 200, { timeoutMs: 30_000, what: 'the app back' })
   })
 
   it('an expire date in the past: 403 through nginx when its operation succeeds; a future date: 200', async () => {

@@ -23,6 +23,10 @@ describe('confirm-site', () => {
     expect(meets(answer(403, 'lab', 'expired'), 'lab', 'app')).toBe(false)
     expect(meets(answer(502, 'lab'), 'lab', 'app')).toBe(true)
     expect(meets(answer(502, 'lab'), 'lab', 'healthy')).toBe(false)
+    // nginx's page for an app that does not answer: the site passes to the app, which is not healthy.
+    expect(meets(answer(502, 'lab', 'unavailable'), 'lab', 'app')).toBe(true)
+    expect(meets(answer(504, 'lab', 'unavailable'), 'lab', 'healthy')).toBe(false)
+    expect(meets(answer(502, 'lab', 'unavailable'), 'lab', 'maintenance')).toBe(false)
     // A default server answering 200 for any Host is not the client's site.
     expect(meets(answer(200, null), 'lab', 'healthy')).toBe(false)
     expect(meets(answer(200, null), 'lab', 'gone')).toBe(true)

@@ -7,7 +7,8 @@ import { probeUntil, type SiteAnswer } from './probe.ts'
 /**
  * What a client's domain must show through the local nginx once an action is done:
  * - `maintenance` / `expired`: nginx's own page for this client (503 / 403, X-Alfa-Page),
- * - `app`: this client's site passing the request to the app (whatever the app answers, but no page of nginx's),
+ * - `app`: this client's site passing the request to the app (whatever the app answers, or nginx's page for an app
+ *   that does not answer: no maintenance or expiry page),
  * - `healthy`: as `app`, and the app answers 2xx,
  * - `gone`: no longer this client's site (another server block, or nothing, answers).
  */
@@ -33,7 +34,7 @@ export function meets(answer: SiteAnswer, slug: string, expected: SiteExpectatio
     case 'expired':
       return ours && answer.page === expected && answer.statusCode === PAGE_STATUS[expected]
     case 'app':
-      return ours && answer.page === null && answer.statusCode !== null
+      return ours && (answer.page === null || answer.page === 'unavailable') && answer.statusCode !== null
     case 'healthy':
       return ours && answer.page === null && answer.available
     case 'gone':

@@ -5,7 +5,7 @@ import { CommandError } from '../command-context.ts'
 import { ExecError, type Exec } from '../exec.ts'
 import { oldWorkersStopped, servingWorkers } from './nginx-workers.ts'
 import { ensureEmptyInside, readInside, removeInside, writeInside } from './safe-files.ts'
-import { DEFAULT_PAGES, EXPIRED_PAGE, expiredFlag, MAINTENANCE_PAGE, maintenanceFlag } from './default-pages.ts'
+import { DEFAULT_PAGES, expiredFlag, maintenanceFlag, SITE_PAGES } from './default-pages.ts'
 
 export interface NginxSitesOptions {
   exec: Exec
@@ -112,14 +112,17 @@ export function renderSite(
     `  location ^~ /.well-known/acme-challenge/ { root ${webroot}; default_type text/plain; }`,
     '',
     '  # Pages nginx serves by itself, so they work while the app is stopped or broken. error_page only catches',
-    "  # nginx's own returns below (proxy_intercept_errors is off): the app's 503/403 pass through untouched.",
-    '  error_page 503 /__alfa_maintenance.html;',
-    '  error_page 403 /__alfa_expired.html;',
+    "  # nginx's own answers (proxy_intercept_errors is off): the returns below, and 502/504 when the app does not",
+    "  # answer (stopped, restarting); the app's own 503/403/502 pass through untouched.",
+    ...SITE_PAGES.map((p) => `  error_page ${p.statuses} /__alfa_${p.mark}.html;`),
     // The X-Alfa-* marks let the agent confirm through nginx what visitors get (drivers/confirm-site.ts). add_header
     // in a location replaces the server's, so each page location repeats the site mark.
     `  add_header X-Alfa-Site ${slug} always;`,
-    `  location = /__alfa_maintenance.html { alias ${pages}/${MAINTENANCE_PAGE}; internal; add_header Retry-After 300 always; add_header X-Alfa-Site ${slug} always; add_header X-Alfa-Page maintenance always; }`,
-    `  location = /__alfa_expired.html { alias ${pages}/${EXPIRED_PAGE}; internal; add_header X-Alfa-Site ${slug} always; add_header X-Alfa-Page expired always; }`,
+    ...SITE_PAGES.map((p) => {
+      const retry = p.retryAfterS === undefined ? '' : ` add_header Retry-After ${p.retryAfterS} always;`
+      const marks = `add_header X-Alfa-Site ${slug} always; add_header X-Alfa-Page ${p.mark} always;`
+      return `  location = /__alfa_${p.mark}.html { alias ${pages}/${p.file}; internal;${retry} ${marks} }`
+    }),
     '',
     '  location / {',
     // `if` with `return` is the safe use of if in a location; maintenance wins over expiry, as in the app.

@@ -29,7 +29,7 @@ export const PAGE_HEADER = 'x-alfa-page'
 export interface SiteAnswer extends ProbeOutcome {
   /** X-Alfa-Site: the slug of the site that answered. */
   site: string | null
-  /** X-Alfa-Page: `maintenance` or `expired` when nginx served that page itself. */
+  /** X-Alfa-Page: `maintenance`, `expired` or `unavailable` (the app did not answer) when nginx served that page. */
   page: string | null
 }
 

@@ -200,7 +200,7 @@ export function serverMetricsRoutes(deps: { metrics: MetricsStore; servers: Serv
         queue.length = 0
         unsubscribe()
       }
-    }) as never
+    })
   })
   return app
 }
