@@ -17,7 +17,8 @@ import { useTenantEnv } from './tenant-setup.ts'
 
 const run = promisify(execFile)
 reportSecurityCases()
-const tenants = useTenantEnv({ markersPrefix: 'alfa-sec-restore', agentEnv: { ALFA_AGENT_HEALTH_TIMEOUT_MS: '6000' } })
+// A short prefix: a path under it goes into a table name below, and PostgreSQL cuts names at 63 bytes.
+const tenants = useTenantEnv({ markersPrefix: 'restore', agentEnv: { ALFA_AGENT_HEALTH_TIMEOUT_MS: '6000' } })
 const { markers, createClient } = tenants
 /** Runs argv with `file` on stdin (how a dump is fed to a client tool); resolves with the exit code. */
 function runWithStdin(argv: string[], file: string, extraEnv: Record<string, string>): Promise<number | null> {
@@ -64,12 +65,14 @@ describe('PostgreSQL restores', () => {
     const p = await createClient('rst-pg', 'postgresql')
     const role = (await tenantLogin(tenants.env, p.slug)).user
     const marker = path.join(markers, 'pg')
+    // The CVE shape: a name that ends a line and starts a psql command on the next.
+    const planted = `x\n\\! touch ${marker}-name\n`
+    expect(Buffer.byteLength(planted), `${JSON.stringify(planted)} must fit a PostgreSQL name`).toBeLessThan(64)
     const t = await pgAs(tenants.env, p.slug, 'tenant')
     try {
       await t.query('CREATE TABLE loot (what text)')
       await t.query(pgGrabFunction(role, marker))
-      // The CVE shape: a name that ends a line and starts a psql command on the next.
-      await t.query(`CREATE TABLE "x\n\\! touch ${marker}-name\n" (id int)`)
+      await t.query(`CREATE TABLE "${planted}" (id int)`)
       await t.query("CREATE TABLE guarded (n int CHECK (grab('check')))")
       await t.query('INSERT INTO guarded VALUES (1), (2)')
       await t.query('DELETE FROM loot')
@@ -96,7 +99,7 @@ describe('PostgreSQL restores', () => {
       const names = await admin.query("SELECT relname FROM pg_class WHERE relname LIKE 'x%' AND relkind = 'r'")
       const loot = await admin.query('SELECT what FROM loot')
       // The planted name came back intact; the CHECK ran while rows were loaded, as the tenant only.
-      expect(names.rows.map((r: { relname: string }) => r.relname)).toEqual([`x\n\\! touch ${marker}-name\n`])
+      expect(names.rows.map((r: { relname: string }) => r.relname)).toEqual([planted])
       expect(loot.rows.map((r: { what: string }) => r.what)).toContain(`check ran as ${role} in a session of ${role}`)
       const held = !rights.rolsuper && !rights.program && markerFiles().length === 0
       recordCase('PostgreSQL: restore of a planted \\! name and a CHECK with a tenant function', held)
