@@ -10,7 +10,7 @@ import Docker from 'dockerode'
 import type { TestProject } from 'vitest/node'
 import { dockerAvailable } from '../support/docker.ts'
 import { startPostgres } from '../support/postgres.ts'
-import { makeTempDir } from '../support/process.ts'
+import { makeTempDir, tempDirNames } from '../support/process.ts'
 import { holdRunLock, RUN_LOCK_FILE } from './run-lock.ts'
 import { sweepLeftovers } from './sweep-leftovers.ts'
 
@@ -23,17 +23,21 @@ declare module 'vitest' {
   }
 }
 
+/** What a run's temporary directory is called (makeTempDir), and so what a killed run's is. */
+const RUN_DIR = 'run'
+const RUN_DIRS = tempDirNames(RUN_DIR)
+
 /** Marks a run's temporary directory kept on purpose (ALFA_TEST_KEEP_TMP=1): the next run leaves it alone. */
 const KEPT = 'kept'
 
 /**
- * The temporary directories of runs killed before their teardown (`alfa-run-*` in the system's, not kept on
+ * The temporary directories of runs killed before their teardown (`alfa-run-XXXXXX` in the system's, not kept on
  * purpose): the run lock is held, so none of them is a live run's.
  */
 async function removeKilledRunsTemp(): Promise<void> {
   const tmp = os.tmpdir()
   for (const name of await readdir(tmp)) {
-    if (!name.startsWith('alfa-run-')) continue
+    if (!RUN_DIRS.test(name)) continue
     const dir = path.join(tmp, name)
     if (!existsSync(path.join(dir, KEPT))) await rm(dir, { recursive: true, force: true })
   }
@@ -54,7 +58,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     }
   }
   await removeKilledRunsTemp()
-  const runTempDir = await makeTempDir('run')
+  const runTempDir = await makeTempDir(RUN_DIR)
   // Others may pass (nginx's workers as www-data, MariaDB as mysql, a test user) into what tests open to them.
   await chmod(runTempDir, 0o711)
   const postgres = await startPostgres()

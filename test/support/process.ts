@@ -37,6 +37,9 @@ export function makeTempDir(name: string): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), `alfa-${name}-`))
 }
 
+/** The base names makeTempDir(name) gives (mkdtemp ends the prefix with six characters of its own). */
+export const tempDirNames = (name: string): RegExp => new RegExp(`^alfa-${name}-[A-Za-z0-9]{6}$`)
+
 /** The last `lines` lines of a log file, or a note that it does not exist (a process may die before writing). */
 export async function tailFile(file: string, lines = 30): Promise<string> {
   try {

@@ -50,11 +50,12 @@ export function tarReader(sink: TarSink): Writable {
 
   async function take(header: Located, body: AsyncIterable<unknown>): Promise<void> {
     const member = { name: plainFile(header), size: header.size ?? 0 }
+    if (typeof header.byteOffset !== 'number') throw new Error('tar-stream did not say where a member begins')
+    const end = header.byteOffset + Math.ceil(member.size / BLOCK) * BLOCK
     await sink.open(member)
     for await (const piece of body) await sink.data(piece as Buffer)
     await sink.close(member)
-    if (typeof header.byteOffset !== 'number') throw new Error('tar-stream did not say where a member begins')
-    membersEnd = header.byteOffset + Math.ceil(member.size / BLOCK) * BLOCK
+    membersEnd = end
   }
 
   extract.on('entry', (header, body, next) => {
