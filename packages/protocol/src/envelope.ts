@@ -4,7 +4,7 @@ import { commandUnion, isCommandType, type CommandPayload, type CommandType } fr
 import { wireError, wireErrorFromZod, wireErrorSchema, type WireError } from './errors.ts'
 import { LIMITS, MAX_FRAME_BYTES } from './limits.ts'
 import { metricsFrameSchema } from './metrics.ts'
-import { checkMetricsFrame } from './metrics-check.ts'
+import { checkMetricsFrame, hasOnlySchemaMembers } from './metrics-check.ts'
 import { uuidSchema } from './scalars.ts'
 import { boundedText } from './string-rules.ts'
 import { agentVersionSchema } from './version.ts'
@@ -150,7 +150,17 @@ export type AgentFrameKind = AgentFrame['kind']
 export type MasterFrameKind = MasterFrame['kind']
 
 /** The outcome of parsing a frame; `refId` is the frame's id when one was readable, to answer it by id. */
-export type FrameParseResult<F> = { ok: true; frame: F } | { ok: false; error: WireError; refId?: string }
+export type FrameParseResult<F> =
+  | {
+      ok: true
+      frame: F
+      /**
+       * The text holds this frame and nothing else (no member the schema drops): it may be kept as received. Only
+       * the hand-checked metrics frame says so; absent means "serialise the frame if you keep it".
+       */
+      verbatim?: true
+    }
+  | { ok: false; error: WireError; refId?: string }
 
 /** Builds a command frame with its payload typed by command type. */
 export function commandFrame<T extends CommandType>(
@@ -199,7 +209,7 @@ function commandProblem(value: object, error: z.ZodError): WireError {
 function parseFrame<S extends z.ZodType>(
   schema: S,
   text: unknown,
-  fast?: (value: object) => z.infer<S> | undefined,
+  fast?: (value: object) => { frame: z.infer<S>; verbatim: boolean } | undefined,
 ): FrameParseResult<z.infer<S>> {
   if (typeof text !== 'string') return frameFail(wireError('INVALID_FRAME', 'a frame is one JSON text'))
   if (exceedsFrameLimit(text)) {
@@ -215,7 +225,7 @@ function parseFrame<S extends z.ZodType>(
     return frameFail(wireError('INVALID_FRAME', 'a frame is a JSON object'))
   }
   const quick = fast?.(value)
-  if (quick) return { ok: true, frame: quick }
+  if (quick) return quick.verbatim ? { ok: true, frame: quick.frame, verbatim: true } : { ok: true, frame: quick.frame }
   const refId = readRefId(value)
   try {
     const parsed = schema.safeParse(value)
@@ -234,7 +244,12 @@ function parseFrame<S extends z.ZodType>(
 /** Parses and validates a frame received from an agent; never throws. */
 export function parseAgentFrame(text: string): FrameParseResult<AgentFrame> {
   // The most frequent frame by far is checked by hand first (metrics-check.ts); whatever it does not accept, zod decides.
-  return parseFrame(agentFrameSchema, text, checkMetricsFrame)
+  return parseFrame(agentFrameSchema, text, checkMetrics)
+}
+
+function checkMetrics(value: object) {
+  const frame = checkMetricsFrame(value)
+  return frame && { frame, verbatim: hasOnlySchemaMembers(value as Record<string, unknown>) }
 }
 
 /** Parses and validates a frame received from the master, command payload included; never throws. */

@@ -1,7 +1,8 @@
+import { isDeepStrictEqual } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { parseAgentFrame } from './envelope.ts'
 import { LIMITS } from './limits.ts'
-import { checkMetricsFrame } from './metrics-check.ts'
+import { checkMetricsFrame, hasOnlySchemaMembers } from './metrics-check.ts'
 import { sampleMetricsFrame } from './metrics.cases.ts'
 import { metricsFrameSchema } from './metrics.ts'
 
@@ -94,6 +95,15 @@ function expectSameVerdict(value: unknown) {
   const fast = checkMetricsFrame(value)
   expect({ value, accepted: fast !== undefined }).toEqual({ value, accepted: zod.success })
   if (zod.success) expect(JSON.stringify(fast)).toBe(JSON.stringify(zod.data))
+  // "Nothing but the schema's members" exactly when zod dropped nothing: the text may then be kept as received.
+  // Asked of the value as JSON.parse makes it (the only input it gets): no undefined members, no named array members.
+  if (fast && zod.success) {
+    const parsed = JSON.parse(JSON.stringify(value)) as Record<string, unknown>
+    expect({ parsed, verbatim: hasOnlySchemaMembers(parsed) }).toEqual({
+      parsed,
+      verbatim: isDeepStrictEqual(parsed, metricsFrameSchema.parse(parsed)),
+    })
+  }
 }
 
 /** A small seeded generator, so a failure is reproduced by the same run. */
@@ -110,6 +120,9 @@ describe('checkMetricsFrame', () => {
     const extra = mutate(mutate(valid, ['host'], 'x', 'unknown'), ['containers', 0], { a: 1 }, 'extra')
     expect(checkMetricsFrame(extra)).toEqual(metricsFrameSchema.parse(extra))
     expect(JSON.stringify(checkMetricsFrame(extra))).not.toContain('unknown')
+    expect(hasOnlySchemaMembers(valid as Record<string, unknown>)).toBe(true)
+    expect(hasOnlySchemaMembers(extra as Record<string, unknown>)).toBe(false)
+    expect(hasOnlySchemaMembers(JSON.parse('{"__proto__":1,' + JSON.stringify(valid).slice(1)))).toBe(false)
   })
 
   it('does give the same verdict as zod for every hostile value at every place in the frame', () => {
@@ -157,7 +170,10 @@ describe('checkMetricsFrame', () => {
     expect(parsed.ok).toBe(false)
     if (!parsed.ok) expect(parsed.error.message).toMatch(/^invalid metrics frame: .*host.cpu/)
     const good = parseAgentFrame(JSON.stringify(valid))
-    expect(good).toEqual({ ok: true, frame: metricsFrameSchema.parse(valid) })
+    expect(good).toEqual({ ok: true, frame: metricsFrameSchema.parse(valid), verbatim: true })
+    // Accepted with the unknown member dropped, but its text is not the frame any more.
+    const extra = parseAgentFrame(JSON.stringify(mutate(valid, ['host', 'net'], 'x'.repeat(100), 'padding')))
+    expect(extra).toEqual({ ok: true, frame: metricsFrameSchema.parse(valid) })
     // A number JSON cannot hold exactly (an overflow to Infinity) is refused by both.
     expect(parseAgentFrame(JSON.stringify(valid).replace('"cpu":12.5', '"cpu":1e400')).ok).toBe(false)
   })

@@ -104,3 +104,28 @@ export function checkMetricsFrame(value: unknown): MetricsFrame | undefined {
     kind: 'metrics',
   }
 }
+
+/** Own enumerable members of a parsed JSON object (JSON.parse makes every member one, `__proto__` too). */
+function members(v: Json): number {
+  let n = 0
+  for (const _ in v) n++
+  return n
+}
+
+/**
+ * True when a metrics frame that checkMetricsFrame accepted holds no member the schema does not know, at any depth:
+ * then its JSON text, parsed again, gives exactly the checked frame, and the text can be kept as received instead of
+ * serialising the frame again (the master's latest sample). Every member is required but the two optional ones of a
+ * container, so counting members is enough.
+ */
+export function hasOnlySchemaMembers(value: Json): boolean {
+  const host = value.host as Json
+  if (members(value) !== 4 || members(host) !== 5) return false
+  if (members(host.mem as Json) !== 3 || members(host.net as Json) !== 2) return false
+  for (const d of host.disk as Json[]) if (members(d) !== 3) return false
+  for (const c of value.containers as Json[]) {
+    const optional = (c.clientId === undefined ? 0 : 1) + (c.memLimitBytes === undefined ? 0 : 1)
+    if (members(c) !== 5 + optional) return false
+  }
+  return true
+}

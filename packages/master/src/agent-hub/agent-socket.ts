@@ -33,9 +33,11 @@ export function openAgentSocket(deps: {
   helloTimer.unref()
   ws.on('message', (data, isBinary) => {
     conn.lastHeard = Date.now()
-    const parsed = isBinary
-      ? { ok: false as const, error: wireError('INVALID_FRAME', 'frames are text') }
-      : parseAgentFrame(data.toString())
+    const text = isBinary ? undefined : data.toString()
+    const parsed =
+      text === undefined
+        ? { ok: false as const, error: wireError('INVALID_FRAME', 'frames are text') }
+        : parseAgentFrame(text)
     if (!parsed.ok) {
       conn.logger.warn({ error: parsed.error }, 'agent frame refused')
       conn.send({
@@ -46,7 +48,8 @@ export function openAgentSocket(deps: {
       return
     }
     // Metrics need no ordering and ingest is synchronous: skip the queue, which is the ingest hot path.
-    if (parsed.frame.kind === 'metrics' && conn.ready) return deps.metrics.ingest(conn.serverId, parsed.frame)
+    if (parsed.frame.kind === 'metrics' && conn.ready)
+      return deps.metrics.ingest(conn.serverId, parsed.frame, parsed.verbatim ? text : undefined)
     conn.pendingFrames++
     // Bounded by count: past the bound the socket stops reading until half the queue is handled, so a peer sending
     // faster than its frames are stored waits in TCP's flow control instead of growing this chain (nothing dropped).

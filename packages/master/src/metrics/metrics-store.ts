@@ -113,8 +113,11 @@ export function createMetricsStore(
   }
 
   return {
-    /** Takes one sample from an agent. */
-    ingest(serverId: string, sample: MetricsSample): void {
+    /**
+     * Takes one sample from an agent; `text`, when given, is the sample's frame as received and holds nothing else
+     * (the parser's `verbatim`), so the latest sample keeps it instead of serialising the sample again.
+     */
+    ingest(serverId: string, sample: MetricsSample, text?: string): void {
       // A sample older than the retention (an agent with a wrong clock) would only be deleted again.
       if (sample.ts < clock.now().getTime() - retentionMs) return
       const raw = compact(sample)
@@ -123,7 +126,7 @@ export function createMetricsStore(
       w.push(raw)
       let newest = latest.get(serverId)
       if (!newest) latest.set(serverId, (newest = new LatestSample()))
-      if (newest.ts <= sample.ts) newest.set(raw, sample)
+      if (newest.ts <= sample.ts) newest.set(raw, sample, text)
       dirty.add(serverId)
       const agg = open.get(serverId)
       if (!agg) open.set(serverId, startAggregate(raw))
