@@ -1,4 +1,4 @@
-import type { CommandFrame, CommandType } from '@alfa/protocol'
+import { isReadOnlyCommand, type CommandFrame, type CommandType } from '@alfa/protocol'
 
 /** Commands that change a client: one at a time per client, and never while an earlier one still rolls back. */
 const CHANGES_CLIENT = new Set<CommandFrame['type']>([
@@ -10,17 +10,6 @@ const CHANGES_CLIENT = new Set<CommandFrame['type']>([
   'client.app',
   'client.restore_files',
 ])
-
-/** Read-only requests (monitoring, listings): re-running one is harmless, so they are not journaled on disk. */
-export function isReadOnly(frame: CommandFrame): boolean {
-  if (frame.type === 'client.app') return frame.payload.action === 'usersCount'
-  return (
-    frame.type === 'client.probe' ||
-    frame.type === 'server.info' ||
-    frame.type === 'image.list' ||
-    frame.type === 'container.list'
-  )
-}
 
 /**
  * Commands safe to run twice: they set an absolute state (flags, settings row, site) or restart, so a second run
@@ -34,7 +23,7 @@ export const startsWhileJournaled = (type: CommandType): boolean => REPEATABLE.h
 
 /** The lock key of a command that changes a client (its slug), or undefined. */
 export function clientLockKey(frame: CommandFrame): string | undefined {
-  if (!CHANGES_CLIENT.has(frame.type) || isReadOnly(frame)) return undefined
+  if (!CHANGES_CLIENT.has(frame.type) || isReadOnlyCommand(frame)) return undefined
   const payload = frame.payload
   return 'slug' in payload && typeof payload.slug === 'string' ? `client:${payload.slug}` : undefined
 }

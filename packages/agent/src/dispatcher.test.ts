@@ -134,6 +134,33 @@ describe('dispatcher', () => {
     expect(dispatcher.resendUnacked()).toBe(0)
   })
 
+  it('forgets a read-only result once it went out (no ack comes for it), and keeps one made offline until then', async () => {
+    const lister: CommandHandler<'image.list'> = async () => ({ images: [] })
+    const { dispatcher, journal } = await setup({ 'image.list': lister })
+    const online = commandFrame(newId(), 'image.list', {}, 5000)
+    await dispatcher.handle(online)
+    expect(await waitFor(() => resultOf(online.id))).toMatchObject({ ok: true, data: { images: [] } })
+    await waitFor(() => (journal.get(online.id) === undefined ? true : undefined), 2000, 'the result forgotten')
+    expect(journal.inFlight()).toEqual([])
+
+    connected = false
+    const offline = commandFrame(newId(), 'image.list', {}, 5000)
+    await dispatcher.handle(offline)
+    await waitFor(() => (journal.get(offline.id)?.status === 'done' ? true : undefined), 2000, 'journal')
+    expect(journal.inFlight()).toEqual([offline.id]) // hello names it: the master may still wait for it
+    connected = true
+    expect(dispatcher.resendUnacked()).toBe(1)
+    expect(resultOf(offline.id)).toMatchObject({ ok: true })
+    expect(journal.get(offline.id)).toBeUndefined()
+    expect(dispatcher.resendUnacked()).toBe(0)
+    // A changing command's result still waits for its ack (the test above): forget() never drops one.
+    const changing = commandFrame(newId(), 'test.sleep', { ms: 1 }, 5000)
+    await dispatcher.handle(changing)
+    await waitFor(() => resultOf(changing.id))
+    journal.forget(changing.id)
+    expect(journal.get(changing.id)).toMatchObject({ status: 'done', acked: false })
+  })
+
   it('stops taking commands while draining and waits for running ones', async () => {
     const { dispatcher } = await setup()
     const frame = commandFrame(newId(), 'test.sleep', { ms: 50 }, 5000)

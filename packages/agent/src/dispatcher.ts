@@ -1,5 +1,6 @@
 import {
   exceedsFrameLimit,
+  isReadOnlyCommand,
   LIMITS,
   parseCommandPayload,
   parseCommandResult,
@@ -10,7 +11,7 @@ import {
   type CommandType,
 } from '@alfa/protocol'
 import type { Logger } from 'pino'
-import { clientLockKey, createClientLocks, isReadOnly, startsWhileJournaled } from './client-locks.ts'
+import { clientLockKey, createClientLocks, startsWhileJournaled } from './client-locks.ts'
 import type { CommandContext, HandlerDeps, LogOptions } from './command-context.ts'
 import { resultFrame, toWireError } from './command-outcome.ts'
 import { deadlineError, ROLLBACK_GRACE_MS, runWithDeadline } from './deadline.ts'
@@ -46,12 +47,17 @@ export function createDispatcher(opts: {
   const locks = createClientLocks()
   let accepting = true
 
+  /** Sends a finished result; a read-only one is forgotten once it went out, as no ack comes for it. */
+  function sendResult(id: string, result: JournalResult): void {
+    if (send(resultFrame(id, result))) journal.forget(id)
+  }
+
   /** Answers a re-sent id from the journal: the stored result, or an ack while it still runs. */
   function answerKnown(id: string): void {
     const entry = journal.get(id)
     if (entry?.status === 'done' && entry.result && !outbox.pending(id)) {
       log.info({ commandId: id }, 're-sent command answered from the journal')
-      send(resultFrame(id, entry.result))
+      sendResult(id, entry.result)
     } else {
       send({ kind: 'ack', id })
     }
@@ -62,8 +68,6 @@ export function createDispatcher(opts: {
     payload: CommandPayload<T>,
     signal: AbortSignal,
   ): CommandContext<T> {
-    // Continues after the lines an earlier run of this agent left waiting (recovery of an interrupted command).
-    let seq = (outbox.lastSeq(frame.id) ?? -1) + 1
     const logger = opts.logger.child({ commandId: frame.id, type: frame.type })
     return {
       id: frame.id,
@@ -71,18 +75,7 @@ export function createDispatcher(opts: {
       payload,
       signal,
       logger,
-      log(line: string, o: LogOptions = {}) {
-        const text = line.replaceAll('\0', '').slice(0, LIMITS.logLine)
-        outbox.emit({
-          kind: 'log',
-          id: frame.id,
-          seq: seq++,
-          stream: o.stream ?? 'info',
-          line: text,
-          ...(o.step ? { step: o.step } : {}),
-          ...(o.level ? { level: o.level } : {}),
-        })
-      },
+      log: narratorFor(frame.id).log,
       progress(step, status) {
         outbox.emit({ kind: 'progress', id: frame.id, step, status })
       },
@@ -93,7 +86,10 @@ export function createDispatcher(opts: {
     }
   }
 
-  /** Log lines of a command being recovered at start-up: queued in the outbox, sent before its result. */
+  /**
+   * A command's log lines, queued in the outbox (sent at once when connected, before its result otherwise). The
+   * numbering continues after lines an earlier run of this agent left waiting (a recovered command).
+   */
   function narratorFor(id: string) {
     let seq = (outbox.lastSeq(id) ?? -1) + 1
     return {
@@ -129,7 +125,7 @@ export function createDispatcher(opts: {
     }
     await journal.complete(entry.id, result)
     logger.warn({ ok: result.ok }, 'command ended after an agent restart')
-    if (!outbox.pending(entry.id)) send(resultFrame(entry.id, result))
+    if (!outbox.pending(entry.id)) sendResult(entry.id, result)
   }
 
   /** Runs the handler under its deadline (and its client's lock); the outcome as it will be journaled. */
@@ -197,8 +193,9 @@ export function createDispatcher(opts: {
     // INTERRUPTED the restarted agent then reports is only logged (a result replaces the master's own ending only).
     await stored
     const journaled = journal.complete(frame.id, result)
-    // Frames still waiting go first: the result is sent with them when the connection is back.
-    if (!outbox.pending(frame.id)) send(resultFrame(frame.id, result))
+    // Frames still waiting go first: the result is sent with them when the connection is back. (complete() holds the
+    // result in memory before its first await, so a read-only one sent here is forgotten at once.)
+    if (!outbox.pending(frame.id)) sendResult(frame.id, result)
     await journaled
     logger.info({ ok: result.ok }, 'command finished')
   }
@@ -221,7 +218,7 @@ export function createDispatcher(opts: {
         return
       }
       // The ack still waits for the begin record: until then the master re-sends the command after a reconnect.
-      const stored = journal.begin(frame.id, frame.type, { readOnly: isReadOnly(frame) }).then((fresh) => {
+      const stored = journal.begin(frame.id, frame.type, { readOnly: isReadOnlyCommand(frame) }).then((fresh) => {
         if (fresh) send({ kind: 'ack', id: frame.id })
         return fresh
       })
@@ -271,7 +268,7 @@ export function createDispatcher(opts: {
     resendUnacked(): number {
       outbox.flush()
       const pending = journal.unackedResults().filter((e) => !outbox.pending(e.id))
-      for (const entry of pending) if (entry.result) send(resultFrame(entry.id, entry.result))
+      for (const entry of pending) if (entry.result) sendResult(entry.id, entry.result)
       return pending.length
     },
 

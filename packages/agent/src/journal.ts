@@ -203,6 +203,14 @@ export function createJournal(deps: {
       return true
     },
 
+    /**
+     * A read-only command's result went out: nothing keeps it, since no ack will come for it (isReadOnlyCommand).
+     * Only a read-only (in-memory) entry is dropped; any other waits for its ack.
+     */
+    forget(id: string): void {
+      if (entries.get(id)?.status === 'done' && volatile.delete(id)) entries.delete(id)
+    },
+
     /** Drops finished entries past retention (also run on every ack; the agent runs it hourly too). */
     prune,
 

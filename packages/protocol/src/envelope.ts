@@ -31,7 +31,10 @@ export const helloFrameSchema = z.object({
   inFlight: z.array(uuidSchema).max(LIMITS.inFlight),
 })
 
-/** Receipt of a frame by id, both ways: agent → master "command stored, will run"; master → agent "result stored". */
+/**
+ * Receipt of a frame by id, both ways: agent → master "command stored, will run"; master → agent "result stored"
+ * (never for a read-only command's result: see isReadOnlyCommand).
+ */
 export const ackFrameSchema = z.object({
   kind: z.literal('ack'),
   /** The command id acknowledged; the sender stops re-sending (master) or forgets the result (agent). */

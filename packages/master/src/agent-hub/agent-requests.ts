@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import {
   commandFrame,
+  isReadOnlyCommand,
   parseCommandResult,
   wireError,
   type AckFrame,
@@ -28,7 +29,14 @@ export function createAgentRequests(deps: {
 }) {
   const pending = new Map<
     string,
-    { serverId: string; conn: AgentConnection | undefined; answer: (frame: ResultFrame) => void; timer: NodeJS.Timeout }
+    {
+      serverId: string
+      conn: AgentConnection | undefined
+      answer: (frame: ResultFrame) => void
+      timer: NodeJS.Timeout
+      /** Its result gets no ack (isReadOnlyCommand). */
+      readOnly: boolean
+    }
   >()
 
   return {
@@ -52,8 +60,9 @@ export function createAgentRequests(deps: {
           resolve(checked.ok ? { ok: true, data: checked.result } : { ok: false, error: checked.error })
         }
         const conn = deps.connection(serverId)
-        pending.set(id, { serverId, conn, answer, timer })
-        conn?.send(commandFrame(id, type, payload, deadlineMs))
+        const frame = commandFrame(id, type, payload, deadlineMs)
+        pending.set(id, { serverId, conn, answer, timer, readOnly: isReadOnlyCommand(frame) })
+        conn?.send(frame)
       })
     },
 
@@ -87,7 +96,7 @@ export function createAgentRequests(deps: {
       pending.delete(frame.id)
       clearTimeout(request.timer)
       request.answer(frame)
-      conn.send({ kind: 'ack', id: frame.id })
+      if (!request.readOnly) conn.send({ kind: 'ack', id: frame.id })
       return true
     },
   }

@@ -1,4 +1,11 @@
-import { AGENT_CLOSE, parseCommandResult, wireError, type AgentFrame, type ResultFrame } from '@alfa/protocol'
+import {
+  AGENT_CLOSE,
+  isReadOnlyCommand,
+  parseCommandResult,
+  wireError,
+  type AgentFrame,
+  type ResultFrame,
+} from '@alfa/protocol'
 import type { MetricsStore } from '../metrics/metrics-store.ts'
 import type { AgentConnection } from './agent-connection.ts'
 import type { createAgentRequests } from './agent-requests.ts'
@@ -24,9 +31,11 @@ export function createFrameRouter(deps: {
       outcome = checked.ok ? { ok: true, data: checked.result } : { ok: false, error: checked.error }
     }
     await tracker.complete(ref.operationId, frame.id, outcome)
+    // A read-only command's result is not acked: its agent already forgot it (isReadOnlyCommand).
+    if (ref.type && isReadOnlyCommand({ type: ref.type })) return
     // The ack goes out once this turn of the event loop is done, so the database statement and the HTTP answer that
-    // the result unblocked are written first: the ack is a socket write on nobody's critical path (a held query's
-    // result is acked as soon as it is in memory, as before). setImmediate runs in order: acks keep the results' order.
+    // the result unblocked are written first: the ack is a socket write on nobody's critical path. setImmediate
+    // runs in order: acks keep the results' order.
     setImmediate(() => conn.send({ kind: 'ack', id: frame.id }))
   }
 
