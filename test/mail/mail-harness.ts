@@ -1,6 +1,7 @@
 // Shared pieces of the mail tests: a real SMTP server that captures and parses letters (or misbehaves on demand),
 // a controllable clock, a log sink, and an in-process master on a database that outlives it (for restarts).
 import { randomBytes } from 'node:crypto'
+import fs from 'node:fs/promises'
 import net from 'node:net'
 import { simpleParser, type ParsedMail } from 'mailparser'
 import { SMTPServer } from 'smtp-server'
@@ -8,6 +9,7 @@ import { createApp, createLogger, createServices, type Clock } from '@alfa/maste
 import type { MailConfig } from '../../packages/master/src/mail/mail-services.ts'
 import { backends } from '../support/backends.ts'
 import { createDatabaseFixture, type DatabaseFixture } from '../support/database-fixture.ts'
+import { makeTempDir } from '../support/process.ts'
 import { ADMIN_PASSWORD, ADMIN_USER, basic, FAST_HASH } from '../support/master-app.ts'
 
 /** How the test SMTP server treats the next connections. */
@@ -143,9 +145,12 @@ export async function openMaster(opts: {
   })
   const db = await opts.fixture.open()
   const secretKey = opts.secretKey ?? randomBytes(32)
+  const dataDir = await makeTempDir('mail-master')
   const services = createServices({
     prisma: db.prisma,
     sql: db.sql,
+    notifications: db.notifications,
+    dataDir,
     logger,
     clock: opts.clock,
     hashParams: FAST_HASH,
@@ -170,6 +175,7 @@ export async function openMaster(opts: {
     async close() {
       await services.stop()
       await db.close()
+      await fs.rm(dataDir, { recursive: true, force: true })
     },
   }
 }

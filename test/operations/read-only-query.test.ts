@@ -1,6 +1,7 @@
 // A read-only query of an agent (GET /servers/{id}/images) writes its operation once, when it ends: no row while the
-// agent works, then the row with its outcome, its ack, its log lines and the recorded images in one transaction (one
-// xmin). A failed one, one whose agent is lost and one whose wait gives up still end with a row.
+// agent works; a list that succeeded is journaled and its row, outcome, ack, log lines and recorded images written
+// behind the answer in one transaction (one xmin), visible to GET /operations/{id} at once. A failed one, one whose
+// agent is lost and one whose wait gives up end with a row before their answer.
 import type { ImageSummary } from '@alfa/protocol'
 import { wireError } from '@alfa/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -35,7 +36,7 @@ describe('a read-only query is recorded once, when it ends (in-process master, f
       )
     )[0]
 
-  it('writes the row, its outcome and ack, the images and reads the catalog in one transaction', async () => {
+  it('answers from the catalog, then writes the row, its outcome and ack and the images in one transaction', async () => {
     const a = await m.addAgent('roq-ok')
     const agent = await a.connect({ script: { 'image.list': () => 'hold' } })
     await a.agent.close()
@@ -59,6 +60,10 @@ describe('a read-only query is recorded once, when it ends (in-process master, f
     const res = await answer
     expect(res.status, JSON.stringify(res.json)).toBe(200)
     expect(res.json.data[0].attributes).toMatchObject({ ref: 'mol:1.0.0', clientIds: [client.id], clientsCount: 1 })
+    // The answer's operation reads back at once: the read waits for the row written behind it.
+    const op = await m.api('GET', `/operations/${res.json.meta.operation}`)
+    expect(op.status).toBe(200)
+    expect(op.json.data.attributes).toMatchObject({ status: 'succeeded', kind: 'server.images' })
     const row = (await rowOf(frame.id))!
     expect(row).toMatchObject({ id: res.json.meta.operation, status: 'succeeded', error: null })
     expect(row.result).toEqual({ images: [image('mol:1.0.0')] })
@@ -75,7 +80,10 @@ describe('a read-only query is recorded once, when it ends (in-process master, f
     const second = await agent.waitForCommand('image.list', 2)
     agent.reply(second.id, { ok: true, data: { images: [image('mol:1.0.0')] } })
     expect((await again).status).toBe(200)
-    expect((await rowOf(second.id))!.status).toBe('succeeded')
+    await waitUntil(async () => (await rowOf(second.id))?.status === 'succeeded', {
+      timeoutMs: 5_000,
+      what: 'the second row, written behind its answer',
+    })
     const [same] = await sql<{ xmin: string }>(`SELECT xmin::text AS xmin FROM "Image" WHERE "serverId" = $1::uuid`, [
       a.serverId,
     ])

@@ -3,22 +3,28 @@
 // read back through Prisma equals the one returned, times stay UTC (PGlite in a far time zone), lines are numbered,
 // and an image list's end records the images and reads the catalog as it stood.
 import { randomUUID } from 'node:crypto'
+import fs from 'node:fs/promises'
 import type { ImageSummary } from '@alfa/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createHeldQueries } from '../../packages/master/src/agent-hub/held-queries.ts'
 import type { Database } from '../../packages/master/src/db/open-database.ts'
 import { unrecordedOperation } from '../../packages/master/src/operations/operation-insert.ts'
 import { recordOperation } from '../../packages/master/src/operations/operation-record.ts'
-import { recordImageLists } from '../../packages/master/src/servers/image-list-end.ts'
-import { createImageListGroup } from '../../packages/master/src/servers/image-list-group.ts'
+import { createImageCatalog } from '../../packages/master/src/images/image-catalog.ts'
+import { createLogger } from '../../packages/master/src/logger.ts'
+import { createImageListRecords } from '../../packages/master/src/servers/image-list-records.ts'
 import { backends } from '../support/backends.ts'
 import { createDatabaseFixture, type DatabaseFixture } from '../support/database-fixture.ts'
+import { makeTempDir } from '../support/process.ts'
 
 describe.each(backends())('a held query recorded when it ends, on $name', (backend) => {
   let fixture: DatabaseFixture
   let db: Database
   let serverId: string
+  let journalDir: string
+  const logger = createLogger({ level: 'silent' })
   beforeAll(async () => {
+    journalDir = await makeTempDir('held-journal')
     fixture = await createDatabaseFixture(backend)
     db = await fixture.open()
     // PGlite is one session: a zone far from UTC shows a timestamp read through it.
@@ -29,6 +35,7 @@ describe.each(backends())('a held query recorded when it ends, on $name', (backe
   afterAll(async () => {
     await db?.close()
     await fixture?.dispose()
+    await fs.rm(journalDir, { recursive: true, force: true })
   })
 
   const started = new Date('2026-12-01T08:00:00.123Z')
@@ -76,11 +83,11 @@ describe.each(backends())('a held query recorded when it ends, on $name', (backe
     expect(held.end(op.id, { status: 'succeeded' })).toBe(false)
   })
 
-  it("records an image list's end: the images, and the catalog as it stood before", async () => {
+  it("records an image list's end behind its answer: the row, its lines and the images; the catalog apart", async () => {
     await db.prisma.image.create({
       data: { serverId, ref: 'mol:1.0.0', gitCommit: 'c'.repeat(40), branch: 'master', sizeBytes: 1n },
     })
-    await db.prisma.image.create({ data: { serverId, ref: 'mol:0.1.0' } })
+    await db.prisma.image.create({ data: { serverId, ref: 'mol:0.1.0', createdAt: new Date('2026-11-30T00:00:00Z') } })
     const client = await db.prisma.client.create({
       data: {
         slug: 'held-user',
@@ -103,7 +110,11 @@ describe.each(backends())('a held query recorded when it ends, on $name', (backe
     }))
     const { op, query } = hold()
     held.end(op.id, { status: 'succeeded', result: { images } })
-    const catalog = (await recordImageLists(db.sql, [{ record: (await query.wait(0))!, serverId, images }]))[0]!
+    const catalog = await createImageCatalog({ prisma: db.prisma, sql: db.sql }).onServer(serverId)
+    const records = createImageListRecords({ sql: db.sql, logger, dir: journalDir, flushMs: 60_000 })
+    records.add({ record: (await query.wait(0))!, serverId, images })
+    expect(await db.prisma.operation.findUnique({ where: { id: op.id } })).toBeNull() // journaled, not yet written
+    await records.settle(op.id)
     expect(catalog.record.get('mol:1.0.0')).toMatchObject({ gitCommit: 'c'.repeat(40), branch: 'master' })
     expect(catalog.clientsOf('mol:1.0.0')).toEqual([client.id])
     expect(catalog.clientsOf('mol:2.0.0')).toEqual([])
@@ -118,7 +129,7 @@ describe.each(backends())('a held query recorded when it ends, on $name', (backe
     })
   })
 
-  it('groups the ends of lists of several servers ending at once, each recorded and answered as if alone', async () => {
+  it('writes the ends of several servers together: the last list of a server wins, a bad end fails alone', async () => {
     const ids = await Promise.all(
       ['held-g1', 'held-g2', 'held-g3'].map(
         async (name, i) =>
@@ -127,7 +138,9 @@ describe.each(backends())('a held query recorded when it ends, on $name', (backe
     )
     const [one, two, gone] = ids as [string, string, string]
     await db.prisma.image.create({ data: { serverId: two, ref: 'app:2', gitCommit: 'e'.repeat(40) } })
-    await db.prisma.image.create({ data: { serverId: two, ref: 'app:old' } })
+    await db.prisma.image.create({
+      data: { serverId: two, ref: 'app:old', createdAt: new Date('2026-11-30T00:00:00Z') },
+    })
     const image = (ref: string): ImageSummary => ({
       ref,
       id: `sha256:${'f'.repeat(64)}`,
@@ -145,24 +158,28 @@ describe.each(backends())('a held query recorded when it ends, on $name', (backe
     const ends = [
       await ended(one, [image('app:1')]),
       await ended(two, [image('app:2')]),
-      await ended(one, [image('app:1'), image('app:1b')]), // the same server again: the next statement
+      await ended(one, [image('app:1'), image('app:1b')]), // the same server again: this list is what it holds
       await ended(gone, [image('app:9')]),
     ]
+    // A build that ended after the lists were asked for (held at 08:00): its image is not theirs to delete.
+    await db.prisma.image.create({ data: { serverId: two, ref: 'app:built', createdAt: new Date() } })
     // A server deleted before its list is written: its end fails (the operation's server is gone), alone.
     await db.prisma.server.delete({ where: { id: gone } })
-    const group = createImageListGroup(db.sql)
-    const answers = await Promise.allSettled(ends.map((e) => group.record(e.end)))
-    expect(answers.map((a) => a.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected'])
-    const [first, second, third] = answers.map((a) => (a.status === 'fulfilled' ? a.value : undefined))
-    expect(first!.record.size).toBe(0) // as it stood before: nothing recorded for this server yet
-    expect(second!.record.get('app:2')).toMatchObject({ gitCommit: 'e'.repeat(40) })
-    expect(second!.record.has('app:old')).toBe(true)
-    expect([...third!.record.keys()]).toEqual(['app:1']) // written after the first
+    // A master that journaled them and died: the next one writes them at start, and again is harmless.
+    const dead = createImageListRecords({ sql: db.sql, logger, dir: journalDir, flushMs: 60_000 })
+    ends.forEach((e) => dead.add(e.end))
+    const next = createImageListRecords({ sql: db.sql, logger, dir: journalDir, flushMs: 60_000 })
+    expect(await next.replay()).toBe(4)
+    expect(await fs.readdir(journalDir)).toEqual([])
+    const twice = createImageListRecords({ sql: db.sql, logger, dir: journalDir, flushMs: 60_000 })
+    ends.forEach((e) => twice.add(e.end))
+    await twice.stop()
     const stored = await db.prisma.image.findMany({ where: { serverId: { in: [one, two] } }, orderBy: { ref: 'asc' } })
     expect(stored.map((i) => [i.serverId === one ? 'one' : 'two', i.ref, i.gitCommit])).toEqual([
       ['one', 'app:1', null],
       ['one', 'app:1b', null],
       ['two', 'app:2', 'e'.repeat(40)],
+      ['two', 'app:built', null],
     ])
     const rows = await db.prisma.operation.findMany({
       where: { id: { in: ends.map((e) => e.id) } },

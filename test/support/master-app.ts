@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import fs from 'node:fs/promises'
 import {
   createApp,
   createLogger,
@@ -11,6 +12,7 @@ import {
 import { backends, type Backend } from './backends.ts'
 import { createDatabaseFixture } from './database-fixture.ts'
 import { checkJsonApiResponse } from './jsonapi-validator.ts'
+import { makeTempDir } from './process.ts'
 
 export const ADMIN_USER = 'admin'
 export const ADMIN_PASSWORD = 'Test-Admin-Pass-42'
@@ -33,9 +35,12 @@ export async function createTestApp(
   // hold on both pass `backend` from backends().
   const fixture = await createDatabaseFixture(opts.backend ?? backends().find((b) => b.name === 'postgres')!)
   const db = await fixture.open()
+  const dataDir = await makeTempDir('test-app')
   const services = createServices({
     prisma: db.prisma,
     sql: db.sql,
+    notifications: db.notifications,
+    dataDir,
     logger,
     clock: opts.clock ?? systemClock,
     hashParams: FAST_HASH,
@@ -78,6 +83,7 @@ export async function createTestApp(
       await services.stop()
       await db.close()
       await fixture.dispose()
+      await fs.rm(dataDir, { recursive: true, force: true })
     },
   }
 }

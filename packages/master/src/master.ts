@@ -39,6 +39,8 @@ export async function startMaster(opts: {
   const services = createServices({
     prisma: db.prisma,
     sql: db.sql,
+    notifications: db.notifications,
+    dataDir: config.dataDir,
     logger,
     clock,
     secretKey,

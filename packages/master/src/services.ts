@@ -1,3 +1,4 @@
+import path from 'node:path'
 import type { Logger } from 'pino'
 import { createAgentCredentials } from './agent-hub/agent-credentials.ts'
 import { createAgentHub, type AgentHubOptions } from './agent-hub/agent-hub.ts'
@@ -16,6 +17,9 @@ import { createOperationWaiter } from './operations/operation-wait.ts'
 import { createParentRunner, type ParentRunner } from './operations/parent-runner.ts'
 import type { KindContext } from './operations/kind-context.ts'
 import { createServerActions } from './servers/server-actions.ts'
+import { createImageListRecords } from './servers/image-list-records.ts'
+import { CATALOG_CHANNEL, createCatalogCache } from './images/catalog-cache.ts'
+import type { Notifications } from './db/notifications.ts'
 import { createServerService } from './servers/server-service.ts'
 import { createSecretBox } from './secrets/secret-box.ts'
 import { createMailServices, type MailConfig } from './mail/mail-services.ts'
@@ -37,6 +41,10 @@ export interface ServicesDeps {
   prisma: PrismaClient
   /** The same database, straight through the driver, for the hot paths (db/sql.ts). */
   sql: Sql
+  /** Its LISTEN/NOTIFY, for the caches its triggers keep coherent; without it they always read. */
+  notifications?: Notifications
+  /** The master's data directory: what it journals lives under it (image lists written behind their answer). */
+  dataDir: string
   logger: Logger
   clock: Clock
   /** scrypt cost; tests lower it, production keeps the OWASP default. */
@@ -71,7 +79,12 @@ export interface ServicesDeps {
 export function createServices(deps: ServicesDeps) {
   const { prisma, logger, clock } = deps
   const logs = createOperationLogWriter({ prisma, sql: deps.sql, logger })
-  const operations = createOperationService({ prisma, sql: deps.sql, clock, logger, logs })
+  const imageLists = createImageListRecords({
+    sql: deps.sql,
+    logger,
+    dir: path.join(deps.dataDir, 'query-records'),
+  })
+  const operations = createOperationService({ prisma, sql: deps.sql, clock, logger, logs, behind: imageLists })
   const metrics = createMetricsStore({ prisma, sql: deps.sql, clock, logger, ...deps.metrics })
   const agentCredentials = createAgentCredentials({
     prisma,
@@ -133,6 +146,8 @@ export function createServices(deps: ServicesDeps) {
     ...(deps.hashParams ? { hashParams: deps.hashParams } : {}),
   })
   const servers = createServerService({ prisma, sql: deps.sql })
+  const imageCatalog = createImageCatalog({ prisma, sql: deps.sql, behind: imageLists })
+  const catalogCache = createCatalogCache({ catalog: imageCatalog, logger })
   const serverActions = createServerActions({
     prisma,
     sql: deps.sql,
@@ -140,9 +155,10 @@ export function createServices(deps: ServicesDeps) {
     begin,
     operations,
     imagesWaitMs: deps.imagesWaitMs ?? 15_000,
+    records: imageLists,
+    catalog: catalogCache,
   })
   const imageBuilds = createImageBuilds({ prisma, hub, begin, config: deps.builds ?? readBuildConfig({}) })
-  const imageCatalog = createImageCatalog({ prisma, sql: deps.sql })
   const mail = createMailServices({ prisma, clock, logger, secretBox, config: deps.mail })
   const profiles = deps.profiles ?? createProfileResolver()
   const clientMonitor = createClientMonitor({ prisma, hub, clock, logger, profiles, ...deps.clientMonitor })
@@ -226,6 +242,9 @@ export function createServices(deps: ServicesDeps) {
     serverActions,
     imageBuilds,
     imageCatalog,
+    /** Image lists that succeeded, written behind their answer. */
+    imageLists,
+    catalogCache,
     clients,
     clientMonitor,
     clientActions,
@@ -251,6 +270,8 @@ export function createServices(deps: ServicesDeps) {
 
     /** Background work that must run while the master serves: metric flushes, reconciliation of old operations. */
     async start() {
+      await imageLists.replay()
+      await deps.notifications?.listen(CATALOG_CHANNEL, catalogCache.listener)
       metrics.start()
       await hub.reconcileAtStart()
       await moves.recoverAtStart()
@@ -266,6 +287,7 @@ export function createServices(deps: ServicesDeps) {
       await mail.stop()
       parents.stop()
       await hub.close()
+      await imageLists.stop()
       await agentCredentials.stop()
       await metrics.stop()
       await logs.flush()

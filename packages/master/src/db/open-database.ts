@@ -12,11 +12,14 @@ import { PrismaClient } from '../generated/prisma/client.ts'
 import { applyMigrations } from './migrate.ts'
 import { pgliteSql, pgSql, type Sql } from './sql.ts'
 import { pgClientSession, pgliteSession } from './migration-session.ts'
+import { pgliteNotifications, pgNotifications, type Notifications } from './notifications.ts'
 
 /** The master's open database: a Prisma client, the hot paths' direct statements, and how to release them. */
 export interface Database {
   prisma: PrismaClient
   sql: Sql
+  /** LISTEN/NOTIFY, for caches that a trigger keeps coherent (db/notifications.ts). */
+  notifications: Notifications
   kind: 'pglite' | 'postgres'
   close(): Promise<void>
 }
@@ -53,11 +56,14 @@ async function openPglite(dir: string, migrationsDir: string, logger: Logger): P
   }
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) })
   logger.info({ component: 'database', kind: 'pglite', dir }, 'database open')
+  const notifications = pgliteNotifications(pglite)
   return {
     prisma,
     sql: pgliteSql(pglite),
+    notifications,
     kind: 'pglite',
     close: async () => {
+      await notifications.close()
       await prisma.$disconnect()
       // Closing flushes PGlite's files; skipping it risks a data dir that needs recovery on the next start.
       await pglite.close()
@@ -85,11 +91,14 @@ async function openPostgres(databaseUrl: string, migrationsDir: string, logger: 
   pool.on('error', (error) => logger.error({ err: error, component: 'database' }, 'idle database connection failed'))
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) })
   logger.info({ component: 'database', kind: 'postgres', host: safeHost(databaseUrl) }, 'database open')
+  const notifications = pgNotifications(databaseUrl, logger)
   return {
     prisma,
     sql: pgSql(pool),
+    notifications,
     kind: 'postgres',
     close: async () => {
+      await notifications.close()
       await prisma.$disconnect()
       await pool.end()
     },

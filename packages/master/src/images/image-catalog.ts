@@ -41,7 +41,7 @@ export function imageResource(image: Image, clientIds: string[]) {
   }
 }
 
-/** One row of onServerSelect: an image record or a client using a ref. */
+/** One row of catalogSelect: an image record or a client using a ref. */
 export interface CatalogRow {
   what: 'image' | 'client'
   ref: string
@@ -57,18 +57,17 @@ export interface ServerCatalog {
   clientsOf(ref: string): string[]
 }
 
-/**
- * The statement reading a server's catalog (`server` a parameter name such as $1), so it can also end a statement
- * that writes (an image list's end: servers/image-list-end.ts).
- */
-export const onServerSelect = (server: string) =>
-  `SELECT 'image' AS what, ref, "gitCommit", branch, "buildOperationId", NULL::uuid AS "clientId", NULL AS slug
-     FROM "Image" WHERE "serverId" = ${server}::uuid
+/** The statement reading one server's catalog ($1), or every server's (without it), each row naming its server. */
+const catalogSelect = (oneServer: boolean) =>
+  `SELECT "serverId" AS server, 'image' AS what, ref, "gitCommit", branch, "buildOperationId", NULL::uuid AS "clientId",
+          NULL AS slug
+     FROM "Image" ${oneServer ? 'WHERE "serverId" = $1::uuid' : ''}
    UNION ALL
-   SELECT 'client', image, NULL, NULL, NULL, id, slug
+   SELECT "serverId", 'client', image, NULL, NULL, NULL, id, slug
      FROM "Client"
-    WHERE "serverId" = ${server}::uuid AND "deletedAt" IS NULL AND status <> 'deleted' AND image IS NOT NULL
-    ORDER BY what, slug`
+    WHERE ${oneServer ? '"serverId" = $1::uuid AND' : ''} "deletedAt" IS NULL AND status <> 'deleted'
+      AND image IS NOT NULL
+    ORDER BY server, what, slug`
 
 export function serverCatalogOf(rows: CatalogRow[]): ServerCatalog {
   const record: ServerCatalog['record'] = new Map()
@@ -81,10 +80,16 @@ export function serverCatalogOf(rows: CatalogRow[]): ServerCatalog {
 }
 
 /** Image records across servers (GET /images): filtered by server, channel and version, newest build first. */
-export function createImageCatalog(deps: { prisma: PrismaClient; sql: Sql }) {
+export function createImageCatalog(deps: {
+  prisma: PrismaClient
+  sql: Sql
+  /** Image lists written behind their answer (servers/image-list-records.ts): GET /images shows what they reported. */
+  behind?: { settle(): Promise<void> }
+}) {
   const { prisma } = deps
   return {
     async list(q: { server?: string; channel?: string; version?: string; page: Page }) {
+      await deps.behind?.settle()
       const where = {
         ...(q.server ? { serverId: q.server } : {}),
         ...(q.channel ? { channel: q.channel } : {}),
@@ -109,8 +114,20 @@ export function createImageCatalog(deps: { prisma: PrismaClient; sql: Sql }) {
      */
     async onServer(serverId: string): Promise<ServerCatalog> {
       return serverCatalogOf(
-        await deps.sql.query<CatalogRow>(onServerSelect('$1'), [serverId], 'image-catalog-on-server'),
+        await deps.sql.query<CatalogRow>(catalogSelect(true), [serverId], 'image-catalog-on-server'),
       )
+    },
+
+    /** Every server's catalog, in one statement; a server with neither images nor clients using one is absent. */
+    async everyServer(): Promise<Map<string, ServerCatalog>> {
+      const rows = await deps.sql.query<CatalogRow & { server: string }>(catalogSelect(false), [], 'image-catalogs')
+      const byServer = new Map<string, CatalogRow[]>()
+      for (const r of rows) {
+        const list = byServer.get(r.server)
+        if (list) list.push(r)
+        else byServer.set(r.server, [r])
+      }
+      return new Map([...byServer].map(([server, list]) => [server, serverCatalogOf(list)]))
     },
   }
 }

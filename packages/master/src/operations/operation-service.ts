@@ -67,6 +67,8 @@ export function createOperationService(deps: {
   clock: Clock
   logger: Logger
   logs: OperationLogWriter
+  /** Rows written behind their answer (servers/image-list-records.ts): a read waits for the ones it may show. */
+  behind?: { settle(operationId?: string): Promise<void> }
 }) {
   const { prisma, sql, clock, logs } = deps
 
@@ -145,6 +147,7 @@ export function createOperationService(deps: {
 
     async get(id: string, opts: { since?: number; limit?: number } = {}) {
       await logs.flush()
+      await deps.behind?.settle(id)
       const op = await prisma.operation.findUnique({
         where: { id },
         include: {
@@ -179,6 +182,7 @@ export function createOperationService(deps: {
       page: { number: number; size: number }
       sort: { field: string; desc: boolean }[]
     }) {
+      await deps.behind?.settle()
       const where: Prisma.OperationWhereInput = {
         ...(opts.filter.serverId ? { serverId: opts.filter.serverId } : {}),
         ...(opts.filter.clientId ? { clientId: opts.filter.clientId } : {}),

@@ -7,7 +7,8 @@ import { lockKeyOf } from '../operations/kind-spec.ts'
 import type { Begin } from '../operations/operation-begin.ts'
 import type { OperationService } from '../operations/operation-service.ts'
 import { recordOperation } from '../operations/operation-record.ts'
-import { createImageListGroup } from './image-list-group.ts'
+import type { CatalogCache } from '../images/catalog-cache.ts'
+import type { ImageListRecords } from './image-list-records.ts'
 
 /** Actions on a server that go through its agent, each an operation started by `begin`. */
 export function createServerActions(deps: {
@@ -18,9 +19,12 @@ export function createServerActions(deps: {
   operations: OperationService
   /** How long an image list waits for the agent before the answer is the operation as it stands. */
   imagesWaitMs: number
+  /** Where a list that succeeded is recorded, behind its answer. */
+  records: ImageListRecords
+  /** The catalog that decorates a list, kept coherent by the database's triggers. */
+  catalog: CatalogCache
 }) {
   const { prisma, hub, operations } = deps
-  const imageListEnds = createImageListGroup(deps.sql)
 
   async function server(id: string) {
     const s = await prisma.server.findUnique({ where: { id } })
@@ -32,9 +36,11 @@ export function createServerActions(deps: {
     /**
      * Lists the server's images through its agent; waits up to `imagesWaitMs` so the usual answer is the list itself
      * (`images`, with the `catalog` that decorates it), else the operation as it stands (`images` undefined, `failed`
-     * when the agent answered an error). A read-only query: its row is written once, when it ends, together with the
-     * images and the catalog read (image-list-end.ts, grouped with other lists ending meanwhile: image-list-group.ts); or when the wait gives up, as it stands (then the operation
-     * goes on as any other: a late result, the deadline sweep or a lost agent ends it).
+     * when the agent answered an error). A read-only query: its row is written once, when it ends. A list that
+     * succeeded is journaled and written behind its answer, with the images it reported (image-list-records.ts), and
+     * decorated from the catalog kept in memory (catalog-cache.ts): its answer waits for no database round trip. One
+     * that failed is written before its answer; one whose wait gives up is written as it stands, and then goes on as
+     * any other operation (a late result, the deadline sweep or a lost agent ends it).
      */
     async images(serverId: string, requestedBy: string) {
       // A connected agent proves its server exists; look the server up only to tell 404 from 503.
@@ -54,8 +60,8 @@ export function createServerActions(deps: {
       const settled = ended?.settled
       const listed = settled?.status === 'succeeded' ? parseCommandResult('image.list', settled.result) : undefined
       if (ended && listed?.ok) {
-        const catalog = await imageListEnds.record({ record: ended, serverId, images: listed.result.images })
-        return { operation, images: listed.result.images, catalog, failed: false }
+        deps.records.add({ record: ended, serverId, images: listed.result.images })
+        return { operation, images: listed.result.images, catalog: await deps.catalog.get(serverId), failed: false }
       }
       const row = ended ? await recordOperation(deps.sql, ended) : await operations.get(operation.id)
       return { operation: row, images: undefined, failed: true }
