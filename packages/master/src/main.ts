@@ -88,6 +88,7 @@ function readTuning() {
     builds: readBuildConfig(process.env),
     ...(num('ALFA_MOVE_FORWARD_HOURS') ? { moveForwardHours: num('ALFA_MOVE_FORWARD_HOURS') } : {}),
     ...(num('ALFA_MOVE_AGENT_WAIT_MS') ? { moveAgentWaitMs: num('ALFA_MOVE_AGENT_WAIT_MS') } : {}),
+    ...(num('ALFA_QUERY_RECORDS_FLUSH_MS') ? { queryRecordsFlushMs: num('ALFA_QUERY_RECORDS_FLUSH_MS') } : {}),
   }
 }
 

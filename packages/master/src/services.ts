@@ -73,16 +73,20 @@ export interface ServicesDeps {
   moveAgentWaitMs?: number
   /** How long GET /servers/{id}/images waits for the agent before answering 202 with the operation (15 s). */
   imagesWaitMs?: number
+  /** ALFA_QUERY_RECORDS_FLUSH_MS: how long a listed image's record waits in the journal (25 ms). */
+  queryRecordsFlushMs?: number
 }
 
 /** The composition root of the master's services: each built once from explicit dependencies, no module singletons. */
 export function createServices(deps: ServicesDeps) {
   const { prisma, logger, clock } = deps
   const logs = createOperationLogWriter({ prisma, sql: deps.sql, logger })
+  const recordsDir = path.join(deps.dataDir, 'query-records')
   const imageLists = createImageListRecords({
     sql: deps.sql,
     logger,
-    dir: path.join(deps.dataDir, 'query-records'),
+    dir: recordsDir,
+    flushMs: deps.queryRecordsFlushMs,
   })
   const operations = createOperationService({ prisma, sql: deps.sql, clock, logger, logs, behind: imageLists })
   const metrics = createMetricsStore({ prisma, sql: deps.sql, clock, logger, ...deps.metrics })
@@ -242,9 +246,7 @@ export function createServices(deps: ServicesDeps) {
     serverActions,
     imageBuilds,
     imageCatalog,
-    /** Image lists that succeeded, written behind their answer. */
     imageLists,
-    catalogCache,
     clients,
     clientMonitor,
     clientActions,

@@ -21,7 +21,7 @@ export interface ImageListRecordsOptions {
   /** Where the journal lives (the master's data directory, `query-records/`). */
   dir: string
   /** How long an end waits in the journal before it is written with the ends after it. */
-  flushMs?: number
+  flushMs?: number | undefined
 }
 
 interface Batch {
