@@ -81,11 +81,10 @@ export interface ServicesDeps {
 export function createServices(deps: ServicesDeps) {
   const { prisma, logger, clock } = deps
   const logs = createOperationLogWriter({ prisma, sql: deps.sql, logger })
-  const recordsDir = path.join(deps.dataDir, 'query-records')
   const imageLists = createImageListRecords({
     sql: deps.sql,
     logger,
-    dir: recordsDir,
+    dir: path.join(deps.dataDir, 'query-records'),
     flushMs: deps.queryRecordsFlushMs,
   })
   const operations = createOperationService({ prisma, sql: deps.sql, clock, logger, logs, behind: imageLists })

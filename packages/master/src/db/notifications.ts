@@ -67,6 +67,10 @@ export function pgNotifications(databaseUrl: string, logger: Logger, retryMs = 1
     if (closed) return
     logger.warn({ err, component: 'database' }, 'notification connection lost; caches answer from the database')
     c.end().catch(() => undefined)
+    retryLater()
+  }
+
+  function retryLater() {
     retry = setTimeout(() => void connect(), retryMs)
     retry.unref()
   }
@@ -101,8 +105,7 @@ export function pgNotifications(databaseUrl: string, logger: Logger, retryMs = 1
         else if (!closed) {
           c.end().catch(() => undefined)
           logger.warn({ err, component: 'database' }, 'notification connection failed; retrying')
-          retry = setTimeout(() => void connect(), retryMs)
-          retry.unref()
+          retryLater()
         }
       }
     })()
