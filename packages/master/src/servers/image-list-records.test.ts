@@ -13,15 +13,18 @@ interface Doc {
   images: unknown
 }
 
-/** A database that records each statement's ends and answers after a turn of the event loop (or fails). */
-function fakeSql(failWhen: (servers: string[]) => boolean = () => false) {
+/**
+ * A database that records each statement's ends and answers after a turn of the event loop, or fails: with a
+ * SQLSTATE when `code` is given (23503: a foreign key, the server deleted), else like a lost connection.
+ */
+function fakeSql(failWhen: (servers: string[]) => boolean = () => false, code?: string) {
   const statements: Doc[][] = []
   const sql: Sql = {
     async query<Row>(_text: string, params: readonly unknown[] = []) {
       const ends = JSON.parse(String(params[0])) as Doc[]
       statements.push(ends)
       await new Promise((resolve) => setImmediate(resolve))
-      if (failWhen(ends.map((e) => e.server))) throw new Error('refused')
+      if (failWhen(ends.map((e) => e.server))) throw Object.assign(new Error('refused'), code ? { code } : {})
       return [{ written: ends.length }] as Row[]
     },
     transaction: () => Promise.reject(new Error('not used')),
@@ -78,11 +81,28 @@ describe('createImageListRecords', () => {
   })
 
   it('does write a failed statement again end by end, dropping only the bad end', async () => {
-    const { sql, servers } = fakeSql((s) => s.includes('gone'))
+    const { sql, servers } = fakeSql((s) => s.includes('gone'), '23503')
     const records = createImageListRecords({ sql, logger, dir, flushMs: 60_000 })
     ;['a', 'gone', 'b'].forEach((s) => records.add(end(s)))
     await records.settle()
     expect(servers()).toEqual([['a', 'gone', 'b'], ['a'], ['gone'], ['b']])
+    expect(journal()).toEqual([])
+  })
+
+  it('does keep even a lone end when the database is unreachable, and tries again by itself', async () => {
+    let down = true
+    const { sql, servers } = fakeSql(() => down)
+    const records = createImageListRecords({ sql, logger, dir, flushMs: 5 })
+    const lone = end('a')
+    records.add(lone)
+    await records.settle(lone.record.id)
+    expect(servers()).toEqual([['a']]) // not written again alone: nothing says the end is bad
+    expect(records.pending(lone.record.id)).toBe(true)
+    expect(journal()).toEqual(['1.jsonl'])
+    down = false
+    await new Promise((resolve) => setTimeout(resolve, 1_300)) // the retry comes within a second
+    expect(servers()).toEqual([['a'], ['a']])
+    expect(records.pending(lone.record.id)).toBe(false)
     expect(journal()).toEqual([])
   })
 

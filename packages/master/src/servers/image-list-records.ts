@@ -14,6 +14,17 @@ import {
 
 /** Ends written by one statement at most: bounds the statement's size when many lists end at once. */
 const MAX_STATEMENT = 64
+/** How soon a batch the database could not take is tried again, at the least. */
+const RETRY_MS = 1_000
+
+/**
+ * An end PostgreSQL refuses for the data it holds (SQLSTATE classes 22 and 23: a server deleted meanwhile, a value
+ * out of range) fails the same way every time; anything else (a lost connection) may not, next time.
+ */
+function refusesTheData(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code)
+}
 
 export interface ImageListRecordsOptions {
   sql: Sql
@@ -49,6 +60,8 @@ export function createImageListRecords(opts: ImageListRecordsOptions) {
   let current: (Batch & { fd: number }) | undefined
   const pending = new Set<string>()
   let timer: NodeJS.Timeout | undefined
+  /** Batches the database could not take: written before the next one. */
+  const retry: Batch[] = []
   let writing: Promise<void> = Promise.resolve()
   let stopped = false
 
@@ -62,14 +75,14 @@ export function createImageListRecords(opts: ImageListRecordsOptions) {
       try {
         await recordImageLists(sql, part)
       } catch (err) {
-        // One bad end (its server deleted meanwhile) must not take the others with it: each alone, once.
-        let failed = 0
+        if (!refusesTheData(err)) throw err
+        // One bad end (its server deleted meanwhile) must not take the others with it: each alone, once. Only an
+        // end the database refuses for what it holds is dropped; any other failure keeps the batch.
         for (const doc of part)
           await recordImageLists(sql, [doc]).catch((alone: unknown) => {
-            failed++
+            if (!refusesTheData(alone)) throw alone
             logger.error({ err: alone, end: doc.slice(0, 500) }, 'could not record an image list; dropped')
           })
-        if (failed === part.length && part.length > 1) throw err
       }
     }
   }
@@ -86,20 +99,27 @@ export function createImageListRecords(opts: ImageListRecordsOptions) {
 
   /** Writes what the journal holds; resolves once it (and every earlier batch) is stored. */
   function flush(): Promise<void> {
-    const batch = rotate()
-    if (!batch) return writing
-    writing = writing.then(async () => {
-      try {
-        await write(batch)
-        unlinkSync(batch.file)
-      } catch (err) {
-        // The database is unreachable: the file stays, and the next start writes it (or the next flush retries).
-        logger.error({ err, file: batch.file }, 'could not record image lists; kept in the journal')
-      } finally {
-        batch.ids.forEach((id) => pending.delete(id))
-      }
-    })
+    const batches = [...retry.splice(0), rotate()].filter((b) => b !== undefined)
+    if (batches.length === 0) return writing
+    writing = batches.reduce((before, batch) => before.then(() => store(batch)), writing)
     return writing
+  }
+
+  async function store(batch: Batch): Promise<void> {
+    try {
+      await write(batch)
+      unlinkSync(batch.file)
+      batch.ids.forEach((id) => pending.delete(id))
+    } catch (err) {
+      // The database is unreachable: the file stays and the batch is tried again (a stopped master's next start
+      // writes it); its rows stay pending meanwhile.
+      logger.error({ err, file: batch.file }, 'could not record image lists; kept in the journal, retrying')
+      retry.push(batch)
+      if (!stopped && !timer) {
+        timer = setTimeout(() => void flush(), Math.max(flushMs, RETRY_MS))
+        timer.unref()
+      }
+    }
   }
 
   return {
