@@ -36,6 +36,8 @@ const { values: opt } = parseArgs({
     'skip-baseline': { type: 'boolean', default: false },
     /** Writes a V8 CPU profile of the master into this directory (kept after the run). */
     profile: { type: 'string' },
+    /** Extra node flags for the master, space-separated, e.g. "--trace-gc" or "--max-semi-space-size=64". */
+    'master-flags': { type: 'string' },
     /** ALFA_METRICS_FLUSH_MS for the master, e.g. 3600000 to measure ingest without database writes. */
     'flush-ms': { type: 'string' },
     'timeout-min': { type: 'string', default: '30' },
@@ -148,7 +150,10 @@ async function main() {
     databaseUrl,
     user: 'bench',
     password,
-    ...(profileDir ? { nodeFlags: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {}),
+    nodeFlags: [
+      ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
+      ...(opt['master-flags']?.split(' ').filter(Boolean) ?? []),
+    ],
     ...(opt['flush-ms']
       ? { env: { ALFA_METRICS_FLUSH_MS: String(int('flush-ms', opt['flush-ms'], 100, 86_400_000)) } }
       : {}),

@@ -38,6 +38,12 @@ export function cpuSeconds(pid: number): number {
   return f ? (Number(f[11]) + Number(f[12])) / CLK_TCK : 0
 }
 
+/** System (kernel) CPU seconds a process has used so far: its syscalls, socket writes above all. */
+export function systemCpuSeconds(pid: number): number {
+  const f = statFields(pid)
+  return f ? Number(f[12]) / CLK_TCK : 0
+}
+
 /** The parent of a process, or undefined when it is gone. */
 export function parentPid(pid: number): number | undefined {
   const f = statFields(pid)

@@ -1,10 +1,12 @@
 // CPU over a window of a run: the target's, PostgreSQL's, the simulators', the bench's own, and the machine's busy
 // time that none of them caused ("not ours": other work on a shared machine), with the load average at its end.
 import { cpus, loadavg } from 'node:os'
-import { cpuSeconds, machineCpu, treeCpuSeconds } from './proc.ts'
+import { cpuSeconds, machineCpu, systemCpuSeconds, treeCpuSeconds } from './proc.ts'
 
 export interface CpuSnapshot {
   target: number
+  /** The target's kernel time, part of `target`. */
+  targetSystem: number
   postgres: number
   sims: number
   self: number
@@ -20,6 +22,7 @@ function selfCpu(): number {
 export function cpuSnapshot(targetPid: number, postgresPid: number | undefined, simCpuSeconds: number): CpuSnapshot {
   return {
     target: cpuSeconds(targetPid),
+    targetSystem: systemCpuSeconds(targetPid),
     postgres: postgresPid ? treeCpuSeconds(postgresPid) : 0,
     sims: simCpuSeconds,
     self: selfCpu(),
@@ -38,6 +41,9 @@ export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot) {
   return {
     seconds,
     targetCpuPct: pct((b.target - a.target) / seconds),
+    // How much of it the kernel spent (socket writes and reads, file appends): what no JavaScript change shortens
+    // except by making fewer syscalls.
+    targetSystemCpuPct: pct((b.targetSystem - a.targetSystem) / seconds),
     postgresCpuPct: pct((b.postgres - a.postgres) / seconds),
     simCpuPct: pct((b.sims - a.sims) / seconds),
     machineBusyPct,

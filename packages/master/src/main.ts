@@ -5,9 +5,11 @@ import { startMaster } from './master.ts'
 import { loadProfiles } from './clients/app-profiles.ts'
 import { readMailConfig } from './mail/mail-env.ts'
 import { readBuildConfig } from './images/build-config.ts'
+import { tuneGarbageCollector } from './gc-tuning.ts'
 
 /** Entry point of `./scripts/start`: config → database (migrations applied) → admin credential → HTTP + agents. */
 async function main() {
+  tuneGarbageCollector()
   const config = loadConfig()
   const logger = createLogger({ level: config.logLevel })
   // A stray rejection is a bug to log, not a reason to drop every agent socket and running request.

@@ -9,6 +9,8 @@ export function requestLog(logger: Logger): MiddlewareHandler {
     await next()
     const ms = Math.round((performance.now() - started) * 10) / 10
     const status = c.res.status
-    log[status >= 500 ? 'error' : 'debug']({ method: c.req.method, path: c.req.path, status, ms }, 'request')
+    const level = status >= 500 ? 'error' : 'debug'
+    // The fields are built only for a line that is written: c.req.path parses the URL again, on every request.
+    if (log.isLevelEnabled(level)) log[level]({ method: c.req.method, path: c.req.path, status, ms }, 'request')
   }
 }
