@@ -5,8 +5,9 @@ import { setFlagsFromString } from 'node:v8'
  * twice (100 %). The master holds a large, steady live set (one socket, parser and sample ring per agent: ~130 MB at
  * 15,000 agents) and a steady trickle of short-lived objects that outlive a young collection because they hang on a
  * socket until its next frame. V8's own factor, chosen from how fast it marks, stayed near 1.3 there: a full
- * collection every ~5 s, each marking the whole live set on two threads, a third of the master's CPU while commands
- * ran (bench/README.md, 2026-12-04 03:00). At 100 % they come every ~20 s for ~60 MB more heap.
+ * collection every ~5 s, each marking the whole live set on the helper threads too (a third of the master's CPU
+ * samples over 3 s that held one: bench/README.md, 2026-12-04). At 100 % they come every ~22 s for ~60 MB more
+ * heap.
  */
 export const HEAP_GROWING_PERCENT = 100
 
