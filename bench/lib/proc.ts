@@ -31,17 +31,21 @@ function statFields(pid: number): string[] | undefined {
   }
 }
 
-/** User + system CPU seconds a process has used so far. */
-export function cpuSeconds(pid: number): number {
+/**
+ * CPU seconds a process has used so far: user + system, and the system (kernel) part alone, from one reading, so
+ * the part never exceeds its whole.
+ */
+export function cpuTimes(pid: number): { total: number; system: number } {
   const f = statFields(pid)
+  if (!f) return { total: 0, system: 0 }
   // After comm: state is index 0, so utime (field 14) is index 11 and stime index 12.
-  return f ? (Number(f[11]) + Number(f[12])) / CLK_TCK : 0
+  const system = Number(f[12]) / CLK_TCK
+  return { total: Number(f[11]) / CLK_TCK + system, system }
 }
 
-/** System (kernel) CPU seconds a process has used so far: its syscalls, socket writes above all. */
-export function systemCpuSeconds(pid: number): number {
-  const f = statFields(pid)
-  return f ? Number(f[12]) / CLK_TCK : 0
+/** User + system CPU seconds a process has used so far. */
+export function cpuSeconds(pid: number): number {
+  return cpuTimes(pid).total
 }
 
 /** The parent of a process, or undefined when it is gone. */

@@ -1,7 +1,7 @@
 // CPU over a window of a run: the target's, PostgreSQL's, the simulators', the bench's own, and the machine's busy
 // time that none of them caused ("not ours": other work on a shared machine), with the load average at its end.
 import { cpus, loadavg } from 'node:os'
-import { cpuSeconds, machineCpu, systemCpuSeconds, treeCpuSeconds } from './proc.ts'
+import { cpuTimes, machineCpu, treeCpuSeconds } from './proc.ts'
 
 export interface CpuSnapshot {
   target: number
@@ -20,9 +20,10 @@ function selfCpu(): number {
 }
 
 export function cpuSnapshot(targetPid: number, postgresPid: number | undefined, simCpuSeconds: number): CpuSnapshot {
+  const target = cpuTimes(targetPid)
   return {
-    target: cpuSeconds(targetPid),
-    targetSystem: systemCpuSeconds(targetPid),
+    target: target.total,
+    targetSystem: target.system,
     postgres: postgresPid ? treeCpuSeconds(postgresPid) : 0,
     sims: simCpuSeconds,
     self: selfCpu(),

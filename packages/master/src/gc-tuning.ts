@@ -9,7 +9,7 @@ import { setFlagsFromString } from 'node:v8'
  * samples over 3 s that held one: bench/README.md, 2026-12-04). At 100 % they come every ~22 s for ~60 MB more
  * heap.
  */
-export const HEAP_GROWING_PERCENT = 100
+const HEAP_GROWING_PERCENT = 100
 
 /**
  * Applies the master's garbage-collector settings. Read by V8 at every collection, so setting them at start-up works

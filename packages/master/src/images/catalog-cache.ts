@@ -19,9 +19,9 @@ const EMPTY: ServerCatalog = { record: new Map(), clientsOf: () => [] }
  * every entry goes and reads go to the database, and once it listens again everything is read anew.
  *
  * A read is kept only if no notification for its server (nor a reset) arrived while it ran (`version`): otherwise a
- * change committed after the read's snapshot and notified before it returned would be kept as if it had not happened. What remains is the
- * delivery delay itself: a change is seen once its notification arrives, a fraction of a millisecond after its
- * commit (PGlite delivers it before the writing statement returns).
+ * change committed after the read's snapshot and notified before it returned would be kept as if it had not
+ * happened. What remains is the delivery delay itself: a change is seen once its notification arrives, a fraction of
+ * a millisecond after its commit (PGlite delivers it before the writing statement returns).
  */
 export function createCatalogCache(deps: {
   /** Where catalogs are read: one server's, or every server's at once (image-catalog.ts). */
