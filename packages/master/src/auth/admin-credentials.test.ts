@@ -13,14 +13,14 @@ beforeAll(async () => {
 })
 
 /** The credential table as the verifier reads it, counting the reads: each uncached check reads once, then hashes. */
-function setup(cacheTtlMs = 60_000) {
+function setup(cacheTtlMs = 60_000, hash = () => stored) {
   let reads = 0
   let now = 1_000_000
   const prisma = {
     adminCredential: {
       findUnique: async ({ where }: { where: { username: string } }) => {
         reads++
-        return where.username === 'admin' ? { username: 'admin', passwordHash: stored } : null
+        return where.username === 'admin' ? { username: 'admin', passwordHash: hash() } : null
       },
     },
   } as unknown as PrismaClient
@@ -78,5 +78,14 @@ describe('admin credentials (SECURITY.md: cache successful verifications briefly
     const { reserve, reserved } = countingReserve()
     expect(await s.credentials.verify('nobody', PASSWORD, reserve)).toBe(false)
     expect(reserved()).toBe(1)
+  })
+
+  it('keeps the cached pair apart from another split of the same text (a NUL in the password)', async () => {
+    const withNul = await hashPassword('first\0second', FAST)
+    const s = setup(60_000, () => withNul)
+    expect(await s.credentials.verify('admin', 'first\0second')).toBe(true)
+    // Joined with a NUL between login and password, both pairs read "admin\0first\0second".
+    expect(await s.credentials.verify('admin\0first', 'second')).toBe(false)
+    expect(s.reads()).toBe(2)
   })
 })

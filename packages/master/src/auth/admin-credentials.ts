@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto'
+import { hash, randomBytes } from 'node:crypto'
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.ts'
 import { Invalid } from '../errors.ts'
@@ -24,11 +24,13 @@ export function createAdminCredentials(deps: AdminCredentialsDeps) {
   const { prisma, clock, logger } = deps
   const params = deps.hashParams ?? OWASP_SCRYPT
   const ttl = deps.cacheTtlMs ?? 5 * 60_000
-  const cacheKey = randomBytes(32)
+  const cacheKey = randomBytes(32).toString('base64')
   const cache = new Map<string, number>()
   const pending = new Map<string, Promise<boolean>>()
+  // One-shot hash (a Hash object per request cost several times more, on every API request); the login's length
+  // keeps every (login, password) pair's text apart, a NUL in either included.
   const digest = (user: string, password: string) =>
-    createHash('sha256').update(cacheKey).update(user).update('\0').update(password).digest('base64')
+    hash('sha256', `${cacheKey}${user.length}:${user}\0${password}`, 'base64')
 
   return {
     /**
