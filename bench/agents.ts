@@ -43,6 +43,8 @@ const { values: opt } = parseArgs({
     'timeout-min': { type: 'string', default: '30' },
     'list-concurrency': { type: 'string', default: '10' },
     'command-concurrency': { type: 'string', default: '4' },
+    /** Rounds of the in-flight commands, for the master and the baseline alike; the median round is kept. */
+    'command-rounds': { type: 'string', default: '3' },
   },
 })
 
@@ -63,6 +65,7 @@ const REQUESTS = int('requests', opt.requests, 10, 100_000)
 const WAVE = int('wave', opt.wave, 1, 4_000)
 const LIST_CONCURRENCY = int('list-concurrency', opt['list-concurrency'], 1, 256)
 const COMMAND_CONCURRENCY = int('command-concurrency', opt['command-concurrency'], 1, 256)
+const COMMAND_ROUNDS = int('command-rounds', opt['command-rounds'], 1, 15)
 
 const started = Date.now()
 const log = (line: string) =>
@@ -95,6 +98,7 @@ async function main() {
     requests: REQUESTS,
     listConcurrency: LIST_CONCURRENCY,
     commandConcurrency: COMMAND_CONCURRENCY,
+    commandRounds: COMMAND_ROUNDS,
     burstFramesPerAgent: Math.max(1, Math.min(200, Math.round(60_000 / N))),
     log,
   }
@@ -132,7 +136,7 @@ async function main() {
       ingested: askIngested,
       ingestLagMs: 0,
     }
-    baseline = await runPhase(target, pool, { ...phase, localAddresses: addresses(1), commandRounds: 3 })
+    baseline = await runPhase(target, pool, { ...phase, localAddresses: addresses(1) })
     await pool.closeAll()
     child.kill('SIGTERM')
   }

@@ -24,8 +24,13 @@ export async function transactions(
 export function perRequest(
   x: Record<'xs0' | 'xs1' | 'x0' | 'x1' | 'x2' | 'x3', Count>,
   requests: number,
+  /** Commands in the in-flight window (every round of it). */
+  concurrentRequests = requests,
 ): TransactionsPerRequest {
-  return { ...counted(x, requests, (c) => c.n), writes: counted(x, requests, (c) => c.writes) }
+  return {
+    ...counted(x, requests, concurrentRequests, (c) => c.n),
+    writes: counted(x, requests, concurrentRequests, (c) => c.writes),
+  }
 }
 
 export interface PerWindow {
@@ -47,18 +52,19 @@ export type TransactionsPerRequest = PerWindow & { writes: PerWindow }
 function counted(
   x: Record<'xs0' | 'xs1' | 'x0' | 'x1' | 'x2' | 'x3', Count>,
   requests: number,
+  concurrentRequests: number,
   n: (c: Count) => number,
 ): PerWindow {
   const round = (v: number) => Math.round(v * 100) / 100
   const background = (n(x.xs1) - n(x.xs0)) / ((x.xs1.at - x.xs0.at) / 1000)
-  const gross = (a: Count, b: Count) => (n(b) - n(a)) / requests
-  const net = (a: Count, b: Count) => (n(b) - n(a) - background * ((b.at - a.at) / 1000)) / requests
+  const gross = (a: Count, b: Count, count = requests) => (n(b) - n(a)) / count
+  const net = (a: Count, b: Count, count = requests) => (n(b) - n(a) - background * ((b.at - a.at) / 1000)) / count
   return {
     list: round(gross(x.x0, x.x1)),
     command: round(gross(x.x1, x.x2)),
-    commandConcurrent: round(gross(x.x2, x.x3)),
+    commandConcurrent: round(gross(x.x2, x.x3, concurrentRequests)),
     backgroundPerSec: round(background),
     commandNet: round(net(x.x1, x.x2)),
-    commandConcurrentNet: round(net(x.x2, x.x3)),
+    commandConcurrentNet: round(net(x.x2, x.x3, concurrentRequests)),
   }
 }

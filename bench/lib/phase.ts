@@ -38,10 +38,11 @@ export interface PhaseOptions {
   listConcurrency: number
   commandConcurrency: number
   /**
-   * How many times the commands run `commandConcurrency` at a time; the fastest round is kept. The baseline's window
-   * lasts well under a second, so one slow spell of this shared machine could halve it and flatter the ratio
-   * (2026-12-02 04:05: a baseline at 1,455/s instead of 3,000–3,700 printed "MET"): the baseline takes the best of
-   * three, the master is measured once — the stricter comparison, as bench/move takes the faster raw pipe.
+   * How many times the commands run `commandConcurrency` at a time; the median round is kept, for the master and the
+   * baseline alike. A round lasts about a second (the baseline's under half of one), so one slow spell of this shared
+   * machine can halve it: with one round, a slow baseline flattered the ratio (2026-12-02 04:05: 1,455/s instead of
+   * 3,000–3,700 printed "MET"), and a slow master round sank it. Until 2026-12-04 the baseline kept its fastest of three
+   * and the master ran once; the report still prints that strictest reading beside (report.ts).
    */
   commandRounds?: number
   burstFramesPerAgent: number
@@ -77,9 +78,9 @@ export interface PhaseResult {
   list: LoadResult
   /** Commands one at a time: the round trip itself, what the target is about. */
   commandSerial: LoadResult
-  /** Commands `commandConcurrency` at a time: the round trip plus waiting behind the others (the fastest round). */
+  /** Commands `commandConcurrency` at a time: the round trip plus waiting behind the others (the median round). */
   command: LoadResult
-  /** Commands per second of each round of `command` (one figure unless `commandRounds` > 1). */
+  /** Commands per second of each round of `command`, in the order they ran (one figure unless `commandRounds` > 1). */
   commandRoundsRps: number[]
   /**
    * Committed PostgreSQL transactions per request (each autocommit statement is one, a read too): `list`, `command`
@@ -209,13 +210,14 @@ export async function runPhase(target: Target, pool: SimPool, o: PhaseOptions): 
     rounds.push({ command, commandWindow })
   }
   const commandRoundsRps = rounds.map((r) => r.command.rps)
-  const { command, commandWindow } = rounds.reduce((best, r) => (r.command.rps > best.command.rps ? r : best))
-  if (rounds.length > 1) o.log(`${target.name}: commands/s per round ${commandRoundsRps.join(', ')}; kept the fastest`)
+  // The median round (the upper one of an even count), with the CPU measured over that same round.
+  const { command, commandWindow } = [...rounds].sort((a, b) => a.command.rps - b.command.rps)[rounds.length >> 1]!
+  if (rounds.length > 1) o.log(`${target.name}: commands/s per round ${commandRoundsRps.join(', ')}; kept the median`)
   const x3 = await transactions(target.dbTransactions)
   const dbTransactionsPerRequest =
-    // Counted over one round's window only (the master's; the baseline has no database).
-    rounds.length === 1 && xs0 && xs1 && x0 && x1 && x2 && x3
-      ? perRequest({ xs0, xs1, x0, x1, x2, x3 }, o.requests)
+    // The in-flight window holds every round (the master's; the baseline has no database).
+    xs0 && xs1 && x0 && x1 && x2 && x3
+      ? perRequest({ xs0, xs1, x0, x1, x2, x3 }, o.requests, o.requests * rounds.length)
       : undefined
   if (dbTransactionsPerRequest)
     o.log(`${target.name}: PostgreSQL transactions per request ${JSON.stringify(dbTransactionsPerRequest)}`)
