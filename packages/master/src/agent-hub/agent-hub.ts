@@ -1,5 +1,5 @@
 import type { Server as HttpServer } from 'node:http'
-import { AGENT_CLOSE, canRun, type CommandType, type HelloFrame } from '@alfa/protocol'
+import { AGENT_CLOSE, canRun, type CommandType } from '@alfa/protocol'
 import type { Logger } from 'pino'
 import type { Clock } from '../clock.ts'
 import { AgentOffline, Conflict } from '../errors.ts'
@@ -9,6 +9,7 @@ import type { MetricsStore } from '../metrics/metrics-store.ts'
 import type { OperationService } from '../operations/operation-service.ts'
 import type { SecretBox } from '../secrets/secret-box.ts'
 import type { AgentConnection } from './agent-connection.ts'
+import { createAnnouncements, type Announcement } from './announcements.ts'
 import type { AgentCredentials } from './agent-credentials.ts'
 import { createHandshake } from './agent-handshake.ts'
 import { createAgentRegistry } from './agent-registry.ts'
@@ -71,8 +72,9 @@ export function createAgentHub(deps: AgentHubDeps) {
   const graceMs = deps.graceMs ?? 60_000
   const registry = createAgentRegistry<AgentConnection>()
   const sockets = new Set<AgentConnection>()
-  /** What each server's agent announced in its last hello here. */
-  const announced = new Map<string, Pick<HelloFrame, 'agentVersion' | 'capabilities'>>()
+  /** What each server's agent announced in its last hello here, shared among agents announcing the same. */
+  const announced = new Map<string, Announcement>()
+  const announcements = createAnnouncements()
   const presence = createPresenceWriter({ sql: deps.sql, logger: log, now: () => clock.now() })
   const tracker = createCommandTracker({ ...deps, operations, logger: log })
   const connection = (serverId: string) => registry.get(serverId)
@@ -115,7 +117,7 @@ export function createAgentHub(deps: AgentHubDeps) {
     onHello: createHandshake({
       heartbeatMs,
       accept(conn, hello) {
-        announced.set(conn.serverId, { agentVersion: hello.agentVersion, capabilities: hello.capabilities })
+        announced.set(conn.serverId, announcements.intern(hello))
         registry.add(conn)
         presence.mark(conn.serverId, true, hello)
       },
@@ -135,7 +137,8 @@ export function createAgentHub(deps: AgentHubDeps) {
       const conn = openAgentSocket({
         ws,
         serverId,
-        logger: log.child({ serverId, address }),
+        logger: log,
+        address,
         helloTimeoutMs: deps.helloTimeoutMs ?? 10_000,
         metrics: deps.metrics,
         onFrame,
