@@ -8,7 +8,7 @@ const MAX_SHARED = 256
 
 /**
  * One copy of each distinct announcement, shared by the agents that made it. Every hello is parsed anew, so each
- * agent held its own copies of ~25 capability names: at 15,000 agents, some 345,000 strings, a sixth of the objects
+ * agent held its own copies of ~23 capability names: at 15,000 agents, some 345,000 strings, a sixth of the objects
  * live in the master, which every full garbage collection marks again (bench/README.md, 2026-12-04). Past
  * MAX_SHARED distinct announcements (agents built by hand), one is kept as it came, unshared.
  */
