@@ -25,7 +25,7 @@ export function perRequest(
   x: Record<'xs0' | 'xs1' | 'x0' | 'x1' | 'x2' | 'x3', Count>,
   requests: number,
   /** Commands in the in-flight window (every round of it). */
-  concurrentRequests = requests,
+  concurrentRequests: number,
 ): TransactionsPerRequest {
   return {
     ...counted(x, requests, concurrentRequests, (c) => c.n),
