@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, describe, expect, inject } from 'vitest'
+import { masterNodeFlags } from '../../packages/master/src/node-flags.ts'
 import { REPO_ROOT } from '../support/cluster.ts'
 import { basic } from '../support/master-app.ts'
 import { freePort, waitForPort } from '../support/ports.ts'
@@ -26,7 +27,7 @@ async function startUnconfigured() {
   const env = { ...process.env }
   delete env.ALFA_ADMIN_USER
   delete env.ALFA_ADMIN_PASSWORD
-  const master = spawnService('master', process.execPath, ['--import', 'tsx', MASTER_MAIN], {
+  const master = spawnService('master', process.execPath, [...masterNodeFlags(), '--import', 'tsx', MASTER_MAIN], {
     logPath,
     cwd: REPO_ROOT,
     env: {

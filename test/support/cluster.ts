@@ -6,6 +6,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { inject } from 'vitest'
 import { fetchWithCa } from './fetch-with-ca.ts'
+import { masterNodeFlags } from '../../packages/master/src/node-flags.ts'
 import { basic } from './master-app.ts'
 import { freePort, waitForPort } from './ports.ts'
 import { makeTempDir, spawnService, waitUntil, type ServiceProcess } from './process.ts'
@@ -62,7 +63,7 @@ export async function startCluster(
 
   async function startMaster() {
     masterRuns++
-    master = spawnService('master', process.execPath, ['--import', 'tsx', MASTER_MAIN], {
+    master = spawnService('master', process.execPath, [...masterNodeFlags(), '--import', 'tsx', MASTER_MAIN], {
       logPath: path.join(dir, `master-${masterRuns}.log`),
       cwd: REPO_ROOT,
       env: {

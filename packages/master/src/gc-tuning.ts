@@ -13,7 +13,8 @@ const HEAP_GROWING_PERCENT = 100
 
 /**
  * Applies the master's garbage-collector settings. Read by V8 at every collection, so setting them at start-up works
- * like the command-line flag and holds however the master is launched (scripts/start, a test, a bench).
+ * like the command-line flag and holds however the master is launched (scripts/start, a test, a bench). The young
+ * generation's size is read once, when the heap is set up: that flag is in packages/master/node-flags.
  */
 export function tuneGarbageCollector(): void {
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`)
