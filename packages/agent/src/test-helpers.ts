@@ -43,7 +43,9 @@ export function useTempDir(prefix: string): () => string {
     dir = await makeTempDir(prefix)
   })
   afterEach(async () => {
-    await fs.rm(dir, { recursive: true, force: true })
+    // A test may end while the code under test still writes its journal or outbox behind a frame it already sent;
+    // a file created during the recursive removal fails it with ENOTEMPTY (CI, 2026-12-04), which rm retries.
+    await fs.rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 })
   })
   return () => dir
 }
