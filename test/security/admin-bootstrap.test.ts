@@ -4,15 +4,13 @@
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, describe, expect, inject } from 'vitest'
-import { masterNodeFlags } from '../../packages/master/src/node-flags.ts'
-import { REPO_ROOT } from '../support/cluster.ts'
+import { masterArgs, REPO_ROOT } from '../support/cluster.ts'
 import { basic } from '../support/master-app.ts'
 import { freePort, waitForPort } from '../support/ports.ts'
 import { createTestDatabase } from '../support/postgres.ts'
 import { makeTempDir, spawnService, waitUntil, type ServiceProcess } from '../support/process.ts'
 import { securityCase } from './report.ts'
 
-const MASTER_MAIN = path.join(REPO_ROOT, 'packages/master/src/main.ts')
 /** Passwords a built-in default would plausibly be; fewer than the login throttle's budget (10) per address. */
 const GUESSES = ['admin', 'password', 'changeme', 'alfa', 'alfa-cloud', 'admin123']
 const WRONG = 'Wrong-Secret-Guess-77'
@@ -27,7 +25,7 @@ async function startUnconfigured() {
   const env = { ...process.env }
   delete env.ALFA_ADMIN_USER
   delete env.ALFA_ADMIN_PASSWORD
-  const master = spawnService('master', process.execPath, [...masterNodeFlags(), '--import', 'tsx', MASTER_MAIN], {
+  const master = spawnService('master', process.execPath, masterArgs(), {
     logPath,
     cwd: REPO_ROOT,
     env: {

@@ -5,8 +5,8 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { inject } from 'vitest'
-import { fetchWithCa } from './fetch-with-ca.ts'
 import { masterNodeFlags } from '../../packages/master/src/node-flags.ts'
+import { fetchWithCa } from './fetch-with-ca.ts'
 import { basic } from './master-app.ts'
 import { freePort, waitForPort } from './ports.ts'
 import { makeTempDir, spawnService, waitUntil, type ServiceProcess } from './process.ts'
@@ -14,6 +14,9 @@ import { createTestDatabase } from './postgres.ts'
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
 const MASTER_MAIN = path.join(REPO_ROOT, 'packages/master/src/main.ts')
+
+/** The master's command line after `node`, as scripts/start runs it: its node flags, tsx, main.ts. */
+export const masterArgs = (): string[] => [...masterNodeFlags(), '--import', 'tsx', MASTER_MAIN]
 const AGENT_BIN = path.join(REPO_ROOT, 'packages/agent/bin/alfa-agent.ts')
 export const FAKE_REBOOT = path.join(REPO_ROOT, 'test/fixtures/fake-reboot.mjs')
 export const CLUSTER_ADMIN = { user: 'admin', password: 'Cluster-Admin-Pass-7' }
@@ -63,7 +66,7 @@ export async function startCluster(
 
   async function startMaster() {
     masterRuns++
-    master = spawnService('master', process.execPath, [...masterNodeFlags(), '--import', 'tsx', MASTER_MAIN], {
+    master = spawnService('master', process.execPath, masterArgs(), {
       logPath: path.join(dir, `master-${masterRuns}.log`),
       cwd: REPO_ROOT,
       env: {
