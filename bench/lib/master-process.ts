@@ -2,7 +2,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { openSync } from 'node:fs'
 import path from 'node:path'
-import { masterNodeFlags } from '../../packages/master/src/node-flags.ts'
+import { masterArgs } from '../../packages/master/src/node-flags.ts'
 import { tailFile } from '../../test/support/process.ts'
 import { trackChild } from './cleanup.ts'
 
@@ -27,9 +27,8 @@ export async function startMasterProcess(opts: {
 }): Promise<MasterProcess> {
   const logFile = path.join(opts.dataDir, 'master.log')
   const out = openSync(logFile, 'a')
-  // The flags scripts/start gives the master (packages/master/node-flags), then the bench's own.
-  const flags = [...masterNodeFlags(), ...(opts.nodeFlags ?? [])]
-  const child = spawn(process.execPath, [...flags, '--import', 'tsx', 'packages/master/src/main.ts'], {
+  // As scripts/start runs it (packages/master/node-flags), with the bench's own flags after the master's.
+  const child = spawn(process.execPath, masterArgs(opts.nodeFlags), {
     cwd: opts.cwd,
     stdio: ['ignore', out, out],
     env: {

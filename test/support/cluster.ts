@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { inject } from 'vitest'
-import { masterNodeFlags } from '../../packages/master/src/node-flags.ts'
+import { masterArgs } from '../../packages/master/src/node-flags.ts'
 import { fetchWithCa } from './fetch-with-ca.ts'
 import { basic } from './master-app.ts'
 import { freePort, waitForPort } from './ports.ts'
@@ -13,10 +13,6 @@ import { makeTempDir, spawnService, waitUntil, type ServiceProcess } from './pro
 import { createTestDatabase } from './postgres.ts'
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
-const MASTER_MAIN = path.join(REPO_ROOT, 'packages/master/src/main.ts')
-
-/** The master's command line after `node`, as scripts/start runs it: its node flags, tsx, main.ts. */
-export const masterArgs = (): string[] => [...masterNodeFlags(), '--import', 'tsx', MASTER_MAIN]
 const AGENT_BIN = path.join(REPO_ROOT, 'packages/agent/bin/alfa-agent.ts')
 export const FAKE_REBOOT = path.join(REPO_ROOT, 'test/fixtures/fake-reboot.mjs')
 export const CLUSTER_ADMIN = { user: 'admin', password: 'Cluster-Admin-Pass-7' }

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { masterNodeFlags } from './node-flags.ts'
+import { MASTER_MAIN, masterArgs, masterNodeFlags } from './node-flags.ts'
 
 // Allocates far more than the young generation holds, keeping a slice alive, then prints its size in MB: the figure
 // V8 grew it to, which the semi-space flag caps (two halves).
@@ -28,5 +28,14 @@ describe('masterNodeFlags', () => {
       Number(execFileSync(process.execPath, [...args, '-e', NEW_SPACE_MB], { encoding: 'utf8' }))
     expect(sized([])).toBeLessThanOrEqual(32)
     expect(sized(flags)).toBeGreaterThan(32)
+  })
+})
+
+describe('masterArgs', () => {
+  it("puts the master's flags first, then the caller's, then tsx and the entry point (an absolute path)", () => {
+    const args = masterArgs(['--cpu-prof'])
+    expect(args).toEqual([...masterNodeFlags(), '--cpu-prof', '--import', 'tsx', MASTER_MAIN])
+    expect(path.isAbsolute(MASTER_MAIN) && existsSync(MASTER_MAIN)).toBe(true)
+    expect(masterArgs()).toEqual([...masterNodeFlags(), '--import', 'tsx', MASTER_MAIN])
   })
 })
