@@ -20,6 +20,7 @@ import { loadavg } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import mysql from 'mysql2/promise'
+import { median as medianOf } from './lib/stats.ts'
 import { cleanup, installExitHandlers } from './lib/cleanup.ts'
 import { startMoveRig } from './lib/move-rig.ts'
 import { benchArgs } from './lib/cli-args.ts'
@@ -170,7 +171,7 @@ async function main() {
   }
   const ratios = rounds.map((r) => Number(r.ratio)).sort((x, y) => x - y)
   // The lower of the two middle ratios for an even count (the stricter reading).
-  const median = ratios[Math.floor((ratios.length - 1) / 2)]!
+  const median = medianOf(ratios, 'lower')
   if (rounds.length > 1) {
     console.log(
       '| round | direction | raw ms (before / after) | move ms | ratio | downtime ms | load |\n|---|---|---|---|---|---|---|',

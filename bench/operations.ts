@@ -14,7 +14,7 @@ import { FIXTURE_PROFILE } from '../test/fixtures/app/profile.ts'
 import { cleanup, installExitHandlers } from './lib/cleanup.ts'
 import { startOperationsRig, type OperationsRig } from './lib/operations-rig.ts'
 import { traceAction } from './lib/operation-trace.ts'
-import { percentile } from './lib/stats.ts'
+import { median as medianOf } from './lib/stats.ts'
 import { benchArgs } from './lib/cli-args.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -149,11 +149,8 @@ async function main() {
       await traceAction(rig, `/clients/${client.id}/${verb}`, log)
   }
 
-  const median = (xs: number[]) =>
-    percentile(
-      [...xs].sort((x, y) => x - y),
-      50,
-    )
+  // The lower middle value of an even count (percentile 50 by nearest rank, as before).
+  const median = (xs: number[]) => medianOf(xs, 'lower')
   const rows = pairs.map((p) => {
     const r = median(p.rest)
     const b = median(p.raw)

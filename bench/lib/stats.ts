@@ -14,6 +14,16 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!
 }
 
+/**
+ * The middle value of xs. For an even count, the lower or the upper of the two middle values, never their mean, so
+ * the figure is one that was measured; each bench names the one it reports (the stricter reading of its target).
+ */
+export function median(xs: readonly number[], even: 'lower' | 'upper'): number {
+  if (xs.length === 0) return Number.NaN
+  const sorted = [...xs].sort((a, b) => a - b)
+  return sorted[even === 'lower' ? (sorted.length - 1) >> 1 : sorted.length >> 1]!
+}
+
 export function summarize(samples: readonly number[]): LatencySummary {
   const sorted = [...samples].sort((a, b) => a - b)
   const sum = sorted.reduce((n, v) => n + v, 0)
