@@ -66,6 +66,23 @@ ensure_apt_packages() {
   ((status == 0)) || die "apt-get install failed (exit ${status})"
 }
 
+# detached CMD ARGS...: starts a daemon that outlives this script, in the background. setsid + nohup: it must not die
+# with this script's process group. It keeps stdin, stdout and stderr as the caller redirects them and nothing else:
+# any other descriptor the caller had open would stay open as long as the daemon runs. A lock the caller took
+# (flock) would stay taken, and a pipe to a log reader waiting for its end would never end (seen: a dockerd started
+# under `flock` held the lock after the run). $! is the daemon's pid.
+detached() {
+  (
+    local fd
+    for fd in /proc/self/fd/*; do
+      fd=${fd##*/}
+      # {fd}>&- closes the descriptor whose number is in $fd (the glob's own is gone already: closing it is a no-op).
+      if ((fd > 2)); then exec {fd}>&-; fi
+    done
+    exec setsid nohup "$@"
+  ) &
+}
+
 # ensure_docker: makes `docker info` answer, starting the daemon when it does not (no systemd in containers/CI).
 ensure_docker() {
   docker info >/dev/null 2>&1 && return 0
@@ -74,8 +91,7 @@ ensure_docker() {
     systemctl start docker || die "systemctl start docker failed"
   else
     log "starting dockerd (log: /var/log/dockerd.log)"
-    # setsid + nohup: the daemon must outlive this script and not die with its process group.
-    setsid nohup dockerd >/var/log/dockerd.log 2>&1 </dev/null &
+    detached dockerd >/var/log/dockerd.log 2>&1 </dev/null
   fi
   local deadline=$((SECONDS + 60))
   until docker info >/dev/null 2>&1; do
