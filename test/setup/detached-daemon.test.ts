@@ -5,9 +5,9 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, expect, it } from 'vitest'
+import { REPO_ROOT } from '../support/cluster.ts'
 import { makeTempDir } from '../support/process.ts'
 
-const REPO_ROOT = path.resolve(import.meta.dirname, '../..')
 const run = promisify(execFile)
 const dir = await makeTempDir('detached')
 const lock = path.join(dir, 'caller.lock')
