@@ -3,7 +3,6 @@
 //   npx -y pnpm@12.4.2 exec tsx bench/agents.ts [--agents N] [--procs P] [--duration S] [--topout] ...
 // See bench/README.md for every option and how to read the figures.
 import { loadavg } from 'node:os'
-import { fork } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs/promises'
 import path from 'node:path'
@@ -11,7 +10,9 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { freePort } from '../test/support/ports.ts'
 import { cleanup, installExitHandlers, trackChild } from './lib/cleanup.ts'
+import { startBaselineTarget } from './lib/baseline-target.ts'
 import { startMasterProcess } from './lib/master-process.ts'
+import { runPairedRounds, type PairedResult } from './lib/paired-rounds.ts'
 import { runPhase, type PhaseOptions, type Target } from './lib/phase.ts'
 import { parentPid } from './lib/proc.ts'
 import { benchArgs } from './lib/cli-args.ts'
@@ -45,6 +46,8 @@ const { values: opt } = parseArgs({
     'command-concurrency': { type: 'string', default: '4' },
     /** Rounds of the in-flight commands, for the master and the baseline alike; the median round is kept. */
     'command-rounds': { type: 'string', default: '3' },
+    /** Pairs of in-flight rounds, master and baseline in turns after both phases (paired-rounds.ts); 0: none. */
+    pairs: { type: 'string', default: '5' },
   },
 })
 
@@ -66,6 +69,7 @@ const WAVE = int('wave', opt.wave, 1, 4_000)
 const LIST_CONCURRENCY = int('list-concurrency', opt['list-concurrency'], 1, 256)
 const COMMAND_CONCURRENCY = int('command-concurrency', opt['command-concurrency'], 1, 256)
 const COMMAND_ROUNDS = int('command-rounds', opt['command-rounds'], 1, 15)
+const PAIRS = int('pairs', opt.pairs, 0, 25)
 
 const started = Date.now()
 const log = (line: string) =>
@@ -89,7 +93,6 @@ async function main() {
   log(`seeding ${N} servers and agent credentials`)
   const agents = await seedAgents(db, N, 'bench')
 
-  const pool = new SimPool(PROCS, ROOT, trackChild)
   const phase: Omit<PhaseOptions, 'localAddresses'> = {
     agents,
     wave: WAVE,
@@ -103,42 +106,18 @@ async function main() {
     log,
   }
 
+  // The baseline keeps its own fleet (and its process) until the paired rounds, idle in between: 15,000 quiet sockets.
+  const masterPool = new SimPool(PROCS, ROOT, trackChild)
+  const baselinePool = opt['skip-baseline'] ? undefined : new SimPool(PROCS, ROOT, trackChild)
   let baseline: BenchReport['baseline']
-  if (!opt['skip-baseline']) {
-    const child = fork(fileURLToPath(new URL('./lib/baseline-server.ts', import.meta.url)), [], {
-      cwd: ROOT,
-      execArgv: ['--import', 'tsx'],
-    })
-    trackChild(child)
-    let ingested = 0
-    child.on('message', (m: { type: string; port?: number; metrics?: number }) => {
-      if (m.type === 'stats') ingested = m.metrics!
-    })
-    const port = await new Promise<number>((resolve, reject) => {
-      child.on('message', (m: { type: string; port?: number }) => {
-        if (m.type === 'ready') resolve(m.port!)
-      })
-      child.once('exit', (code) => reject(new Error(`the baseline server exited (${code}) while starting`)))
-    })
-    const askIngested = () =>
-      new Promise<number>((resolve) => {
-        child.once('message', () => resolve(ingested))
-        child.send({ type: 'stats' })
-      })
-    const target: Target = {
-      name: 'baseline',
-      httpUrl: `http://127.0.0.1:${port}`,
-      wsUrl: `ws://127.0.0.1:${port}/agent`,
-      pid: child.pid!,
-      listPath: '/x',
-      commandPath: (a) => `/cmd/${a.serverId}`,
-      headers: {},
-      ingested: askIngested,
-      ingestLagMs: 0,
+  let baselineSide: { target: Target; stop: () => void } | undefined
+  if (baselinePool) {
+    baselineSide = await startBaselineTarget(ROOT, trackChild)
+    baseline = await runPhase(baselineSide.target, baselinePool, { ...phase, localAddresses: addresses(1) })
+    if (PAIRS === 0) {
+      await baselinePool.closeAll()
+      baselineSide.stop()
     }
-    baseline = await runPhase(target, pool, { ...phase, localAddresses: addresses(1) })
-    await pool.closeAll()
-    child.kill('SIGTERM')
   }
 
   const password = randomBytes(24).toString('base64url')
@@ -176,14 +155,35 @@ async function main() {
     dbTransactions: () => committedTransactions(db),
     ...(postgresPid > 0 ? { postgresPid } : {}),
   }
-  const masterResult = await runPhase(target, pool, { ...phase, localAddresses: addresses(2) })
+  const masterResult = await runPhase(target, masterPool, { ...phase, localAddresses: addresses(2) })
+
+  let paired: PairedResult | undefined
+  if (baselineSide && baselinePool && PAIRS > 0) {
+    log(`paired rounds: ${PAIRS} pairs of ${REQUESTS} commands, ${COMMAND_CONCURRENCY} in flight`)
+    paired = await runPairedRounds(
+      {
+        baseline: { target: baselineSide.target, pool: baselinePool, agents },
+        master: { target, pool: masterPool, agents },
+      },
+      {
+        pairs: PAIRS,
+        requests: REQUESTS,
+        concurrency: COMMAND_CONCURRENCY,
+        intervalMs: INTERVAL_MS,
+        settleMs: 1_000,
+        log,
+      },
+    )
+    await baselinePool.closeAll()
+    baselineSide.stop()
+  }
 
   let topout: BenchReport['topout']
   if (opt.topout && topoutMax > N) {
     log(`topout: seeding ${topoutMax - N} more agents and connecting them ${WAVE} at a time`)
     const extra = await seedAgents(db, topoutMax - N, 'topout')
     topout = await findTopout({
-      pool,
+      pool: masterPool,
       wsUrl: target.wsUrl,
       httpUrl: master.url,
       pid: master.pid,
@@ -194,7 +194,7 @@ async function main() {
       log,
     })
   }
-  await pool.closeAll()
+  await masterPool.closeAll()
   if (!master.alive()) log(`the master died during the run; see its log above`)
   printReport({
     agents: N,
@@ -205,6 +205,7 @@ async function main() {
     database: 'postgresql',
     master: masterResult,
     ...(baseline ? { baseline } : {}),
+    ...(paired ? { paired } : {}),
     ...(topout ? { topout } : {}),
   })
   if (profileDir) log(`master CPU profile (written when it stops) in ${profileDir}`)

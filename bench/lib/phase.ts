@@ -2,6 +2,7 @@
 // the two sets of figures can be divided by each other.
 import { setTimeout as sleep } from 'node:timers/promises'
 import { perRequest, transactions, type TransactionsPerRequest } from './db-transactions.ts'
+import { pickAgent, runCommandRound, type CommandRound, type CommandWindow } from './command-round.ts'
 import { runLoad, type LoadResult } from './http-load.ts'
 import { openFiles, rssMiB } from './proc.ts'
 import { cpuBetween, cpuSnapshot } from './window-cpu.ts'
@@ -70,7 +71,7 @@ export interface PhaseResult {
     cpuUsPerFrame: number
   }
   /** CPU over the commands run `commandConcurrency` at a time, "not ours" and the load average at its end. */
-  commandWindow: ReturnType<typeof cpuBetween> & { targetCpuUsPerCommand: number; postgresCpuUsPerCommand: number }
+  commandWindow: CommandWindow
   ingestCheck: { sent: number; ingested: number; waitedMs: number }
   /** GET /servers one at a time: the latency a user's request sees while the agents stream. */
   listSerial: LoadResult
@@ -178,36 +179,26 @@ export async function runPhase(target: Target, pool: SimPool, o: PhaseOptions): 
   })
   o.log(`${target.name}: GET ${target.listPath}, ${o.listConcurrency} at a time ${JSON.stringify(list)}`)
   const x1 = await transactions(target.dbTransactions)
-  const pick = (i: number) => open[(i * 7919) % open.length]!
   const commandSerial = await runLoad({
     baseUrl: target.httpUrl,
-    path: (i) => target.commandPath(pick(i)),
+    path: (i) => target.commandPath(pickAgent(open, i)),
     count: o.requests,
     concurrency: 1,
     headers: target.headers,
   })
   o.log(`${target.name}: command round trip, one at a time ${JSON.stringify(commandSerial)}`)
   const x2 = await transactions(target.dbTransactions)
-  const rounds: { command: LoadResult; commandWindow: PhaseResult['commandWindow'] }[] = []
+  const rounds: CommandRound[] = []
   for (let round = 0; round < (o.commandRounds ?? 1); round++) {
-    const wc0 = cpuSnapshot(target.pid, target.postgresPid, (await pool.stats()).cpuSeconds)
-    const command = await runLoad({
-      baseUrl: target.httpUrl,
-      path: (i) => target.commandPath(pick(i + o.requests * (round + 1))),
-      count: o.requests,
+    const r = await runCommandRound(target, pool, {
+      agents: open,
+      requests: o.requests,
       concurrency: o.commandConcurrency,
-      headers: target.headers,
+      offset: o.requests * (round + 1),
     })
-    o.log(`${target.name}: command round trip, ${o.commandConcurrency} at a time ${JSON.stringify(command)}`)
-    const wc1 = cpuSnapshot(target.pid, target.postgresPid, (await pool.stats()).cpuSeconds)
-    const commandWindow = {
-      ...cpuBetween(wc0, wc1),
-      // Per command, everything the process did meanwhile included (the master also ingests metrics).
-      targetCpuUsPerCommand: Math.round(((wc1.target - wc0.target) * 1e6) / o.requests),
-      postgresCpuUsPerCommand: Math.round(((wc1.postgres - wc0.postgres) * 1e6) / o.requests),
-    }
-    o.log(`${target.name}: CPU over the commands ${o.commandConcurrency} at a time ${JSON.stringify(commandWindow)}`)
-    rounds.push({ command, commandWindow })
+    o.log(`${target.name}: command round trip, ${o.commandConcurrency} at a time ${JSON.stringify(r.command)}`)
+    o.log(`${target.name}: CPU over the commands ${o.commandConcurrency} at a time ${JSON.stringify(r.commandWindow)}`)
+    rounds.push(r)
   }
   const commandRoundsRps = rounds.map((r) => r.command.rps)
   // The median round (the upper one of an even count), with the CPU measured over that same round.

@@ -1,4 +1,5 @@
 // The bench's output: a table for people and one BENCH_JSON line for tools and for comparing runs.
+import { describePairs, type PairedResult } from './paired-rounds.ts'
 import type { PhaseResult } from './phase.ts'
 import { ratio } from './stats.ts'
 import type { TopoutResult } from './topout.ts'
@@ -12,6 +13,8 @@ export interface BenchReport {
   database: 'postgresql'
   master: PhaseResult
   baseline?: PhaseResult
+  /** The in-flight rounds again, master and baseline in turns (paired-rounds.ts). */
+  paired?: PairedResult
   topout?: TopoutResult
 }
 
@@ -40,6 +43,8 @@ export function targets(r: BenchReport) {
      * commandRounds); undefined without a baseline.
      */
     commandsThirdOfBaseline: r.baseline ? m.command.rps >= r.baseline.command.rps / 3 : undefined,
+    /** The same bound on the paired rounds' median ratio: both sides measured seconds apart. */
+    commandsThirdOfBaselinePaired: r.paired ? r.paired.medianRatio >= 1 / 3 : undefined,
     /**
      * Printed, not judged: the master's slowest round against the baseline's fastest, the strictest reading of the
      * same rounds (until 2026-12-04 the bench judged the master's one round against the baseline's fastest of three).
@@ -269,6 +274,12 @@ export function printReport(r: BenchReport, out: (s: string) => void = (s) => pr
         : `${yes(t.commandsThirdOfBaseline)} (the master's slowest round / the baseline's fastest: ` +
           `${fmt(t.commandsRatioSlowestToFastest)})`),
   )
+  if (r.paired) {
+    for (const line of describePairs(r.paired)) out(line)
+    out(
+      `issue 11, paired: commands/s with ${r.commandConcurrency} in flight >= 1/3 of the baseline's ${yes(t.commandsThirdOfBaselinePaired!)}`,
+    )
+  }
   out(`BENCH_JSON ${JSON.stringify({ ...r, targets: t })}`)
 }
 
