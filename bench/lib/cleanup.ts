@@ -29,6 +29,8 @@ function stopChild(child: ChildProcess): Promise<void> {
       clearTimeout(kill)
       resolve()
     })
+    // A child the paired rounds froze (SIGSTOP) would hold SIGTERM until continued.
+    child.kill('SIGCONT')
     child.kill('SIGTERM')
   })
 }

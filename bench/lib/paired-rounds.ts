@@ -5,6 +5,12 @@
 // ran at 113–233 µs of CPU per command (the baseline) and 340–669 (the master) from run to run (bench/README.md,
 // 2026-12-04): whichever side caught a slow spell decided the ratio. Pairs seconds apart see the same machine; the
 // order alternates within pairs so neither side always runs first after a switch.
+//
+// The side not measured is frozen (SIGSTOP) during the other's round, its fleet quiet: each round runs on a machine
+// where the other target does nothing, as in the phases, where the other did not exist. Without it the master's idle
+// work (pings to 15,000 quiet agents, its minute's metrics flush into PostgreSQL) ran inside the baseline's rounds
+// as 10–51 % of a core of "not ours" CPU (first try, 15:13). One pair runs first unmeasured: a baseline idle through
+// the master's minutes-long phase ran its first round at a third of its later speed.
 import { setTimeout as sleep } from 'node:timers/promises'
 import { runCommandRound, type CommandRound } from './command-round.ts'
 import type { Target } from './phase.ts'
@@ -56,13 +62,20 @@ export async function runPairedRounds(
     await off.pool.stream(false, o.intervalMs)
     await on.pool.stream(true, o.intervalMs)
     await sleep(o.settleMs)
-    return runCommandRound(on.target, on.pool, {
-      agents: on.agents,
-      requests: o.requests,
-      concurrency: o.concurrency,
-      offset: o.requests * (10 + k),
-    })
+    process.kill(off.target.pid, 'SIGSTOP')
+    try {
+      return await runCommandRound(on.target, on.pool, {
+        agents: on.agents,
+        requests: o.requests,
+        concurrency: o.concurrency,
+        offset: o.requests * (10 + k),
+      })
+    } finally {
+      process.kill(off.target.pid, 'SIGCONT')
+    }
   }
+  const warm = [await round('baseline', -1), await round('master', -1)].map((r) => r.command.rps)
+  o.log(`paired rounds: warm-up pair (not counted), commands/s baseline ${warm[0]}, master ${warm[1]}`)
   const pairs: Pair[] = []
   for (let k = 0; k < o.pairs; k++) {
     const first = k % 2 === 0 ? 'baseline' : 'master'
