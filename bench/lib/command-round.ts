@@ -21,7 +21,7 @@ export const pickAgent = (agents: readonly SimIdentity[], k: number) => agents[(
 
 export async function runCommandRound(
   target: Target,
-  pool: SimPool,
+  pool: Pick<SimPool, 'stats'>,
   o: { agents: readonly SimIdentity[]; requests: number; concurrency: number; offset: number },
 ): Promise<CommandRound> {
   const c0 = cpuSnapshot(target.pid, target.postgresPid, (await pool.stats()).cpuSeconds)

@@ -14,13 +14,14 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { runCommandRound, type CommandRound } from './command-round.ts'
 import type { Target } from './phase.ts'
+import { processState } from './proc.ts'
 import type { SimPool } from './sim-pool.ts'
 import type { SimIdentity } from './sim-protocol.ts'
 import { median } from './stats.ts'
 
 export interface PairedSide {
   target: Target
-  pool: SimPool
+  pool: Pick<SimPool, 'stream' | 'stats'>
   agents: readonly SimIdentity[]
 }
 
@@ -62,7 +63,7 @@ export async function runPairedRounds(
     await off.pool.stream(false, o.intervalMs)
     await on.pool.stream(true, o.intervalMs)
     await sleep(o.settleMs)
-    process.kill(off.target.pid, 'SIGSTOP')
+    await freeze(off.target.pid)
     try {
       return await runCommandRound(on.target, on.pool, {
         agents: on.agents,
@@ -107,6 +108,13 @@ export async function runPairedRounds(
       'lower',
     ),
   }
+}
+
+/** Stops a process and waits until it is stopped: a signal is delivered after kill() returns, not before. */
+async function freeze(pid: number): Promise<void> {
+  process.kill(pid, 'SIGSTOP')
+  for (let i = 0; i < 200 && processState(pid) !== 'T'; i++) await sleep(5)
+  if (processState(pid) !== 'T') throw new Error(`process ${pid} did not stop within a second of SIGSTOP`)
 }
 
 const round2 = (v: number) => Math.round(v * 100) / 100

@@ -48,6 +48,11 @@ export function cpuSeconds(pid: number): number {
   return cpuTimes(pid).total
 }
 
+/** A process's state letter (R, S, D, T for stopped…), or undefined when it is gone. */
+export function processState(pid: number): string | undefined {
+  return statFields(pid)?.[0]
+}
+
 /** The parent of a process, or undefined when it is gone. */
 export function parentPid(pid: number): number | undefined {
   const f = statFields(pid)
