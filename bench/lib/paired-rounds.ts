@@ -112,6 +112,8 @@ export async function runPairedRounds(
 
 /** Stops a process and waits until it is stopped: a signal is delivered after kill() returns, not before. */
 async function freeze(pid: number): Promise<void> {
+  // kill(0) or a negative pid would stop a whole process group, the bench's own included.
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`not a process to freeze: ${pid}`)
   process.kill(pid, 'SIGSTOP')
   for (let i = 0; i < 200 && processState(pid) !== 'T'; i++) await sleep(5)
   if (processState(pid) !== 'T') throw new Error(`process ${pid} did not stop within a second of SIGSTOP`)
