@@ -208,11 +208,13 @@ describe('move_to between two PostgreSQL servers (real agents, nginx, PostgreSQL
     await a.agent.proc?.stop({ timeoutMs: 10_000 })
     c.startAgent(a.agent, { ...envA, ALFA_AGENT_MOVE_DUMP_KEEP_DAYS: '0.00002' })
     await c.waitOnline(a.id, true, 60_000)
-    await waitUntil(async () => (await movedFrom('a')).length === 0, {
+    // The sweep removes a move's files, then its record: wait for both (CI 22a05b0 read the record in between).
+    const keptRecords = () => readdir(path.join(a.agent.stateDir, 'kept-dumps'))
+    await waitUntil(async () => (await movedFrom('a')).length === 0 && (await keptRecords()).length === 0, {
       timeoutMs: 60_000,
-      what: "A's kept move files to go",
+      what: "A's kept move files and their records to go",
     })
-    expect(await readdir(path.join(a.agent.stateDir, 'kept-dumps'))).toEqual([])
+    expect(await keptRecords()).toEqual([])
     expect((await readdir(path.join(dir, 'a', 'backups'))).filter((f) => !f.startsWith(`${SLUG}-move-`))).toEqual(
       elsewhere,
     )
