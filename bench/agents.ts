@@ -108,14 +108,13 @@ async function main() {
 
   // The baseline keeps its own fleet (and its process) until the paired rounds, idle in between: 15,000 quiet sockets.
   const masterPool = new SimPool(PROCS, ROOT, trackChild)
-  const baselinePool = opt['skip-baseline'] ? undefined : new SimPool(PROCS, ROOT, trackChild)
   let baseline: BenchReport['baseline']
-  let baselineSide: { target: Target; stop: () => void } | undefined
-  if (baselinePool) {
-    baselineSide = await startBaselineTarget(ROOT, trackChild)
-    baseline = await runPhase(baselineSide.target, baselinePool, { ...phase, localAddresses: addresses(1) })
+  let baselineSide: { target: Target; stop: () => void; pool: SimPool } | undefined
+  if (!opt['skip-baseline']) {
+    baselineSide = { ...(await startBaselineTarget(ROOT, trackChild)), pool: new SimPool(PROCS, ROOT, trackChild) }
+    baseline = await runPhase(baselineSide.target, baselineSide.pool, { ...phase, localAddresses: addresses(1) })
     if (PAIRS === 0) {
-      await baselinePool.closeAll()
+      await baselineSide.pool.closeAll()
       baselineSide.stop()
     }
   }
@@ -158,11 +157,11 @@ async function main() {
   const masterResult = await runPhase(target, masterPool, { ...phase, localAddresses: addresses(2) })
 
   let paired: PairedResult | undefined
-  if (baselineSide && baselinePool && PAIRS > 0) {
+  if (baselineSide && PAIRS > 0) {
     log(`paired rounds: ${PAIRS} pairs of ${REQUESTS} commands, ${COMMAND_CONCURRENCY} in flight`)
     paired = await runPairedRounds(
       {
-        baseline: { target: baselineSide.target, pool: baselinePool, agents },
+        baseline: { ...baselineSide, agents },
         master: { target, pool: masterPool, agents },
       },
       {
@@ -174,7 +173,7 @@ async function main() {
         log,
       },
     )
-    await baselinePool.closeAll()
+    await baselineSide.pool.closeAll()
     baselineSide.stop()
   }
 

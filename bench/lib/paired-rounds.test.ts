@@ -11,7 +11,6 @@ import type { PoolStats } from './sim-pool.ts'
 const SERVER = `require('node:http').createServer((q, s) => s.end('{}')).listen(0, '127.0.0.1', function () {
   process.stdout.write(String(this.address().port) + '\\n') })`
 
-const state = (pid: number) => processState(pid)
 const children: ChildProcess[] = []
 
 async function side(name: 'baseline' | 'master', events: string[], other: () => number): Promise<PairedSide> {
@@ -31,7 +30,7 @@ async function side(name: 'baseline' | 'master', events: string[], other: () => 
   }
   const stats = async (): Promise<PoolStats> => {
     // Read inside the round: the other target must be stopped (T) while this one is measured.
-    events.push(`${name} measured, other ${state(other())}`)
+    events.push(`${name} measured, other ${processState(other())}`)
     return { open: 1, sent: 0, commands: 0, badFrames: 0, errorFrames: 0, dropped: 0, cpuSeconds: 0, rssMiB: 0 }
   }
   const stream = async (on: boolean) => void (on && events.push(`${name} streams`))
@@ -65,7 +64,7 @@ describe('runPairedRounds', () => {
     expect(measured).toHaveLength(16) // two readings per round
     expect(measured.every((e) => e.endsWith('other T'))).toBe(true)
     // Both continue afterwards.
-    expect([state(sides.baseline.target.pid), state(sides.master.target.pid)]).not.toContain('T')
+    expect([processState(sides.baseline.target.pid), processState(sides.master.target.pid)]).not.toContain('T')
     expect(result.pairs.map((p) => p.first)).toEqual(['baseline', 'master', 'baseline'])
     for (const p of result.pairs) expect(p.ratio).toBe(p.masterRps / p.baselineRps)
     const sorted = result.pairs.map((p) => p.ratio).sort((a, b) => a - b)
